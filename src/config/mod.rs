@@ -1,0 +1,247 @@
+//! Server settings: `HOME/conf/deployment.toml` parsed into typed values, in one place.
+//!
+//! The file mirrors the sections a WSO2 MI user knows (`[server] offset`, `hostname`) and adds
+//! mint's limits and timeouts. Unknown keys are rejected so that a typo never silently falls back to a
+//! default. Nothing else in mint reads environment variables or configuration files.
+//! `conf/registry.xml` is read by the registry module.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The home folder (mirrors `<MI_HOME>`).
+#[derive(Debug, Clone)]
+pub struct Home {
+    pub root: PathBuf,
+}
+
+impl Home {
+    pub fn new(root: PathBuf) -> Self {
+        Home { root }
+    }
+    pub fn deployment_toml(&self) -> PathBuf {
+        self.root.join("conf").join("deployment.toml")
+    }
+    pub fn registry_xml(&self) -> PathBuf {
+        self.root.join("conf").join("registry.xml")
+    }
+    /// `repository/deployment/server/synapse-configs/default`.
+    pub fn synapse_dir(&self) -> PathBuf {
+        self.root.join("repository/deployment/server/synapse-configs/default")
+    }
+    pub fn registry_root(&self) -> PathBuf {
+        self.root.join("registry")
+    }
+    /// Resolves a path from the config: absolute as is, relative to the home otherwise.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.root.join(p)
+        }
+    }
+}
+
+/// Everything from `deployment.toml`, with defaults filled in.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub http: HttpSettings,
+    pub tls: TlsSettings,
+    pub client: ClientSettings,
+    pub mediation: MediationSettings,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Port offset added to the base ports 8280 (HTTP) and 8243 (HTTPS). Default: 10, as in WSO2 MI.
+    pub offset: u16,
+    /// Host name used in `REST_URL_PREFIX` and logs. Default: `localhost`.
+    pub hostname: String,
+    /// Address the listeners bind to. Default: `0.0.0.0`.
+    pub bind_address: IpAddr,
+    /// Number of shards (executors, one per core). Default: 0 = every online core.
+    pub cores: usize,
+    /// How long SIGTERM waits for in-flight requests, in milliseconds. Default: 10000.
+    pub drain_timeout_ms: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            offset: 10,
+            hostname: "localhost".into(),
+            bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            cores: 0,
+            drain_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// `[http]`: limits and timeouts of the client-facing listeners.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Largest request head (request line + headers) in bytes; larger gets 431. Default: 65536.
+    pub max_head_size: usize,
+    /// Most header lines in a request; more gets 431. Default: 100.
+    pub max_headers: usize,
+    /// Largest body mint will buffer when a mediator reads the content; larger gets 413.
+    /// Streamed (pass-through) bodies are not limited. Default: 10485760 (10 MiB).
+    pub max_body_size: usize,
+    /// Time allowed for a client to send a complete request head, in ms; also bounds how long an
+    /// idle keep-alive connection waits for its next request. Default: 30000.
+    pub header_read_timeout_ms: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            max_head_size: 64 * 1024,
+            max_headers: 100,
+            max_body_size: 10 * 1024 * 1024,
+            header_read_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// `[tls]`: the HTTPS listener's certificate. When both are unset, mint generates a self-signed
+/// certificate for `hostname` at start and says so in the log.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// PEM certificate chain (relative to the home or absolute).
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: Option<PathBuf>,
+    /// Extra PEM CA certificates trusted for https:// backends, besides the system roots.
+    pub trust_file: Option<PathBuf>,
+}
+
+/// `[client]`: the per-shard backend connection pools.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientSettings {
+    /// Connect timeout in ms (failure: 101508-style timeout → fault). Default: 10000.
+    pub connect_timeout_ms: u64,
+    /// Idle keep-alive connections kept per backend per shard. Default: 256.
+    pub max_idle_per_host: usize,
+    /// Idle connections older than this are closed, in ms. Default: 60000.
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings { connect_timeout_ms: 10_000, max_idle_per_host: 256, idle_timeout_ms: 60_000 }
+    }
+}
+
+/// `[mediation]`: Synapse-level settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediationSettings {
+    /// `synapse.global_timeout_interval`: how long a backend call may take when its endpoint sets
+    /// no timeout, in ms. Default: 120000 (WSO2 MI's default).
+    pub global_timeout_ms: u64,
+}
+
+impl Default for MediationSettings {
+    fn default() -> Self {
+        MediationSettings { global_timeout_ms: 120_000 }
+    }
+}
+
+impl Settings {
+    /// Reads `conf/deployment.toml` (absent = defaults).
+    pub fn load(home: &Home) -> Result<Settings> {
+        let path = home.deployment_toml();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(e) => return Err(Error::config(format!("{}: cannot read", path.display())).with_cause(e)),
+        };
+        Settings::parse(&text).map_err(|msg| Error::config(format!("{}:{msg}", path.display())))
+    }
+
+    /// Parses the TOML text; errors read `line:col: message`.
+    pub fn parse(text: &str) -> std::result::Result<Settings, String> {
+        let settings: Settings = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            format!("{line}:{col}: {}", e.message())
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        if self.server.offset > 65535 - 8280 {
+            return Err(format!("1:1: [server] offset {} pushes ports past 65535", self.server.offset));
+        }
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            return Err("1:1: [tls] cert_file and key_file must be given together".into());
+        }
+        if self.http.max_headers == 0 || self.http.max_head_size < 1024 {
+            return Err("1:1: [http] max_headers must be > 0 and max_head_size >= 1024".into());
+        }
+        Ok(())
+    }
+
+    pub fn http_port(&self) -> u16 {
+        8280 + self.server.offset
+    }
+    pub fn https_port(&self) -> u16 {
+        8243 + self.server.offset
+    }
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.http.header_read_timeout_ms)
+    }
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_millis(self.server.drain_timeout_ms)
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_wso2() {
+        let s = Settings::parse("").unwrap();
+        assert_eq!(s.http_port(), 8290);
+        assert_eq!(s.https_port(), 8253);
+        assert_eq!(s.mediation.global_timeout_ms, 120_000);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_position() {
+        let err = Settings::parse("[server]\noffset = 3\nofset = 4\n").unwrap_err();
+        assert!(err.starts_with("3:1:"), "{err}");
+        assert!(err.contains("ofset"), "{err}");
+    }
+
+    #[test]
+    fn offset_moves_ports() {
+        let s = Settings::parse("[server]\noffset = 0\n").unwrap();
+        assert_eq!((s.http_port(), s.https_port()), (8280, 8243));
+    }
+
+    #[test]
+    fn tls_files_go_together() {
+        assert!(Settings::parse("[tls]\ncert_file = \"a.pem\"\n").is_err());
+    }
+}

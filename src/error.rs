@@ -1,0 +1,132 @@
+//! The one domain error type: a low-cardinality kind (usable as a metric label), the side that
+//! failed, context text and the cause. Lower layers return it; the connection task turns it into a
+//! response in one place ([`crate::mediation::respond::error_response`]).
+
+use std::fmt;
+
+/// Which party a failure is attributed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The HTTP client talking to mint sent something wrong.
+    Client,
+    /// A backend (endpoint) failed.
+    Backend,
+    /// mint itself.
+    Internal,
+    /// Configuration or artifacts.
+    Config,
+}
+
+/// What failed, as a small closed set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad flags, bad `deployment.toml`, unreadable home.
+    BadConfig,
+    /// Artifacts that do not validate.
+    BadArtifact,
+    /// A socket could not be bound.
+    Bind,
+    /// TLS set-up failed.
+    Tls,
+    /// Connecting to a backend failed (Synapse 101503).
+    ConnectFailed,
+    /// The backend did not answer in time (Synapse 101504).
+    Timeout,
+    /// The backend closed the connection (Synapse 101505).
+    ConnectionClosed,
+    /// The backend spoke broken HTTP (Synapse 101506).
+    Protocol,
+    /// The client sent a body larger than allowed.
+    BodyTooLarge,
+    /// Reading the client's body failed.
+    ClientIo,
+    /// A mediator failed (bad value, unsupported feature, missing endpoint...).
+    Mediation,
+    /// Runtime/OS resource problem.
+    Io,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::BadConfig => "bad_config",
+            ErrorKind::BadArtifact => "bad_artifact",
+            ErrorKind::Bind => "bind",
+            ErrorKind::Tls => "tls",
+            ErrorKind::ConnectFailed => "connect_failed",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::ConnectionClosed => "connection_closed",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::BodyTooLarge => "body_too_large",
+            ErrorKind::ClientIo => "client_io",
+            ErrorKind::Mediation => "mediation",
+            ErrorKind::Io => "io",
+        }
+    }
+}
+
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// mint's error: kind + side + context + optional cause.
+pub struct Error {
+    pub kind: ErrorKind,
+    pub side: Side,
+    pub context: String,
+    pub cause: Option<Cause>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, side: Side, context: impl Into<String>) -> Self {
+        Error { kind, side, context: context.into(), cause: None }
+    }
+
+    pub fn with_cause(mut self, cause: impl Into<Cause>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+
+    pub fn config(context: impl Into<String>) -> Self {
+        Error::new(ErrorKind::BadConfig, Side::Config, context)
+    }
+
+    pub fn mediation(context: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Mediation, Side::Internal, context)
+    }
+
+    /// The Synapse `ERROR_CODE` for this failure, as WSO2 sets it.
+    pub fn synapse_code(&self) -> i64 {
+        match self.kind {
+            ErrorKind::ConnectFailed => 101503,
+            ErrorKind::Timeout => 101504,
+            ErrorKind::ConnectionClosed => 101505,
+            ErrorKind::Protocol => 101506,
+            ErrorKind::ClientIo => 101000,
+            ErrorKind::BodyTooLarge => 101001,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.context)?;
+        if let Some(c) = &self.cause {
+            write!(f, ": {c}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Error({}, {:?}, {self})", self.kind.as_str(), self.side)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,90 @@
+//! Glue between hyper's IO/timer traits and glommio.
+//!
+//! hyper reads into a `ReadBufCursor` of possibly uninitialised memory, while futures-io's
+//! `AsyncRead` needs an initialised `&mut [u8]`. glommio's own example zeroes the whole cursor on every
+//! read (which can be hundreds of KiB); we zero at most [`READ_CHUNK`] bytes and read into that.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_lite::{AsyncRead, AsyncWrite};
+
+/// Upper bound of one read: the part of hyper's buffer we initialise per call.
+pub const READ_CHUNK: usize = 16 * 1024;
+
+/// Wraps any futures-io stream (glommio `TcpStream`, a rustls stream over it) for hyper.
+pub struct HyperIo<T>(pub T);
+
+impl<T: AsyncRead + Unpin> hyper::rt::Read for HyperIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        // SAFETY: we only expose the first `len` bytes of the cursor after writing zeroes to them,
+        // so the slice handed to `poll_read` is fully initialised; `advance(n)` is called only for
+        // the `n <= len` bytes the reader reports as filled.
+        let n = unsafe {
+            let spare = buf.as_mut();
+            let len = spare.len().min(READ_CHUNK);
+            let ptr = spare.as_mut_ptr() as *mut u8;
+            std::ptr::write_bytes(ptr, 0, len);
+            let slice = std::slice::from_raw_parts_mut(ptr, len);
+            match Pin::new(&mut self.0).poll_read(cx, slice) {
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        };
+        // SAFETY: `n` bytes were initialised above and filled by the reader.
+        unsafe { buf.advance(n) };
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncWrite + Unpin> hyper::rt::Write for HyperIo<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+}
+
+/// hyper's timer on glommio's timers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GlommioTimer;
+
+impl hyper::rt::Timer for GlommioTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(GlommioSleep(glommio::timer::Timer::new(duration)))
+    }
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep(deadline.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// A glommio timer wearing hyper's `Send + Sync` bounds.
+struct GlommioSleep(glommio::timer::Timer);
+
+// SAFETY: hyper requires `Sleep: Send + Sync`, but a sleep created here belongs to a hyper connection
+// that is driven by one glommio executor for its whole life: connections are never moved between
+// shards (every connection future is `!Send` anyway, holding a glommio stream), so the timer is only
+// ever polled and dropped on the thread that created it.
+unsafe impl Send for GlommioSleep {}
+// SAFETY: see above; no `&GlommioSleep` is ever shared with another thread.
+unsafe impl Sync for GlommioSleep {}
+
+impl Future for GlommioSleep {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+impl hyper::rt::Sleep for GlommioSleep {}

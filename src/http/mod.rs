@@ -1,0 +1,14 @@
+//! HTTP/1.1 on glommio: hyper's `http1` server and client over glommio streams.
+//!
+//! - [`io`]: the hyper ⇄ futures-io adapter (no full-buffer zeroing on reads) and a glommio timer
+//!   for hyper (header-read timeouts).
+//! - [`body`]: the one body type mint sends, which streams an incoming body through untouched.
+//! - [`tls`]: rustls server and client configurations (PEM files or a generated self-signed cert).
+//! - [`client`]: the per-shard keep-alive connection pool to backends.
+//! - [`server`]: serving one accepted connection with mint's limits.
+
+pub mod body;
+pub mod client;
+pub mod io;
+pub mod server;
+pub mod tls;

@@ -1,0 +1,32 @@
+//! # mint — a Micro Integrator on a thread-per-core runtime
+//!
+//! mint runs WSO2 Micro Integrator's Synapse artifacts (proxy services, REST APIs, sequences,
+//! endpoints, local entries) unchanged, on glommio: one `LocalExecutor` ("shard") per core.
+//!
+//! ## Thread-per-core rules (enforced by review and `clippy.toml`)
+//! - Every shard binds its own listeners with `SO_REUSEPORT` and serves the connections the kernel
+//!   hands it from start to finish. Nothing on the request path is shared between shards.
+//! - No locks, no `Arc<Mutex<_>>`, no blocking system calls on a shard. Per-shard state lives in
+//!   `Rc`/`RefCell`. The compiled [`synapse::deploy::Config`] is immutable and shared read-only.
+//! - Deploy-time work (reading and compiling artifacts) happens before the shards start, or off the
+//!   shards; results reach them by value.
+//! - A panic inside one request is caught at the request boundary: that connection answers 500 and
+//!   closes; the shard keeps serving.
+//!
+//! ## Shape of one request
+//! listener → connection task (hyper HTTP/1.1) → [`mediation::dispatch`] (proxy / API resource /
+//! main) → [`mediation::Engine`] runs the compiled mediators → `send`/`call` go through
+//! [`endpoint`] and the shard's [`http::client::Pool`] → response. Bodies stay as streams
+//! ([`http::body::Body::Incoming`]) unless a mediator asks for the content.
+
+pub mod config;
+pub mod endpoint;
+pub mod error;
+pub mod http;
+pub mod mediation;
+pub mod registry;
+pub mod server;
+pub mod synapse;
+pub mod telemetry;
+
+pub use error::{Error, ErrorKind, Side};

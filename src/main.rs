@@ -1,0 +1,154 @@
+//! `mint`: parse flags, load and validate configuration before binding any port, start logging,
+//! run the server, map failures to exit codes (64 bad flags/config, 65 invalid artifacts).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+use mint::config::{Home, Settings};
+use mint::http::tls::TlsMaterial;
+use mint::server::{self, Boot};
+use mint::synapse::deploy;
+
+const EX_USAGE: u8 = 64;
+const EX_DATAERR: u8 = 65;
+
+#[derive(Parser)]
+#[command(name = "mint", version, about = "A Micro Integrator: runs WSO2 Synapse artifacts on a thread-per-core runtime")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server in the foreground.
+    Serve {
+        /// Home folder (conf/, repository/, registry/). Default: $MINT_HOME, else the current folder.
+        #[arg(long, env = "MINT_HOME")]
+        home: Option<PathBuf>,
+        /// Port offset (overrides [server] offset): HTTP 8280+N, HTTPS 8243+N.
+        #[arg(long)]
+        offset: Option<u16>,
+        /// Number of cores (shards) to run on (overrides [server] cores). Default: all online cores.
+        #[arg(long)]
+        cores: Option<usize>,
+    },
+    /// Load and validate every artifact; print problems as path:line:col: message.
+    Check {
+        #[arg(long, env = "MINT_HOME")]
+        home: Option<PathBuf>,
+    },
+}
+
+fn home_dir(home: Option<PathBuf>) -> Result<Home, String> {
+    let root = match home {
+        Some(h) => h,
+        None => std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?,
+    };
+    if !root.is_dir() {
+        return Err(format!("{}: home folder does not exist", root.display()));
+    }
+    Ok(Home::new(root))
+}
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EX_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Check { home } => {
+            let home = match home_dir(home) {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EX_USAGE);
+                }
+            };
+            if let Err(e) = Settings::load(&home) {
+                eprintln!("{e}");
+                return ExitCode::from(EX_USAGE);
+            }
+            let (config, problems) = deploy::deploy_home(&home);
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            match config {
+                Some(c) => {
+                    println!(
+                        "ok: {} proxies, {} APIs, {} sequences, {} endpoints",
+                        c.proxies.len(),
+                        c.apis.len(),
+                        c.named_sequences.len(),
+                        c.named_endpoints.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                None => ExitCode::from(EX_DATAERR),
+            }
+        }
+        Command::Serve { home, offset, cores } => {
+            mint::telemetry::init();
+            let home = match home_dir(home) {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EX_USAGE);
+                }
+            };
+            let mut settings = match Settings::load(&home) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EX_USAGE);
+                }
+            };
+            if let Some(o) = offset {
+                if o > 65535 - 9191 {
+                    eprintln!("--offset {o} pushes ports past 65535");
+                    return ExitCode::from(EX_USAGE);
+                }
+                settings.server.offset = o;
+            }
+            if let Some(c) = cores {
+                settings.server.cores = c;
+            }
+            let online = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let shards = match settings.server.cores {
+                0 => online,
+                n => n,
+            };
+            let (config, problems) = deploy::deploy_home(&home);
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            let Some(config) = config else {
+                eprintln!("mint: not starting: the artifacts above have errors");
+                return ExitCode::from(EX_DATAERR);
+            };
+            let tls = match TlsMaterial::load(&home, &settings) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EX_USAGE);
+                }
+            };
+            let boot = Boot { home, settings, config, tls, shards, started };
+            match server::run(boot) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("mint: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The message context: one message (request, then possibly a response) with its properties by
+//! scope, as Synapse's `MessageContext` + Axis2 context.
+//!
+//! The body stays an un-read stream ([`Body::Incoming`]) until a mediator asks for the content with
+//! [`MessageContext::body_bytes`], which reads it to the end once (bounded by `max_body_size`).
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode, Uri};
+use http_body_util::BodyExt;
+
+use crate::error::{Error, ErrorKind, Result, Side};
+use crate::http::body::Body;
+
+/// A property value: Synapse stores typed Java objects; mint keeps their text form.
+pub type PropValue = String;
+
+pub struct MessageContext {
+    /// The client's request line (kept for the whole exchange).
+    pub method: Method,
+    pub uri: Uri,
+    /// Whether the request came in on the HTTPS listener.
+    pub https: bool,
+    /// `Host` of the client's request (for `REST_URL_PREFIX`).
+    pub host: Option<String>,
+    /// Transport headers of the current message (request headers, then the response's).
+    pub headers: HeaderMap,
+    pub body: Body,
+    /// True once the current message is a response (after call/send, or loopback).
+    pub is_response: bool,
+    /// Status of the current response message.
+    pub status: StatusCode,
+    /// `default` scope properties.
+    pub props: HashMap<String, PropValue>,
+    /// `axis2` scope properties (control properties such as HTTP_SC, messageType…).
+    pub axis2: HashMap<String, PropValue>,
+    /// WS-Addressing `To`.
+    pub to: Option<String>,
+    /// WS-Addressing `Action` / SOAPAction.
+    pub action: Option<String>,
+    /// Set by `respond` (or `send` in the out-flow): the message goes back to the client.
+    pub responded: bool,
+    /// Fault handler stack: innermost last.
+    pub fault_stack: Vec<usize>,
+    /// The out sequence of the service being run (proxy/resource), for `send` responses.
+    pub out_seq: Option<usize>,
+    /// Set when a fault handler ran for this message (for the client's answer if nobody responds).
+    pub fault: Option<(ErrorKind, i64, String)>,
+    /// Maximum body size read into memory.
+    pub max_body: usize,
+}
+
+impl MessageContext {
+    pub fn new(req: http::Request<hyper::body::Incoming>, https: bool, max_body: usize) -> MessageContext {
+        let (parts, body) = req.into_parts();
+        let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string);
+        let action = parts
+            .headers
+            .get("soapaction")
+            .and_then(|h| h.to_str().ok())
+            .map(|s| s.trim_matches('"').to_string())
+            .filter(|s| !s.is_empty());
+        let no_body = is_end(&body);
+        let mut ctx = MessageContext {
+            method: parts.method,
+            uri: parts.uri,
+            https,
+            host,
+            headers: parts.headers,
+            body: Body::Incoming(body),
+            is_response: false,
+            status: StatusCode::OK,
+            props: HashMap::new(),
+            axis2: HashMap::new(),
+            to: None,
+            action,
+            responded: false,
+            fault_stack: Vec::new(),
+            out_seq: None,
+            fault: None,
+            max_body,
+        };
+        if no_body {
+            ctx.body = Body::Empty;
+            ctx.axis2.insert("NO_ENTITY_BODY".into(), "true".into());
+        }
+        if let Some(ct) = ctx.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+            let mt = ct.split(';').next().unwrap_or("").trim().to_string();
+            ctx.axis2.insert("ContentType".into(), ct.to_string());
+            ctx.axis2.insert("messageType".into(), mt);
+        }
+        ctx.axis2.insert("HTTP_METHOD".into(), ctx.method.as_str().to_string());
+        ctx
+    }
+
+    /// The current message becomes `resp` (after a backend call).
+    pub fn set_response(&mut self, resp: http::Response<hyper::body::Incoming>) {
+        let (parts, body) = resp.into_parts();
+        self.status = parts.status;
+        self.headers = parts.headers;
+        self.body = if is_end(&body) { Body::Empty } else { Body::Incoming(body) };
+        self.is_response = true;
+        self.axis2.insert("HTTP_SC".into(), parts.status.as_u16().to_string());
+        if let Some(reason) = parts.status.canonical_reason() {
+            self.axis2.insert("HTTP_SC_DESC".into(), reason.to_string());
+        }
+        self.axis2.remove("NO_ENTITY_BODY");
+        match self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+            Some(ct) => {
+                let mt = ct.split(';').next().unwrap_or("").trim().to_string();
+                self.axis2.insert("ContentType".into(), ct.to_string());
+                self.axis2.insert("messageType".into(), mt);
+            }
+            None => {
+                self.axis2.remove("ContentType");
+            }
+        }
+    }
+
+    /// Reads the whole body into memory (once); later calls return the same bytes.
+    pub async fn body_bytes(&mut self) -> Result<Bytes> {
+        match std::mem::take(&mut self.body) {
+            Body::Empty => Ok(Bytes::new()),
+            Body::Full(b) => {
+                let b = b.unwrap_or_default();
+                self.body = Body::full(b.clone());
+                Ok(b)
+            }
+            Body::Incoming(inc) => {
+                let limited = http_body_util::Limited::new(inc, self.max_body);
+                match limited.collect().await {
+                    Ok(c) => {
+                        let b = c.to_bytes();
+                        self.body = Body::full(b.clone());
+                        Ok(b)
+                    }
+                    Err(e) => {
+                        let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+                        let (kind, side) = if self.is_response {
+                            (if too_large { ErrorKind::BodyTooLarge } else { ErrorKind::ConnectionClosed }, Side::Backend)
+                        } else {
+                            (if too_large { ErrorKind::BodyTooLarge } else { ErrorKind::ClientIo }, Side::Client)
+                        };
+                        Err(Error::new(kind, side, format!("reading the message body (limit {} bytes)", self.max_body)))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Replaces the body (the content changed: framing headers no longer apply).
+    pub fn set_body(&mut self, b: Bytes) {
+        self.body = Body::full(b);
+        self.headers.remove(header::CONTENT_LENGTH);
+    }
+
+    /// Whether Synapse would treat this message as REST (not SOAP): decides whether
+    /// `REST_URL_POSTFIX` is appended to address endpoints.
+    pub fn doing_rest(&self) -> bool {
+        let mt = self.axis2.get("messageType").map(String::as_str).unwrap_or("");
+        !(mt.eq_ignore_ascii_case("text/xml") || mt.eq_ignore_ascii_case("application/soap+xml"))
+    }
+
+    pub fn axis2_true(&self, name: &str) -> bool {
+        self.axis2.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
+    pub fn set_header(&mut self, name: HeaderName, value: &str) -> Result<()> {
+        let v = HeaderValue::from_str(value)
+            .map_err(|_| Error::mediation(format!("'{value}' is not a valid value for header {name}")))?;
+        self.headers.insert(name, v);
+        Ok(())
+    }
+
+    /// The request path+query relative to the proxy or API (`REST_URL_POSTFIX`).
+    pub fn rest_url_postfix(&self) -> Option<&str> {
+        self.axis2.get("REST_URL_POSTFIX").map(String::as_str)
+    }
+}
+
+fn is_end(body: &hyper::body::Incoming) -> bool {
+    use http_body::Body as _;
+    body.is_end_stream()
+}
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded, plus those hyper recomputes.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in listed {
+        headers.remove(n);
+    }
+    for n in [
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::TE,
+        header::TRAILER,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+        header::PROXY_AUTHENTICATE,
+        header::EXPECT,
+    ] {
+        headers.remove(n);
+    }
+    headers.remove("keep-alive");
+    headers.remove("proxy-connection");
+}

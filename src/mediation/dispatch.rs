@@ -1,0 +1,217 @@
+//! Request → service: proxy by name (`/services/NAME…`), else REST API by context (longest first)
+//! and resource (url-mapping, then uri-template, then default), else the `main` sequence — the
+//! rules of Synapse's `ProxyService` dispatch and `API.canProcess` / `ApiUtils` dispatchers.
+
+use http::{header, Method, Response, StatusCode};
+
+use super::context::MessageContext;
+use super::mediator::SeqId;
+use crate::http::body::Body;
+use crate::synapse::deploy::{ApiRt, Config, MatcherRt, ProxyRt, ResourceRt};
+use crate::synapse::uri_template::{parse_query_params, UrlMatch};
+
+/// Where a request goes.
+pub enum Route<'c> {
+    Proxy(&'c ProxyRt),
+    Resource(&'c ApiRt, &'c ResourceRt),
+    /// A sequence that handles the request on its own (main, mismatch handlers).
+    Sequence(SeqId),
+    /// An answer that needs no mediation (`?wsdl`, 404/405/400 of API dispatch).
+    Reply(Response<Body>),
+}
+
+/// Chooses the route and sets the dispatch properties (`REST_URL_POSTFIX`, `uri.var.*`,
+/// `query.param.*`, …) on the context.
+pub fn route<'c>(config: &'c Config, ctx: &mut MessageContext) -> Route<'c> {
+    let path = ctx.uri.path().to_string();
+    let query = ctx.uri.query().map(str::to_string);
+    if let Some(rest) = path.strip_prefix("/services/") {
+        let end = rest.find(['/', '.']).unwrap_or(rest.len());
+        let name = &rest[..end];
+        if let Some(proxy) = config.proxies.get(name) {
+            let allowed = if ctx.https { proxy.https } else { proxy.http };
+            if allowed {
+                if query.as_deref().is_some_and(|q| q.eq_ignore_ascii_case("wsdl")) && ctx.method == Method::GET {
+                    return Route::Reply(wsdl_response(proxy));
+                }
+                let mut postfix = rest[end..].to_string();
+                if let Some(q) = &query {
+                    postfix.push('?');
+                    postfix.push_str(q);
+                }
+                if !postfix.is_empty() {
+                    ctx.axis2.insert("REST_URL_POSTFIX".into(), postfix);
+                }
+                ctx.props.insert("proxy.name".into(), proxy.name.clone());
+                return Route::Proxy(proxy);
+            }
+        }
+    }
+    for api in &config.apis {
+        if let Some(sub) = api_sub_path(api, ctx, &path) {
+            return route_resource(config, api, ctx, sub, query.as_deref());
+        }
+    }
+    Route::Sequence(config.main)
+}
+
+/// `API.canProcess`: the path after the context (and `/version` for url-versioned APIs) when this
+/// API takes the request.
+fn api_sub_path<'p>(api: &ApiRt, ctx: &MessageContext, path: &'p str) -> Option<&'p str> {
+    let after = if api.context == "/" {
+        path
+    } else {
+        let rest = path.strip_prefix(api.context.as_str())?;
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            return None;
+        }
+        rest
+    };
+    let after = if api.url_versioned {
+        let v = api.version.as_deref().unwrap_or("");
+        let rest = after.strip_prefix('/')?.strip_prefix(v)?;
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            return None;
+        }
+        rest
+    } else {
+        after
+    };
+    if let Some(h) = &api.hostname {
+        let got = ctx.host.as_deref().unwrap_or("");
+        let got_host = got.rsplit_once(':').map(|(h, _)| h).unwrap_or(got);
+        if !got_host.eq_ignore_ascii_case(h) {
+            return None;
+        }
+    }
+    if let Some(p) = api.port {
+        let got = ctx.host.as_deref().and_then(|h| h.rsplit_once(':')).and_then(|(_, p)| p.parse::<u16>().ok());
+        if got != Some(p) {
+            return None;
+        }
+    }
+    Some(after)
+}
+
+fn route_resource<'c>(
+    config: &'c Config,
+    api: &'c ApiRt,
+    ctx: &mut MessageContext,
+    sub: &str,
+    query: Option<&str>,
+) -> Route<'c> {
+    let sub_path = if sub.is_empty() { "/" } else { sub };
+    let mut with_query = sub_path.to_string();
+    if let Some(q) = query {
+        with_query.push('?');
+        with_query.push_str(q);
+    }
+    let mut postfix = sub.to_string();
+    if let Some(q) = query {
+        postfix.push('?');
+        postfix.push_str(q);
+    }
+    ctx.axis2.insert("REST_URL_POSTFIX".into(), postfix);
+    ctx.props.insert("REST_SUB_REQUEST_PATH".into(), with_query.clone());
+    ctx.props.insert("REST_FULL_REQUEST_PATH".into(), ctx.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string());
+    ctx.props.insert("REST_API_CONTEXT".into(), api.context.clone());
+    ctx.props.insert("SYNAPSE_REST_API".into(), api.name.clone());
+    if let Some(v) = &api.version {
+        ctx.props.insert("SYNAPSE_REST_API_VERSION".into(), v.clone());
+    }
+    let scheme = if ctx.https { "https" } else { "http" };
+    ctx.props.insert("REST_URL_PREFIX".into(), format!("{scheme}://{}", ctx.host.as_deref().unwrap_or("localhost")));
+
+    let method_ok = |r: &ResourceRt| {
+        ctx.method == Method::OPTIONS || r.methods.is_empty() || r.methods.iter().any(|m| *m == ctx.method)
+    };
+    let protocol_ok = |r: &ResourceRt| match r.protocol.as_deref() {
+        Some(p) => p.eq_ignore_ascii_case(if ctx.https { "https" } else { "http" }),
+        None => true,
+    };
+    let acceptable: Vec<&ResourceRt> = api.resources.iter().filter(|r| method_ok(r) && protocol_ok(r)).collect();
+    let mut vars = Vec::new();
+    if let Some(res) = select(&acceptable, sub_path, &with_query, &mut vars) {
+        for (k, v) in vars {
+            ctx.props.insert(format!("uri.var.{k}"), v);
+        }
+        if let Some(q) = query {
+            match parse_query_params(q) {
+                Ok(params) => {
+                    for (k, v) in params {
+                        ctx.props.insert(format!("query.param.{k}"), v);
+                    }
+                }
+                Err(_) => return Route::Reply(empty(StatusCode::BAD_REQUEST)),
+            }
+        }
+        return Route::Resource(api, res);
+    }
+    let all: Vec<&ResourceRt> = api.resources.iter().collect();
+    let mut ignored = Vec::new();
+    if select(&all, sub_path, &with_query, &mut ignored).is_some() {
+        return match config.method_not_allowed {
+            Some(seq) => Route::Sequence(seq),
+            None => Route::Reply(empty(StatusCode::METHOD_NOT_ALLOWED)),
+        };
+    }
+    match config.resource_mismatch {
+        Some(seq) => Route::Sequence(seq),
+        None => Route::Reply(empty(StatusCode::NOT_FOUND)),
+    }
+}
+
+/// Synapse's dispatcher order: url-mapping (exact, then longest prefix, then extension), then the
+/// first matching uri-template, then the first default resource.
+fn select<'r>(
+    resources: &[&'r ResourceRt],
+    path: &str,
+    with_query: &str,
+    vars: &mut Vec<(String, String)>,
+) -> Option<&'r ResourceRt> {
+    let bare = path.split('?').next().unwrap_or(path);
+    let mut best: Option<(&ResourceRt, u8, usize)> = None;
+    for r in resources {
+        if let MatcherRt::Mapping(m) = &r.matcher {
+            let rank = match m.match_path(bare) {
+                Some(UrlMatch::Exact) => (3, usize::MAX),
+                Some(UrlMatch::Prefix(n)) => (2, n),
+                Some(UrlMatch::Extension) => (1, 0),
+                None => continue,
+            };
+            if best.is_none_or(|(_, k, n)| (rank.0, rank.1) > (k, n)) {
+                best = Some((r, rank.0, rank.1));
+            }
+        }
+    }
+    if let Some((r, _, _)) = best {
+        return Some(r);
+    }
+    for r in resources {
+        if let MatcherRt::Template(t) = &r.matcher {
+            vars.clear();
+            if t.matches(with_query, vars) {
+                return Some(r);
+            }
+        }
+    }
+    vars.clear();
+    resources.iter().copied().find(|r| matches!(r.matcher, MatcherRt::Default))
+}
+
+fn wsdl_response(proxy: &ProxyRt) -> Response<Body> {
+    match &proxy.wsdl {
+        Some(w) => {
+            let mut r = Response::new(Body::full(w.clone()));
+            r.headers_mut().insert(header::CONTENT_TYPE, http::HeaderValue::from_static("text/xml"));
+            r
+        }
+        None => empty(StatusCode::NOT_FOUND),
+    }
+}
+
+pub fn empty(status: StatusCode) -> Response<Body> {
+    let mut r = Response::new(Body::Empty);
+    *r.status_mut() = status;
+    r
+}

@@ -1,0 +1,221 @@
+//! Compiled mediators: what the deployer builds from the model and the engine runs per message.
+//! References are resolved to indices ([`SeqId`], [`EpId`]) at deploy time.
+
+use http::HeaderName;
+
+use crate::synapse::model::{Element, LogCategory, LogLevel, Origin};
+
+/// Index of a sequence in [`crate::synapse::deploy::Config::sequences`].
+pub type SeqId = usize;
+/// Index of an endpoint in [`crate::synapse::deploy::Config::endpoints`].
+pub type EpId = usize;
+
+/// A value a mediator uses: fixed at deploy time, or computed per message.
+#[derive(Debug, Clone)]
+pub enum ValueRt {
+    Literal(String),
+    /// Inline XML, serialized.
+    Xml(String),
+    /// A property read, from the expressions mint already understands without XPath:
+    /// `get-property('name')`, `get-property('scope', 'name')`, `$ctx:name`, `$trp:name`,
+    /// `$axis2:name`.
+    Property { scope: Scope, name: String },
+    /// An expression mint cannot evaluate yet (XPath and JSONPath arrive with the XPath issue);
+    /// evaluating it raises a mediation fault naming the expression.
+    Unsupported(String),
+}
+
+impl ValueRt {
+    /// Compiles an expression: the property-read forms are recognised, the rest is unsupported.
+    pub fn expression(text: &str) -> ValueRt {
+        let t = text.trim();
+        let simple = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-:".contains(&b));
+        for (prefix, scope) in [("$ctx:", Scope::Default), ("$trp:", Scope::Transport), ("$axis2:", Scope::Axis2)] {
+            if let Some(name) = t.strip_prefix(prefix) {
+                if simple(name) {
+                    return ValueRt::Property { scope, name: name.to_string() };
+                }
+            }
+        }
+        if let Some(args) = t.strip_prefix("get-property(").and_then(|r| r.strip_suffix(')')) {
+            let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+            let unquote = |s: &str| {
+                s.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')).or_else(|| s.strip_prefix('"').and_then(|r| r.strip_suffix('"'))).map(str::to_string)
+            };
+            match parts.as_slice() {
+                [name] => {
+                    if let Some(name) = unquote(name) {
+                        return ValueRt::Property { scope: Scope::Default, name };
+                    }
+                }
+                [scope, name] => {
+                    if let (Some(scope), Some(name)) = (unquote(scope), unquote(name)) {
+                        let sc = Scope::parse(&scope.to_ascii_lowercase());
+                        if matches!(sc, Scope::Default | Scope::Transport | Scope::Axis2) {
+                            return ValueRt::Property { scope: sc, name };
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        ValueRt::Unsupported(text.to_string())
+    }
+}
+
+/// Property value types (`type="…"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropType {
+    String,
+    Integer,
+    Long,
+    Short,
+    Float,
+    Double,
+    Boolean,
+    Om,
+    Json,
+}
+
+impl PropType {
+    pub fn parse(s: &str) -> Option<PropType> {
+        Some(match s {
+            "STRING" => PropType::String,
+            "INTEGER" => PropType::Integer,
+            "LONG" => PropType::Long,
+            "SHORT" => PropType::Short,
+            "FLOAT" => PropType::Float,
+            "DOUBLE" => PropType::Double,
+            "BOOLEAN" => PropType::Boolean,
+            "OM" => PropType::Om,
+            "JSON" => PropType::Json,
+            _ => return None,
+        })
+    }
+
+    /// Converts text to this type's canonical text form, as Java's `valueOf` + `toString` would.
+    pub fn convert(self, text: &str) -> Result<String, String> {
+        let t = text.trim();
+        let bad = |ty: &str| format!("'{text}' is not a valid {ty}");
+        Ok(match self {
+            PropType::String | PropType::Om | PropType::Json => text.to_string(),
+            PropType::Integer => t.parse::<i32>().map_err(|_| bad("INTEGER"))?.to_string(),
+            PropType::Long => t.parse::<i64>().map_err(|_| bad("LONG"))?.to_string(),
+            PropType::Short => t.parse::<i16>().map_err(|_| bad("SHORT"))?.to_string(),
+            PropType::Float => java_double_text(t.parse::<f32>().map_err(|_| bad("FLOAT"))? as f64, true),
+            PropType::Double => java_double_text(t.parse::<f64>().map_err(|_| bad("DOUBLE"))?, false),
+            // Java's Boolean.valueOf: "true" (any case) is true, everything else false.
+            PropType::Boolean => t.eq_ignore_ascii_case("true").to_string(),
+        })
+    }
+}
+
+/// Java's `Double.toString`/`Float.toString` for ordinary magnitudes: always a decimal point.
+fn java_double_text(v: f64, float: bool) -> String {
+    let s = if float { format!("{}", v as f32) } else { format!("{v}") };
+    if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LogProp {
+    pub name: String,
+    pub value: ValueRt,
+}
+
+/// Where a property lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Default,
+    Transport,
+    Axis2,
+    /// Accepted and stored with the default scope (operation, axis2-client, trace, analytics).
+    OtherLocal,
+    /// `registry`, `system`, `env`: not writable yet.
+    Unsupported,
+}
+
+impl Scope {
+    pub fn parse(s: &str) -> Scope {
+        match s {
+            "default" => Scope::Default,
+            "transport" => Scope::Transport,
+            "axis2" => Scope::Axis2,
+            "axis2-client" | "operation" | "trace" | "analytics" => Scope::OtherLocal,
+            _ => Scope::Unsupported,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum HeaderTarget {
+    /// An HTTP header (`scope="transport"`).
+    Transport(HeaderName),
+    /// WS-Addressing `To`: the address endpoint-less `send` uses.
+    To,
+    /// WS-Addressing `Action`: becomes the outgoing SOAPAction.
+    Action,
+    /// Another SOAP header block: needs the XML issue.
+    Soap(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum Med {
+    Log {
+        level: LogLevel,
+        category: LogCategory,
+        separator: String,
+        props: Vec<LogProp>,
+    },
+    SetProperty {
+        name: String,
+        scope: Scope,
+        value: ValueRt,
+        ty: PropType,
+    },
+    RemoveProperty {
+        name: String,
+        scope: Scope,
+    },
+    Group(Vec<Med>),
+    Send {
+        endpoint: Option<EpId>,
+        receive: Option<SeqId>,
+    },
+    Call {
+        endpoint: Option<EpId>,
+    },
+    Respond,
+    Drop,
+    Loopback,
+    Sequence(SeqId),
+    Header {
+        target: HeaderTarget,
+        /// None = remove.
+        value: Option<ValueRt>,
+    },
+    /// A mediator mint does not implement yet: raises a fault naming it.
+    Unsupported {
+        name: String,
+        origin: Origin,
+    },
+}
+
+impl Med {
+    /// Whether this mediator needs the message content (so the body must be read).
+    pub fn reads_content(&self) -> bool {
+        match self {
+            Med::Log { level, .. } => matches!(level, LogLevel::Full),
+            Med::Group(ms) => ms.iter().any(Med::reads_content),
+            _ => false,
+        }
+    }
+}
+
+/// Serializes an inline element back to XML text for use as a value.
+pub fn element_text(e: &Element) -> String {
+    e.source.clone()
+}

@@ -1,0 +1,441 @@
+//! The mediation engine: runs compiled sequences against a [`MessageContext`].
+//!
+//! One seam: every mediator is a [`mediator::Med`] value built at deploy time; [`Engine::run`]
+//! executes a list of them in order and each says whether the flow continues. Flows follow
+//! Synapse: a proxy runs its in-sequence, then (if the flow continued) sends to its target
+//! endpoint; a backend response runs the out-sequence (or goes straight back); `call` resumes the
+//! same sequence with the response; `respond` sends the current message back; a failure runs the
+//! innermost fault handler (sequence `onError`, the service's faultSequence, else `fault`) with
+//! `ERROR_CODE` / `ERROR_MESSAGE` set.
+
+pub mod context;
+pub mod dispatch;
+mod log;
+pub mod mediator;
+pub mod respond;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{header, HeaderValue, Method, Request, Response};
+
+use self::context::{strip_hop_by_hop, MessageContext};
+use self::dispatch::Route;
+use self::mediator::{EpId, HeaderTarget, Med, Scope, SeqId, ValueRt};
+use crate::config::Settings;
+use crate::endpoint::{Address, EpKind};
+use crate::error::{Error, ErrorKind, Result, Side};
+use crate::http::body::Body;
+use crate::http::client::Pool;
+use crate::synapse::deploy::Config;
+use crate::synapse::model::TimeoutAction;
+
+/// Whether mediation goes on after a mediator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// One shard's mediation engine.
+pub struct Engine {
+    pub config: Arc<Config>,
+    pub pool: Rc<Pool>,
+    pub settings: Rc<Settings>,
+    pub shard: usize,
+}
+
+impl Engine {
+    /// Serves one request from start to finish.
+    pub async fn handle(&self, req: Request<hyper::body::Incoming>, https: bool) -> Response<Body> {
+        let mut ctx = MessageContext::new(req, https, self.settings.http.max_body_size);
+        let config = self.config.clone();
+        match dispatch::route(&config, &mut ctx) {
+            Route::Reply(r) => r,
+            Route::Proxy(p) => {
+                ctx.out_seq = p.out_seq;
+                ctx.fault_stack.push(p.fault_seq.unwrap_or(config.fault));
+                let flow = match p.in_seq {
+                    Some(seq) => self.run_seq(&mut ctx, seq).await,
+                    None => Flow::Continue,
+                };
+                if flow == Flow::Continue && !ctx.responded {
+                    if let Some(ep) = p.endpoint {
+                        self.send(&mut ctx, Some(ep), None).await;
+                    }
+                }
+                self.finish(ctx).await
+            }
+            Route::Resource(_, res) => {
+                ctx.out_seq = res.out_seq;
+                ctx.fault_stack.push(res.fault_seq.unwrap_or(config.fault));
+                if let Some(seq) = res.in_seq {
+                    self.run_seq(&mut ctx, seq).await;
+                }
+                self.finish(ctx).await
+            }
+            Route::Sequence(seq) => {
+                ctx.fault_stack.push(config.fault);
+                self.run_seq(&mut ctx, seq).await;
+                self.finish(ctx).await
+            }
+        }
+    }
+
+    /// The client's answer once mediation has finished.
+    async fn finish(&self, mut ctx: MessageContext) -> Response<Body> {
+        if ctx.responded {
+            return respond::build(&mut ctx);
+        }
+        if let Some((kind, code, msg)) = &ctx.fault {
+            return respond::fault_fallback(*kind, *code, msg);
+        }
+        // Nothing answered (drop, OUT_ONLY, FORCE_SC_ACCEPTED, or an in-flow that just ended):
+        // acknowledge with 202 rather than leave the client waiting.
+        dispatch::empty(http::StatusCode::ACCEPTED)
+    }
+
+    /// Runs a sequence, with its `onError` handler on the fault stack.
+    pub fn run_seq<'a>(&'a self, ctx: &'a mut MessageContext, seq: SeqId) -> LocalFuture<'a, Flow> {
+        Box::pin(async move {
+            let s = &self.config.sequences[seq];
+            let pushed = s.on_error.is_some();
+            if let Some(h) = s.on_error {
+                ctx.fault_stack.push(h);
+            }
+            let flow = self.run_list(ctx, &s.mediators).await;
+            if pushed {
+                ctx.fault_stack.pop();
+            }
+            flow
+        })
+    }
+
+    fn run_list<'a>(&'a self, ctx: &'a mut MessageContext, meds: &'a [Med]) -> LocalFuture<'a, Flow> {
+        Box::pin(async move {
+            for m in meds {
+                match self.mediate(ctx, m).await {
+                    Ok(Flow::Continue) => {}
+                    Ok(Flow::Stop) => return Flow::Stop,
+                    Err(e) => {
+                        self.run_fault(ctx, e).await;
+                        return Flow::Stop;
+                    }
+                }
+                if ctx.responded {
+                    return Flow::Stop;
+                }
+            }
+            Flow::Continue
+        })
+    }
+
+    /// Runs the innermost fault handler with the error properties set.
+    async fn run_fault(&self, ctx: &mut MessageContext, e: Error) {
+        let code = e.synapse_code();
+        let code = if code == 0 { 500000 } else { code };
+        tracing::debug!(shard = self.shard, error = %e, code, "mediation fault");
+        ctx.props.insert("ERROR_CODE".into(), code.to_string());
+        ctx.props.insert("ERROR_MESSAGE".into(), e.context.clone());
+        ctx.props.insert("ERROR_DETAIL".into(), e.to_string());
+        ctx.props.insert("ERROR_EXCEPTION".into(), e.to_string());
+        ctx.fault = Some((e.kind, code, e.to_string()));
+        let handler = ctx.fault_stack.pop().unwrap_or(self.config.fault);
+        // A failure inside the handler itself goes to the global `fault`, once.
+        let saved = std::mem::take(&mut ctx.fault_stack);
+        if handler != self.config.fault {
+            ctx.fault_stack.push(self.config.fault);
+        }
+        self.run_seq(ctx, handler).await;
+        ctx.fault_stack = saved;
+    }
+
+    async fn mediate(&self, ctx: &mut MessageContext, m: &Med) -> Result<Flow> {
+        match m {
+            Med::Log { level, category, separator, props } => {
+                log::log(self, ctx, *level, *category, separator, props).await?;
+                Ok(Flow::Continue)
+            }
+            Med::SetProperty { name, scope, value, ty } => {
+                let text = self.eval(ctx, value)?;
+                let text = ty.convert(&text).map_err(Error::mediation)?;
+                set_property(ctx, name, *scope, text)?;
+                Ok(Flow::Continue)
+            }
+            Med::RemoveProperty { name, scope } => {
+                remove_property(ctx, name, *scope);
+                Ok(Flow::Continue)
+            }
+            Med::Group(ms) => Ok(self.run_list(ctx, ms).await),
+            Med::Send { endpoint, receive } => {
+                if ctx.is_response && endpoint.is_none() {
+                    ctx.responded = true;
+                    return Ok(Flow::Stop);
+                }
+                self.send(ctx, *endpoint, *receive).await;
+                Ok(Flow::Stop)
+            }
+            Med::Call { endpoint } => {
+                self.call(ctx, *endpoint).await?;
+                Ok(Flow::Continue)
+            }
+            Med::Respond => {
+                ctx.responded = true;
+                Ok(Flow::Stop)
+            }
+            Med::Drop => Ok(Flow::Stop),
+            Med::Loopback => {
+                ctx.is_response = true;
+                ctx.to = None;
+                match ctx.out_seq {
+                    Some(out) => {
+                        self.run_seq(ctx, out).await;
+                    }
+                    None => ctx.responded = true,
+                }
+                Ok(Flow::Stop)
+            }
+            Med::Sequence(id) => Ok(self.run_seq(ctx, *id).await),
+            Med::Header { target, value } => {
+                let v = match value {
+                    Some(v) => Some(self.eval(ctx, v)?),
+                    None => None,
+                };
+                match (target, v) {
+                    (HeaderTarget::Transport(name), Some(v)) => ctx.set_header(name.clone(), &v)?,
+                    (HeaderTarget::Transport(name), None) => {
+                        ctx.headers.remove(name);
+                    }
+                    (HeaderTarget::To, v) => ctx.to = v,
+                    (HeaderTarget::Action, v) => ctx.action = v,
+                    (HeaderTarget::Soap(name), _) => {
+                        return Err(Error::mediation(format!("setting the SOAP header '{name}' is not supported yet")));
+                    }
+                }
+                Ok(Flow::Continue)
+            }
+            Med::Unsupported { name, origin } => {
+                Err(Error::mediation(format!("mediator '{name}' ({origin}) is not supported by mint yet")))
+            }
+        }
+    }
+
+    /// Evaluates a value against the message.
+    pub fn eval(&self, ctx: &MessageContext, v: &ValueRt) -> Result<String> {
+        match v {
+            ValueRt::Literal(s) | ValueRt::Xml(s) => Ok(s.clone()),
+            ValueRt::Property { scope, name } => Ok(get_property(ctx, *scope, name).unwrap_or_default()),
+            ValueRt::Unsupported(expr) => {
+                Err(Error::mediation(format!("expression '{expr}' cannot be evaluated: XPath support is not built yet")))
+            }
+        }
+    }
+
+    /// `send`: deliver to the endpoint, then hand the response to the out-flow; failures run the
+    /// fault handler.
+    async fn send(&self, ctx: &mut MessageContext, endpoint: Option<EpId>, receive: Option<SeqId>) {
+        if let Err(e) = self.call(ctx, endpoint).await {
+            if !ctx.is_response || ctx.fault.is_none() {
+                self.run_fault(ctx, e).await;
+            }
+            return;
+        }
+        match receive.or(ctx.out_seq) {
+            Some(out) => {
+                self.run_seq(ctx, out).await;
+            }
+            None => ctx.responded = true,
+        }
+    }
+
+    /// Sends the current message to the endpoint (or the `To` address) and makes the response the
+    /// current message.
+    async fn call(&self, ctx: &mut MessageContext, endpoint: Option<EpId>) -> Result<()> {
+        let ep = endpoint.map(|id| &self.config.endpoints[id]);
+        if let Some(ep) = ep {
+            for (name, value, scope) in &ep.properties {
+                let v = self.eval(ctx, value)?;
+                set_property(ctx, name, *scope, v)?;
+            }
+        }
+        let kind = ep.map(|e| &e.kind).unwrap_or(&EpKind::Default);
+        let (addr, method) = match kind {
+            EpKind::Address(a) => (with_postfix(a, ctx), None),
+            EpKind::Http { template, method } => {
+                let url = template.expand(&|name: &str| ctx.props.get(name).cloned());
+                (Address::parse(&url).map_err(Error::mediation)?, method.clone())
+            }
+            EpKind::Default => {
+                let to = ctx.to.clone().ok_or_else(|| {
+                    Error::mediation("send/call without an endpoint needs a To address (header mediator)")
+                })?;
+                let a = Address::parse(&to).map_err(Error::mediation)?;
+                (with_postfix(&a, ctx), None)
+            }
+            EpKind::Unsupported(t) => {
+                return Err(Error::mediation(format!("endpoint type '{t}' is not supported by mint yet")));
+            }
+        };
+        let method = match ctx.axis2.get("HTTP_METHOD").filter(|_| method.is_none()) {
+            Some(m) => Method::from_bytes(m.as_bytes()).unwrap_or_else(|_| ctx.method.clone()),
+            None => method.unwrap_or_else(|| ctx.method.clone()),
+        };
+        let req = self.outgoing_request(ctx, &addr, method)?;
+        let timeout = ep
+            .and_then(|e| e.timeout)
+            .unwrap_or(Duration::from_millis(self.settings.mediation.global_timeout_ms));
+        let action = ep.map(|e| e.timeout_action).unwrap_or(TimeoutAction::None);
+        let name = ep.map(|e| e.display_name()).unwrap_or("default");
+        let pool = self.pool.clone();
+        let origin = addr.origin.clone();
+        let fut = async move { pool.send(&origin, req).await };
+        let timer = async {
+            glommio::timer::Timer::new(timeout).await;
+            Err(Error::new(
+                ErrorKind::Timeout,
+                Side::Backend,
+                format!("endpoint {name}: no response from {}:{} within {} ms", addr.origin.host, addr.origin.port, timeout.as_millis()),
+            ))
+        };
+        match futures_lite::future::or(fut, timer).await {
+            Ok(resp) => {
+                ctx.set_response(resp);
+                Ok(())
+            }
+            Err(e) if e.kind == ErrorKind::Timeout && action == TimeoutAction::Discard => {
+                // The late response is dropped and fault handlers are skipped (Synapse).
+                ctx.fault = Some((e.kind, 101504, e.to_string()));
+                Err(Error::new(ErrorKind::Timeout, Side::Backend, "discarded").with_cause(e))
+            }
+            Err(e) => Err(Error { context: format!("endpoint {name}: {}", e.context), ..e }),
+        }
+    }
+
+    /// Builds the backend request from the current message.
+    fn outgoing_request(&self, ctx: &mut MessageContext, addr: &Address, method: Method) -> Result<Request<Body>> {
+        let mut headers = std::mem::take(&mut ctx.headers);
+        strip_hop_by_hop(&mut headers);
+        let body = std::mem::take(&mut ctx.body);
+        if !matches!(body, Body::Incoming(_)) {
+            headers.remove(header::CONTENT_LENGTH);
+        }
+        let host = HeaderValue::from_str(&addr.authority())
+            .map_err(|_| Error::mediation(format!("bad backend host {}", addr.authority())))?;
+        headers.insert(header::HOST, host);
+        if let Some(a) = &ctx.action {
+            if !ctx.doing_rest() {
+                let v = HeaderValue::from_str(&format!("\"{a}\""))
+                    .map_err(|_| Error::mediation(format!("bad SOAP action {a}")))?;
+                headers.insert("soapaction", v);
+            }
+        }
+        if let Some(ct) = ctx.axis2.get("ContentType") {
+            if let Ok(v) = HeaderValue::from_str(ct) {
+                headers.insert(header::CONTENT_TYPE, v);
+            }
+        }
+        let no_body = matches!(method, Method::GET | Method::HEAD | Method::DELETE) && matches!(body, Body::Empty);
+        let mut req = Request::new(if no_body { Body::Empty } else { body });
+        *req.method_mut() = method;
+        *req.uri_mut() = addr
+            .path_and_query
+            .parse()
+            .map_err(|_| Error::mediation(format!("bad backend path {}", addr.path_and_query)))?;
+        *req.headers_mut() = headers;
+        Ok(req)
+    }
+}
+
+/// Appends `REST_URL_POSTFIX` to an address for REST messages, as Synapse does.
+fn with_postfix(a: &Address, ctx: &MessageContext) -> Address {
+    let Some(postfix) = ctx.rest_url_postfix().filter(|p| !p.is_empty() && ctx.doing_rest()) else {
+        return a.clone();
+    };
+    let mut out = a.clone();
+    let base = &a.path_and_query;
+    out.path_and_query = if postfix.starts_with('?') {
+        if base.contains('?') {
+            format!("{base}&{}", &postfix[1..])
+        } else {
+            format!("{base}{postfix}")
+        }
+    } else {
+        let (bpath, bquery) = match base.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (base.as_str(), None),
+        };
+        let joined = match (bpath.ends_with('/'), postfix.starts_with('/')) {
+            (true, true) => format!("{bpath}{}", &postfix[1..]),
+            (false, false) => format!("{bpath}/{postfix}"),
+            _ => format!("{bpath}{postfix}"),
+        };
+        match bquery {
+            Some(q) if joined.contains('?') => format!("{joined}&{q}"),
+            Some(q) => format!("{joined}?{q}"),
+            None => joined,
+        }
+    };
+    out
+}
+
+/// Reads a property in a scope.
+pub fn get_property(ctx: &MessageContext, scope: Scope, name: &str) -> Option<String> {
+    match scope {
+        Scope::Default | Scope::OtherLocal => ctx.props.get(name).cloned().or_else(|| match name {
+            "To" => ctx.to.clone(),
+            "Action" | "SOAPAction" => ctx.action.clone(),
+            "MESSAGE_FORMAT" | "messageType" => ctx.axis2.get("messageType").cloned(),
+            _ => None,
+        }),
+        Scope::Axis2 => ctx.axis2.get(name).cloned(),
+        Scope::Transport => ctx.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string),
+        Scope::Unsupported => None,
+    }
+}
+
+/// Sets a property in a scope, with the side effects of Synapse's control properties.
+pub fn set_property(ctx: &mut MessageContext, name: &str, scope: Scope, value: String) -> Result<()> {
+    match scope {
+        Scope::Default | Scope::OtherLocal => {
+            if name == "RESPONSE" {
+                ctx.is_response = value.eq_ignore_ascii_case("true");
+            }
+            ctx.props.insert(name.to_string(), value);
+        }
+        Scope::Axis2 => {
+            if name == "messageType" {
+                ctx.axis2.insert("ContentType".into(), value.clone());
+            }
+            ctx.axis2.insert(name.to_string(), value);
+        }
+        Scope::Transport => {
+            let h = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::mediation(format!("'{name}' is not a valid header name")))?;
+            ctx.set_header(h, &value)?;
+        }
+        Scope::Unsupported => {
+            return Err(Error::mediation(format!("property '{name}': this scope is not supported yet")));
+        }
+    }
+    Ok(())
+}
+
+pub fn remove_property(ctx: &mut MessageContext, name: &str, scope: Scope) {
+    match scope {
+        Scope::Default | Scope::OtherLocal => {
+            ctx.props.remove(name);
+        }
+        Scope::Axis2 => {
+            ctx.axis2.remove(name);
+        }
+        Scope::Transport => {
+            ctx.headers.remove(name);
+        }
+        Scope::Unsupported => {}
+    }
+}

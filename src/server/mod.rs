@@ -1,0 +1,250 @@
+//! The server: one glommio executor ("shard") per core, each binding its own listeners with
+//! `SO_REUSEPORT` (HTTP on 8280+offset, HTTPS on 8243+offset) and serving what the kernel hands it.
+//! Shard 0 also serves the internal API (9191+offset: `/healthz`, `/liveness`).
+//!
+//! Shutdown: SIGTERM/SIGINT set a process flag; every shard notices within 50 ms, stops accepting,
+//! lets in-flight requests finish (keep-alive connections close after their current request) for up
+//! to `drain_timeout_ms`, then returns; `run` returns once every shard has.
+
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::{select, Either};
+use glommio::net::{TcpListener, TcpStream};
+use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
+
+use crate::config::{Home, Settings};
+use crate::error::{Error, ErrorKind, Result, Side};
+use crate::http::client::Pool;
+use crate::http::server::{builder, serve, Signal};
+use crate::http::tls::TlsMaterial;
+use crate::mediation::Engine;
+use crate::synapse::deploy::Config;
+
+mod internal;
+
+/// What every shard starts from.
+#[derive(Clone)]
+pub struct Boot {
+    pub home: Home,
+    pub settings: Settings,
+    pub config: Arc<Config>,
+    pub tls: TlsMaterial,
+    /// Number of shards.
+    pub shards: usize,
+    /// When the process started (for the start-up time in the log).
+    pub started: Instant,
+}
+
+/// Raises RLIMIT_MEMLOCK's soft limit to the hard limit (io_uring needs locked memory).
+pub fn raise_memlock() -> std::io::Result<u64> {
+    // SAFETY: getrlimit/setrlimit are called with a valid, fully initialised `rlimit` struct.
+    unsafe {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(lim.rlim_cur)
+    }
+}
+
+/// Runs the server until SIGTERM/SIGINT and the drain complete.
+pub fn run(boot: Boot) -> Result<()> {
+    match raise_memlock() {
+        Ok(l) if l != libc::RLIM_INFINITY && l < (boot.shards as u64) * 1024 * 1024 => tracing::warn!(
+            memlock_bytes = l,
+            "RLIMIT_MEMLOCK is low for {} shards; if start-up fails, raise it (ulimit -l, or LimitMEMLOCK= in systemd) or use --cores",
+            boot.shards
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not raise RLIMIT_MEMLOCK"),
+    }
+    let term = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, term.clone())
+            .map_err(|e| Error::new(ErrorKind::Io, Side::Internal, "installing signal handlers").with_cause(e))?;
+    }
+    if boot.tls.self_signed {
+        tracing::info!("no [tls] certificate configured: generated a self-signed certificate for HTTPS");
+    }
+    let bound = Arc::new(AtomicUsize::new(0));
+    let next_index = Arc::new(AtomicUsize::new(0));
+    let shards = boot.shards;
+    let handles = LocalExecutorPoolBuilder::new(PoolPlacement::MaxSpread(shards, CpuSet::online().ok()))
+        .name("mint-shard")
+        .io_memory(512 * 1024)
+        .on_all_shards(move || {
+            let boot = boot.clone();
+            let term = term.clone();
+            let bound = bound.clone();
+            let index = next_index.fetch_add(1, Ordering::SeqCst);
+            async move { shard_main(boot, index, term, bound).await }
+        })
+        .map_err(|e| {
+            Error::new(ErrorKind::Io, Side::Internal, "starting the executors (io_uring; check RLIMIT_MEMLOCK)")
+                .with_cause(std::io::Error::other(e.to_string()))
+        })?;
+    let mut first_err = None;
+    for r in handles.join_all() {
+        let r = match r {
+            Ok(inner) => inner,
+            Err(e) => Err(Error::new(ErrorKind::Io, Side::Internal, "executor failed").with_cause(std::io::Error::other(e.to_string()))),
+        };
+        if let Err(e) = r {
+            first_err.get_or_insert(e);
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn bind(addr: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(addr).map_err(|e| {
+        Error::new(ErrorKind::Bind, Side::Config, format!("cannot listen on {addr}"))
+            .with_cause(std::io::Error::other(e.to_string()))
+    })
+}
+
+async fn shard_main(boot: Boot, shard: usize, term: Arc<AtomicBool>, bound: Arc<AtomicUsize>) -> Result<()> {
+    let s = &boot.settings;
+    let http_addr = SocketAddr::new(s.server.bind_address, s.http_port());
+    let https_addr = SocketAddr::new(s.server.bind_address, s.https_port());
+    let listeners = bind(http_addr).and_then(|h| Ok((h, bind(https_addr)?)));
+    let (http_l, https_l) = match listeners {
+        Ok(l) => l,
+        Err(e) => {
+            term.store(true, Ordering::SeqCst);
+            return Err(e);
+        }
+    };
+    let internal_l = if shard == 0 {
+        let addr = SocketAddr::new(s.server.bind_address, 9191 + s.server.offset);
+        match bind(addr) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!(error = %e, "internal API not available");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let tls = futures_rustls::TlsAcceptor::from(boot.tls.server_config()?);
+    let settings = Rc::new(boot.settings.clone());
+    let engine = Rc::new(Engine {
+        config: boot.config.clone(),
+        pool: Pool::new(boot.home.clone(), boot.settings.clone()),
+        settings: settings.clone(),
+        shard,
+    });
+    let drain = Rc::new(Signal::default());
+    let active = Rc::new(Cell::new(0usize));
+    let hb = Rc::new(builder(&settings));
+
+    // Plain HTTP.
+    {
+        let (engine, drain, active, hb) = (engine.clone(), drain.clone(), active.clone(), hb.clone());
+        glommio::spawn_local(accept_loop(http_l, drain.clone(), move |stream| {
+            let (engine, drain, active, hb) = (engine.clone(), drain.clone(), active.clone(), hb.clone());
+            active.set(active.get() + 1);
+            glommio::spawn_local(async move {
+                serve(&hb, stream, engine, false, drain).await;
+                active.set(active.get() - 1);
+            })
+            .detach();
+        }))
+        .detach();
+    }
+    // HTTPS.
+    {
+        let (engine, drain, active, hb) = (engine.clone(), drain.clone(), active.clone(), hb.clone());
+        let handshake_timeout = settings.header_read_timeout();
+        glommio::spawn_local(accept_loop(https_l, drain.clone(), move |stream| {
+            let (engine, drain, active, hb, tls) = (engine.clone(), drain.clone(), active.clone(), hb.clone(), tls.clone());
+            active.set(active.get() + 1);
+            glommio::spawn_local(async move {
+                let hs = tls.accept(stream);
+                let timer = async {
+                    glommio::timer::Timer::new(handshake_timeout).await;
+                    Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out"))
+                };
+                match futures_lite::future::or(hs, timer).await {
+                    Ok(tls_stream) => serve(&hb, tls_stream, engine, true, drain).await,
+                    Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
+                }
+                active.set(active.get() - 1);
+            })
+            .detach();
+        }))
+        .detach();
+    }
+    if let Some(l) = internal_l {
+        glommio::spawn_local(internal::serve(l, drain.clone(), boot.config.clone())).detach();
+    }
+
+    if bound.fetch_add(1, Ordering::SeqCst) + 1 == boot.shards {
+        tracing::info!(
+            shards = boot.shards,
+            http = %http_addr,
+            https = %https_addr,
+            proxies = boot.config.proxies.len(),
+            apis = boot.config.apis.len(),
+            startup_ms = boot.started.elapsed().as_secs_f64() * 1000.0,
+            "mint started"
+        );
+    }
+
+    // Wait for SIGTERM/SIGINT (or a sibling shard's failure), then drain.
+    while !term.load(Ordering::Relaxed) {
+        glommio::timer::sleep(Duration::from_millis(50)).await;
+    }
+    drain.fire();
+    let deadline = Instant::now() + settings.drain_timeout();
+    while active.get() > 0 && Instant::now() < deadline {
+        glommio::timer::sleep(Duration::from_millis(10)).await;
+    }
+    if active.get() > 0 {
+        tracing::warn!(shard, open = active.get(), "drain timeout: closing remaining connections");
+    }
+    Ok(())
+}
+
+/// Accepts until `drain` fires; each connection gets TCP_NODELAY and goes to `on_conn`.
+async fn accept_loop(listener: TcpListener, drain: Rc<Signal>, on_conn: impl Fn(TcpStream)) {
+    loop {
+        let accepted = {
+            let acc = pin!(listener.accept());
+            match select(acc, pin!(drain.wait())).await {
+                Either::Left((r, _)) => r,
+                Either::Right(_) => return,
+            }
+        };
+        match accepted {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                on_conn(stream);
+            }
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        if drain.is_fired() {
+            return;
+        }
+    }
+}

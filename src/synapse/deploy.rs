@@ -1,0 +1,592 @@
+//! The deployer: model → one immutable, validated [`Config`].
+//!
+//! It resolves every reference (sequence keys, endpoint keys, registry keys, `receive` sequences,
+//! local entries), compiles URI templates and endpoint addresses, sorts the API table as Synapse does
+//! (longest context first) and reports each problem as `file:line:col: message`. A home with any
+//! error produces no `Config`: the caller keeps what it had.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http::{HeaderName, Method};
+
+use super::model::{self, Artifacts, EndpointRef, LocalEntryValue, MediatorNode, Origin, Problem, SeqRef};
+use super::uri_template::{UriTemplate, UrlMapping};
+use crate::config::Home;
+use crate::endpoint::{self, EndpointRt};
+use crate::mediation::mediator::{EpId, HeaderTarget, LogProp, Med, PropType, Scope, SeqId, ValueRt};
+use crate::registry::Registry;
+
+/// A compiled sequence.
+#[derive(Debug, Clone)]
+pub struct SeqRt {
+    pub name: String,
+    pub mediators: Vec<Med>,
+    /// `onError`: the fault handler for failures inside this sequence.
+    pub on_error: Option<SeqId>,
+}
+
+/// A compiled proxy service.
+#[derive(Debug, Clone)]
+pub struct ProxyRt {
+    pub name: String,
+    pub http: bool,
+    pub https: bool,
+    pub in_seq: Option<SeqId>,
+    pub out_seq: Option<SeqId>,
+    pub fault_seq: Option<SeqId>,
+    pub endpoint: Option<EpId>,
+    /// The WSDL served at `?wsdl`, when `publishWSDL` names a local entry or inline definitions.
+    pub wsdl: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum MatcherRt {
+    Template(UriTemplate),
+    Mapping(UrlMapping),
+    Default,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceRt {
+    /// Empty = every method.
+    pub methods: Vec<Method>,
+    pub matcher: MatcherRt,
+    pub protocol: Option<String>,
+    pub content_type: Option<String>,
+    pub in_seq: Option<SeqId>,
+    pub out_seq: Option<SeqId>,
+    pub fault_seq: Option<SeqId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiRt {
+    pub name: String,
+    pub context: String,
+    pub version: Option<String>,
+    pub url_versioned: bool,
+    pub hostname: Option<String>,
+    pub port: Option<u16>,
+    pub resources: Vec<ResourceRt>,
+}
+
+/// Everything a shard needs to serve, immutable after deployment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub proxies: HashMap<String, ProxyRt>,
+    /// Sorted by context length, longest first (Synapse's API table order).
+    pub apis: Vec<ApiRt>,
+    pub sequences: Vec<SeqRt>,
+    pub endpoints: Vec<EndpointRt>,
+    pub named_sequences: HashMap<String, SeqId>,
+    pub named_endpoints: HashMap<String, EpId>,
+    pub local_entries: HashMap<String, LocalEntryValue>,
+    pub main: SeqId,
+    pub fault: SeqId,
+    /// `_resource_mismatch_handler_` / `_method_not_allowed_handler_` when defined.
+    pub resource_mismatch: Option<SeqId>,
+    pub method_not_allowed: Option<SeqId>,
+}
+
+/// Loads and compiles every artifact of a home. Returns the config (None when any error was found)
+/// and all problems (errors and warnings) in file order.
+pub fn deploy_home(home: &Home) -> (Option<Arc<Config>>, Vec<Problem>) {
+    let mut artifacts = Artifacts::default();
+    let mut problems = Vec::new();
+    super::parse::load_synapse_dir(&home.synapse_dir(), &mut artifacts, &mut problems);
+    let registry = Registry::for_home(home);
+    let config = compile(artifacts, &registry, &mut problems);
+    let failed = problems.iter().any(|p| !p.warning);
+    (if failed { None } else { Some(Arc::new(config)) }, problems)
+}
+
+struct Compiler<'a> {
+    registry: &'a Registry,
+    problems: &'a mut Vec<Problem>,
+    sequences: Vec<Option<SeqRt>>,
+    endpoints: Vec<Option<EndpointRt>>,
+    named_sequences: HashMap<String, SeqId>,
+    named_endpoints: HashMap<String, EpId>,
+    /// Named sequence / endpoint models waiting to be compiled, by id.
+    seq_models: Vec<(SeqId, model::Sequence)>,
+    ep_models: Vec<(EpId, model::Endpoint)>,
+    local_entries: HashMap<String, LocalEntryValue>,
+}
+
+/// Compiles parsed artifacts; problems are appended.
+pub fn compile(artifacts: Artifacts, registry: &Registry, problems: &mut Vec<Problem>) -> Config {
+    let mut c = Compiler {
+        registry,
+        problems,
+        sequences: Vec::new(),
+        endpoints: Vec::new(),
+        named_sequences: HashMap::new(),
+        named_endpoints: HashMap::new(),
+        seq_models: Vec::new(),
+        ep_models: Vec::new(),
+        local_entries: HashMap::new(),
+    };
+    for (origin, what) in &artifacts.unsupported {
+        let _ = (origin, what); // already reported as warnings by the parser
+    }
+    for le in artifacts.local_entries {
+        if c.local_entries.insert(le.key.clone(), le.value).is_some() {
+            c.error(&le.origin, format!("duplicate local entry '{}'", le.key));
+        }
+    }
+    // Pass 1: ids for every named sequence and endpoint, so references resolve in any order.
+    for s in artifacts.sequences {
+        let name = s.name.clone().unwrap_or_default();
+        if c.named_sequences.contains_key(&name) {
+            c.error(&s.origin, format!("duplicate sequence '{name}'"));
+            continue;
+        }
+        let id = c.reserve_seq();
+        c.named_sequences.insert(name, id);
+        c.seq_models.push((id, s));
+    }
+    for e in artifacts.endpoints {
+        let name = e.name.clone().unwrap_or_default();
+        if c.named_endpoints.contains_key(&name) {
+            c.error(&e.origin, format!("duplicate endpoint '{name}'"));
+            continue;
+        }
+        let id = c.endpoints.len();
+        c.endpoints.push(None);
+        c.named_endpoints.insert(name, id);
+        c.ep_models.push((id, e));
+    }
+    // Defaults for main and fault when the home does not define them (WSO2's shipped ones).
+    let main = match c.named_sequences.get("main") {
+        Some(&id) => id,
+        None => c.push_seq(SeqRt { name: "main".into(), mediators: default_main(), on_error: None }),
+    };
+    let fault = match c.named_sequences.get("fault") {
+        Some(&id) => id,
+        None => c.push_seq(SeqRt { name: "fault".into(), mediators: default_fault(), on_error: None }),
+    };
+    // Pass 2: bodies.
+    for (id, e) in std::mem::take(&mut c.ep_models) {
+        let rt = c.endpoint(&e);
+        c.endpoints[id] = Some(rt);
+    }
+    for (id, s) in std::mem::take(&mut c.seq_models) {
+        let rt = c.sequence(&s);
+        c.sequences[id] = Some(rt);
+    }
+    let mut proxies = HashMap::new();
+    for p in artifacts.proxies {
+        if proxies.contains_key(&p.name) {
+            c.error(&p.origin, format!("duplicate proxy service '{}'", p.name));
+            continue;
+        }
+        let rt = c.proxy(&p);
+        proxies.insert(p.name.clone(), rt);
+    }
+    let mut apis: Vec<ApiRt> = Vec::new();
+    for a in artifacts.apis {
+        if apis.iter().any(|x| x.name == a.name) {
+            c.error(&a.origin, format!("duplicate API '{}'", a.name));
+            continue;
+        }
+        let rt = c.api(&a);
+        apis.push(rt);
+    }
+    apis.sort_by(|a, b| b.context.len().cmp(&a.context.len()));
+    let resource_mismatch = c.named_sequences.get("_resource_mismatch_handler_").copied();
+    let method_not_allowed = c.named_sequences.get("_method_not_allowed_handler_").copied();
+    Config {
+        proxies,
+        apis,
+        sequences: c.sequences.into_iter().map(Option::unwrap_or_default_seq).collect(),
+        endpoints: c.endpoints.into_iter().map(|e| e.unwrap_or_else(EndpointRt::placeholder)).collect(),
+        named_sequences: c.named_sequences,
+        named_endpoints: c.named_endpoints,
+        local_entries: c.local_entries,
+        main,
+        fault,
+        resource_mismatch,
+        method_not_allowed,
+    }
+}
+
+trait UnwrapSeq {
+    fn unwrap_or_default_seq(self) -> SeqRt;
+}
+impl UnwrapSeq for Option<SeqRt> {
+    fn unwrap_or_default_seq(self) -> SeqRt {
+        self.unwrap_or(SeqRt { name: String::new(), mediators: Vec::new(), on_error: None })
+    }
+}
+
+/// WSO2's shipped `main`: answer unmatched requests with an empty 404.
+fn default_main() -> Vec<Med> {
+    vec![
+        Med::SetProperty {
+            name: "NO_ENTITY_BODY".into(),
+            scope: Scope::Axis2,
+            value: ValueRt::Literal("true".into()),
+            ty: PropType::Boolean,
+        },
+        Med::SetProperty {
+            name: "HTTP_SC".into(),
+            scope: Scope::Axis2,
+            value: ValueRt::Literal("404".into()),
+            ty: PropType::String,
+        },
+        Med::Respond,
+    ]
+}
+
+/// WSO2's shipped `fault`: log the error and drop the message.
+fn default_fault() -> Vec<Med> {
+    vec![
+        Med::Log {
+            level: model::LogLevel::Custom,
+            category: model::LogCategory::Error,
+            separator: ", ".into(),
+            props: vec![
+                LogProp { name: "MESSAGE".into(), value: ValueRt::Literal("Executing default 'fault' sequence".into()) },
+                LogProp { name: "ERROR_MESSAGE".into(), value: ValueRt::Property { scope: Scope::Default, name: "ERROR_MESSAGE".into() } },
+                LogProp { name: "ERROR_CODE".into(), value: ValueRt::Property { scope: Scope::Default, name: "ERROR_CODE".into() } },
+            ],
+        },
+        Med::Drop,
+    ]
+}
+
+impl Compiler<'_> {
+    fn error(&mut self, origin: &Origin, message: String) {
+        self.problems.push(Problem { origin: origin.clone(), message, warning: false });
+    }
+    fn warn(&mut self, origin: &Origin, message: String) {
+        self.problems.push(Problem { origin: origin.clone(), message, warning: true });
+    }
+    fn reserve_seq(&mut self) -> SeqId {
+        self.sequences.push(None);
+        self.sequences.len() - 1
+    }
+    fn push_seq(&mut self, s: SeqRt) -> SeqId {
+        self.sequences.push(Some(s));
+        self.sequences.len() - 1
+    }
+
+    fn sequence(&mut self, s: &model::Sequence) -> SeqRt {
+        let on_error = s.on_error.as_ref().and_then(|k| self.seq_key(k, &s.origin));
+        let mediators = self.mediators(&s.mediators);
+        SeqRt { name: s.name.clone().unwrap_or_else(|| "anonymous".into()), mediators, on_error }
+    }
+
+    fn seq_ref(&mut self, r: &Option<SeqRef>, what: &str) -> Option<SeqId> {
+        match r.as_ref()? {
+            SeqRef::Key { key, origin } => self.seq_key(key, origin),
+            SeqRef::Inline(s) => {
+                let mut rt = self.sequence(s);
+                rt.name = what.to_string();
+                Some(self.push_seq(rt))
+            }
+        }
+    }
+
+    /// Resolves a sequence key: a named sequence, else a registry resource.
+    fn seq_key(&mut self, key: &str, origin: &Origin) -> Option<SeqId> {
+        if let Some(&id) = self.named_sequences.get(key) {
+            return Some(id);
+        }
+        match self.registry_element(key, origin) {
+            Some((path, el)) => {
+                let id = self.reserve_seq();
+                self.named_sequences.insert(key.to_string(), id);
+                let file = Arc::new(path);
+                let parsed = super::parse::parse_sequence_element(&el, &file, self.problems);
+                let rt = match parsed {
+                    Some(s) => {
+                        let mut rt = self.sequence(&s);
+                        rt.name = key.to_string();
+                        rt
+                    }
+                    None => SeqRt { name: key.to_string(), mediators: Vec::new(), on_error: None },
+                };
+                self.sequences[id] = Some(rt);
+                Some(id)
+            }
+            None => None,
+        }
+    }
+
+    fn registry_element(&mut self, key: &str, origin: &Origin) -> Option<(PathBuf, model::Element)> {
+        if self.local_entries.contains_key(key) {
+            if let Some(LocalEntryValue::Xml(el)) = self.local_entries.get(key) {
+                return Some(((*origin.file).clone(), el.clone()));
+            }
+        }
+        let (path, text) = match self.registry.read_text(key) {
+            Ok(x) => x,
+            Err(_) => {
+                self.error(origin, format!("'{key}' is not a known sequence/endpoint and not found in the registry"));
+                return None;
+            }
+        };
+        match super::element::parse_document(&text) {
+            Ok(el) => Some((path, el)),
+            Err((pos, msg)) => {
+                let o = Origin { file: Arc::new(path), pos };
+                self.error(&o, msg);
+                None
+            }
+        }
+    }
+
+    fn endpoint_ref(&mut self, r: &EndpointRef) -> Option<EpId> {
+        match r {
+            EndpointRef::Key { key, origin } => self.endpoint_key(key, origin),
+            EndpointRef::Inline(e) => {
+                let rt = self.endpoint(e);
+                self.endpoints.push(Some(rt));
+                Some(self.endpoints.len() - 1)
+            }
+        }
+    }
+
+    fn endpoint_key(&mut self, key: &str, origin: &Origin) -> Option<EpId> {
+        if let Some(&id) = self.named_endpoints.get(key) {
+            return Some(id);
+        }
+        let (path, el) = self.registry_element(key, origin)?;
+        let file = Arc::new(path);
+        let parsed = super::parse::parse_endpoint_element(&el, &file, self.problems)?;
+        let mut rt = self.endpoint(&parsed);
+        if rt.name.is_empty() {
+            rt.name = key.to_string();
+        }
+        self.endpoints.push(Some(rt));
+        let id = self.endpoints.len() - 1;
+        self.named_endpoints.insert(key.to_string(), id);
+        Some(id)
+    }
+
+    fn endpoint(&mut self, e: &model::Endpoint) -> EndpointRt {
+        let mut props = Vec::new();
+        for p in &e.properties {
+            let v = self.value(&p.value, &e.origin);
+            props.push((p.name.clone(), v, Scope::parse(&p.scope)));
+        }
+        match endpoint::compile(e, props) {
+            Ok((rt, warnings)) => {
+                for w in warnings {
+                    self.warn(&e.origin, w);
+                }
+                rt
+            }
+            Err(msg) => {
+                self.error(&e.origin, msg);
+                EndpointRt::placeholder()
+            }
+        }
+    }
+
+    fn value(&mut self, v: &model::ValueSpec, origin: &Origin) -> ValueRt {
+        match v {
+            model::ValueSpec::Literal(s) => ValueRt::Literal(s.clone()),
+            model::ValueSpec::Inline(el) => ValueRt::Xml(el.source.clone()),
+            model::ValueSpec::Expression { text, .. } => {
+                let v = ValueRt::expression(text);
+                if matches!(v, ValueRt::Unsupported(_)) {
+                    self.warn(origin, format!("expression '{text}' is not supported yet; it raises a fault when evaluated"));
+                }
+                v
+            }
+        }
+    }
+
+    fn mediators(&mut self, nodes: &[MediatorNode]) -> Vec<Med> {
+        nodes.iter().filter_map(|n| self.mediator(n)).collect()
+    }
+
+    fn mediator(&mut self, n: &MediatorNode) -> Option<Med> {
+        use model::Mediator as M;
+        let o = &n.origin;
+        Some(match &n.mediator {
+            M::Log { level, category, separator, message, properties } => {
+                if message.is_some() {
+                    self.warn(o, "log <message> templates are not supported yet; the message is ignored".into());
+                }
+                let props = properties
+                    .iter()
+                    .map(|p| LogProp { name: p.name.clone(), value: self.value(&p.value, o) })
+                    .collect();
+                Med::Log { level: *level, category: *category, separator: separator.clone(), props }
+            }
+            M::Property { name, action, scope, value, value_type, pattern, .. } => {
+                let sc = Scope::parse(scope);
+                if sc == Scope::Unsupported {
+                    self.warn(o, format!("property scope '{scope}' is not supported yet"));
+                }
+                if pattern.is_some() {
+                    self.warn(o, "property pattern/group is not supported yet".into());
+                }
+                if *action == model::PropertyAction::Remove {
+                    return Some(Med::RemoveProperty { name: name.clone(), scope: sc });
+                }
+                let ty = match value_type.as_deref() {
+                    None => PropType::String,
+                    Some(t) => match PropType::parse(t) {
+                        Some(t) => t,
+                        None => {
+                            self.error(o, format!("unknown property type '{t}'"));
+                            PropType::String
+                        }
+                    },
+                };
+                let value = match value {
+                    Some(v) => self.value(v, o),
+                    None => {
+                        self.error(o, "property has no value, expression or inline content".into());
+                        ValueRt::Literal(String::new())
+                    }
+                };
+                if let ValueRt::Literal(text) = &value {
+                    if let Err(msg) = ty.convert(text) {
+                        self.error(o, msg);
+                    }
+                }
+                Med::SetProperty { name: name.clone(), scope: sc, value, ty }
+            }
+            M::PropertyGroup(children) => Med::Group(self.mediators(children)),
+            M::Send { endpoint, receive } => {
+                let endpoint = endpoint.as_ref().and_then(|e| self.endpoint_ref(e));
+                let receive = receive.as_ref().and_then(|k| self.seq_key(k, o));
+                Med::Send { endpoint, receive }
+            }
+            M::Call { endpoint, blocking: _ } => {
+                let endpoint = endpoint.as_ref().and_then(|e| self.endpoint_ref(e));
+                Med::Call { endpoint }
+            }
+            M::Respond => Med::Respond,
+            M::Drop => Med::Drop,
+            M::Loopback => Med::Loopback,
+            M::SequenceRef { key } => Med::Sequence(self.seq_key(key, o)?),
+            M::Header { name, action, scope, value, .. } => {
+                let transport = matches!(scope.as_deref(), Some("transport"));
+                let target = if transport {
+                    match HeaderName::from_bytes(name.as_bytes()) {
+                        Ok(h) => HeaderTarget::Transport(h),
+                        Err(_) => {
+                            self.error(o, format!("'{name}' is not a valid HTTP header name"));
+                            return None;
+                        }
+                    }
+                } else {
+                    match name.rsplit(':').next().unwrap_or(name) {
+                        "To" => HeaderTarget::To,
+                        "Action" => HeaderTarget::Action,
+                        _ => {
+                            self.warn(o, format!("SOAP header '{name}' needs the XML support that is not built yet"));
+                            HeaderTarget::Soap(name.clone())
+                        }
+                    }
+                };
+                let value = match action {
+                    model::PropertyAction::Remove => None,
+                    model::PropertyAction::Set => Some(match value {
+                        Some(v) => self.value(v, o),
+                        None => {
+                            self.error(o, "header has no value".into());
+                            ValueRt::Literal(String::new())
+                        }
+                    }),
+                };
+                Med::Header { target, value }
+            }
+            M::Unsupported(el) => Med::Unsupported { name: el.local.clone(), origin: o.clone() },
+        })
+    }
+
+    fn proxy(&mut self, p: &model::Proxy) -> ProxyRt {
+        let t = &p.target;
+        let in_seq = self.seq_ref(&t.in_sequence, &format!("{}:inSequence", p.name));
+        let out_seq = self.seq_ref(&t.out_sequence, &format!("{}:outSequence", p.name));
+        let fault_seq = self.seq_ref(&t.fault_sequence, &format!("{}:faultSequence", p.name));
+        let endpoint = t.endpoint.as_ref().and_then(|e| self.endpoint_ref(e));
+        let wsdl = match &p.publish_wsdl {
+            Some(model::PublishWsdl::Key(k)) => match self.local_entries.get(k) {
+                Some(LocalEntryValue::Xml(el)) => Some(el.source.clone()),
+                Some(LocalEntryValue::Text(t)) => Some(t.clone()),
+                _ => match self.registry.read_text(k) {
+                    Ok((_, t)) => Some(t),
+                    Err(_) => {
+                        self.error(&p.origin, format!("publishWSDL key '{k}' is not a local entry or registry resource"));
+                        None
+                    }
+                },
+            },
+            Some(model::PublishWsdl::Inline(el)) => Some(el.source.clone()),
+            Some(model::PublishWsdl::Uri(u)) => {
+                self.warn(&p.origin, format!("publishWSDL uri '{u}' is not fetched; ?wsdl answers 404"));
+                None
+            }
+            None => None,
+        };
+        let has = |t: &str| p.transports.iter().any(|x| x.eq_ignore_ascii_case(t));
+        ProxyRt {
+            name: p.name.clone(),
+            http: has("http"),
+            https: has("https"),
+            in_seq,
+            out_seq,
+            fault_seq,
+            endpoint,
+            wsdl,
+        }
+    }
+
+    fn api(&mut self, a: &model::Api) -> ApiRt {
+        let mut resources = Vec::new();
+        for r in &a.resources {
+            let mut methods = Vec::new();
+            for m in &r.methods {
+                match Method::from_bytes(m.as_bytes()) {
+                    Ok(m) => methods.push(m),
+                    Err(_) => self.error(&r.origin, format!("'{m}' is not an HTTP method")),
+                }
+            }
+            let matcher = match &r.matcher {
+                model::ResourceMatcher::UriTemplate(t) => match UriTemplate::parse(t) {
+                    Ok(t) => MatcherRt::Template(t),
+                    Err(e) => {
+                        self.error(&r.origin, format!("bad uri-template '{t}': {e}"));
+                        MatcherRt::Default
+                    }
+                },
+                model::ResourceMatcher::UrlMapping(m) => match UrlMapping::parse(m) {
+                    Ok(m) => MatcherRt::Mapping(m),
+                    Err(e) => {
+                        self.error(&r.origin, format!("bad url-mapping '{m}': {e}"));
+                        MatcherRt::Default
+                    }
+                },
+                model::ResourceMatcher::Default => MatcherRt::Default,
+            };
+            let label = format!("{}:resource", a.name);
+            resources.push(ResourceRt {
+                methods,
+                matcher,
+                protocol: r.protocol.clone(),
+                content_type: r.content_type.clone(),
+                in_seq: self.seq_ref(&r.in_sequence, &format!("{label}:inSequence")),
+                out_seq: self.seq_ref(&r.out_sequence, &format!("{label}:outSequence")),
+                fault_seq: self.seq_ref(&r.fault_sequence, &format!("{label}:faultSequence")),
+            });
+        }
+        ApiRt {
+            name: a.name.clone(),
+            context: a.context.clone(),
+            version: a.version.clone(),
+            url_versioned: a.version_type == model::VersionType::Url,
+            hostname: a.hostname.clone(),
+            port: a.port,
+            resources,
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! The Synapse artifact model: what the parser produces from one artifact file and what the deployer
+//! compiles. Plain data, `Send + Clone`, no behaviour. Every node that can be wrong carries its `Pos`
+//! so that the deployer can report `file:line:col` for reference errors too.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// 1-based line and column (columns count characters, as editors do) of an element's `<` or of an
+/// attribute's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// Where a node came from: the artifact file and the position in it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub file: Arc<PathBuf>,
+    pub pos: Pos,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.pos.line, self.pos.col)
+    }
+}
+
+/// A problem found in an artifact, printed as `file:line:col: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub origin: Origin,
+    pub message: String,
+    /// A warning does not stop deployment (e.g. a mediator mint does not implement yet).
+    pub warning: bool,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.warning {
+            write!(f, "{}: warning: {}", self.origin, self.message)
+        } else {
+            write!(f, "{}: {}", self.origin, self.message)
+        }
+    }
+}
+
+/// A generic XML element kept with positions: used for inline XML content (local entries, inline
+/// property values, payload formats) and for mediators mint does not model yet.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Element {
+    /// Prefix as written (`""` when none).
+    pub prefix: String,
+    pub local: String,
+    /// Resolved namespace URI (`""` when none).
+    pub ns: String,
+    pub attrs: Vec<Attr>,
+    pub children: Vec<Node>,
+    pub pos: Pos,
+    /// All namespace declarations in scope at this element (own and inherited), innermost last;
+    /// `("", uri)` is the default namespace. Expressions use these prefixes.
+    pub ns_scope: Vec<(String, String)>,
+    /// The element's exact source text, from `<` to the end of its end tag (or `/>`).
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Attr {
+    /// Qualified name as written (`xmlns:foo`, `name`, `soapenv:mustUnderstand`).
+    pub name: String,
+    /// Unescaped value.
+    pub value: String,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Element(Element),
+    /// Unescaped text (CDATA included), whitespace kept as is.
+    Text(String),
+    Comment(String),
+}
+
+/// Everything deployable from one home, before references are checked.
+#[derive(Debug, Clone, Default)]
+pub struct Artifacts {
+    pub proxies: Vec<Proxy>,
+    pub apis: Vec<Api>,
+    pub sequences: Vec<Sequence>,
+    pub endpoints: Vec<Endpoint>,
+    pub local_entries: Vec<LocalEntry>,
+    /// Files that parsed but whose artifact kind mint does not deploy yet (templates, tasks, …).
+    pub unsupported: Vec<(Origin, String)>,
+}
+
+// ------------------------------------------------------------------------------------------------
+// Top-level artifacts
+// ------------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    pub name: String,
+    pub origin: Origin,
+    /// `transports="http https"`; default both.
+    pub transports: Vec<String>,
+    pub start_on_load: bool,
+    pub target: Target,
+    /// `<publishWSDL key|uri|inline>`: the local entry / registry key, URI, or inline definitions.
+    pub publish_wsdl: Option<PublishWsdl>,
+    /// `<parameter name="...">value</parameter>` children.
+    pub parameters: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub in_sequence: Option<SeqRef>,
+    pub out_sequence: Option<SeqRef>,
+    pub fault_sequence: Option<SeqRef>,
+    pub endpoint: Option<EndpointRef>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PublishWsdl {
+    Key(String),
+    Uri(String),
+    Inline(Element),
+}
+
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub name: String,
+    pub origin: Origin,
+    /// Always starts with `/`; `{version}` already replaced for `version-type="context"`.
+    pub context: String,
+    pub version: Option<String>,
+    pub version_type: VersionType,
+    pub hostname: Option<String>,
+    pub port: Option<u16>,
+    pub resources: Vec<Resource>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VersionType {
+    #[default]
+    None,
+    Context,
+    Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub origin: Origin,
+    /// Upper-case methods; empty = every method.
+    pub methods: Vec<String>,
+    pub matcher: ResourceMatcher,
+    /// `protocol="http|https"`; None = both.
+    pub protocol: Option<String>,
+    pub content_type: Option<String>,
+    pub user_agent: Option<String>,
+    pub in_sequence: Option<SeqRef>,
+    pub out_sequence: Option<SeqRef>,
+    pub fault_sequence: Option<SeqRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceMatcher {
+    UriTemplate(String),
+    UrlMapping(String),
+    Default,
+}
+
+/// A sequence: a named artifact, or the body of an inline in/out/fault sequence (name None).
+#[derive(Debug, Clone, Default)]
+pub struct Sequence {
+    pub name: Option<String>,
+    pub origin: Origin,
+    /// `onError="seqKey"`: the fault sequence for errors raised inside this sequence.
+    pub on_error: Option<String>,
+    pub mediators: Vec<MediatorNode>,
+}
+
+/// A sequence given inline or by key (`inSequence="key"` attribute or `<sequence key="..."/>`).
+#[derive(Debug, Clone)]
+pub enum SeqRef {
+    Inline(Sequence),
+    Key { key: String, origin: Origin },
+}
+
+#[derive(Debug, Clone)]
+pub struct LocalEntry {
+    pub key: String,
+    pub origin: Origin,
+    pub value: LocalEntryValue,
+}
+
+#[derive(Debug, Clone)]
+pub enum LocalEntryValue {
+    /// Text content (trimmed of surrounding whitespace only when it holds no element).
+    Text(String),
+    /// The single inline XML element.
+    Xml(Element),
+    /// `src="url"`.
+    Src(String),
+}
+
+// ------------------------------------------------------------------------------------------------
+// Mediators
+// ------------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct MediatorNode {
+    pub origin: Origin,
+    pub mediator: Mediator,
+}
+
+/// A value given as a literal, an expression (XPath / `json-eval(...)`, compiled by the deployer
+/// with the namespaces in scope), or inline XML.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueSpec {
+    Literal(String),
+    Expression {
+        text: String,
+        /// Namespace declarations in scope where the expression was written.
+        namespaces: Vec<(String, String)>,
+    },
+    Inline(Element),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Simple,
+    Headers,
+    Full,
+    Custom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogCategory {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogProperty {
+    pub name: String,
+    pub value: ValueSpec,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyAction {
+    Set,
+    Remove,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mediator {
+    Log {
+        level: LogLevel,
+        category: LogCategory,
+        /// Default `,`.
+        separator: String,
+        /// `<message>` template (MI 4.4), kept raw.
+        message: Option<String>,
+        properties: Vec<LogProperty>,
+    },
+    Property {
+        name: String,
+        action: PropertyAction,
+        /// `default`, `transport`, `axis2`, `axis2-client`, `operation`, `registry`, `system`, `env`,
+        /// `trace`, `analytics` (lower-cased as written).
+        scope: String,
+        /// None only for `action="remove"`.
+        value: Option<ValueSpec>,
+        /// `type="STRING|INTEGER|…"` upper-cased; None = STRING.
+        value_type: Option<String>,
+        pattern: Option<String>,
+        group: Option<u32>,
+    },
+    PropertyGroup(Vec<MediatorNode>),
+    Send {
+        endpoint: Option<EndpointRef>,
+        /// `receive="seqKey"`: where the response goes instead of the out sequence.
+        receive: Option<String>,
+    },
+    Call {
+        endpoint: Option<EndpointRef>,
+        blocking: bool,
+    },
+    Respond,
+    Drop,
+    Loopback,
+    /// `<sequence key="..."/>` inside a sequence.
+    SequenceRef { key: String },
+    Header {
+        /// Qualified name as written (`To`, `Action`, `ns:MyHeader`).
+        name: String,
+        /// Namespace URI of `name`'s prefix, if it has one.
+        ns: Option<String>,
+        action: PropertyAction,
+        /// `transport` for HTTP headers; None (or `default`) = SOAP header.
+        scope: Option<String>,
+        value: Option<ValueSpec>,
+    },
+    /// A mediator mint does not implement yet; kept whole so a later version can compile it.
+    Unsupported(Element),
+}
+
+// ------------------------------------------------------------------------------------------------
+// Endpoints
+// ------------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub enum EndpointRef {
+    Key { key: String, origin: Origin },
+    Inline(Box<Endpoint>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Set for named endpoint artifacts; optional for inline ones.
+    pub name: Option<String>,
+    pub origin: Origin,
+    pub kind: EndpointKind,
+    /// `<property name value scope/>` children, applied before sending.
+    pub properties: Vec<EndpointProperty>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EndpointProperty {
+    pub name: String,
+    pub value: ValueSpec,
+    pub scope: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum EndpointKind {
+    Address {
+        uri: String,
+        /// `format="soap11|soap12|pox|get|rest|json"`.
+        format: Option<String>,
+        qos: Qos,
+    },
+    Http {
+        uri_template: String,
+        /// Upper-cased `method`, None = the incoming method.
+        method: Option<String>,
+        qos: Qos,
+    },
+    Default {
+        format: Option<String>,
+        qos: Qos,
+    },
+    /// failover, loadbalance, wsdl, template, recipientlist, … : parsed by a later issue.
+    Unsupported(Element),
+}
+
+/// Quality-of-service settings shared by leaf endpoints.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Qos {
+    pub timeout: Option<Timeout>,
+    pub suspend_on_failure: Option<SuspendOnFailure>,
+    pub mark_for_suspension: Option<MarkForSuspension>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeout {
+    /// Milliseconds; None when only `responseAction` was given.
+    pub duration_ms: Option<u64>,
+    pub action: TimeoutAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutAction {
+    Fault,
+    Discard,
+    None,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SuspendOnFailure {
+    pub error_codes: Vec<i64>,
+    pub initial_duration_ms: Option<i64>,
+    pub progression_factor: Option<f64>,
+    pub maximum_duration_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MarkForSuspension {
+    pub error_codes: Vec<i64>,
+    pub retries_before_suspension: Option<u32>,
+    pub retry_delay_ms: Option<u64>,
+}
