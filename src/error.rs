@@ -77,7 +77,12 @@ pub struct Error {
 
 impl Error {
     pub fn new(kind: ErrorKind, side: Side, context: impl Into<String>) -> Self {
-        Error { kind, side, context: context.into(), cause: None }
+        Error {
+            kind,
+            side,
+            context: context.into(),
+            cause: None,
+        }
     }
 
     pub fn with_cause(mut self, cause: impl Into<Cause>) -> Self {
@@ -125,7 +130,9 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.cause.as_deref().map(|c| c as &(dyn std::error::Error + 'static))
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
     }
 }
 

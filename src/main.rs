@@ -16,7 +16,11 @@ const EX_USAGE: u8 = 64;
 const EX_DATAERR: u8 = 65;
 
 #[derive(Parser)]
-#[command(name = "mint", version, about = "A Micro Integrator: runs WSO2 Synapse artifacts on a thread-per-core runtime")]
+#[command(
+    name = "mint",
+    version,
+    about = "A Micro Integrator: runs WSO2 Synapse artifacts on a thread-per-core runtime"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,7 +50,9 @@ enum Command {
 fn home_dir(home: Option<PathBuf>) -> Result<Home, String> {
     let root = match home {
         Some(h) => h,
-        None => std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?,
+        None => {
+            std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?
+        }
     };
     if !root.is_dir() {
         return Err(format!("{}: home folder does not exist", root.display()));
@@ -95,7 +101,11 @@ fn main() -> ExitCode {
                 None => ExitCode::from(EX_DATAERR),
             }
         }
-        Command::Serve { home, offset, cores } => {
+        Command::Serve {
+            home,
+            offset,
+            cores,
+        } => {
             mint::telemetry::init();
             let home = match home_dir(home) {
                 Ok(h) => h,
@@ -121,7 +131,9 @@ fn main() -> ExitCode {
             if let Some(c) = cores {
                 settings.server.cores = c;
             }
-            let online = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let online = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1);
             let shards = match settings.server.cores {
                 0 => online,
                 n => n,
@@ -141,7 +153,14 @@ fn main() -> ExitCode {
                     return ExitCode::from(EX_USAGE);
                 }
             };
-            let boot = Boot { home, settings, config, tls, shards, started };
+            let boot = Boot {
+                home,
+                settings,
+                config,
+                tls,
+                shards,
+                started,
+            };
             match server::run(boot) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

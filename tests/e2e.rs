@@ -19,9 +19,17 @@ const SOAP_HEADERS: &[(&str, &str)] = &[
 fn wso2_perf_home(backend_port: u16) -> TempHome {
     let home = TempHome::new("perf");
     let read = |f: &str| std::fs::read_to_string(data(&format!("wso2-perf/{f}"))).unwrap();
-    home.artifact("proxy-services", "DirectProxy.xml", &read("DirectProxy-1.0.0.xml"));
+    home.artifact(
+        "proxy-services",
+        "DirectProxy.xml",
+        &read("DirectProxy-1.0.0.xml"),
+    );
     home.artifact("api", "DirectAPI.xml", &read("DirectAPI-1.0.0.xml"));
-    home.artifact("local-entries", "proxy_wsdl.xml", &read("proxy_wsdl-1.0.0.xml"));
+    home.artifact(
+        "local-entries",
+        "proxy_wsdl.xml",
+        &read("proxy_wsdl-1.0.0.xml"),
+    );
     let ep = read("RealService-1.0.0.xml").replace(
         "http://netty:8688/service/EchoService",
         &format!("http://127.0.0.1:{backend_port}/service/EchoService"),
@@ -45,7 +53,12 @@ fn direct_proxy_and_api_echo_byte_identical() {
             let r = request(mint.http, "POST", path, SOAP_HEADERS, &body);
             assert_eq!(r.status, 200, "{path} {name}: {}", r.text());
             assert_eq!(r.header("content-type"), Some("text/xml"), "{path}");
-            assert!(r.body == body, "{path} {name}: body differs ({} vs {} bytes)", r.body.len(), body.len());
+            assert!(
+                r.body == body,
+                "{path} {name}: body differs ({} vs {} bytes)",
+                r.body.len(),
+                body.len()
+            );
         }
     }
 }
@@ -83,16 +96,37 @@ fn https_listener_serves_the_same() {
     let mint = start_mint(&home.root, 1);
     let file = data("wso2-perf/1000B_buyStocks.xml");
     let out = Command::new("curl")
-        .args(["-sk", "--max-time", "10", "-o", "-", "-w", "\n%{http_code} %{content_type}"])
-        .args(["-H", "SOAPAction: urn:buyStocks", "-H", "Content-Type: text/xml"])
+        .args([
+            "-sk",
+            "--max-time",
+            "10",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code} %{content_type}",
+        ])
+        .args([
+            "-H",
+            "SOAPAction: urn:buyStocks",
+            "-H",
+            "Content-Type: text/xml",
+        ])
         .arg("--data-binary")
         .arg(format!("@{}", file.display()))
-        .arg(format!("https://127.0.0.1:{}/services/DirectProxy/buyStocksOperation", mint.https))
+        .arg(format!(
+            "https://127.0.0.1:{}/services/DirectProxy/buyStocksOperation",
+            mint.https
+        ))
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let (body, tail) = text.rsplit_once('\n').unwrap();
-    assert_eq!(tail, "200 text/xml", "curl said: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        tail,
+        "200 text/xml",
+        "curl said: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(body.as_bytes(), std::fs::read(file).unwrap().as_slice());
 }
 
@@ -101,9 +135,13 @@ fn one_listener_per_shard_with_reuseport() {
     let home = TempHome::new("listeners");
     let mint = start_mint(&home.root, 2);
     let count = |port: u16| {
-        let table = std::fs::read_to_string("/proc/net/tcp").unwrap() + &std::fs::read_to_string("/proc/net/tcp6").unwrap_or_default();
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap()
+            + &std::fs::read_to_string("/proc/net/tcp6").unwrap_or_default();
         let needle = format!(":{port:04X} ");
-        table.lines().filter(|l| l.contains(&needle) && l.split_whitespace().nth(3) == Some("0A")).count()
+        table
+            .lines()
+            .filter(|l| l.contains(&needle) && l.split_whitespace().nth(3) == Some("0A"))
+            .count()
     };
     // The local address column holds ":PORT"; state 0A is LISTEN.
     assert_eq!(count(mint.http), 2);
@@ -123,11 +161,22 @@ fn malformed_requests_get_4xx() {
     req.push_str("\r\n");
     let r = raw(mint.http, req.as_bytes()).unwrap();
     assert_eq!(r.status, 431);
-    let big = format!("GET /x HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "a".repeat(70_000));
-    let r = raw(mint.http, big.as_bytes()).unwrap();
-    assert_eq!(r.status, 431);
+    // A head over max_head_size (64 KiB) is never served: hyper answers 431 when it sees the whole
+    // head at once, and closes the connection when the head grows past the limit over several reads.
+    let big = format!(
+        "GET /x HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(66_000)
+    );
+    let mut s = connect(mint.http);
+    s.write_all(big.as_bytes()).unwrap();
+    let r = read_response(&mut BufReader::new(s), false);
+    assert!(r.as_ref().is_none_or(|r| r.status == 431), "{r:?}");
     // A request that smuggles a second framing is refused.
-    let r = raw(mint.http, b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd").unwrap();
+    let r = raw(
+        mint.http,
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+    )
+    .unwrap();
     assert_eq!(r.status, 400);
 }
 
@@ -157,18 +206,34 @@ const FAULTY_PROXY: &str = r#"<proxy xmlns="http://ws.apache.org/ns/synapse" nam
 fn refused_backend_runs_the_fault_sequence() {
     let home = TempHome::new("refused");
     // Nothing listens on port 9 of 127.0.0.1 (discard is never enabled here).
-    home.artifact("proxy-services", "Faulty.xml", &FAULTY_PROXY.replace("PORT", "9"));
+    home.artifact(
+        "proxy-services",
+        "Faulty.xml",
+        &FAULTY_PROXY.replace("PORT", "9"),
+    );
     home.artifact(
         "proxy-services",
         "Plain.xml",
         r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="Plain"><target><endpoint><address uri="http://127.0.0.1:9/"/></endpoint><outSequence><send/></outSequence></target></proxy>"#,
     );
     let mint = start_mint(&home.root, 1);
-    let r = request(mint.http, "POST", "/services/Faulty", &[("Content-Type", "text/xml")], b"<a/>");
+    let r = request(
+        mint.http,
+        "POST",
+        "/services/Faulty",
+        &[("Content-Type", "text/xml")],
+        b"<a/>",
+    );
     assert_eq!(r.status, 503);
     assert_eq!(r.header("x-error-code"), Some("101503"));
     // The default fault sequence drops the message; mint then answers 502 instead of hanging.
-    let r = request(mint.http, "POST", "/services/Plain", &[("Content-Type", "text/xml")], b"<a/>");
+    let r = request(
+        mint.http,
+        "POST",
+        "/services/Plain",
+        &[("Content-Type", "text/xml")],
+        b"<a/>",
+    );
     assert_eq!(r.status, 502);
 }
 
@@ -180,10 +245,20 @@ fn endpoint_timeout_runs_the_fault_sequence_with_101504() {
     home.artifact("proxy-services", "Faulty.xml", &proxy);
     let mint = start_mint(&home.root, 1);
     let t = std::time::Instant::now();
-    let r = request(mint.http, "POST", "/services/Faulty", &[("Content-Type", "text/xml")], b"<a/>");
+    let r = request(
+        mint.http,
+        "POST",
+        "/services/Faulty",
+        &[("Content-Type", "text/xml")],
+        b"<a/>",
+    );
     assert_eq!(r.status, 503);
     assert_eq!(r.header("x-error-code"), Some("101504"));
-    assert!(t.elapsed() < Duration::from_millis(2500), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(2500),
+        "took {:?}",
+        t.elapsed()
+    );
 }
 
 #[test]
@@ -224,19 +299,49 @@ fn keep_alive_pipelining_head_and_expect_continue() {
 fn healthcare_tutorial_through_http_endpoint() {
     let (_backend, bport) = start_backend();
     let home = TempHome::new("tutorial");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("repository/deployment/server/synapse-configs/default");
-    home.artifact("api", "HealthcareAPI.xml", &std::fs::read_to_string(root.join("api/HealthcareAPI.xml")).unwrap());
-    let ep = std::fs::read_to_string(root.join("endpoints/QueryDoctorEP.xml")).unwrap().replace("localhost:9090", &format!("127.0.0.1:{bport}"));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("repository/deployment/server/synapse-configs/default");
+    home.artifact(
+        "api",
+        "HealthcareAPI.xml",
+        &std::fs::read_to_string(root.join("api/HealthcareAPI.xml")).unwrap(),
+    );
+    let ep = std::fs::read_to_string(root.join("endpoints/QueryDoctorEP.xml"))
+        .unwrap()
+        .replace("localhost:9090", &format!("127.0.0.1:{bport}"));
     home.artifact("endpoints", "QueryDoctorEP.xml", &ep);
     let mint = start_mint(&home.root, 1);
-    let r = request(mint.http, "GET", "/healthcare/querydoctor/surgery", &[], b"");
+    let r = request(
+        mint.http,
+        "GET",
+        "/healthcare/querydoctor/surgery",
+        &[],
+        b"",
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/json"));
-    assert!(r.text().contains(r#""name":"thomas collins""#), "{}", r.text());
+    assert!(
+        r.text().contains(r#""name":"thomas collins""#),
+        "{}",
+        r.text()
+    );
     assert!(!r.text().contains("cardiology"));
     // Unknown resource in a known API: 404; known path, wrong method: 405.
-    assert_eq!(request(mint.http, "GET", "/healthcare/nothing", &[], b"").status, 404);
-    assert_eq!(request(mint.http, "DELETE", "/healthcare/querydoctor/surgery", &[], b"").status, 405);
+    assert_eq!(
+        request(mint.http, "GET", "/healthcare/nothing", &[], b"").status,
+        404
+    );
+    assert_eq!(
+        request(
+            mint.http,
+            "DELETE",
+            "/healthcare/querydoctor/surgery",
+            &[],
+            b""
+        )
+        .status,
+        405
+    );
 }
 
 const DANGLING: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -253,7 +358,11 @@ const DANGLING: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 fn dangling_sequence_key_is_reported_with_position() {
     let home = TempHome::new("dangling");
     home.artifact("proxy-services", "Dangling.xml", DANGLING);
-    let out = Command::new(MINT).args(["check", "--home"]).arg(&home.root).output().unwrap();
+    let out = Command::new(MINT)
+        .args(["check", "--home"])
+        .arg(&home.root)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(65));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("proxy-services/Dangling.xml:5:13: "), "{err}");
@@ -269,19 +378,34 @@ fn dangling_sequence_key_is_reported_with_position() {
 
 #[test]
 fn bad_flags_and_config_exit_64() {
-    let out = Command::new(MINT).args(["serve", "--bogus"]).output().unwrap();
+    let out = Command::new(MINT)
+        .args(["serve", "--bogus"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(64));
     let home = TempHome::new("badconf");
     home.file("conf/deployment.toml", "[server]\nofset = 1\n");
-    let out = Command::new(MINT).args(["check", "--home"]).arg(&home.root).output().unwrap();
+    let out = Command::new(MINT)
+        .args(["check", "--home"])
+        .arg(&home.root)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("deployment.toml:2:1"));
 }
 
 #[test]
 fn sample_home_checks_clean() {
-    let out = Command::new(MINT).args(["check", "--home", env!("CARGO_MANIFEST_DIR")]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(MINT)
+        .args(["check", "--home", env!("CARGO_MANIFEST_DIR")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -294,7 +418,15 @@ fn sigterm_drains_and_exits_zero() {
     home.artifact("proxy-services", "Slow.xml", &proxy);
     let mut mint = start_mint(&home.root, 1);
     let port = mint.http;
-    let inflight = std::thread::spawn(move || request(port, "POST", "/services/Slow", &[("Content-Type", "text/plain")], b"abc"));
+    let inflight = std::thread::spawn(move || {
+        request(
+            port,
+            "POST",
+            "/services/Slow",
+            &[("Content-Type", "text/plain")],
+            b"abc",
+        )
+    });
     std::thread::sleep(Duration::from_millis(150));
     // SAFETY: plain kill(2) on our own child's pid.
     unsafe { libc::kill(mint.proc.child.id() as i32, libc::SIGTERM) };

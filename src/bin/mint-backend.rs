@@ -25,12 +25,48 @@ use mint::http::body::Body;
 use mint::http::io::HyperIo;
 
 const DOCTORS: &[(&str, &str, &str, &str, f64)] = &[
-    ("thomas collins", "grand oak community hospital", "surgery", "9.00 a.m - 11.00 a.m", 7000.0),
-    ("anne clement", "clemency medical center", "surgery", "8.00 a.m - 10.00 a.m", 12000.0),
-    ("seth mears", "pine valley community hospital", "surgery", "3.00 p.m - 5.00 p.m", 8000.0),
-    ("henry parker", "grand oak community hospital", "ent", "4.30 p.m - 6.00 p.m", 4500.0),
-    ("jacob wilson", "pine valley community hospital", "cardiology", "9.00 a.m - 11.00 a.m", 5500.0),
-    ("emeline fulton", "pine valley community hospital", "pediatric", "9.00 a.m - 11.00 a.m", 4000.0),
+    (
+        "thomas collins",
+        "grand oak community hospital",
+        "surgery",
+        "9.00 a.m - 11.00 a.m",
+        7000.0,
+    ),
+    (
+        "anne clement",
+        "clemency medical center",
+        "surgery",
+        "8.00 a.m - 10.00 a.m",
+        12000.0,
+    ),
+    (
+        "seth mears",
+        "pine valley community hospital",
+        "surgery",
+        "3.00 p.m - 5.00 p.m",
+        8000.0,
+    ),
+    (
+        "henry parker",
+        "grand oak community hospital",
+        "ent",
+        "4.30 p.m - 6.00 p.m",
+        4500.0,
+    ),
+    (
+        "jacob wilson",
+        "pine valley community hospital",
+        "cardiology",
+        "9.00 a.m - 11.00 a.m",
+        5500.0,
+    ),
+    (
+        "emeline fulton",
+        "pine valley community hospital",
+        "pediatric",
+        "9.00 a.m - 11.00 a.m",
+        4000.0,
+    ),
 ];
 
 fn doctors_json(category: &str) -> String {
@@ -59,19 +95,30 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Body>, Closed> {
         return Err(Closed);
     }
     if let Some(code) = path.strip_prefix("/status/") {
-        let code = code.split('/').next().and_then(|c| c.parse::<u16>().ok()).unwrap_or(500);
+        let code = code
+            .split('/')
+            .next()
+            .and_then(|c| c.parse::<u16>().ok())
+            .unwrap_or(500);
         let mut r = Response::new(Body::Empty);
         *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return Ok(r);
     }
     if let Some(ms) = path.strip_prefix("/delay/") {
-        let ms = ms.split('/').next().and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
+        let ms = ms
+            .split('/')
+            .next()
+            .and_then(|c| c.parse::<u64>().ok())
+            .unwrap_or(0);
         glommio::timer::sleep(Duration::from_millis(ms)).await;
     }
     if req.method() == Method::GET {
         if let Some(cat) = path.strip_prefix("/healthcare/") {
             let mut r = Response::new(Body::full(Bytes::from(doctors_json(cat))));
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             return Ok(r);
         }
     }
@@ -111,7 +158,9 @@ fn main() {
             };
             eprintln!("mint-backend listening on {addr}");
             loop {
-                let Ok(stream) = listener.accept().await else { continue };
+                let Ok(stream) = listener.accept().await else {
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 glommio::spawn_local(async move {
                     let svc = service_fn(handle);

@@ -31,7 +31,8 @@ impl Home {
     }
     /// `repository/deployment/server/synapse-configs/default`.
     pub fn synapse_dir(&self) -> PathBuf {
-        self.root.join("repository/deployment/server/synapse-configs/default")
+        self.root
+            .join("repository/deployment/server/synapse-configs/default")
     }
     pub fn registry_root(&self) -> PathBuf {
         self.root.join("registry")
@@ -139,7 +140,11 @@ pub struct ClientSettings {
 
 impl Default for ClientSettings {
     fn default() -> Self {
-        ClientSettings { connect_timeout_ms: 10_000, max_idle_per_host: 256, idle_timeout_ms: 60_000 }
+        ClientSettings {
+            connect_timeout_ms: 10_000,
+            max_idle_per_host: 256,
+            idle_timeout_ms: 60_000,
+        }
     }
 }
 
@@ -154,7 +159,9 @@ pub struct MediationSettings {
 
 impl Default for MediationSettings {
     fn default() -> Self {
-        MediationSettings { global_timeout_ms: 120_000 }
+        MediationSettings {
+            global_timeout_ms: 120_000,
+        }
     }
 }
 
@@ -165,7 +172,9 @@ impl Settings {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
-            Err(e) => return Err(Error::config(format!("{}: cannot read", path.display())).with_cause(e)),
+            Err(e) => {
+                return Err(Error::config(format!("{}: cannot read", path.display())).with_cause(e))
+            }
         };
         Settings::parse(&text).map_err(|msg| Error::config(format!("{}:{msg}", path.display())))
     }
@@ -182,7 +191,10 @@ impl Settings {
 
     fn validate(&self) -> std::result::Result<(), String> {
         if self.server.offset > 65535 - 8280 {
-            return Err(format!("1:1: [server] offset {} pushes ports past 65535", self.server.offset));
+            return Err(format!(
+                "1:1: [server] offset {} pushes ports past 65535",
+                self.server.offset
+            ));
         }
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
             return Err("1:1: [tls] cert_file and key_file must be given together".into());
@@ -211,7 +223,12 @@ impl Settings {
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 

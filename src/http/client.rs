@@ -69,7 +69,11 @@ impl Pool {
     }
 
     /// Sends `req` to `origin` and returns the response head with its body still streaming.
-    pub async fn send(self: &Rc<Self>, origin: &Origin, req: Request<Body>) -> Result<Response<Incoming>> {
+    pub async fn send(
+        self: &Rc<Self>,
+        origin: &Origin,
+        req: Request<Body>,
+    ) -> Result<Response<Incoming>> {
         let mut req = req;
         // One retry, only when a pooled connection turned out dead before the request was written.
         for attempt in 0..2 {
@@ -91,7 +95,10 @@ impl Pool {
                 },
             }
         }
-        Err(backend(ErrorKind::ConnectionClosed, format!("{}:{}: connection closed", origin.host, origin.port)))
+        Err(backend(
+            ErrorKind::ConnectionClosed,
+            format!("{}:{}: connection closed", origin.host, origin.port),
+        ))
     }
 
     fn checkout(&self, origin: &Origin) -> Option<SendRequest<Body>> {
@@ -116,7 +123,10 @@ impl Pool {
                 let mut idle = pool.idle.borrow_mut();
                 let list = idle.entry(origin).or_default();
                 if list.len() < pool.settings.client.max_idle_per_host {
-                    list.push(Idle { sender, since: Instant::now() });
+                    list.push(Idle {
+                        sender,
+                        since: Instant::now(),
+                    });
                 }
             }
         })
@@ -124,7 +134,11 @@ impl Pool {
     }
 
     async fn resolve(&self, host: &str) -> Result<SocketAddrs> {
-        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        if let Ok(ip) = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
             return Ok(Rc::from(vec![ip]));
         }
         if let Some((addrs, at)) = self.dns.borrow().get(host) {
@@ -134,14 +148,24 @@ impl Pool {
         }
         let name = format!("{host}:0");
         let found = glommio::executor()
-            .spawn_blocking(move || name.to_socket_addrs().map(|it| it.map(|a| a.ip()).collect::<Vec<_>>()))
+            .spawn_blocking(move || {
+                name.to_socket_addrs()
+                    .map(|it| it.map(|a| a.ip()).collect::<Vec<_>>())
+            })
             .await
-            .map_err(|e| backend(ErrorKind::ConnectFailed, format!("cannot resolve {host}")).with_cause(e))?;
+            .map_err(|e| {
+                backend(ErrorKind::ConnectFailed, format!("cannot resolve {host}")).with_cause(e)
+            })?;
         if found.is_empty() {
-            return Err(backend(ErrorKind::ConnectFailed, format!("cannot resolve {host}")));
+            return Err(backend(
+                ErrorKind::ConnectFailed,
+                format!("cannot resolve {host}"),
+            ));
         }
         let addrs: SocketAddrs = Rc::from(found);
-        self.dns.borrow_mut().insert(host.to_string(), (addrs.clone(), Instant::now()));
+        self.dns
+            .borrow_mut()
+            .insert(host.to_string(), (addrs.clone(), Instant::now()));
         Ok(addrs)
     }
 
@@ -171,18 +195,32 @@ impl Pool {
         let tcp = match tcp {
             Some(t) => t,
             None => {
-                return Err(last.unwrap_or_else(|| backend(ErrorKind::ConnectFailed, "no address".into())));
+                return Err(
+                    last.unwrap_or_else(|| backend(ErrorKind::ConnectFailed, "no address".into()))
+                );
             }
         };
         let _ = tcp.set_nodelay(true);
         let stream = if origin.https {
             let cfg = self.tls_config()?;
-            let name = rustls::pki_types::ServerName::try_from(origin.host.clone())
-                .map_err(|e| backend(ErrorKind::ConnectFailed, format!("bad TLS server name {}", origin.host)).with_cause(e))?;
+            let name =
+                rustls::pki_types::ServerName::try_from(origin.host.clone()).map_err(|e| {
+                    backend(
+                        ErrorKind::ConnectFailed,
+                        format!("bad TLS server name {}", origin.host),
+                    )
+                    .with_cause(e)
+                })?;
             let tls = futures_rustls::TlsConnector::from(cfg)
                 .connect(name, tcp)
                 .await
-                .map_err(|e| backend(ErrorKind::ConnectFailed, format!("TLS handshake with {}", origin.host)).with_cause(e))?;
+                .map_err(|e| {
+                    backend(
+                        ErrorKind::ConnectFailed,
+                        format!("TLS handshake with {}", origin.host),
+                    )
+                    .with_cause(e)
+                })?;
             ClientStream::Tls(Box::new(tls))
         } else {
             ClientStream::Plain(tcp)
@@ -228,7 +266,11 @@ enum ClientStream {
 }
 
 impl AsyncRead for ClientStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             ClientStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -237,7 +279,11 @@ impl AsyncRead for ClientStream {
 }
 
 impl AsyncWrite for ClientStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             ClientStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),

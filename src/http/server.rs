@@ -69,6 +69,9 @@ pub fn builder(settings: &Settings) -> http1::Builder {
         .half_close(false)
         .header_read_timeout(settings.header_read_timeout())
         .max_headers(settings.http.max_headers)
+        // hyper 1.12 answers 431 when the limit is found in a head read at once (too many header
+        // lines, or a head that arrived in one read); a head that grows past the limit over several
+        // reads is refused by closing the connection, without the 431 (a gap noted in the README).
         .max_header_size(settings.http.max_head_size)
         .max_buf_size(settings.http.max_head_size.max(8192) + 8192);
     b
@@ -76,18 +79,25 @@ pub fn builder(settings: &Settings) -> http1::Builder {
 
 /// Serves HTTP/1.1 on `io` until the peer closes, an error occurs, or `drain` fires (then the
 /// in-flight request finishes and the connection closes).
-pub async fn serve<S>(builder: &http1::Builder, io: S, engine: Rc<Engine>, https: bool, drain: Rc<Signal>)
-where
+pub async fn serve<S>(
+    builder: &http1::Builder,
+    io: S,
+    engine: Rc<Engine>,
+    https: bool,
+    drain: Rc<Signal>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
 {
     let svc = service_fn(move |req| {
         let engine = engine.clone();
         async move {
-            let resp = AssertUnwindSafe(engine.handle(req, https)).catch_unwind().await;
+            let resp = AssertUnwindSafe(engine.handle(req, https))
+                .catch_unwind()
+                .await;
             Ok::<_, Infallible>(resp.unwrap_or_else(|_| panic_response()))
         }
     });
-    let mut conn = pin!(builder.serve_connection(HyperIo(io), svc));
+    let mut conn = pin!(builder.serve_connection(HyperIo(Lingering(Some(io))), svc));
     match select(conn.as_mut(), pin!(drain.wait())).await {
         Either::Left((res, _)) => {
             if let Err(e) = res {
@@ -101,11 +111,81 @@ where
     }
 }
 
+/// The client's stream, closed the way nginx does (lingering close): on drop, our side is shut
+/// down for writing and unread input is drained for a bounded time, so that a final response sent
+/// before closing (400, 431…) is not destroyed by a TCP reset caused by unread request bytes.
+struct Lingering<S: AsyncRead + AsyncWrite + Unpin + 'static>(Option<S>);
+
+/// Upper bounds of the drain after close.
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+const LINGER_BYTES: usize = 1 << 20;
+
+impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Drop for Lingering<S> {
+    fn drop(&mut self) {
+        let Some(mut s) = self.0.take() else { return };
+        glommio::spawn_local(async move {
+            use futures_lite::{AsyncReadExt, AsyncWriteExt};
+            let drain = async {
+                let _ = s.close().await;
+                let mut buf = [0u8; 4096];
+                let mut total = 0;
+                while total < LINGER_BYTES {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => total += n,
+                    }
+                }
+            };
+            futures_lite::future::or(drain, glommio::timer::sleep(LINGER_TIME)).await;
+        })
+        .detach();
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + 'static> AsyncRead for Lingering<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.0.as_mut() {
+            Some(s) => Pin::new(s).poll_read(cx, buf),
+            None => Poll::Ready(Ok(0)),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + 'static> AsyncWrite for Lingering<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.0.as_mut() {
+            Some(s) => Pin::new(s).poll_write(cx, buf),
+            None => Poll::Ready(Err(std::io::ErrorKind::NotConnected.into())),
+        }
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.0.as_mut() {
+            Some(s) => Pin::new(s).poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.0.as_mut() {
+            Some(s) => Pin::new(s).poll_close(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
+
 /// A request whose mediation panicked: 500, and the connection closes.
 fn panic_response() -> Response<Body> {
     tracing::error!("request handler panicked; answering 500 and closing the connection");
     let mut r = Response::new(Body::Empty);
     *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     r
 }

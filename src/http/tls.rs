@@ -22,7 +22,11 @@ pub struct TlsMaterial {
 
 impl Clone for TlsMaterial {
     fn clone(&self) -> Self {
-        TlsMaterial { certs: self.certs.clone(), key: self.key.clone_key(), self_signed: self.self_signed }
+        TlsMaterial {
+            certs: self.certs.clone(),
+            key: self.key.clone_key(),
+            self_signed: self.self_signed,
+        }
     }
 }
 
@@ -40,13 +44,23 @@ impl TlsMaterial {
                 let key = home.resolve(key);
                 let certs = CertificateDer::pem_file_iter(&cert)
                     .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
-                    .map_err(|e| tls_err(format!("{}: cannot read certificate chain: {e}", cert.display())))?;
+                    .map_err(|e| {
+                        tls_err(format!(
+                            "{}: cannot read certificate chain: {e}",
+                            cert.display()
+                        ))
+                    })?;
                 if certs.is_empty() {
                     return Err(tls_err(format!("{}: no certificate found", cert.display())));
                 }
-                let key = PrivateKeyDer::from_pem_file(&key)
-                    .map_err(|e| tls_err(format!("{}: cannot read private key: {e}", key.display())))?;
-                let m = TlsMaterial { certs, key, self_signed: false };
+                let key = PrivateKeyDer::from_pem_file(&key).map_err(|e| {
+                    tls_err(format!("{}: cannot read private key: {e}", key.display()))
+                })?;
+                let m = TlsMaterial {
+                    certs,
+                    key,
+                    self_signed: false,
+                };
                 m.server_config()?; // validate the pair now, before binding
                 Ok(m)
             }
@@ -57,12 +71,17 @@ impl TlsMaterial {
                         names.push(n.to_string());
                     }
                 }
-                let ck = rcgen::generate_simple_self_signed(names)
-                    .map_err(|e| tls_err(format!("cannot generate a self-signed certificate: {e}")))?;
+                let ck = rcgen::generate_simple_self_signed(names).map_err(|e| {
+                    tls_err(format!("cannot generate a self-signed certificate: {e}"))
+                })?;
                 let certs = vec![ck.cert.der().clone()];
                 let key = PrivateKeyDer::try_from(ck.signing_key.serialize_der())
                     .map_err(|e| tls_err(format!("generated key unusable: {e}")))?;
-                Ok(TlsMaterial { certs, key, self_signed: true })
+                Ok(TlsMaterial {
+                    certs,
+                    key,
+                    self_signed: true,
+                })
             }
         }
     }
@@ -76,7 +95,11 @@ impl TlsMaterial {
         .map_err(|e| tls_err(format!("TLS versions: {e}")))?
         .with_no_client_auth()
         .with_single_cert(self.certs.clone(), self.key.clone_key())
-        .map_err(|e| tls_err(format!("certificate and key do not form a usable pair: {e}")))?;
+        .map_err(|e| {
+            tls_err(format!(
+                "certificate and key do not form a usable pair: {e}"
+            ))
+        })?;
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(cfg))
     }
@@ -96,13 +119,17 @@ pub fn client_config(home: &Home, settings: &Settings) -> Result<Arc<rustls::Cli
             .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
             .map_err(|e| tls_err(format!("{}: cannot read trust file: {e}", path.display())))?;
         for c in certs {
-            roots.add(c).map_err(|e| tls_err(format!("{}: bad CA certificate: {e}", path.display())))?;
+            roots
+                .add(c)
+                .map_err(|e| tls_err(format!("{}: bad CA certificate: {e}", path.display())))?;
         }
     }
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls_err(format!("TLS versions: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| tls_err(format!("TLS versions: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     Ok(Arc::new(cfg))
 }

@@ -50,12 +50,22 @@ pub struct MessageContext {
     pub fault: Option<(ErrorKind, i64, String)>,
     /// Maximum body size read into memory.
     pub max_body: usize,
+    /// The client sent `Expect: 100-continue`.
+    pub expect_continue: bool,
 }
 
 impl MessageContext {
-    pub fn new(req: http::Request<hyper::body::Incoming>, https: bool, max_body: usize) -> MessageContext {
+    pub fn new(
+        req: http::Request<hyper::body::Incoming>,
+        https: bool,
+        max_body: usize,
+    ) -> MessageContext {
         let (parts, body) = req.into_parts();
-        let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string);
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string);
         let action = parts
             .headers
             .get("soapaction")
@@ -63,6 +73,10 @@ impl MessageContext {
             .map(|s| s.trim_matches('"').to_string())
             .filter(|s| !s.is_empty());
         let no_body = is_end(&body);
+        let expect_continue = parts
+            .headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         let mut ctx = MessageContext {
             method: parts.method,
             uri: parts.uri,
@@ -81,17 +95,23 @@ impl MessageContext {
             out_seq: None,
             fault: None,
             max_body,
+            expect_continue,
         };
         if no_body {
             ctx.body = Body::Empty;
             ctx.axis2.insert("NO_ENTITY_BODY".into(), "true".into());
         }
-        if let Some(ct) = ctx.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        if let Some(ct) = ctx
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+        {
             let mt = ct.split(';').next().unwrap_or("").trim().to_string();
             ctx.axis2.insert("ContentType".into(), ct.to_string());
             ctx.axis2.insert("messageType".into(), mt);
         }
-        ctx.axis2.insert("HTTP_METHOD".into(), ctx.method.as_str().to_string());
+        ctx.axis2
+            .insert("HTTP_METHOD".into(), ctx.method.as_str().to_string());
         ctx
     }
 
@@ -100,14 +120,23 @@ impl MessageContext {
         let (parts, body) = resp.into_parts();
         self.status = parts.status;
         self.headers = parts.headers;
-        self.body = if is_end(&body) { Body::Empty } else { Body::Incoming(body) };
+        self.body = if is_end(&body) {
+            Body::Empty
+        } else {
+            Body::Incoming(body)
+        };
         self.is_response = true;
-        self.axis2.insert("HTTP_SC".into(), parts.status.as_u16().to_string());
+        self.axis2
+            .insert("HTTP_SC".into(), parts.status.as_u16().to_string());
         if let Some(reason) = parts.status.canonical_reason() {
             self.axis2.insert("HTTP_SC_DESC".into(), reason.to_string());
         }
         self.axis2.remove("NO_ENTITY_BODY");
-        match self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        match self
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+        {
             Some(ct) => {
                 let mt = ct.split(';').next().unwrap_or("").trim().to_string();
                 self.axis2.insert("ContentType".into(), ct.to_string());
@@ -137,13 +166,33 @@ impl MessageContext {
                         Ok(b)
                     }
                     Err(e) => {
-                        let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+                        let too_large = e
+                            .downcast_ref::<http_body_util::LengthLimitError>()
+                            .is_some();
                         let (kind, side) = if self.is_response {
-                            (if too_large { ErrorKind::BodyTooLarge } else { ErrorKind::ConnectionClosed }, Side::Backend)
+                            (
+                                if too_large {
+                                    ErrorKind::BodyTooLarge
+                                } else {
+                                    ErrorKind::ConnectionClosed
+                                },
+                                Side::Backend,
+                            )
                         } else {
-                            (if too_large { ErrorKind::BodyTooLarge } else { ErrorKind::ClientIo }, Side::Client)
+                            (
+                                if too_large {
+                                    ErrorKind::BodyTooLarge
+                                } else {
+                                    ErrorKind::ClientIo
+                                },
+                                Side::Client,
+                            )
                         };
-                        Err(Error::new(kind, side, format!("reading the message body (limit {} bytes)", self.max_body)))
+                        Err(Error::new(
+                            kind,
+                            side,
+                            format!("reading the message body (limit {} bytes)", self.max_body),
+                        ))
                     }
                 }
             }
@@ -159,17 +208,24 @@ impl MessageContext {
     /// Whether Synapse would treat this message as REST (not SOAP): decides whether
     /// `REST_URL_POSTFIX` is appended to address endpoints.
     pub fn doing_rest(&self) -> bool {
-        let mt = self.axis2.get("messageType").map(String::as_str).unwrap_or("");
+        let mt = self
+            .axis2
+            .get("messageType")
+            .map(String::as_str)
+            .unwrap_or("");
         !(mt.eq_ignore_ascii_case("text/xml") || mt.eq_ignore_ascii_case("application/soap+xml"))
     }
 
     pub fn axis2_true(&self, name: &str) -> bool {
-        self.axis2.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.axis2
+            .get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
     pub fn set_header(&mut self, name: HeaderName, value: &str) -> Result<()> {
-        let v = HeaderValue::from_str(value)
-            .map_err(|_| Error::mediation(format!("'{value}' is not a valid value for header {name}")))?;
+        let v = HeaderValue::from_str(value).map_err(|_| {
+            Error::mediation(format!("'{value}' is not a valid value for header {name}"))
+        })?;
         self.headers.insert(name, v);
         Ok(())
     }

@@ -31,7 +31,11 @@ pub fn route<'c>(config: &'c Config, ctx: &mut MessageContext) -> Route<'c> {
         if let Some(proxy) = config.proxies.get(name) {
             let allowed = if ctx.https { proxy.https } else { proxy.http };
             if allowed {
-                if query.as_deref().is_some_and(|q| q.eq_ignore_ascii_case("wsdl")) && ctx.method == Method::GET {
+                if query
+                    .as_deref()
+                    .is_some_and(|q| q.eq_ignore_ascii_case("wsdl"))
+                    && ctx.method == Method::GET
+                {
                     return Route::Reply(wsdl_response(proxy));
                 }
                 let mut postfix = rest[end..].to_string();
@@ -85,7 +89,11 @@ fn api_sub_path<'p>(api: &ApiRt, ctx: &MessageContext, path: &'p str) -> Option<
         }
     }
     if let Some(p) = api.port {
-        let got = ctx.host.as_deref().and_then(|h| h.rsplit_once(':')).and_then(|(_, p)| p.parse::<u16>().ok());
+        let got = ctx
+            .host
+            .as_deref()
+            .and_then(|h| h.rsplit_once(':'))
+            .and_then(|(_, p)| p.parse::<u16>().ok());
         if got != Some(p) {
             return None;
         }
@@ -112,24 +120,44 @@ fn route_resource<'c>(
         postfix.push_str(q);
     }
     ctx.axis2.insert("REST_URL_POSTFIX".into(), postfix);
-    ctx.props.insert("REST_SUB_REQUEST_PATH".into(), with_query.clone());
-    ctx.props.insert("REST_FULL_REQUEST_PATH".into(), ctx.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string());
-    ctx.props.insert("REST_API_CONTEXT".into(), api.context.clone());
-    ctx.props.insert("SYNAPSE_REST_API".into(), api.name.clone());
+    ctx.props
+        .insert("REST_SUB_REQUEST_PATH".into(), with_query.clone());
+    ctx.props.insert(
+        "REST_FULL_REQUEST_PATH".into(),
+        ctx.uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .to_string(),
+    );
+    ctx.props
+        .insert("REST_API_CONTEXT".into(), api.context.clone());
+    ctx.props
+        .insert("SYNAPSE_REST_API".into(), api.name.clone());
     if let Some(v) = &api.version {
-        ctx.props.insert("SYNAPSE_REST_API_VERSION".into(), v.clone());
+        ctx.props
+            .insert("SYNAPSE_REST_API_VERSION".into(), v.clone());
     }
     let scheme = if ctx.https { "https" } else { "http" };
-    ctx.props.insert("REST_URL_PREFIX".into(), format!("{scheme}://{}", ctx.host.as_deref().unwrap_or("localhost")));
+    ctx.props.insert(
+        "REST_URL_PREFIX".into(),
+        format!("{scheme}://{}", ctx.host.as_deref().unwrap_or("localhost")),
+    );
 
     let method_ok = |r: &ResourceRt| {
-        ctx.method == Method::OPTIONS || r.methods.is_empty() || r.methods.iter().any(|m| *m == ctx.method)
+        ctx.method == Method::OPTIONS
+            || r.methods.is_empty()
+            || r.methods.contains(&ctx.method)
     };
     let protocol_ok = |r: &ResourceRt| match r.protocol.as_deref() {
         Some(p) => p.eq_ignore_ascii_case(if ctx.https { "https" } else { "http" }),
         None => true,
     };
-    let acceptable: Vec<&ResourceRt> = api.resources.iter().filter(|r| method_ok(r) && protocol_ok(r)).collect();
+    let acceptable: Vec<&ResourceRt> = api
+        .resources
+        .iter()
+        .filter(|r| method_ok(r) && protocol_ok(r))
+        .collect();
     let mut vars = Vec::new();
     if let Some(res) = select(&acceptable, sub_path, &with_query, &mut vars) {
         for (k, v) in vars {
@@ -196,14 +224,20 @@ fn select<'r>(
         }
     }
     vars.clear();
-    resources.iter().copied().find(|r| matches!(r.matcher, MatcherRt::Default))
+    resources
+        .iter()
+        .copied()
+        .find(|r| matches!(r.matcher, MatcherRt::Default))
 }
 
 fn wsdl_response(proxy: &ProxyRt) -> Response<Body> {
     match &proxy.wsdl {
         Some(w) => {
             let mut r = Response::new(Body::full(w.clone()));
-            r.headers_mut().insert(header::CONTENT_TYPE, http::HeaderValue::from_static("text/xml"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                http::HeaderValue::from_static("text/xml"),
+            );
             r
         }
         None => empty(StatusCode::NOT_FOUND),

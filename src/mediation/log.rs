@@ -34,7 +34,15 @@ pub(super) async fn log(
             field(&mut line, "WSAction", a);
             field(&mut line, "SOAPAction", a);
         }
-        field(&mut line, "Direction", if ctx.is_response { "response" } else { "request" });
+        field(
+            &mut line,
+            "Direction",
+            if ctx.is_response {
+                "response"
+            } else {
+                "request"
+            },
+        );
     }
     if matches!(level, LogLevel::Headers | LogLevel::Full) {
         for (k, v) in ctx.headers.iter() {
@@ -63,7 +71,9 @@ pub(super) async fn log(
         LogCategory::Debug => tracing::debug!(target: "mint::log_mediator", "{line}"),
         LogCategory::Info => tracing::info!(target: "mint::log_mediator", "{line}"),
         LogCategory::Warn => tracing::warn!(target: "mint::log_mediator", "{line}"),
-        LogCategory::Error | LogCategory::Fatal => tracing::error!(target: "mint::log_mediator", "{line}"),
+        LogCategory::Error | LogCategory::Fatal => {
+            tracing::error!(target: "mint::log_mediator", "{line}")
+        }
     }
     Ok(())
 }

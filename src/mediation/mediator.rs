@@ -19,7 +19,10 @@ pub enum ValueRt {
     /// A property read, from the expressions mint already understands without XPath:
     /// `get-property('name')`, `get-property('scope', 'name')`, `$ctx:name`, `$trp:name`,
     /// `$axis2:name`.
-    Property { scope: Scope, name: String },
+    Property {
+        scope: Scope,
+        name: String,
+    },
     /// An expression mint cannot evaluate yet (XPath and JSONPath arrive with the XPath issue);
     /// evaluating it raises a mediation fault naming the expression.
     Unsupported(String),
@@ -29,23 +32,43 @@ impl ValueRt {
     /// Compiles an expression: the property-read forms are recognised, the rest is unsupported.
     pub fn expression(text: &str) -> ValueRt {
         let t = text.trim();
-        let simple = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-:".contains(&b));
-        for (prefix, scope) in [("$ctx:", Scope::Default), ("$trp:", Scope::Transport), ("$axis2:", Scope::Axis2)] {
+        let simple = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-:".contains(&b))
+        };
+        for (prefix, scope) in [
+            ("$ctx:", Scope::Default),
+            ("$trp:", Scope::Transport),
+            ("$axis2:", Scope::Axis2),
+        ] {
             if let Some(name) = t.strip_prefix(prefix) {
                 if simple(name) {
-                    return ValueRt::Property { scope, name: name.to_string() };
+                    return ValueRt::Property {
+                        scope,
+                        name: name.to_string(),
+                    };
                 }
             }
         }
-        if let Some(args) = t.strip_prefix("get-property(").and_then(|r| r.strip_suffix(')')) {
+        if let Some(args) = t
+            .strip_prefix("get-property(")
+            .and_then(|r| r.strip_suffix(')'))
+        {
             let parts: Vec<&str> = args.split(',').map(str::trim).collect();
             let unquote = |s: &str| {
-                s.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')).or_else(|| s.strip_prefix('"').and_then(|r| r.strip_suffix('"'))).map(str::to_string)
+                s.strip_prefix('\'')
+                    .and_then(|r| r.strip_suffix('\''))
+                    .or_else(|| s.strip_prefix('"').and_then(|r| r.strip_suffix('"')))
+                    .map(str::to_string)
             };
             match parts.as_slice() {
                 [name] => {
                     if let Some(name) = unquote(name) {
-                        return ValueRt::Property { scope: Scope::Default, name };
+                        return ValueRt::Property {
+                            scope: Scope::Default,
+                            name,
+                        };
                     }
                 }
                 [scope, name] => {
@@ -102,8 +125,12 @@ impl PropType {
             PropType::Integer => t.parse::<i32>().map_err(|_| bad("INTEGER"))?.to_string(),
             PropType::Long => t.parse::<i64>().map_err(|_| bad("LONG"))?.to_string(),
             PropType::Short => t.parse::<i16>().map_err(|_| bad("SHORT"))?.to_string(),
-            PropType::Float => java_double_text(t.parse::<f32>().map_err(|_| bad("FLOAT"))? as f64, true),
-            PropType::Double => java_double_text(t.parse::<f64>().map_err(|_| bad("DOUBLE"))?, false),
+            PropType::Float => {
+                java_double_text(t.parse::<f32>().map_err(|_| bad("FLOAT"))? as f64, true)
+            }
+            PropType::Double => {
+                java_double_text(t.parse::<f64>().map_err(|_| bad("DOUBLE"))?, false)
+            }
             // Java's Boolean.valueOf: "true" (any case) is true, everything else false.
             PropType::Boolean => t.eq_ignore_ascii_case("true").to_string(),
         })
@@ -112,7 +139,11 @@ impl PropType {
 
 /// Java's `Double.toString`/`Float.toString` for ordinary magnitudes: always a decimal point.
 fn java_double_text(v: f64, float: bool) -> String {
-    let s = if float { format!("{}", v as f32) } else { format!("{v}") };
+    let s = if float {
+        format!("{}", v as f32)
+    } else {
+        format!("{v}")
+    };
     if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") {
         s
     } else {

@@ -90,6 +90,13 @@ impl Engine {
     /// The client's answer once mediation has finished.
     async fn finish(&self, mut ctx: MessageContext) -> Response<Body> {
         if ctx.responded {
+            if ctx.expect_continue && !ctx.is_response && matches!(ctx.body, Body::Incoming(_)) {
+                // Answering with the request's own body: read it first, so that hyper sends
+                // `100 Continue` before our final status (it does so when the body is first polled).
+                if let Err(e) = ctx.body_bytes().await {
+                    return respond::fault_fallback(e.kind, e.synapse_code(), &e.to_string());
+                }
+            }
             return respond::build(&mut ctx);
         }
         if let Some((kind, code, msg)) = &ctx.fault {
@@ -116,7 +123,11 @@ impl Engine {
         })
     }
 
-    fn run_list<'a>(&'a self, ctx: &'a mut MessageContext, meds: &'a [Med]) -> LocalFuture<'a, Flow> {
+    fn run_list<'a>(
+        &'a self,
+        ctx: &'a mut MessageContext,
+        meds: &'a [Med],
+    ) -> LocalFuture<'a, Flow> {
         Box::pin(async move {
             for m in meds {
                 match self.mediate(ctx, m).await {
@@ -157,11 +168,21 @@ impl Engine {
 
     async fn mediate(&self, ctx: &mut MessageContext, m: &Med) -> Result<Flow> {
         match m {
-            Med::Log { level, category, separator, props } => {
+            Med::Log {
+                level,
+                category,
+                separator,
+                props,
+            } => {
                 log::log(self, ctx, *level, *category, separator, props).await?;
                 Ok(Flow::Continue)
             }
-            Med::SetProperty { name, scope, value, ty } => {
+            Med::SetProperty {
+                name,
+                scope,
+                value,
+                ty,
+            } => {
                 let text = self.eval(ctx, value)?;
                 let text = ty.convert(&text).map_err(Error::mediation)?;
                 set_property(ctx, name, *scope, text)?;
@@ -214,14 +235,16 @@ impl Engine {
                     (HeaderTarget::To, v) => ctx.to = v,
                     (HeaderTarget::Action, v) => ctx.action = v,
                     (HeaderTarget::Soap(name), _) => {
-                        return Err(Error::mediation(format!("setting the SOAP header '{name}' is not supported yet")));
+                        return Err(Error::mediation(format!(
+                            "setting the SOAP header '{name}' is not supported yet"
+                        )));
                     }
                 }
                 Ok(Flow::Continue)
             }
-            Med::Unsupported { name, origin } => {
-                Err(Error::mediation(format!("mediator '{name}' ({origin}) is not supported by mint yet")))
-            }
+            Med::Unsupported { name, origin } => Err(Error::mediation(format!(
+                "mediator '{name}' ({origin}) is not supported by mint yet"
+            ))),
         }
     }
 
@@ -229,10 +252,12 @@ impl Engine {
     pub fn eval(&self, ctx: &MessageContext, v: &ValueRt) -> Result<String> {
         match v {
             ValueRt::Literal(s) | ValueRt::Xml(s) => Ok(s.clone()),
-            ValueRt::Property { scope, name } => Ok(get_property(ctx, *scope, name).unwrap_or_default()),
-            ValueRt::Unsupported(expr) => {
-                Err(Error::mediation(format!("expression '{expr}' cannot be evaluated: XPath support is not built yet")))
+            ValueRt::Property { scope, name } => {
+                Ok(get_property(ctx, *scope, name).unwrap_or_default())
             }
+            ValueRt::Unsupported(expr) => Err(Error::mediation(format!(
+                "expression '{expr}' cannot be evaluated: XPath support is not built yet"
+            ))),
         }
     }
 
@@ -268,17 +293,24 @@ impl Engine {
             EpKind::Address(a) => (with_postfix(a, ctx), None),
             EpKind::Http { template, method } => {
                 let url = template.expand(&|name: &str| ctx.props.get(name).cloned());
-                (Address::parse(&url).map_err(Error::mediation)?, method.clone())
+                (
+                    Address::parse(&url).map_err(Error::mediation)?,
+                    method.clone(),
+                )
             }
             EpKind::Default => {
                 let to = ctx.to.clone().ok_or_else(|| {
-                    Error::mediation("send/call without an endpoint needs a To address (header mediator)")
+                    Error::mediation(
+                        "send/call without an endpoint needs a To address (header mediator)",
+                    )
                 })?;
                 let a = Address::parse(&to).map_err(Error::mediation)?;
                 (with_postfix(&a, ctx), None)
             }
             EpKind::Unsupported(t) => {
-                return Err(Error::mediation(format!("endpoint type '{t}' is not supported by mint yet")));
+                return Err(Error::mediation(format!(
+                    "endpoint type '{t}' is not supported by mint yet"
+                )));
             }
         };
         let method = match ctx.axis2.get("HTTP_METHOD").filter(|_| method.is_none()) {
@@ -286,9 +318,9 @@ impl Engine {
             None => method.unwrap_or_else(|| ctx.method.clone()),
         };
         let req = self.outgoing_request(ctx, &addr, method)?;
-        let timeout = ep
-            .and_then(|e| e.timeout)
-            .unwrap_or(Duration::from_millis(self.settings.mediation.global_timeout_ms));
+        let timeout = ep.and_then(|e| e.timeout).unwrap_or(Duration::from_millis(
+            self.settings.mediation.global_timeout_ms,
+        ));
         let action = ep.map(|e| e.timeout_action).unwrap_or(TimeoutAction::None);
         let name = ep.map(|e| e.display_name()).unwrap_or("default");
         let pool = self.pool.clone();
@@ -299,7 +331,12 @@ impl Engine {
             Err(Error::new(
                 ErrorKind::Timeout,
                 Side::Backend,
-                format!("endpoint {name}: no response from {}:{} within {} ms", addr.origin.host, addr.origin.port, timeout.as_millis()),
+                format!(
+                    "endpoint {name}: no response from {}:{} within {} ms",
+                    addr.origin.host,
+                    addr.origin.port,
+                    timeout.as_millis()
+                ),
             ))
         };
         match futures_lite::future::or(fut, timer).await {
@@ -312,12 +349,20 @@ impl Engine {
                 ctx.fault = Some((e.kind, 101504, e.to_string()));
                 Err(Error::new(ErrorKind::Timeout, Side::Backend, "discarded").with_cause(e))
             }
-            Err(e) => Err(Error { context: format!("endpoint {name}: {}", e.context), ..e }),
+            Err(e) => Err(Error {
+                context: format!("endpoint {name}: {}", e.context),
+                ..e
+            }),
         }
     }
 
     /// Builds the backend request from the current message.
-    fn outgoing_request(&self, ctx: &mut MessageContext, addr: &Address, method: Method) -> Result<Request<Body>> {
+    fn outgoing_request(
+        &self,
+        ctx: &mut MessageContext,
+        addr: &Address,
+        method: Method,
+    ) -> Result<Request<Body>> {
         let mut headers = std::mem::take(&mut ctx.headers);
         strip_hop_by_hop(&mut headers);
         let body = std::mem::take(&mut ctx.body);
@@ -339,7 +384,8 @@ impl Engine {
                 headers.insert(header::CONTENT_TYPE, v);
             }
         }
-        let no_body = matches!(method, Method::GET | Method::HEAD | Method::DELETE) && matches!(body, Body::Empty);
+        let no_body = matches!(method, Method::GET | Method::HEAD | Method::DELETE)
+            && matches!(body, Body::Empty);
         let mut req = Request::new(if no_body { Body::Empty } else { body });
         *req.method_mut() = method;
         *req.uri_mut() = addr
@@ -353,14 +399,17 @@ impl Engine {
 
 /// Appends `REST_URL_POSTFIX` to an address for REST messages, as Synapse does.
 fn with_postfix(a: &Address, ctx: &MessageContext) -> Address {
-    let Some(postfix) = ctx.rest_url_postfix().filter(|p| !p.is_empty() && ctx.doing_rest()) else {
+    let Some(postfix) = ctx
+        .rest_url_postfix()
+        .filter(|p| !p.is_empty() && ctx.doing_rest())
+    else {
         return a.clone();
     };
     let mut out = a.clone();
     let base = &a.path_and_query;
-    out.path_and_query = if postfix.starts_with('?') {
+    out.path_and_query = if let Some(query) = postfix.strip_prefix('?') {
         if base.contains('?') {
-            format!("{base}&{}", &postfix[1..])
+            format!("{base}&{query}")
         } else {
             format!("{base}{postfix}")
         }
@@ -393,13 +442,22 @@ pub fn get_property(ctx: &MessageContext, scope: Scope, name: &str) -> Option<St
             _ => None,
         }),
         Scope::Axis2 => ctx.axis2.get(name).cloned(),
-        Scope::Transport => ctx.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string),
+        Scope::Transport => ctx
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
         Scope::Unsupported => None,
     }
 }
 
 /// Sets a property in a scope, with the side effects of Synapse's control properties.
-pub fn set_property(ctx: &mut MessageContext, name: &str, scope: Scope, value: String) -> Result<()> {
+pub fn set_property(
+    ctx: &mut MessageContext,
+    name: &str,
+    scope: Scope,
+    value: String,
+) -> Result<()> {
     match scope {
         Scope::Default | Scope::OtherLocal => {
             if name == "RESPONSE" {
@@ -419,7 +477,9 @@ pub fn set_property(ctx: &mut MessageContext, name: &str, scope: Scope, value: S
             ctx.set_header(h, &value)?;
         }
         Scope::Unsupported => {
-            return Err(Error::mediation(format!("property '{name}': this scope is not supported yet")));
+            return Err(Error::mediation(format!(
+                "property '{name}': this scope is not supported yet"
+            )));
         }
     }
     Ok(())

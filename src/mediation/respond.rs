@@ -14,12 +14,21 @@ pub fn build(ctx: &mut MessageContext) -> Response<Body> {
         .get("HTTP_SC")
         .and_then(|s| s.trim().parse::<u16>().ok())
         .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap_or(if ctx.is_response { ctx.status } else { StatusCode::OK });
+        .unwrap_or(if ctx.is_response {
+            ctx.status
+        } else {
+            StatusCode::OK
+        });
     let mut headers = std::mem::take(&mut ctx.headers);
     strip_hop_by_hop(&mut headers);
     if !ctx.is_response {
         // The message is still the request: its request-only headers do not belong in a response.
-        for h in [header::HOST, header::ACCEPT_ENCODING, header::USER_AGENT, header::ACCEPT] {
+        for h in [
+            header::HOST,
+            header::ACCEPT_ENCODING,
+            header::USER_AGENT,
+            header::ACCEPT,
+        ] {
             headers.remove(h);
         }
         headers.remove("soapaction");
@@ -52,7 +61,9 @@ pub fn build(ctx: &mut MessageContext) -> Response<Body> {
 /// hanging): 502 for backend connection failures, 504 for timeouts, 500 otherwise.
 pub fn fault_fallback(kind: ErrorKind, code: i64, _message: &str) -> Response<Body> {
     let status = match kind {
-        ErrorKind::ConnectFailed | ErrorKind::ConnectionClosed | ErrorKind::Protocol => StatusCode::BAD_GATEWAY,
+        ErrorKind::ConnectFailed | ErrorKind::ConnectionClosed | ErrorKind::Protocol => {
+            StatusCode::BAD_GATEWAY
+        }
         ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         ErrorKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::ClientIo => StatusCode::BAD_REQUEST,

@@ -21,7 +21,11 @@ impl Registry {
     /// The default roots `HOME/registry/{config,governance,local}`.
     pub fn for_home(home: &Home) -> Registry {
         let r = home.registry_root();
-        Registry { config: r.join("config"), governance: r.join("governance"), local: r.join("local") }
+        Registry {
+            config: r.join("config"),
+            governance: r.join("governance"),
+            local: r.join("local"),
+        }
     }
 
     /// Maps a key to a file: `conf:` → config, `gov:` → governance, `local:` → local, no prefix →
@@ -39,7 +43,9 @@ impl Registry {
         let rest = rest.strip_prefix('/').unwrap_or(rest);
         let rel = Path::new(rest);
         if rest.is_empty() || rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(format!("registry key '{key}' does not name a resource inside its registry root"));
+            return Err(format!(
+                "registry key '{key}' does not name a resource inside its registry root"
+            ));
         }
         Ok(root.join(rel))
     }
@@ -49,7 +55,10 @@ impl Registry {
         let path = self.resolve(key)?;
         match std::fs::read_to_string(&path) {
             Ok(t) => Ok((path, t)),
-            Err(e) => Err(format!("registry resource '{key}' ({}): {e}", path.display())),
+            Err(e) => Err(format!(
+                "registry resource '{key}' ({}): {e}",
+                path.display()
+            )),
         }
     }
 }
@@ -59,14 +68,24 @@ mod tests {
     use super::*;
 
     fn reg() -> Registry {
-        Registry { config: "/r/config".into(), governance: "/r/gov".into(), local: "/r/local".into() }
+        Registry {
+            config: "/r/config".into(),
+            governance: "/r/gov".into(),
+            local: "/r/local".into(),
+        }
     }
 
     #[test]
     fn prefixes_map_to_roots() {
         let r = reg();
-        assert_eq!(r.resolve("conf:/sequence/a.xml").unwrap(), PathBuf::from("/r/config/sequence/a.xml"));
-        assert_eq!(r.resolve("gov:a.xml").unwrap(), PathBuf::from("/r/gov/a.xml"));
+        assert_eq!(
+            r.resolve("conf:/sequence/a.xml").unwrap(),
+            PathBuf::from("/r/config/sequence/a.xml")
+        );
+        assert_eq!(
+            r.resolve("gov:a.xml").unwrap(),
+            PathBuf::from("/r/gov/a.xml")
+        );
         assert_eq!(r.resolve("local:/x").unwrap(), PathBuf::from("/r/local/x"));
         assert_eq!(r.resolve("/x/y").unwrap(), PathBuf::from("/r/gov/x/y"));
     }

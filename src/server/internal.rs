@@ -12,7 +12,11 @@ use crate::http::io::HyperIo;
 use crate::http::server::Signal;
 use crate::synapse::deploy::Config;
 
-pub(super) async fn serve(listener: glommio::net::TcpListener, drain: Rc<Signal>, _config: Arc<Config>) {
+pub(super) async fn serve(
+    listener: glommio::net::TcpListener,
+    drain: Rc<Signal>,
+    _config: Arc<Config>,
+) {
     loop {
         let stream = {
             let acc = std::pin::pin!(listener.accept());
@@ -33,11 +37,16 @@ pub(super) async fn serve(listener: glommio::net::TcpListener, drain: Rc<Signal>
                 let mut r = Response::new(Body::full(body));
                 *r.status_mut() = status;
                 if !body.is_empty() {
-                    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    r.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
                 }
                 Ok::<_, std::convert::Infallible>(r)
             });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(HyperIo(stream), svc).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(HyperIo(stream), svc)
+                .await;
         })
         .detach();
     }

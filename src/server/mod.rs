@@ -45,7 +45,10 @@ pub struct Boot {
 pub fn raise_memlock() -> std::io::Result<u64> {
     // SAFETY: getrlimit/setrlimit are called with a valid, fully initialised `rlimit` struct.
     unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) != 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -72,34 +75,43 @@ pub fn run(boot: Boot) -> Result<()> {
     }
     let term = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(sig, term.clone())
-            .map_err(|e| Error::new(ErrorKind::Io, Side::Internal, "installing signal handlers").with_cause(e))?;
+        signal_hook::flag::register(sig, term.clone()).map_err(|e| {
+            Error::new(ErrorKind::Io, Side::Internal, "installing signal handlers").with_cause(e)
+        })?;
     }
     if boot.tls.self_signed {
-        tracing::info!("no [tls] certificate configured: generated a self-signed certificate for HTTPS");
+        tracing::info!(
+            "no [tls] certificate configured: generated a self-signed certificate for HTTPS"
+        );
     }
     let bound = Arc::new(AtomicUsize::new(0));
     let next_index = Arc::new(AtomicUsize::new(0));
     let shards = boot.shards;
-    let handles = LocalExecutorPoolBuilder::new(PoolPlacement::MaxSpread(shards, CpuSet::online().ok()))
-        .name("mint-shard")
-        .io_memory(512 * 1024)
-        .on_all_shards(move || {
-            let boot = boot.clone();
-            let term = term.clone();
-            let bound = bound.clone();
-            let index = next_index.fetch_add(1, Ordering::SeqCst);
-            async move { shard_main(boot, index, term, bound).await }
-        })
-        .map_err(|e| {
-            Error::new(ErrorKind::Io, Side::Internal, "starting the executors (io_uring; check RLIMIT_MEMLOCK)")
+    let handles =
+        LocalExecutorPoolBuilder::new(PoolPlacement::MaxSpread(shards, CpuSet::online().ok()))
+            .name("mint-shard")
+            .io_memory(512 * 1024)
+            .on_all_shards(move || {
+                let boot = boot.clone();
+                let term = term.clone();
+                let bound = bound.clone();
+                let index = next_index.fetch_add(1, Ordering::SeqCst);
+                async move { shard_main(boot, index, term, bound).await }
+            })
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    Side::Internal,
+                    "starting the executors (io_uring; check RLIMIT_MEMLOCK)",
+                )
                 .with_cause(std::io::Error::other(e.to_string()))
-        })?;
+            })?;
     let mut first_err = None;
     for r in handles.join_all() {
         let r = match r {
             Ok(inner) => inner,
-            Err(e) => Err(Error::new(ErrorKind::Io, Side::Internal, "executor failed").with_cause(std::io::Error::other(e.to_string()))),
+            Err(e) => Err(Error::new(ErrorKind::Io, Side::Internal, "executor failed")
+                .with_cause(std::io::Error::other(e.to_string()))),
         };
         if let Err(e) = r {
             first_err.get_or_insert(e);
@@ -113,12 +125,21 @@ pub fn run(boot: Boot) -> Result<()> {
 
 fn bind(addr: SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr).map_err(|e| {
-        Error::new(ErrorKind::Bind, Side::Config, format!("cannot listen on {addr}"))
-            .with_cause(std::io::Error::other(e.to_string()))
+        Error::new(
+            ErrorKind::Bind,
+            Side::Config,
+            format!("cannot listen on {addr}"),
+        )
+        .with_cause(std::io::Error::other(e.to_string()))
     })
 }
 
-async fn shard_main(boot: Boot, shard: usize, term: Arc<AtomicBool>, bound: Arc<AtomicUsize>) -> Result<()> {
+async fn shard_main(
+    boot: Boot,
+    shard: usize,
+    term: Arc<AtomicBool>,
+    bound: Arc<AtomicUsize>,
+) -> Result<()> {
     let s = &boot.settings;
     let http_addr = SocketAddr::new(s.server.bind_address, s.http_port());
     let https_addr = SocketAddr::new(s.server.bind_address, s.https_port());
@@ -156,9 +177,11 @@ async fn shard_main(boot: Boot, shard: usize, term: Arc<AtomicBool>, bound: Arc<
 
     // Plain HTTP.
     {
-        let (engine, drain, active, hb) = (engine.clone(), drain.clone(), active.clone(), hb.clone());
+        let (engine, drain, active, hb) =
+            (engine.clone(), drain.clone(), active.clone(), hb.clone());
         glommio::spawn_local(accept_loop(http_l, drain.clone(), move |stream| {
-            let (engine, drain, active, hb) = (engine.clone(), drain.clone(), active.clone(), hb.clone());
+            let (engine, drain, active, hb) =
+                (engine.clone(), drain.clone(), active.clone(), hb.clone());
             active.set(active.get() + 1);
             glommio::spawn_local(async move {
                 serve(&hb, stream, engine, false, drain).await;
@@ -170,16 +193,26 @@ async fn shard_main(boot: Boot, shard: usize, term: Arc<AtomicBool>, bound: Arc<
     }
     // HTTPS.
     {
-        let (engine, drain, active, hb) = (engine.clone(), drain.clone(), active.clone(), hb.clone());
+        let (engine, drain, active, hb) =
+            (engine.clone(), drain.clone(), active.clone(), hb.clone());
         let handshake_timeout = settings.header_read_timeout();
         glommio::spawn_local(accept_loop(https_l, drain.clone(), move |stream| {
-            let (engine, drain, active, hb, tls) = (engine.clone(), drain.clone(), active.clone(), hb.clone(), tls.clone());
+            let (engine, drain, active, hb, tls) = (
+                engine.clone(),
+                drain.clone(),
+                active.clone(),
+                hb.clone(),
+                tls.clone(),
+            );
             active.set(active.get() + 1);
             glommio::spawn_local(async move {
                 let hs = tls.accept(stream);
                 let timer = async {
                     glommio::timer::Timer::new(handshake_timeout).await;
-                    Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out"))
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "TLS handshake timed out",
+                    ))
                 };
                 match futures_lite::future::or(hs, timer).await {
                     Ok(tls_stream) => serve(&hb, tls_stream, engine, true, drain).await,
@@ -217,7 +250,11 @@ async fn shard_main(boot: Boot, shard: usize, term: Arc<AtomicBool>, bound: Arc<
         glommio::timer::sleep(Duration::from_millis(10)).await;
     }
     if active.get() > 0 {
-        tracing::warn!(shard, open = active.get(), "drain timeout: closing remaining connections");
+        tracing::warn!(
+            shard,
+            open = active.get(),
+            "drain timeout: closing remaining connections"
+        );
     }
     Ok(())
 }

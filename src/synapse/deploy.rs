@@ -11,11 +11,15 @@ use std::sync::Arc;
 
 use http::{HeaderName, Method};
 
-use super::model::{self, Artifacts, EndpointRef, LocalEntryValue, MediatorNode, Origin, Problem, SeqRef};
+use super::model::{
+    self, Artifacts, EndpointRef, LocalEntryValue, MediatorNode, Origin, Problem, SeqRef,
+};
 use super::uri_template::{UriTemplate, UrlMapping};
 use crate::config::Home;
 use crate::endpoint::{self, EndpointRt};
-use crate::mediation::mediator::{EpId, HeaderTarget, LogProp, Med, PropType, Scope, SeqId, ValueRt};
+use crate::mediation::mediator::{
+    EpId, HeaderTarget, LogProp, Med, PropType, Scope, SeqId, ValueRt,
+};
 use crate::registry::Registry;
 
 /// A compiled sequence.
@@ -160,11 +164,19 @@ pub fn compile(artifacts: Artifacts, registry: &Registry, problems: &mut Vec<Pro
     // Defaults for main and fault when the home does not define them (WSO2's shipped ones).
     let main = match c.named_sequences.get("main") {
         Some(&id) => id,
-        None => c.push_seq(SeqRt { name: "main".into(), mediators: default_main(), on_error: None }),
+        None => c.push_seq(SeqRt {
+            name: "main".into(),
+            mediators: default_main(),
+            on_error: None,
+        }),
     };
     let fault = match c.named_sequences.get("fault") {
         Some(&id) => id,
-        None => c.push_seq(SeqRt { name: "fault".into(), mediators: default_fault(), on_error: None }),
+        None => c.push_seq(SeqRt {
+            name: "fault".into(),
+            mediators: default_fault(),
+            on_error: None,
+        }),
     };
     // Pass 2: bodies.
     for (id, e) in std::mem::take(&mut c.ep_models) {
@@ -193,14 +205,28 @@ pub fn compile(artifacts: Artifacts, registry: &Registry, problems: &mut Vec<Pro
         let rt = c.api(&a);
         apis.push(rt);
     }
-    apis.sort_by(|a, b| b.context.len().cmp(&a.context.len()));
-    let resource_mismatch = c.named_sequences.get("_resource_mismatch_handler_").copied();
-    let method_not_allowed = c.named_sequences.get("_method_not_allowed_handler_").copied();
+    apis.sort_by_key(|a| std::cmp::Reverse(a.context.len()));
+    let resource_mismatch = c
+        .named_sequences
+        .get("_resource_mismatch_handler_")
+        .copied();
+    let method_not_allowed = c
+        .named_sequences
+        .get("_method_not_allowed_handler_")
+        .copied();
     Config {
         proxies,
         apis,
-        sequences: c.sequences.into_iter().map(Option::unwrap_or_default_seq).collect(),
-        endpoints: c.endpoints.into_iter().map(|e| e.unwrap_or_else(EndpointRt::placeholder)).collect(),
+        sequences: c
+            .sequences
+            .into_iter()
+            .map(Option::unwrap_or_default_seq)
+            .collect(),
+        endpoints: c
+            .endpoints
+            .into_iter()
+            .map(|e| e.unwrap_or_else(EndpointRt::placeholder))
+            .collect(),
         named_sequences: c.named_sequences,
         named_endpoints: c.named_endpoints,
         local_entries: c.local_entries,
@@ -216,7 +242,11 @@ trait UnwrapSeq {
 }
 impl UnwrapSeq for Option<SeqRt> {
     fn unwrap_or_default_seq(self) -> SeqRt {
-        self.unwrap_or(SeqRt { name: String::new(), mediators: Vec::new(), on_error: None })
+        self.unwrap_or(SeqRt {
+            name: String::new(),
+            mediators: Vec::new(),
+            on_error: None,
+        })
     }
 }
 
@@ -247,9 +277,24 @@ fn default_fault() -> Vec<Med> {
             category: model::LogCategory::Error,
             separator: ", ".into(),
             props: vec![
-                LogProp { name: "MESSAGE".into(), value: ValueRt::Literal("Executing default 'fault' sequence".into()) },
-                LogProp { name: "ERROR_MESSAGE".into(), value: ValueRt::Property { scope: Scope::Default, name: "ERROR_MESSAGE".into() } },
-                LogProp { name: "ERROR_CODE".into(), value: ValueRt::Property { scope: Scope::Default, name: "ERROR_CODE".into() } },
+                LogProp {
+                    name: "MESSAGE".into(),
+                    value: ValueRt::Literal("Executing default 'fault' sequence".into()),
+                },
+                LogProp {
+                    name: "ERROR_MESSAGE".into(),
+                    value: ValueRt::Property {
+                        scope: Scope::Default,
+                        name: "ERROR_MESSAGE".into(),
+                    },
+                },
+                LogProp {
+                    name: "ERROR_CODE".into(),
+                    value: ValueRt::Property {
+                        scope: Scope::Default,
+                        name: "ERROR_CODE".into(),
+                    },
+                },
             ],
         },
         Med::Drop,
@@ -258,10 +303,18 @@ fn default_fault() -> Vec<Med> {
 
 impl Compiler<'_> {
     fn error(&mut self, origin: &Origin, message: String) {
-        self.problems.push(Problem { origin: origin.clone(), message, warning: false });
+        self.problems.push(Problem {
+            origin: origin.clone(),
+            message,
+            warning: false,
+        });
     }
     fn warn(&mut self, origin: &Origin, message: String) {
-        self.problems.push(Problem { origin: origin.clone(), message, warning: true });
+        self.problems.push(Problem {
+            origin: origin.clone(),
+            message,
+            warning: true,
+        });
     }
     fn reserve_seq(&mut self) -> SeqId {
         self.sequences.push(None);
@@ -275,7 +328,11 @@ impl Compiler<'_> {
     fn sequence(&mut self, s: &model::Sequence) -> SeqRt {
         let on_error = s.on_error.as_ref().and_then(|k| self.seq_key(k, &s.origin));
         let mediators = self.mediators(&s.mediators);
-        SeqRt { name: s.name.clone().unwrap_or_else(|| "anonymous".into()), mediators, on_error }
+        SeqRt {
+            name: s.name.clone().unwrap_or_else(|| "anonymous".into()),
+            mediators,
+            on_error,
+        }
     }
 
     fn seq_ref(&mut self, r: &Option<SeqRef>, what: &str) -> Option<SeqId> {
@@ -306,7 +363,11 @@ impl Compiler<'_> {
                         rt.name = key.to_string();
                         rt
                     }
-                    None => SeqRt { name: key.to_string(), mediators: Vec::new(), on_error: None },
+                    None => SeqRt {
+                        name: key.to_string(),
+                        mediators: Vec::new(),
+                        on_error: None,
+                    },
                 };
                 self.sequences[id] = Some(rt);
                 Some(id)
@@ -315,7 +376,11 @@ impl Compiler<'_> {
         }
     }
 
-    fn registry_element(&mut self, key: &str, origin: &Origin) -> Option<(PathBuf, model::Element)> {
+    fn registry_element(
+        &mut self,
+        key: &str,
+        origin: &Origin,
+    ) -> Option<(PathBuf, model::Element)> {
         if self.local_entries.contains_key(key) {
             if let Some(LocalEntryValue::Xml(el)) = self.local_entries.get(key) {
                 return Some(((*origin.file).clone(), el.clone()));
@@ -324,14 +389,22 @@ impl Compiler<'_> {
         let (path, text) = match self.registry.read_text(key) {
             Ok(x) => x,
             Err(_) => {
-                self.error(origin, format!("'{key}' is not a known sequence/endpoint and not found in the registry"));
+                self.error(
+                    origin,
+                    format!(
+                        "'{key}' is not a known sequence/endpoint and not found in the registry"
+                    ),
+                );
                 return None;
             }
         };
         match super::element::parse_document(&text) {
             Ok(el) => Some((path, el)),
             Err((pos, msg)) => {
-                let o = Origin { file: Arc::new(path), pos };
+                let o = Origin {
+                    file: Arc::new(path),
+                    pos,
+                };
                 self.error(&o, msg);
                 None
             }
@@ -408,17 +481,43 @@ impl Compiler<'_> {
         use model::Mediator as M;
         let o = &n.origin;
         Some(match &n.mediator {
-            M::Log { level, category, separator, message, properties } => {
+            M::Log {
+                level,
+                category,
+                separator,
+                message,
+                properties,
+            } => {
                 if message.is_some() {
-                    self.warn(o, "log <message> templates are not supported yet; the message is ignored".into());
+                    self.warn(
+                        o,
+                        "log <message> templates are not supported yet; the message is ignored"
+                            .into(),
+                    );
                 }
                 let props = properties
                     .iter()
-                    .map(|p| LogProp { name: p.name.clone(), value: self.value(&p.value, o) })
+                    .map(|p| LogProp {
+                        name: p.name.clone(),
+                        value: self.value(&p.value, o),
+                    })
                     .collect();
-                Med::Log { level: *level, category: *category, separator: separator.clone(), props }
+                Med::Log {
+                    level: *level,
+                    category: *category,
+                    separator: separator.clone(),
+                    props,
+                }
             }
-            M::Property { name, action, scope, value, value_type, pattern, .. } => {
+            M::Property {
+                name,
+                action,
+                scope,
+                value,
+                value_type,
+                pattern,
+                ..
+            } => {
                 let sc = Scope::parse(scope);
                 if sc == Scope::Unsupported {
                     self.warn(o, format!("property scope '{scope}' is not supported yet"));
@@ -427,7 +526,10 @@ impl Compiler<'_> {
                     self.warn(o, "property pattern/group is not supported yet".into());
                 }
                 if *action == model::PropertyAction::Remove {
-                    return Some(Med::RemoveProperty { name: name.clone(), scope: sc });
+                    return Some(Med::RemoveProperty {
+                        name: name.clone(),
+                        scope: sc,
+                    });
                 }
                 let ty = match value_type.as_deref() {
                     None => PropType::String,
@@ -442,7 +544,10 @@ impl Compiler<'_> {
                 let value = match value {
                     Some(v) => self.value(v, o),
                     None => {
-                        self.error(o, "property has no value, expression or inline content".into());
+                        self.error(
+                            o,
+                            "property has no value, expression or inline content".into(),
+                        );
                         ValueRt::Literal(String::new())
                     }
                 };
@@ -451,7 +556,12 @@ impl Compiler<'_> {
                         self.error(o, msg);
                     }
                 }
-                Med::SetProperty { name: name.clone(), scope: sc, value, ty }
+                Med::SetProperty {
+                    name: name.clone(),
+                    scope: sc,
+                    value,
+                    ty,
+                }
             }
             M::PropertyGroup(children) => Med::Group(self.mediators(children)),
             M::Send { endpoint, receive } => {
@@ -459,7 +569,10 @@ impl Compiler<'_> {
                 let receive = receive.as_ref().and_then(|k| self.seq_key(k, o));
                 Med::Send { endpoint, receive }
             }
-            M::Call { endpoint, blocking: _ } => {
+            M::Call {
+                endpoint,
+                blocking: _,
+            } => {
                 let endpoint = endpoint.as_ref().and_then(|e| self.endpoint_ref(e));
                 Med::Call { endpoint }
             }
@@ -467,7 +580,13 @@ impl Compiler<'_> {
             M::Drop => Med::Drop,
             M::Loopback => Med::Loopback,
             M::SequenceRef { key } => Med::Sequence(self.seq_key(key, o)?),
-            M::Header { name, action, scope, value, .. } => {
+            M::Header {
+                name,
+                action,
+                scope,
+                value,
+                ..
+            } => {
                 let transport = matches!(scope.as_deref(), Some("transport"));
                 let target = if transport {
                     match HeaderName::from_bytes(name.as_bytes()) {
@@ -499,7 +618,10 @@ impl Compiler<'_> {
                 };
                 Med::Header { target, value }
             }
-            M::Unsupported(el) => Med::Unsupported { name: el.local.clone(), origin: o.clone() },
+            M::Unsupported(el) => Med::Unsupported {
+                name: el.local.clone(),
+                origin: o.clone(),
+            },
         })
     }
 
@@ -510,20 +632,25 @@ impl Compiler<'_> {
         let fault_seq = self.seq_ref(&t.fault_sequence, &format!("{}:faultSequence", p.name));
         let endpoint = t.endpoint.as_ref().and_then(|e| self.endpoint_ref(e));
         let wsdl = match &p.publish_wsdl {
-            Some(model::PublishWsdl::Key(k)) => match self.local_entries.get(k) {
-                Some(LocalEntryValue::Xml(el)) => Some(el.source.clone()),
-                Some(LocalEntryValue::Text(t)) => Some(t.clone()),
-                _ => match self.registry.read_text(k) {
-                    Ok((_, t)) => Some(t),
-                    Err(_) => {
-                        self.error(&p.origin, format!("publishWSDL key '{k}' is not a local entry or registry resource"));
-                        None
-                    }
-                },
-            },
+            Some(model::PublishWsdl::Key(k)) => {
+                match self.local_entries.get(k) {
+                    Some(LocalEntryValue::Xml(el)) => Some(el.source.clone()),
+                    Some(LocalEntryValue::Text(t)) => Some(t.clone()),
+                    _ => match self.registry.read_text(k) {
+                        Ok((_, t)) => Some(t),
+                        Err(_) => {
+                            self.error(&p.origin, format!("publishWSDL key '{k}' is not a local entry or registry resource"));
+                            None
+                        }
+                    },
+                }
+            }
             Some(model::PublishWsdl::Inline(el)) => Some(el.source.clone()),
             Some(model::PublishWsdl::Uri(u)) => {
-                self.warn(&p.origin, format!("publishWSDL uri '{u}' is not fetched; ?wsdl answers 404"));
+                self.warn(
+                    &p.origin,
+                    format!("publishWSDL uri '{u}' is not fetched; ?wsdl answers 404"),
+                );
                 None
             }
             None => None,

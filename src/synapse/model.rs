@@ -22,7 +22,13 @@ pub struct Origin {
 
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.pos.line, self.pos.col)
+        write!(
+            f,
+            "{}:{}:{}",
+            self.file.display(),
+            self.pos.line,
+            self.pos.col
+        )
     }
 }
 
@@ -294,7 +300,9 @@ pub enum Mediator {
     Drop,
     Loopback,
     /// `<sequence key="..."/>` inside a sequence.
-    SequenceRef { key: String },
+    SequenceRef {
+        key: String,
+    },
     Header {
         /// Qualified name as written (`To`, `Action`, `ns:MyHeader`).
         name: String,

@@ -27,7 +27,9 @@ pub fn next_backend_port() -> u16 {
 }
 
 pub fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(path)
 }
 
 /// A temporary home folder, removed on drop.
@@ -37,14 +39,22 @@ pub struct TempHome {
 
 impl TempHome {
     pub fn new(name: &str) -> TempHome {
-        let root = std::env::temp_dir().join(format!("mint-test-{}-{}-{}", name, std::process::id(), next_offset()));
+        let root = std::env::temp_dir().join(format!(
+            "mint-test-{}-{}-{}",
+            name,
+            std::process::id(),
+            next_offset()
+        ));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("conf")).unwrap();
         TempHome { root }
     }
     /// Writes an artifact into `synapse-configs/default/<dir>/<file>`.
     pub fn artifact(&self, dir: &str, file: &str, text: &str) -> &Self {
-        let d = self.root.join("repository/deployment/server/synapse-configs/default").join(dir);
+        let d = self
+            .root
+            .join("repository/deployment/server/synapse-configs/default")
+            .join(dir);
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join(file), text).unwrap();
         self
@@ -95,7 +105,10 @@ pub fn start_backend() -> (Proc, u16) {
         .spawn()
         .expect("start mint-backend");
     let p = Proc { child };
-    assert!(wait_port(port, Duration::from_secs(10)), "backend did not start on {port}");
+    assert!(
+        wait_port(port, Duration::from_secs(10)),
+        "backend did not start on {port}"
+    );
     (p, port)
 }
 
@@ -112,15 +125,33 @@ pub fn start_mint(home: &Path, cores: usize) -> Mint {
     let child = Command::new(MINT)
         .args(["serve", "--home"])
         .arg(home)
-        .args(["--offset", &offset.to_string(), "--cores", &cores.to_string()])
+        .args([
+            "--offset",
+            &offset.to_string(),
+            "--cores",
+            &cores.to_string(),
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start mint");
-    let m = Mint { proc: Proc { child }, http: 8280 + offset, https: 8243 + offset, offset };
-    assert!(wait_port(m.http, Duration::from_secs(10)), "mint did not start on {}", m.http);
-    assert!(wait_port(m.https, Duration::from_secs(10)), "mint https did not start on {}", m.https);
+    let m = Mint {
+        proc: Proc { child },
+        http: 8280 + offset,
+        https: 8243 + offset,
+        offset,
+    };
+    assert!(
+        wait_port(m.http, Duration::from_secs(10)),
+        "mint did not start on {}",
+        m.http
+    );
+    assert!(
+        wait_port(m.https, Duration::from_secs(10)),
+        "mint https did not start on {}",
+        m.https
+    );
     m
 }
 
@@ -133,7 +164,10 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -167,7 +201,12 @@ pub fn read_response(r: &mut BufReader<TcpStream>, head_only: bool) -> Option<Re
     if status == 100 {
         return read_response(r, head_only);
     }
-    let get = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.clone());
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.clone())
+    };
     let mut body = Vec::new();
     if !head_only && status != 204 && status != 304 {
         if let Some(len) = get("content-length") {
@@ -189,7 +228,11 @@ pub fn read_response(r: &mut BufReader<TcpStream>, head_only: bool) -> Option<Re
             r.read_to_end(&mut body).ok()?;
         }
     }
-    Some(Resp { status, headers, body })
+    Some(Resp {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Sends raw bytes on a new connection and reads one response.
