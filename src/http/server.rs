@@ -65,13 +65,11 @@ pub fn builder(settings: &Settings) -> http1::Builder {
     let mut b = http1::Builder::new();
     b.timer(GlommioTimer)
         .keep_alive(true)
-        .pipeline_flush(true)
+        // No `pipeline_flush`: with it, hyper 1.12 skips the flush of its automatic 400/431
+        // answer when unparsed bytes remain buffered, and closes without sending it.
         .half_close(false)
         .header_read_timeout(settings.header_read_timeout())
         .max_headers(settings.http.max_headers)
-        // hyper 1.12 answers 431 when the limit is found in a head read at once (too many header
-        // lines, or a head that arrived in one read); a head that grows past the limit over several
-        // reads is refused by closing the connection, without the 431 (a gap noted in the README).
         .max_header_size(settings.http.max_head_size)
         .max_buf_size(settings.http.max_head_size.max(8192) + 8192);
     b

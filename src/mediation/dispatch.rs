@@ -145,9 +145,7 @@ fn route_resource<'c>(
     );
 
     let method_ok = |r: &ResourceRt| {
-        ctx.method == Method::OPTIONS
-            || r.methods.is_empty()
-            || r.methods.contains(&ctx.method)
+        ctx.method == Method::OPTIONS || r.methods.is_empty() || r.methods.contains(&ctx.method)
     };
     let protocol_ok = |r: &ResourceRt| match r.protocol.as_deref() {
         Some(p) => p.eq_ignore_ascii_case(if ctx.https { "https" } else { "http" }),
