@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 use mint::config::{Home, Settings};
-use mint::http::tls::TlsMaterial;
+use mint::http::tls::TlsSource;
 use mint::server::{self, Boot};
 use mint::synapse::deploy;
 
@@ -146,7 +146,7 @@ fn main() -> ExitCode {
                 eprintln!("mint: not starting: the artifacts above have errors");
                 return ExitCode::from(EX_DATAERR);
             };
-            let tls = match TlsMaterial::load(&home, &settings) {
+            let tls = match TlsSource::load(&home, &settings) {
                 Ok(t) => t,
                 Err(e) => {
                     eprintln!("{e}");

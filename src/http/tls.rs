@@ -4,7 +4,7 @@
 //! Certificates are read (or generated) once at start, before any port is bound; each shard then
 //! builds its own `ServerConfig` from the same DER bytes, so no TLS state is shared between cores.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -102,6 +102,39 @@ impl TlsMaterial {
         })?;
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(cfg))
+    }
+}
+
+/// The listener's TLS material: loaded before start (PEM files, so errors stop the start-up), or
+/// generated on a background thread (self-signed), so that generating a key never delays the HTTP
+/// listeners; HTTPS connections wait in the accept backlog until it is ready (about 20 ms).
+#[derive(Clone)]
+pub struct TlsSource(Arc<OnceLock<std::result::Result<TlsMaterial, String>>>);
+
+impl TlsSource {
+    pub fn load(home: &Home, settings: &Settings) -> Result<TlsSource> {
+        let cell = Arc::new(OnceLock::new());
+        if settings.tls.cert_file.is_some() {
+            let _ = cell.set(Ok(TlsMaterial::load(home, settings)?));
+        } else {
+            let (home, settings, cell2) = (home.clone(), settings.clone(), cell.clone());
+            std::thread::Builder::new()
+                .name("mint-selfsigned".into())
+                .spawn(move || {
+                    let m = TlsMaterial::load(&home, &settings).map_err(|e| e.to_string());
+                    if m.is_ok() {
+                        tracing::info!("no [tls] certificate configured: generated a self-signed certificate for HTTPS");
+                    }
+                    let _ = cell2.set(m);
+                })
+                .map_err(|e| tls_err(format!("cannot start the certificate generator: {e}")))?;
+        }
+        Ok(TlsSource(cell))
+    }
+
+    /// The material once available.
+    pub fn get(&self) -> Option<&std::result::Result<TlsMaterial, String>> {
+        self.0.get()
     }
 }
 

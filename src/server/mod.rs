@@ -22,7 +22,7 @@ use crate::config::{Home, Settings};
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::client::Pool;
 use crate::http::server::{builder, serve, Signal};
-use crate::http::tls::TlsMaterial;
+use crate::http::tls::TlsSource;
 use crate::mediation::Engine;
 use crate::synapse::deploy::Config;
 
@@ -34,7 +34,7 @@ pub struct Boot {
     pub home: Home,
     pub settings: Settings,
     pub config: Arc<Config>,
-    pub tls: TlsMaterial,
+    pub tls: TlsSource,
     /// Number of shards.
     pub shards: usize,
     /// When the process started (for the start-up time in the log).
@@ -78,11 +78,6 @@ pub fn run(boot: Boot) -> Result<()> {
         signal_hook::flag::register(sig, term.clone()).map_err(|e| {
             Error::new(ErrorKind::Io, Side::Internal, "installing signal handlers").with_cause(e)
         })?;
-    }
-    if boot.tls.self_signed {
-        tracing::info!(
-            "no [tls] certificate configured: generated a self-signed certificate for HTTPS"
-        );
     }
     let bound = Arc::new(AtomicUsize::new(0));
     let next_index = Arc::new(AtomicUsize::new(0));
@@ -163,7 +158,7 @@ async fn shard_main(
     } else {
         None
     };
-    let tls = futures_rustls::TlsAcceptor::from(boot.tls.server_config()?);
+    let tls_source = boot.tls.clone();
     let settings = Rc::new(boot.settings.clone());
     let engine = Rc::new(Engine {
         config: boot.config.clone(),
@@ -191,37 +186,58 @@ async fn shard_main(
         }))
         .detach();
     }
-    // HTTPS.
+    // HTTPS: bound now, served once the TLS material is ready (at once with PEM files; after
+    // generation of the self-signed certificate otherwise — connections wait in the backlog).
     {
         let (engine, drain, active, hb) =
             (engine.clone(), drain.clone(), active.clone(), hb.clone());
         let handshake_timeout = settings.header_read_timeout();
-        glommio::spawn_local(accept_loop(https_l, drain.clone(), move |stream| {
-            let (engine, drain, active, hb, tls) = (
-                engine.clone(),
-                drain.clone(),
-                active.clone(),
-                hb.clone(),
-                tls.clone(),
-            );
-            active.set(active.get() + 1);
-            glommio::spawn_local(async move {
-                let hs = tls.accept(stream);
-                let timer = async {
-                    glommio::timer::Timer::new(handshake_timeout).await;
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "TLS handshake timed out",
-                    ))
-                };
-                match futures_lite::future::or(hs, timer).await {
-                    Ok(tls_stream) => serve(&hb, tls_stream, engine, true, drain).await,
-                    Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
+        glommio::spawn_local(async move {
+            let material = loop {
+                match tls_source.get() {
+                    Some(m) => break m,
+                    None => glommio::timer::sleep(Duration::from_millis(1)).await,
                 }
-                active.set(active.get() - 1);
+            };
+            let tls = match material
+                .as_ref()
+                .map_err(|e| e.to_string())
+                .and_then(|m| m.server_config().map_err(|e| e.to_string()))
+            {
+                Ok(cfg) => futures_rustls::TlsAcceptor::from(cfg),
+                Err(e) => {
+                    tracing::error!(error = %e, "HTTPS listener disabled: no usable certificate");
+                    return;
+                }
+            };
+            accept_loop(https_l, drain.clone(), move |stream| {
+                let (engine, drain, active, hb, tls) = (
+                    engine.clone(),
+                    drain.clone(),
+                    active.clone(),
+                    hb.clone(),
+                    tls.clone(),
+                );
+                active.set(active.get() + 1);
+                glommio::spawn_local(async move {
+                    let hs = tls.accept(stream);
+                    let timer = async {
+                        glommio::timer::Timer::new(handshake_timeout).await;
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "TLS handshake timed out",
+                        ))
+                    };
+                    match futures_lite::future::or(hs, timer).await {
+                        Ok(tls_stream) => serve(&hb, tls_stream, engine, true, drain).await,
+                        Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
+                    }
+                    active.set(active.get() - 1);
+                })
+                .detach();
             })
-            .detach();
-        }))
+            .await;
+        })
         .detach();
     }
     if let Some(l) = internal_l {
