@@ -435,3 +435,36 @@ fn sigterm_drains_and_exits_zero() {
     let status = mint.proc.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn https_backend_through_the_client_pool() {
+    // Backend: a second mint serving EchoAPI over HTTPS with a certificate made for the test.
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let backend = TempHome::new("tlsbackend");
+    backend.file("conf/cert.pem", &ck.cert.pem());
+    backend.file("conf/key.pem", &ck.signing_key.serialize_pem());
+    backend.file("conf/deployment.toml", "[tls]\ncert_file = \"conf/cert.pem\"\nkey_file = \"conf/key.pem\"\n");
+    backend.artifact(
+        "api",
+        "Echo.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Echo" context="/echo"><resource methods="POST"><inSequence><respond/></inSequence></resource></api>"#,
+    );
+    let b = start_mint(&backend.root, 1);
+    // Front: trusts that certificate and proxies to https://localhost:PORT/echo.
+    let front = TempHome::new("tlsfront");
+    front.file("conf/backend.pem", &ck.cert.pem());
+    front.file("conf/deployment.toml", "[tls]\ntrust_file = \"conf/backend.pem\"\n");
+    front.artifact(
+        "proxy-services",
+        "ToTls.xml",
+        &format!(
+            r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="ToTls"><target><endpoint><address uri="https://localhost:{}/echo"/></endpoint><outSequence><send/></outSequence></target></proxy>"#,
+            b.https
+        ),
+    );
+    let f = start_mint(&front.root, 1);
+    for _ in 0..3 {
+        let r = request(f.http, "POST", "/services/ToTls", &[("Content-Type", "text/plain")], b"over tls");
+        assert_eq!((r.status, r.text().as_str()), (200, "over tls"));
+    }
+}
