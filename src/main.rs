@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use mint::config::{Home, Settings};
 use mint::http::tls::TlsSource;
+use mint::registry::{Registry, RegistryConfig};
 use mint::server::{self, Boot};
 use mint::synapse::deploy;
 
@@ -60,6 +61,33 @@ fn home_dir(home: Option<PathBuf>) -> Result<Home, String> {
     Ok(Home::new(root))
 }
 
+/// Reads `conf/registry.xml` and opens the registry (creating missing root folders when `create`).
+/// Problems print as `path:line:col: message`; None means the file is unusable.
+fn load_registry(home: &Home, create: bool) -> Option<Registry> {
+    let path = home.registry_xml();
+    match RegistryConfig::load(home) {
+        Ok((cfg, warnings)) => {
+            for w in warnings {
+                eprintln!("{}:{}", path.display(), w.replacen(": ", ": warning: ", 1));
+            }
+            if !create {
+                return Some(Registry::unopened(cfg));
+            }
+            match Registry::open(cfg) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!("{e}");
+                    None
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("{}:{e}", path.display());
+            None
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let started = Instant::now();
     let cli = match Cli::try_parse() {
@@ -83,7 +111,10 @@ fn main() -> ExitCode {
                 eprintln!("{e}");
                 return ExitCode::from(EX_USAGE);
             }
-            let (config, problems) = deploy::deploy_home(&home);
+            let Some(registry) = load_registry(&home, false) else {
+                return ExitCode::from(EX_USAGE);
+            };
+            let (config, problems) = deploy::deploy_home(&home, &registry);
             for p in &problems {
                 eprintln!("{p}");
             }
@@ -138,7 +169,10 @@ fn main() -> ExitCode {
                 0 => online,
                 n => n,
             };
-            let (config, problems) = deploy::deploy_home(&home);
+            let Some(registry) = load_registry(&home, true) else {
+                return ExitCode::from(EX_USAGE);
+            };
+            let (config, problems) = deploy::deploy_home(&home, &registry);
             for p in &problems {
                 eprintln!("{p}");
             }
@@ -160,6 +194,7 @@ fn main() -> ExitCode {
                 tls,
                 shards,
                 started,
+                registry: std::sync::Arc::new(registry),
             };
             match server::run(boot) {
                 Ok(()) => ExitCode::SUCCESS,

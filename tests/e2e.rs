@@ -443,7 +443,10 @@ fn https_backend_through_the_client_pool() {
     let backend = TempHome::new("tlsbackend");
     backend.file("conf/cert.pem", &ck.cert.pem());
     backend.file("conf/key.pem", &ck.signing_key.serialize_pem());
-    backend.file("conf/deployment.toml", "[tls]\ncert_file = \"conf/cert.pem\"\nkey_file = \"conf/key.pem\"\n");
+    backend.file(
+        "conf/deployment.toml",
+        "[tls]\ncert_file = \"conf/cert.pem\"\nkey_file = \"conf/key.pem\"\n",
+    );
     backend.artifact(
         "api",
         "Echo.xml",
@@ -453,7 +456,10 @@ fn https_backend_through_the_client_pool() {
     // Front: trusts that certificate and proxies to https://localhost:PORT/echo.
     let front = TempHome::new("tlsfront");
     front.file("conf/backend.pem", &ck.cert.pem());
-    front.file("conf/deployment.toml", "[tls]\ntrust_file = \"conf/backend.pem\"\n");
+    front.file(
+        "conf/deployment.toml",
+        "[tls]\ntrust_file = \"conf/backend.pem\"\n",
+    );
     front.artifact(
         "proxy-services",
         "ToTls.xml",
@@ -464,7 +470,13 @@ fn https_backend_through_the_client_pool() {
     );
     let f = start_mint(&front.root, 1);
     for _ in 0..3 {
-        let r = request(f.http, "POST", "/services/ToTls", &[("Content-Type", "text/plain")], b"over tls");
+        let r = request(
+            f.http,
+            "POST",
+            "/services/ToTls",
+            &[("Content-Type", "text/plain")],
+            b"over tls",
+        );
         assert_eq!((r.status, r.text().as_str()), (200, "over tls"));
     }
 }

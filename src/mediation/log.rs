@@ -50,7 +50,7 @@ pub(super) async fn log(
         }
     }
     for p in props {
-        let v = engine.eval(ctx, &p.value)?;
+        let v = engine.eval(ctx, &p.value).await?;
         // Custom properties read `name = value`, as WSO2 prints them.
         if !first {
             line.push_str(separator);

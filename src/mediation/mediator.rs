@@ -23,6 +23,12 @@ pub enum ValueRt {
         scope: Scope,
         name: String,
     },
+    /// `get-property('registry', 'key')` / `'key@property'`: a registry resource's content, or
+    /// one of its properties; empty when missing (as WSO2 answers).
+    Registry {
+        key: String,
+        property: Option<String>,
+    },
     /// An expression mint cannot evaluate yet (XPath and JSONPath arrive with the XPath issue);
     /// evaluating it raises a mediation fault naming the expression.
     Unsupported(String),
@@ -73,6 +79,13 @@ impl ValueRt {
                 }
                 [scope, name] => {
                     if let (Some(scope), Some(name)) = (unquote(scope), unquote(name)) {
+                        if scope.eq_ignore_ascii_case("registry") {
+                            let (key, property) = match name.split_once('@') {
+                                Some((k, p)) => (k.to_string(), Some(p.to_string())),
+                                None => (name, None),
+                            };
+                            return ValueRt::Registry { key, property };
+                        }
                         let sc = Scope::parse(&scope.to_ascii_lowercase());
                         if matches!(sc, Scope::Default | Scope::Transport | Scope::Axis2) {
                             return ValueRt::Property { scope: sc, name };
@@ -165,7 +178,9 @@ pub enum Scope {
     Axis2,
     /// Accepted and stored with the default scope (operation, axis2-client, trace, analytics).
     OtherLocal,
-    /// `registry`, `system`, `env`: not writable yet.
+    /// `registry`: writes go to the registry (`key` = content, `key@prop` = a property).
+    Registry,
+    /// `system`, `env`: not supported yet.
     Unsupported,
 }
 
@@ -176,6 +191,7 @@ impl Scope {
             "transport" => Scope::Transport,
             "axis2" => Scope::Axis2,
             "axis2-client" | "operation" | "trace" | "analytics" => Scope::OtherLocal,
+            "registry" => Scope::Registry,
             _ => Scope::Unsupported,
         }
     }

@@ -30,6 +30,7 @@ use crate::endpoint::{Address, EpKind};
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::body::Body;
 use crate::http::client::Pool;
+use crate::registry::cache::ShardRegistry;
 use crate::synapse::deploy::Config;
 use crate::synapse::model::TimeoutAction;
 
@@ -47,6 +48,7 @@ pub struct Engine {
     pub config: Arc<Config>,
     pub pool: Rc<Pool>,
     pub settings: Rc<Settings>,
+    pub registry: ShardRegistry,
     pub shard: usize,
 }
 
@@ -183,9 +185,13 @@ impl Engine {
                 value,
                 ty,
             } => {
-                let text = self.eval(ctx, value)?;
+                let text = self.eval(ctx, value).await?;
                 let text = ty.convert(&text).map_err(Error::mediation)?;
-                set_property(ctx, name, *scope, text)?;
+                if *scope == Scope::Registry {
+                    self.registry.write(name, &text).await?;
+                } else {
+                    set_property(ctx, name, *scope, text)?;
+                }
                 Ok(Flow::Continue)
             }
             Med::RemoveProperty { name, scope } => {
@@ -224,7 +230,7 @@ impl Engine {
             Med::Sequence(id) => Ok(self.run_seq(ctx, *id).await),
             Med::Header { target, value } => {
                 let v = match value {
-                    Some(v) => Some(self.eval(ctx, v)?),
+                    Some(v) => Some(self.eval(ctx, v).await?),
                     None => None,
                 };
                 match (target, v) {
@@ -249,11 +255,26 @@ impl Engine {
     }
 
     /// Evaluates a value against the message.
-    pub fn eval(&self, ctx: &MessageContext, v: &ValueRt) -> Result<String> {
+    pub async fn eval(&self, ctx: &MessageContext, v: &ValueRt) -> Result<String> {
         match v {
             ValueRt::Literal(s) | ValueRt::Xml(s) => Ok(s.clone()),
             ValueRt::Property { scope, name } => {
                 Ok(get_property(ctx, *scope, name).unwrap_or_default())
+            }
+            ValueRt::Registry { key, property } => {
+                let res = match self.registry.lookup(key).await {
+                    Ok(r) => r,
+                    // An illegal key reads as missing; the reason goes to the debug log.
+                    Err(e) => {
+                        tracing::debug!(key = %key, error = %e, "registry lookup failed");
+                        None
+                    }
+                };
+                Ok(match (res, property) {
+                    (Some(r), Some(p)) => r.property(p).unwrap_or_default().to_string(),
+                    (Some(r), None) => r.text().into_owned(),
+                    (None, _) => String::new(),
+                })
             }
             ValueRt::Unsupported(expr) => Err(Error::mediation(format!(
                 "expression '{expr}' cannot be evaluated: XPath support is not built yet"
@@ -284,7 +305,7 @@ impl Engine {
         let ep = endpoint.map(|id| &self.config.endpoints[id]);
         if let Some(ep) = ep {
             for (name, value, scope) in &ep.properties {
-                let v = self.eval(ctx, value)?;
+                let v = self.eval(ctx, value).await?;
                 set_property(ctx, name, *scope, v)?;
             }
         }
@@ -447,7 +468,7 @@ pub fn get_property(ctx: &MessageContext, scope: Scope, name: &str) -> Option<St
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-        Scope::Unsupported => None,
+        Scope::Registry | Scope::Unsupported => None,
     }
 }
 
@@ -476,7 +497,7 @@ pub fn set_property(
                 .map_err(|_| Error::mediation(format!("'{name}' is not a valid header name")))?;
             ctx.set_header(h, &value)?;
         }
-        Scope::Unsupported => {
+        Scope::Registry | Scope::Unsupported => {
             return Err(Error::mediation(format!(
                 "property '{name}': this scope is not supported yet"
             )));
@@ -496,6 +517,6 @@ pub fn remove_property(ctx: &mut MessageContext, name: &str, scope: Scope) {
         Scope::Transport => {
             ctx.headers.remove(name);
         }
-        Scope::Unsupported => {}
+        Scope::Registry | Scope::Unsupported => {}
     }
 }

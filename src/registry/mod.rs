@@ -1,101 +1,237 @@
 //! The file-system registry (WSO2's `MicroIntegratorRegistry`): keys → files under the config,
-//! governance and local roots.
+//! governance and local roots, with media types (`.metadata/<file>.meta`) and resource properties
+//! (`<file>.properties`).
 //!
-//! This first version resolves keys and reads resources at deploy time (sequences and endpoints
-//! referenced by registry key). The per-shard moka cache bounded by `cachableDuration`, metadata,
-//! properties and writes arrive with the registry issue.
+//! - [`Registry`] is the shared, immutable description of the roots plus a write generation
+//!   counter; its methods do blocking file I/O and run at deploy time or on glommio's blocking pool,
+//!   never on a shard.
+//! - [`cache::ShardRegistry`] is each shard's moka cache in front of it, entries living
+//!   `cachableDuration`.
+
+pub mod cache;
+pub mod config;
+mod properties;
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
-use crate::config::Home;
+use bytes::Bytes;
 
-/// The three sub-registry roots.
+pub use self::config::RegistryConfig;
+
+/// One resource as read from disk.
 #[derive(Debug, Clone)]
+pub struct Resource {
+    pub key: String,
+    pub path: PathBuf,
+    pub content: Bytes,
+    /// `mediaType` from `.metadata/<file>.meta`.
+    pub media_type: Option<String>,
+    /// `<file>.properties`, in file order.
+    pub properties: Vec<(String, String)>,
+    /// Modification time of the content file (and of its properties file, whichever is later).
+    pub modified: Option<SystemTime>,
+}
+
+impl Resource {
+    /// The content as text (lossy for binary content).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.content)
+    }
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.properties
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The registry roots, shared by every shard.
+#[derive(Debug)]
 pub struct Registry {
-    pub config: PathBuf,
-    pub governance: PathBuf,
-    pub local: PathBuf,
+    pub config: RegistryConfig,
+    /// Bumped by every write; shards drop their cached entries when it changes.
+    generation: AtomicU64,
 }
 
 impl Registry {
-    /// The default roots `HOME/registry/{config,governance,local}`.
-    pub fn for_home(home: &Home) -> Registry {
-        let r = home.registry_root();
+    /// Opens the registry, creating missing root folders.
+    pub fn open(config: RegistryConfig) -> Result<Registry, String> {
+        for root in [
+            &config.config_root,
+            &config.governance_root,
+            &config.local_root,
+        ] {
+            std::fs::create_dir_all(root)
+                .map_err(|e| format!("{}: cannot create registry folder: {e}", root.display()))?;
+        }
+        Ok(Registry {
+            config,
+            generation: AtomicU64::new(0),
+        })
+    }
+
+    /// A registry over explicit roots, without touching the disk (tests, `mint check`).
+    pub fn unopened(config: RegistryConfig) -> Registry {
         Registry {
-            config: r.join("config"),
-            governance: r.join("governance"),
-            local: r.join("local"),
+            config,
+            generation: AtomicU64::new(0),
         }
     }
 
-    /// Maps a key to a file: `conf:` → config, `gov:` → governance, `local:` → local, no prefix →
-    /// governance; one leading `/` dropped. Keys that would leave their root are refused.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Maps a key to a file: `conf:` → config, `gov:` → governance, `local:` → local,
+    /// `resources:` → governance/mi-resources, no prefix → governance; one leading `/` dropped.
+    /// Keys that would leave their root (`..`, absolute paths, symlinks pointing outside) are
+    /// refused.
     pub fn resolve(&self, key: &str) -> Result<PathBuf, String> {
+        let c = &self.config;
         let (root, rest) = if let Some(r) = key.strip_prefix("conf:") {
-            (&self.config, r)
+            (c.config_root.clone(), r)
         } else if let Some(r) = key.strip_prefix("gov:") {
-            (&self.governance, r)
+            (c.governance_root.clone(), r)
         } else if let Some(r) = key.strip_prefix("local:") {
-            (&self.local, r)
+            (c.local_root.clone(), r)
+        } else if let Some(r) = key.strip_prefix("resources:") {
+            (c.governance_root.join("mi-resources"), r)
         } else {
-            (&self.governance, key)
+            (c.governance_root.clone(), key)
         };
         let rest = rest.strip_prefix('/').unwrap_or(rest);
         let rel = Path::new(rest);
-        if rest.is_empty() || rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(format!(
-                "registry key '{key}' does not name a resource inside its registry root"
-            ));
+        let illegal = || {
+            format!(
+                "the registry key '{key}' is illegal: it points to a location outside the registry"
+            )
+        };
+        if rest.is_empty()
+            || rel
+                .components()
+                .any(|comp| !matches!(comp, Component::Normal(_)))
+        {
+            return Err(illegal());
         }
-        Ok(root.join(rel))
+        let path = root.join(rel);
+        // Symlinks: the deepest existing ancestor must stay inside the canonical root.
+        if let Ok(canon_root) = root.canonicalize() {
+            let mut probe = path.clone();
+            while !probe.exists() {
+                if !probe.pop() {
+                    break;
+                }
+            }
+            if let Ok(canon) = probe.canonicalize() {
+                if !canon.starts_with(&canon_root) {
+                    return Err(illegal());
+                }
+            }
+        }
+        Ok(path)
     }
 
-    /// Reads a resource as text (deploy time only: blocking file I/O).
-    pub fn read_text(&self, key: &str) -> Result<(PathBuf, String), String> {
+    /// Reads a resource; `Ok(None)` when it does not exist (as WSO2's lookup returns null).
+    pub fn read(&self, key: &str) -> Result<Option<Resource>, String> {
         let path = self.resolve(key)?;
-        match std::fs::read_to_string(&path) {
-            Ok(t) => Ok((path, t)),
-            Err(e) => Err(format!(
-                "registry resource '{key}' ({}): {e}",
-                path.display()
-            )),
+        let content = match std::fs::read(&path) {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if path.is_dir() => {
+                let _ = e;
+                // A collection: no content, only collection properties.
+                Vec::new()
+            }
+            Err(e) => {
+                return Err(format!(
+                    "registry resource '{key}' ({}): {e}",
+                    path.display()
+                ))
+            }
+        };
+        let mut modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        let (props_path, meta_path) = side_files(&path);
+        let properties = match std::fs::read_to_string(&props_path) {
+            Ok(t) => {
+                if let Ok(m) = std::fs::metadata(&props_path).and_then(|m| m.modified()) {
+                    modified = modified.max(Some(m));
+                }
+                properties::parse(&t)
+            }
+            Err(_) => Vec::new(),
+        };
+        let media_type = std::fs::read_to_string(&meta_path).ok().and_then(|t| {
+            properties::parse(&t)
+                .into_iter()
+                .find(|(k, _)| k == "mediaType")
+                .map(|(_, v)| v)
+        });
+        Ok(Some(Resource {
+            key: key.to_string(),
+            path,
+            content: Bytes::from(content),
+            media_type,
+            properties,
+            modified,
+        }))
+    }
+
+    /// Reads a resource as text, for deploy-time references.
+    pub fn read_text(&self, key: &str) -> Result<(PathBuf, String), String> {
+        match self.read(key)? {
+            Some(r) => Ok((r.path.clone(), r.text().into_owned())),
+            None => Err(format!("registry resource '{key}' does not exist")),
         }
     }
+
+    /// The property mediator's `scope="registry"` write: `key` sets the content (media type
+    /// text/plain); `key@prop` empties the content and replaces the properties file with
+    /// `prop=value`, as MI 4.x does.
+    pub fn write(&self, name: &str, value: &str) -> Result<(), String> {
+        let (key, prop) = match name.split_once('@') {
+            Some((k, p)) => (k, Some(p)),
+            None => (name, None),
+        };
+        let path = self.resolve(key)?;
+        let io = |e: std::io::Error| format!("registry write to '{key}' failed: {e}");
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        let (props_path, meta_path) = side_files(&path);
+        match prop {
+            None => std::fs::write(&path, value).map_err(io)?,
+            Some(p) => {
+                std::fs::write(&path, "").map_err(io)?;
+                std::fs::write(
+                    &props_path,
+                    properties::render(&[(p.to_string(), value.to_string())]),
+                )
+                .map_err(io)?;
+            }
+        }
+        if let Some(dir) = meta_path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        std::fs::write(&meta_path, "mediaType=text/plain\n").map_err(io)?;
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+}
+
+/// `<file>.properties` and `.metadata/<file>.meta` next to a resource.
+fn side_files(path: &Path) -> (PathBuf, PathBuf) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    (
+        dir.join(format!("{name}.properties")),
+        dir.join(".metadata").join(format!("{name}.meta")),
+    )
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reg() -> Registry {
-        Registry {
-            config: "/r/config".into(),
-            governance: "/r/gov".into(),
-            local: "/r/local".into(),
-        }
-    }
-
-    #[test]
-    fn prefixes_map_to_roots() {
-        let r = reg();
-        assert_eq!(
-            r.resolve("conf:/sequence/a.xml").unwrap(),
-            PathBuf::from("/r/config/sequence/a.xml")
-        );
-        assert_eq!(
-            r.resolve("gov:a.xml").unwrap(),
-            PathBuf::from("/r/gov/a.xml")
-        );
-        assert_eq!(r.resolve("local:/x").unwrap(), PathBuf::from("/r/local/x"));
-        assert_eq!(r.resolve("/x/y").unwrap(), PathBuf::from("/r/gov/x/y"));
-    }
-
-    #[test]
-    fn escaping_keys_are_refused() {
-        let r = reg();
-        assert!(r.resolve("conf:../etc/passwd").is_err());
-        assert!(r.resolve("conf://etc/passwd").is_err());
-        assert!(r.resolve("gov:a/../../b").is_err());
-        assert!(r.resolve("conf:").is_err());
-    }
-}
+mod tests;

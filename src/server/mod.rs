@@ -24,6 +24,8 @@ use crate::http::client::Pool;
 use crate::http::server::{builder, serve, Signal};
 use crate::http::tls::TlsSource;
 use crate::mediation::Engine;
+use crate::registry::cache::ShardRegistry;
+use crate::registry::Registry;
 use crate::synapse::deploy::Config;
 
 mod internal;
@@ -39,6 +41,7 @@ pub struct Boot {
     pub shards: usize,
     /// When the process started (for the start-up time in the log).
     pub started: Instant,
+    pub registry: Arc<Registry>,
 }
 
 /// Raises RLIMIT_MEMLOCK's soft limit to the hard limit (io_uring needs locked memory).
@@ -164,6 +167,7 @@ async fn shard_main(
         config: boot.config.clone(),
         pool: Pool::new(boot.home.clone(), boot.settings.clone()),
         settings: settings.clone(),
+        registry: ShardRegistry::new(boot.registry.clone()),
         shard,
     });
     let drain = Rc::new(Signal::default());

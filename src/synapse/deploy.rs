@@ -95,12 +95,11 @@ pub struct Config {
 
 /// Loads and compiles every artifact of a home. Returns the config (None when any error was found)
 /// and all problems (errors and warnings) in file order.
-pub fn deploy_home(home: &Home) -> (Option<Arc<Config>>, Vec<Problem>) {
+pub fn deploy_home(home: &Home, registry: &Registry) -> (Option<Arc<Config>>, Vec<Problem>) {
     let mut artifacts = Artifacts::default();
     let mut problems = Vec::new();
     super::parse::load_synapse_dir(&home.synapse_dir(), &mut artifacts, &mut problems);
-    let registry = Registry::for_home(home);
-    let config = compile(artifacts, &registry, &mut problems);
+    let config = compile(artifacts, registry, &mut problems);
     let failed = problems.iter().any(|p| !p.warning);
     (if failed { None } else { Some(Arc::new(config)) }, problems)
 }
@@ -388,12 +387,10 @@ impl Compiler<'_> {
         }
         let (path, text) = match self.registry.read_text(key) {
             Ok(x) => x,
-            Err(_) => {
+            Err(e) => {
                 self.error(
                     origin,
-                    format!(
-                        "'{key}' is not a known sequence/endpoint and not found in the registry"
-                    ),
+                    format!("'{key}' is not a known sequence or endpoint, and {e}"),
                 );
                 return None;
             }
@@ -521,6 +518,12 @@ impl Compiler<'_> {
                 let sc = Scope::parse(scope);
                 if sc == Scope::Unsupported {
                     self.warn(o, format!("property scope '{scope}' is not supported yet"));
+                }
+                if sc == Scope::Registry && *action == model::PropertyAction::Remove {
+                    self.warn(
+                        o,
+                        "action=\"remove\" is ignored for the registry scope, as in WSO2".into(),
+                    );
                 }
                 if pattern.is_some() {
                     self.warn(o, "property pattern/group is not supported yet".into());

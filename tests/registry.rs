@@ -1,0 +1,149 @@
+//! End-to-end: the file-system registry through a running mint (per-shard caches bounded by
+//! `cachableDuration`, writes visible on every shard at once, illegal keys refused).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const API: &str = r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Reg" context="/reg">
+    <resource methods="GET" uri-template="/value">
+        <inSequence>
+            <property name="X-Value" expression="get-property('registry', 'conf:/custom/value.txt')" scope="transport"/>
+            <property name="X-Colour" expression="get-property('registry', 'conf:/custom/value.txt@colour')" scope="transport"/>
+            <property name="X-Missing" expression="get-property('registry', 'conf:/nothing/here')" scope="transport"/>
+            <property name="X-Illegal" expression="get-property('registry', 'conf:/../../etc/hostname')" scope="transport"/>
+            <property name="NO_ENTITY_BODY" value="true" scope="axis2" type="BOOLEAN"/>
+            <respond/>
+        </inSequence>
+    </resource>
+    <resource methods="POST" uri-template="/write">
+        <inSequence>
+            <property name="conf:/custom/value.txt" value="written" scope="registry"/>
+            <property name="NO_ENTITY_BODY" value="true" scope="axis2" type="BOOLEAN"/>
+            <respond/>
+        </inSequence>
+    </resource>
+</api>"#;
+
+fn home(cachable_ms: u64) -> TempHome {
+    let h = TempHome::new("registry");
+    h.artifact("api", "Reg.xml", API);
+    h.file("registry/config/custom/value.txt", "first");
+    h.file(
+        "registry/config/custom/value.txt.properties",
+        "colour=green\n",
+    );
+    h.file(
+        "conf/registry.xml",
+        &format!(
+            r#"<registry provider="org.wso2.carbon.mediation.registry.MicroIntegratorRegistry">
+    <parameter name="cachableDuration">{cachable_ms}</parameter>
+</registry>"#
+        ),
+    );
+    h
+}
+
+fn value(port: u16) -> (String, String) {
+    let r = request(port, "GET", "/reg/value", &[], b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("x-missing"),
+        Some(""),
+        "a missing key reads as an empty string"
+    );
+    assert_eq!(
+        r.header("x-illegal"),
+        Some(""),
+        "a key leaving the registry is refused"
+    );
+    (
+        r.header("x-value").unwrap_or("?").to_string(),
+        r.header("x-colour").unwrap_or("?").to_string(),
+    )
+}
+
+#[test]
+fn disk_edits_are_seen_after_cachable_duration() {
+    let h = home(300);
+    let mint = start_mint(&h.root, 1);
+    assert_eq!(value(mint.http), ("first".into(), "green".into()));
+    let edited = Instant::now();
+    std::fs::write(h.root.join("registry/config/custom/value.txt"), "second").unwrap();
+    // Within the lease the cached value is served…
+    let before = value(mint.http).0;
+    if edited.elapsed() < Duration::from_millis(250) {
+        assert_eq!(before, "first");
+    }
+    // …and after it the new one.
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(value(mint.http).0, "second");
+}
+
+#[test]
+fn writes_are_visible_on_every_shard_at_once() {
+    // A long lease: only the write's invalidation can make the new value appear.
+    let h = home(60_000);
+    let mint = start_mint(&h.root, 2);
+    // Warm both shards' caches (new connections spread over the SO_REUSEPORT listeners).
+    for _ in 0..20 {
+        assert_eq!(value(mint.http).0, "first");
+    }
+    let r = request(mint.http, "POST", "/reg/write", &[], b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        std::fs::read_to_string(h.root.join("registry/config/custom/value.txt")).unwrap(),
+        "written"
+    );
+    for _ in 0..20 {
+        assert_eq!(value(mint.http).0, "written");
+    }
+}
+
+#[test]
+fn registry_sequence_and_endpoint_work_end_to_end() {
+    let (_backend, bport) = start_backend();
+    let h = TempHome::new("regseq");
+    h.file(
+        "registry/governance/endpoints/echo.xml",
+        &format!(r#"<endpoint xmlns="http://ws.apache.org/ns/synapse"><address uri="http://127.0.0.1:{bport}/echo"/></endpoint>"#),
+    );
+    h.file(
+        "registry/config/sequences/tag.xml",
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="tag"><property name="X-Tag" value="from-registry" scope="transport"/></sequence>"#,
+    );
+    h.artifact(
+        "proxy-services",
+        "P.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="P"><target inSequence="conf:/sequences/tag.xml"><endpoint key="gov:/endpoints/echo.xml"/><outSequence><send/></outSequence></target></proxy>"#,
+    );
+    let mint = start_mint(&h.root, 1);
+    let r = request(
+        mint.http,
+        "POST",
+        "/services/P",
+        &[("Content-Type", "text/plain")],
+        b"via registry",
+    );
+    assert_eq!((r.status, r.text().as_str()), (200, "via registry"));
+}
+
+#[test]
+fn illegal_and_missing_sequence_keys_fail_deployment() {
+    let h = TempHome::new("regbad");
+    h.artifact(
+        "proxy-services",
+        "P.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="P"><target inSequence="conf:/../../etc/passwd"/></proxy>"#,
+    );
+    let out = std::process::Command::new(MINT)
+        .args(["check", "--home"])
+        .arg(&h.root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("P.xml:1:"), "{err}");
+}
