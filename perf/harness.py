@@ -752,3 +752,36 @@ def run_wrk(lua, url, payload_file, conns, duration, threads, cpus, timeout_s=30
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
+
+
+def box_ticks():
+    """(busy, total) jiffies over all CPUs from /proc/stat."""
+    with open("/proc/stat") as f:
+        vals = [int(x) for x in f.readline().split()[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
+    total = sum(vals[:8])  # user nice system idle iowait irq softirq steal (guest is inside user)
+    return total - idle, total
+
+
+def box_busy(t0, t1):
+    """Percent of all CPUs busy between two box_ticks() samples."""
+    busy, total = t1[0] - t0[0], t1[1] - t0[1]
+    return 100.0 * busy / total if total > 0 else None
+
+
+def crash_excerpt(log_path, limit=300):
+    """The panic message (or last line) from a mint stderr log."""
+    try:
+        lines = Path(log_path).read_text(errors="replace").splitlines()
+    except OSError:
+        return "no log"
+    for i in range(len(lines) - 1, -1, -1):
+        if "panicked at" in lines[i]:
+            return " ".join(x.strip() for x in lines[i:i + 2])[:limit]
+    return (lines[-1] if lines else "empty log")[:limit]
+
+
+def children_cpu_s():
+    """user+sys seconds of all reaped children (wrk runs are reaped right after they finish)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime

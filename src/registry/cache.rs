@@ -93,6 +93,13 @@ impl ShardRegistry {
         Ok(res)
     }
 
+    /// Puts a resource in the cache as a miss would (benchmarks and tests).
+    pub fn insert_for_bench(&self, key: &str, res: Resource) {
+        if let Some(c) = &self.cache {
+            c.insert(key.to_string(), Arc::new(res));
+        }
+    }
+
     /// Writes through the registry (off the shard); every shard sees it on its next lookup.
     pub async fn write(&self, name: &str, value: &str) -> Result<()> {
         let reg = self.registry.clone();

@@ -35,10 +35,7 @@ mod tests;
 
 pub use error::{EditError, XmlError, XmlErrorKind};
 pub use escape::{escape_attr, escape_text};
-pub use soap::SoapVersion;
-pub use stream::{StreamAxis, StreamPath, StreamStep, StreamTarget};
 pub use tree::{Children, Document, ParseOptions};
-pub use write::{Content, Editor, Fragment};
 
 /// The namespace URI bound to the reserved `xml` prefix.
 pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";

@@ -1,0 +1,594 @@
+//! Recursive-descent parser for XPath 1.0 (spec §2-§3 grammar) producing the resolved AST.
+//!
+//! Name resolution happens here: prefixes become namespace URIs (unknown prefix → error; the
+//! artifact's default namespace is never applied to unprefixed names), function names become
+//! [`Func`] (unknown → error; a function's prefix is ignored, as Jaxen does, so Synapse's
+//! `fn:concat(...)` and `synapse:get-property(...)` work), `$prefix:name` becomes a Synapse
+//! variable reference, and literal `get-property()` arguments are interpreted once.
+//! Every node's depth is tracked so no tree deeper than [`MAX_DEPTH`] is ever built.
+
+use super::ast::{Axis, Expr, Func, GetProperty, NodeTest, Pred, PredKind, Step, Ty};
+use super::ast::{ArithOp, CmpOp};
+use super::datefmt::{DatePattern, DEFAULT_PATTERN};
+use super::lexer::{tokenize, Tok, Token};
+use super::synapse::{PropertyName, VarRef};
+use super::{CompileError, CompileErrorKind as K};
+
+/// Maximum depth of the expression tree (and of parser recursion).
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// The namespace the `xml` prefix is always bound to.
+pub(crate) const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+type Res<T> = Result<T, CompileError>;
+
+/// An expression and the depth of its tree.
+struct Node {
+    e: Expr,
+    d: usize,
+}
+
+struct Parser<'a, 'n> {
+    len: usize,
+    toks: Vec<Token<'a>>,
+    i: usize,
+    ns: &'n [(String, String)],
+    nesting: usize,
+}
+
+/// Parses and resolves `src` with the in-scope namespace declarations `ns` (later entries
+/// override earlier ones with the same prefix; the `""` entry is ignored).
+pub(crate) fn parse(src: &str, ns: &[(String, String)]) -> Res<Expr> {
+    let toks = tokenize(src)?;
+    if toks.is_empty() {
+        return Err(CompileError::new(0, K::Empty));
+    }
+    let mut p = Parser {
+        len: src.len(),
+        toks,
+        i: 0,
+        ns,
+        nesting: 0,
+    };
+    let n = p.expr()?;
+    match p.peek() {
+        None => Ok(n.e),
+        Some(t) => Err(p.err(K::Unexpected {
+            found: t.describe(),
+            expected: "an operator or the end of the expression",
+        })),
+    }
+}
+
+fn is_node_type(name: &str) -> bool {
+    matches!(name, "node" | "text" | "comment" | "processing-instruction")
+}
+
+fn pred(e: Expr) -> Pred {
+    let kind = match (&e, e.ty()) {
+        (Expr::Number(n), _) => PredKind::Position(*n),
+        (_, Ty::Boolean | Ty::String | Ty::NodeSet) if !e.uses_position() => PredKind::Boolean,
+        _ => PredKind::Dynamic,
+    };
+    Pred { expr: e, kind }
+}
+
+fn is_dos(s: &Step) -> bool {
+    s.axis == Axis::DescendantOrSelf && s.test == NodeTest::AnyNode && s.preds.is_empty()
+}
+
+/// Drops `self::node()` steps and folds `descendant-or-self::node()/child::x[non-positional]`
+/// into `descendant::x[...]` (same result, one pass instead of one per node).
+fn fold_steps(steps: Vec<Step>) -> Vec<Step> {
+    let mut out: Vec<Step> = Vec::with_capacity(steps.len());
+    for s in steps {
+        if s.axis == Axis::SelfAxis && s.test == NodeTest::AnyNode && s.preds.is_empty() {
+            continue;
+        }
+        let foldable = s.axis == Axis::Child && s.preds.iter().all(|p| p.kind == PredKind::Boolean);
+        if foldable && out.last().is_some_and(is_dos) {
+            out.pop();
+            out.push(Step {
+                axis: Axis::Descendant,
+                ..s
+            });
+            continue;
+        }
+        out.push(s);
+    }
+    out
+}
+
+impl<'a> Parser<'a, '_> {
+    fn peek(&self) -> Option<&Tok<'a>> {
+        self.toks.get(self.i).map(|t| &t.tok)
+    }
+
+    fn peek_at(&self, k: usize) -> Option<&Tok<'a>> {
+        self.toks.get(self.i + k).map(|t| &t.tok)
+    }
+
+    /// Offset of the current token (end of input when none).
+    fn at(&self) -> usize {
+        self.toks.get(self.i).map_or(self.len, |t| t.at)
+    }
+
+    fn err(&self, kind: K) -> CompileError {
+        CompileError::new(self.at(), kind)
+    }
+
+    fn bump(&mut self) -> Option<Tok<'a>> {
+        let t = self.toks.get(self.i).map(|t| t.tok.clone());
+        self.i += 1;
+        t
+    }
+
+    fn eat(&mut self, t: &Tok<'_>) -> bool {
+        if self.peek() == Some(t) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn unexpected(&self, expected: &'static str) -> CompileError {
+        match self.peek() {
+            Some(t) => self.err(K::Unexpected {
+                found: t.describe(),
+                expected,
+            }),
+            None => self.err(K::UnexpectedEnd(expected)),
+        }
+    }
+
+    fn expect(&mut self, t: &Tok<'_>, expected: &'static str) -> Res<()> {
+        if self.eat(t) {
+            Ok(())
+        } else {
+            Err(self.unexpected(expected))
+        }
+    }
+
+    fn mk(&self, e: Expr, d: usize) -> Res<Node> {
+        if d > MAX_DEPTH {
+            return Err(self.err(K::TooDeep));
+        }
+        Ok(Node { e, d })
+    }
+
+    fn bin(&self, f: impl FnOnce(Box<Expr>, Box<Expr>) -> Expr, a: Node, b: Node) -> Res<Node> {
+        let d = 1 + a.d.max(b.d);
+        self.mk(f(Box::new(a.e), Box::new(b.e)), d)
+    }
+
+    fn resolve(&self, prefix: &str, at: usize) -> Res<String> {
+        if prefix == "xml" {
+            return Ok(XML_NS.to_owned());
+        }
+        self.ns
+            .iter()
+            .rev()
+            .find(|(p, _)| !p.is_empty() && p == prefix)
+            .map(|(_, uri)| uri.clone())
+            .ok_or_else(|| CompileError::new(at, K::UnknownPrefix(prefix.to_owned())))
+    }
+
+    fn expr(&mut self) -> Res<Node> {
+        self.nesting += 1;
+        if self.nesting > MAX_DEPTH {
+            return Err(self.err(K::TooDeep));
+        }
+        let r = self.or_expr();
+        self.nesting -= 1;
+        r
+    }
+
+    fn or_expr(&mut self) -> Res<Node> {
+        let mut l = self.and_expr()?;
+        while self.eat(&Tok::Or) {
+            let r = self.and_expr()?;
+            l = self.bin(Expr::Or, l, r)?;
+        }
+        Ok(l)
+    }
+
+    fn and_expr(&mut self) -> Res<Node> {
+        let mut l = self.equality()?;
+        while self.eat(&Tok::And) {
+            let r = self.equality()?;
+            l = self.bin(Expr::And, l, r)?;
+        }
+        Ok(l)
+    }
+
+    fn equality(&mut self) -> Res<Node> {
+        let mut l = self.relational()?;
+        loop {
+            let op = match self.peek() {
+                Some(Tok::Eq) => CmpOp::Eq,
+                Some(Tok::Neq) => CmpOp::Ne,
+                _ => return Ok(l),
+            };
+            self.i += 1;
+            let r = self.relational()?;
+            l = self.bin(|a, b| Expr::Cmp(op, a, b), l, r)?;
+        }
+    }
+
+    fn relational(&mut self) -> Res<Node> {
+        let mut l = self.additive()?;
+        loop {
+            let op = match self.peek() {
+                Some(Tok::Lt) => CmpOp::Lt,
+                Some(Tok::Le) => CmpOp::Le,
+                Some(Tok::Gt) => CmpOp::Gt,
+                Some(Tok::Ge) => CmpOp::Ge,
+                _ => return Ok(l),
+            };
+            self.i += 1;
+            let r = self.additive()?;
+            l = self.bin(|a, b| Expr::Cmp(op, a, b), l, r)?;
+        }
+    }
+
+    fn additive(&mut self) -> Res<Node> {
+        let mut l = self.multiplicative()?;
+        loop {
+            let op = match self.peek() {
+                Some(Tok::Plus) => ArithOp::Add,
+                Some(Tok::Minus) => ArithOp::Sub,
+                _ => return Ok(l),
+            };
+            self.i += 1;
+            let r = self.multiplicative()?;
+            l = self.bin(|a, b| Expr::Arith(op, a, b), l, r)?;
+        }
+    }
+
+    fn multiplicative(&mut self) -> Res<Node> {
+        let mut l = self.unary()?;
+        loop {
+            let op = match self.peek() {
+                Some(Tok::Multiply) => ArithOp::Mul,
+                Some(Tok::Div) => ArithOp::Div,
+                Some(Tok::Mod) => ArithOp::Mod,
+                _ => return Ok(l),
+            };
+            self.i += 1;
+            let r = self.unary()?;
+            l = self.bin(|a, b| Expr::Arith(op, a, b), l, r)?;
+        }
+    }
+
+    fn unary(&mut self) -> Res<Node> {
+        let mut minuses = 0usize;
+        while self.eat(&Tok::Minus) {
+            minuses += 1;
+        }
+        let n = self.union()?;
+        match minuses {
+            0 => Ok(n),
+            m if m % 2 == 1 => self.mk(Expr::Neg(Box::new(n.e)), n.d + 1),
+            // --x is number(x).
+            _ => self.mk(Expr::Call(Func::Number, vec![n.e]), n.d + 1),
+        }
+    }
+
+    fn union(&mut self) -> Res<Node> {
+        let mut l = self.path_expr()?;
+        while self.peek() == Some(&Tok::Pipe) {
+            let at = self.at();
+            self.i += 1;
+            let r = self.path_expr()?;
+            for side in [&l, &r] {
+                if !matches!(side.e.ty(), Ty::NodeSet | Ty::Any) {
+                    return Err(CompileError::new(at, K::NotNodeSet("an operand of '|'")));
+                }
+            }
+            l = self.bin(Expr::Union, l, r)?;
+        }
+        Ok(l)
+    }
+
+    fn starts_step(&self) -> bool {
+        match self.peek() {
+            Some(Tok::Dot | Tok::DotDot | Tok::At | Tok::Star | Tok::NsStar(_)) => true,
+            Some(Tok::Name(p, l)) => match self.peek_at(1) {
+                Some(Tok::LParen) => p.is_none() && is_node_type(l),
+                _ => true,
+            },
+            _ => false,
+        }
+    }
+
+    fn path_expr(&mut self) -> Res<Node> {
+        match self.peek() {
+            Some(Tok::Slash) => {
+                self.i += 1;
+                if self.starts_step() {
+                    self.path(Node { e: Expr::Root, d: 1 }, Vec::new())
+                } else {
+                    self.mk(Expr::Root, 1)
+                }
+            }
+            Some(Tok::DoubleSlash) => {
+                self.i += 1;
+                self.path(Node { e: Expr::Root, d: 1 }, vec![dos()])
+            }
+            _ if self.starts_step() => self.path(
+                Node {
+                    e: Expr::ContextNode,
+                    d: 1,
+                },
+                Vec::new(),
+            ),
+            _ => self.filter_expr(),
+        }
+    }
+
+    /// Parses a relative location path after `steps` and builds `start/steps`.
+    fn path(&mut self, start: Node, mut steps: Vec<Step>) -> Res<Node> {
+        let mut d = 0;
+        loop {
+            let (s, sd) = self.step()?;
+            steps.push(s);
+            d = d.max(sd);
+            match self.peek() {
+                Some(Tok::Slash) => self.i += 1,
+                Some(Tok::DoubleSlash) => {
+                    self.i += 1;
+                    steps.push(dos());
+                }
+                _ => break,
+            }
+        }
+        let steps = fold_steps(steps);
+        let depth = 1 + start.d.max(d);
+        match (start.e, steps.is_empty()) {
+            (Expr::ContextNode, true) => self.mk(Expr::ContextNode, 1),
+            (Expr::Root, true) => self.mk(Expr::Root, 1),
+            (e, _) => self.mk(Expr::Path(Box::new(e), steps), depth),
+        }
+    }
+
+    fn step(&mut self) -> Res<(Step, usize)> {
+        let abbreviated = |axis| {
+            Ok((
+                Step {
+                    axis,
+                    test: NodeTest::AnyNode,
+                    preds: Vec::new(),
+                },
+                0,
+            ))
+        };
+        if self.eat(&Tok::Dot) {
+            return abbreviated(Axis::SelfAxis);
+        }
+        if self.eat(&Tok::DotDot) {
+            return abbreviated(Axis::Parent);
+        }
+        let axis = if self.eat(&Tok::At) {
+            Axis::Attribute
+        } else if let (Some(Tok::Name(p, l)), Some(Tok::ColonColon)) = (self.peek(), self.peek_at(1))
+        {
+            let name = match p {
+                Some(p) => format!("{p}:{l}"),
+                None => (*l).to_owned(),
+            };
+            let axis = Axis::from_name(&name).ok_or_else(|| self.err(K::UnknownAxis(name)))?;
+            self.i += 2;
+            axis
+        } else {
+            Axis::Child
+        };
+        let test = self.node_test()?;
+        let (preds, d) = self.predicates()?;
+        Ok((Step { axis, test, preds }, d))
+    }
+
+    fn node_test(&mut self) -> Res<NodeTest> {
+        let at = self.at();
+        match self.peek().cloned() {
+            Some(Tok::Star) => {
+                self.i += 1;
+                Ok(NodeTest::Principal)
+            }
+            Some(Tok::NsStar(p)) => {
+                self.i += 1;
+                Ok(NodeTest::NsWildcard(self.resolve(p, at)?))
+            }
+            Some(Tok::Name(None, l)) if is_node_type(l) && self.peek_at(1) == Some(&Tok::LParen) => {
+                self.i += 2;
+                let test = match l {
+                    "node" => NodeTest::AnyNode,
+                    "text" => NodeTest::Text,
+                    "comment" => NodeTest::Comment,
+                    _ => match self.peek() {
+                        Some(Tok::Literal(s)) => {
+                            let target = (*s).to_owned();
+                            self.i += 1;
+                            NodeTest::Pi(Some(target))
+                        }
+                        _ => NodeTest::Pi(None),
+                    },
+                };
+                self.expect(&Tok::RParen, "')'")?;
+                Ok(test)
+            }
+            Some(Tok::Name(p, l)) => {
+                self.i += 1;
+                let uri = match p {
+                    Some(p) => self.resolve(p, at)?,
+                    None => String::new(),
+                };
+                Ok(NodeTest::Name {
+                    uri,
+                    local: l.to_owned(),
+                })
+            }
+            _ => Err(self.unexpected("a node test")),
+        }
+    }
+
+    fn predicates(&mut self) -> Res<(Vec<Pred>, usize)> {
+        let mut preds = Vec::new();
+        let mut d = 0;
+        while self.eat(&Tok::LBracket) {
+            let n = self.expr()?;
+            self.expect(&Tok::RBracket, "']'")?;
+            d = d.max(n.d);
+            preds.push(pred(n.e));
+        }
+        Ok((preds, d))
+    }
+
+    fn filter_expr(&mut self) -> Res<Node> {
+        let at = self.at();
+        let mut n = self.primary()?;
+        if self.peek() == Some(&Tok::LBracket) {
+            if !matches!(n.e.ty(), Ty::NodeSet | Ty::Any) {
+                return Err(CompileError::new(at, K::NotNodeSet("a filtered expression")));
+            }
+            let (preds, d) = self.predicates()?;
+            let depth = 1 + n.d.max(d);
+            n = self.mk(Expr::Filter(Box::new(n.e), preds), depth)?;
+        }
+        let steps = match self.peek() {
+            Some(Tok::Slash) => Vec::new(),
+            Some(Tok::DoubleSlash) => vec![dos()],
+            _ => return Ok(n),
+        };
+        if !matches!(n.e.ty(), Ty::NodeSet | Ty::Any) {
+            return Err(CompileError::new(at, K::NotNodeSet("the expression before '/'")));
+        }
+        self.i += 1;
+        self.path(n, steps)
+    }
+
+    fn primary(&mut self) -> Res<Node> {
+        let at = self.at();
+        match self.peek().cloned() {
+            Some(Tok::Var(p, l)) => {
+                self.i += 1;
+                let v = VarRef::resolve(p, l).ok_or_else(|| {
+                    CompileError::new(at, K::UnknownVariable(l.to_owned()))
+                })?;
+                self.mk(Expr::Var(v), 1)
+            }
+            Some(Tok::LParen) => {
+                self.i += 1;
+                let n = self.expr()?;
+                self.expect(&Tok::RParen, "')'")?;
+                Ok(n)
+            }
+            Some(Tok::Literal(s)) => {
+                self.i += 1;
+                self.mk(Expr::Literal(s.to_owned()), 1)
+            }
+            Some(Tok::Number(v)) => {
+                self.i += 1;
+                self.mk(Expr::Number(v), 1)
+            }
+            Some(Tok::Name(_, l)) if self.peek_at(1) == Some(&Tok::LParen) => {
+                self.i += 2;
+                self.call(l, at)
+            }
+            _ => Err(self.unexpected("an expression")),
+        }
+    }
+
+    fn call(&mut self, name: &str, at: usize) -> Res<Node> {
+        let mut args = Vec::new();
+        let mut d = 0;
+        if !self.eat(&Tok::RParen) {
+            loop {
+                let n = self.expr()?;
+                d = d.max(n.d);
+                args.push(n.e);
+                if !self.eat(&Tok::Comma) {
+                    self.expect(&Tok::RParen, "',' or ')'")?;
+                    break;
+                }
+            }
+        }
+        let err = |kind| CompileError::new(at, kind);
+        if name == "get-property" {
+            let e = self.get_property(args, at)?;
+            return self.mk(e, d + 1);
+        }
+        let f = match Func::from_name(name) {
+            Some(f) => f,
+            None => {
+                return Err(err(match name {
+                    "json-eval" => K::JsonPath,
+                    "hmac-generate" | "encrypt" | "decrypt" | "evaluate" | "document" => {
+                        K::UnsupportedFunction(name.to_owned())
+                    }
+                    _ => K::UnknownFunction(name.to_owned()),
+                }))
+            }
+        };
+        let (fname, min, max, _) = f.signature();
+        if args.len() < min || max.is_some_and(|m| args.len() > m) {
+            let expected = match max {
+                Some(m) if m == min => m.to_string(),
+                Some(m) => format!("{min} to {m}"),
+                None => format!("at least {min}"),
+            };
+            return Err(err(K::Arity {
+                name: fname,
+                expected,
+                got: args.len(),
+            }));
+        }
+        let needs_nodes = matches!(
+            f,
+            Func::Count | Func::Sum | Func::LocalName | Func::NamespaceUri | Func::Name
+        );
+        if needs_nodes && args.iter().any(|a| !matches!(a.ty(), Ty::NodeSet | Ty::Any)) {
+            return Err(err(K::NotNodeSet("the argument")));
+        }
+        self.mk(Expr::Call(f, args), d + 1)
+    }
+
+    fn get_property(&self, args: Vec<Expr>, at: usize) -> Res<Expr> {
+        if args.is_empty() || args.len() > 3 {
+            return Err(CompileError::new(
+                at,
+                K::Arity {
+                    name: "get-property",
+                    expected: "1 to 3".to_owned(),
+                    got: args.len(),
+                },
+            ));
+        }
+        let literals: Option<Vec<String>> = args
+            .iter()
+            .map(|a| match a {
+                Expr::Literal(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        let Some(literals) = literals else {
+            return Ok(Expr::GetProperty(GetProperty::Dynamic(args)));
+        };
+        let (name, format) = PropertyName::from_args(&literals);
+        let date = if name == PropertyName::SystemDate {
+            let pattern = format.as_deref().unwrap_or(DEFAULT_PATTERN);
+            Some(DatePattern::parse(pattern).map_err(|c| CompileError::new(at, K::DateFormat(c)))?)
+        } else {
+            None
+        };
+        Ok(Expr::GetProperty(GetProperty::Static { name, date }))
+    }
+}
+
+fn dos() -> Step {
+    Step {
+        axis: Axis::DescendantOrSelf,
+        test: NodeTest::AnyNode,
+        preds: Vec::new(),
+    }
+}
