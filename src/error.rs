@@ -36,6 +36,10 @@ pub enum ErrorKind {
     ConnectionClosed,
     /// The backend spoke broken HTTP (Synapse 101506).
     Protocol,
+    /// The endpoint is suspended (Synapse 303001).
+    Suspended,
+    /// No child of a failover / loadbalance endpoint is ready (Synapse 303000).
+    NoneReady,
     /// The client sent a body larger than allowed.
     BodyTooLarge,
     /// Reading the client's body failed.
@@ -57,6 +61,8 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::ConnectionClosed => "connection_closed",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::Suspended => "suspended",
+            ErrorKind::NoneReady => "none_ready",
             ErrorKind::BodyTooLarge => "body_too_large",
             ErrorKind::ClientIo => "client_io",
             ErrorKind::Mediation => "mediation",
@@ -98,6 +104,20 @@ impl Error {
         Error::new(ErrorKind::Mediation, Side::Internal, context)
     }
 
+    /// Whether this is a transport-level failure of a backend (what triggers failover and
+    /// suspension in Synapse; HTTP error statuses are not).
+    pub fn is_transport(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::ConnectFailed
+                | ErrorKind::Timeout
+                | ErrorKind::ConnectionClosed
+                | ErrorKind::Protocol
+                | ErrorKind::Suspended
+                | ErrorKind::NoneReady
+        )
+    }
+
     /// The Synapse `ERROR_CODE` for this failure, as WSO2 sets it.
     pub fn synapse_code(&self) -> i64 {
         match self.kind {
@@ -105,6 +125,8 @@ impl Error {
             ErrorKind::Timeout => 101504,
             ErrorKind::ConnectionClosed => 101505,
             ErrorKind::Protocol => 101506,
+            ErrorKind::Suspended => 303001,
+            ErrorKind::NoneReady => 303000,
             ErrorKind::ClientIo => 101000,
             ErrorKind::BodyTooLarge => 101001,
             _ => 0,

@@ -8,6 +8,8 @@
 //! - `/delay/{ms}/…`: waits, then echoes.
 //! - `/close`: closes the connection without answering.
 //!
+//! Every response carries `X-Backend-Port: <port>` (tests tell load-balanced backends apart).
+//!
 //! Usage: `mint-backend [--port 9000] [--cores N]` (binds 127.0.0.1).
 
 use std::convert::Infallible;
@@ -89,7 +91,15 @@ impl std::fmt::Display for Closed {
 }
 impl std::error::Error for Closed {}
 
-async fn handle(req: Request<Incoming>) -> Result<Response<Body>, Closed> {
+async fn handle(req: Request<Incoming>, port: u16) -> Result<Response<Body>, Closed> {
+    let mut r = route(req).await?;
+    if let Ok(v) = HeaderValue::from_str(&port.to_string()) {
+        r.headers_mut().insert("x-backend-port", v);
+    }
+    Ok(r)
+}
+
+async fn route(req: Request<Incoming>) -> Result<Response<Body>, Closed> {
     let path = req.uri().path().to_string();
     if path == "/close" {
         return Err(Closed);
@@ -163,7 +173,7 @@ fn main() {
                 };
                 let _ = stream.set_nodelay(true);
                 glommio::spawn_local(async move {
-                    let svc = service_fn(handle);
+                    let svc = service_fn(move |req| handle(req, port));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .keep_alive(true)
                         .serve_connection(HyperIo(stream), svc)

@@ -2,8 +2,12 @@
 //!
 //! Leaf endpoints (`address`, `http` with a URI template, `default` = the message's `To`) are compiled
 //! here from the model: addresses parsed once, templates compiled once, QoS resolved to durations.
-//! Group endpoints (failover, loadbalance), suspension and templates arrive with the endpoints issue.
+//! Group endpoints (failover, loadbalance) hold the ids of their children; the deployer resolves
+//! them. Every leaf carries its shared suspension [`state::EndpointState`].
 
+pub mod state;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
@@ -83,6 +87,18 @@ pub enum EpKind {
     },
     /// The message's `To` address (set by the header mediator or the request).
     Default,
+    /// The first child ready to send; on a transport error, the next one.
+    Failover {
+        children: Vec<usize>,
+        dynamic: bool,
+    },
+    /// Round robin over the ready children (weighted when `weights` is not empty); with
+    /// `failover`, a transport error tries the next child.
+    Loadbalance {
+        children: Vec<usize>,
+        failover: bool,
+        weights: Vec<u32>,
+    },
     /// An endpoint type mint does not implement yet: using it raises a fault.
     Unsupported(String),
 }
@@ -99,6 +115,10 @@ pub struct EndpointRt {
     pub format: Option<String>,
     /// `<property>` children, set on the message before sending.
     pub properties: Vec<(String, ValueRt, Scope)>,
+    /// Suspension policy (leaf endpoints).
+    pub policy: state::Policy,
+    /// Shared by every shard: ACTIVE / TIMEOUT / SUSPENDED.
+    pub state: Arc<state::EndpointState>,
 }
 
 impl EndpointRt {
@@ -111,7 +131,29 @@ impl EndpointRt {
             timeout_action: TimeoutAction::None,
             format: None,
             properties: Vec::new(),
+            policy: state::Policy::new(None, None),
+            state: Arc::default(),
         }
+    }
+
+    /// Whether this is a group (failover / loadbalance).
+    pub fn is_group(&self) -> bool {
+        matches!(
+            self.kind,
+            EpKind::Failover { .. } | EpKind::Loadbalance { .. }
+        )
+    }
+
+    /// The `loadbalance.weight` property (weighted round robin), default 1.
+    pub fn weight(&self) -> u32 {
+        self.properties
+            .iter()
+            .find(|(n, _, _)| n == "loadbalance.weight")
+            .and_then(|(_, v, _)| match v {
+                ValueRt::Literal(s) => s.trim().parse().ok(),
+                _ => None,
+            })
+            .unwrap_or(1)
     }
 
     /// Name for logs and error messages (`anonymous` for inline endpoints without one).
@@ -153,6 +195,9 @@ pub fn compile(
             (EpKind::Http { template, method }, Some(qos), None)
         }
         EndpointKind::Default { format, qos } => (EpKind::Default, Some(qos), format.clone()),
+        EndpointKind::Failover { .. } | EndpointKind::Loadbalance { .. } => {
+            return Err("internal: group endpoints are compiled by the deployer".into());
+        }
         EndpointKind::Unsupported(el) => {
             warnings.push(format!(
                 "endpoint type '{}' is not supported yet; sending to it raises a fault",
@@ -165,11 +210,10 @@ pub fn compile(
         Some(t) => (t.duration_ms.map(Duration::from_millis), t.action),
         None => (None, TimeoutAction::None),
     };
-    if let Some(q) = qos {
-        if q.suspend_on_failure.is_some() || q.mark_for_suspension.is_some() {
-            // Parsed and accepted; the suspension state machine arrives with the endpoints issue.
-        }
-    }
+    let policy = state::Policy::new(
+        qos.and_then(|q| q.suspend_on_failure.as_ref()),
+        qos.and_then(|q| q.mark_for_suspension.as_ref()),
+    );
     let rt = EndpointRt {
         name: e.name.clone().unwrap_or_default(),
         kind,
@@ -177,8 +221,41 @@ pub fn compile(
         timeout_action,
         format,
         properties,
+        policy,
+        state: Arc::default(),
     };
     Ok((rt, warnings))
+}
+
+/// A failover / loadbalance endpoint over already compiled children.
+pub fn compile_group(
+    e: &model::Endpoint,
+    properties: Vec<(String, ValueRt, Scope)>,
+    children: Vec<usize>,
+    weights: Vec<u32>,
+) -> EndpointRt {
+    let kind = match &e.kind {
+        EndpointKind::Failover { dynamic, .. } => EpKind::Failover {
+            children,
+            dynamic: *dynamic,
+        },
+        EndpointKind::Loadbalance { failover, .. } => EpKind::Loadbalance {
+            children,
+            failover: *failover,
+            weights,
+        },
+        _ => EpKind::Unsupported("group".into()),
+    };
+    EndpointRt {
+        name: e.name.clone().unwrap_or_default(),
+        kind,
+        timeout: None,
+        timeout_action: TimeoutAction::None,
+        format: None,
+        properties,
+        policy: state::Policy::new(None, None),
+        state: Arc::default(),
+    }
 }
 
 #[cfg(test)]

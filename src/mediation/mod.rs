@@ -26,7 +26,7 @@ use self::context::{strip_hop_by_hop, MessageContext};
 use self::dispatch::Route;
 use self::mediator::{EpId, HeaderTarget, Med, Scope, SeqId, ValueRt};
 use crate::config::Settings;
-use crate::endpoint::{Address, EpKind};
+use crate::endpoint::{self, Address, EpKind};
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::body::Body;
 use crate::http::client::Pool;
@@ -50,6 +50,8 @@ pub struct Engine {
     pub settings: Rc<Settings>,
     pub registry: ShardRegistry,
     pub shard: usize,
+    /// Per-shard round-robin counters of load-balance endpoints, by endpoint id.
+    pub round_robin: std::cell::RefCell<Vec<usize>>,
 }
 
 impl Engine {
@@ -207,10 +209,14 @@ impl Engine {
                 self.send(ctx, *endpoint, *receive).await;
                 Ok(Flow::Stop)
             }
-            Med::Call { endpoint } => {
-                self.call(ctx, *endpoint).await?;
-                Ok(Flow::Continue)
-            }
+            Med::Call { endpoint } => match self.call(ctx, *endpoint).await {
+                Ok(()) => Ok(Flow::Continue),
+                Err(e) if is_discarded(&e) => {
+                    ctx.fault = Some((ErrorKind::Timeout, 101504, e.to_string()));
+                    Ok(Flow::Stop)
+                }
+                Err(e) => Err(e),
+            },
             Med::Respond => {
                 ctx.responded = true;
                 Ok(Flow::Stop)
@@ -286,7 +292,11 @@ impl Engine {
     /// fault handler.
     async fn send(&self, ctx: &mut MessageContext, endpoint: Option<EpId>, receive: Option<SeqId>) {
         if let Err(e) = self.call(ctx, endpoint).await {
-            if !ctx.is_response || ctx.fault.is_none() {
+            if is_discarded(&e) {
+                // responseAction=discard: the late response is dropped and fault handlers are
+                // skipped (Synapse); the client gets the timeout answer.
+                ctx.fault = Some((ErrorKind::Timeout, 101504, e.to_string()));
+            } else {
                 self.run_fault(ctx, e).await;
             }
             return;
@@ -300,9 +310,133 @@ impl Engine {
     }
 
     /// Sends the current message to the endpoint (or the `To` address) and makes the response the
-    /// current message.
-    async fn call(&self, ctx: &mut MessageContext, endpoint: Option<EpId>) -> Result<()> {
+    /// current message. Group endpoints buffer the body so that a failed attempt can be retried
+    /// on the next child.
+    fn call<'a>(
+        &'a self,
+        ctx: &'a mut MessageContext,
+        endpoint: Option<EpId>,
+    ) -> LocalFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let Some(id) = endpoint else {
+                return self.call_leaf(ctx, None).await;
+            };
+            let ep = &self.config.endpoints[id];
+            let (children, failover, order): (&[EpId], bool, Vec<usize>) = match &ep.kind {
+                EpKind::Failover { children, .. } => {
+                    (children, true, (0..children.len()).collect())
+                }
+                EpKind::Loadbalance {
+                    children,
+                    failover,
+                    weights,
+                } => {
+                    let start = self.next_round_robin(id, children.len(), weights);
+                    (
+                        children,
+                        *failover,
+                        (0..children.len())
+                            .map(|i| (start + i) % children.len())
+                            .collect(),
+                    )
+                }
+                _ => return self.call_leaf(ctx, Some(id)).await,
+            };
+            let body = ctx.body_bytes().await?;
+            let headers = ctx.headers.clone();
+            let now = endpoint::state::now_ms();
+            let mut last: Option<Error> = None;
+            for i in order {
+                let child = children[i];
+                let c = &self.config.endpoints[child];
+                if !c.is_group() && !c.state.ready_to_send(now) {
+                    continue;
+                }
+                ctx.headers = headers.clone();
+                ctx.body = Body::full(body.clone());
+                match self.call(ctx, Some(child)).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) if failover && e.is_transport() => {
+                        tracing::debug!(endpoint = ep.display_name(), child = c.display_name(), error = %e, "failing over");
+                        last = Some(e);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            ctx.headers = headers;
+            ctx.body = Body::full(body);
+            Err(last.unwrap_or_else(|| {
+                Error::new(
+                    ErrorKind::NoneReady,
+                    Side::Backend,
+                    format!(
+                        "endpoint {}: no child endpoint is ready to send",
+                        ep.display_name()
+                    ),
+                )
+            }))
+        })
+    }
+
+    /// The next start index of a load-balance group, per shard (weighted when `weights` is set).
+    fn next_round_robin(&self, id: EpId, n: usize, weights: &[u32]) -> usize {
+        let mut rr = self.round_robin.borrow_mut();
+        if rr.len() <= id {
+            rr.resize(id + 1, 0);
+        }
+        let tick = rr[id];
+        rr[id] = rr[id].wrapping_add(1);
+        if weights.is_empty() {
+            return tick % n.max(1);
+        }
+        let total: u64 = weights.iter().map(|&w| u64::from(w.max(1))).sum();
+        let mut slot = (tick as u64) % total.max(1);
+        for (i, &w) in weights.iter().enumerate() {
+            let w = u64::from(w.max(1));
+            if slot < w {
+                return i;
+            }
+            slot -= w;
+        }
+        0
+    }
+
+    /// One leaf endpoint: checks and updates its shared suspension state.
+    async fn call_leaf(&self, ctx: &mut MessageContext, endpoint: Option<EpId>) -> Result<()> {
         let ep = endpoint.map(|id| &self.config.endpoints[id]);
+        if let Some(ep) = ep {
+            if !matches!(ep.kind, EpKind::Default | EpKind::Unsupported(_))
+                && !ep.state.ready_to_send(endpoint::state::now_ms())
+            {
+                return Err(Error::new(
+                    ErrorKind::Suspended,
+                    Side::Backend,
+                    format!(
+                        "Currently , Address endpoint : [ Name : {} ] [ State : SUSPENDED ]",
+                        ep.display_name()
+                    ),
+                ));
+            }
+        }
+        let result = self.send_to_leaf(ctx, ep).await;
+        if let Some(ep) = ep {
+            match &result {
+                Ok(()) => ep.state.on_success(),
+                Err(e) if e.is_transport() => {
+                    ep.state
+                        .on_fault(e.synapse_code(), &ep.policy, endpoint::state::now_ms());
+                }
+                Err(_) => {}
+            }
+        }
+        result
+    }
+
+    async fn send_to_leaf(
+        &self,
+        ctx: &mut MessageContext,
+        ep: Option<&crate::endpoint::EndpointRt>,
+    ) -> Result<()> {
         if let Some(ep) = ep {
             for (name, value, scope) in &ep.properties {
                 let v = self.eval(ctx, value).await?;
@@ -332,6 +466,11 @@ impl Engine {
                 return Err(Error::mediation(format!(
                     "endpoint type '{t}' is not supported by mint yet"
                 )));
+            }
+            EpKind::Failover { .. } | EpKind::Loadbalance { .. } => {
+                return Err(Error::mediation(
+                    "internal: group endpoint reached a leaf call",
+                ));
             }
         };
         let method = match ctx.axis2.get("HTTP_METHOD").filter(|_| method.is_none()) {
@@ -366,9 +505,7 @@ impl Engine {
                 Ok(())
             }
             Err(e) if e.kind == ErrorKind::Timeout && action == TimeoutAction::Discard => {
-                // The late response is dropped and fault handlers are skipped (Synapse).
-                ctx.fault = Some((e.kind, 101504, e.to_string()));
-                Err(Error::new(ErrorKind::Timeout, Side::Backend, "discarded").with_cause(e))
+                Err(Error::new(ErrorKind::Timeout, Side::Backend, DISCARDED).with_cause(e))
             }
             Err(e) => Err(Error {
                 context: format!("endpoint {name}: {}", e.context),
@@ -416,6 +553,13 @@ impl Engine {
         *req.headers_mut() = headers;
         Ok(req)
     }
+}
+
+/// Context text of a timeout whose endpoint says `responseAction=discard`.
+const DISCARDED: &str = "response discarded after the endpoint timeout";
+
+fn is_discarded(e: &Error) -> bool {
+    e.kind == ErrorKind::Timeout && e.context == DISCARDED
 }
 
 /// Appends `REST_URL_POSTFIX` to an address for REST messages, as Synapse does.

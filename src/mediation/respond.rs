@@ -65,6 +65,7 @@ pub fn fault_fallback(kind: ErrorKind, code: i64, _message: &str) -> Response<Bo
             StatusCode::BAD_GATEWAY
         }
         ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        ErrorKind::Suspended | ErrorKind::NoneReady => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::ClientIo => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,

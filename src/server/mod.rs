@@ -169,6 +169,7 @@ async fn shard_main(
         settings: settings.clone(),
         registry: ShardRegistry::new(boot.registry.clone()),
         shard,
+        round_robin: Default::default(),
     });
     let drain = Rc::new(Signal::default());
     let active = Rc::new(Cell::new(0usize));

@@ -442,6 +442,43 @@ impl Compiler<'_> {
             let v = self.value(&p.value, &e.origin);
             props.push((p.name.clone(), v, Scope::parse(&p.scope)));
         }
+        let group = match &e.kind {
+            model::EndpointKind::Failover { children, .. } => Some((children, None, None)),
+            model::EndpointKind::Loadbalance {
+                children,
+                algorithm,
+                session,
+                ..
+            } => Some((children, algorithm.as_deref(), session.as_deref())),
+            _ => None,
+        };
+        if let Some((children, algorithm, session)) = group {
+            if let Some(s) = session {
+                self.warn(&e.origin, format!("sticky sessions (<session type=\"{s}\">) are not supported yet; round robin is used"));
+            }
+            let ids: Vec<EpId> = children
+                .iter()
+                .filter_map(|c| self.endpoint_ref(c))
+                .collect();
+            let weighted = algorithm.is_some_and(|a| a.contains("Weighted"));
+            let weights = if weighted {
+                ids.iter()
+                    .map(|&id| self.endpoints[id].as_ref().map(|c| c.weight()).unwrap_or(1))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if algorithm.is_some_and(|a| !a.ends_with("RoundRobin")) {
+                self.warn(
+                    &e.origin,
+                    format!(
+                        "load-balance algorithm '{}' is not supported; round robin is used",
+                        algorithm.unwrap_or("")
+                    ),
+                );
+            }
+            return endpoint::compile_group(e, props, ids, weights);
+        }
         match endpoint::compile(e, props) {
             Ok((rt, warnings)) => {
                 for w in warnings {

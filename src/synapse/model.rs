@@ -362,7 +362,24 @@ pub enum EndpointKind {
         format: Option<String>,
         qos: Qos,
     },
-    /// failover, loadbalance, wsdl, template, recipientlist, … : parsed by a later issue.
+    /// `<failover [dynamic]>`: the first child ready to send; on a transport error the next.
+    Failover {
+        children: Vec<EndpointRef>,
+        /// `dynamic="true"` (default): go back to the first child once it recovers.
+        dynamic: bool,
+    },
+    /// `<loadbalance [algorithm] [failover]>`: round robin over the children ready to send.
+    Loadbalance {
+        children: Vec<EndpointRef>,
+        /// `failover="true"` (default): on a transport error try the next child.
+        failover: bool,
+        /// The algorithm class as written (`…RoundRobin` is the default; `…WeightedRoundRobin`
+        /// reads each child's `loadbalance.weight` property).
+        algorithm: Option<String>,
+        /// `<session type="…"/>` (sticky sessions).
+        session: Option<String>,
+    },
+    /// wsdl, template, recipientlist, … : parsed by a later issue.
     Unsupported(Element),
 }
 

@@ -22,6 +22,7 @@
 //!    the result and drops the old tree; the next reader parses the new bytes (see `write.rs` for
 //!    why edits are an overlay rather than arena mutation).
 
+mod edit;
 mod error;
 mod escape;
 mod parse;
@@ -35,6 +36,9 @@ mod tests;
 
 pub use error::{EditError, XmlError, XmlErrorKind};
 pub use escape::{escape_attr, escape_text};
+pub use edit::{Content, Editor, Fragment};
+pub use soap::SoapVersion;
+pub use stream::{StreamAxis, StreamPath, StreamStep, StreamTarget};
 pub use tree::{Children, Document, ParseOptions};
 
 /// The namespace URI bound to the reserved `xml` prefix.

@@ -3,6 +3,7 @@
 //! `//` abbreviation folded where that is safe. Built once by the parser, walked per message by
 //! `eval`. Everything here is owned, so a compiled `XPath` is `Send + Sync`.
 
+use super::datefmt::DatePattern;
 use super::synapse::{PropertyName, VarRef};
 
 /// XPath's 13 axes.
@@ -154,6 +155,8 @@ pub(crate) enum Func {
     Base64Decode,
     UrlEncode,
     UrlDecode,
+    /// `wso2:vault-lookup('alias')`: a secure-vault secret (answered by the context).
+    VaultLookup,
 }
 
 /// Static type of an expression, as far as the compiler can tell.
@@ -206,12 +209,13 @@ impl Func {
             Base64Decode => ("base64Decode", 1, Some(2), Ty::String),
             UrlEncode => ("url-encode", 1, Some(2), Ty::String),
             UrlDecode => ("url-decode", 1, Some(2), Ty::String),
+            VaultLookup => ("vault-lookup", 1, Some(2), Ty::String),
         }
     }
 
     pub(crate) fn from_name(name: &str) -> Option<Func> {
         use Func::*;
-        const ALL: [Func; 34] = [
+        const ALL: [Func; 35] = [
             Last,
             Position,
             Count,
@@ -246,6 +250,7 @@ impl Func {
             Base64Decode,
             UrlEncode,
             UrlDecode,
+            VaultLookup,
         ];
         ALL.into_iter().find(|f| f.signature().0 == name)
     }
@@ -257,7 +262,8 @@ pub(crate) enum GetProperty {
     /// Literal arguments: scope, name and optional SYSTEM_DATE format are known.
     Static {
         name: PropertyName,
-        date_format: Option<String>,
+        /// The parsed SYSTEM_DATE pattern (`Some` exactly when `name` is SYSTEM_DATE).
+        date: Option<DatePattern>,
     },
     /// At least one argument is computed: interpreted per call, like Synapse does.
     Dynamic(Vec<Expr>),
@@ -316,27 +322,6 @@ impl Expr {
             | Expr::Union(a, b) => a.uses_position() || b.uses_position(),
             Expr::Neg(a) | Expr::Path(a, _) | Expr::Filter(a, _) => a.uses_position(),
             _ => false,
-        }
-    }
-
-    /// Nesting depth of the tree (guards evaluation recursion).
-    pub(crate) fn depth(&self) -> usize {
-        let preds = |p: &[Pred]| p.iter().map(|p| p.expr.depth()).max().unwrap_or(0);
-        1 + match self {
-            Expr::Or(a, b)
-            | Expr::And(a, b)
-            | Expr::Cmp(_, a, b)
-            | Expr::Arith(_, a, b)
-            | Expr::Union(a, b) => a.depth().max(b.depth()),
-            Expr::Neg(a) => a.depth(),
-            Expr::Call(_, args) | Expr::GetProperty(GetProperty::Dynamic(args)) => {
-                args.iter().map(Expr::depth).max().unwrap_or(0)
-            }
-            Expr::Path(a, steps) => a
-                .depth()
-                .max(steps.iter().map(|s| preds(&s.preds)).max().unwrap_or(0)),
-            Expr::Filter(a, p) => a.depth().max(preds(p)),
-            _ => 0,
         }
     }
 }

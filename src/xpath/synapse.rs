@@ -188,6 +188,11 @@ pub trait XPathContext {
         None
     }
 
+    /// A secure-vault secret for `wso2:vault-lookup('alias')` (`None` reads as `""`).
+    fn vault_lookup(&self, _alias: &str) -> Option<Cow<'_, str>> {
+        None
+    }
+
     /// The time `SYSTEM_DATE` and `SYSTEM_TIME` report (default: now, in UTC).
     fn clock(&self) -> Clock {
         Clock::now_utc()

@@ -1,7 +1,7 @@
 //! Endpoints: definitions (`endpoints/` artifacts, registry resources, inline `<endpoint>`s in
 //! send/call/target) and references (`<endpoint key="..."/>`). Leaf endpoints (address, http,
-//! default) and their QoS settings are modelled; group and other endpoint types are kept whole
-//! as [`EndpointKind::Unsupported`] with a warning.
+//! default), their QoS settings and the failover / loadbalance groups are modelled; other
+//! endpoint types are kept whole as [`EndpointKind::Unsupported`] with a warning.
 
 use std::str::FromStr;
 
@@ -147,6 +147,45 @@ fn kind(ctx: &mut Ctx<'_>, endpoint: &Element, el: &Element) -> Option<EndpointK
             format: format(ctx, el),
             qos: qos(ctx, el),
         }),
+        "failover" | "loadbalance" => {
+            let mut children = Vec::new();
+            for child in el.elements() {
+                match child.local.as_str() {
+                    "endpoint" if in_synapse_ns(child) => children.extend(reference(ctx, child)),
+                    "member" => ctx.warn(
+                        child.pos,
+                        "<member> load-balance members are not supported yet; use <endpoint> children",
+                    ),
+                    _ => ctx.unknown_child(child, &el.local),
+                }
+            }
+            if children.is_empty() {
+                ctx.error(el.pos, format!("<{}> has no <endpoint> children", el.local));
+                return None;
+            }
+            let flag = |name: &str| {
+                !el.attr(name)
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
+            };
+            if el.local == "failover" {
+                Some(EndpointKind::Failover {
+                    children,
+                    dynamic: flag("dynamic"),
+                })
+            } else {
+                let session = endpoint
+                    .elements()
+                    .find(|c| c.local == "session")
+                    .and_then(|c| c.attr("type"))
+                    .map(str::to_string);
+                Some(EndpointKind::Loadbalance {
+                    children,
+                    failover: flag("failover"),
+                    algorithm: el.attr("algorithm").map(str::to_string),
+                    session,
+                })
+            }
+        }
         other => {
             ctx.warn(el.pos, format!("<{other}> endpoints are not supported yet"));
             Some(EndpointKind::Unsupported(endpoint.clone()))

@@ -545,7 +545,17 @@ fn endpoint_artifacts() {
 
     let (artifacts, problems) = parse(
         ArtifactDir::Endpoints,
-        r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="F"><failover><endpoint key="a"/></failover></endpoint>"#,
+        r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="F"><failover dynamic="false"><endpoint key="a"/><endpoint><address uri="http://b"/></endpoint></failover></endpoint>"#,
+    );
+    let EndpointKind::Failover { children, dynamic } = &artifacts.endpoints[0].kind else {
+        panic!("{:?}", artifacts.endpoints[0].kind)
+    };
+    assert_eq!((children.len(), *dynamic), (2, false));
+    assert!(problems.is_empty(), "{problems:?}");
+
+    let (artifacts, problems) = parse(
+        ArtifactDir::Endpoints,
+        r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="F"><recipientlist><endpoint key="a"/></recipientlist></endpoint>"#,
     );
     assert!(matches!(
         artifacts.endpoints[0].kind,
@@ -553,7 +563,7 @@ fn endpoint_artifacts() {
     ));
     assert_eq!(
         warnings(&problems),
-        ["t.xml:1:60: warning: <failover> endpoints are not supported yet"]
+        ["t.xml:1:60: warning: <recipientlist> endpoints are not supported yet"]
     );
 
     let (artifacts, problems) = parse(

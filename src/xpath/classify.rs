@@ -1,0 +1,200 @@
+//! Deploy-time analysis of compiled expressions: does an expression read the message content
+//! at all ([`reads_content`]), and is it a simple path a byte scanner can answer without
+//! building a tree ([`SimplePath`])?
+
+use super::ast::{Axis, Expr, Func, GetProperty, NodeTest, Pred, PredKind, Step};
+use super::synapse::VarRef;
+
+/// Whether evaluating `e` may look at the message content (the document). Expressions that
+/// only read properties, headers, literals, `position()`... answer `false`, so flows made of
+/// them can keep the message unparsed.
+pub(crate) fn reads_content(e: &Expr) -> bool {
+    match e {
+        Expr::Root | Expr::ContextNode | Expr::Path(..) => true,
+        Expr::Var(v) => v.reads_content(),
+        Expr::GetProperty(GetProperty::Static { name, .. }) => name.reads_content(),
+        // The name is only known per message: it could be FAULT.
+        Expr::GetProperty(GetProperty::Dynamic(_)) => true,
+        Expr::Call(f, args) => {
+            let implicit_context = args.is_empty()
+                && matches!(
+                    f,
+                    Func::String
+                        | Func::StringLength
+                        | Func::NormalizeSpace
+                        | Func::Number
+                        | Func::LocalName
+                        | Func::NamespaceUri
+                        | Func::Name
+                );
+            implicit_context
+                || matches!(f, Func::Lang | Func::Id)
+                || args.iter().any(reads_content)
+        }
+        Expr::Or(a, b)
+        | Expr::And(a, b)
+        | Expr::Cmp(_, a, b)
+        | Expr::Arith(_, a, b)
+        | Expr::Union(a, b) => reads_content(a) || reads_content(b),
+        Expr::Neg(a) => reads_content(a),
+        Expr::Filter(a, preds) => reads_content(a) || preds.iter().any(|p| reads_content(&p.expr)),
+        Expr::Literal(_) | Expr::Number(_) => false,
+    }
+}
+
+/// Where a [`SimplePath`] starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// `/...`: the document root.
+    Root,
+    /// A relative path: the evaluation context node (Synapse evaluates against the SOAP
+    /// envelope element, so `soapenv:Body/x` is relative to the envelope).
+    Context,
+    /// `$body/...`: the SOAP body element.
+    Body,
+    /// `$header/...`: the SOAP header element.
+    Header,
+}
+
+/// One element step of a [`SimplePath`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleStep {
+    /// `false`: a child of the previous match (or of the anchor). `true`: an element at any
+    /// depth below it (the step came after `//`).
+    pub descendant: bool,
+    /// Namespace URI the element must have: `Some("")` for an unprefixed name (no namespace),
+    /// `Some(uri)` for `prefix:name` and `prefix:*`, `None` for `*` (any namespace).
+    pub ns: Option<String>,
+    /// Local name the element must have; `None` for `*` and `prefix:*`.
+    pub local: Option<String>,
+    /// `[n]`: the element must be the n-th (from 1) child **of its own parent** that passes
+    /// this step's name test (XPath's child-axis position, also after `//`: `//order[1]` is
+    /// every `order` that is the first `order` child of its parent, not the first `order` of
+    /// the document). `None`: no position constraint.
+    pub position: Option<u32>,
+}
+
+/// What a [`SimplePath`] selects at the end of its element steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimpleTail {
+    /// The matched elements themselves.
+    Element,
+    /// `.../text()`: the text-node children of the matched elements.
+    Text,
+    /// `.../@name`: that attribute of the matched elements. `ns` is `""` for an unprefixed
+    /// attribute name.
+    Attribute {
+        /// Namespace URI of the attribute.
+        ns: String,
+        /// Local name of the attribute.
+        local: String,
+    },
+}
+
+/// An expression of the shape `[string(] anchor step/step/... [/text() | /@attr] [)]` where
+/// every step is an element name test (`name`, `prefix:name`, `prefix:*`, `*`) on the child
+/// axis, or after `//`, with at most one constant positive integer predicate.
+///
+/// Meaning, for a scanner: the expression's node-set is every node reached by matching the
+/// steps in order from the anchor, in document order, without duplicates; with `string` set,
+/// the result is the string-value of the **first** such node (`""` when none). Without it the
+/// result is the whole node-set (Synapse's own string conversion of a node-set result joins
+/// the nodes, which is the caller's business).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimplePath {
+    /// Where matching starts.
+    pub anchor: Anchor,
+    /// The element steps, at least one.
+    pub steps: Vec<SimpleStep>,
+    /// What is selected from the last matched elements.
+    pub tail: SimpleTail,
+    /// Whether the path was wrapped in `string(...)`.
+    pub string: bool,
+}
+
+fn is_dos(s: &Step) -> bool {
+    s.axis == Axis::DescendantOrSelf && s.test == NodeTest::AnyNode && s.preds.is_empty()
+}
+
+fn position(preds: &[Pred]) -> Option<Option<u32>> {
+    match preds {
+        [] => Some(None),
+        [Pred {
+            kind: PredKind::Position(p),
+            ..
+        }] if *p >= 1.0 && p.fract() == 0.0 && *p <= f64::from(u32::MAX) => Some(Some(*p as u32)),
+        _ => None,
+    }
+}
+
+/// Recognises the simple shape (see [`SimplePath`]); `None` for anything else.
+pub(crate) fn simple_path(e: &Expr) -> Option<SimplePath> {
+    let (e, string) = match e {
+        Expr::Call(Func::String, args) if args.len() == 1 => (&args[0], true),
+        other => (other, false),
+    };
+    let Expr::Path(start, steps) = e else {
+        return None;
+    };
+    let anchor = match start.as_ref() {
+        Expr::Root => Anchor::Root,
+        Expr::ContextNode => Anchor::Context,
+        Expr::Var(VarRef::Body) => Anchor::Body,
+        Expr::Var(VarRef::Header) => Anchor::Header,
+        _ => return None,
+    };
+    let mut out = Vec::new();
+    let mut tail = SimpleTail::Element;
+    let mut descendant = false;
+    for (i, s) in steps.iter().enumerate() {
+        let last = i + 1 == steps.len();
+        if is_dos(s) && !last && !descendant {
+            descendant = true;
+            continue;
+        }
+        if last && !descendant && s.preds.is_empty() {
+            match (&s.axis, &s.test) {
+                (Axis::Child, NodeTest::Text) => {
+                    tail = SimpleTail::Text;
+                    break;
+                }
+                (Axis::Attribute, NodeTest::Name { uri, local }) => {
+                    tail = SimpleTail::Attribute {
+                        ns: uri.clone(),
+                        local: local.clone(),
+                    };
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let (desc, position) = match s.axis {
+            Axis::Child => (descendant, position(&s.preds)?),
+            // A folded `//name` (no predicates).
+            Axis::Descendant if !descendant && s.preds.is_empty() => (true, None),
+            _ => return None,
+        };
+        let (ns, local) = match &s.test {
+            NodeTest::Name { uri, local } => (Some(uri.clone()), Some(local.clone())),
+            NodeTest::NsWildcard(uri) => (Some(uri.clone()), None),
+            NodeTest::Principal => (None, None),
+            _ => return None,
+        };
+        out.push(SimpleStep {
+            descendant: desc,
+            ns,
+            local,
+            position,
+        });
+        descendant = false;
+    }
+    if out.is_empty() || descendant {
+        return None;
+    }
+    Some(SimplePath {
+        anchor,
+        steps: out,
+        tail,
+        string,
+    })
+}

@@ -1,0 +1,323 @@
+//! The function library: XPath 1.0 core functions (spec §4), the Jaxen extensions Synapse
+//! exposes (`ends-with`, `upper-case`, `lower-case`), and Synapse's `get-property`,
+//! `base64Encode`, `base64Decode`, `url-encode`, `url-decode`.
+
+use super::ast::{Expr, Func, GetProperty};
+use super::codec::{self, Charset};
+use super::datefmt::{DatePattern, DEFAULT_PATTERN};
+use super::dom::{Dom, NodeId, NodeKind};
+use super::eval::{from_property, null, Ev, Focus, R};
+use super::parser::XML_NS;
+use super::synapse::{PropertyName, Scope};
+use super::value::{parse_number, xpath_round, Value};
+use super::EvalError;
+
+fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// `substring(s, start, len?)` with XPath's rounding: characters at positions `p` (from 1)
+/// with `round(start) <= p < round(start) + round(len)`.
+pub(crate) fn substring(s: &str, start: f64, len: Option<f64>) -> String {
+    let from = xpath_round(start);
+    let to = len.map_or(f64::INFINITY, |l| from + xpath_round(l));
+    s.chars()
+        .enumerate()
+        .filter(|&(i, _)| {
+            let p = (i + 1) as f64;
+            p >= from && p < to
+        })
+        .map(|(_, c)| c)
+        .collect()
+}
+
+pub(crate) fn normalize_space(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split(is_xml_space).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+pub(crate) fn translate(s: &str, from: &str, to: &str) -> String {
+    let to: Vec<char> = to.chars().collect();
+    let map: Vec<(char, Option<char>)> = from
+        .chars()
+        .enumerate()
+        .map(|(i, c)| (c, to.get(i).copied()))
+        .collect();
+    s.chars()
+        .filter_map(|c| match map.iter().find(|(f, _)| *f == c) {
+            Some((_, r)) => *r,
+            None => Some(c),
+        })
+        .collect()
+}
+
+/// Java's `String.trim()`: strips characters up to U+0020 at both ends.
+fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
+impl<D: Dom + ?Sized> Ev<'_, D> {
+    /// The first node of an optional node-set argument, or the context node.
+    fn node_arg(&self, args: &[Expr], f: Focus) -> R<Option<NodeId>> {
+        match args.first() {
+            None => Ok(Some(f.node)),
+            Some(a) => Ok(self.nodes(a, f)?.first().copied()),
+        }
+    }
+
+    /// `string(arg)` of an optional argument, defaulting to the context node.
+    fn str_arg(&self, args: &[Expr], f: Focus) -> R<String> {
+        match args.first() {
+            None => Ok(self.dom.string_value(f.node).into_owned()),
+            Some(a) => self.string(a, f),
+        }
+    }
+
+    fn charset_arg(&self, args: &[Expr], i: usize, f: Focus) -> R<Charset> {
+        match args.get(i) {
+            None => Ok(Charset::Utf8),
+            Some(a) => {
+                let name = self.string(a, f)?;
+                Charset::from_name(&name).ok_or(EvalError::UnsupportedCharset(name))
+            }
+        }
+    }
+
+    pub(crate) fn call(&self, func: Func, args: &[Expr], f: Focus) -> R<Value> {
+        let dom = self.dom;
+        let arg = |i: usize| &args[i];
+        let s = |i: usize| self.string(arg(i), f);
+        let num = |i: usize| self.number(arg(i), f);
+        let text = Value::String;
+        let boolean = Value::Boolean;
+        let number = Value::Number;
+        Ok(match func {
+            Func::Last => number(f.size as f64),
+            Func::Position => number(f.pos as f64),
+            Func::Count => number(self.nodes(arg(0), f)?.len() as f64),
+            Func::Id => Value::NodeSet(self.id(arg(0), f)?),
+            Func::LocalName | Func::Name | Func::NamespaceUri => {
+                let Some(n) = self.node_arg(args, f)? else {
+                    return Ok(text(String::new()));
+                };
+                text(match func {
+                    Func::LocalName => match dom.kind(n) {
+                        NodeKind::Element
+                        | NodeKind::Attribute
+                        | NodeKind::ProcessingInstruction
+                        | NodeKind::Namespace => dom.local_name(n).to_owned(),
+                        _ => String::new(),
+                    },
+                    Func::NamespaceUri => match dom.kind(n) {
+                        NodeKind::Element | NodeKind::Attribute => dom.namespace_uri(n).to_owned(),
+                        _ => String::new(),
+                    },
+                    _ => match dom.kind(n) {
+                        NodeKind::Element | NodeKind::Attribute if !dom.prefix(n).is_empty() => {
+                            format!("{}:{}", dom.prefix(n), dom.local_name(n))
+                        }
+                        NodeKind::Element
+                        | NodeKind::Attribute
+                        | NodeKind::ProcessingInstruction
+                        | NodeKind::Namespace => dom.local_name(n).to_owned(),
+                        _ => String::new(),
+                    },
+                })
+            }
+            Func::String => text(self.str_arg(args, f)?),
+            Func::Concat => {
+                let mut out = String::new();
+                for a in args {
+                    out.push_str(&self.string(a, f)?);
+                }
+                text(out)
+            }
+            Func::StartsWith => boolean(s(0)?.starts_with(s(1)?.as_str())),
+            Func::EndsWith => boolean(s(0)?.ends_with(s(1)?.as_str())),
+            Func::Contains => boolean(s(0)?.contains(s(1)?.as_str())),
+            Func::SubstringBefore => {
+                let (hay, needle) = (s(0)?, s(1)?);
+                text(hay.find(&needle).map_or_else(String::new, |i| hay[..i].to_owned()))
+            }
+            Func::SubstringAfter => {
+                let (hay, needle) = (s(0)?, s(1)?);
+                text(
+                    hay.find(&needle)
+                        .map_or_else(String::new, |i| hay[i + needle.len()..].to_owned()),
+                )
+            }
+            Func::Substring => {
+                let len = if args.len() > 2 { Some(num(2)?) } else { None };
+                text(substring(&s(0)?, num(1)?, len))
+            }
+            Func::StringLength => number(self.str_arg(args, f)?.chars().count() as f64),
+            Func::NormalizeSpace => text(normalize_space(&self.str_arg(args, f)?)),
+            Func::Translate => text(translate(&s(0)?, &s(1)?, &s(2)?)),
+            Func::UpperCase => text(s(0)?.to_uppercase()),
+            Func::LowerCase => text(s(0)?.to_lowercase()),
+            Func::Boolean => boolean(self.boolean(arg(0), f)?),
+            Func::Not => boolean(!self.boolean(arg(0), f)?),
+            Func::True => boolean(true),
+            Func::False => boolean(false),
+            Func::Lang => boolean(self.lang(&s(0)?, f.node)),
+            Func::Number => number(match args.first() {
+                None => parse_number(&dom.string_value(f.node)),
+                Some(a) => self.number(a, f)?,
+            }),
+            Func::Sum => number(
+                self.nodes(arg(0), f)?
+                    .iter()
+                    .map(|&n| parse_number(&dom.string_value(n)))
+                    .sum(),
+            ),
+            Func::Floor => number(num(0)?.floor()),
+            Func::Ceiling => number(num(0)?.ceil()),
+            Func::Round => number(xpath_round(num(0)?)),
+            Func::Base64Encode => {
+                let (v, cs) = (s(0)?, self.charset_arg(args, 1, f)?);
+                text(if v.is_empty() {
+                    v
+                } else {
+                    codec::base64_encode(&cs.encode(&v))
+                })
+            }
+            Func::Base64Decode => {
+                let (v, cs) = (s(0)?, self.charset_arg(args, 1, f)?);
+                text(if v.is_empty() {
+                    v
+                } else {
+                    java_trim(&cs.decode(&codec::base64_decode(&v))).to_owned()
+                })
+            }
+            Func::UrlEncode => {
+                let (v, cs) = (s(0)?, self.charset_arg(args, 1, f)?);
+                text(codec::url_encode(&v, cs))
+            }
+            Func::UrlDecode => {
+                let (v, cs) = (s(0)?, self.charset_arg(args, 1, f)?);
+                text(cs.decode(&codec::percent_decode_bytes(&v, true)))
+            }
+            Func::VaultLookup => text(
+                self.cx
+                    .vault_lookup(&s(0)?)
+                    .map(|v| v.into_owned())
+                    .unwrap_or_default(),
+            ),
+        })
+    }
+
+    /// `lang(s)`: the nearest `xml:lang` on the ancestor-or-self axis equals `s` or starts with
+    /// `s` followed by `-`, ignoring case.
+    fn lang(&self, want: &str, node: NodeId) -> bool {
+        let dom = self.dom;
+        let mut cur = Some(node);
+        while let Some(n) = cur {
+            if dom.kind(n) == NodeKind::Element {
+                let lang = dom.attributes(n).iter().find(|&&a| {
+                    dom.local_name(a) == "lang" && dom.namespace_uri(a) == XML_NS
+                });
+                if let Some(&a) = lang {
+                    let v = dom.string_value(a);
+                    let v = v.as_bytes();
+                    let w = want.as_bytes();
+                    return v.len() >= w.len()
+                        && v[..w.len()].eq_ignore_ascii_case(w)
+                        && (v.len() == w.len() || v[w.len()] == b'-');
+                }
+            }
+            cur = dom.parent(n);
+        }
+        false
+    }
+
+    /// `id(x)`: elements whose `xml:id` is one of the whitespace-separated tokens (without a
+    /// DTD no other attribute is known to be of type ID).
+    fn id(&self, a: &Expr, f: Focus) -> R<Vec<NodeId>> {
+        let dom = self.dom;
+        let text = match self.eval(a, f)? {
+            Value::NodeSet(ns) => ns
+                .iter()
+                .map(|&n| dom.string_value(n).into_owned())
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => other.into_string_value(dom),
+        };
+        let tokens: Vec<&str> = text.split(is_xml_space).filter(|t| !t.is_empty()).collect();
+        let mut out = Vec::new();
+        if tokens.is_empty() {
+            return Ok(out);
+        }
+        super::axes::descendants(dom, self.root(f.node), &mut |n| {
+            if dom.kind(n) == NodeKind::Element {
+                let hit = dom.attributes(n).iter().any(|&at| {
+                    dom.local_name(at) == "id"
+                        && dom.namespace_uri(at) == XML_NS
+                        && tokens.contains(&dom.string_value(at).as_ref())
+                });
+                if hit {
+                    out.push(n);
+                }
+            }
+            true
+        });
+        Ok(out)
+    }
+
+    pub(crate) fn get_property(&self, g: &GetProperty, f: Focus) -> R<Value> {
+        match g {
+            GetProperty::Static { name, date } => Ok(self.property_named(name, date.as_ref())),
+            GetProperty::Dynamic(args) => {
+                let strs = args
+                    .iter()
+                    .map(|a| self.string(a, f))
+                    .collect::<R<Vec<_>>>()?;
+                let (name, format) = PropertyName::from_args(&strs);
+                let date = if name == PropertyName::SystemDate {
+                    let pattern = format.as_deref().unwrap_or(DEFAULT_PATTERN);
+                    Some(DatePattern::parse(pattern).map_err(EvalError::DateFormat)?)
+                } else {
+                    None
+                };
+                Ok(self.property_named(&name, date.as_ref()))
+            }
+        }
+    }
+
+    fn property_named(&self, name: &PropertyName, date: Option<&DatePattern>) -> Value {
+        match name {
+            PropertyName::SystemDate => {
+                let c = self.cx.clock();
+                Value::String(
+                    date.map(|d| d.format(c.epoch_millis, c.utc_offset_secs))
+                        .unwrap_or_default(),
+                )
+            }
+            PropertyName::SystemTime => Value::String(self.cx.clock().epoch_millis.to_string()),
+            PropertyName::Field(field) => Value::String(
+                self.cx
+                    .message_field(*field)
+                    .map(|v| v.into_owned())
+                    .unwrap_or_default(),
+            ),
+            PropertyName::Scoped(scope, key) => match self.cx.property(*scope, key) {
+                Some(v) => from_property(v),
+                // Synapse answers "" (not null) for these scopes.
+                None if matches!(
+                    scope,
+                    Scope::System | Scope::Env | Scope::Registry | Scope::File
+                ) =>
+                {
+                    Value::String(String::new())
+                }
+                None => null(),
+            },
+            PropertyName::Nothing => Value::String(String::new()),
+        }
+    }
+}

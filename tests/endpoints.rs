@@ -1,0 +1,144 @@
+//! End-to-end: failover and load-balance endpoints, and WSO2's suspension state machine.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn post(port: u16, path: &str) -> Resp {
+    request(
+        port,
+        "POST",
+        path,
+        &[("Content-Type", "text/plain")],
+        b"payload",
+    )
+}
+
+#[test]
+fn failover_keeps_answering_while_the_first_backend_is_down() {
+    let (_backend, bport) = start_backend();
+    let h = TempHome::new("failover");
+    h.artifact(
+        "endpoints",
+        "FO.xml",
+        &format!(
+            r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="FO"><failover>
+                <endpoint name="down"><address uri="http://127.0.0.1:9/x"/></endpoint>
+                <endpoint name="up"><address uri="http://127.0.0.1:{bport}/x"/></endpoint>
+            </failover></endpoint>"#
+        ),
+    );
+    h.artifact(
+        "proxy-services",
+        "P.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="P"><target><endpoint key="FO"/><outSequence><send/></outSequence></target></proxy>"#,
+    );
+    let mint = start_mint(&h.root, 2);
+    for _ in 0..10 {
+        let r = post(mint.http, "/services/P");
+        assert_eq!((r.status, r.text().as_str()), (200, "payload"));
+        assert_eq!(r.header("x-backend-port"), Some(bport.to_string().as_str()));
+    }
+}
+
+#[test]
+fn loadbalance_round_robins_over_its_children() {
+    let (_b1, p1) = start_backend();
+    let (_b2, p2) = start_backend();
+    let h = TempHome::new("lb");
+    h.artifact(
+        "proxy-services",
+        "P.xml",
+        &format!(
+            r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="P"><target><endpoint><loadbalance algorithm="org.apache.synapse.endpoints.algorithms.RoundRobin">
+                <endpoint><address uri="http://127.0.0.1:{p1}/x"/></endpoint>
+                <endpoint><address uri="http://127.0.0.1:{p2}/x"/></endpoint>
+            </loadbalance></endpoint><outSequence><send/></outSequence></target></proxy>"#
+        ),
+    );
+    let mint = start_mint(&h.root, 1);
+    let ports: Vec<String> = (0..6)
+        .map(|_| {
+            post(mint.http, "/services/P")
+                .header("x-backend-port")
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    for pair in ports.chunks(2) {
+        assert_ne!(pair[0], pair[1], "{ports:?}");
+    }
+    assert!(
+        ports.contains(&p1.to_string()) && ports.contains(&p2.to_string()),
+        "{ports:?}"
+    );
+}
+
+#[test]
+fn a_suspended_endpoint_is_retried_after_its_suspension() {
+    let port = next_backend_port();
+    let h = TempHome::new("suspend");
+    h.artifact(
+        "proxy-services",
+        "P.xml",
+        &format!(
+            r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="P"><target>
+                <endpoint name="S"><address uri="http://127.0.0.1:{port}/x">
+                    <suspendOnFailure><initialDuration>400</initialDuration><progressionFactor>1</progressionFactor></suspendOnFailure>
+                </address></endpoint>
+                <outSequence><send/></outSequence>
+                <faultSequence>
+                    <property name="X-Error-Code" expression="get-property('ERROR_CODE')" scope="transport"/>
+                    <property name="HTTP_SC" value="503" scope="axis2"/>
+                    <respond/>
+                </faultSequence>
+            </target></proxy>"#
+        ),
+    );
+    let mint = start_mint(&h.root, 2);
+    // Backend down: connection refused, then the endpoint is suspended on every shard.
+    let r = post(mint.http, "/services/P");
+    assert_eq!((r.status, r.header("x-error-code")), (503, Some("101503")));
+    for _ in 0..6 {
+        let r = post(mint.http, "/services/P");
+        assert_eq!(
+            (r.status, r.header("x-error-code")),
+            (503, Some("303001")),
+            "suspended on every shard"
+        );
+    }
+    // The backend comes back; once the suspension ends the next request goes through.
+    let child = Command::new(BACKEND)
+        .args(["--port", &port.to_string()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _backend = Proc { child };
+    assert!(wait_port(port, Duration::from_secs(5)));
+    std::thread::sleep(Duration::from_millis(450));
+    let r = post(mint.http, "/services/P");
+    assert_eq!((r.status, r.text().as_str()), (200, "payload"));
+}
+
+#[test]
+fn timeout_with_discard_skips_the_fault_sequence() {
+    let (_backend, bport) = start_backend();
+    let h = TempHome::new("discard");
+    h.artifact(
+        "proxy-services",
+        "P.xml",
+        &format!(
+            r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="P"><target>
+                <endpoint><address uri="http://127.0.0.1:{bport}/delay/2000"><timeout><duration>200</duration><responseAction>discard</responseAction></timeout></address></endpoint>
+                <outSequence><send/></outSequence>
+                <faultSequence><property name="HTTP_SC" value="418" scope="axis2"/><respond/></faultSequence>
+            </target></proxy>"#
+        ),
+    );
+    let mint = start_mint(&h.root, 1);
+    let r = post(mint.http, "/services/P");
+    assert_eq!(r.status, 504, "no fault sequence (it would answer 418)");
+}
