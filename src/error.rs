@@ -44,6 +44,8 @@ pub enum ErrorKind {
     BodyTooLarge,
     /// Reading the client's body failed.
     ClientIo,
+    /// The client was too slow sending its body.
+    ClientTimeout,
     /// A mediator failed (bad value, unsupported feature, missing endpoint...).
     Mediation,
     /// Runtime/OS resource problem.
@@ -65,6 +67,7 @@ impl ErrorKind {
             ErrorKind::NoneReady => "none_ready",
             ErrorKind::BodyTooLarge => "body_too_large",
             ErrorKind::ClientIo => "client_io",
+            ErrorKind::ClientTimeout => "client_timeout",
             ErrorKind::Mediation => "mediation",
             ErrorKind::Io => "io",
         }
@@ -127,7 +130,7 @@ impl Error {
             ErrorKind::Protocol => 101506,
             ErrorKind::Suspended => 303001,
             ErrorKind::NoneReady => 303000,
-            ErrorKind::ClientIo => 101000,
+            ErrorKind::ClientIo | ErrorKind::ClientTimeout => 101000,
             ErrorKind::BodyTooLarge => 101001,
             _ => 0,
         }

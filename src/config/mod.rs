@@ -100,6 +100,12 @@ pub struct HttpSettings {
     /// Time allowed for a client to send a complete request head, in ms; also bounds how long an
     /// idle keep-alive connection waits for its next request. Default: 30000.
     pub header_read_timeout_ms: u64,
+    /// Time allowed to receive a whole body that a mediator reads into memory, in ms (a client
+    /// trickling its body is answered 408). Default: 60000.
+    pub body_read_timeout_ms: u64,
+    /// Most open client connections per shard; excess connections get `503` and are closed.
+    /// Default: 10000.
+    pub max_connections_per_shard: usize,
 }
 
 impl Default for HttpSettings {
@@ -109,6 +115,8 @@ impl Default for HttpSettings {
             max_headers: 100,
             max_body_size: 10 * 1024 * 1024,
             header_read_timeout_ms: 30_000,
+            body_read_timeout_ms: 60_000,
+            max_connections_per_shard: 10_000,
         }
     }
 }

@@ -24,38 +24,76 @@ use super::io::{GlommioTimer, HyperIo};
 use crate::config::Settings;
 use crate::mediation::Engine;
 
-/// A one-shot, shard-local broadcast: fired once, wakes every waiter.
+/// A one-shot, shard-local broadcast: fired once, wakes every waiter. Each waiting future holds
+/// one slot (re-polling replaces its waker instead of adding one; dropping frees the slot), so
+/// long-lived waiters such as keep-alive connections do not grow the list.
 #[derive(Default)]
 pub struct Signal {
     fired: Cell<bool>,
-    waiters: RefCell<Vec<Waker>>,
+    slots: RefCell<Vec<Option<Waker>>>,
+    free: RefCell<Vec<usize>>,
 }
 
 impl Signal {
     pub fn fire(&self) {
         self.fired.set(true);
-        for w in self.waiters.borrow_mut().drain(..) {
-            w.wake();
+        for w in self.slots.borrow_mut().iter_mut() {
+            if let Some(w) = w.take() {
+                w.wake();
+            }
         }
     }
     pub fn is_fired(&self) -> bool {
         self.fired.get()
     }
     pub fn wait(self: &Rc<Self>) -> SignalWait {
-        SignalWait(self.clone())
+        SignalWait {
+            signal: self.clone(),
+            slot: None,
+        }
     }
 }
 
-pub struct SignalWait(Rc<Signal>);
+pub struct SignalWait {
+    signal: Rc<Signal>,
+    slot: Option<usize>,
+}
 
 impl Future for SignalWait {
     type Output = ();
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0.fired.get() {
-            Poll::Ready(())
-        } else {
-            self.0.waiters.borrow_mut().push(cx.waker().clone());
-            Poll::Pending
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.signal.fired.get() {
+            return Poll::Ready(());
+        }
+        let waker = Some(cx.waker().clone());
+        match self.slot {
+            Some(i) => self.signal.slots.borrow_mut()[i] = waker,
+            None => {
+                let i = match self.signal.free.borrow_mut().pop() {
+                    Some(i) => {
+                        self.signal.slots.borrow_mut()[i] = waker;
+                        i
+                    }
+                    None => {
+                        let mut slots = self.signal.slots.borrow_mut();
+                        slots.push(waker);
+                        slots.len() - 1
+                    }
+                };
+                self.slot = Some(i);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for SignalWait {
+    fn drop(&mut self) {
+        if let Some(i) = self.slot {
+            if let Some(w) = self.signal.slots.borrow_mut().get_mut(i) {
+                *w = None;
+            }
+            self.signal.free.borrow_mut().push(i);
         }
     }
 }
@@ -186,4 +224,43 @@ fn panic_response() -> Response<Body> {
     r.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Wake;
+
+    struct Count(std::sync::atomic::AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn waiters_reuse_their_slot_and_all_wake() {
+        let sig = Rc::new(Signal::default());
+        let count = std::sync::Arc::new(Count(Default::default()));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut a = Box::pin(sig.wait());
+        let mut b = Box::pin(sig.wait());
+        for _ in 0..100 {
+            assert!(a.as_mut().poll(&mut cx).is_pending());
+        }
+        assert!(b.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(sig.slots.borrow().len(), 2, "re-polling must not add slots");
+        drop(b);
+        let mut c = Box::pin(sig.wait());
+        assert!(c.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(
+            sig.slots.borrow().len(),
+            2,
+            "a dropped waiter's slot is reused"
+        );
+        sig.fire();
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert!(a.as_mut().poll(&mut cx).is_ready());
+    }
 }

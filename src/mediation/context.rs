@@ -52,13 +52,25 @@ pub struct MessageContext {
     pub max_body: usize,
     /// The client sent `Expect: 100-continue`.
     pub expect_continue: bool,
+    /// Time allowed to read a body into memory.
+    pub body_timeout: std::time::Duration,
 }
+
+#[derive(Debug)]
+struct BodyTimeout;
+impl std::fmt::Display for BodyTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("body read timeout")
+    }
+}
+impl std::error::Error for BodyTimeout {}
 
 impl MessageContext {
     pub fn new(
         req: http::Request<hyper::body::Incoming>,
         https: bool,
         max_body: usize,
+        body_timeout: std::time::Duration,
     ) -> MessageContext {
         let (parts, body) = req.into_parts();
         let host = parts
@@ -96,6 +108,7 @@ impl MessageContext {
             fault: None,
             max_body,
             expect_continue,
+            body_timeout,
         };
         if no_body {
             ctx.body = Body::Empty;
@@ -159,7 +172,35 @@ impl MessageContext {
             }
             Body::Incoming(inc) => {
                 let limited = http_body_util::Limited::new(inc, self.max_body);
-                match limited.collect().await {
+                let timer = async {
+                    glommio::timer::Timer::new(self.body_timeout).await;
+                    Err(Box::new(BodyTimeout) as Box<dyn std::error::Error + Send + Sync>)
+                };
+                let collected =
+                    futures_lite::future::or(async { limited.collect().await }, timer).await;
+                if let Err(e) = &collected {
+                    if e.is::<BodyTimeout>() {
+                        let side = if self.is_response {
+                            Side::Backend
+                        } else {
+                            Side::Client
+                        };
+                        let kind = if self.is_response {
+                            ErrorKind::Timeout
+                        } else {
+                            ErrorKind::ClientTimeout
+                        };
+                        return Err(Error::new(
+                            kind,
+                            side,
+                            format!(
+                                "the body did not arrive within {} ms",
+                                self.body_timeout.as_millis()
+                            ),
+                        ));
+                    }
+                }
+                match collected {
                     Ok(c) => {
                         let b = c.to_bytes();
                         self.body = Body::full(b.clone());

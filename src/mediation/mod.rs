@@ -57,7 +57,12 @@ pub struct Engine {
 impl Engine {
     /// Serves one request from start to finish.
     pub async fn handle(&self, req: Request<hyper::body::Incoming>, https: bool) -> Response<Body> {
-        let mut ctx = MessageContext::new(req, https, self.settings.http.max_body_size);
+        let mut ctx = MessageContext::new(
+            req,
+            https,
+            self.settings.http.max_body_size,
+            Duration::from_millis(self.settings.http.body_read_timeout_ms),
+        );
         let config = self.config.clone();
         match dispatch::route(&config, &mut ctx) {
             Route::Reply(r) => r,

@@ -174,21 +174,28 @@ async fn shard_main(
     let drain = Rc::new(Signal::default());
     let active = Rc::new(Cell::new(0usize));
     let hb = Rc::new(builder(&settings));
+    let max_conns = settings.http.max_connections_per_shard.max(1);
 
     // Plain HTTP.
     {
         let (engine, drain, active, hb) =
             (engine.clone(), drain.clone(), active.clone(), hb.clone());
-        glommio::spawn_local(accept_loop(http_l, drain.clone(), move |stream| {
-            let (engine, drain, active, hb) =
-                (engine.clone(), drain.clone(), active.clone(), hb.clone());
-            active.set(active.get() + 1);
-            glommio::spawn_local(async move {
-                serve(&hb, stream, engine, false, drain).await;
-                active.set(active.get() - 1);
-            })
-            .detach();
-        }))
+        glommio::spawn_local(accept_loop(
+            http_l,
+            drain.clone(),
+            active.clone(),
+            max_conns,
+            move |stream| {
+                let (engine, drain, active, hb) =
+                    (engine.clone(), drain.clone(), active.clone(), hb.clone());
+                active.set(active.get() + 1);
+                glommio::spawn_local(async move {
+                    serve(&hb, stream, engine, false, drain).await;
+                    active.set(active.get() - 1);
+                })
+                .detach();
+            },
+        ))
         .detach();
     }
     // HTTPS: bound now, served once the TLS material is ready (at once with PEM files; after
@@ -215,32 +222,38 @@ async fn shard_main(
                     return;
                 }
             };
-            accept_loop(https_l, drain.clone(), move |stream| {
-                let (engine, drain, active, hb, tls) = (
-                    engine.clone(),
-                    drain.clone(),
-                    active.clone(),
-                    hb.clone(),
-                    tls.clone(),
-                );
-                active.set(active.get() + 1);
-                glommio::spawn_local(async move {
-                    let hs = tls.accept(stream);
-                    let timer = async {
-                        glommio::timer::Timer::new(handshake_timeout).await;
-                        Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "TLS handshake timed out",
-                        ))
-                    };
-                    match futures_lite::future::or(hs, timer).await {
-                        Ok(tls_stream) => serve(&hb, tls_stream, engine, true, drain).await,
-                        Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
-                    }
-                    active.set(active.get() - 1);
-                })
-                .detach();
-            })
+            accept_loop(
+                https_l,
+                drain.clone(),
+                active.clone(),
+                max_conns,
+                move |stream| {
+                    let (engine, drain, active, hb, tls) = (
+                        engine.clone(),
+                        drain.clone(),
+                        active.clone(),
+                        hb.clone(),
+                        tls.clone(),
+                    );
+                    active.set(active.get() + 1);
+                    glommio::spawn_local(async move {
+                        let hs = tls.accept(stream);
+                        let timer = async {
+                            glommio::timer::Timer::new(handshake_timeout).await;
+                            Err(std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                "TLS handshake timed out",
+                            ))
+                        };
+                        match futures_lite::future::or(hs, timer).await {
+                            Ok(tls_stream) => serve(&hb, tls_stream, engine, true, drain).await,
+                            Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        }
+                        active.set(active.get() - 1);
+                    })
+                    .detach();
+                },
+            )
             .await;
         })
         .detach();
@@ -280,8 +293,19 @@ async fn shard_main(
     Ok(())
 }
 
-/// Accepts until `drain` fires; each connection gets TCP_NODELAY and goes to `on_conn`.
-async fn accept_loop(listener: TcpListener, drain: Rc<Signal>, on_conn: impl Fn(TcpStream)) {
+/// The answer to a connection over `max_connections_per_shard`.
+const BUSY: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+
+/// Accepts until `drain` fires; each connection gets TCP_NODELAY and goes to `on_conn`, unless
+/// the shard already has `max` open connections: then it is answered 503 and closed.
+async fn accept_loop(
+    listener: TcpListener,
+    drain: Rc<Signal>,
+    active: Rc<Cell<usize>>,
+    max: usize,
+    on_conn: impl Fn(TcpStream),
+) {
     loop {
         let accepted = {
             let acc = pin!(listener.accept());
@@ -291,6 +315,19 @@ async fn accept_loop(listener: TcpListener, drain: Rc<Signal>, on_conn: impl Fn(
             }
         };
         match accepted {
+            Ok(stream) if active.get() >= max => {
+                tracing::debug!(
+                    open = active.get(),
+                    "connection limit reached: refusing a connection"
+                );
+                glommio::spawn_local(async move {
+                    use futures_lite::AsyncWriteExt;
+                    let mut stream = stream;
+                    let _ = stream.write_all(BUSY).await;
+                    let _ = stream.close().await;
+                })
+                .detach();
+            }
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
                 on_conn(stream);

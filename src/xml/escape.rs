@@ -11,30 +11,41 @@ use super::error::XmlErrorKind;
 /// A reference resolution failure: kind and message; the caller knows the offset.
 pub(crate) type RefError = (XmlErrorKind, String);
 
-/// Appends the replacement text of the reference `&name;` to `out`.
-pub(crate) fn push_ref(out: &mut String, name: &str) -> Result<(), RefError> {
+/// The replacement of a reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolved {
+    Char(char),
+    Str(&'static str),
+}
+
+impl Resolved {
+    pub(crate) fn push_to(self, out: &mut String) {
+        match self {
+            Resolved::Char(c) => out.push(c),
+            Resolved::Str(s) => out.push_str(s),
+        }
+    }
+}
+
+/// Resolves the reference `&name;`: a character reference or one of the five predefined
+/// entities. Anything else is an error (there are no other entities, by design).
+pub(crate) fn resolve_ref(name: &str) -> Result<Resolved, RefError> {
     if let Some(num) = name.strip_prefix('#') {
         let code = match num.strip_prefix('x') {
-            Some(hex) => u32::from_str_radix(hex, 16),
-            None => num.parse::<u32>(),
+            Some(hex) if !hex.starts_with('+') => u32::from_str_radix(hex, 16).ok(),
+            Some(_) => None,
+            None if !num.starts_with('+') => num.parse::<u32>().ok(),
+            None => None,
         };
-        let c = code
-            .ok()
-            .filter(|_| !num.is_empty() && !num.starts_with('+'))
-            .and_then(char::from_u32)
-            .filter(|&c| is_xml_char(c));
-        return match c {
-            Some(c) => {
-                out.push(c);
-                Ok(())
-            }
+        return match code.and_then(char::from_u32).filter(|&c| is_xml_char(c)) {
+            Some(c) => Ok(Resolved::Char(c)),
             None => Err((
                 XmlErrorKind::Entity,
                 format!("invalid character reference &{name};"),
             )),
         };
     }
-    let s = match name {
+    Ok(Resolved::Str(match name {
         "lt" => "<",
         "gt" => ">",
         "amp" => "&",
@@ -46,8 +57,12 @@ pub(crate) fn push_ref(out: &mut String, name: &str) -> Result<(), RefError> {
                 format!("undefined entity &{name}; (only the predefined entities are allowed)"),
             ))
         }
-    };
-    out.push_str(s);
+    }))
+}
+
+/// Appends the replacement text of the reference `&name;` to `out`.
+pub(crate) fn push_ref(out: &mut String, name: &str) -> Result<(), RefError> {
+    resolve_ref(name)?.push_to(out);
     Ok(())
 }
 

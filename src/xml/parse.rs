@@ -12,11 +12,11 @@
 //! Must not: keep references into the buffer (spans only), or expand anything not in the input.
 
 use bytes::Bytes;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
 use super::error::{XmlError, XmlErrorKind};
-use super::escape::{attr_value, eol_normalized, push_eol_normalized, push_ref, RefError};
+use super::escape::{eol_normalized, push_eol_normalized, push_ref, RefError};
 use super::tree::{Document, Elem, Node, ParseOptions, Span, NONE};
 use super::XML_NS;
 use crate::xpath::dom::{NodeId, NodeKind};

@@ -39,6 +39,11 @@ struct Parser<'a, 'n> {
 /// Parses and resolves `src` with the in-scope namespace declarations `ns` (later entries
 /// override earlier ones with the same prefix; the `""` entry is ignored).
 pub(crate) fn parse(src: &str, ns: &[(String, String)]) -> Res<Expr> {
+    // JSONPath's `$.` would be a confusing lexical error: say what it is instead.
+    let trimmed = src.trim_start();
+    if trimmed.starts_with("json-eval(") {
+        return Err(CompileError::new(src.len() - trimmed.len(), K::JsonPath));
+    }
     let toks = tokenize(src)?;
     if toks.is_empty() {
         return Err(CompileError::new(0, K::Empty));
@@ -115,12 +120,6 @@ impl<'a> Parser<'a, '_> {
 
     fn err(&self, kind: K) -> CompileError {
         CompileError::new(self.at(), kind)
-    }
-
-    fn bump(&mut self) -> Option<Tok<'a>> {
-        let t = self.toks.get(self.i).map(|t| t.tok.clone());
-        self.i += 1;
-        t
     }
 
     fn eat(&mut self, t: &Tok<'_>) -> bool {
