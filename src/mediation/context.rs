@@ -46,6 +46,8 @@ pub struct MessageContext {
     pub fault_stack: Vec<usize>,
     /// The out sequence of the service being run (proxy/resource), for `send` responses.
     pub out_seq: Option<usize>,
+    /// A proxy's target endpoint (where an endpoint-less `send` in the in-flow goes).
+    pub target_endpoint: Option<usize>,
     /// Set when a fault handler ran for this message (for the client's answer if nobody responds).
     pub fault: Option<(ErrorKind, i64, String)>,
     /// Maximum body size read into memory.
@@ -105,6 +107,7 @@ impl MessageContext {
             responded: false,
             fault_stack: Vec::new(),
             out_seq: None,
+            target_endpoint: None,
             fault: None,
             max_body,
             expect_continue,

@@ -68,6 +68,7 @@ impl Engine {
             Route::Reply(r) => r,
             Route::Proxy(p) => {
                 ctx.out_seq = p.out_seq;
+                ctx.target_endpoint = p.endpoint;
                 ctx.fault_stack.push(p.fault_seq.unwrap_or(config.fault));
                 let flow = match p.in_seq {
                     Some(seq) => self.run_seq(&mut ctx, seq).await,
@@ -211,7 +212,9 @@ impl Engine {
                     ctx.responded = true;
                     return Ok(Flow::Stop);
                 }
-                self.send(ctx, *endpoint, *receive).await;
+                // A proxy's `<send/>` without an endpoint goes to the proxy's target endpoint.
+                let endpoint = endpoint.or(if ctx.is_response { None } else { ctx.target_endpoint });
+                self.send(ctx, endpoint, *receive).await;
                 Ok(Flow::Stop)
             }
             Med::Call { endpoint } => match self.call(ctx, *endpoint).await {

@@ -1,0 +1,113 @@
+//! The `Dom` implementation: document order of ids, links, subtree ranges, string values.
+
+use super::{bench_payloads, compat_bodies, parse};
+use crate::xml::Document;
+use crate::xpath::dom::{Dom, NodeId, NodeKind};
+
+/// Checks every structural promise of the `Dom` trait on one document.
+fn check_invariants(doc: &Document) {
+    let count = doc.node_count() as NodeId;
+    assert_eq!(Dom::kind(doc, 0), NodeKind::Root);
+    assert_eq!(Dom::parent(doc, 0), None);
+    assert_eq!(doc.subtree_end(0), count - 1);
+    let mut elements_seen = 0;
+    for n in 1..count {
+        let parent = Dom::parent(doc, n).unwrap();
+        assert!(parent < n, "parent {parent} of {n} must come first");
+        let kind = Dom::kind(doc, n);
+        // The node lies inside its parent's subtree range.
+        assert!(n <= doc.subtree_end(parent), "{n} outside subtree of {parent}");
+        match kind {
+            NodeKind::Attribute => {
+                assert!(doc.attributes(parent).contains(&n));
+                assert_eq!(doc.subtree_end(n), n);
+            }
+            NodeKind::Namespace => assert_eq!(doc.subtree_end(n), n),
+            NodeKind::Element => {
+                elements_seen += 1;
+                // Attributes (and own namespace nodes) sit between the element and its children.
+                let first = doc.first_child(n);
+                for &a in doc.attributes(n) {
+                    assert!(a > n && first.is_none_or(|c| a < c));
+                }
+                for &b in doc.namespaces(n) {
+                    if Dom::parent(doc, b) == Some(n) {
+                        assert!(b > n && first.is_none_or(|c| b < c));
+                    }
+                }
+                // Children are linked in increasing id order and end the subtree.
+                let mut prev = None;
+                let mut c = first;
+                let mut last = n;
+                while let Some(ch) = c {
+                    assert_eq!(Dom::parent(doc, ch), Some(n));
+                    assert_eq!(doc.prev_sibling(ch), prev);
+                    assert!(ch > last);
+                    last = doc.subtree_end(ch);
+                    prev = Some(ch);
+                    c = doc.next_sibling(ch);
+                }
+                if first.is_some() {
+                    assert_eq!(doc.subtree_end(n), last);
+                }
+                assert!(doc.namespaces(n).iter().any(|&b| doc.local_name(b) == "xml"));
+            }
+            _ => {
+                assert_eq!(doc.first_child(n), None);
+                assert_eq!(doc.subtree_end(n), n);
+            }
+        }
+    }
+    assert!(elements_seen > 0);
+}
+
+#[test]
+fn invariants_hold_on_real_bodies() {
+    for (_, body) in bench_payloads().into_iter().chain(compat_bodies()) {
+        check_invariants(&Document::parse(body).unwrap());
+    }
+}
+
+#[test]
+fn invariants_hold_on_crafted_documents() {
+    for s in [
+        "<a/>",
+        "<!--c--><a x='1'><b y='2' z='3'><c/>t<d/></b><?p q?>u</a><!--d-->",
+        r#"<a xmlns="urn:a" xmlns:p="urn:p"><p:b p:x="1" xmlns:q="urn:q"><q:c/></p:b><d xmlns=""/></a>"#,
+    ] {
+        check_invariants(&parse(s));
+    }
+}
+
+#[test]
+fn names_values_and_string_values() {
+    let doc = parse(r#"<p:a xmlns:p="urn:p" p:k="v" k2="w">x<b>y<c>z</c></b><!--no--><?t no?>q</p:a>"#);
+    let a = doc.root_element();
+    assert_eq!((doc.local_name(a), Dom::prefix(&doc, a), doc.namespace_uri(a)), ("a", "p", "urn:p"));
+    assert_eq!(doc.name(a), "p:a");
+    let attrs = doc.attributes(a).to_vec();
+    assert_eq!(attrs.len(), 2);
+    assert_eq!((doc.local_name(attrs[0]), doc.namespace_uri(attrs[0]), &*doc.string_value(attrs[0])), ("k", "urn:p", "v"));
+    assert_eq!((doc.local_name(attrs[1]), doc.namespace_uri(attrs[1]), &*doc.string_value(attrs[1])), ("k2", "", "w"));
+    assert_eq!(doc.string_value(a), "xyzq");
+    assert_eq!(doc.string_value(0), "xyzq");
+    let b = doc.child_element(a, "", "b").unwrap();
+    assert_eq!(doc.string_value(b), "yz");
+    assert_eq!(&doc.source()[doc.source_range(b)], b"<b>y<c>z</c></b>");
+    assert_eq!(&doc.source_slice(attrs[0])[..], b"p:k=\"v\"");
+    let ns = doc.namespaces(a).iter().copied().find(|&b| doc.local_name(b) == "p").unwrap();
+    assert_eq!((Dom::kind(&doc, ns), &*doc.string_value(ns), Dom::parent(&doc, ns)), (NodeKind::Namespace, "urn:p", Some(a)));
+    let kinds: Vec<_> = doc.children(a).map(|c| doc.kind(c)).collect();
+    assert_eq!(
+        kinds,
+        [NodeKind::Text, NodeKind::Element, NodeKind::Comment, NodeKind::ProcessingInstruction, NodeKind::Text]
+    );
+}
+
+#[test]
+fn empty_cdata_makes_no_text_node() {
+    let doc = parse("<a><![CDATA[]]><b/></a>");
+    let kids: Vec<_> = doc.children(doc.root_element()).collect();
+    assert_eq!(kids.len(), 1);
+    assert_eq!(doc.kind(kids[0]), NodeKind::Element);
+}
