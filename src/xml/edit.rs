@@ -67,9 +67,18 @@ impl Fragment {
         for (prefix, uri) in namespaces {
             let bad = !prefix.is_empty() && (!is_name(prefix) || prefix.contains(':'));
             if bad || (uri.is_empty() && !prefix.is_empty()) {
-                return Err(XmlError::at(&[], 0, XmlErrorKind::Namespace, format!("invalid namespace binding {prefix}={uri}")));
+                return Err(XmlError::at(
+                    &[],
+                    0,
+                    XmlErrorKind::Namespace,
+                    format!("invalid namespace binding {prefix}={uri}"),
+                ));
             }
-            text.push_str(if prefix.is_empty() { " xmlns" } else { " xmlns:" });
+            text.push_str(if prefix.is_empty() {
+                " xmlns"
+            } else {
+                " xmlns:"
+            });
             text.push_str(prefix);
             text.push_str("=\"");
             text.push_str(&escape_attr(uri));
@@ -85,18 +94,30 @@ impl Fragment {
             XmlError::at(body.as_bytes(), at, e.kind, e.message)
         })?;
         let parent = doc.root_element();
-        Ok(Fragment { doc: Arc::new(doc), parent, single: None })
+        Ok(Fragment {
+            doc: Arc::new(doc),
+            parent,
+            single: None,
+        })
     }
 
     /// The root element of a whole document (e.g. a response body parsed elsewhere).
     pub fn from_document(doc: Document) -> Fragment {
         let root = doc.root_element();
-        Fragment { doc: Arc::new(doc), parent: 0, single: Some(root) }
+        Fragment {
+            doc: Arc::new(doc),
+            parent: 0,
+            single: Some(root),
+        }
     }
 
     /// One node (and its subtree) of a shared document.
     pub fn from_node(doc: Arc<Document>, node: NodeId) -> Fragment {
-        Fragment { doc, parent: 0, single: Some(node) }
+        Fragment {
+            doc,
+            parent: 0,
+            single: Some(node),
+        }
     }
 
     /// The document holding the fragment's nodes.
@@ -158,7 +179,13 @@ pub(crate) enum OpKind {
     Prepend(Content),
     Append(Content),
     /// Set an attribute on the target element; `declare` when `prefix` must be declared.
-    SetAttr { ns: String, local: String, value: String, prefix: String, declare: bool },
+    SetAttr {
+        ns: String,
+        local: String,
+        value: String,
+        prefix: String,
+        declare: bool,
+    },
     /// Remove the target attribute node.
     RemoveAttr,
 }
@@ -173,7 +200,10 @@ pub struct Editor<'d> {
 impl Document {
     /// Starts recording edits against this document.
     pub fn edit(&self) -> Editor<'_> {
-        Editor { doc: self, ops: Vec::new() }
+        Editor {
+            doc: self,
+            ops: Vec::new(),
+        }
     }
 }
 
@@ -318,7 +348,13 @@ impl<'d> Editor<'d> {
     /// Sets attribute `{ns}local` of element `n` to `value` (replacing an existing one). A
     /// namespaced attribute reuses a prefix already bound to `ns` at the element, or declares a
     /// fresh `nsN` prefix on it.
-    pub fn set_attribute(&mut self, n: NodeId, ns: &str, local: &str, value: &str) -> Result<(), EditError> {
+    pub fn set_attribute(
+        &mut self,
+        n: NodeId,
+        ns: &str,
+        local: &str,
+        value: &str,
+    ) -> Result<(), EditError> {
         self.element(n)?;
         if !is_name(local) || local.contains(':') || ns == "http://www.w3.org/2000/xmlns/" {
             return Err(EditError::InvalidName(local.to_string()));
@@ -326,13 +362,24 @@ impl<'d> Editor<'d> {
         let (prefix, declare) = self.attr_prefix(n, ns);
         self.push(
             n,
-            OpKind::SetAttr { ns: ns.into(), local: local.into(), value: value.into(), prefix, declare },
+            OpKind::SetAttr {
+                ns: ns.into(),
+                local: local.into(),
+                value: value.into(),
+                prefix,
+                declare,
+            },
         );
         Ok(())
     }
 
     /// Removes attribute `{ns}local` of element `n`; returns whether it existed.
-    pub fn remove_attribute(&mut self, n: NodeId, ns: &str, local: &str) -> Result<bool, EditError> {
+    pub fn remove_attribute(
+        &mut self,
+        n: NodeId,
+        ns: &str,
+        local: &str,
+    ) -> Result<bool, EditError> {
         self.element(n)?;
         match self.doc.attribute_node(n, ns, local) {
             Some(a) => {
@@ -362,7 +409,13 @@ impl<'d> Editor<'d> {
             return (p.to_string(), false);
         }
         for op in self.ops.iter().filter(|o| o.target == n) {
-            if let OpKind::SetAttr { ns: u, prefix, declare: true, .. } = &op.kind {
+            if let OpKind::SetAttr {
+                ns: u,
+                prefix,
+                declare: true,
+                ..
+            } = &op.kind
+            {
                 if u == ns {
                     return (prefix.clone(), true);
                 }

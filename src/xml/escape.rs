@@ -130,7 +130,11 @@ pub(crate) fn attr_value(raw: &str) -> Result<Cow<'_, str>, RefError> {
             }
             b'\r' => {
                 out.push(' ');
-                i += if bytes.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                i += if bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
             }
             b'\t' | b'\n' => {
                 out.push(' ');
@@ -158,7 +162,9 @@ pub fn escape_text(s: &str) -> Cow<'_, str> {
 /// Escapes an attribute value for a `"`-quoted attribute: `&`, `<`, `"`, and `\t`, `\n`, `\r` as
 /// character references so they survive attribute-value normalization on re-parse.
 pub fn escape_attr(s: &str) -> Cow<'_, str> {
-    escape_with(s, |b| matches!(b, b'&' | b'<' | b'"' | b'\t' | b'\n' | b'\r'))
+    escape_with(s, |b| {
+        matches!(b, b'&' | b'<' | b'"' | b'\t' | b'\n' | b'\r')
+    })
 }
 
 fn escape_with(s: &str, special: impl Fn(u8) -> bool) -> Cow<'_, str> {
@@ -189,20 +195,25 @@ fn escape_with(s: &str, special: impl Fn(u8) -> bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// True when `s` is a well-formed XML name for our purposes (NCName or QName): non-empty, does
-/// not start with a digit, `-`, `.` or `:`, and holds no markup or whitespace characters.
+/// True when `s` is an XML name (QName or NCName) for our purposes: ASCII characters limited to
+/// letters, digits, `_`, `-`, `.` and `:` (not first: digits, `-`, `.`); any non-ASCII
+/// character except whitespace is accepted.
 pub(crate) fn is_name(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
         return false;
     };
-    if first.is_ascii_digit() || matches!(first, '-' | '.' | ':') {
-        return false;
-    }
-    s.chars().all(|c| {
-        !c.is_whitespace()
-            && !matches!(
-                c,
-                '<' | '>' | '&' | '"' | '\'' | '=' | '/' | '?' | '!' | '(' | ')' | ','
-            )
-    })
+    let start_ok = if first.is_ascii() {
+        first.is_ascii_alphabetic() || matches!(first, '_' | ':')
+    } else {
+        !first.is_whitespace()
+    };
+    start_ok
+        && chars.all(|c| {
+            if c.is_ascii() {
+                c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-' | '.')
+            } else {
+                !c.is_whitespace()
+            }
+        })
 }

@@ -34,9 +34,9 @@ mod write;
 #[cfg(test)]
 mod tests;
 
+pub use edit::{Content, Editor, Fragment};
 pub use error::{EditError, XmlError, XmlErrorKind};
 pub use escape::{escape_attr, escape_text};
-pub use edit::{Content, Editor, Fragment};
 pub use soap::SoapVersion;
 pub use stream::{StreamAxis, StreamPath, StreamStep, StreamTarget};
 pub use tree::{Children, Document, ParseOptions};

@@ -31,7 +31,12 @@ impl Document {
     /// `encoding` of the XML declaration is not consulted). The tree borrows from `bytes`.
     pub fn parse_with(bytes: Bytes, opts: &ParseOptions) -> Result<Document, XmlError> {
         if bytes.len() >= (1 << 31) {
-            return Err(XmlError::at(&[], 0, XmlErrorKind::Limit, "document of 2 GiB or more"));
+            return Err(XmlError::at(
+                &[],
+                0,
+                XmlErrorKind::Limit,
+                "document of 2 GiB or more",
+            ));
         }
         let mut b = Builder::new(&bytes, opts);
         b.run()?;
@@ -173,18 +178,30 @@ impl<'s> Builder<'s> {
         if p >= base && p + s.len() <= base + self.src.len() {
             Ok(p - base)
         } else {
-            Err(self.err(at, XmlErrorKind::Syntax, "internal: event not borrowed from input"))
+            Err(self.err(
+                at,
+                XmlErrorKind::Syntax,
+                "internal: event not borrowed from input",
+            ))
         }
     }
 
     fn span_bytes(&self, s: Span) -> &[u8] {
         let (a, b) = (s.start as usize, s.start as usize + s.byte_len());
-        let buf = if s.is_owned() { self.strs.as_bytes() } else { self.src };
+        let buf = if s.is_owned() {
+            self.strs.as_bytes()
+        } else {
+            self.src
+        };
         buf.get(a..b).unwrap_or(&[])
     }
 
     fn run(&mut self) -> Result<(), XmlError> {
-        let base = if self.src.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let base = if self.src.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
         let mut reader = Reader::from_reader(&self.src[base..]);
         // End-tag names are checked against our own stack (saves quick-xml's name buffer).
         reader.config_mut().check_end_names = false;
@@ -232,7 +249,11 @@ impl<'s> Builder<'s> {
                 }
                 Event::Decl(_) => {
                     if pos != base {
-                        return Err(self.err(pos, XmlErrorKind::Syntax, "XML declaration not at the start"));
+                        return Err(self.err(
+                            pos,
+                            XmlErrorKind::Syntax,
+                            "XML declaration not at the start",
+                        ));
                     }
                 }
                 Event::DocType(_) => {
@@ -245,7 +266,11 @@ impl<'s> Builder<'s> {
         self.flush_text()?;
         if let Some(&open) = self.stack.last() {
             let name = String::from_utf8_lossy(self.span_bytes(self.nodes[open as usize].name));
-            return Err(self.err(self.src.len(), XmlErrorKind::Syntax, format!("unclosed element <{name}>")));
+            return Err(self.err(
+                self.src.len(),
+                XmlErrorKind::Syntax,
+                format!("unclosed element <{name}>"),
+            ));
         }
         if self.root_elem == NONE {
             return Err(self.err(self.src.len(), XmlErrorKind::Syntax, "no root element"));
@@ -297,7 +322,14 @@ impl<'s> Builder<'s> {
         id
     }
 
-    fn leaf(&mut self, kind: NodeKind, name: Span, value: Span, pos: usize, after: usize) -> Result<(), XmlError> {
+    fn leaf(
+        &mut self,
+        kind: NodeKind,
+        name: Span,
+        value: Span,
+        pos: usize,
+        after: usize,
+    ) -> Result<(), XmlError> {
         let mut n = new_node(kind, 0);
         n.name = name;
         n.value = value;
@@ -315,7 +347,13 @@ impl<'s> Builder<'s> {
             return Ok(());
         }
         if !self.text.active {
-            self.text = TextAcc { active: true, start: pos, end: after, span: Span::EMPTY, owned_from: None };
+            self.text = TextAcc {
+                active: true,
+                start: pos,
+                end: after,
+                span: Span::EMPTY,
+                owned_from: None,
+            };
             if memchr::memchr(b'\r', s.as_bytes()).is_none() {
                 self.text.span = Span::src(self.off(s, pos)?, s.len());
                 return Ok(());
@@ -342,10 +380,20 @@ impl<'s> Builder<'s> {
 
     fn reference(&mut self, name: &str, pos: usize, after: usize) -> Result<(), XmlError> {
         if self.stack.is_empty() {
-            return Err(self.err(pos, XmlErrorKind::Syntax, "reference outside the root element"));
+            return Err(self.err(
+                pos,
+                XmlErrorKind::Syntax,
+                "reference outside the root element",
+            ));
         }
         if !self.text.active {
-            self.text = TextAcc { active: true, start: pos, end: after, span: Span::EMPTY, owned_from: None };
+            self.text = TextAcc {
+                active: true,
+                start: pos,
+                end: after,
+                span: Span::EMPTY,
+                owned_from: None,
+            };
         }
         self.text.end = after;
         self.own_text();
@@ -370,7 +418,11 @@ impl<'s> Builder<'s> {
 
     fn end(&mut self, name: &str, pos: usize, after: usize) -> Result<(), XmlError> {
         let Some(open) = self.stack.pop() else {
-            return Err(self.err(pos, XmlErrorKind::Syntax, format!("unexpected end tag </{name}>")));
+            return Err(self.err(
+                pos,
+                XmlErrorKind::Syntax,
+                format!("unexpected end tag </{name}>"),
+            ));
         };
         let open_name = self.span_bytes(self.nodes[open as usize].name);
         if open_name != name.as_bytes() {

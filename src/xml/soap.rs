@@ -114,7 +114,9 @@ impl Document {
 
     /// The header blocks (child elements of the header), in order.
     pub fn soap_header_blocks(&self) -> impl Iterator<Item = NodeId> + '_ {
-        self.soap_header().into_iter().flat_map(|h| self.child_elements(h))
+        self.soap_header()
+            .into_iter()
+            .flat_map(|h| self.child_elements(h))
     }
 
     /// The `Body` element of the envelope.
@@ -165,7 +167,10 @@ pub fn build_envelope(version: SoapVersion, header: Option<&[u8]>, payload: &[u8
 fn strip_prolog(xml: &[u8]) -> &[u8] {
     let s = xml.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(xml);
     let t = s.trim_ascii_start();
-    if t.starts_with(b"<?xml") && t.get(5).is_some_and(|b| b.is_ascii_whitespace() || *b == b'?') {
+    if t.starts_with(b"<?xml")
+        && t.get(5)
+            .is_some_and(|b| b.is_ascii_whitespace() || *b == b'?')
+    {
         if let Some(end) = memchr::memmem::find(t, b"?>") {
             return t[end + 2..].trim_ascii_start();
         }

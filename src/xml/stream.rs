@@ -117,10 +117,20 @@ impl StreamPath {
                 slot.push(usize::MAX);
             }
         }
-        let needs_ns = steps.iter().any(|s| s.ns.as_deref().is_some_and(|n| !n.is_empty()))
+        let needs_ns = steps
+            .iter()
+            .any(|s| s.ns.as_deref().is_some_and(|n| !n.is_empty()))
             || steps.iter().any(|s| s.ns.as_deref() == Some(""))
             || matches!(&target, StreamTarget::Attribute { ns, .. } if !ns.is_empty());
-        Some(StreamPath { steps, target, child_bits, desc_bits, slot, slots, needs_ns })
+        Some(StreamPath {
+            steps,
+            target,
+            child_bits,
+            desc_bits,
+            slot,
+            slots,
+            needs_ns,
+        })
     }
 
     /// Parses the supported syntax (see the module docs), resolving prefixes with `resolve`
@@ -195,9 +205,17 @@ struct Matcher<'p, 'a> {
 
 impl<'p, 'a> Matcher<'p, 'a> {
     fn new(path: &'p StreamPath, input: &'a [u8]) -> Self {
-        let base = if input.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let base = if input.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
         let mut frames = Vec::with_capacity(16);
-        frames.push(Frame { mask: 1, anc: 1, ns_mark: 0 });
+        frames.push(Frame {
+            mask: 1,
+            anc: 1,
+            ns_mark: 0,
+        });
         Matcher {
             path,
             input,

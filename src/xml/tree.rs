@@ -292,7 +292,8 @@ impl Document {
         if !matches!(node.kind, NodeKind::Element | NodeKind::Root) {
             return Cow::Borrowed(self.str(node.value));
         }
-        let mut texts = (n + 1..=node.end).filter(|&i| self.nodes[i as usize].kind == NodeKind::Text);
+        let mut texts =
+            (n + 1..=node.end).filter(|&i| self.nodes[i as usize].kind == NodeKind::Text);
         let Some(first) = texts.next() else {
             return Cow::Borrowed("");
         };

@@ -33,7 +33,11 @@ impl Document {
     /// source slice when it needs none. Text, comments and PIs are returned as written; an
     /// attribute gives its escaped value; the document node gives its root element.
     pub fn standalone_bytes(&self, n: NodeId) -> Bytes {
-        let n = if self.kind(n) == NodeKind::Root { self.root_element() } else { n };
+        let n = if self.kind(n) == NodeKind::Root {
+            self.root_element()
+        } else {
+            n
+        };
         match self.kind(n) {
             NodeKind::Element => {
                 let mut w = Writer::new(self, &[]);
@@ -95,7 +99,10 @@ impl<'a> Writer<'a> {
             || own.iter().any(|o| {
                 matches!(
                     o.kind,
-                    OpKind::SetChildren(_) | OpKind::Prepend(_) | OpKind::Append(_) | OpKind::SetAttr { .. }
+                    OpKind::SetChildren(_)
+                        | OpKind::Prepend(_)
+                        | OpKind::Append(_)
+                        | OpKind::SetAttr { .. }
                 )
             })
     }
@@ -125,7 +132,10 @@ impl<'a> Writer<'a> {
                 self.content(c);
             }
         }
-        let last = ops.iter().rev().find(|o| matches!(o.kind, OpKind::Remove | OpKind::Replace(_)));
+        let last = ops
+            .iter()
+            .rev()
+            .find(|o| matches!(o.kind, OpKind::Remove | OpKind::Replace(_)));
         match last.map(|o| &o.kind) {
             Some(OpKind::Replace(c)) => self.content(c),
             Some(_) => {}
@@ -159,7 +169,9 @@ impl<'a> Writer<'a> {
             self.scope.push(("", ""));
         }
         let attrs_edited = ops.iter().any(|o| matches!(o.kind, OpKind::SetAttr { .. }))
-            || d.attribute_nodes(n).iter().any(|&a| !self.ops_for(a).is_empty());
+            || d.attribute_nodes(n)
+                .iter()
+                .any(|&a| !self.ops_for(a).is_empty());
         if attrs_edited {
             self.start_tag(n, ops);
         } else {
@@ -239,7 +251,9 @@ impl<'a> Writer<'a> {
             .collect();
         for &a in d.attribute_nodes(n) {
             let removed = !self.ops_for(a).is_empty();
-            let overridden = set_attrs.iter().any(|&(_, ns, l)| d.local(a) == l && d.ns(a) == ns);
+            let overridden = set_attrs
+                .iter()
+                .any(|&(_, ns, l)| d.local(a) == l && d.ns(a) == ns);
             if !removed && !overridden {
                 let an = d.nodes[a as usize];
                 self.out.push(b' ');
@@ -248,10 +262,21 @@ impl<'a> Writer<'a> {
         }
         let mut declared: Vec<&str> = Vec::new();
         for (k, &(i, ns, local)) in set_attrs.iter().enumerate() {
-            if set_attrs[k + 1..].iter().any(|&(_, n2, l2)| n2 == ns && l2 == local) {
+            if set_attrs[k + 1..]
+                .iter()
+                .any(|&(_, n2, l2)| n2 == ns && l2 == local)
+            {
                 continue; // a later set of the same attribute wins
             }
-            let OpKind::SetAttr { value, prefix, declare, .. } = &ops[i].kind else { continue };
+            let OpKind::SetAttr {
+                value,
+                prefix,
+                declare,
+                ..
+            } = &ops[i].kind
+            else {
+                continue;
+            };
             if *declare && !declared.contains(&prefix.as_str()) {
                 declared.push(prefix);
                 self.scope.push((prefix, ns));
@@ -295,7 +320,9 @@ impl<'a> Writer<'a> {
         match node.kind {
             NodeKind::Root => self.copy(d, d.root_element()),
             NodeKind::Element => self.copy_element(d, n),
-            NodeKind::Attribute => self.out.extend_from_slice(escape_text(d.value(n)).as_bytes()),
+            NodeKind::Attribute => self
+                .out
+                .extend_from_slice(escape_text(d.value(n)).as_bytes()),
             NodeKind::Namespace => {}
             _ => self.raw(d, node.src_start, node.src_end),
         }
@@ -324,7 +351,8 @@ impl<'a> Writer<'a> {
             if self.lookup(p) == Some(uri) {
                 continue;
             }
-            self.out.extend_from_slice(if p.is_empty() { b" xmlns" } else { b" xmlns:" });
+            self.out
+                .extend_from_slice(if p.is_empty() { b" xmlns" } else { b" xmlns:" });
             self.out.extend_from_slice(p.as_bytes());
             self.out.extend_from_slice(b"=\"");
             self.out.extend_from_slice(escape_attr(uri).as_bytes());

@@ -272,12 +272,15 @@ pub(crate) enum GetProperty {
 /// A compiled expression.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
-    Or(Box<Expr>, Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
+    /// `a or b or ...` (flattened: long chains do not deepen the tree).
+    Or(Vec<Expr>),
+    /// `a and b and ...` (flattened).
+    And(Vec<Expr>),
     Cmp(CmpOp, Box<Expr>, Box<Expr>),
     Arith(ArithOp, Box<Expr>, Box<Expr>),
     Neg(Box<Expr>),
-    Union(Box<Expr>, Box<Expr>),
+    /// `a | b | ...` (flattened).
+    Union(Vec<Expr>),
     Literal(String),
     Number(f64),
     Var(VarRef),
@@ -315,11 +318,8 @@ impl Expr {
             Expr::Call(Func::Position | Func::Last, _) => true,
             Expr::Call(_, args) => args.iter().any(Expr::uses_position),
             Expr::GetProperty(GetProperty::Dynamic(args)) => args.iter().any(Expr::uses_position),
-            Expr::Or(a, b)
-            | Expr::And(a, b)
-            | Expr::Cmp(_, a, b)
-            | Expr::Arith(_, a, b)
-            | Expr::Union(a, b) => a.uses_position() || b.uses_position(),
+            Expr::Or(v) | Expr::And(v) | Expr::Union(v) => v.iter().any(Expr::uses_position),
+            Expr::Cmp(_, a, b) | Expr::Arith(_, a, b) => a.uses_position() || b.uses_position(),
             Expr::Neg(a) | Expr::Path(a, _) | Expr::Filter(a, _) => a.uses_position(),
             _ => false,
         }

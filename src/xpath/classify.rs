@@ -31,11 +31,8 @@ pub(crate) fn reads_content(e: &Expr) -> bool {
                 || matches!(f, Func::Lang | Func::Id)
                 || args.iter().any(reads_content)
         }
-        Expr::Or(a, b)
-        | Expr::And(a, b)
-        | Expr::Cmp(_, a, b)
-        | Expr::Arith(_, a, b)
-        | Expr::Union(a, b) => reads_content(a) || reads_content(b),
+        Expr::Or(v) | Expr::And(v) | Expr::Union(v) => v.iter().any(reads_content),
+        Expr::Cmp(_, a, b) | Expr::Arith(_, a, b) => reads_content(a) || reads_content(b),
         Expr::Neg(a) => reads_content(a),
         Expr::Filter(a, preds) => reads_content(a) || preds.iter().any(|p| reads_content(&p.expr)),
         Expr::Literal(_) | Expr::Number(_) => false,

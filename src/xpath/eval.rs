@@ -127,35 +127,59 @@ fn flip(op: CmpOp) -> CmpOp {
 }
 
 impl<D: Dom + ?Sized> Ev<'_, D> {
+    /// Evaluates `e`. Each arm is its own function so this frame, which every level of
+    /// nesting adds to the stack, stays small.
     pub(crate) fn eval(&self, e: &Expr, f: Focus) -> R<Value> {
-        Ok(match e {
-            Expr::Or(a, b) => Value::Boolean(self.boolean(a, f)? || self.boolean(b, f)?),
-            Expr::And(a, b) => Value::Boolean(self.boolean(a, f)? && self.boolean(b, f)?),
-            Expr::Cmp(op, a, b) => {
-                let (va, vb) = (self.eval(a, f)?, self.eval(b, f)?);
-                Value::Boolean(self.compare(*op, &va, &vb))
-            }
-            Expr::Arith(op, a, b) => {
-                let (x, y) = (self.number(a, f)?, self.number(b, f)?);
-                Value::Number(match op {
-                    ArithOp::Add => x + y,
-                    ArithOp::Sub => x - y,
-                    ArithOp::Mul => x * y,
-                    ArithOp::Div => x / y,
-                    ArithOp::Mod => x % y,
-                })
-            }
-            Expr::Neg(a) => Value::Number(-self.number(a, f)?),
-            Expr::Union(a, b) => Value::NodeSet(merge(self.nodes(a, f)?, self.nodes(b, f)?)),
-            Expr::Literal(s) => Value::String(s.clone()),
-            Expr::Number(n) => Value::Number(*n),
-            Expr::Var(v) => self.var(v),
-            Expr::Call(func, args) => self.call(*func, args, f)?,
-            Expr::GetProperty(g) => self.get_property(g, f)?,
+        match e {
+            Expr::Or(v) => Ok(Value::Boolean(self.any(v, f, true)?)),
+            Expr::And(v) => Ok(Value::Boolean(!self.any(v, f, false)?)),
+            Expr::Cmp(op, a, b) => self.eval_cmp(*op, a, b, f),
+            Expr::Arith(op, a, b) => self.eval_arith(*op, a, b, f),
+            Expr::Neg(a) => Ok(Value::Number(-self.number(a, f)?)),
+            Expr::Union(v) => self.eval_union(v, f),
+            Expr::Literal(s) => Ok(Value::String(s.clone())),
+            Expr::Number(n) => Ok(Value::Number(*n)),
+            Expr::Var(v) => Ok(self.var(v)),
+            Expr::Call(func, args) => self.call(*func, args, f),
+            Expr::GetProperty(g) => self.get_property(g, f),
             Expr::Root | Expr::ContextNode | Expr::Path(..) | Expr::Filter(..) => {
-                Value::NodeSet(self.nodes(e, f)?)
+                Ok(Value::NodeSet(self.nodes(e, f)?))
             }
-        })
+        }
+    }
+
+    fn eval_cmp(&self, op: CmpOp, a: &Expr, b: &Expr, f: Focus) -> R<Value> {
+        let (va, vb) = (self.eval(a, f)?, self.eval(b, f)?);
+        Ok(Value::Boolean(self.compare(op, &va, &vb)))
+    }
+
+    fn eval_arith(&self, op: ArithOp, a: &Expr, b: &Expr, f: Focus) -> R<Value> {
+        let (x, y) = (self.number(a, f)?, self.number(b, f)?);
+        Ok(Value::Number(match op {
+            ArithOp::Add => x + y,
+            ArithOp::Sub => x - y,
+            ArithOp::Mul => x * y,
+            ArithOp::Div => x / y,
+            ArithOp::Mod => x % y,
+        }))
+    }
+
+    fn eval_union(&self, v: &[Expr], f: Focus) -> R<Value> {
+        let mut set = Vec::new();
+        for e in v {
+            set = merge(set, self.nodes(e, f)?);
+        }
+        Ok(Value::NodeSet(set))
+    }
+
+    /// Whether some operand's boolean value is `want` (short-circuit `or` / negated `and`).
+    fn any(&self, v: &[Expr], f: Focus, want: bool) -> R<bool> {
+        for e in v {
+            if self.boolean(e, f)? == want {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     pub(crate) fn boolean(&self, e: &Expr, f: Focus) -> R<bool> {

@@ -89,47 +89,91 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
         }
     }
 
+    /// Calls a built-in function. Dispatches to one function per group so that the frame
+    /// each nesting level adds to the stack stays small.
     pub(crate) fn call(&self, func: Func, args: &[Expr], f: Focus) -> R<Value> {
+        match func {
+            Func::Last => Ok(Value::Number(f.size as f64)),
+            Func::Position => Ok(Value::Number(f.pos as f64)),
+            Func::True => Ok(Value::Boolean(true)),
+            Func::False => Ok(Value::Boolean(false)),
+            Func::Boolean => Ok(Value::Boolean(self.boolean(&args[0], f)?)),
+            Func::Not => Ok(Value::Boolean(!self.boolean(&args[0], f)?)),
+            Func::Count | Func::Id | Func::LocalName | Func::Name | Func::NamespaceUri => {
+                self.call_nodes(func, args, f)
+            }
+            Func::Number
+            | Func::Sum
+            | Func::Floor
+            | Func::Ceiling
+            | Func::Round
+            | Func::StringLength
+            | Func::Lang => self.call_number(func, args, f),
+            Func::Base64Encode
+            | Func::Base64Decode
+            | Func::UrlEncode
+            | Func::UrlDecode
+            | Func::VaultLookup => self.call_synapse(func, args, f),
+            _ => self.call_string(func, args, f),
+        }
+    }
+
+    fn call_nodes(&self, func: Func, args: &[Expr], f: Focus) -> R<Value> {
         let dom = self.dom;
-        let arg = |i: usize| &args[i];
-        let s = |i: usize| self.string(arg(i), f);
-        let num = |i: usize| self.number(arg(i), f);
+        match func {
+            Func::Count => return Ok(Value::Number(self.nodes(&args[0], f)?.len() as f64)),
+            Func::Id => return Ok(Value::NodeSet(self.id(&args[0], f)?)),
+            _ => {}
+        }
+        let Some(n) = self.node_arg(args, f)? else {
+            return Ok(Value::String(String::new()));
+        };
+        let kind = dom.kind(n);
+        let named = matches!(kind, NodeKind::Element | NodeKind::Attribute);
+        let has_name = named
+            || matches!(
+                kind,
+                NodeKind::ProcessingInstruction | NodeKind::Namespace
+            );
+        Ok(Value::String(match func {
+            Func::NamespaceUri if named => dom.namespace_uri(n).to_owned(),
+            Func::Name if named && !dom.prefix(n).is_empty() => {
+                format!("{}:{}", dom.prefix(n), dom.local_name(n))
+            }
+            Func::LocalName | Func::Name if has_name => dom.local_name(n).to_owned(),
+            _ => String::new(),
+        }))
+    }
+
+    fn call_number(&self, func: Func, args: &[Expr], f: Focus) -> R<Value> {
+        let dom = self.dom;
+        let num = |i: usize| self.number(&args[i], f);
+        Ok(match func {
+            Func::Number => Value::Number(match args.first() {
+                None => parse_number(&dom.string_value(f.node)),
+                Some(a) => self.number(a, f)?,
+            }),
+            Func::Sum => Value::Number(
+                self.nodes(&args[0], f)?
+                    .iter()
+                    .map(|&n| parse_number(&dom.string_value(n)))
+                    .sum(),
+            ),
+            Func::Floor => Value::Number(num(0)?.floor()),
+            Func::Ceiling => Value::Number(num(0)?.ceil()),
+            Func::Round => Value::Number(xpath_round(num(0)?)),
+            Func::StringLength => {
+                Value::Number(self.str_arg(args, f)?.chars().count() as f64)
+            }
+            _ => Value::Boolean(self.lang(&self.string(&args[0], f)?, f.node)),
+        })
+    }
+
+    fn call_string(&self, func: Func, args: &[Expr], f: Focus) -> R<Value> {
+        let s = |i: usize| self.string(&args[i], f);
         let text = Value::String;
         let boolean = Value::Boolean;
-        let number = Value::Number;
         Ok(match func {
-            Func::Last => number(f.size as f64),
-            Func::Position => number(f.pos as f64),
-            Func::Count => number(self.nodes(arg(0), f)?.len() as f64),
-            Func::Id => Value::NodeSet(self.id(arg(0), f)?),
-            Func::LocalName | Func::Name | Func::NamespaceUri => {
-                let Some(n) = self.node_arg(args, f)? else {
-                    return Ok(text(String::new()));
-                };
-                text(match func {
-                    Func::LocalName => match dom.kind(n) {
-                        NodeKind::Element
-                        | NodeKind::Attribute
-                        | NodeKind::ProcessingInstruction
-                        | NodeKind::Namespace => dom.local_name(n).to_owned(),
-                        _ => String::new(),
-                    },
-                    Func::NamespaceUri => match dom.kind(n) {
-                        NodeKind::Element | NodeKind::Attribute => dom.namespace_uri(n).to_owned(),
-                        _ => String::new(),
-                    },
-                    _ => match dom.kind(n) {
-                        NodeKind::Element | NodeKind::Attribute if !dom.prefix(n).is_empty() => {
-                            format!("{}:{}", dom.prefix(n), dom.local_name(n))
-                        }
-                        NodeKind::Element
-                        | NodeKind::Attribute
-                        | NodeKind::ProcessingInstruction
-                        | NodeKind::Namespace => dom.local_name(n).to_owned(),
-                        _ => String::new(),
-                    },
-                })
-            }
             Func::String => text(self.str_arg(args, f)?),
             Func::Concat => {
                 let mut out = String::new();
@@ -153,63 +197,34 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
                 )
             }
             Func::Substring => {
-                let len = if args.len() > 2 { Some(num(2)?) } else { None };
-                text(substring(&s(0)?, num(1)?, len))
+                let len = match args.get(2) {
+                    Some(a) => Some(self.number(a, f)?),
+                    None => None,
+                };
+                text(substring(&s(0)?, self.number(&args[1], f)?, len))
             }
-            Func::StringLength => number(self.str_arg(args, f)?.chars().count() as f64),
             Func::NormalizeSpace => text(normalize_space(&self.str_arg(args, f)?)),
             Func::Translate => text(translate(&s(0)?, &s(1)?, &s(2)?)),
             Func::UpperCase => text(s(0)?.to_uppercase()),
-            Func::LowerCase => text(s(0)?.to_lowercase()),
-            Func::Boolean => boolean(self.boolean(arg(0), f)?),
-            Func::Not => boolean(!self.boolean(arg(0), f)?),
-            Func::True => boolean(true),
-            Func::False => boolean(false),
-            Func::Lang => boolean(self.lang(&s(0)?, f.node)),
-            Func::Number => number(match args.first() {
-                None => parse_number(&dom.string_value(f.node)),
-                Some(a) => self.number(a, f)?,
-            }),
-            Func::Sum => number(
-                self.nodes(arg(0), f)?
-                    .iter()
-                    .map(|&n| parse_number(&dom.string_value(n)))
-                    .sum(),
-            ),
-            Func::Floor => number(num(0)?.floor()),
-            Func::Ceiling => number(num(0)?.ceil()),
-            Func::Round => number(xpath_round(num(0)?)),
-            Func::Base64Encode => {
-                let (v, cs) = (s(0)?, self.charset_arg(args, 1, f)?);
-                text(if v.is_empty() {
-                    v
-                } else {
-                    codec::base64_encode(&cs.encode(&v))
-                })
-            }
-            Func::Base64Decode => {
-                let (v, cs) = (s(0)?, self.charset_arg(args, 1, f)?);
-                text(if v.is_empty() {
-                    v
-                } else {
-                    java_trim(&cs.decode(&codec::base64_decode(&v))).to_owned()
-                })
-            }
-            Func::UrlEncode => {
-                let (v, cs) = (s(0)?, self.charset_arg(args, 1, f)?);
-                text(codec::url_encode(&v, cs))
-            }
-            Func::UrlDecode => {
-                let (v, cs) = (s(0)?, self.charset_arg(args, 1, f)?);
-                text(cs.decode(&codec::percent_decode_bytes(&v, true)))
-            }
-            Func::VaultLookup => text(
-                self.cx
-                    .vault_lookup(&s(0)?)
-                    .map(|v| v.into_owned())
-                    .unwrap_or_default(),
-            ),
+            _ => text(s(0)?.to_lowercase()),
         })
+    }
+
+    fn call_synapse(&self, func: Func, args: &[Expr], f: Focus) -> R<Value> {
+        let v = self.string(&args[0], f)?;
+        if func == Func::VaultLookup {
+            let secret = self.cx.vault_lookup(&v).map(|v| v.into_owned());
+            return Ok(Value::String(secret.unwrap_or_default()));
+        }
+        let cs = self.charset_arg(args, 1, f)?;
+        Ok(Value::String(match func {
+            // Synapse answers "" for an empty input rather than encoding it.
+            Func::Base64Encode | Func::Base64Decode if v.is_empty() => v,
+            Func::Base64Encode => codec::base64_encode(&cs.encode(&v)),
+            Func::Base64Decode => java_trim(&cs.decode(&codec::base64_decode(&v))).to_owned(),
+            Func::UrlEncode => codec::url_encode(&v, cs),
+            _ => cs.decode(&codec::percent_decode_bytes(&v, true)),
+        }))
     }
 
     /// `lang(s)`: the nearest `xml:lang` on the ancestor-or-self axis equals `s` or starts with

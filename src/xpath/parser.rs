@@ -14,8 +14,13 @@ use super::lexer::{tokenize, Tok, Token};
 use super::synapse::{PropertyName, VarRef};
 use super::{CompileError, CompileErrorKind as K};
 
-/// Maximum depth of the expression tree (and of parser recursion).
-pub(crate) const MAX_DEPTH: usize = 128;
+/// Maximum depth of the expression tree (bounds evaluation recursion). Chains of `or`, `and`
+/// and `|` are flattened, so only real nesting counts.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// Maximum nesting of parentheses, predicates and function arguments (bounds parser
+/// recursion; a debug build spends several KiB of stack per level).
+pub(crate) const MAX_NESTING: usize = 32;
 
 /// The namespace the `xml` prefix is always bound to.
 pub(crate) const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
@@ -175,89 +180,34 @@ impl<'a> Parser<'a, '_> {
 
     fn expr(&mut self) -> Res<Node> {
         self.nesting += 1;
-        if self.nesting > MAX_DEPTH {
+        if self.nesting > MAX_NESTING {
             return Err(self.err(K::TooDeep));
         }
-        let r = self.or_expr();
+        let r = self.binary(0);
         self.nesting -= 1;
         r
     }
 
-    fn or_expr(&mut self) -> Res<Node> {
-        let mut l = self.and_expr()?;
-        while self.eat(&Tok::Or) {
-            let r = self.and_expr()?;
-            l = self.bin(Expr::Or, l, r)?;
-        }
-        Ok(l)
-    }
-
-    fn and_expr(&mut self) -> Res<Node> {
-        let mut l = self.equality()?;
-        while self.eat(&Tok::And) {
-            let r = self.equality()?;
-            l = self.bin(Expr::And, l, r)?;
-        }
-        Ok(l)
-    }
-
-    fn equality(&mut self) -> Res<Node> {
-        let mut l = self.relational()?;
-        loop {
-            let op = match self.peek() {
-                Some(Tok::Eq) => CmpOp::Eq,
-                Some(Tok::Neq) => CmpOp::Ne,
-                _ => return Ok(l),
-            };
-            self.i += 1;
-            let r = self.relational()?;
-            l = self.bin(|a, b| Expr::Cmp(op, a, b), l, r)?;
-        }
-    }
-
-    fn relational(&mut self) -> Res<Node> {
-        let mut l = self.additive()?;
-        loop {
-            let op = match self.peek() {
-                Some(Tok::Lt) => CmpOp::Lt,
-                Some(Tok::Le) => CmpOp::Le,
-                Some(Tok::Gt) => CmpOp::Gt,
-                Some(Tok::Ge) => CmpOp::Ge,
-                _ => return Ok(l),
-            };
-            self.i += 1;
-            let r = self.additive()?;
-            l = self.bin(|a, b| Expr::Cmp(op, a, b), l, r)?;
-        }
-    }
-
-    fn additive(&mut self) -> Res<Node> {
-        let mut l = self.multiplicative()?;
-        loop {
-            let op = match self.peek() {
-                Some(Tok::Plus) => ArithOp::Add,
-                Some(Tok::Minus) => ArithOp::Sub,
-                _ => return Ok(l),
-            };
-            self.i += 1;
-            let r = self.multiplicative()?;
-            l = self.bin(|a, b| Expr::Arith(op, a, b), l, r)?;
-        }
-    }
-
-    fn multiplicative(&mut self) -> Res<Node> {
+    /// Precedence climbing over the binary operators (fewer stack frames per nesting level
+    /// than one function per grammar level).
+    fn binary(&mut self, min_prec: u8) -> Res<Node> {
         let mut l = self.unary()?;
-        loop {
-            let op = match self.peek() {
-                Some(Tok::Multiply) => ArithOp::Mul,
-                Some(Tok::Div) => ArithOp::Div,
-                Some(Tok::Mod) => ArithOp::Mod,
-                _ => return Ok(l),
-            };
+        while let Some((prec, op)) = self.peek().and_then(binop) {
+            if prec < min_prec {
+                break;
+            }
             self.i += 1;
-            let r = self.unary()?;
-            l = self.bin(|a, b| Expr::Arith(op, a, b), l, r)?;
+            let r = self.binary(prec + 1)?;
+            l = match (op, l.e) {
+                // Flatten chains of the associative operators.
+                (BinOp::Or, Expr::Or(mut v)) | (BinOp::And, Expr::And(mut v)) => {
+                    v.push(r.e);
+                    self.mk(op.build_n(v), l.d.max(r.d + 1))?
+                }
+                (op, e) => self.bin(|a, b| op.build(a, b), Node { e, d: l.d }, r)?,
+            };
         }
+        Ok(l)
     }
 
     fn unary(&mut self) -> Res<Node> {
@@ -285,7 +235,13 @@ impl<'a> Parser<'a, '_> {
                     return Err(CompileError::new(at, K::NotNodeSet("an operand of '|'")));
                 }
             }
-            l = self.bin(Expr::Union, l, r)?;
+            l = match l.e {
+                Expr::Union(mut v) => {
+                    v.push(r.e);
+                    self.mk(Expr::Union(v), l.d.max(r.d + 1))?
+                }
+                e => self.mk(Expr::Union(vec![e, r.e]), 1 + l.d.max(r.d))?,
+            };
         }
         Ok(l)
     }
@@ -498,6 +454,8 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
+    /// Parses the arguments of a call (after its `(`); the recursion path stays small:
+    /// checks happen in [`resolve_call`] once the arguments are built.
     fn call(&mut self, name: &str, at: usize) -> Res<Node> {
         let mut args = Vec::new();
         let mut d = 0;
@@ -512,76 +470,128 @@ impl<'a> Parser<'a, '_> {
                 }
             }
         }
-        let err = |kind| CompileError::new(at, kind);
-        if name == "get-property" {
-            let e = self.get_property(args, at)?;
-            return self.mk(e, d + 1);
+        let e = resolve_call(name, args, at)?;
+        self.mk(e, d + 1)
+    }
+}
+
+/// Resolves and checks a function call once its arguments are parsed.
+#[inline(never)]
+fn resolve_call(name: &str, args: Vec<Expr>, at: usize) -> Res<Expr> {
+    let err = |kind| CompileError::new(at, kind);
+    if name == "get-property" {
+        return get_property(args, at);
+    }
+    let f = match Func::from_name(name) {
+        Some(f) => f,
+        None => {
+            return Err(err(match name {
+                "json-eval" => K::JsonPath,
+                "hmac-generate" | "encrypt" | "decrypt" | "evaluate" | "document" => {
+                    K::UnsupportedFunction(name.to_owned())
+                }
+                _ => K::UnknownFunction(name.to_owned()),
+            }))
         }
-        let f = match Func::from_name(name) {
-            Some(f) => f,
-            None => {
-                return Err(err(match name {
-                    "json-eval" => K::JsonPath,
-                    "hmac-generate" | "encrypt" | "decrypt" | "evaluate" | "document" => {
-                        K::UnsupportedFunction(name.to_owned())
-                    }
-                    _ => K::UnknownFunction(name.to_owned()),
-                }))
-            }
+    };
+    let (fname, min, max, _) = f.signature();
+    if args.len() < min || max.is_some_and(|m| args.len() > m) {
+        let expected = match max {
+            Some(m) if m == min => m.to_string(),
+            Some(m) => format!("{min} to {m}"),
+            None => format!("at least {min}"),
         };
-        let (fname, min, max, _) = f.signature();
-        if args.len() < min || max.is_some_and(|m| args.len() > m) {
-            let expected = match max {
-                Some(m) if m == min => m.to_string(),
-                Some(m) => format!("{min} to {m}"),
-                None => format!("at least {min}"),
-            };
-            return Err(err(K::Arity {
-                name: fname,
-                expected,
+        return Err(err(K::Arity {
+            name: fname,
+            expected,
+            got: args.len(),
+        }));
+    }
+    let needs_nodes = matches!(
+        f,
+        Func::Count | Func::Sum | Func::LocalName | Func::NamespaceUri | Func::Name
+    );
+    if needs_nodes && args.iter().any(|a| !matches!(a.ty(), Ty::NodeSet | Ty::Any)) {
+        return Err(err(K::NotNodeSet("the argument")));
+    }
+    Ok(Expr::Call(f, args))
+}
+
+fn get_property(args: Vec<Expr>, at: usize) -> Res<Expr> {
+    if args.is_empty() || args.len() > 3 {
+        return Err(CompileError::new(
+            at,
+            K::Arity {
+                name: "get-property",
+                expected: "1 to 3".to_owned(),
                 got: args.len(),
-            }));
+            },
+        ));
+    }
+    let literals: Option<Vec<String>> = args
+        .iter()
+        .map(|a| match a {
+            Expr::Literal(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    let Some(literals) = literals else {
+        return Ok(Expr::GetProperty(GetProperty::Dynamic(args)));
+    };
+    let (name, format) = PropertyName::from_args(&literals);
+    let date = if name == PropertyName::SystemDate {
+        let pattern = format.as_deref().unwrap_or(DEFAULT_PATTERN);
+        Some(DatePattern::parse(pattern).map_err(|c| CompileError::new(at, K::DateFormat(c)))?)
+    } else {
+        None
+    };
+    Ok(Expr::GetProperty(GetProperty::Static { name, date }))
+}
+
+/// A binary operator, for precedence climbing.
+#[derive(Clone, Copy)]
+enum BinOp {
+    Or,
+    And,
+    Cmp(CmpOp),
+    Arith(ArithOp),
+}
+
+impl BinOp {
+    fn build(self, a: Box<Expr>, b: Box<Expr>) -> Expr {
+        match self {
+            BinOp::Or | BinOp::And => self.build_n(vec![*a, *b]),
+            BinOp::Cmp(op) => Expr::Cmp(op, a, b),
+            BinOp::Arith(op) => Expr::Arith(op, a, b),
         }
-        let needs_nodes = matches!(
-            f,
-            Func::Count | Func::Sum | Func::LocalName | Func::NamespaceUri | Func::Name
-        );
-        if needs_nodes && args.iter().any(|a| !matches!(a.ty(), Ty::NodeSet | Ty::Any)) {
-            return Err(err(K::NotNodeSet("the argument")));
-        }
-        self.mk(Expr::Call(f, args), d + 1)
     }
 
-    fn get_property(&self, args: Vec<Expr>, at: usize) -> Res<Expr> {
-        if args.is_empty() || args.len() > 3 {
-            return Err(CompileError::new(
-                at,
-                K::Arity {
-                    name: "get-property",
-                    expected: "1 to 3".to_owned(),
-                    got: args.len(),
-                },
-            ));
+    fn build_n(self, v: Vec<Expr>) -> Expr {
+        match self {
+            BinOp::And => Expr::And(v),
+            _ => Expr::Or(v),
         }
-        let literals: Option<Vec<String>> = args
-            .iter()
-            .map(|a| match a {
-                Expr::Literal(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect();
-        let Some(literals) = literals else {
-            return Ok(Expr::GetProperty(GetProperty::Dynamic(args)));
-        };
-        let (name, format) = PropertyName::from_args(&literals);
-        let date = if name == PropertyName::SystemDate {
-            let pattern = format.as_deref().unwrap_or(DEFAULT_PATTERN);
-            Some(DatePattern::parse(pattern).map_err(|c| CompileError::new(at, K::DateFormat(c)))?)
-        } else {
-            None
-        };
-        Ok(Expr::GetProperty(GetProperty::Static { name, date }))
     }
+}
+
+/// Precedence (higher binds tighter) of a binary operator token.
+fn binop(t: &Tok<'_>) -> Option<(u8, BinOp)> {
+    Some(match t {
+        Tok::Or => (0, BinOp::Or),
+        Tok::And => (1, BinOp::And),
+        Tok::Eq => (2, BinOp::Cmp(CmpOp::Eq)),
+        Tok::Neq => (2, BinOp::Cmp(CmpOp::Ne)),
+        Tok::Lt => (3, BinOp::Cmp(CmpOp::Lt)),
+        Tok::Le => (3, BinOp::Cmp(CmpOp::Le)),
+        Tok::Gt => (3, BinOp::Cmp(CmpOp::Gt)),
+        Tok::Ge => (3, BinOp::Cmp(CmpOp::Ge)),
+        Tok::Plus => (4, BinOp::Arith(ArithOp::Add)),
+        Tok::Minus => (4, BinOp::Arith(ArithOp::Sub)),
+        Tok::Multiply => (5, BinOp::Arith(ArithOp::Mul)),
+        Tok::Div => (5, BinOp::Arith(ArithOp::Div)),
+        Tok::Mod => (5, BinOp::Arith(ArithOp::Mod)),
+        _ => return None,
+    })
 }
 
 fn dos() -> Step {

@@ -62,7 +62,13 @@ impl<'s> Builder<'s> {
             return Ok(());
         }
         for a in e.attributes().with_checks(false) {
-            let a = a.map_err(|err| self.err(pos, XmlErrorKind::Syntax, format!("malformed attribute: {err}")))?;
+            let a = a.map_err(|err| {
+                self.err(
+                    pos,
+                    XmlErrorKind::Syntax,
+                    format!("malformed attribute: {err}"),
+                )
+            })?;
             let key = a.key.0;
             let value: &str = &a.value;
             let key_start = self.off(key, pos)?;
@@ -87,7 +93,13 @@ impl<'s> Builder<'s> {
         Ok(())
     }
 
-    pub(super) fn start(&mut self, e: &BytesStart<'_>, pos: usize, after: usize, empty: bool) -> Result<(), XmlError> {
+    pub(super) fn start(
+        &mut self,
+        e: &BytesStart<'_>,
+        pos: usize,
+        after: usize,
+        empty: bool,
+    ) -> Result<(), XmlError> {
         let depth = self.stack.len();
         if depth >= self.opts.max_depth {
             return Err(self.err(pos, XmlErrorKind::Limit, "element nesting too deep"));
@@ -129,7 +141,11 @@ impl<'s> Builder<'s> {
             let prefix = &qname[..local_off - 1];
             let ns = self.resolve(id, prefix).filter(|_| prefix != "xmlns");
             let Some(ns) = ns else {
-                return Err(self.err(pos, XmlErrorKind::Namespace, format!("unbound prefix in <{qname}>")));
+                return Err(self.err(
+                    pos,
+                    XmlErrorKind::Namespace,
+                    format!("unbound prefix in <{qname}>"),
+                ));
             };
             self.nodes[id as usize].ns = ns;
         } else {
@@ -171,23 +187,39 @@ impl<'s> Builder<'s> {
                 .iter()
                 .any(|p| self.src_str(p.name.start as usize, p.name.byte_len()) == key)
             {
-                return Err(self.err(src_start, XmlErrorKind::Syntax, format!("duplicate attribute {key}")));
+                return Err(self.err(
+                    src_start,
+                    XmlErrorKind::Syntax,
+                    format!("duplicate attribute {key}"),
+                ));
             }
             let prefix = key.strip_prefix("xmlns:").unwrap_or("");
             let value = self.value_span(value_start, value_len)?;
             let uri = self.span_bytes(value);
             if prefix == "xml" {
                 if uri != XML_NS.as_bytes() {
-                    return Err(self.err(src_start, XmlErrorKind::Namespace, "the xml prefix cannot be rebound"));
+                    return Err(self.err(
+                        src_start,
+                        XmlErrorKind::Namespace,
+                        "the xml prefix cannot be rebound",
+                    ));
                 }
                 continue;
             }
             if prefix == "xmlns" || uri == XML_NS.as_bytes() || uri == XMLNS_NS.as_bytes() {
-                return Err(self.err(src_start, XmlErrorKind::Namespace, format!("reserved namespace binding {key}")));
+                return Err(self.err(
+                    src_start,
+                    XmlErrorKind::Namespace,
+                    format!("reserved namespace binding {key}"),
+                ));
             }
             if uri.is_empty() {
                 if !prefix.is_empty() {
-                    return Err(self.err(src_start, XmlErrorKind::Namespace, format!("{key} bound to an empty namespace")));
+                    return Err(self.err(
+                        src_start,
+                        XmlErrorKind::Namespace,
+                        format!("{key} bound to an empty namespace"),
+                    ));
                 }
                 self.elems[aux].undeclares_default = true;
                 self.has_default_undecl = true;
@@ -211,13 +243,17 @@ impl<'s> Builder<'s> {
     /// own namespace nodes (ids `id + 1 ..= id + own`).
     fn scope_list(&mut self, id: NodeId, aux: usize, own: u32) {
         let start = self.ns_lists.len();
-        let (ps, pl) = (self.elems[aux].ns_start as usize, self.elems[aux].ns_len as usize);
+        let (ps, pl) = (
+            self.elems[aux].ns_start as usize,
+            self.elems[aux].ns_len as usize,
+        );
         let undeclares = self.elems[aux].undeclares_default;
         for k in ps..ps + pl {
             let b = self.ns_lists[k];
             let prefix = self.span_bytes(self.nodes[b as usize].name);
             let overridden = (undeclares && prefix.is_empty())
-                || (id + 1..=id + own).any(|o| self.span_bytes(self.nodes[o as usize].name) == prefix);
+                || (id + 1..=id + own)
+                    .any(|o| self.span_bytes(self.nodes[o as usize].name) == prefix);
             if !overridden {
                 self.ns_lists.push(b);
             }
@@ -230,8 +266,14 @@ impl<'s> Builder<'s> {
     fn attribute_nodes(&mut self, id: NodeId, aux: usize, pos: usize) -> Result<(), XmlError> {
         for i in 0..self.attrs.len() {
             let a = &self.attrs[i];
-            let (name, local_off, value_start, value_len, src_start, src_end) =
-                (a.name, a.local_off, a.value_start, a.value_len, a.src_start, a.src_end);
+            let (name, local_off, value_start, value_len, src_start, src_end) = (
+                a.name,
+                a.local_off,
+                a.value_start,
+                a.value_len,
+                a.src_start,
+                a.src_end,
+            );
             let key = self.src_str(name.start as usize, name.byte_len());
             let ns = if local_off == 0 {
                 NONE
@@ -240,7 +282,11 @@ impl<'s> Builder<'s> {
                 match self.resolve(id, prefix) {
                     Some(ns) => ns,
                     None => {
-                        return Err(self.err(src_start, XmlErrorKind::Namespace, format!("unbound prefix in attribute {key}")))
+                        return Err(self.err(
+                            src_start,
+                            XmlErrorKind::Namespace,
+                            format!("unbound prefix in attribute {key}"),
+                        ))
                     }
                 }
             };
@@ -275,15 +321,19 @@ impl<'s> Builder<'s> {
         let e = self.elems[aux];
         let ids = &self.attr_ids[e.attr_start as usize..(e.attr_start + e.attr_len) as usize];
         let dup = if ids.len() <= 8 {
-            ids.iter()
-                .enumerate()
-                .any(|(i, &a)| ids[..i].iter().any(|&b| self.attr_key(a) == self.attr_key(b)))
+            ids.iter().enumerate().any(|(i, &a)| {
+                ids[..i]
+                    .iter()
+                    .any(|&b| self.attr_key(a) == self.attr_key(b))
+            })
         } else {
             let mut scratch = std::mem::take(&mut self.sort_scratch);
             scratch.clear();
             scratch.extend_from_slice(ids);
             scratch.sort_unstable_by(|&a, &b| self.attr_key(a).cmp(&self.attr_key(b)));
-            let dup = scratch.windows(2).any(|w| self.attr_key(w[0]) == self.attr_key(w[1]));
+            let dup = scratch
+                .windows(2)
+                .any(|w| self.attr_key(w[0]) == self.attr_key(w[1]));
             self.sort_scratch = scratch;
             dup
         };

@@ -15,10 +15,19 @@ use crate::xml::XML_NS;
 
 impl<'a> Matcher<'_, 'a> {
     /// A start (or empty-element) tag outside any captured element.
-    pub(super) fn element(&mut self, e: &BytesStart<'_>, pos: usize, empty: bool) -> Result<Hit<'a>, XmlError> {
-        let tag = self
-            .reslice(e)
-            .ok_or_else(|| self.err(pos, XmlErrorKind::Syntax, "internal: event not borrowed from input"))?;
+    pub(super) fn element(
+        &mut self,
+        e: &BytesStart<'_>,
+        pos: usize,
+        empty: bool,
+    ) -> Result<Hit<'a>, XmlError> {
+        let tag = self.reslice(e).ok_or_else(|| {
+            self.err(
+                pos,
+                XmlErrorKind::Syntax,
+                "internal: event not borrowed from input",
+            )
+        })?;
         let name_len = e.name().0.len();
         let mask = self.open(tag, name_len, pos)?;
         let mut hit = Hit::Miss;
@@ -26,10 +35,12 @@ impl<'a> Matcher<'_, 'a> {
             hit = match &self.path.target {
                 StreamTarget::Element if empty => Hit::Value(Cow::Borrowed("")),
                 StreamTarget::Element => Hit::Capture,
-                StreamTarget::Attribute { ns, local } => match self.attribute(tag, name_len, ns, local, pos)? {
-                    Some(v) => Hit::Value(v),
-                    None => Hit::Miss,
-                },
+                StreamTarget::Attribute { ns, local } => {
+                    match self.attribute(tag, name_len, ns, local, pos)? {
+                        Some(v) => Hit::Value(v),
+                        None => Hit::Miss,
+                    }
+                }
                 StreamTarget::Text => Hit::Miss,
             };
         }
@@ -98,7 +109,9 @@ impl<'a> Matcher<'_, 'a> {
                     }
                 }
                 if let Some(p) = step.position {
-                    let Some(c) = self.counters.get_mut(block + path.slot[j]) else { continue };
+                    let Some(c) = self.counters.get_mut(block + path.slot[j]) else {
+                        continue;
+                    };
                     *c += 1;
                     if *c != p.get() {
                         continue;
@@ -107,14 +120,24 @@ impl<'a> Matcher<'_, 'a> {
                 mask |= 1 << (j + 1);
             }
         }
-        self.frames.push(Frame { mask, anc: p_anc | mask, ns_mark });
+        self.frames.push(Frame {
+            mask,
+            anc: p_anc | mask,
+            ns_mark,
+        });
         self.counters.resize(self.frames.len() * path.slots, 0);
         Ok(mask)
     }
 
     fn declare(&mut self, tag: &'a str, name_len: usize, pos: usize) -> Result<(), XmlError> {
         for a in Attributes::new(tag, name_len).with_checks(false) {
-            let a = a.map_err(|e| self.err(pos, XmlErrorKind::Syntax, format!("malformed attribute: {e}")))?;
+            let a = a.map_err(|e| {
+                self.err(
+                    pos,
+                    XmlErrorKind::Syntax,
+                    format!("malformed attribute: {e}"),
+                )
+            })?;
             let key = a.key.0;
             let prefix = match key.strip_prefix("xmlns") {
                 Some("") => "",
@@ -147,14 +170,31 @@ impl<'a> Matcher<'_, 'a> {
         match self.bindings.iter().rev().find(|(p, _)| *p == prefix) {
             Some((_, uri)) => Ok(uri.clone()),
             None if prefix.is_empty() => Ok(Cow::Borrowed("")),
-            None => Err(self.err(pos, XmlErrorKind::Namespace, format!("unbound prefix {prefix}"))),
+            None => Err(self.err(
+                pos,
+                XmlErrorKind::Namespace,
+                format!("unbound prefix {prefix}"),
+            )),
         }
     }
 
     /// The value of attribute `{ns}local` of the current tag.
-    fn attribute(&self, tag: &'a str, name_len: usize, ns: &str, local: &str, pos: usize) -> Result<Option<Cow<'a, str>>, XmlError> {
+    fn attribute(
+        &self,
+        tag: &'a str,
+        name_len: usize,
+        ns: &str,
+        local: &str,
+        pos: usize,
+    ) -> Result<Option<Cow<'a, str>>, XmlError> {
         for a in Attributes::new(tag, name_len).with_checks(false) {
-            let a = a.map_err(|e| self.err(pos, XmlErrorKind::Syntax, format!("malformed attribute: {e}")))?;
+            let a = a.map_err(|e| {
+                self.err(
+                    pos,
+                    XmlErrorKind::Syntax,
+                    format!("malformed attribute: {e}"),
+                )
+            })?;
             let key = a.key.0;
             let (prefix, name) = key.split_once(':').unwrap_or(("", key));
             if name != local || prefix == "xmlns" || (prefix.is_empty() && name == "xmlns") {

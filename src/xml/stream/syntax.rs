@@ -19,7 +19,10 @@ fn qname<'r>(name: &str, resolve: &impl Fn(&str) -> Option<&'r str>) -> Option<(
     }
 }
 
-pub(crate) fn parse<'r>(expr: &str, resolve: impl Fn(&str) -> Option<&'r str>) -> Option<StreamPath> {
+pub(crate) fn parse<'r>(
+    expr: &str,
+    resolve: impl Fn(&str) -> Option<&'r str>,
+) -> Option<StreamPath> {
     let mut rest = expr.trim();
     let mut steps = Vec::new();
     let mut target = StreamTarget::Element;
@@ -68,7 +71,12 @@ pub(crate) fn parse<'r>(expr: &str, resolve: impl Fn(&str) -> Option<&'r str>) -
                 (Some(ns), Some(local))
             }
         };
-        steps.push(StreamStep { axis, ns, local, position });
+        steps.push(StreamStep {
+            axis,
+            ns,
+            local,
+            position,
+        });
     }
     StreamPath::new(steps, target)
 }

@@ -16,7 +16,10 @@ fn check_invariants(doc: &Document) {
         assert!(parent < n, "parent {parent} of {n} must come first");
         let kind = Dom::kind(doc, n);
         // The node lies inside its parent's subtree range.
-        assert!(n <= doc.subtree_end(parent), "{n} outside subtree of {parent}");
+        assert!(
+            n <= doc.subtree_end(parent),
+            "{n} outside subtree of {parent}"
+        );
         match kind {
             NodeKind::Attribute => {
                 assert!(doc.attributes(parent).contains(&n));
@@ -50,7 +53,10 @@ fn check_invariants(doc: &Document) {
                 if first.is_some() {
                     assert_eq!(doc.subtree_end(n), last);
                 }
-                assert!(doc.namespaces(n).iter().any(|&b| doc.local_name(b) == "xml"));
+                assert!(doc
+                    .namespaces(n)
+                    .iter()
+                    .any(|&b| doc.local_name(b) == "xml"));
             }
             _ => {
                 assert_eq!(doc.first_child(n), None);
@@ -81,26 +87,66 @@ fn invariants_hold_on_crafted_documents() {
 
 #[test]
 fn names_values_and_string_values() {
-    let doc = parse(r#"<p:a xmlns:p="urn:p" p:k="v" k2="w">x<b>y<c>z</c></b><!--no--><?t no?>q</p:a>"#);
+    let doc =
+        parse(r#"<p:a xmlns:p="urn:p" p:k="v" k2="w">x<b>y<c>z</c></b><!--no--><?t no?>q</p:a>"#);
     let a = doc.root_element();
-    assert_eq!((doc.local_name(a), Dom::prefix(&doc, a), doc.namespace_uri(a)), ("a", "p", "urn:p"));
+    assert_eq!(
+        (
+            doc.local_name(a),
+            Dom::prefix(&doc, a),
+            doc.namespace_uri(a)
+        ),
+        ("a", "p", "urn:p")
+    );
     assert_eq!(doc.name(a), "p:a");
     let attrs = doc.attributes(a).to_vec();
     assert_eq!(attrs.len(), 2);
-    assert_eq!((doc.local_name(attrs[0]), doc.namespace_uri(attrs[0]), &*doc.string_value(attrs[0])), ("k", "urn:p", "v"));
-    assert_eq!((doc.local_name(attrs[1]), doc.namespace_uri(attrs[1]), &*doc.string_value(attrs[1])), ("k2", "", "w"));
+    assert_eq!(
+        (
+            doc.local_name(attrs[0]),
+            doc.namespace_uri(attrs[0]),
+            &*doc.string_value(attrs[0])
+        ),
+        ("k", "urn:p", "v")
+    );
+    assert_eq!(
+        (
+            doc.local_name(attrs[1]),
+            doc.namespace_uri(attrs[1]),
+            &*doc.string_value(attrs[1])
+        ),
+        ("k2", "", "w")
+    );
     assert_eq!(doc.string_value(a), "xyzq");
     assert_eq!(doc.string_value(0), "xyzq");
     let b = doc.child_element(a, "", "b").unwrap();
     assert_eq!(doc.string_value(b), "yz");
     assert_eq!(&doc.source()[doc.source_range(b)], b"<b>y<c>z</c></b>");
     assert_eq!(&doc.source_slice(attrs[0])[..], b"p:k=\"v\"");
-    let ns = doc.namespaces(a).iter().copied().find(|&b| doc.local_name(b) == "p").unwrap();
-    assert_eq!((Dom::kind(&doc, ns), &*doc.string_value(ns), Dom::parent(&doc, ns)), (NodeKind::Namespace, "urn:p", Some(a)));
+    let ns = doc
+        .namespaces(a)
+        .iter()
+        .copied()
+        .find(|&b| doc.local_name(b) == "p")
+        .unwrap();
+    assert_eq!(
+        (
+            Dom::kind(&doc, ns),
+            &*doc.string_value(ns),
+            Dom::parent(&doc, ns)
+        ),
+        (NodeKind::Namespace, "urn:p", Some(a))
+    );
     let kinds: Vec<_> = doc.children(a).map(|c| doc.kind(c)).collect();
     assert_eq!(
         kinds,
-        [NodeKind::Text, NodeKind::Element, NodeKind::Comment, NodeKind::ProcessingInstruction, NodeKind::Text]
+        [
+            NodeKind::Text,
+            NodeKind::Element,
+            NodeKind::Comment,
+            NodeKind::ProcessingInstruction,
+            NodeKind::Text
+        ]
     );
 }
 

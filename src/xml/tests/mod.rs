@@ -32,7 +32,10 @@ fn bench_payloads() -> Vec<(String, Bytes)> {
 /// Every XML request body of the compat cases: (case name, body).
 fn compat_bodies() -> Vec<(String, Bytes)> {
     let dir = shared_dir().join("compat/cases");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     cases.sort();
     let mut out = Vec::new();
     for case in cases {
@@ -46,7 +49,11 @@ fn compat_bodies() -> Vec<(String, Bytes)> {
             }
         }
     }
-    assert!(out.len() > 20, "compat bodies not found in {}", dir.display());
+    assert!(
+        out.len() > 20,
+        "compat bodies not found in {}",
+        dir.display()
+    );
     out
 }
 
@@ -71,7 +78,9 @@ fn json_string_fields(json: &str, key: &str) -> Vec<String> {
                     Some('t') => s.push('\t'),
                     Some('r') => s.push('\r'),
                     Some('u') => {
-                        let hex: String = (0..4).filter_map(|_| chars.next().map(|(_, h)| h)).collect();
+                        let hex: String = (0..4)
+                            .filter_map(|_| chars.next().map(|(_, h)| h))
+                            .collect();
                         s.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
                     }
                     Some(other) => s.push(other),
@@ -116,7 +125,12 @@ fn canon(doc: &Document, n: crate::xpath::dom::NodeId) -> String {
                 .collect();
             attrs.sort();
             let kids: String = doc.children(n).map(|c| canon(doc, c)).collect();
-            format!("<{{{}}}{}{}>{kids}</>", doc.ns(n), doc.local(n), attrs.concat())
+            format!(
+                "<{{{}}}{}{}>{kids}</>",
+                doc.ns(n),
+                doc.local(n),
+                attrs.concat()
+            )
         }
         NodeKind::Text => format!("{:?}", doc.value(n)),
         NodeKind::Comment => format!("<!--{}-->", doc.value(n)),

@@ -13,9 +13,14 @@ fn bench_payloads_parse_without_copying_anything() {
     for (name, body) in bench_payloads() {
         let doc = Document::parse(body.clone()).unwrap();
         let root = doc.root_element();
-        assert_eq!((doc.ns(root), doc.local(root)), (SOAP11, "Envelope"), "{name}");
+        assert_eq!(
+            (doc.ns(root), doc.local(root)),
+            (SOAP11, "Envelope"),
+            "{name}"
+        );
         let text = std::str::from_utf8(&body).unwrap();
-        let orders = (0..doc.node_count() as u32).filter(|&n| doc.kind(n) == NodeKind::Element && doc.local(n) == "order");
+        let orders = (0..doc.node_count() as u32)
+            .filter(|&n| doc.kind(n) == NodeKind::Element && doc.local(n) == "order");
         assert_eq!(orders.count(), text.matches("<order>").count(), "{name}");
         // Nothing needed unescaping: the side buffer holds only the built-in `xml` binding.
         assert_eq!(doc.strs.len(), "xml".len() + XML_NS.len(), "{name}");
@@ -41,10 +46,17 @@ fn namespaces_default_redeclared_and_undeclared() {
         r#"<a xmlns="urn:d" xmlns:p="urn:p" at="1" p:at="2"><b/><p:c xmlns:p="urn:p2"><d xmlns=""/><p:e/></p:c><p:f/></a>"#,
     );
     let a = doc.root_element();
-    let by_local = |l: &str| (0..doc.node_count() as u32).find(|&n| doc.kind(n) == NodeKind::Element && doc.local(n) == l).unwrap();
+    let by_local = |l: &str| {
+        (0..doc.node_count() as u32)
+            .find(|&n| doc.kind(n) == NodeKind::Element && doc.local(n) == l)
+            .unwrap()
+    };
     assert_eq!(doc.ns(a), "urn:d");
     assert_eq!(doc.ns(by_local("b")), "urn:d");
-    assert_eq!((doc.prefix(by_local("c")), doc.ns(by_local("c"))), ("p", "urn:p2"));
+    assert_eq!(
+        (doc.prefix(by_local("c")), doc.ns(by_local("c"))),
+        ("p", "urn:p2")
+    );
     assert_eq!(doc.ns(by_local("d")), "");
     assert_eq!(doc.ns(by_local("e")), "urn:p2");
     assert_eq!(doc.ns(by_local("f")), "urn:p");
@@ -56,14 +68,27 @@ fn namespaces_default_redeclared_and_undeclared() {
     assert_eq!(doc.attribute_nodes(a).len(), 2);
     // In-scope namespace nodes: xml, default, p — and after redeclaration p is the inner one.
     let scope = |n| {
-        let mut v: Vec<(String, String)> = doc.namespaces(n).iter().map(|&b| (doc.local_name(b).to_string(), doc.value(b).to_string())).collect();
+        let mut v: Vec<(String, String)> = doc
+            .namespaces(n)
+            .iter()
+            .map(|&b| (doc.local_name(b).to_string(), doc.value(b).to_string()))
+            .collect();
         v.sort();
         v
     };
     let pair = |p: &str, u: &str| (p.to_string(), u.to_string());
-    assert_eq!(scope(a), [pair("", "urn:d"), pair("p", "urn:p"), pair("xml", XML_NS)]);
-    assert_eq!(scope(by_local("c")), [pair("", "urn:d"), pair("p", "urn:p2"), pair("xml", XML_NS)]);
-    assert_eq!(scope(by_local("d")), [pair("p", "urn:p2"), pair("xml", XML_NS)]);
+    assert_eq!(
+        scope(a),
+        [pair("", "urn:d"), pair("p", "urn:p"), pair("xml", XML_NS)]
+    );
+    assert_eq!(
+        scope(by_local("c")),
+        [pair("", "urn:d"), pair("p", "urn:p2"), pair("xml", XML_NS)]
+    );
+    assert_eq!(
+        scope(by_local("d")),
+        [pair("p", "urn:p2"), pair("xml", XML_NS)]
+    );
     // Elements that declare nothing share their parent's namespace nodes.
     assert_eq!(doc.namespaces(by_local("b")), doc.namespaces(a));
 }
@@ -71,7 +96,10 @@ fn namespaces_default_redeclared_and_undeclared() {
 #[test]
 fn xml_prefix_is_predeclared() {
     let doc = parse(r#"<a xml:lang="en" xmlns:xml="http://www.w3.org/XML/1998/namespace"/>"#);
-    assert_eq!(doc.attribute(doc.root_element(), XML_NS, "lang"), Some("en"));
+    assert_eq!(
+        doc.attribute(doc.root_element(), XML_NS, "lang"),
+        Some("en")
+    );
 }
 
 #[test]
@@ -81,24 +109,42 @@ fn references_cdata_and_line_ends() {
     let a = doc.root_element();
     assert_eq!(doc.attribute(a, "", "t"), Some("x&y \u{263A} z w\n"));
     let kids: Vec<_> = doc.children(a).collect();
-    assert_eq!(kids.len(), 1, "text, references and CDATA form one text node");
+    assert_eq!(
+        kids.len(),
+        1,
+        "text, references and CDATA form one text node"
+    );
     assert_eq!(doc.value(kids[0]), "1 < 2 && A<raw&>end\nnext");
     assert_eq!(doc.text_content(a), "1 < 2 && A<raw&>end\nnext");
     // The raw range covers everything as written.
-    assert_eq!(&src[doc.source_range(kids[0])], "1 &lt; 2 &amp;&amp; &#65;<![CDATA[<raw&>]]>end\r\nnext");
+    assert_eq!(
+        &src[doc.source_range(kids[0])],
+        "1 &lt; 2 &amp;&amp; &#65;<![CDATA[<raw&>]]>end\r\nnext"
+    );
 }
 
 #[test]
 fn plain_text_and_cdata_alone_are_borrowed() {
     let src = Bytes::from_static(b"<a><b>plain</b><c><![CDATA[x < y]]></c><d>a&amp;b</d></a>");
     let doc = Document::parse(src.clone()).unwrap();
-    let texts: Vec<_> = (0..doc.node_count() as u32).filter(|&n| doc.kind(n) == NodeKind::Text).collect();
-    assert_eq!(texts.iter().map(|&t| doc.value(t)).collect::<Vec<_>>(), ["plain", "x < y", "a&b"]);
+    let texts: Vec<_> = (0..doc.node_count() as u32)
+        .filter(|&n| doc.kind(n) == NodeKind::Text)
+        .collect();
+    assert_eq!(
+        texts.iter().map(|&t| doc.value(t)).collect::<Vec<_>>(),
+        ["plain", "x < y", "a&b"]
+    );
     assert!(borrowed_from(doc.value(texts[0]), &src));
     assert!(borrowed_from(doc.value(texts[1]), &src));
     assert!(!borrowed_from(doc.value(texts[2]), &src));
-    assert!(matches!(doc.text_content(doc.root_element()), std::borrow::Cow::Owned(_)));
-    assert!(matches!(doc.text_content(texts[0] - 1), std::borrow::Cow::Borrowed("plain")));
+    assert!(matches!(
+        doc.text_content(doc.root_element()),
+        std::borrow::Cow::Owned(_)
+    ));
+    assert!(matches!(
+        doc.text_content(texts[0] - 1),
+        std::borrow::Cow::Borrowed("plain")
+    ));
 }
 
 #[test]
@@ -107,14 +153,25 @@ fn comments_pis_and_prolog() {
     let top: Vec<_> = doc.children(0).map(|c| doc.kind(c)).collect();
     assert_eq!(
         top,
-        [NodeKind::Comment, NodeKind::ProcessingInstruction, NodeKind::Element, NodeKind::Comment]
+        [
+            NodeKind::Comment,
+            NodeKind::ProcessingInstruction,
+            NodeKind::Element,
+            NodeKind::Comment
+        ]
     );
     let a = doc.root_element();
     let inner: Vec<_> = doc.children(a).collect();
     assert_eq!(doc.value(inner[0]), "in");
-    assert_eq!((doc.local_name(inner[1]), doc.value(inner[1])), ("pi", "data "));
+    assert_eq!(
+        (doc.local_name(inner[1]), doc.value(inner[1])),
+        ("pi", "data ")
+    );
     // Offsets count the byte-order mark.
-    assert_eq!(&doc.source()[doc.source_range(a)], b"<a><!--in--><?pi   data ?></a>");
+    assert_eq!(
+        &doc.source()[doc.source_range(a)],
+        b"<a><!--in--><?pi   data ?></a>"
+    );
 }
 
 #[test]
@@ -137,21 +194,40 @@ fn depth_and_node_limits() {
     assert!(Document::parse(Bytes::from(nested(512))).is_ok());
     let e = parse_err(&nested(513));
     assert_eq!((e.kind, e.offset), (XmlErrorKind::Limit, 512 * 3));
-    let opts = ParseOptions { max_depth: 4, ..ParseOptions::default() };
+    let opts = ParseOptions {
+        max_depth: 4,
+        ..ParseOptions::default()
+    };
     assert!(Document::parse_with(Bytes::from(nested(4)), &opts).is_ok());
     assert!(Document::parse_with(Bytes::from(nested(5)), &opts).is_err());
-    let opts = ParseOptions { max_nodes: 100, ..ParseOptions::default() };
+    let opts = ParseOptions {
+        max_nodes: 100,
+        ..ParseOptions::default()
+    };
     let wide = format!("<r>{}</r>", "<x/>".repeat(200));
-    assert_eq!(Document::parse_with(Bytes::from(wide), &opts).unwrap_err().kind, XmlErrorKind::Limit);
-    let opts = ParseOptions { max_attributes: 3, ..ParseOptions::default() };
-    let e = Document::parse_with(Bytes::from_static(b"<r a='1' b='2' c='3' d='4'/>"), &opts).unwrap_err();
+    assert_eq!(
+        Document::parse_with(Bytes::from(wide), &opts)
+            .unwrap_err()
+            .kind,
+        XmlErrorKind::Limit
+    );
+    let opts = ParseOptions {
+        max_attributes: 3,
+        ..ParseOptions::default()
+    };
+    let e = Document::parse_with(Bytes::from_static(b"<r a='1' b='2' c='3' d='4'/>"), &opts)
+        .unwrap_err();
     assert_eq!(e.kind, XmlErrorKind::Limit);
 }
 
 #[test]
 fn malformed_input_reports_line_and_column() {
     let e = parse_err("<a>\n  <b></c>\n</a>");
-    assert_eq!((e.line, e.col, e.offset, e.kind), (2, 6, 9, XmlErrorKind::Syntax), "{e}");
+    assert_eq!(
+        (e.line, e.col, e.offset, e.kind),
+        (2, 6, 9, XmlErrorKind::Syntax),
+        "{e}"
+    );
     assert!(e.message.contains("expected </b>"), "{e}");
     let e = parse_err("<a>\n<b>\n");
     assert_eq!((e.line, e.col), (3, 1), "{e}");

@@ -110,10 +110,27 @@ fn nesting_limits_do_not_overflow() {
     assert!(compile(&minus, &[]).is_ok());
     let args = format!("concat({})", vec!["'a'"; 2000].join(","));
     assert!(compile(&args, &[]).is_ok());
-    let moderate = vec!["1"; 100].join(" + ");
+    let moderate = vec!["1"; 50].join(" + ");
     let d = TestDom::parse("<r/>");
     let v = compile(&moderate, &[]).unwrap().evaluate_number(&d, &Mock::default(), 0);
-    assert_eq!(v, Ok(100.0));
+    assert_eq!(v, Ok(50.0));
+    // `or`, `and` and `|` chains are flattened: long switch-like filters are fine.
+    let alternatives = (0..500)
+        .map(|i| format!("$ctx:x = '{i}'"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let cx = Mock::default().with(crate::xpath::Scope::Default, "x", "499");
+    let x = compile(&alternatives, &[]).unwrap();
+    assert_eq!(x.evaluate_boolean(&d, &cx, 0), Ok(true));
+    let both = (0..500).map(|_| "$ctx:x").collect::<Vec<_>>().join(" and ");
+    assert_eq!(compile(&both, &[]).unwrap().evaluate_boolean(&d, &cx, 0), Ok(true));
+    let union = vec!["/r"; 500].join(" | ");
+    assert_eq!(compile(&union, &[]).unwrap().evaluate_nodes(&d, &cx, 0).map(|v| v.len()), Ok(1));
+    // The deepest accepted nesting evaluates within a test thread's stack (debug build).
+    let nested = format!("{}1{}", "not(".repeat(31), ")".repeat(31));
+    assert_eq!(compile(&nested, &[]).unwrap().evaluate_boolean(&d, &cx, 0), Ok(false));
+    let preds = format!("/r{}", "[*".repeat(31)) + &"]".repeat(31);
+    assert!(compile(&preds, &[]).unwrap().evaluate_boolean(&d, &cx, 0).is_ok());
 }
 
 #[test]

@@ -1,0 +1,328 @@
+//! The streaming matcher against a tree walk with plain XPath semantics, on real and crafted
+//! documents, plus the syntax it accepts and refuses.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+
+use super::{bench_payloads, borrowed_from, compat_bodies};
+use crate::xml::{Document, StreamAxis, StreamPath, StreamTarget, XmlErrorKind};
+use crate::xpath::dom::{Dom, NodeId, NodeKind};
+
+fn prefixes(p: &str) -> Option<&'static str> {
+    Some(match p {
+        "soapenv" => "http://schemas.xmlsoap.org/soap/envelope/",
+        "soap12" => "http://www.w3.org/2003/05/soap-envelope",
+        "m" => "http://services.samples/xsd",
+        "ns" => "http://services.samples",
+        "r" => "http://someuri",
+        "wsa" => "http://www.w3.org/2005/08/addressing",
+        "p" => "urn:p",
+        "d" => "urn:d",
+        _ => return None,
+    })
+}
+
+fn path(expr: &str) -> StreamPath {
+    StreamPath::parse(expr, prefixes).unwrap_or_else(|| panic!("not a stream path: {expr}"))
+}
+
+/// Evaluates the path on the tree the plain XPath way: node-sets step by step.
+fn tree_eval(doc: &Document, p: &StreamPath) -> Option<String> {
+    let mut set: Vec<NodeId> = vec![0];
+    for step in p.steps() {
+        let contexts: Vec<NodeId> = match step.axis {
+            StreamAxis::Child => set.clone(),
+            // descendant-or-self::node() of every context node.
+            StreamAxis::Descendant => {
+                let mut v: Vec<NodeId> = set
+                    .iter()
+                    .flat_map(|&c| {
+                        (c..=doc.subtree_end(c)).filter(|&n| {
+                            matches!(Dom::kind(doc, n), NodeKind::Element | NodeKind::Root)
+                        })
+                    })
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            }
+        };
+        let mut next = Vec::new();
+        for c in contexts {
+            let matching = doc.child_elements(c).filter(|&e| {
+                step.local.as_deref().is_none_or(|l| doc.local(e) == l)
+                    && step.ns.as_deref().is_none_or(|n| doc.ns(e) == n)
+            });
+            match step.position {
+                Some(pos) => next.extend(matching.skip(pos.get() as usize - 1).take(1)),
+                None => next.extend(matching),
+            }
+        }
+        next.sort_unstable();
+        next.dedup();
+        set = next;
+    }
+    match p.target() {
+        StreamTarget::Element => set.first().map(|&n| doc.string_value(n).into_owned()),
+        StreamTarget::Text => set
+            .iter()
+            .flat_map(|&e| {
+                doc.children(e)
+                    .filter(|&c| Dom::kind(doc, c) == NodeKind::Text)
+            })
+            .min()
+            .map(|t| doc.value(t).to_string()),
+        StreamTarget::Attribute { ns, local } => set
+            .iter()
+            .find_map(|&e| doc.attribute(e, ns, local))
+            .map(str::to_string),
+    }
+}
+
+fn agree(name: &str, body: &Bytes, exprs: &[&str]) -> usize {
+    let doc = Document::parse(body.clone()).unwrap();
+    let mut found = 0;
+    for expr in exprs {
+        let p = path(expr);
+        let streamed = p
+            .first_string(body)
+            .unwrap_or_else(|e| panic!("{name} {expr}: {e}"));
+        let walked = tree_eval(&doc, &p);
+        assert_eq!(streamed.as_deref(), walked.as_deref(), "{name}: {expr}");
+        found += usize::from(walked.is_some());
+    }
+    found
+}
+
+const BENCH_PATHS: &[&str] = &[
+    "//order[1]/symbol",
+    "//order[2]/price",
+    "//order[3]/volume/text()",
+    "//order/symbol",
+    "//symbol",
+    "//symbol/text()",
+    "//buyerID[1]",
+    "//order[7]/buyerID",
+    "//order[100]/symbol",
+    "//order[1000]/symbol",
+    "/soapenv:Envelope/soapenv:Header/r:routing",
+    "/soapenv:Envelope/soapenv:Header/r:routing/text()",
+    "/soapenv:Envelope/soapenv:Header/routing",
+    "/soapenv:Envelope/soapenv:Body/m:buyStocks/order[2]/symbol",
+    "/soapenv:Envelope/soapenv:Body/*[1]/order[4]/price",
+    "/soapenv:Envelope/soapenv:Body/*[2]",
+    "/soapenv:Envelope/*[2]/*/*[3]/*[2]",
+    "/*/*",
+    "/*/*[1]",
+    "/*/*[2]/text()",
+    "/soapenv:Envelope",
+    "/soapenv:Envelope/soapenv:Body/m:buyStocks",
+    "//m:*",
+    "//soapenv:*[2]",
+    "//r:*/text()",
+    "/soapenv:Envelope//price",
+    "/soapenv:Envelope//m:buyStocks//volume[1]",
+    "//m:buyStocks/order",
+    "//m:buyStocks/order/@id",
+    "//soapenv:Body",
+    "/Envelope/Body",
+    "/soap12:Envelope/soap12:Body",
+    "//order[2]//text()/..",
+];
+
+#[test]
+fn agrees_with_tree_on_bench_payloads() {
+    for (name, body) in bench_payloads() {
+        let exprs: Vec<&str> = BENCH_PATHS
+            .iter()
+            .copied()
+            .filter(|e| !e.contains(".."))
+            .collect();
+        let found = agree(&name, &body, &exprs);
+        assert!(found >= 20, "{name}: only {found} paths matched");
+    }
+    let body = &bench_payloads()[1].1;
+    assert_eq!(
+        path("//order[1]/symbol")
+            .first_string(body)
+            .unwrap()
+            .as_deref(),
+        Some("N")
+    );
+    let big = &bench_payloads()[3].1;
+    assert_eq!(
+        path("//order[1]/symbol")
+            .first_string(big)
+            .unwrap()
+            .as_deref(),
+        Some("MSFT")
+    );
+    assert_eq!(
+        path("/soapenv:Envelope/soapenv:Header/r:routing")
+            .first_string(big)
+            .unwrap()
+            .as_deref(),
+        Some("xadmin;server1;community#1.0##")
+    );
+}
+
+#[test]
+fn answers_are_borrowed_when_possible() {
+    let body = &bench_payloads()[0].1;
+    let v = path("//order[1]/symbol")
+        .first_string(body)
+        .unwrap()
+        .unwrap();
+    assert!(matches!(v, Cow::Borrowed(_)) && borrowed_from(&v, body));
+    // Text split by a child element must be joined.
+    let b = Bytes::from_static(b"<a>x<b>y</b>z</a>");
+    assert!(matches!(path("/a").first_string(&b).unwrap(), Some(Cow::Owned(s)) if s == "xyz"));
+}
+
+#[test]
+fn agrees_with_tree_on_compat_bodies() {
+    let exprs = [
+        "/soapenv:Envelope/soapenv:Body/ns:getQuote/ns:request/ns:symbol",
+        "//ns:symbol",
+        "//ns:symbol/text()",
+        "/soapenv:Envelope/soapenv:Header/wsa:To",
+        "/soapenv:Envelope/soapenv:Header/wsa:Action/text()",
+        "/soap12:Envelope/soap12:Body/*[1]",
+        "/soap12:Envelope/soap12:Header/*[2]",
+        "//location[2]/name",
+        "//location/@id",
+        "//Station[1]/Name",
+        "/*/*[1]",
+        "//*[2]",
+        "//description",
+        "//description/text()",
+    ];
+    for (name, body) in compat_bodies() {
+        agree(&name, &body, &exprs);
+    }
+}
+
+#[test]
+fn agrees_with_tree_on_crafted_documents() {
+    let docs = [
+        // Nested same names, mixed content, comments splitting text nodes.
+        "<a>1<a>2<a>3</a>4</a><!--c-->5<b>6</b></a>",
+        // Namespaces: default vs none, redeclaration, attributes.
+        r#"<x xmlns="urn:d" xmlns:p="urn:p"><p:y k="1" p:k="2"><z xmlns="">3</z><p:y xmlns:p="urn:q" p:k="9">4</p:y></p:y><y>5</y></x>"#,
+        // References, CDATA, empty CDATA, line ends, attributes needing normalization.
+        "<r><e a=\"1&amp;2\tx\">a&lt;b<![CDATA[<c>]]>d</e><e><![CDATA[]]><!--x-->t</e><e>l1\r\nl2</e></r>",
+        // Positions among same-named siblings at several levels.
+        "<r><s><i>a</i><j/><i>b</i></s><s><i>c</i><i>d</i><i>e</i></s><t><s><i>f</i></s></t></r>",
+    ];
+    let exprs = [
+        "/a",
+        "/a/text()",
+        "//a/text()",
+        "//a[1]/text()",
+        "//a/a",
+        "//a/a/a",
+        "//a[2]",
+        "/a/b",
+        "/d:x/p:y/@k",
+        "/d:x/p:y/@p:k",
+        "//p:y/@p:k",
+        "//p:y[2]",
+        "//d:y",
+        "//z",
+        "//d:z",
+        "/d:x/*/*[2]",
+        "//p:y/text()",
+        "//*[1]/text()",
+        "/*/*[2]",
+        "/r/e",
+        "/r/e/@a",
+        "/r/e/text()",
+        "/r/e[2]/text()",
+        "/r/e[3]",
+        "//e[2]",
+        "//s/i[2]",
+        "//s[2]/i[3]",
+        "/r/s[2]/i[1]",
+        "//t//i",
+        "/r//s/i[1]/text()",
+        "//i[3]",
+        "/r/s/*[2]",
+    ];
+    for d in docs {
+        agree(d, &Bytes::from_static(d.as_bytes()), &exprs);
+    }
+}
+
+#[test]
+fn syntax_accepted_and_refused() {
+    let p = path("//order[1]/symbol");
+    assert_eq!(p.steps().len(), 2);
+    assert_eq!(p.steps()[0].axis, StreamAxis::Descendant);
+    assert_eq!(p.steps()[0].ns.as_deref(), Some(""));
+    assert_eq!(p.steps()[0].position.map(|n| n.get()), Some(1));
+    assert_eq!(path("/p:*/*").steps()[1].ns, None);
+    assert_eq!(
+        *path("/a/@p:b").target(),
+        StreamTarget::Attribute {
+            ns: "urn:p".into(),
+            local: "b".into()
+        }
+    );
+    for bad in [
+        "a/b",
+        "/a/..",
+        "/a/.",
+        "/a[@x]",
+        "/a[last()]",
+        "/a[0]",
+        "/a[+1]",
+        "//text()",
+        "/text()",
+        "/a/text()/b",
+        "/a//text()",
+        "/a/@b/c",
+        "/a/@*",
+        "/x:a",
+        "/a | /b",
+        "/a[1][2]",
+        "/child::a",
+        "",
+        "/",
+        "//",
+        "/a/",
+        "/a b",
+        "/a[local-name()='x']",
+        "/@a",
+    ] {
+        assert!(
+            StreamPath::parse(bad, prefixes).is_none(),
+            "accepted {bad:?}"
+        );
+    }
+    assert!(StreamPath::new(Vec::new(), StreamTarget::Element).is_none());
+}
+
+#[test]
+fn stops_at_the_first_match_and_refuses_doctype() {
+    // Garbage after the first match is never read.
+    let b = Bytes::from_static(b"<a><b>1</b><b>2</b><<<<not xml");
+    assert_eq!(path("/a/b").first_string(&b).unwrap().as_deref(), Some("1"));
+    let e = path("/a/c").first_string(&b).unwrap_err();
+    assert_eq!(e.kind, XmlErrorKind::Syntax);
+    let d = Bytes::from_static(b"<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>");
+    assert_eq!(
+        path("/a").first_string(&d).unwrap_err().kind,
+        XmlErrorKind::DocType
+    );
+    let u = Bytes::from_static(b"<a><b>&bogus;</b><c>1</c></a>");
+    assert_eq!(
+        path("/a/c").first_string(&u).unwrap_err().kind,
+        XmlErrorKind::Entity
+    );
+    let deep = Bytes::from("<a>".repeat(600));
+    assert_eq!(
+        path("//z").first_string(&deep).unwrap_err().kind,
+        XmlErrorKind::Limit
+    );
+}
