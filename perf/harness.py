@@ -803,3 +803,45 @@ def ctx_switches(pid):
         except OSError:
             pass
     return total
+
+
+def _h2load_time(text):
+    """'554us' / '22.25ms' / '1.2s' -> milliseconds."""
+    m = re.match(r"([\d.]+)(us|ms|s)$", text)
+    if not m:
+        return None
+    v = float(m.group(1))
+    return {"us": v / 1000, "ms": v, "s": v * 1000}[m.group(2)]
+
+
+def run_h2load(url, payload_file, conns, duration, rate, cpus):
+    """Open-loop load at `rate` req/s in total (h2load --rps per connection); no percentiles."""
+    per_conn = max(1, round(rate / conns))
+    argv = ["h2load", "--h1", "-c", str(conns), f"--rps={per_conn}", "-D", str(duration),
+            "-d", str(payload_file)]
+    for k, v in HEADERS.items():
+        argv += ["-H", f"{k}: {v}"]
+    argv.append(url)
+    p = spawn(argv, cpus=cpus, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=duration + 120)
+    if p in _children:
+        _children.remove(p)
+    out = out.decode(errors="replace")
+    fin = re.search(r"finished in ([\d.]+)s, ([\d.]+) req/s", out)
+    req = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                    r"(\d+) errored, (\d+) timeout", out)
+    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    tfr = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)", out)
+    if p.returncode != 0 or not (fin and req and codes):
+        raise RuntimeError(f"h2load failed (rc {p.returncode}): {err.decode(errors='replace')[-300:]}"
+                           f"\n{out[-500:]}")
+    succeeded = int(req.group(3))
+    return {
+        "requests": succeeded,
+        "rps": float(fin.group(2)),
+        "status": int(codes.group(2)) + int(codes.group(3)) + int(codes.group(4)),
+        "errors": int(req.group(4)) + int(req.group(5)) + int(req.group(6)),
+        "mean_ms": _h2load_time(tfr.group(3)) if tfr else None,
+        "max_ms": _h2load_time(tfr.group(2)) if tfr else None,
+        "offered": per_conn * conns,
+    }

@@ -48,6 +48,8 @@ pub enum ErrorKind {
     ClientTimeout,
     /// A mediator failed (bad value, unsupported feature, missing endpoint...).
     Mediation,
+    /// The message content is not what a mediator needs (malformed XML, …).
+    BadContent,
     /// Runtime/OS resource problem.
     Io,
 }
@@ -69,6 +71,7 @@ impl ErrorKind {
             ErrorKind::ClientIo => "client_io",
             ErrorKind::ClientTimeout => "client_timeout",
             ErrorKind::Mediation => "mediation",
+            ErrorKind::BadContent => "bad_content",
             ErrorKind::Io => "io",
         }
     }

@@ -28,5 +28,7 @@ pub mod registry;
 pub mod server;
 pub mod synapse;
 pub mod telemetry;
+pub mod xml;
+pub mod xpath;
 
 pub use error::{Error, ErrorKind, Side};

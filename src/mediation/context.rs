@@ -56,6 +56,10 @@ pub struct MessageContext {
     pub expect_continue: bool,
     /// Time allowed to read a body into memory.
     pub body_timeout: std::time::Duration,
+    /// The body parsed as XML, while the body is unchanged.
+    pub xml: Option<std::sync::Arc<crate::xml::Document>>,
+    /// The message is a fault (makefault): answered 500 unless HTTP_SC says otherwise.
+    pub is_fault: bool,
 }
 
 #[derive(Debug)]
@@ -112,6 +116,8 @@ impl MessageContext {
             max_body,
             expect_continue,
             body_timeout,
+            xml: None,
+            is_fault: false,
         };
         if no_body {
             ctx.body = Body::Empty;
@@ -134,6 +140,8 @@ impl MessageContext {
     /// The current message becomes `resp` (after a backend call).
     pub fn set_response(&mut self, resp: http::Response<hyper::body::Incoming>) {
         let (parts, body) = resp.into_parts();
+        self.xml = None;
+        self.is_fault = false;
         self.status = parts.status;
         self.headers = parts.headers;
         self.body = if is_end(&body) {
@@ -245,6 +253,7 @@ impl MessageContext {
 
     /// Replaces the body (the content changed: framing headers no longer apply).
     pub fn set_body(&mut self, b: Bytes) {
+        self.xml = None;
         self.body = Body::full(b);
         self.headers.remove(header::CONTENT_LENGTH);
     }
@@ -258,6 +267,11 @@ impl MessageContext {
             .map(String::as_str)
             .unwrap_or("");
         !(mt.eq_ignore_ascii_case("text/xml") || mt.eq_ignore_ascii_case("application/soap+xml"))
+    }
+
+    /// Whether the current message is a backend's response that no mediator replaced.
+    pub fn is_response_from_backend(&self) -> bool {
+        self.is_response && matches!(self.body, Body::Incoming(_)) && !self.is_fault
     }
 
     pub fn axis2_true(&self, name: &str) -> bool {

@@ -29,12 +29,19 @@ pub enum ValueRt {
         key: String,
         property: Option<String>,
     },
+    /// A compiled XPath 1.0 expression (with Synapse's functions and variables).
+    XPath(std::sync::Arc<crate::xpath::XPath>),
     /// An expression mint cannot evaluate yet (XPath and JSONPath arrive with the XPath issue);
     /// evaluating it raises a mediation fault naming the expression.
     Unsupported(String),
 }
 
 impl ValueRt {
+    /// Whether evaluating this value needs the message content.
+    pub fn reads_content(&self) -> bool {
+        matches!(self, ValueRt::XPath(x) if x.reads_content())
+    }
+
     /// Compiles an expression: the property-read forms are recognised, the rest is unsupported.
     pub fn expression(text: &str) -> ValueRt {
         let t = text.trim();
@@ -197,6 +204,110 @@ impl Scope {
     }
 }
 
+/// A filter condition.
+#[derive(Debug, Clone)]
+pub enum Cond {
+    /// `xpath="…"`: XPath `boolean()`.
+    XPath(std::sync::Arc<crate::xpath::XPath>),
+    /// `source="…" regex="…"`: the source's string value matches the whole regex (Java's
+    /// `Matcher.matches`).
+    Regex {
+        source: ValueRt,
+        regex: regex::Regex,
+    },
+}
+
+/// `payloadFactory media-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    Xml,
+    Json,
+    Text,
+}
+
+/// One `<arg>` of payloadFactory.
+#[derive(Debug, Clone)]
+pub struct PfArg {
+    pub value: ValueRt,
+    /// `literal="true"`: XML-looking values are inserted as text, not as XML.
+    pub literal: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PayloadFactory {
+    pub media: Media,
+    /// The inline format, or a registry / local-entry key.
+    pub format: Format,
+    pub args: Vec<PfArg>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Format {
+    Inline(String),
+    Key(String),
+}
+
+/// Where enrich takes its value from.
+#[derive(Debug, Clone)]
+pub enum EnrichSource {
+    Custom(std::sync::Arc<crate::xpath::XPath>),
+    Envelope,
+    Body,
+    Property(String),
+    /// Inline XML or text (from the element, or a local entry / registry key at deploy time).
+    Inline(String),
+    InlineKey(String),
+}
+
+/// Where enrich puts it.
+#[derive(Debug, Clone)]
+pub enum EnrichTarget {
+    Custom(std::sync::Arc<crate::xpath::XPath>),
+    Envelope,
+    Body,
+    Property(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrichAction {
+    Replace,
+    Child,
+    Sibling,
+}
+
+#[derive(Debug, Clone)]
+pub struct Enrich {
+    pub source: EnrichSource,
+    pub clone: bool,
+    pub target: EnrichTarget,
+    pub action: EnrichAction,
+}
+
+/// `makefault`.
+#[derive(Debug, Clone)]
+pub struct MakeFault {
+    /// `soap11`, `soap12` or `pox`; None = the message's own version.
+    pub version: Option<String>,
+    /// Fault code: `(namespace uri, prefix, local)` from a QName value, or an expression.
+    pub code: Option<FaultCode>,
+    pub reason: Option<ValueRt>,
+    pub node: Option<String>,
+    pub role: Option<String>,
+    pub detail: Option<ValueRt>,
+    /// `response="true"`: the fault becomes a response (sent back by a following `send`).
+    pub response: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum FaultCode {
+    QName {
+        ns: String,
+        prefix: String,
+        local: String,
+    },
+    Expr(ValueRt),
+}
+
 #[derive(Debug, Clone)]
 pub enum HeaderTarget {
     /// An HTTP header (`scope="transport"`).
@@ -205,8 +316,12 @@ pub enum HeaderTarget {
     To,
     /// WS-Addressing `Action`: becomes the outgoing SOAPAction.
     Action,
-    /// Another SOAP header block: needs the XML issue.
-    Soap(String),
+    /// A SOAP header block `{ns}local` (written with `prefix`).
+    Soap {
+        ns: String,
+        prefix: String,
+        local: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -244,6 +359,19 @@ pub enum Med {
         /// None = remove.
         value: Option<ValueRt>,
     },
+    Filter {
+        cond: Cond,
+        then: Vec<Med>,
+        otherwise: Vec<Med>,
+    },
+    Switch {
+        source: ValueRt,
+        cases: Vec<(regex::Regex, Vec<Med>)>,
+        default: Vec<Med>,
+    },
+    PayloadFactory(Box<PayloadFactory>),
+    Enrich(Box<Enrich>),
+    MakeFault(Box<MakeFault>),
     /// A mediator mint does not implement yet: raises a fault naming it.
     Unsupported {
         name: String,
@@ -255,8 +383,16 @@ impl Med {
     /// Whether this mediator needs the message content (so the body must be read).
     pub fn reads_content(&self) -> bool {
         match self {
-            Med::Log { level, .. } => matches!(level, LogLevel::Full),
+            Med::Log { level, props, .. } => {
+                matches!(level, LogLevel::Full) || props.iter().any(|p| p.value.reads_content())
+            }
             Med::Group(ms) => ms.iter().any(Med::reads_content),
+            Med::SetProperty { value, .. } => value.reads_content(),
+            Med::Filter { .. }
+            | Med::Switch { .. }
+            | Med::PayloadFactory(_)
+            | Med::Enrich(_)
+            | Med::MakeFault(_) => true,
             _ => false,
         }
     }

@@ -8,11 +8,13 @@
 //! innermost fault handler (sequence `onError`, the service's faultSequence, else `fault`) with
 //! `ERROR_CODE` / `ERROR_MESSAGE` set.
 
+pub mod content;
 pub mod context;
 pub mod dispatch;
 mod log;
 pub mod mediator;
 pub mod respond;
+mod transform;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,7 +26,7 @@ use http::{header, HeaderValue, Method, Request, Response};
 
 use self::context::{strip_hop_by_hop, MessageContext};
 use self::dispatch::Route;
-use self::mediator::{EpId, HeaderTarget, Med, Scope, SeqId, ValueRt};
+use self::mediator::{Cond, EpId, HeaderTarget, Med, Scope, SeqId, ValueRt};
 use crate::config::Settings;
 use crate::endpoint::{self, Address, EpKind};
 use crate::error::{Error, ErrorKind, Result, Side};
@@ -213,7 +215,11 @@ impl Engine {
                     return Ok(Flow::Stop);
                 }
                 // A proxy's `<send/>` without an endpoint goes to the proxy's target endpoint.
-                let endpoint = endpoint.or(if ctx.is_response { None } else { ctx.target_endpoint });
+                let endpoint = endpoint.or(if ctx.is_response {
+                    None
+                } else {
+                    ctx.target_endpoint
+                });
                 self.send(ctx, endpoint, *receive).await;
                 Ok(Flow::Stop)
             }
@@ -254,12 +260,53 @@ impl Engine {
                     }
                     (HeaderTarget::To, v) => ctx.to = v,
                     (HeaderTarget::Action, v) => ctx.action = v,
-                    (HeaderTarget::Soap(name), _) => {
-                        return Err(Error::mediation(format!(
-                            "setting the SOAP header '{name}' is not supported yet"
-                        )));
+                    (HeaderTarget::Soap { ns, prefix, local }, v) => {
+                        self.soap_header(ctx, ns, prefix, local, v).await?;
                     }
                 }
+                Ok(Flow::Continue)
+            }
+            Med::Filter {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let ok = match cond {
+                    Cond::XPath(x) => match self.eval_xpath(ctx, x, content::Want::Bool).await?.0 {
+                        content::Evaluated::Bool(b) => b,
+                        content::Evaluated::Text(t) => t.is_some_and(|t| !t.is_empty()),
+                        content::Evaluated::Nodes(n) => !n.is_empty(),
+                    },
+                    Cond::Regex { source, regex } => {
+                        let v = self.eval(ctx, source).await?;
+                        regex.is_match(&v)
+                    }
+                };
+                Ok(self.run_list(ctx, if ok { then } else { otherwise }).await)
+            }
+            Med::Switch {
+                source,
+                cases,
+                default,
+            } => {
+                let v = self.eval(ctx, source).await?;
+                let branch = cases
+                    .iter()
+                    .find(|(re, _)| re.is_match(&v))
+                    .map(|(_, b)| b)
+                    .unwrap_or(default);
+                Ok(self.run_list(ctx, branch).await)
+            }
+            Med::PayloadFactory(pf) => {
+                self.payload_factory(ctx, pf).await?;
+                Ok(Flow::Continue)
+            }
+            Med::Enrich(e) => {
+                self.enrich(ctx, e).await?;
+                Ok(Flow::Continue)
+            }
+            Med::MakeFault(f) => {
+                self.make_fault(ctx, f).await?;
                 Ok(Flow::Continue)
             }
             Med::Unsupported { name, origin } => Err(Error::mediation(format!(
@@ -269,7 +316,7 @@ impl Engine {
     }
 
     /// Evaluates a value against the message.
-    pub async fn eval(&self, ctx: &MessageContext, v: &ValueRt) -> Result<String> {
+    pub async fn eval(&self, ctx: &mut MessageContext, v: &ValueRt) -> Result<String> {
         match v {
             ValueRt::Literal(s) | ValueRt::Xml(s) => Ok(s.clone()),
             ValueRt::Property { scope, name } => {
@@ -290,6 +337,11 @@ impl Engine {
                     (None, _) => String::new(),
                 })
             }
+            ValueRt::XPath(x) => match self.eval_xpath(ctx, x, content::Want::Text).await?.0 {
+                content::Evaluated::Text(t) => Ok(t.unwrap_or_default()),
+                content::Evaluated::Bool(b) => Ok(b.to_string()),
+                content::Evaluated::Nodes(_) => Ok(String::new()),
+            },
             ValueRt::Unsupported(expr) => Err(Error::mediation(format!(
                 "expression '{expr}' cannot be evaluated: XPath support is not built yet"
             ))),

@@ -9,16 +9,24 @@ use crate::http::body::Body;
 
 /// The response for a message that `respond` (or `send` in the out-flow) sends back.
 pub fn build(ctx: &mut MessageContext) -> Response<Body> {
-    let status = ctx
+    let explicit = ctx
         .axis2
         .get("HTTP_SC")
         .and_then(|s| s.trim().parse::<u16>().ok())
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap_or(if ctx.is_response {
-            ctx.status
-        } else {
-            StatusCode::OK
-        });
+        .and_then(|s| StatusCode::from_u16(s).ok());
+    let status = match explicit {
+        // A SOAP fault made by makefault goes out as 500, unless FAULTS_AS_HTTP_200 asks for 200.
+        _ if ctx.is_fault && !ctx.is_response_from_backend() => {
+            if ctx.axis2_true("FAULTS_AS_HTTP_200") {
+                StatusCode::OK
+            } else {
+                explicit.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+        Some(s) => s,
+        None if ctx.is_response => ctx.status,
+        None => StatusCode::OK,
+    };
     let mut headers = std::mem::take(&mut ctx.headers);
     strip_hop_by_hop(&mut headers);
     if !ctx.is_response {

@@ -22,7 +22,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use super::element::parse_document;
-use super::model::{Artifacts, Element, Endpoint, Origin, Pos, Problem, Sequence, ValueSpec};
+use super::model::{
+    Artifacts, Element, Endpoint, MediatorNode, Origin, Pos, Problem, Sequence, ValueSpec,
+};
 
 mod artifacts;
 mod endpoint;
@@ -231,6 +233,17 @@ pub fn parse_sequence_element(
     let mut ctx = Ctx::new(Arc::clone(file), problems);
     ctx.expect_root(element, "sequence")
         .then(|| mediators::sequence(&mut ctx, element))
+}
+
+/// Parses the child elements of `element` as a mediator list (the branches of filter / switch,
+/// used by the deployer when it compiles content mediators kept whole by the parser).
+pub fn parse_mediator_children(
+    element: &Element,
+    file: &Arc<PathBuf>,
+    problems: &mut Vec<Problem>,
+) -> Vec<MediatorNode> {
+    let mut ctx = Ctx::new(Arc::clone(file), problems);
+    mediators::children(&mut ctx, element)
 }
 
 /// Parses an `<endpoint>` definition obtained elsewhere (e.g. a registry resource read from

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::error::{EditError, XmlError, XmlErrorKind};
-use super::escape::{escape_attr, is_name};
+use super::escape::{escape_attr, escape_text, is_name};
 use super::tree::Document;
 use super::XML_NS;
 use crate::xpath::dom::{NodeId, NodeKind};
@@ -89,9 +89,9 @@ impl Fragment {
         text.push_str(body);
         text.push_str("</_>");
         let doc = Document::parse(Bytes::from(text)).map_err(|e| {
-            // Report the position inside the caller's text.
-            let at = e.offset.saturating_sub(shift).min(body.len());
-            XmlError::at(body.as_bytes(), at, e.kind, e.message)
+            // Report the position inside the caller's text (`body` is a suffix of `xml`).
+            let at = e.offset.saturating_sub(shift).min(body.len()) + (xml.len() - body.len());
+            XmlError::at(xml.as_bytes(), at, e.kind, e.message)
         })?;
         let parent = doc.root_element();
         Ok(Fragment {
@@ -99,6 +99,17 @@ impl Fragment {
             parent,
             single: None,
         })
+    }
+
+    /// One element `{ns}local` holding `text` (escaped as needed), e.g. for a property value
+    /// enriched into the body. `ns` may be `""`.
+    pub fn text_element(ns: &str, local: &str, text: &str) -> Result<Fragment, EditError> {
+        if !is_name(local) || local.contains(':') {
+            return Err(EditError::InvalidName(local.to_string()));
+        }
+        // The namespace is bound on the wrapper, so output declares it only where needed.
+        let xml = format!("<{local}>{}</{local}>", escape_text(text));
+        Ok(Fragment::parse_in(&xml, &[("", ns)])?)
     }
 
     /// The root element of a whole document (e.g. a response body parsed elsewhere).
@@ -299,12 +310,25 @@ impl<'d> Editor<'d> {
         Ok(())
     }
 
-    /// Sets the text of element `n` (replacing its children) or of text node `n`.
+    /// Sets the text of element `n` (replacing its children), of text node `n`, or the value of
+    /// attribute node `n`.
     pub fn set_text(&mut self, n: NodeId, text: impl Into<String>) -> Result<(), EditError> {
-        let content = Content::Text(text.into());
         match self.node(n)? {
-            NodeKind::Text => self.replace(n, content),
-            _ => self.set_children(n, content),
+            NodeKind::Text => self.replace(n, Content::Text(text.into())),
+            NodeKind::Attribute => {
+                let doc = self.doc;
+                let owner = doc.parent(n).ok_or(EditError::Unsupported(n))?;
+                let kind = OpKind::SetAttr {
+                    ns: doc.ns(n).into(),
+                    local: doc.local(n).into(),
+                    value: text.into(),
+                    prefix: doc.prefix(n).into(),
+                    declare: false,
+                };
+                self.push(owner, kind);
+                Ok(())
+            }
+            _ => self.set_children(n, Content::Text(text.into())),
         }
     }
 

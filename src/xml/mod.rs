@@ -19,7 +19,7 @@
 //! 4. A mediator that changes content opens an [`Editor`] over the document, records edits and
 //!    calls [`Editor::finish`], which returns the same `Bytes` when nothing changed, or the body
 //!    serialized once, copying unchanged subtrees as byte ranges. The caller replaces the body with
-//!    the result and drops the old tree; the next reader parses the new bytes (see `write.rs` for
+//!    the result and drops the old tree; the next reader parses the new bytes (see `edit.rs` for
 //!    why edits are an overlay rather than arena mutation).
 
 mod edit;
@@ -38,7 +38,7 @@ pub use edit::{Content, Editor, Fragment};
 pub use error::{EditError, XmlError, XmlErrorKind};
 pub use escape::{escape_attr, escape_text};
 pub use soap::SoapVersion;
-pub use stream::{StreamAxis, StreamPath, StreamStep, StreamTarget};
+pub use stream::{StreamAxis, StreamMatch, StreamPath, StreamStep, StreamTarget};
 pub use tree::{Children, Document, ParseOptions};
 
 /// The namespace URI bound to the reserved `xml` prefix.

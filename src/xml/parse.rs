@@ -138,11 +138,12 @@ impl<'s> Builder<'s> {
         let mut strs = String::with_capacity(64);
         strs.push_str("xml");
         strs.push_str(XML_NS);
-        let mut nodes = Vec::with_capacity(src.len() / 12 + 4);
+        // SOAP bodies run at about 10 bytes per node; over-reserving costs only untouched memory.
+        let mut nodes = Vec::with_capacity(src.len() / 8 + 8);
         let mut root = new_node(NodeKind::Root, NONE);
         root.src_end = src.len() as u32;
         nodes.push(root);
-        let mut elems = Vec::with_capacity(src.len() / 48 + 2);
+        let mut elems = Vec::with_capacity(src.len() / 16 + 2);
         elems.push(new_elem(0, 0));
         Builder {
             src,

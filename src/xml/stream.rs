@@ -12,29 +12,38 @@
 //!   every `order` that is its parent's first `order` child, not `(//order)[1]`);
 //! - an optional final `/text()` or `/@name` / `/@p:name`.
 //!
-//! The answer is the XPath string-value of the first node of the result in document order
-//! (`string(path)`): an element's concatenated descendant text, the first text node child of a
-//! matching element (adjacent text, CDATA and references form one text node; comments split
-//! text nodes), or an attribute's normalized value. `None` means the node-set is empty. It is
-//! borrowed from the input unless references, end-of-line normalization or concatenation
-//! required a copy. At most 63 steps.
+//! Answers: [`StreamPath::first_string`] gives the XPath string-value of the first selected
+//! node in document order (`string(path)`, `None` for an empty node-set);
+//! [`StreamPath::first_match`] and [`StreamPath::for_each_match`] give [`StreamMatch`]es (byte
+//! range, string-value, and for elements the text of their own text children — what Synapse
+//! concatenates when it turns a node-set into a string), in document order. An element's value is
+//! its concatenated descendant text; a text node is a maximal run of adjacent text, CDATA and
+//! references (comments and PIs split text nodes; empty CDATA alone is no text node); an
+//! attribute's value is unescaped and normalized. Values borrow from the input unless references,
+//! end-of-line normalization or concatenation required a copy. At most 63 steps.
 //!
 //! Not supported (use the tree): other axes, `..`, `.`, predicates other than `[n]`, `last()`,
-//! functions (`local-name()`, `count()`, …), unions, relative paths, `node()`, `comment()`,
-//! variables. Well-formedness is checked only up to the first match; DOCTYPE is refused as in
-//! the tree parser.
+//! functions (`local-name()`, `count()`, …), unions, `node()`, `comment()`, variables.
+//!
+//! Anchors other than the document node map onto element steps: a path relative to the document
+//! element (Synapse's default context) is that path with a leading child step `*` (any namespace,
+//! any name); `$body/x` is `/*/{env}:Body/x` with `{env}` from [`super::soap::soap_version_of`]
+//! (this accepts a `Body` that is not the envelope's second child, which the tree would not).
+//!
+//! Checking: the input is read only as far as needed (to the first match for `first_*`). What is
+//! read is checked for quick-xml's syntax rules, end-tag names, DOCTYPE (refused), undefined
+//! entities, depth, unbound prefixes the path needs, and unclosed elements at the end. Not
+//! checked (the tree parser does): duplicate attributes, content outside the root element, `<` in
+//! attribute values that are not read.
 //!
 //! Must not: allocate per event (bindings and counters live in vectors sized by depth), or
 //! accept entities beyond the predefined ones.
 
 use std::borrow::Cow;
 use std::num::NonZeroU32;
-
-use quick_xml::events::Event;
-use quick_xml::reader::Reader;
+use std::ops::{ControlFlow, Range};
 
 use super::error::{XmlError, XmlErrorKind};
-use super::escape::{push_eol_normalized, resolve_ref};
 use super::tree::ParseOptions;
 
 /// How a step is reached from the previous one.
@@ -117,10 +126,7 @@ impl StreamPath {
                 slot.push(usize::MAX);
             }
         }
-        let needs_ns = steps
-            .iter()
-            .any(|s| s.ns.as_deref().is_some_and(|n| !n.is_empty()))
-            || steps.iter().any(|s| s.ns.as_deref() == Some(""))
+        let needs_ns = steps.iter().any(|s| s.ns.is_some())
             || matches!(&target, StreamTarget::Attribute { ns, .. } if !ns.is_empty());
         Some(StreamPath {
             steps,
@@ -151,10 +157,46 @@ impl StreamPath {
     }
 
     /// The string-value of the first node the path selects in `input`, or `None` when it
-    /// selects nothing. Stops reading at the first match.
+    /// selects nothing (`string(path)` is this or `""`). Stops reading at the first match.
     pub fn first_string<'a>(&self, input: &'a [u8]) -> Result<Option<Cow<'a, str>>, XmlError> {
-        Matcher::new(self, input).run()
+        Ok(self.first_match(input)?.map(|m| m.value))
     }
+
+    /// The first node the path selects in `input`, in document order. Stops reading there.
+    pub fn first_match<'a>(&self, input: &'a [u8]) -> Result<Option<StreamMatch<'a>>, XmlError> {
+        let mut first = None;
+        Matcher::new(self, input).scan(true, &mut |m| {
+            first = Some(m);
+            ControlFlow::Break(())
+        })?;
+        Ok(first)
+    }
+
+    /// Calls `f` with every node the path selects, in document order (a nested match is
+    /// reported after the match that contains it, once both are complete), until `f` breaks or
+    /// the input ends. Reading stops when `f` breaks.
+    pub fn for_each_match<'a>(
+        &self,
+        input: &'a [u8],
+        mut f: impl FnMut(StreamMatch<'a>) -> ControlFlow<()>,
+    ) -> Result<(), XmlError> {
+        Matcher::new(self, input).scan(false, &mut f)
+    }
+}
+
+/// One node selected by a [`StreamPath`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamMatch<'a> {
+    /// Where the node is in the input: an element from `<` of its start tag to past `>` of its
+    /// end tag; a text node as written (references and CDATA markup included); an attribute's
+    /// value as written between the quotes.
+    pub range: Range<usize>,
+    /// The XPath string-value (an element's descendant text; unescaped).
+    pub value: Cow<'a, str>,
+    /// For an element, the concatenated text of its own text children only (what Axiom's
+    /// `OMElement.getText()` returns, which Synapse uses when converting node-sets to strings);
+    /// for text and attribute nodes, the same as `value`.
+    pub direct_text: Cow<'a, str>,
 }
 
 struct Frame {
@@ -163,34 +205,6 @@ struct Frame {
     /// OR of `mask` over this element and its ancestors.
     anc: u64,
     ns_mark: usize,
-}
-
-/// Text accumulated for the answer: borrowed while it is one piece of input.
-struct Acc<'a>(Cow<'a, str>);
-
-impl<'a> Acc<'a> {
-    fn owned(&mut self) -> &mut String {
-        self.0.to_mut()
-    }
-
-    fn push_text(&mut self, s: Cow<'a, str>) {
-        if s.is_empty() {
-            return;
-        }
-        if self.0.is_empty() && memchr::memchr(b'\r', s.as_bytes()).is_none() {
-            self.0 = s;
-            return;
-        }
-        push_eol_normalized(self.0.to_mut(), &s);
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn finish(self) -> Cow<'a, str> {
-        self.0
-    }
 }
 
 struct Matcher<'p, 'a> {
@@ -240,99 +254,8 @@ impl<'p, 'a> Matcher<'p, 'a> {
         // the input is borrowed immutably for 'a.
         Some(unsafe { std::str::from_utf8_unchecked(bytes) })
     }
-
-    fn run(mut self) -> Result<Option<Cow<'a, str>>, XmlError> {
-        let mut reader = Reader::from_reader(&self.input[self.base..]);
-        let mut pos = self.base;
-        // Element target: nesting level inside the matched element while capturing its text.
-        let mut capture: Option<usize> = None;
-        let mut acc = Acc(Cow::Borrowed(""));
-        // Text target: a text node child of a matching element is being accumulated.
-        let mut run = false;
-        loop {
-            let ev = match reader.read_event() {
-                Ok(ev) => ev,
-                Err(e) => {
-                    let at = self.base + reader.error_position() as usize;
-                    return Err(self.err(at, XmlErrorKind::Syntax, e.to_string()));
-                }
-            };
-            let is_text = matches!(ev, Event::Text(_) | Event::CData(_) | Event::GeneralRef(_));
-            if run && !is_text {
-                if !acc.is_empty() {
-                    return Ok(Some(acc.finish()));
-                }
-                run = false;
-            }
-            let hit = match ev {
-                Event::Start(e) => match capture.as_mut() {
-                    Some(level) => {
-                        *level += 1;
-                        Hit::Miss
-                    }
-                    None => self.element(&e, pos, false)?,
-                },
-                Event::Empty(e) if capture.is_none() => self.element(&e, pos, true)?,
-                Event::Empty(_) => Hit::Miss,
-                Event::End(_) => match capture.as_mut() {
-                    Some(level) => {
-                        *level -= 1;
-                        if *level == 0 {
-                            return Ok(Some(acc.finish()));
-                        }
-                        Hit::Miss
-                    }
-                    None => {
-                        self.close();
-                        Hit::Miss
-                    }
-                },
-                Event::Text(t) => {
-                    if capture.is_some() || self.text_parent() {
-                        run = capture.is_none();
-                        acc.push_text(t.into_inner());
-                    }
-                    Hit::Miss
-                }
-                Event::CData(c) => {
-                    if capture.is_some() || self.text_parent() {
-                        run = capture.is_none();
-                        acc.push_text(c.into_inner());
-                    }
-                    Hit::Miss
-                }
-                Event::GeneralRef(r) => {
-                    let resolved = resolve_ref(&r).map_err(|(k, m)| self.err(pos, k, m))?;
-                    if capture.is_some() || self.text_parent() {
-                        run = capture.is_none();
-                        resolved.push_to(acc.owned());
-                    }
-                    Hit::Miss
-                }
-                Event::DocType(_) => {
-                    return Err(self.err(pos, XmlErrorKind::DocType, "DOCTYPE is not allowed"));
-                }
-                Event::Eof => return Ok(None),
-                Event::Comment(_) | Event::PI(_) | Event::Decl(_) => Hit::Miss,
-            };
-            match hit {
-                Hit::Miss => {}
-                Hit::Capture => capture = Some(1),
-                Hit::Value(v) => return Ok(Some(v)),
-            }
-            pos = self.base + reader.buffer_position() as usize;
-        }
-    }
-}
-
-/// What a start tag meant for the answer.
-enum Hit<'a> {
-    Miss,
-    /// The element matched: capture its string-value.
-    Capture,
-    /// The answer.
-    Value(Cow<'a, str>),
 }
 
 mod matching;
+mod scan;
 pub(crate) mod syntax;

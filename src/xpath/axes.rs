@@ -17,7 +17,7 @@ pub(crate) fn walk<D: Dom + ?Sized>(
 ) -> bool {
     let attr_like = matches!(dom.kind(n), NodeKind::Attribute | NodeKind::Namespace);
     match axis {
-        Axis::SelfAxis => f(n),
+        Axis::SelfNode => f(n),
         Axis::Child => {
             if attr_like {
                 return true;
@@ -26,7 +26,7 @@ pub(crate) fn walk<D: Dom + ?Sized>(
         }
         Axis::Descendant => !attr_like && descendants(dom, n, f),
         Axis::DescendantOrSelf => f(n) && (attr_like || descendants(dom, n, f)),
-        Axis::Parent => dom.parent(n).is_none_or(|p| f(p)),
+        Axis::Parent => dom.parent(n).is_none_or(&mut *f),
         Axis::Ancestor => ancestors(dom, dom.parent(n), f),
         Axis::AncestorOrSelf => f(n) && ancestors(dom, dom.parent(n), f),
         Axis::FollowingSibling => {
@@ -113,14 +113,12 @@ fn following<D: Dom + ?Sized>(
 ) -> bool {
     let mut m = n;
     if attr_like {
-        // An attribute precedes its element's children in document order.
-        let Some(p) = dom.parent(n) else {
-            return true;
-        };
-        if !descendants(dom, p, f) {
-            return false;
+        // Like Jaxen (Synapse's engine) and libxml2, start after the owner element: its
+        // children are not on an attribute's following axis.
+        match dom.parent(n) {
+            Some(p) => m = p,
+            None => return true,
         }
-        m = p;
     }
     loop {
         let mut s = dom.next_sibling(m);

@@ -2,6 +2,8 @@
 //! at all ([`reads_content`]), and is it a simple path a byte scanner can answer without
 //! building a tree ([`SimplePath`])?
 
+use std::num::NonZeroU32;
+
 use super::ast::{Axis, Expr, Func, GetProperty, NodeTest, Pred, PredKind, Step};
 use super::synapse::VarRef;
 
@@ -27,9 +29,7 @@ pub(crate) fn reads_content(e: &Expr) -> bool {
                         | Func::NamespaceUri
                         | Func::Name
                 );
-            implicit_context
-                || matches!(f, Func::Lang | Func::Id)
-                || args.iter().any(reads_content)
+            implicit_context || matches!(f, Func::Lang | Func::Id) || args.iter().any(reads_content)
         }
         Expr::Or(v) | Expr::And(v) | Expr::Union(v) => v.iter().any(reads_content),
         Expr::Cmp(_, a, b) | Expr::Arith(_, a, b) => reads_content(a) || reads_content(b),
@@ -68,7 +68,7 @@ pub struct SimpleStep {
     /// this step's name test (XPath's child-axis position, also after `//`: `//order[1]` is
     /// every `order` that is the first `order` child of its parent, not the first `order` of
     /// the document). `None`: no position constraint.
-    pub position: Option<u32>,
+    pub position: Option<NonZeroU32>,
 }
 
 /// What a [`SimplePath`] selects at the end of its element steps.
@@ -113,13 +113,14 @@ fn is_dos(s: &Step) -> bool {
     s.axis == Axis::DescendantOrSelf && s.test == NodeTest::AnyNode && s.preds.is_empty()
 }
 
-fn position(preds: &[Pred]) -> Option<Option<u32>> {
+/// `Some(None)`: no predicate; `Some(Some(n))`: one constant `[n]`; `None`: anything else.
+fn position(preds: &[Pred]) -> Option<Option<NonZeroU32>> {
     match preds {
         [] => Some(None),
         [Pred {
             kind: PredKind::Position(p),
             ..
-        }] if *p >= 1.0 && p.fract() == 0.0 && *p <= f64::from(u32::MAX) => Some(Some(*p as u32)),
+        }] if p.fract() == 0.0 && *p <= f64::from(u32::MAX) => NonZeroU32::new(*p as u32).map(Some),
         _ => None,
     }
 }

@@ -49,7 +49,8 @@ impl Charset {
                 if self == Charset::Utf16 && !s.is_empty() {
                     out.extend_from_slice(&[0xFE, 0xFF]);
                 }
-                s.encode_utf16().for_each(|u| out.extend_from_slice(&u.to_be_bytes()));
+                s.encode_utf16()
+                    .for_each(|u| out.extend_from_slice(&u.to_be_bytes()));
                 out
             }
             Charset::Utf16Le => s.encode_utf16().flat_map(u16::to_le_bytes).collect(),
@@ -63,7 +64,13 @@ impl Charset {
             Charset::Latin1 => bytes.iter().map(|&b| char::from(b)).collect(),
             Charset::Ascii => bytes
                 .iter()
-                .map(|&b| if b.is_ascii() { char::from(b) } else { '\u{FFFD}' })
+                .map(|&b| {
+                    if b.is_ascii() {
+                        char::from(b)
+                    } else {
+                        '\u{FFFD}'
+                    }
+                })
                 .collect(),
             Charset::Utf16Be => decode_utf16(bytes, true),
             Charset::Utf16Le => decode_utf16(bytes, false),
@@ -163,7 +170,7 @@ const PATH_ENCODE: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
-/// `URI.allowed_query`: unreserved plus all reserved characters (`; / ? : @ & = + $ , [ ]`).
+/// `URI.allowed_query`: unreserved plus the reserved characters `; / ? : @ & = + $ ,`.
 const QUERY_ENCODE: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
@@ -171,7 +178,9 @@ const QUERY_ENCODE: &AsciiSet = &CONTROLS
     .add(b'%')
     .add(b'<')
     .add(b'>')
+    .add(b'[')
     .add(b'\\')
+    .add(b']')
     .add(b'^')
     .add(b'`')
     .add(b'{')

@@ -153,7 +153,11 @@ impl Civil {
         match c {
             'G' => out.push_str(if self.year > 0 { "AD" } else { "BC" }),
             'y' | 'Y' => {
-                let y = if self.year > 0 { self.year } else { 1 - self.year };
+                let y = if self.year > 0 {
+                    self.year
+                } else {
+                    1 - self.year
+                };
                 if n == 2 {
                     num(out, y % 100);
                 } else {
@@ -179,13 +183,24 @@ impl Civil {
             'H' => num(out, i64::from(self.hour)),
             'k' => num(out, i64::from(if self.hour == 0 { 24 } else { self.hour })),
             'K' => num(out, i64::from(self.hour % 12)),
-            'h' => num(out, i64::from(if self.hour % 12 == 0 { 12 } else { self.hour % 12 })),
+            'h' => num(
+                out,
+                i64::from(if self.hour % 12 == 0 {
+                    12
+                } else {
+                    self.hour % 12
+                }),
+            ),
             'm' => num(out, i64::from(self.minute)),
             's' => num(out, i64::from(self.second)),
             'S' => num(out, i64::from(self.millis)),
             'z' => {
                 if offset_secs == 0 {
-                    out.push_str(if n >= 4 { "Coordinated Universal Time" } else { "UTC" });
+                    out.push_str(if n >= 4 {
+                        "Coordinated Universal Time"
+                    } else {
+                        "UTC"
+                    });
                 } else {
                     out.push_str("GMT");
                     zone(out, offset_secs, true);

@@ -267,8 +267,10 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
         let mut seen = Seen::default();
         // For predicate-free descendant steps, a node inside an already-walked subtree adds
         // nothing new: skip it (keeps `//a//b` linear).
-        let skip_nested = matches!(s.axis, super::ast::Axis::Descendant | super::ast::Axis::DescendantOrSelf)
-            && s.preds.is_empty();
+        let skip_nested = matches!(
+            s.axis,
+            super::ast::Axis::Descendant | super::ast::Axis::DescendantOrSelf
+        ) && s.preds.is_empty();
         let mut covered: Option<NodeId> = None;
         for &n in input {
             if skip_nested {

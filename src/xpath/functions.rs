@@ -130,11 +130,8 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
         };
         let kind = dom.kind(n);
         let named = matches!(kind, NodeKind::Element | NodeKind::Attribute);
-        let has_name = named
-            || matches!(
-                kind,
-                NodeKind::ProcessingInstruction | NodeKind::Namespace
-            );
+        let has_name =
+            named || matches!(kind, NodeKind::ProcessingInstruction | NodeKind::Namespace);
         Ok(Value::String(match func {
             Func::NamespaceUri if named => dom.namespace_uri(n).to_owned(),
             Func::Name if named && !dom.prefix(n).is_empty() => {
@@ -162,9 +159,7 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
             Func::Floor => Value::Number(num(0)?.floor()),
             Func::Ceiling => Value::Number(num(0)?.ceil()),
             Func::Round => Value::Number(xpath_round(num(0)?)),
-            Func::StringLength => {
-                Value::Number(self.str_arg(args, f)?.chars().count() as f64)
-            }
+            Func::StringLength => Value::Number(self.str_arg(args, f)?.chars().count() as f64),
             _ => Value::Boolean(self.lang(&self.string(&args[0], f)?, f.node)),
         })
     }
@@ -187,7 +182,10 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
             Func::Contains => boolean(s(0)?.contains(s(1)?.as_str())),
             Func::SubstringBefore => {
                 let (hay, needle) = (s(0)?, s(1)?);
-                text(hay.find(&needle).map_or_else(String::new, |i| hay[..i].to_owned()))
+                text(
+                    hay.find(&needle)
+                        .map_or_else(String::new, |i| hay[..i].to_owned()),
+                )
             }
             Func::SubstringAfter => {
                 let (hay, needle) = (s(0)?, s(1)?);
@@ -234,9 +232,10 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
         let mut cur = Some(node);
         while let Some(n) = cur {
             if dom.kind(n) == NodeKind::Element {
-                let lang = dom.attributes(n).iter().find(|&&a| {
-                    dom.local_name(a) == "lang" && dom.namespace_uri(a) == XML_NS
-                });
+                let lang = dom
+                    .attributes(n)
+                    .iter()
+                    .find(|&&a| dom.local_name(a) == "lang" && dom.namespace_uri(a) == XML_NS);
                 if let Some(&a) = lang {
                     let v = dom.string_value(a);
                     let v = v.as_bytes();

@@ -15,11 +15,13 @@
 //! * Synapse evaluates with the **SOAP envelope element** as the context node; pass that as
 //!   `context_node` for relative paths (`soapenv:Body/...`) to behave the same.
 //! * A missing property is Java `null` in Synapse/Jaxen; it is modelled as the empty node-set,
-//!   which behaves identically (`""`, `NaN`, `false`, and every comparison false).
+//!   which behaves the same (`""`, `NaN`, `false`, comparisons false) except that
+//!   `= false()` / `!= true()` hold for it, where Jaxen answers false.
 //! * A function's prefix is ignored (`fn:concat`, `synapse:get-property`), as in Jaxen.
 //!   Jaxen's `ends-with`, `upper-case`, `lower-case` are available too.
-//! * Turning a node-set *result* into a property value (Synapse joins the serialized nodes) is
-//!   the caller's job: `evaluate_string` applies XPath's `string()` (first node only).
+//! * `evaluate_string` applies XPath's `string()` (first node only). What Synapse's mediators
+//!   store is different (all nodes joined, elements serialized, `count()` as `"3.0"`):
+//!   [`XPath::evaluate_synapse_string`] reproduces it, given an element serializer.
 //!
 //! This module owns expression semantics only: no message state, no I/O, no logging.
 
@@ -34,6 +36,8 @@ mod eval;
 mod functions;
 mod lexer;
 mod parser;
+mod resolve;
+mod stringify;
 mod synapse;
 mod value;
 
@@ -45,9 +49,10 @@ use std::fmt;
 
 pub use classify::{Anchor, SimplePath, SimpleStep, SimpleTail};
 pub use dom::{Dom, NodeId, NodeKind};
+pub use stringify::{java_double_to_string, Serializer};
 pub use synapse::{
-    query_param_from_url, split_registry_key, Clock, MessageField, NoContext, PropertyValue,
-    Scope, XPathContext,
+    query_param_from_url, split_registry_key, Clock, MessageField, NoContext, PropertyValue, Scope,
+    XPathContext,
 };
 pub use value::{format_number, parse_number, Value};
 
@@ -219,7 +224,9 @@ impl XPath {
         ctx: &dyn XPathContext,
         context_node: NodeId,
     ) -> Result<String, EvalError> {
-        Ok(self.evaluate(dom, ctx, context_node)?.into_string_value(dom))
+        Ok(self
+            .evaluate(dom, ctx, context_node)?
+            .into_string_value(dom))
     }
 
     /// Evaluates and converts with XPath's `boolean()` (what `<filter xpath>` uses).
@@ -252,6 +259,30 @@ impl XPath {
     ) -> Result<Vec<NodeId>, EvalError> {
         let ev = eval::Ev { dom, cx: ctx };
         ev.nodes(&self.expr, Self::focus(context_node))
+    }
+}
+
+impl XPath {
+    /// Evaluates and converts the result as Synapse's `SynapseXPath.stringValueOf` does (the
+    /// string the property, log, header and payloadFactory mediators use): all nodes of a
+    /// node-set joined, a lone element as its own trimmed text or else its XML (written by
+    /// `serialize`), numbers computed by XPath as Java doubles (`"3.0"`). `None` is Java's
+    /// `null` (a missing property read at the top level). Details in `stringify.rs`.
+    pub fn evaluate_synapse_string<D: Dom + ?Sized>(
+        &self,
+        dom: &D,
+        ctx: &dyn XPathContext,
+        context_node: NodeId,
+        serialize: &mut Serializer<'_>,
+    ) -> Result<Option<String>, EvalError> {
+        let v = self.evaluate(dom, ctx, context_node)?;
+        Ok(stringify::synapse_string(
+            &self.expr,
+            &self.source,
+            v,
+            dom,
+            serialize,
+        ))
     }
 }
 

@@ -1,17 +1,17 @@
 //! Recursive-descent parser for XPath 1.0 (spec §2-§3 grammar) producing the resolved AST.
 //!
-//! Name resolution happens here: prefixes become namespace URIs (unknown prefix → error; the
-//! artifact's default namespace is never applied to unprefixed names), function names become
-//! [`Func`] (unknown → error; a function's prefix is ignored, as Jaxen does, so Synapse's
-//! `fn:concat(...)` and `synapse:get-property(...)` work), `$prefix:name` becomes a Synapse
-//! variable reference, and literal `get-property()` arguments are interpreted once.
+//! Name resolution happens here (with `resolve`): prefixes become namespace URIs (unknown
+//! prefix → error; the artifact's default namespace is never applied to unprefixed names),
+//! function names become [`Func`] (unknown → error; a function's prefix is ignored, as Jaxen
+//! does, so Synapse's `fn:concat(...)` and `synapse:get-property(...)` work), `$prefix:name`
+//! becomes a Synapse variable reference, and literal `get-property()` arguments are
+//! interpreted once.
 //! Every node's depth is tracked so no tree deeper than [`MAX_DEPTH`] is ever built.
 
-use super::ast::{Axis, Expr, Func, GetProperty, NodeTest, Pred, PredKind, Step, Ty};
-use super::ast::{ArithOp, CmpOp};
-use super::datefmt::{DatePattern, DEFAULT_PATTERN};
+use super::ast::{Axis, Expr, Func, NodeTest, Pred, Step, Ty};
 use super::lexer::{tokenize, Tok, Token};
-use super::synapse::{PropertyName, VarRef};
+use super::resolve::{binop, dos, fold_steps, is_node_type, pred, resolve_call, BinOp};
+use super::synapse::VarRef;
 use super::{CompileError, CompileErrorKind as K};
 
 /// Maximum depth of the expression tree (bounds evaluation recursion). Chains of `or`, `and`
@@ -68,45 +68,6 @@ pub(crate) fn parse(src: &str, ns: &[(String, String)]) -> Res<Expr> {
             expected: "an operator or the end of the expression",
         })),
     }
-}
-
-fn is_node_type(name: &str) -> bool {
-    matches!(name, "node" | "text" | "comment" | "processing-instruction")
-}
-
-fn pred(e: Expr) -> Pred {
-    let kind = match (&e, e.ty()) {
-        (Expr::Number(n), _) => PredKind::Position(*n),
-        (_, Ty::Boolean | Ty::String | Ty::NodeSet) if !e.uses_position() => PredKind::Boolean,
-        _ => PredKind::Dynamic,
-    };
-    Pred { expr: e, kind }
-}
-
-fn is_dos(s: &Step) -> bool {
-    s.axis == Axis::DescendantOrSelf && s.test == NodeTest::AnyNode && s.preds.is_empty()
-}
-
-/// Drops `self::node()` steps and folds `descendant-or-self::node()/child::x[non-positional]`
-/// into `descendant::x[...]` (same result, one pass instead of one per node).
-fn fold_steps(steps: Vec<Step>) -> Vec<Step> {
-    let mut out: Vec<Step> = Vec::with_capacity(steps.len());
-    for s in steps {
-        if s.axis == Axis::SelfAxis && s.test == NodeTest::AnyNode && s.preds.is_empty() {
-            continue;
-        }
-        let foldable = s.axis == Axis::Child && s.preds.iter().all(|p| p.kind == PredKind::Boolean);
-        if foldable && out.last().is_some_and(is_dos) {
-            out.pop();
-            out.push(Step {
-                axis: Axis::Descendant,
-                ..s
-            });
-            continue;
-        }
-        out.push(s);
-    }
-    out
 }
 
 impl<'a> Parser<'a, '_> {
@@ -262,14 +223,26 @@ impl<'a> Parser<'a, '_> {
             Some(Tok::Slash) => {
                 self.i += 1;
                 if self.starts_step() {
-                    self.path(Node { e: Expr::Root, d: 1 }, Vec::new())
+                    self.path(
+                        Node {
+                            e: Expr::Root,
+                            d: 1,
+                        },
+                        Vec::new(),
+                    )
                 } else {
                     self.mk(Expr::Root, 1)
                 }
             }
             Some(Tok::DoubleSlash) => {
                 self.i += 1;
-                self.path(Node { e: Expr::Root, d: 1 }, vec![dos()])
+                self.path(
+                    Node {
+                        e: Expr::Root,
+                        d: 1,
+                    },
+                    vec![dos()],
+                )
             }
             _ if self.starts_step() => self.path(
                 Node {
@@ -319,14 +292,15 @@ impl<'a> Parser<'a, '_> {
             ))
         };
         if self.eat(&Tok::Dot) {
-            return abbreviated(Axis::SelfAxis);
+            return abbreviated(Axis::SelfNode);
         }
         if self.eat(&Tok::DotDot) {
             return abbreviated(Axis::Parent);
         }
         let axis = if self.eat(&Tok::At) {
             Axis::Attribute
-        } else if let (Some(Tok::Name(p, l)), Some(Tok::ColonColon)) = (self.peek(), self.peek_at(1))
+        } else if let (Some(Tok::Name(p, l)), Some(Tok::ColonColon)) =
+            (self.peek(), self.peek_at(1))
         {
             let name = match p {
                 Some(p) => format!("{p}:{l}"),
@@ -354,7 +328,9 @@ impl<'a> Parser<'a, '_> {
                 self.i += 1;
                 Ok(NodeTest::NsWildcard(self.resolve(p, at)?))
             }
-            Some(Tok::Name(None, l)) if is_node_type(l) && self.peek_at(1) == Some(&Tok::LParen) => {
+            Some(Tok::Name(None, l))
+                if is_node_type(l) && self.peek_at(1) == Some(&Tok::LParen) =>
+            {
                 self.i += 2;
                 let test = match l {
                     "node" => NodeTest::AnyNode,
@@ -404,7 +380,10 @@ impl<'a> Parser<'a, '_> {
         let mut n = self.primary()?;
         if self.peek() == Some(&Tok::LBracket) {
             if !matches!(n.e.ty(), Ty::NodeSet | Ty::Any) {
-                return Err(CompileError::new(at, K::NotNodeSet("a filtered expression")));
+                return Err(CompileError::new(
+                    at,
+                    K::NotNodeSet("a filtered expression"),
+                ));
             }
             let (preds, d) = self.predicates()?;
             let depth = 1 + n.d.max(d);
@@ -416,7 +395,10 @@ impl<'a> Parser<'a, '_> {
             _ => return Ok(n),
         };
         if !matches!(n.e.ty(), Ty::NodeSet | Ty::Any) {
-            return Err(CompileError::new(at, K::NotNodeSet("the expression before '/'")));
+            return Err(CompileError::new(
+                at,
+                K::NotNodeSet("the expression before '/'"),
+            ));
         }
         self.i += 1;
         self.path(n, steps)
@@ -427,9 +409,8 @@ impl<'a> Parser<'a, '_> {
         match self.peek().cloned() {
             Some(Tok::Var(p, l)) => {
                 self.i += 1;
-                let v = VarRef::resolve(p, l).ok_or_else(|| {
-                    CompileError::new(at, K::UnknownVariable(l.to_owned()))
-                })?;
+                let v = VarRef::resolve(p, l)
+                    .ok_or_else(|| CompileError::new(at, K::UnknownVariable(l.to_owned())))?;
                 self.mk(Expr::Var(v), 1)
             }
             Some(Tok::LParen) => {
@@ -472,132 +453,5 @@ impl<'a> Parser<'a, '_> {
         }
         let e = resolve_call(name, args, at)?;
         self.mk(e, d + 1)
-    }
-}
-
-/// Resolves and checks a function call once its arguments are parsed.
-#[inline(never)]
-fn resolve_call(name: &str, args: Vec<Expr>, at: usize) -> Res<Expr> {
-    let err = |kind| CompileError::new(at, kind);
-    if name == "get-property" {
-        return get_property(args, at);
-    }
-    let f = match Func::from_name(name) {
-        Some(f) => f,
-        None => {
-            return Err(err(match name {
-                "json-eval" => K::JsonPath,
-                "hmac-generate" | "encrypt" | "decrypt" | "evaluate" | "document" => {
-                    K::UnsupportedFunction(name.to_owned())
-                }
-                _ => K::UnknownFunction(name.to_owned()),
-            }))
-        }
-    };
-    let (fname, min, max, _) = f.signature();
-    if args.len() < min || max.is_some_and(|m| args.len() > m) {
-        let expected = match max {
-            Some(m) if m == min => m.to_string(),
-            Some(m) => format!("{min} to {m}"),
-            None => format!("at least {min}"),
-        };
-        return Err(err(K::Arity {
-            name: fname,
-            expected,
-            got: args.len(),
-        }));
-    }
-    let needs_nodes = matches!(
-        f,
-        Func::Count | Func::Sum | Func::LocalName | Func::NamespaceUri | Func::Name
-    );
-    if needs_nodes && args.iter().any(|a| !matches!(a.ty(), Ty::NodeSet | Ty::Any)) {
-        return Err(err(K::NotNodeSet("the argument")));
-    }
-    Ok(Expr::Call(f, args))
-}
-
-fn get_property(args: Vec<Expr>, at: usize) -> Res<Expr> {
-    if args.is_empty() || args.len() > 3 {
-        return Err(CompileError::new(
-            at,
-            K::Arity {
-                name: "get-property",
-                expected: "1 to 3".to_owned(),
-                got: args.len(),
-            },
-        ));
-    }
-    let literals: Option<Vec<String>> = args
-        .iter()
-        .map(|a| match a {
-            Expr::Literal(s) => Some(s.clone()),
-            _ => None,
-        })
-        .collect();
-    let Some(literals) = literals else {
-        return Ok(Expr::GetProperty(GetProperty::Dynamic(args)));
-    };
-    let (name, format) = PropertyName::from_args(&literals);
-    let date = if name == PropertyName::SystemDate {
-        let pattern = format.as_deref().unwrap_or(DEFAULT_PATTERN);
-        Some(DatePattern::parse(pattern).map_err(|c| CompileError::new(at, K::DateFormat(c)))?)
-    } else {
-        None
-    };
-    Ok(Expr::GetProperty(GetProperty::Static { name, date }))
-}
-
-/// A binary operator, for precedence climbing.
-#[derive(Clone, Copy)]
-enum BinOp {
-    Or,
-    And,
-    Cmp(CmpOp),
-    Arith(ArithOp),
-}
-
-impl BinOp {
-    fn build(self, a: Box<Expr>, b: Box<Expr>) -> Expr {
-        match self {
-            BinOp::Or | BinOp::And => self.build_n(vec![*a, *b]),
-            BinOp::Cmp(op) => Expr::Cmp(op, a, b),
-            BinOp::Arith(op) => Expr::Arith(op, a, b),
-        }
-    }
-
-    fn build_n(self, v: Vec<Expr>) -> Expr {
-        match self {
-            BinOp::And => Expr::And(v),
-            _ => Expr::Or(v),
-        }
-    }
-}
-
-/// Precedence (higher binds tighter) of a binary operator token.
-fn binop(t: &Tok<'_>) -> Option<(u8, BinOp)> {
-    Some(match t {
-        Tok::Or => (0, BinOp::Or),
-        Tok::And => (1, BinOp::And),
-        Tok::Eq => (2, BinOp::Cmp(CmpOp::Eq)),
-        Tok::Neq => (2, BinOp::Cmp(CmpOp::Ne)),
-        Tok::Lt => (3, BinOp::Cmp(CmpOp::Lt)),
-        Tok::Le => (3, BinOp::Cmp(CmpOp::Le)),
-        Tok::Gt => (3, BinOp::Cmp(CmpOp::Gt)),
-        Tok::Ge => (3, BinOp::Cmp(CmpOp::Ge)),
-        Tok::Plus => (4, BinOp::Arith(ArithOp::Add)),
-        Tok::Minus => (4, BinOp::Arith(ArithOp::Sub)),
-        Tok::Multiply => (5, BinOp::Arith(ArithOp::Mul)),
-        Tok::Div => (5, BinOp::Arith(ArithOp::Div)),
-        Tok::Mod => (5, BinOp::Arith(ArithOp::Mod)),
-        _ => return None,
-    })
-}
-
-fn dos() -> Step {
-    Step {
-        axis: Axis::DescendantOrSelf,
-        test: NodeTest::AnyNode,
-        preds: Vec::new(),
     }
 }

@@ -41,6 +41,8 @@ pub enum Scope {
     File,
     /// Configuration values (`$config:`, `${configs.x}`).
     Config,
+    /// MI 4.4 variables (`$var:`).
+    Variable,
 }
 
 impl Scope {
@@ -154,7 +156,7 @@ pub trait XPathContext {
 
     /// An entry of a map-valued default-scope property: `$prefix:key` for any prefix that is not
     /// one of Synapse's own (`ctx`, `axis2`, `trp`, `url`, `func`, `operation`, `sys`,
-    /// `config`) reads `key` from the map stored under the property named `prefix`.
+    /// `config`, `var`) reads `key` from the map stored under the property named `prefix`.
     fn map_entry(&self, _property: &str, _key: &str) -> Option<Cow<'_, str>> {
         None
     }
@@ -226,7 +228,10 @@ pub fn query_param_from_url(url: &str, name: &str) -> Option<String> {
         let mut kv = param.split('=');
         let key = kv.next().unwrap_or("");
         if key.eq_ignore_ascii_case(name) {
-            return Some(super::codec::percent_decode_lenient(kv.next().unwrap_or(""), false));
+            return Some(super::codec::percent_decode_lenient(
+                kv.next().unwrap_or(""),
+                false,
+            ));
         }
     }
     None
@@ -261,6 +266,7 @@ impl VarRef {
             Some("operation") => scoped(Scope::Operation),
             Some("sys") => scoped(Scope::System),
             Some("config") => scoped(Scope::Config),
+            Some("var") => scoped(Scope::Variable),
             Some("url") => Some(VarRef::Url(local.to_owned())),
             Some(other) => Some(VarRef::MapEntry {
                 property: other.to_owned(),

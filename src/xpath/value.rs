@@ -65,7 +65,9 @@ impl Value {
     pub(crate) fn as_cow<'d, D: Dom + ?Sized>(&'d self, dom: &'d D) -> Cow<'d, str> {
         match self {
             Value::String(s) => Cow::Borrowed(s),
-            Value::NodeSet(n) => n.first().map_or(Cow::Borrowed(""), |&id| dom.string_value(id)),
+            Value::NodeSet(n) => n
+                .first()
+                .map_or(Cow::Borrowed(""), |&id| dom.string_value(id)),
             Value::Number(n) => Cow::Owned(format_number(*n)),
             Value::Boolean(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
         }

@@ -8,19 +8,21 @@ use std::borrow::Cow;
 use quick_xml::events::attributes::Attributes;
 use quick_xml::events::BytesStart;
 
-use super::{Frame, Hit, Matcher, StreamTarget};
+use super::scan::Found;
+use super::{Frame, Matcher, StreamTarget};
 use crate::xml::error::{XmlError, XmlErrorKind};
 use crate::xml::escape::attr_value;
 use crate::xml::XML_NS;
 
 impl<'a> Matcher<'_, 'a> {
-    /// A start (or empty-element) tag outside any captured element.
+    /// A start or empty-element tag: enters the element (the caller closes an empty one after
+    /// this) and reports a new match when `accept` is set.
     pub(super) fn element(
         &mut self,
         e: &BytesStart<'_>,
         pos: usize,
-        empty: bool,
-    ) -> Result<Hit<'a>, XmlError> {
+        accept: bool,
+    ) -> Result<Option<Found<'a>>, XmlError> {
         let tag = self.reslice(e).ok_or_else(|| {
             self.err(
                 pos,
@@ -30,24 +32,16 @@ impl<'a> Matcher<'_, 'a> {
         })?;
         let name_len = e.name().0.len();
         let mask = self.open(tag, name_len, pos)?;
-        let mut hit = Hit::Miss;
-        if mask & (1u64 << self.path.steps.len()) != 0 {
-            hit = match &self.path.target {
-                StreamTarget::Element if empty => Hit::Value(Cow::Borrowed("")),
-                StreamTarget::Element => Hit::Capture,
-                StreamTarget::Attribute { ns, local } => {
-                    match self.attribute(tag, name_len, ns, local, pos)? {
-                        Some(v) => Hit::Value(v),
-                        None => Hit::Miss,
-                    }
-                }
-                StreamTarget::Text => Hit::Miss,
-            };
+        if !accept || mask & (1u64 << self.path.steps.len()) == 0 {
+            return Ok(None);
         }
-        if empty {
-            self.close();
-        }
-        Ok(hit)
+        Ok(match &self.path.target {
+            StreamTarget::Element => Some(Found::Element),
+            StreamTarget::Attribute { ns, local } => {
+                self.attribute(tag, name_len, ns, local, pos)?
+            }
+            StreamTarget::Text => None,
+        })
     }
 
     /// True when text here is a text node child of a matching element (text target only).
@@ -178,7 +172,7 @@ impl<'a> Matcher<'_, 'a> {
         }
     }
 
-    /// The value of attribute `{ns}local` of the current tag.
+    /// The value of attribute `{ns}local` of the current tag, with the range of its raw value.
     fn attribute(
         &self,
         tag: &'a str,
@@ -186,7 +180,7 @@ impl<'a> Matcher<'_, 'a> {
         ns: &str,
         local: &str,
         pos: usize,
-    ) -> Result<Option<Cow<'a, str>>, XmlError> {
+    ) -> Result<Option<Found<'a>>, XmlError> {
         for a in Attributes::new(tag, name_len).with_checks(false) {
             let a = a.map_err(|e| {
                 self.err(
@@ -206,7 +200,12 @@ impl<'a> Matcher<'_, 'a> {
                 !prefix.is_empty() && self.resolve(prefix, pos)? == ns
             };
             if matches {
-                return self.value(a.value, pos).map(Some);
+                let start =
+                    (a.value.as_ptr() as usize).saturating_sub(self.input.as_ptr() as usize);
+                let range = start..start + a.value.len();
+                return self
+                    .value(a.value, pos)
+                    .map(|v| Some(Found::Attribute(v, range)));
             }
         }
         Ok(None)

@@ -373,3 +373,103 @@ fn edits_on_bench_payloads_reparse() {
         }
     }
 }
+
+#[test]
+fn text_elements_and_attribute_values() {
+    let f = Fragment::text_element("urn:t", "note", "a < b & \"c\"").unwrap();
+    assert!(Fragment::text_element("", "bad name", "x").is_err());
+    let text = edit(
+        r#"<r xmlns="urn:t" xmlns:p="urn:p"><x p:k="old" j="1"/></r>"#,
+        r#"<r xmlns="urn:t" xmlns:p="urn:p"><x p:k="new &amp; 'q'" j="1"/><note>a &lt; b &amp; "c"</note></r>"#,
+        |doc, ed| {
+            let x = el(doc, "x");
+            let k = doc.attribute_node(x, "urn:p", "k").unwrap();
+            ed.set_text(k, "new & 'q'").unwrap();
+            ed.insert_after(x, Content::Xml(f.clone())).unwrap();
+        },
+    );
+    // The element is already in the default namespace here: no declaration is repeated.
+    assert!(
+        text.ends_with(r#"<note>a &lt; b &amp; "c"</note></r>"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"p:k="new &amp; 'q'""#), "{text}");
+}
+
+#[test]
+fn rebuilt_start_tags_keep_declarations_and_undeclarations() {
+    let text = edit(
+        r#"<r xmlns="urn:d"><x xmlns="" xmlns:p="urn:p" p:a="1"><y/></x></r>"#,
+        r#"<r xmlns="urn:d"><x xmlns="" xmlns:p="urn:p" p:a="1" b="2"><y/><c/></x></r>"#,
+        |doc, ed| {
+            let x = el(doc, "x");
+            ed.set_attribute(x, "", "b", "2").unwrap();
+            ed.append_child(x, Content::Xml(Fragment::parse("<c/>").unwrap()))
+                .unwrap();
+        },
+    );
+    assert_eq!(
+        text,
+        r#"<r xmlns="urn:d"><x xmlns:p="urn:p" xmlns="" p:a="1" b="2"><y/><c/></x></r>"#
+    );
+}
+
+#[test]
+fn copied_text_keeps_its_markup() {
+    let text = edit(
+        "<r><a>x &amp; <![CDATA[<y>]]></a><b/></r>",
+        "<r><a>x &amp; <![CDATA[<y>]]></a><b>x &amp; &lt;y></b></r>",
+        |doc, ed| {
+            let t = doc.children(el(doc, "a")).next().unwrap();
+            ed.append_child(el(doc, "b"), Content::Node(t)).unwrap();
+        },
+    );
+    assert_eq!(
+        text,
+        "<r><a>x &amp; <![CDATA[<y>]]></a><b>x &amp; <![CDATA[<y>]]></b></r>"
+    );
+}
+
+#[test]
+fn fragment_errors_point_into_the_callers_text() {
+    let e = Fragment::parse("<?xml version='1.0'?>\n<a>\n  <b x='1' x='2'/></a>").unwrap_err();
+    assert_eq!((e.line, e.col), (3, 3), "{e}");
+}
+
+#[test]
+fn generated_moves_keep_namespaces() {
+    use crate::xpath::dom::NodeKind;
+    let mut r = super::Rng(0xD1B5_4A32_D192_ED03);
+    let mut moves = 0;
+    for _ in 0..300 {
+        let xml = super::gen_document(&mut r);
+        let doc = parse(&xml);
+        let elements: Vec<NodeId> = (0..doc.node_count() as NodeId)
+            .filter(|&n| doc.kind(n) == NodeKind::Element)
+            .collect();
+        for _ in 0..5 {
+            let x = elements[r.next(elements.len() as u64) as usize];
+            let k = r.next(elements.len() as u64) as usize;
+            let y = elements[k];
+            let mut ed = doc.edit();
+            ed.append_child(y, Content::Node(x)).unwrap();
+            let out = ed.finish();
+            let new = Document::parse(out.clone())
+                .unwrap_or_else(|e| panic!("{e}\n{xml}\n{}", String::from_utf8_lossy(&out)));
+            let new_y = (0..new.node_count() as NodeId)
+                .filter(|&n| new.kind(n) == NodeKind::Element)
+                .nth(k)
+                .unwrap();
+            let old = canon(&doc, y);
+            let expected = format!("{}{}</>", &old[..old.len() - 3], canon(&doc, x));
+            assert_eq!(
+                canon(&new, new_y),
+                expected,
+                "\n{xml}\n{}",
+                String::from_utf8_lossy(&out)
+            );
+            moves += 1;
+        }
+    }
+    assert_eq!(moves, 1500);
+}

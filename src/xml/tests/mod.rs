@@ -139,6 +139,60 @@ fn canon(doc: &Document, n: crate::xpath::dom::NodeId) -> String {
     }
 }
 
+/// xorshift64*: deterministic pseudo-random numbers for the generated cases.
+pub(super) struct Rng(pub(super) u64);
+
+impl Rng {
+    pub(super) fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+fn gen_element(r: &mut Rng, depth: u32, out: &mut String) {
+    let name = ["a", "b", "c", "p:a", "p:b"][r.next(5) as usize];
+    out.push('<');
+    out.push_str(name);
+    match r.next(6) {
+        0 => out.push_str(" xmlns=\"urn:d\""),
+        1 => out.push_str(" xmlns=\"\""),
+        2 => out.push_str(" xmlns:p=\"urn:q\""),
+        _ => {}
+    }
+    if r.next(3) == 0 {
+        out.push_str(" k=\"v&amp;1\"");
+    }
+    if r.next(4) == 0 {
+        out.push_str(" p:k=\"pv\"");
+    }
+    out.push('>');
+    let kids = if depth >= 4 { 0 } else { r.next(5) };
+    for _ in 0..kids {
+        match r.next(6) {
+            0 => out.push_str("t&lt;"),
+            1 => out.push_str("<![CDATA[cd]]>"),
+            2 => out.push_str("<!--c-->"),
+            _ => gen_element(r, depth + 1, out),
+        }
+    }
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+/// A random document mixing namespaces (default, none, prefix `p` rebound), attributes,
+/// text with references, CDATA and comments.
+pub(super) fn gen_document(r: &mut Rng) -> String {
+    let mut xml = String::from("<p:root xmlns:p=\"urn:p\">");
+    for _ in 0..2 + r.next(3) {
+        gen_element(r, 0, &mut xml);
+    }
+    xml.push_str("</p:root>");
+    xml
+}
+
 /// Rough timings (not a benchmark, no assertions on time):
 /// `cargo test --release -p mint xml::tests::rough_speed -- --ignored --nocapture`.
 #[test]

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 
-use super::{bench_payloads, borrowed_from, compat_bodies};
+use super::{bench_payloads, borrowed_from, compat_bodies, gen_document, Rng};
 use crate::xml::{Document, StreamAxis, StreamPath, StreamTarget, XmlErrorKind};
 use crate::xpath::dom::{Dom, NodeId, NodeKind};
 
@@ -27,8 +27,9 @@ fn path(expr: &str) -> StreamPath {
     StreamPath::parse(expr, prefixes).unwrap_or_else(|| panic!("not a stream path: {expr}"))
 }
 
-/// Evaluates the path on the tree the plain XPath way: node-sets step by step.
-fn tree_eval(doc: &Document, p: &StreamPath) -> Option<String> {
+/// Evaluates the path on the tree the plain XPath way: node-sets step by step; returns the
+/// selected nodes in document order.
+fn tree_nodes(doc: &Document, p: &StreamPath) -> Vec<NodeId> {
     let mut set: Vec<NodeId> = vec![0];
     for step in p.steps() {
         let contexts: Vec<NodeId> = match step.axis {
@@ -63,21 +64,67 @@ fn tree_eval(doc: &Document, p: &StreamPath) -> Option<String> {
         next.dedup();
         set = next;
     }
-    match p.target() {
-        StreamTarget::Element => set.first().map(|&n| doc.string_value(n).into_owned()),
+    let mut out: Vec<NodeId> = match p.target() {
+        StreamTarget::Element => set,
         StreamTarget::Text => set
             .iter()
             .flat_map(|&e| {
                 doc.children(e)
                     .filter(|&c| Dom::kind(doc, c) == NodeKind::Text)
             })
-            .min()
-            .map(|t| doc.value(t).to_string()),
+            .collect(),
         StreamTarget::Attribute { ns, local } => set
             .iter()
-            .find_map(|&e| doc.attribute(e, ns, local))
-            .map(str::to_string),
+            .filter_map(|&e| doc.attribute_node(e, ns, local))
+            .collect(),
+    };
+    out.sort_unstable();
+    out
+}
+
+fn tree_eval(doc: &Document, p: &StreamPath) -> Option<String> {
+    tree_nodes(doc, p)
+        .first()
+        .map(|&n| doc.string_value(n).into_owned())
+}
+
+/// Checks `for_each_match` against the tree: same nodes, values, ranges and direct text.
+fn agree_all(name: &str, body: &Bytes, doc: &Document, p: &StreamPath) -> usize {
+    let mut got = Vec::new();
+    p.for_each_match(body, |m| {
+        got.push(m);
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap_or_else(|e| panic!("{name} {p:?}: {e}"));
+    let want = tree_nodes(doc, p);
+    assert_eq!(got.len(), want.len(), "{name}: {p:?}");
+    for (m, &n) in got.iter().zip(&want) {
+        assert_eq!(m.value, doc.string_value(n), "{name}: {p:?}");
+        match Dom::kind(doc, n) {
+            NodeKind::Attribute => {
+                let raw = doc.source_range(n);
+                assert!(
+                    m.range.start > raw.start && m.range.end == raw.end - 1,
+                    "{name}: {p:?}"
+                );
+                assert_eq!(m.direct_text, m.value);
+            }
+            NodeKind::Text => {
+                assert_eq!(m.range, doc.source_range(n), "{name}: {p:?}");
+                assert_eq!(m.direct_text, m.value);
+            }
+            _ => {
+                assert_eq!(m.range, doc.source_range(n), "{name}: {p:?}");
+                let direct: String = doc
+                    .children(n)
+                    .filter(|&c| Dom::kind(doc, c) == NodeKind::Text)
+                    .map(|c| doc.value(c))
+                    .collect();
+                assert_eq!(m.direct_text, direct, "{name}: {p:?}");
+            }
+        }
     }
+    got.len()
 }
 
 fn agree(name: &str, body: &Bytes, exprs: &[&str]) -> usize {
@@ -90,6 +137,7 @@ fn agree(name: &str, body: &Bytes, exprs: &[&str]) -> usize {
             .unwrap_or_else(|e| panic!("{name} {expr}: {e}"));
         let walked = tree_eval(&doc, &p);
         assert_eq!(streamed.as_deref(), walked.as_deref(), "{name}: {expr}");
+        agree_all(name, body, &doc, &p);
         found += usize::from(walked.is_some());
     }
     found
@@ -324,5 +372,80 @@ fn stops_at_the_first_match_and_refuses_doctype() {
     assert_eq!(
         path("//z").first_string(&deep).unwrap_err().kind,
         XmlErrorKind::Limit
+    );
+}
+
+#[test]
+fn truncated_input_without_a_match_is_an_error() {
+    let b = Bytes::from_static(b"<a><b>1</b>");
+    assert_eq!(
+        path("/a/c").first_string(&b).unwrap_err().kind,
+        XmlErrorKind::Syntax
+    );
+    assert_eq!(path("/a/b").first_string(&b).unwrap().as_deref(), Some("1"));
+}
+
+fn gen_path(r: &mut Rng) -> StreamPath {
+    use crate::xml::StreamStep;
+    use std::num::NonZeroU32;
+    let steps = (0..1 + r.next(3))
+        .map(|_| StreamStep {
+            axis: if r.next(3) == 0 {
+                StreamAxis::Child
+            } else {
+                StreamAxis::Descendant
+            },
+            ns: [
+                Some(""),
+                Some(""),
+                Some("urn:p"),
+                Some("urn:d"),
+                Some("urn:q"),
+                None,
+                None,
+            ][r.next(7) as usize]
+                .map(String::from),
+            local: ["a", "b", "c"]
+                .get(r.next(4) as usize)
+                .map(|s| s.to_string()),
+            position: if r.next(3) != 0 {
+                None
+            } else {
+                NonZeroU32::new(1 + r.next(3) as u32)
+            },
+        })
+        .collect();
+    let target = match r.next(4) {
+        0 => StreamTarget::Text,
+        1 => StreamTarget::Attribute {
+            ns: ["", "urn:p", "urn:q"][r.next(3) as usize].into(),
+            local: "k".into(),
+        },
+        _ => StreamTarget::Element,
+    };
+    StreamPath::new(steps, target).unwrap()
+}
+
+#[test]
+fn agrees_with_tree_on_generated_documents_and_paths() {
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+    let (mut matched, mut all) = (0, 0);
+    for _ in 0..500 {
+        let xml = gen_document(&mut r);
+        let body = Bytes::from(xml.clone());
+        let doc = Document::parse(body.clone()).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        for _ in 0..20 {
+            let p = gen_path(&mut r);
+            let streamed = p.first_string(&body).unwrap();
+            let walked = tree_eval(&doc, &p);
+            assert_eq!(streamed.as_deref(), walked.as_deref(), "{p:?}\n{xml}");
+            all += agree_all(&xml, &body, &doc, &p);
+            matched += usize::from(walked.is_some());
+        }
+    }
+    eprintln!("{matched} of 10000 generated paths matched, {all} nodes in all");
+    assert!(
+        matched > 1000,
+        "too few paths matched ({matched}) to mean anything"
     );
 }

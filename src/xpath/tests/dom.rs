@@ -146,7 +146,10 @@ impl Builder {
         el.prefix = prefix;
         el.local = local;
         let id = self.append_child(el);
-        for (p, u) in scope.iter().filter(|(p, u)| !(p.is_empty() && u.is_empty())) {
+        for (p, u) in scope
+            .iter()
+            .filter(|(p, u)| !(p.is_empty() && u.is_empty()))
+        {
             let mut n = Node::new(NodeKind::Namespace, Some(id));
             n.local = p.clone();
             n.value = u.clone();

@@ -3,9 +3,11 @@
 //! the core language and against Synapse/Jaxen sources for the extensions.
 
 mod axes;
+mod classify;
 mod compile;
 mod core;
 mod dom;
+mod stringify;
 mod synapse;
 
 use std::borrow::Cow;

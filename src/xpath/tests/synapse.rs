@@ -39,7 +39,10 @@ fn property_variables() {
     assert_eq!(str_of(&d, &cx, "$func:p"), "fv");
     assert_eq!(str_of(&d, &cx, "$operation:op"), "ov");
     assert_eq!(str_of(&d, &cx, "$config:c"), "cv");
-    assert_eq!(str_of(&d, &cx, "concat($ctx:foo, '-', $trp:Content-Type)"), "bar-text/xml");
+    assert_eq!(
+        str_of(&d, &cx, "concat($ctx:foo, '-', $trp:Content-Type)"),
+        "bar-text/xml"
+    );
     assert!(bool_of(&d, &cx, "$ctx:foo = 'bar'"));
     // Typed properties behave like Java Boolean / Number objects in Jaxen.
     assert!(bool_of(&d, &cx, "$ctx:BooleanVal"));
@@ -91,7 +94,10 @@ fn soap_variables() {
         ..Mock::default()
     };
     assert_eq!(str_of(&d, &cx, "local-name($body/*[1])"), "getQuote");
-    assert_eq!(str_of(&d, &cx, "$body/m:getQuote/m:request/m:symbol"), "IBM");
+    assert_eq!(
+        str_of(&d, &cx, "$body/m:getQuote/m:request/m:symbol"),
+        "IBM"
+    );
     assert_eq!(str_of(&d, &cx, "count($body//*)"), "3");
     assert_eq!(str_of(&d, &cx, "$header/h"), "hv");
     assert_eq!(str_of(&d, &cx, "local-name($env)"), "Envelope");
@@ -166,14 +172,22 @@ fn system_date_and_time() {
     };
     let eq = |cx: &Mock, e: &str, want: &str| assert_eq!(str_of(&d, cx, e), want, "{e}");
     eq(&cx, "get-property('SYSTEM_TIME')", "1709211909007");
-    eq(&cx, "get-property('transport', 'SYSTEM_TIME')", "1709211909007");
+    eq(
+        &cx,
+        "get-property('transport', 'SYSTEM_TIME')",
+        "1709211909007",
+    );
     eq(&cx, "get-property('SYSTEM_DATE')", "2/29/24, 1:05 PM");
     eq(
         &cx,
         "get-property('SYSTEM_DATE', \"yyyy-MM-dd'T'HH:mm:ss.SSSXXX\")",
         "2024-02-29T13:05:09.007Z",
     );
-    eq(&cx, "get-property('default', 'SYSTEM_DATE', 'yyyy')", "2024");
+    eq(
+        &cx,
+        "get-property('default', 'SYSTEM_DATE', 'yyyy')",
+        "2024",
+    );
     eq(
         &cx,
         "get-property('SYSTEM_DATE', concat('yy', 'yy'))",
@@ -203,12 +217,18 @@ fn date_patterns() {
     );
     assert_eq!(f("M/d/y S SS SSSS", 0), "2/29/2024 7 07 0007");
     assert_eq!(f("z zzzz Z X", 0), "UTC Coordinated Universal Time +0000 Z");
-    assert_eq!(f("z Z X XX XXX", 19_800), "GMT+05:30 +0530 +05 +0530 +05:30");
+    assert_eq!(
+        f("z Z X XX XXX", 19_800),
+        "GMT+05:30 +0530 +05 +0530 +05:30"
+    );
     assert_eq!(f("Z XXX", -3_600), "-0100 -01:00");
     assert_eq!(f("h 'o''clock' ''", 0), "1 o'clock '");
     assert_eq!(f("dd.MM.yyyy HH:mm:ss", 0), "29.02.2024 13:05:09");
     assert_eq!(DatePattern::parse("yyyy-qq"), Err('q'));
-    assert_eq!(DatePattern::parse("'unterminated"), Ok(DatePattern::parse("'unterminated'").unwrap()));
+    assert_eq!(
+        DatePattern::parse("'unterminated"),
+        Ok(DatePattern::parse("'unterminated'").unwrap())
+    );
     // Before the epoch and at day boundaries.
     let g = |ms: i64, p: &str| DatePattern::parse(p).unwrap().format(ms, 0);
     assert_eq!(g(0, "yyyy-MM-dd HH:mm:ss E"), "1970-01-01 00:00:00 Thu");
@@ -234,14 +254,24 @@ fn encoding_functions() {
     eq("base64Decode('aOlsbG8=', 'ISO-8859-1')", "héllo");
     eq("base64Decode('ICBoaSAg')", "hi");
     eq("base64Decode('')", "");
-    eq("base64Decode(base64Encode('ü x', 'UTF-16'), 'UTF-16')", "ü x");
-    eq("base64Decode(base64Encode('ü x', 'UTF-16LE'), 'UTF-16LE')", "ü x");
+    eq(
+        "base64Decode(base64Encode('ü x', 'UTF-16'), 'UTF-16')",
+        "ü x",
+    );
+    eq(
+        "base64Decode(base64Encode('ü x', 'UTF-16LE'), 'UTF-16LE')",
+        "ü x",
+    );
     eq("base64Decode(base64Encode('abc', 'US-ASCII'))", "abc");
     eq("base64Decode('-_8=')", "\u{FFFD}\u{FFFD}");
     eq("url-encode('a b&c=d/e?f g+h')", "a%20b&c=d/e?f%20g+h");
     eq("url-encode('ü')", "%C3%BC");
     eq("url-encode('ü', 'ISO-8859-1')", "%FC");
     eq("url-encode('a+b#c')", "a%2Bb%23c");
+    eq(
+        "url-encode('/p[1]?q=[x]&r=a+b')",
+        "/p%5B1%5D?q=%5Bx%5D&r=a+b",
+    );
     eq("url-encode('')", "");
     eq("url-decode('a+b%20c%C3%BC')", "a b cü");
     eq("url-decode('100%')", "100%");
@@ -259,9 +289,7 @@ fn encoding_functions() {
 fn no_context_and_empty_dom() {
     let x = compile("concat(get-property('a'), $ctx:b, 'c')", &[]).unwrap();
     assert!(!x.reads_content());
-    let v = x
-        .evaluate(&crate::xpath::EmptyDom, &NoContext, 0)
-        .unwrap();
+    let v = x.evaluate(&crate::xpath::EmptyDom, &NoContext, 0).unwrap();
     assert_eq!(v, Value::String("c".into()));
     let y = compile("count(//a)", &[]).unwrap();
     assert_eq!(
@@ -278,7 +306,11 @@ fn node_valued_properties() {
         .evaluate_nodes(&d, &NoContext, 0)
         .unwrap();
     let (a1, a2) = (all[0], all[1]);
-    let cx = Mock::default().with_value(Scope::Default, "nodes", PropertyValue::Nodes(vec![a2, a1, a2]));
+    let cx = Mock::default().with_value(
+        Scope::Default,
+        "nodes",
+        PropertyValue::Nodes(vec![a2, a1, a2]),
+    );
     assert_eq!(str_of(&d, &cx, "count($ctx:nodes)"), "2");
     assert_eq!(str_of(&d, &cx, "$ctx:nodes"), "1");
     assert_eq!(str_of(&d, &cx, "$ctx:nodes[2]"), "2");
@@ -289,5 +321,8 @@ fn node_valued_properties() {
         PropertyValue::String(Cow::Borrowed("text")),
     );
     let x = compile("$ctx:s/a", &[]).unwrap();
-    assert!(matches!(x.evaluate(&d, &s, 0), Err(EvalError::NotNodeSet(_))));
+    assert!(matches!(
+        x.evaluate(&d, &s, 0),
+        Err(EvalError::NotNodeSet(_))
+    ));
 }

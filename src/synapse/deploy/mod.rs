@@ -104,6 +104,10 @@ pub fn deploy_home(home: &Home, registry: &Registry) -> (Option<Arc<Config>>, Ve
     (if failed { None } else { Some(Arc::new(config)) }, problems)
 }
 
+mod content;
+
+pub use content::format_xml;
+
 struct Compiler<'a> {
     registry: &'a Registry,
     problems: &'a mut Vec<Problem>,
@@ -497,13 +501,16 @@ impl Compiler<'_> {
         match v {
             model::ValueSpec::Literal(s) => ValueRt::Literal(s.clone()),
             model::ValueSpec::Inline(el) => ValueRt::Xml(el.source.clone()),
-            model::ValueSpec::Expression { text, .. } => {
-                let v = ValueRt::expression(text);
-                if matches!(v, ValueRt::Unsupported(_)) {
-                    self.warn(origin, format!("expression '{text}' is not supported yet; it raises a fault when evaluated"));
+            model::ValueSpec::Expression { text, namespaces } => match ValueRt::expression(text) {
+                ValueRt::Unsupported(_) => {
+                    let el = model::Element {
+                        ns_scope: namespaces.clone(),
+                        ..Default::default()
+                    };
+                    self.expression(text, &el, origin)
                 }
-                v
-            }
+                fast => fast,
+            },
         }
     }
 
@@ -622,10 +629,10 @@ impl Compiler<'_> {
             M::SequenceRef { key } => Med::Sequence(self.seq_key(key, o)?),
             M::Header {
                 name,
+                ns,
                 action,
                 scope,
                 value,
-                ..
             } => {
                 let transport = matches!(scope.as_deref(), Some("transport"));
                 let target = if transport {
@@ -637,13 +644,15 @@ impl Compiler<'_> {
                         }
                     }
                 } else {
-                    match name.rsplit(':').next().unwrap_or(name) {
-                        "To" => HeaderTarget::To,
-                        "Action" => HeaderTarget::Action,
-                        _ => {
-                            self.warn(o, format!("SOAP header '{name}' needs the XML support that is not built yet"));
-                            HeaderTarget::Soap(name.clone())
-                        }
+                    let (prefix, local) = name.split_once(':').unwrap_or(("", name.as_str()));
+                    match (local, ns) {
+                        ("To", None) => HeaderTarget::To,
+                        ("Action", None) => HeaderTarget::Action,
+                        (_, ns) => HeaderTarget::Soap {
+                            ns: ns.clone().unwrap_or_default(),
+                            prefix: prefix.to_string(),
+                            local: local.to_string(),
+                        },
                     }
                 };
                 let value = match action {
@@ -658,9 +667,12 @@ impl Compiler<'_> {
                 };
                 Med::Header { target, value }
             }
-            M::Unsupported(el) => Med::Unsupported {
-                name: el.local.clone(),
-                origin: o.clone(),
+            M::Unsupported(el) => match self.content_mediator(el, o) {
+                Some(compiled) => compiled?,
+                None => Med::Unsupported {
+                    name: el.local.clone(),
+                    origin: o.clone(),
+                },
             },
         })
     }

@@ -1,0 +1,264 @@
+//! The message content as mediators see it: the lazily parsed XML view of the body, the XPath
+//! context that answers Synapse's variables and `get-property()` from the message context, and
+//! expression evaluation (with registry look-ups fetched off the shard before evaluating).
+//!
+//! A flow whose expressions only read properties never parses the body: such expressions are
+//! evaluated against an empty document.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::context::MessageContext;
+use super::Engine;
+use crate::error::{Error, ErrorKind, Result, Side};
+use crate::xml::Document;
+use crate::xpath::dom::NodeId;
+use crate::xpath::{EmptyDom, XPath, XPathContext};
+use crate::xpath::{MessageField, PropertyValue, Scope as XScope};
+
+/// SOAP 1.1 envelope WSO2 gives a message without a body (GET, DELETE…).
+const EMPTY_ENVELOPE: &[u8] =
+    b"<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body/></soapenv:Envelope>";
+
+impl MessageContext {
+    /// The body parsed as XML (parsed once; re-parsed after the body changes).
+    pub async fn document(&mut self) -> Result<Arc<Document>> {
+        if let Some(d) = &self.xml {
+            return Ok(d.clone());
+        }
+        let mt = self
+            .axis2
+            .get("messageType")
+            .map(|s| s.to_ascii_lowercase())
+            .unwrap_or_default();
+        let bytes = self.body_bytes().await?;
+        if mt.contains("json") {
+            return Err(Error::new(
+                ErrorKind::Mediation,
+                Side::Internal,
+                "XPath over a JSON message needs the JSON-to-XML conversion, which is not built yet",
+            ));
+        }
+        let bytes = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            Bytes::from_static(EMPTY_ENVELOPE)
+        } else {
+            bytes
+        };
+        let doc = Document::parse(bytes).map_err(|e| {
+            let side = if self.is_response {
+                Side::Backend
+            } else {
+                Side::Client
+            };
+            Error::new(
+                ErrorKind::BadContent,
+                side,
+                format!("the message is not well-formed XML: {e}"),
+            )
+        })?;
+        let doc = Arc::new(doc);
+        self.xml = Some(doc.clone());
+        Ok(doc)
+    }
+}
+
+/// Answers XPath's questions from one message.
+pub struct MessageXPathContext<'a> {
+    pub engine: &'a Engine,
+    pub ctx: &'a MessageContext,
+    pub doc: Option<&'a Document>,
+    /// Registry keys asked for but not in this shard's cache: fetched, then evaluation is repeated.
+    pub misses: RefCell<Vec<String>>,
+}
+
+impl XPathContext for MessageXPathContext<'_> {
+    fn property(&self, scope: XScope, name: &str) -> Option<PropertyValue<'_>> {
+        let s = |v: &str| Some(PropertyValue::String(Cow::Owned(v.to_string())));
+        match scope {
+            XScope::Default
+            | XScope::Operation
+            | XScope::Axis2Client
+            | XScope::Func
+            | XScope::Variable => {
+                if let Some(v) = self.ctx.props.get(name) {
+                    return s(v);
+                }
+                match name {
+                    "To" => self.ctx.to.as_deref().and_then(s),
+                    "MESSAGE_FORMAT" => self.ctx.axis2.get("messageType").and_then(|v| s(v)),
+                    _ => match self.engine.config.local_entries.get(name) {
+                        Some(crate::synapse::model::LocalEntryValue::Text(t)) => s(t),
+                        Some(crate::synapse::model::LocalEntryValue::Xml(x)) => s(&x.source),
+                        _ => None,
+                    },
+                }
+            }
+            XScope::Axis2 => self.ctx.axis2.get(name).and_then(|v| s(v)),
+            XScope::Transport => self
+                .ctx
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(s),
+            XScope::Registry => {
+                let (key, prop) = crate::xpath::split_registry_key(name);
+                match self.engine.registry.cached(key) {
+                    Some(r) => match prop {
+                        Some(p) => s(r.property(p).unwrap_or("")),
+                        None => s(&r.text()),
+                    },
+                    None => {
+                        self.misses.borrow_mut().push(key.to_string());
+                        s("")
+                    }
+                }
+            }
+            XScope::Env => std::env::var(name).ok().and_then(|v| s(&v)),
+            XScope::System | XScope::File | XScope::Config => None,
+        }
+    }
+
+    fn message_field(&self, f: MessageField) -> Option<Cow<'_, str>> {
+        match f {
+            MessageField::To => Some(Cow::Owned(
+                self.ctx
+                    .to
+                    .clone()
+                    .unwrap_or_else(|| self.ctx.uri.to_string()),
+            )),
+            MessageField::Action => self.ctx.action.as_deref().map(Cow::Borrowed),
+            MessageField::MessageFormat => self
+                .ctx
+                .axis2
+                .get("messageType")
+                .map(|s| Cow::Borrowed(s.as_str())),
+            MessageField::Fault => Some(Cow::Borrowed(if self.ctx.is_fault {
+                "true"
+            } else {
+                "false"
+            })),
+            _ => None,
+        }
+    }
+
+    fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
+        crate::xpath::query_param_from_url(&self.ctx.uri.to_string(), name).map(Cow::Owned)
+    }
+
+    fn soap_envelope(&self) -> Option<NodeId> {
+        let d = self.doc?;
+        d.soap_version().map(|_| d.root_element())
+    }
+
+    fn soap_body(&self) -> Option<NodeId> {
+        let d = self.doc?;
+        d.soap_body().or_else(|| Some(d.root_element()))
+    }
+
+    fn soap_header(&self) -> Option<NodeId> {
+        self.doc?.soap_header()
+    }
+}
+
+/// What an evaluation returns to a mediator.
+pub enum Evaluated {
+    Text(Option<String>),
+    Bool(bool),
+    Nodes(Vec<NodeId>),
+}
+
+#[derive(Clone, Copy)]
+pub enum Want {
+    /// Synapse's string form (property, log, switch, payloadFactory args).
+    Text,
+    /// XPath `boolean()` (filter).
+    Bool,
+    /// A node-set (enrich).
+    Nodes,
+}
+
+impl Engine {
+    /// Evaluates a compiled XPath against the message, fetching registry resources it asks for.
+    pub async fn eval_xpath(
+        &self,
+        ctx: &mut MessageContext,
+        x: &XPath,
+        want: Want,
+    ) -> Result<(Evaluated, Option<Arc<Document>>)> {
+        let doc = if x.reads_content() || matches!(want, Want::Nodes) {
+            Some(ctx.document().await?)
+        } else {
+            None
+        };
+        for _ in 0..4 {
+            let cx = MessageXPathContext {
+                engine: self,
+                ctx,
+                doc: doc.as_deref(),
+                misses: RefCell::new(Vec::new()),
+            };
+            let result = match &doc {
+                Some(d) => evaluate(x, d.as_ref(), &cx, d.root_element(), want, Some(d)),
+                None => evaluate(x, &EmptyDom, &cx, 0, want, None),
+            };
+            let misses = cx.misses.into_inner();
+            if misses.is_empty() {
+                let r = result
+                    .map_err(|e| Error::mediation(format!("evaluating '{}': {e}", x.source())))?;
+                return Ok((r, doc));
+            }
+            for key in misses {
+                // Resources that do not exist read as empty (and stay uncached).
+                if self.registry.lookup(&key).await?.is_none() {
+                    let cx = MessageXPathContext {
+                        engine: self,
+                        ctx,
+                        doc: doc.as_deref(),
+                        misses: RefCell::new(Vec::new()),
+                    };
+                    let r = match &doc {
+                        Some(d) => evaluate(x, d.as_ref(), &cx, d.root_element(), want, Some(d)),
+                        None => evaluate(x, &EmptyDom, &cx, 0, want, None),
+                    };
+                    let r = r.map_err(|e| {
+                        Error::mediation(format!("evaluating '{}': {e}", x.source()))
+                    })?;
+                    return Ok((r, doc));
+                }
+            }
+        }
+        Err(Error::mediation(format!(
+            "evaluating '{}': registry resources keep changing",
+            x.source()
+        )))
+    }
+}
+
+fn evaluate<D: crate::xpath::dom::Dom + ?Sized>(
+    x: &XPath,
+    dom: &D,
+    cx: &MessageXPathContext<'_>,
+    node: NodeId,
+    want: Want,
+    doc: Option<&Arc<Document>>,
+) -> std::result::Result<Evaluated, crate::xpath::EvalError> {
+    match want {
+        Want::Bool => x.evaluate_boolean(dom, cx, node).map(Evaluated::Bool),
+        Want::Nodes => x.evaluate(dom, cx, node).map(|v| match v {
+            crate::xpath::Value::NodeSet(n) => Evaluated::Nodes(n),
+            other => Evaluated::Text(Some(other.into_string_value(dom))),
+        }),
+        Want::Text => {
+            let mut ser = |n: NodeId, out: &mut String| {
+                if let Some(d) = doc {
+                    out.push_str(&String::from_utf8_lossy(&d.standalone_bytes(n)));
+                }
+            };
+            x.evaluate_synapse_string(dom, cx, node, &mut ser)
+                .map(Evaluated::Text)
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! Compiling the content-aware mediators the parser keeps whole (`filter`, `switch`,
+//! `payloadFactory`, `enrich`, `makefault`): their expressions are compiled here, at deploy time,
+//! with the namespaces in scope on their element, and every problem gets its position.
+
+use std::sync::Arc;
+
+use super::Compiler;
+use crate::mediation::mediator::{
+    Cond, Enrich, EnrichAction, EnrichSource, EnrichTarget, FaultCode, Format, MakeFault, Med,
+    Media, PayloadFactory, PfArg, ValueRt,
+};
+use crate::synapse::model::{Element, LocalEntryValue, Origin};
+use crate::xpath::XPath;
+
+impl Compiler<'_> {
+    /// A mediator kept whole by the parser; None when it is not one the deployer knows.
+    pub(super) fn content_mediator(&mut self, el: &Element, o: &Origin) -> Option<Option<Med>> {
+        let at = |el: &Element| Origin {
+            file: o.file.clone(),
+            pos: el.pos,
+        };
+        Some(match el.local.as_str() {
+            "filter" => self.filter(el, &at(el)),
+            "switch" => self.switch(el, &at(el)),
+            "payloadFactory" => self.payload_factory(el, &at(el)),
+            "enrich" => self.enrich(el, &at(el)),
+            "makefault" => self.make_fault(el, &at(el)),
+            _ => return None,
+        })
+    }
+
+    /// Compiles an XPath written on `el`.
+    pub(super) fn xpath(&mut self, text: &str, el: &Element, o: &Origin) -> Option<Arc<XPath>> {
+        if text.trim_start().starts_with("json-eval(") {
+            self.warn(
+                o,
+                format!("json-eval expressions ('{text}') are not supported yet"),
+            );
+            return None;
+        }
+        match crate::xpath::compile(text, &el.ns_scope) {
+            Ok(x) => Some(Arc::new(x)),
+            Err(e) => {
+                self.error(
+                    o,
+                    format!("invalid XPath '{text}' at offset {}: {e}", e.offset),
+                );
+                None
+            }
+        }
+    }
+
+    /// An expression value: the property-read fast path, else a compiled XPath.
+    pub(super) fn expression(&mut self, text: &str, el: &Element, o: &Origin) -> ValueRt {
+        match ValueRt::expression(text) {
+            ValueRt::Unsupported(_) => match self.xpath(text, el, o) {
+                Some(x) => ValueRt::XPath(x),
+                None => ValueRt::Unsupported(text.to_string()),
+            },
+            fast => fast,
+        }
+    }
+
+    fn branch(&mut self, el: &Element, o: &Origin) -> Vec<Med> {
+        if let Some(key) = el.attr("sequence") {
+            return self
+                .seq_key(key.trim(), o)
+                .map(Med::Sequence)
+                .into_iter()
+                .collect();
+        }
+        let nodes = crate::synapse::parse::parse_mediator_children(el, &o.file, self.problems);
+        self.mediators(&nodes)
+    }
+
+    fn regex(&mut self, re: &str, o: &Origin) -> Option<regex::Regex> {
+        // Java's Matcher.matches(): the whole string must match.
+        match regex::Regex::new(&format!("^(?:{re})$")) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.error(o, format!("invalid regex '{re}': {e}"));
+                None
+            }
+        }
+    }
+
+    fn filter(&mut self, el: &Element, o: &Origin) -> Option<Med> {
+        let cond = match (el.attr("xpath"), el.attr("source"), el.attr("regex")) {
+            (Some(x), _, _) => Cond::XPath(self.xpath(x, el, o)?),
+            (None, Some(src), Some(re)) => {
+                let source = self.expression(src, el, o);
+                Cond::Regex {
+                    source,
+                    regex: self.regex(re, o)?,
+                }
+            }
+            _ => {
+                self.error(
+                    o,
+                    "filter needs xpath=\"…\" or source=\"…\" with regex=\"…\"".into(),
+                );
+                return None;
+            }
+        };
+        let then_el = el.elements().find(|c| c.local == "then");
+        let else_el = el.elements().find(|c| c.local == "else");
+        let (then, otherwise) = match then_el {
+            Some(t) => {
+                let then = self.branch(
+                    t,
+                    &Origin {
+                        file: o.file.clone(),
+                        pos: t.pos,
+                    },
+                );
+                let otherwise = match else_el {
+                    Some(e) => self.branch(
+                        e,
+                        &Origin {
+                            file: o.file.clone(),
+                            pos: e.pos,
+                        },
+                    ),
+                    None => Vec::new(),
+                };
+                (then, otherwise)
+            }
+            // Without then/else, the children run when the condition holds.
+            None => (self.branch(el, o), Vec::new()),
+        };
+        Some(Med::Filter {
+            cond,
+            then,
+            otherwise,
+        })
+    }
+
+    fn switch(&mut self, el: &Element, o: &Origin) -> Option<Med> {
+        let Some(src) = el.attr("source") else {
+            self.error(o, "switch needs a source attribute".into());
+            return None;
+        };
+        let source = self.expression(src, el, o);
+        let mut cases = Vec::new();
+        let mut default = Vec::new();
+        for c in el.elements() {
+            let co = Origin {
+                file: o.file.clone(),
+                pos: c.pos,
+            };
+            match c.local.as_str() {
+                "case" => {
+                    let Some(re) = c.attr("regex") else {
+                        self.error(&co, "case needs a regex attribute".into());
+                        continue;
+                    };
+                    if let Some(r) = self.regex(re, &co) {
+                        let body = self.branch(c, &co);
+                        cases.push((r, body));
+                    }
+                }
+                "default" => default = self.branch(c, &co),
+                "description" => {}
+                other => self.warn(&co, format!("unexpected <{other}> in switch ignored")),
+            }
+        }
+        Some(Med::Switch {
+            source,
+            cases,
+            default,
+        })
+    }
+
+    fn payload_factory(&mut self, el: &Element, o: &Origin) -> Option<Med> {
+        let media = match el.attr("media-type").unwrap_or("xml") {
+            "xml" => Media::Xml,
+            "json" => Media::Json,
+            "text" => Media::Text,
+            other => {
+                self.error(o, format!("unknown payloadFactory media-type '{other}'"));
+                return None;
+            }
+        };
+        if el
+            .attr("template-type")
+            .is_some_and(|t| t.eq_ignore_ascii_case("freemarker"))
+        {
+            self.warn(
+                o,
+                "FreeMarker payload templates are not supported yet".into(),
+            );
+        }
+        let Some(format_el) = el.elements().find(|c| c.local == "format") else {
+            self.error(o, "payloadFactory has no <format>".into());
+            return None;
+        };
+        let format = match format_el.attr("key") {
+            Some(key) => {
+                let key = key.trim().to_string();
+                match self.local_entries.get(&key) {
+                    Some(LocalEntryValue::Xml(x)) => Format::Inline(format_xml(x)),
+                    Some(LocalEntryValue::Text(t)) => Format::Inline(t.clone()),
+                    _ => Format::Key(key),
+                }
+            }
+            None => Format::Inline(match media {
+                Media::Xml => match format_el.elements().next() {
+                    Some(first) => format_xml(first),
+                    None => format_el.text(),
+                },
+                _ => format_el.text().trim().to_string(),
+            }),
+        };
+        let mut args = Vec::new();
+        if let Some(args_el) = el.elements().find(|c| c.local == "args") {
+            for a in args_el.elements().filter(|c| c.local == "arg") {
+                let ao = Origin {
+                    file: o.file.clone(),
+                    pos: a.pos,
+                };
+                let value = match (a.attr("value"), a.attr("expression")) {
+                    (Some(v), _) => ValueRt::Literal(v.to_string()),
+                    (None, Some(x)) => self.expression(x, a, &ao),
+                    (None, None) => {
+                        self.error(&ao, "arg needs value or expression".into());
+                        ValueRt::Literal(String::new())
+                    }
+                };
+                if a.attr("evaluator").is_some_and(|e| e == "json") {
+                    self.warn(&ao, "evaluator=\"json\" is not supported yet".into());
+                }
+                args.push(PfArg {
+                    value,
+                    literal: a.attr("literal").is_some_and(|l| l.trim() == "true"),
+                });
+            }
+        }
+        Some(Med::PayloadFactory(Box::new(PayloadFactory {
+            media,
+            format,
+            args,
+        })))
+    }
+
+    fn enrich(&mut self, el: &Element, o: &Origin) -> Option<Med> {
+        let (Some(src), Some(tgt)) = (
+            el.elements().find(|c| c.local == "source"),
+            el.elements().find(|c| c.local == "target"),
+        ) else {
+            self.error(o, "enrich needs <source> and <target>".into());
+            return None;
+        };
+        let so = Origin {
+            file: o.file.clone(),
+            pos: src.pos,
+        };
+        let to = Origin {
+            file: o.file.clone(),
+            pos: tgt.pos,
+        };
+        let source = match src.attr("type").unwrap_or("custom") {
+            "custom" => {
+                EnrichSource::Custom(self.xpath(src.attr("xpath").unwrap_or(""), src, &so)?)
+            }
+            "envelope" => EnrichSource::Envelope,
+            "body" => EnrichSource::Body,
+            "property" => EnrichSource::Property(src.attr("property").unwrap_or("").to_string()),
+            "inline" => match (src.attr("key"), src.elements().next()) {
+                (Some(k), _) => match self.local_entries.get(k.trim()) {
+                    Some(LocalEntryValue::Xml(x)) => EnrichSource::Inline(format_xml(x)),
+                    Some(LocalEntryValue::Text(t)) => EnrichSource::Inline(t.clone()),
+                    _ => EnrichSource::InlineKey(k.trim().to_string()),
+                },
+                (None, Some(child)) => EnrichSource::Inline(format_xml(child)),
+                (None, None) => EnrichSource::Inline(src.text()),
+            },
+            other => {
+                self.error(&so, format!("unknown enrich source type '{other}'"));
+                return None;
+            }
+        };
+        let target = match tgt.attr("type").unwrap_or("custom") {
+            "custom" => {
+                EnrichTarget::Custom(self.xpath(tgt.attr("xpath").unwrap_or(""), tgt, &to)?)
+            }
+            "envelope" => EnrichTarget::Envelope,
+            "body" => EnrichTarget::Body,
+            "property" => EnrichTarget::Property(tgt.attr("property").unwrap_or("").to_string()),
+            other => {
+                self.error(&to, format!("unsupported enrich target type '{other}'"));
+                return None;
+            }
+        };
+        let action = match tgt.attr("action").unwrap_or("replace") {
+            "replace" => EnrichAction::Replace,
+            "child" => EnrichAction::Child,
+            "sibling" => EnrichAction::Sibling,
+            other => {
+                self.error(&to, format!("unknown enrich action '{other}'"));
+                return None;
+            }
+        };
+        let clone = src.attr("clone").is_none_or(|c| c.trim() != "false");
+        Some(Med::Enrich(Box::new(Enrich {
+            source,
+            clone,
+            target,
+            action,
+        })))
+    }
+
+    fn make_fault(&mut self, el: &Element, o: &Origin) -> Option<Med> {
+        let version = el.attr("version").map(str::to_string);
+        let mut f = MakeFault {
+            version,
+            code: None,
+            reason: None,
+            node: None,
+            role: None,
+            detail: None,
+            response: el.attr("response").is_some_and(|r| r.trim() == "true"),
+        };
+        for c in el.elements() {
+            let co = Origin {
+                file: o.file.clone(),
+                pos: c.pos,
+            };
+            let value = |this: &mut Self| match (c.attr("value"), c.attr("expression")) {
+                (Some(v), _) => Some(ValueRt::Literal(v.to_string())),
+                (None, Some(x)) => Some(this.expression(x, c, &co)),
+                (None, None) => None,
+            };
+            match c.local.as_str() {
+                "code" => {
+                    f.code = match (c.attr("value"), c.attr("expression")) {
+                        (Some(q), _) => {
+                            let (prefix, local) =
+                                q.trim().split_once(':').unwrap_or(("", q.trim()));
+                            let ns = c
+                                .ns_scope
+                                .iter()
+                                .rev()
+                                .find(|(p, _)| p == prefix)
+                                .map(|(_, u)| u.clone())
+                                .unwrap_or_default();
+                            Some(FaultCode::QName {
+                                ns,
+                                prefix: prefix.to_string(),
+                                local: local.to_string(),
+                            })
+                        }
+                        (None, Some(x)) => Some(FaultCode::Expr(self.expression(x, c, &co))),
+                        _ => None,
+                    }
+                }
+                "reason" => f.reason = value(self),
+                "node" => f.node = Some(c.text().trim().to_string()),
+                "role" => f.role = Some(c.text().trim().to_string()).filter(|r| !r.is_empty()),
+                "detail" => {
+                    f.detail = value(self).or_else(|| match c.elements().next() {
+                        Some(x) => Some(ValueRt::Xml(format_xml(x))),
+                        None => Some(ValueRt::Literal(c.text().trim().to_string())),
+                    })
+                }
+                "description" => {}
+                other => self.warn(&co, format!("unexpected <{other}> in makefault ignored")),
+            }
+        }
+        Some(Med::MakeFault(Box::new(f)))
+    }
+}
+
+/// An inline XML template as text: the element's source, with the namespace declarations it
+/// inherits from the artifact (except Synapse's own default namespace, which WSO2 does not put into
+/// payloads) added to its start tag when its text uses them.
+pub fn format_xml(el: &Element) -> String {
+    let src = el.source.trim();
+    let mut extra = String::new();
+    let mut seen = Vec::new();
+    for (prefix, uri) in el.ns_scope.iter().rev() {
+        if seen.contains(prefix) {
+            continue;
+        }
+        seen.push(prefix.clone());
+        if uri == crate::synapse::parse::SYNAPSE_NS || prefix.is_empty() || prefix == "xml" {
+            continue;
+        }
+        let declared = src.contains(&format!("xmlns:{prefix}="));
+        if !declared && src.contains(&format!("{prefix}:")) {
+            extra.push_str(&format!(
+                " xmlns:{prefix}=\"{}\"",
+                crate::xml::escape_attr(uri)
+            ));
+        }
+    }
+    if extra.is_empty() {
+        return src.to_string();
+    }
+    // Insert after the element name in the start tag.
+    let name_end = src[1..]
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .map(|i| i + 1)
+        .unwrap_or(src.len());
+    format!("{}{}{}", &src[..name_end], extra, &src[name_end..])
+}
