@@ -88,7 +88,7 @@ impl XPathContext for MessageXPathContext<'_> {
                 }
                 match name {
                     "To" => self.ctx.to.as_deref().and_then(s),
-                    "MESSAGE_FORMAT" => self.ctx.axis2.get("messageType").and_then(|v| s(v)),
+                    "MESSAGE_FORMAT" => s(self.ctx.message_format()),
                     _ => match self.engine.config.local_entries.get(name) {
                         Some(crate::synapse::model::LocalEntryValue::Text(t)) => s(t),
                         Some(crate::synapse::model::LocalEntryValue::Xml(x)) => s(&x.source),
@@ -161,6 +161,21 @@ impl XPathContext for MessageXPathContext<'_> {
     fn soap_header(&self) -> Option<NodeId> {
         self.doc?.soap_header()
     }
+}
+
+/// WS-Addressing namespaces (final and submission).
+const WSA: [&str; 2] = [
+    "http://www.w3.org/2005/08/addressing",
+    "http://schemas.xmlsoap.org/ws/2004/08/addressing",
+];
+
+/// The `wsa:To` header block of a SOAP message, if any.
+pub fn wsa_to(doc: &Document) -> Option<String> {
+    use crate::xpath::dom::Dom;
+    doc.soap_header_blocks()
+        .find(|&b| doc.local_name(b) == "To" && WSA.contains(&doc.namespace_uri(b)))
+        .map(|b| doc.text_content(b).trim().to_string())
+        .filter(|t| !t.is_empty())
 }
 
 /// What an evaluation returns to a mediator.

@@ -269,6 +269,22 @@ impl MessageContext {
         !(mt.eq_ignore_ascii_case("text/xml") || mt.eq_ignore_ascii_case("application/soap+xml"))
     }
 
+    /// Synapse's `MESSAGE_FORMAT`: `soap11`, `soap12` or `pox`.
+    pub fn message_format(&self) -> &'static str {
+        let mt = self
+            .axis2
+            .get("messageType")
+            .map(String::as_str)
+            .unwrap_or("");
+        if mt.eq_ignore_ascii_case("text/xml") {
+            "soap11"
+        } else if mt.eq_ignore_ascii_case("application/soap+xml") {
+            "soap12"
+        } else {
+            "pox"
+        }
+    }
+
     /// Whether the current message is a backend's response that no mediator replaced.
     pub fn is_response_from_backend(&self) -> bool {
         self.is_response && matches!(self.body, Body::Incoming(_)) && !self.is_fault

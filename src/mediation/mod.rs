@@ -162,7 +162,12 @@ impl Engine {
     async fn run_fault(&self, ctx: &mut MessageContext, e: Error) {
         let code = e.synapse_code();
         let code = if code == 0 { 500000 } else { code };
-        tracing::debug!(shard = self.shard, error = %e, code, "mediation fault");
+        tracing::warn!(
+            shard = self.shard,
+            code,
+            kind = e.kind.as_str(),
+            "fault: {e}"
+        );
         ctx.props.insert("ERROR_CODE".into(), code.to_string());
         ctx.props.insert("ERROR_MESSAGE".into(), e.context.clone());
         ctx.props.insert("ERROR_DETAIL".into(), e.to_string());
@@ -343,7 +348,7 @@ impl Engine {
                 content::Evaluated::Nodes(_) => Ok(String::new()),
             },
             ValueRt::Unsupported(expr) => Err(Error::mediation(format!(
-                "expression '{expr}' cannot be evaluated: XPath support is not built yet"
+                "expression '{expr}' cannot be evaluated: json-eval (JSONPath) is not supported yet"
             ))),
         }
     }
@@ -514,6 +519,12 @@ impl Engine {
                 )
             }
             EpKind::Default => {
+                if ctx.to.is_none() && !ctx.doing_rest() {
+                    // The WS-Addressing To header of a SOAP message.
+                    if let Ok(doc) = ctx.document().await {
+                        ctx.to = content::wsa_to(&doc);
+                    }
+                }
                 let to = ctx.to.clone().ok_or_else(|| {
                     Error::mediation(
                         "send/call without an endpoint needs a To address (header mediator)",
@@ -663,7 +674,8 @@ pub fn get_property(ctx: &MessageContext, scope: Scope, name: &str) -> Option<St
         Scope::Default | Scope::OtherLocal => ctx.props.get(name).cloned().or_else(|| match name {
             "To" => ctx.to.clone(),
             "Action" | "SOAPAction" => ctx.action.clone(),
-            "MESSAGE_FORMAT" | "messageType" => ctx.axis2.get("messageType").cloned(),
+            "MESSAGE_FORMAT" => Some(ctx.message_format().to_string()),
+            "messageType" => ctx.axis2.get("messageType").cloned(),
             _ => None,
         }),
         Scope::Axis2 => ctx.axis2.get(name).cloned(),

@@ -49,6 +49,39 @@ fn as_fragment(text: &str) -> Option<Fragment> {
     Fragment::parse(text).ok()
 }
 
+/// `<a x="1"></a>` → `<a x="1"/>`: empty elements written the way WSO2's serializer does.
+fn collapse_empty_elements(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(i) = rest.find("></") {
+        let (before, after) = rest.split_at(i);
+        let start = before.rfind('<');
+        let collapsed = start.and_then(|st| {
+            let tag = &before[st + 1..];
+            if tag.starts_with(['/', '?', '!']) || tag.ends_with('/') {
+                return None;
+            }
+            let name = tag.split(|c: char| c.is_whitespace()).next()?;
+            let close = format!("></{name}>");
+            after.starts_with(&close).then(|| (close.len(), name.len()))
+        });
+        match collapsed {
+            Some((close_len, _)) => {
+                out.push_str(before);
+                out.push_str("/>");
+                rest = &after[close_len..];
+            }
+            None => {
+                out.push_str(before);
+                out.push_str("></");
+                rest = &after[3..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn json_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
@@ -118,6 +151,9 @@ impl Engine {
             rest = &after[digits..];
         }
         out.push_str(rest);
+        if pf.media == Media::Xml {
+            out = collapse_empty_elements(&out);
+        }
         match pf.media {
             Media::Xml => {
                 // A SOAP message keeps its envelope (and headers): the payload replaces the body.
@@ -474,5 +510,24 @@ impl Engine {
         let out = ed.finish();
         set_content(ctx, out, None);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_elements_collapse() {
+        assert_eq!(
+            collapse_empty_elements("<m:a x=\"1\"></m:a><b>t</b><c></c>"),
+            "<m:a x=\"1\"/><b>t</b><c/>"
+        );
+        assert_eq!(collapse_empty_elements("<a><b></c>"), "<a><b></c>");
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_escape("a\"b\\\n"), "a\\\"b\\\\\\n");
     }
 }

@@ -205,7 +205,7 @@ impl Compiler<'_> {
             }
             None => Format::Inline(match media {
                 Media::Xml => match format_el.elements().next() {
-                    Some(first) => format_xml(first),
+                    Some(first) => strip_indentation(&format_xml(first)),
                     None => format_el.text(),
                 },
                 _ => format_el.text().trim().to_string(),
@@ -318,7 +318,8 @@ impl Compiler<'_> {
             node: None,
             role: None,
             detail: None,
-            response: el.attr("response").is_some_and(|r| r.trim() == "true"),
+            // Synapse marks the fault as a response unless response="false".
+            response: el.attr("response").is_none_or(|r| r.trim() != "false"),
         };
         for c in el.elements() {
             let co = Origin {
@@ -368,6 +369,23 @@ impl Compiler<'_> {
         }
         Some(Med::MakeFault(Box::new(f)))
     }
+}
+
+/// Removes whitespace-only text between tags (the indentation of an inline template), as
+/// WSO2's payloadFactory does.
+fn strip_indentation(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(i) = rest.find('>') {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let ws = rest.len() - rest.trim_start().len();
+        if rest[ws..].starts_with('<') {
+            rest = &rest[ws..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// An inline XML template as text: the element's source, with the namespace declarations it
