@@ -143,7 +143,12 @@ fn one_listener_per_shard_with_reuseport() {
             .filter(|l| l.contains(&needle) && l.split_whitespace().nth(3) == Some("0A"))
             .count()
     };
-    // The local address column holds ":PORT"; state 0A is LISTEN.
+    // The local address column holds ":PORT"; state 0A is LISTEN. Shards bind independently:
+    // wait (bounded) until the second one has.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while (count(mint.http) < 2 || count(mint.https) < 2) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(count(mint.http), 2);
     assert_eq!(count(mint.https), 2);
 }

@@ -63,10 +63,10 @@ fn collapse_empty_elements(xml: &str) -> String {
             }
             let name = tag.split(|c: char| c.is_whitespace()).next()?;
             let close = format!("></{name}>");
-            after.starts_with(&close).then(|| (close.len(), name.len()))
+            after.starts_with(&close).then_some(close.len())
         });
         match collapsed {
-            Some((close_len, _)) => {
+            Some(close_len) => {
                 out.push_str(before);
                 out.push_str("/>");
                 rest = &after[close_len..];
@@ -195,20 +195,25 @@ impl Engine {
     pub(super) async fn enrich(&self, ctx: &mut MessageContext, e: &Enrich) -> Result<()> {
         // The source, as XML fragments or text.
         enum Src {
-            Xml(Fragment),
+            /// Parsed XML and its text.
+            Xml(Fragment, String),
             Text(String),
         }
+        let xml = |text: String| -> Result<Src> {
+            let f = Fragment::parse(&text).map_err(edit_err)?;
+            Ok(Src::Xml(f, text))
+        };
         let src = match &e.source {
             EnrichSource::Custom(x) => match self.eval_xpath(ctx, x, Want::Nodes).await? {
                 (Evaluated::Nodes(nodes), Some(doc)) => {
                     let all_elements = !nodes.is_empty()
                         && nodes.iter().all(|&n| doc.kind(n) == NodeKind::Element);
                     if all_elements {
-                        let mut xml = Vec::new();
+                        let mut bytes = Vec::new();
                         for &n in &nodes {
-                            xml.extend_from_slice(&doc.standalone_bytes(n));
+                            bytes.extend_from_slice(&doc.standalone_bytes(n));
                         }
-                        Src::Xml(Fragment::parse(&String::from_utf8_lossy(&xml)).map_err(edit_err)?)
+                        xml(String::from_utf8_lossy(&bytes).into_owned())?
                     } else {
                         Src::Text(
                             nodes
@@ -224,31 +229,29 @@ impl Engine {
             EnrichSource::Body => {
                 let doc = ctx.document().await?;
                 let body = doc.soap_body();
-                let xml: Vec<u8> = match body {
+                let payload: Vec<u8> = match body {
                     Some(b) => doc
                         .child_elements(b)
                         .flat_map(|c| doc.standalone_bytes(c).to_vec())
                         .collect(),
                     None => doc.standalone_bytes(doc.root_element()).to_vec(),
                 };
-                match Fragment::parse(&String::from_utf8_lossy(&xml)) {
-                    Ok(f) => Src::Xml(f),
-                    Err(_) => Src::Text(String::new()),
-                }
+                xml(String::from_utf8_lossy(&payload).into_owned())
+                    .unwrap_or(Src::Text(String::new()))
             }
             EnrichSource::Envelope => {
                 let doc = ctx.document().await?;
-                Src::Xml(Fragment::parse(&String::from_utf8_lossy(doc.source())).map_err(edit_err)?)
+                xml(String::from_utf8_lossy(doc.source()).into_owned())?
             }
             EnrichSource::Property(p) => {
                 let v = ctx.props.get(p).cloned().unwrap_or_default();
                 match as_fragment(&v) {
-                    Some(f) => Src::Xml(f),
+                    Some(f) => Src::Xml(f, v),
                     None => Src::Text(v),
                 }
             }
             EnrichSource::Inline(text) => match as_fragment(text) {
-                Some(f) => Src::Xml(f),
+                Some(f) => Src::Xml(f, text.clone()),
                 None => Src::Text(text.clone()),
             },
             EnrichSource::InlineKey(k) => {
@@ -257,17 +260,13 @@ impl Engine {
                     None => return Err(bad(format!("enrich source key '{k}' not found"))),
                 };
                 match as_fragment(&text) {
-                    Some(f) => Src::Xml(f),
+                    Some(f) => Src::Xml(f, text),
                     None => Src::Text(text),
                 }
             }
         };
         let src_text = |s: &Src| match s {
-            Src::Xml(f) => {
-                let d = f.document();
-                String::from_utf8_lossy(d.source()).into_owned()
-            }
-            Src::Text(t) => t.clone(),
+            Src::Xml(_, t) | Src::Text(t) => t.clone(),
         };
         match &e.target {
             EnrichTarget::Property(p) => {
@@ -300,7 +299,7 @@ impl Engine {
                     return Err(bad("enrich target selects no node"));
                 };
                 let content = match &src {
-                    Src::Xml(f) => Content::Xml(f.clone()),
+                    Src::Xml(f, _) => Content::Xml(f.clone()),
                     Src::Text(s) => Content::Text(s.clone()),
                 };
                 let mut ed = doc.edit();
@@ -453,25 +452,24 @@ impl Engine {
                 }
             }
             Some(v) => {
-                let block = match as_fragment(&v) {
-                    Some(f) => f,
-                    None => {
-                        let qn = if prefix.is_empty() {
-                            local.to_string()
-                        } else {
-                            format!("{prefix}:{local}")
-                        };
-                        let decl = if ns.is_empty() {
-                            String::new()
-                        } else if prefix.is_empty() {
-                            format!(" xmlns=\"{}\"", crate::xml::escape_attr(ns))
-                        } else {
-                            format!(" xmlns:{prefix}=\"{}\"", crate::xml::escape_attr(ns))
-                        };
-                        Fragment::parse(&format!("<{qn}{decl}>{}</{qn}>", escape_text(&v)))
-                            .map_err(edit_err)?
-                    }
+                let block_xml = if as_fragment(&v).is_some() {
+                    v.clone()
+                } else {
+                    let qn = if prefix.is_empty() {
+                        local.to_string()
+                    } else {
+                        format!("{prefix}:{local}")
+                    };
+                    let decl = if ns.is_empty() {
+                        String::new()
+                    } else if prefix.is_empty() {
+                        format!(" xmlns=\"{}\"", crate::xml::escape_attr(ns))
+                    } else {
+                        format!(" xmlns:{prefix}=\"{}\"", crate::xml::escape_attr(ns))
+                    };
+                    format!("<{qn}{decl}>{}</{qn}>", escape_text(&v))
                 };
+                let block = Fragment::parse(&block_xml).map_err(edit_err)?;
                 match (existing.first(), doc.soap_header(), doc.soap_body()) {
                     (Some(&b), _, _) => ed.replace(b, Content::Xml(block)).map_err(edit_err)?,
                     (None, Some(h), _) => {
@@ -489,8 +487,6 @@ impl Engine {
                             .map(SoapVersion::namespace)
                             .unwrap_or_default();
                         // A new Header element holding the block, before the Body.
-                        let block_xml =
-                            String::from_utf8_lossy(block.document().source()).into_owned();
                         let pfx = if env_prefix.is_empty() {
                             String::new()
                         } else {
