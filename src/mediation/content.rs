@@ -12,6 +12,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::context::MessageContext;
+use super::mediator::Expr;
 use super::Engine;
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::xml::Document;
@@ -200,9 +201,12 @@ impl Engine {
     pub async fn eval_xpath(
         &self,
         ctx: &mut MessageContext,
-        x: &XPath,
+        x: &Expr,
         want: Want,
     ) -> Result<(Evaluated, Option<Arc<Document>>)> {
+        if let Some(r) = self.eval_streaming(ctx, x, want).await {
+            return Ok((r, None));
+        }
         let doc = if x.reads_content() || matches!(want, Want::Nodes) {
             Some(ctx.document().await?)
         } else {
@@ -249,6 +253,60 @@ impl Engine {
             "evaluating '{}': registry resources keep changing",
             x.source()
         )))
+    }
+}
+
+impl Engine {
+    /// Answers a simple location path by scanning the body bytes, without building the tree,
+    /// when the body has not been parsed yet. None: use the tree (also when the scan meets
+    /// something only the tree answers like Synapse, e.g. an element with child elements).
+    async fn eval_streaming(
+        &self,
+        ctx: &mut MessageContext,
+        x: &Expr,
+        want: Want,
+    ) -> Option<Evaluated> {
+        let stream = x.stream.as_ref()?;
+        if ctx.xml.is_some()
+            || matches!(want, Want::Nodes)
+            || ctx.message_format() == "pox"
+                && ctx
+                    .axis2
+                    .get("messageType")
+                    .is_some_and(|m| m.contains("json"))
+        {
+            return None;
+        }
+        let bytes = ctx.body_bytes().await.ok()?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        match want {
+            Want::Bool => stream
+                .first_match(&bytes)
+                .ok()
+                .map(|m| Evaluated::Bool(m.is_some())),
+            Want::Text if x.stream_string => stream
+                .first_string(&bytes)
+                .ok()
+                .map(|s| Evaluated::Text(Some(s.map(Cow::into_owned).unwrap_or_default()))),
+            Want::Text => {
+                let element = matches!(stream.target(), crate::xml::StreamTarget::Element);
+                let mut out = String::new();
+                let mut tree_needed = false;
+                let scan = stream.for_each_match(&bytes, |m| {
+                    let text = if element { &m.direct_text } else { &m.value };
+                    if element && text.trim().is_empty() {
+                        tree_needed = true;
+                        return std::ops::ControlFlow::Break(());
+                    }
+                    out.push_str(if element { text.trim() } else { text });
+                    std::ops::ControlFlow::Continue(())
+                });
+                (scan.is_ok() && !tree_needed).then_some(Evaluated::Text(Some(out)))
+            }
+            Want::Nodes => None,
+        }
     }
 }
 

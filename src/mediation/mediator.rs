@@ -10,6 +10,76 @@ pub type SeqId = usize;
 /// Index of an endpoint in [`crate::synapse::deploy::Config::endpoints`].
 pub type EpId = usize;
 
+/// A compiled XPath, with its streaming form when it is a simple location path that can be
+/// answered by scanning the body bytes without building a tree.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub xpath: crate::xpath::XPath,
+    pub stream: Option<crate::xml::StreamPath>,
+    /// `string(...)` around the path: the first match's string-value is the result.
+    pub stream_string: bool,
+}
+
+impl std::ops::Deref for Expr {
+    type Target = crate::xpath::XPath;
+    fn deref(&self) -> &crate::xpath::XPath {
+        &self.xpath
+    }
+}
+
+impl Expr {
+    pub fn new(xpath: crate::xpath::XPath) -> Expr {
+        use crate::xml::{StreamAxis, StreamPath, StreamStep, StreamTarget};
+        use crate::xpath::{Anchor, SimpleTail};
+        let mut stream = None;
+        let mut stream_string = false;
+        if let Some(sp) = xpath.stream_path() {
+            let mut steps = Vec::with_capacity(sp.steps.len() + 1);
+            let anchored = match sp.anchor {
+                Anchor::Root => true,
+                // Synapse evaluates relative paths against the envelope (root) element.
+                Anchor::Context => {
+                    steps.push(StreamStep {
+                        axis: StreamAxis::Child,
+                        ns: None,
+                        local: None,
+                        position: None,
+                    });
+                    true
+                }
+                Anchor::Body | Anchor::Header => false,
+            };
+            if anchored {
+                steps.extend(sp.steps.iter().map(|s| StreamStep {
+                    axis: if s.descendant {
+                        StreamAxis::Descendant
+                    } else {
+                        StreamAxis::Child
+                    },
+                    ns: s.ns.clone(),
+                    local: s.local.clone(),
+                    position: s.position,
+                }));
+                let target = match &sp.tail {
+                    SimpleTail::Element => StreamTarget::Element,
+                    SimpleTail::Text => StreamTarget::Text,
+                    SimpleTail::Attribute { ns, local } => StreamTarget::Attribute {
+                        ns: ns.clone(),
+                        local: local.clone(),
+                    },
+                };
+                stream = StreamPath::new(steps, target);
+                stream_string = sp.string;
+            }
+        }
+        Expr {
+            xpath,
+            stream,
+            stream_string,
+        }
+    }
+}
+
 /// A value a mediator uses: fixed at deploy time, or computed per message.
 #[derive(Debug, Clone)]
 pub enum ValueRt {
@@ -30,7 +100,7 @@ pub enum ValueRt {
         property: Option<String>,
     },
     /// A compiled XPath 1.0 expression (with Synapse's functions and variables).
-    XPath(std::sync::Arc<crate::xpath::XPath>),
+    XPath(std::sync::Arc<Expr>),
     /// An expression mint cannot evaluate yet (XPath and JSONPath arrive with the XPath issue);
     /// evaluating it raises a mediation fault naming the expression.
     Unsupported(String),
@@ -208,7 +278,7 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub enum Cond {
     /// `xpath="…"`: XPath `boolean()`.
-    XPath(std::sync::Arc<crate::xpath::XPath>),
+    XPath(std::sync::Arc<Expr>),
     /// `source="…" regex="…"`: the source's string value matches the whole regex (Java's
     /// `Matcher.matches`).
     Regex {
@@ -250,7 +320,7 @@ pub enum Format {
 /// Where enrich takes its value from.
 #[derive(Debug, Clone)]
 pub enum EnrichSource {
-    Custom(std::sync::Arc<crate::xpath::XPath>),
+    Custom(std::sync::Arc<Expr>),
     Envelope,
     Body,
     Property(String),
@@ -262,7 +332,7 @@ pub enum EnrichSource {
 /// Where enrich puts it.
 #[derive(Debug, Clone)]
 pub enum EnrichTarget {
-    Custom(std::sync::Arc<crate::xpath::XPath>),
+    Custom(std::sync::Arc<Expr>),
     Envelope,
     Body,
     Property(String),

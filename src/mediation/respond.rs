@@ -75,7 +75,7 @@ pub fn fault_fallback(kind: ErrorKind, code: i64, _message: &str) -> Response<Bo
         ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         ErrorKind::Suspended | ErrorKind::NoneReady => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::ClientIo => StatusCode::BAD_REQUEST,
+        ErrorKind::ClientIo | ErrorKind::BadContent => StatusCode::BAD_REQUEST,
         ErrorKind::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };

@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use super::Compiler;
 use crate::mediation::mediator::{
-    Cond, Enrich, EnrichAction, EnrichSource, EnrichTarget, FaultCode, Format, MakeFault, Med,
-    Media, PayloadFactory, PfArg, ValueRt,
+    Cond, Enrich, EnrichAction, EnrichSource, EnrichTarget, Expr, FaultCode, Format, MakeFault,
+    Med, Media, PayloadFactory, PfArg, ValueRt,
 };
 use crate::synapse::model::{Element, LocalEntryValue, Origin};
-use crate::xpath::XPath;
 
 impl Compiler<'_> {
     /// A mediator kept whole by the parser; None when it is not one the deployer knows.
@@ -30,7 +29,7 @@ impl Compiler<'_> {
     }
 
     /// Compiles an XPath written on `el`.
-    pub(super) fn xpath(&mut self, text: &str, el: &Element, o: &Origin) -> Option<Arc<XPath>> {
+    pub(super) fn xpath(&mut self, text: &str, el: &Element, o: &Origin) -> Option<Arc<Expr>> {
         if text.trim_start().starts_with("json-eval(") {
             self.warn(
                 o,
@@ -39,7 +38,7 @@ impl Compiler<'_> {
             return None;
         }
         match crate::xpath::compile(text, &el.ns_scope) {
-            Ok(x) => Some(Arc::new(x)),
+            Ok(x) => Some(Arc::new(Expr::new(x))),
             Err(e) => {
                 self.error(
                     o,
