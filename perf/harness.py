@@ -845,3 +845,20 @@ def run_h2load(url, payload_file, conns, duration, rate, cpus):
         "max_ms": _h2load_time(tfr.group(2)) if tfr else None,
         "offered": per_conn * conns,
     }
+
+
+def snapshot_binaries(tmp, *bins):
+    """Copies the binaries into tmp/bin; returns the copies and a line naming the build time."""
+    import hashlib
+
+    d = tmp / "bin"
+    d.mkdir(parents=True, exist_ok=True)
+    out = []
+    for b in bins:
+        dst = d / b.name
+        shutil.copy2(b, dst)
+        out.append(dst)
+    first = bins[0]
+    digest = hashlib.sha256(out[0].read_bytes()).hexdigest()[:12]
+    built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(first.stat().st_mtime))
+    return (*out, f"binary {first} built {built} (sha256 {digest}), measured from a private copy")

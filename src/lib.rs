@@ -23,6 +23,7 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod http;
+pub mod json;
 pub mod mediation;
 pub mod registry;
 pub mod server;

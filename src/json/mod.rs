@@ -86,8 +86,10 @@ pub struct JsonSettings {
     /// XML → JSON: text that looks like a number, `true`, `false` or `null` is written unquoted
     /// (attribute values never are). `[mediation] synapse.enable_auto_primitive`. Default: `true`.
     pub auto_primitive: bool,
-    /// XML → JSON: values matching this regex (whole value) stay strings even with
+    /// XML → JSON: number-like values matching this regex stay strings even with
     /// `auto_primitive`. `[mediation] synapse.disable_auto_primitive_regex`. Default: none.
+    /// WSO2 requires a whole-value match: build it with
+    /// [`JsonSettings::with_disable_auto_primitive_regex`], which anchors it.
     pub disable_auto_primitive_regex: Option<Regex>,
     /// XML → JSON: an empty element becomes `null` (`true`) or `""` (`false`).
     /// `synapse.commons.enableXmlNullForEmptyElement`. Default: `true`.
@@ -118,6 +120,15 @@ impl Default for JsonSettings {
             xml_nil: false,
             xml_out_multiple_pi: false,
         }
+    }
+}
+
+impl JsonSettings {
+    /// Sets [`JsonSettings::disable_auto_primitive_regex`] from its `deployment.toml` text,
+    /// anchored so it must match the whole value (Java `Matcher.matches()`).
+    pub fn with_disable_auto_primitive_regex(mut self, re: &str) -> Result<Self, regex::Error> {
+        self.disable_auto_primitive_regex = Some(Regex::new(&format!("^(?:{re})$"))?);
+        Ok(self)
     }
 }
 

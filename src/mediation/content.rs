@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::context::MessageContext;
+use super::context::{BodyType, MessageContext};
 use super::mediator::Expr;
 use super::Engine;
 use crate::error::{Error, ErrorKind, Result, Side};
@@ -30,19 +30,30 @@ impl MessageContext {
         if let Some(d) = &self.xml {
             return Ok(d.clone());
         }
-        let mt = self
-            .axis2
-            .get("messageType")
-            .map(|s| s.to_ascii_lowercase())
-            .unwrap_or_default();
         let bytes = self.body_bytes().await?;
-        if mt.contains("json") {
-            return Err(Error::new(
-                ErrorKind::Mediation,
-                Side::Internal,
-                "XPath over a JSON message needs the JSON-to-XML conversion, which is not built yet",
-            ));
-        }
+        let bytes = if self.body_type == BodyType::Json
+            && !bytes.iter().all(u8::is_ascii_whitespace)
+        {
+            // WSO2's XML view of a JSON body: <jsonObject>… inside a SOAP envelope's body.
+            let xml = crate::json::json_to_xml(&bytes, &crate::json::JsonSettings::default())
+                .map_err(|e| {
+                    let side = if self.is_response {
+                        Side::Backend
+                    } else {
+                        Side::Client
+                    };
+                    Error::new(
+                        ErrorKind::BadContent,
+                        side,
+                        format!("the message is not valid JSON: {e}"),
+                    )
+                })?;
+            Bytes::from(format!(
+                "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body>{xml}</soapenv:Body></soapenv:Envelope>"
+            ))
+        } else {
+            bytes
+        };
         let bytes = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             Bytes::from_static(EMPTY_ENVELOPE)
         } else {
@@ -257,6 +268,118 @@ impl Engine {
 }
 
 impl Engine {
+    /// Converts the body to what `messageType` asks for before it leaves: XML → JSON when the
+    /// message type is JSON and the body is XML, JSON → XML (SOAP 1.1, SOAP 1.2 or POX) the
+    /// other way round. A body no mediator read is never converted twice or parsed needlessly.
+    pub async fn convert_for_output(&self, ctx: &mut MessageContext) -> Result<()> {
+        let mt = ctx
+            .axis2
+            .get("messageType")
+            .map(|m| m.to_ascii_lowercase())
+            .unwrap_or_default();
+        let wants = BodyType::of(&mt);
+        if wants == ctx.body_type
+            || wants == BodyType::Other
+            || ctx.body_type == BodyType::Other
+            || matches!(ctx.body, crate::http::body::Body::Empty)
+        {
+            return Ok(());
+        }
+        match wants {
+            BodyType::Json => {
+                let doc = ctx.document().await?;
+                let node = doc.soap_payload().unwrap_or_else(|| doc.root_element());
+                let json = if doc.soap_version().is_some() && doc.soap_payload().is_none() {
+                    String::from("{}")
+                } else {
+                    crate::json::element_to_json(&doc, node, &self.json).map_err(|e| {
+                        Error::new(
+                            ErrorKind::BadContent,
+                            Side::Internal,
+                            format!("XML to JSON: {e}"),
+                        )
+                    })?
+                };
+                ctx.set_body(Bytes::from(json));
+                ctx.body_type = BodyType::Json;
+            }
+            BodyType::Xml => {
+                let bytes = ctx.body_bytes().await?;
+                let xml = crate::json::json_to_xml(&bytes, &self.json).map_err(|e| {
+                    Error::new(
+                        ErrorKind::BadContent,
+                        Side::Internal,
+                        format!("JSON to XML: {e}"),
+                    )
+                })?;
+                let out = if mt.contains("soap+xml") {
+                    crate::xml::soap::build_envelope(
+                        crate::xml::SoapVersion::Soap12,
+                        None,
+                        xml.as_bytes(),
+                    )
+                } else if mt == "text/xml" {
+                    crate::xml::soap::build_envelope(
+                        crate::xml::SoapVersion::Soap11,
+                        None,
+                        xml.as_bytes(),
+                    )
+                } else {
+                    Bytes::from(xml)
+                };
+                ctx.set_body(out);
+                ctx.body_type = BodyType::Xml;
+            }
+            BodyType::Other => {}
+        }
+        if let Some(ct) = ctx.axis2.get("ContentType").cloned() {
+            if let Ok(v) = http::HeaderValue::from_str(&ct) {
+                ctx.headers.insert(http::header::CONTENT_TYPE, v);
+            }
+        }
+        Ok(())
+    }
+
+    /// `json-eval`: Jayway JSONPath over the body as JSON, rendered as WSO2 does.
+    pub async fn eval_json_path(
+        &self,
+        ctx: &mut MessageContext,
+        p: &crate::json::JsonPath,
+    ) -> Result<String> {
+        let text = match ctx.body_type {
+            BodyType::Json => ctx.body_bytes().await?,
+            _ if matches!(ctx.body, crate::http::body::Body::Empty) => return Ok(String::new()),
+            _ => {
+                let doc = ctx.document().await?;
+                let node = doc.soap_payload().unwrap_or_else(|| doc.root_element());
+                let json = crate::json::element_to_json(&doc, node, &self.json).map_err(|e| {
+                    Error::new(
+                        ErrorKind::BadContent,
+                        Side::Internal,
+                        format!("XML to JSON: {e}"),
+                    )
+                })?;
+                Bytes::from(json)
+            }
+        };
+        if p.is_whole_body() {
+            return Ok(String::from_utf8_lossy(&text).into_owned());
+        }
+        let side = if ctx.is_response {
+            Side::Backend
+        } else {
+            Side::Client
+        };
+        let value = crate::json::parse(&text).map_err(|e| {
+            Error::new(
+                ErrorKind::BadContent,
+                side,
+                format!("the message is not valid JSON: {e}"),
+            )
+        })?;
+        Ok(p.evaluate(&value).to_synapse_string())
+    }
+
     /// Answers a simple location path by scanning the body bytes, without building the tree,
     /// when the body has not been parsed yet. None: use the tree (also when the scan meets
     /// something only the tree answers like Synapse, e.g. an element with child elements).

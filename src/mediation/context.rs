@@ -60,6 +60,30 @@ pub struct MessageContext {
     pub xml: Option<std::sync::Arc<crate::xml::Document>>,
     /// The message is a fault (makefault): answered 500 unless HTTP_SC says otherwise.
     pub is_fault: bool,
+    /// What the body bytes are (independent of `messageType`, which says what to send).
+    pub body_type: BodyType,
+}
+
+/// The format of the body bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyType {
+    Xml,
+    Json,
+    Other,
+}
+
+impl BodyType {
+    /// From a Content-Type / messageType value.
+    pub fn of(content_type: &str) -> BodyType {
+        let ct = content_type.to_ascii_lowercase();
+        if ct.contains("json") {
+            BodyType::Json
+        } else if ct.contains("xml") {
+            BodyType::Xml
+        } else {
+            BodyType::Other
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -118,6 +142,7 @@ impl MessageContext {
             body_timeout,
             xml: None,
             is_fault: false,
+            body_type: BodyType::Other,
         };
         if no_body {
             ctx.body = Body::Empty;
@@ -130,6 +155,7 @@ impl MessageContext {
         {
             let mt = ct.split(';').next().unwrap_or("").trim().to_string();
             ctx.axis2.insert("ContentType".into(), ct.to_string());
+            ctx.body_type = BodyType::of(&mt);
             ctx.axis2.insert("messageType".into(), mt);
         }
         ctx.axis2
@@ -164,10 +190,12 @@ impl MessageContext {
             Some(ct) => {
                 let mt = ct.split(';').next().unwrap_or("").trim().to_string();
                 self.axis2.insert("ContentType".into(), ct.to_string());
+                self.body_type = BodyType::of(&mt);
                 self.axis2.insert("messageType".into(), mt);
             }
             None => {
                 self.axis2.remove("ContentType");
+                self.body_type = BodyType::Other;
             }
         }
     }

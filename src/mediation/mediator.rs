@@ -101,6 +101,9 @@ pub enum ValueRt {
     },
     /// A compiled XPath 1.0 expression (with Synapse's functions and variables).
     XPath(std::sync::Arc<Expr>),
+    /// `json-eval(<JSONPath>)` (or an `evaluator="json"` argument): Jayway JSONPath over the JSON
+    /// body (an XML body is converted to JSON first, as WSO2 does).
+    JsonPath(std::sync::Arc<crate::json::JsonPath>),
     /// An expression mint cannot evaluate yet (XPath and JSONPath arrive with the XPath issue);
     /// evaluating it raises a mediation fault naming the expression.
     Unsupported(String),
@@ -110,6 +113,7 @@ impl ValueRt {
     /// Whether evaluating this value needs the message content.
     pub fn reads_content(&self) -> bool {
         matches!(self, ValueRt::XPath(x) if x.reads_content())
+            || matches!(self, ValueRt::JsonPath(_))
     }
 
     /// Compiles an expression: the property-read forms are recognised, the rest is unsupported.

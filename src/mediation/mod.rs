@@ -54,6 +54,8 @@ pub struct Engine {
     pub shard: usize,
     /// Per-shard round-robin counters of load-balance endpoints, by endpoint id.
     pub round_robin: std::cell::RefCell<Vec<usize>>,
+    /// WSO2's JSON ↔ XML conversion settings.
+    pub json: crate::json::JsonSettings,
 }
 
 impl Engine {
@@ -102,6 +104,10 @@ impl Engine {
     /// The client's answer once mediation has finished.
     async fn finish(&self, mut ctx: MessageContext) -> Response<Body> {
         if ctx.responded {
+            if let Err(e) = self.convert_for_output(&mut ctx).await {
+                tracing::warn!(shard = self.shard, "converting the response: {e}");
+                return respond::fault_fallback(e.kind, e.synapse_code(), &e.to_string());
+            }
             if ctx.expect_continue && !ctx.is_response && matches!(ctx.body, Body::Incoming(_)) {
                 // Answering with the request's own body: read it first, so that hyper sends
                 // `100 Continue` before our final status (it does so when the body is first polled).
@@ -347,8 +353,9 @@ impl Engine {
                 content::Evaluated::Bool(b) => Ok(b.to_string()),
                 content::Evaluated::Nodes(_) => Ok(String::new()),
             },
+            ValueRt::JsonPath(p) => self.eval_json_path(ctx, p).await,
             ValueRt::Unsupported(expr) => Err(Error::mediation(format!(
-                "expression '{expr}' cannot be evaluated: json-eval (JSONPath) is not supported yet"
+                "expression '{expr}' cannot be evaluated (see the deployment warnings)"
             ))),
         }
     }
@@ -548,6 +555,7 @@ impl Engine {
             Some(m) => Method::from_bytes(m.as_bytes()).unwrap_or_else(|_| ctx.method.clone()),
             None => method.unwrap_or_else(|| ctx.method.clone()),
         };
+        self.convert_for_output(ctx).await?;
         let req = self.outgoing_request(ctx, &addr, method)?;
         let timeout = ep.and_then(|e| e.timeout).unwrap_or(Duration::from_millis(
             self.settings.mediation.global_timeout_ms,

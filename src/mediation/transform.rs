@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::content::{Evaluated, Want};
-use super::context::MessageContext;
+use super::context::{BodyType, MessageContext};
 use super::mediator::{
     Enrich, EnrichAction, EnrichSource, EnrichTarget, FaultCode, Format, MakeFault, Media,
     PayloadFactory, ValueRt,
@@ -32,7 +32,17 @@ fn edit_err(e: impl std::fmt::Display) -> Error {
 
 /// Sets a new body and the content type that goes with it.
 fn set_content(ctx: &mut MessageContext, body: Bytes, content_type: Option<&str>) {
+    set_content_typed(ctx, body, content_type, BodyType::Xml)
+}
+
+fn set_content_typed(
+    ctx: &mut MessageContext,
+    body: Bytes,
+    content_type: Option<&str>,
+    body_type: BodyType,
+) {
     ctx.set_body(body);
+    ctx.body_type = body_type;
     ctx.axis2.remove("NO_ENTITY_BODY");
     if let Some(ct) = content_type {
         ctx.axis2.insert("messageType".into(), ct.to_string());
@@ -137,11 +147,29 @@ impl Engine {
                     Media::Xml if !*literal && as_fragment(v).is_some() => out.push_str(v),
                     Media::Xml => out.push_str(&escape_text(v)),
                     Media::Json => {
-                        let quoted = out.ends_with('"');
-                        if quoted {
-                            out.push_str(&json_escape(v));
+                        let quoted = out.ends_with('"') && after[digits..].starts_with('"');
+                        // An XML value becomes JSON; JSON objects and arrays go in raw (replacing
+                        // the template's quotes); strings are escaped.
+                        let raw = if !*literal && as_fragment(v).is_some() {
+                            crate::json::xml_to_json(v.as_bytes(), &self.json).ok()
+                        } else if !*literal
+                            && (v.trim_start().starts_with('{') || v.trim_start().starts_with('['))
+                            && crate::json::parse(v.as_bytes()).is_ok()
+                        {
+                            Some(v.trim().to_string())
                         } else {
-                            out.push_str(v);
+                            None
+                        };
+                        match raw {
+                            Some(j) if quoted => {
+                                out.pop();
+                                out.push_str(&j);
+                                rest = &after[digits + 1..];
+                                continue;
+                            }
+                            Some(j) => out.push_str(&j),
+                            None if quoted => out.push_str(&json_escape(v)),
+                            None => out.push_str(v),
                         }
                     }
                     Media::Text => out.push_str(v),
@@ -186,8 +214,15 @@ impl Engine {
                     }
                 }
             }
-            Media::Json => set_content(ctx, Bytes::from(out), Some("application/json")),
-            Media::Text => set_content(ctx, Bytes::from(out), Some("text/plain")),
+            Media::Json => set_content_typed(
+                ctx,
+                Bytes::from(out),
+                Some("application/json"),
+                BodyType::Json,
+            ),
+            Media::Text => {
+                set_content_typed(ctx, Bytes::from(out), Some("text/plain"), BodyType::Other)
+            }
         }
         Ok(())
     }

@@ -170,6 +170,7 @@ async fn shard_main(
         registry: ShardRegistry::new(boot.registry.clone()),
         shard,
         round_robin: Default::default(),
+        json: crate::json::JsonSettings::default(),
     });
     let drain = Rc::new(Signal::default());
     let active = Rc::new(Cell::new(0usize));

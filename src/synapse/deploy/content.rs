@@ -49,8 +49,26 @@ impl Compiler<'_> {
         }
     }
 
-    /// An expression value: the property-read fast path, else a compiled XPath.
+    /// A JSONPath (`json-eval(...)`'s argument, or an `evaluator="json"` expression).
+    pub(super) fn json_path(&mut self, path: &str, o: &Origin) -> ValueRt {
+        match crate::json::JsonPath::compile(path.trim()) {
+            Ok(p) => ValueRt::JsonPath(Arc::new(p)),
+            Err(e) => {
+                self.error(o, format!("invalid JSONPath '{path}': {e}"));
+                ValueRt::Unsupported(path.to_string())
+            }
+        }
+    }
+
+    /// An expression value: the property-read fast path, `json-eval(...)`, else a compiled XPath.
     pub(super) fn expression(&mut self, text: &str, el: &Element, o: &Origin) -> ValueRt {
+        if let Some(inner) = text
+            .trim()
+            .strip_prefix("json-eval(")
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            return self.json_path(inner, o);
+        }
         match ValueRt::expression(text) {
             ValueRt::Unsupported(_) => match self.xpath(text, el, o) {
                 Some(x) => ValueRt::XPath(x),
@@ -217,17 +235,18 @@ impl Compiler<'_> {
                     file: o.file.clone(),
                     pos: a.pos,
                 };
+                let json = a.attr("evaluator").is_some_and(|e| e == "json");
                 let value = match (a.attr("value"), a.attr("expression")) {
                     (Some(v), _) => ValueRt::Literal(v.to_string()),
+                    (None, Some(x)) if json && !x.trim().starts_with("json-eval(") => {
+                        self.json_path(x, &ao)
+                    }
                     (None, Some(x)) => self.expression(x, a, &ao),
                     (None, None) => {
                         self.error(&ao, "arg needs value or expression".into());
                         ValueRt::Literal(String::new())
                     }
                 };
-                if a.attr("evaluator").is_some_and(|e| e == "json") {
-                    self.warn(&ao, "evaluator=\"json\" is not supported yet".into());
-                }
                 args.push(PfArg {
                     value,
                     literal: a.attr("literal").is_some_and(|l| l.trim() == "true"),

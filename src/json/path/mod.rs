@@ -1,0 +1,217 @@
+//! Jayway-compatible JSONPath for `json-eval(...)` and payloadFactory `evaluator="json"`.
+//!
+//! Semantics follow Jayway JsonPath 2.x with its default options, as WSO2's `SynapseJsonPath`
+//! uses it:
+//! - a **definite** path (only names and single indices) yields one value, or nothing, which
+//!   Jayway reports as `PathNotFoundException` and WSO2 renders as `""`;
+//! - an **indefinite** path (wildcards, deep scan, filters, slices, index or name lists) yields
+//!   the list of matches, rendered as a JSON array (`[]` when nothing matched);
+//! - a missing leaf is skipped; a missing or mistyped step whose upstream is definite makes the
+//!   whole evaluation fail (Jayway throws), e.g. `$.missing[*]` → nothing;
+//! - a name list as the last step (`$['a','b']`) yields one object of the present members (and
+//!   keeps the path definite);
+//! - filters compare numbers numerically, a number and a numeric string as numbers, strings
+//!   lexicographically (`<`…), and `=~ /re/i` matches the whole string.
+//!
+//! [`JsonPathResult::to_synapse_string`] renders like `SynapseJsonPath.stringValueOf`: strings
+//! unquoted, numbers as written, `null` as `null`, objects and arrays as compact JSON.
+
+mod eval;
+mod parse;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::write::to_compact_string;
+use super::JsonError;
+
+/// A compiled JSONPath expression.
+#[derive(Debug, Clone)]
+pub struct JsonPath {
+    src: String,
+    expr: PathExpr,
+}
+
+/// What a [`JsonPath`] evaluated to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonPathResult {
+    /// A definite path (or a function) produced this value.
+    Value(Value),
+    /// An indefinite path: every match, in Jayway's order.
+    List(Vec<Value>),
+    /// No match for a definite path, or a step Jayway refuses (it throws; WSO2 returns `""`).
+    NotFound,
+}
+
+impl JsonPathResult {
+    /// The text `json-eval(...)` yields in WSO2: strings unquoted, numbers as written, booleans,
+    /// `null` as `null`, objects and arrays (and lists of matches) as compact JSON, nothing as
+    /// `""`.
+    pub fn to_synapse_string(&self) -> String {
+        match self {
+            JsonPathResult::Value(Value::String(s)) => s.clone(),
+            JsonPathResult::Value(v @ (Value::Object(_) | Value::Array(_))) => to_compact_string(v),
+            JsonPathResult::Value(Value::Number(n)) => n.to_string(),
+            JsonPathResult::Value(Value::Bool(b)) => b.to_string(),
+            JsonPathResult::Value(Value::Null) => "null".to_string(),
+            JsonPathResult::List(items) => {
+                let mut out = String::from("[");
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    super::write::push_compact(&mut out, v);
+                }
+                out.push(']');
+                out
+            }
+            JsonPathResult::NotFound => String::new(),
+        }
+    }
+
+    /// The matches as a list (a definite value is a list of one; nothing is empty), for
+    /// iterate / foreach / aggregate.
+    pub fn into_values(self) -> Vec<Value> {
+        match self {
+            JsonPathResult::Value(v) => vec![v],
+            JsonPathResult::List(items) => items,
+            JsonPathResult::NotFound => Vec::new(),
+        }
+    }
+}
+
+impl JsonPath {
+    /// Compiles a Jayway JSONPath. A trailing `.` is dropped (`$.` is the whole payload), as
+    /// `SynapseJsonPath` does; a path not starting with `$` or `@` is read as `$.<path>`.
+    pub fn compile(path: &str) -> Result<JsonPath, JsonError> {
+        let trimmed = path.trim();
+        let body = match trimmed.strip_suffix('.') {
+            Some(b) if !b.ends_with('.') => b,
+            _ => trimmed,
+        };
+        let expr = parse::parse(body).map_err(|e| match e {
+            JsonError::Path {
+                offset, message, ..
+            } => JsonError::Path {
+                path: path.to_string(),
+                offset,
+                message,
+            },
+            other => other,
+        })?;
+        Ok(JsonPath {
+            src: path.to_string(),
+            expr,
+        })
+    }
+
+    /// The expression as written.
+    pub fn as_str(&self) -> &str {
+        &self.src
+    }
+
+    /// True for `$` / `$.`: WSO2 then returns the payload text untouched, without parsing.
+    pub fn is_whole_body(&self) -> bool {
+        self.expr.root && self.expr.steps.is_empty() && self.expr.func.is_none()
+    }
+
+    /// True when the path can match at most one value (Jayway's `isDefinite`).
+    pub fn is_definite(&self) -> bool {
+        self.expr.is_definite()
+    }
+
+    /// Evaluates the path against a document.
+    pub fn evaluate(&self, json: &Value) -> JsonPathResult {
+        eval::evaluate(&self.expr, json)
+    }
+}
+
+/// A parsed path: from the root (`$`) or the current filter item (`@`).
+#[derive(Debug, Clone)]
+pub(crate) struct PathExpr {
+    pub(crate) root: bool,
+    pub(crate) steps: Vec<Step>,
+    pub(crate) func: Option<Func>,
+}
+
+impl PathExpr {
+    /// Jayway's `isDefinite`: names and single indices only; a name list as the last step
+    /// (merged into one object) counts as definite too.
+    fn is_definite(&self) -> bool {
+        let n = self.steps.len();
+        self.steps.iter().enumerate().all(|(i, s)| {
+            s.is_definite() || (i + 1 == n && matches!(s, Step::Child(Selector::Names(_))))
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Step {
+    /// `.x`, `[…]`.
+    Child(Selector),
+    /// `..x`, `..*`, `..[…]`.
+    Scan(Selector),
+}
+
+impl Step {
+    fn is_definite(&self) -> bool {
+        matches!(
+            self,
+            Step::Child(Selector::Name(_)) | Step::Child(Selector::Index(_))
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Selector {
+    Name(String),
+    Names(Vec<String>),
+    Wildcard,
+    Index(i64),
+    Indexes(Vec<i64>),
+    Slice(Option<i64>, Option<i64>),
+    Filter(Box<Expr>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Func {
+    Length,
+    Size,
+    Min,
+    Max,
+    Avg,
+    Sum,
+    Stddev,
+    Keys,
+    First,
+    Last,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Expr {
+    Or(Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Cmp(Operand, CmpOp, Operand),
+    Exists(Operand),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Operand {
+    Path(PathExpr),
+    Lit(Value),
+    Regex(Box<Regex>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Match,
+    In,
+    Nin,
+}
