@@ -92,6 +92,19 @@ fn json_routing_payload_factory_and_conversion() {
         r.text(),
         r#"{"order":{"id":42,"item":["a","b"],"gift":true}}"#
     );
+    // The same API fed XML: json-eval reads WSO2's JSON view of it, and messageType answers JSON.
+    let r = request(
+        mint.http,
+        "POST",
+        "/orders/place",
+        &[("Content-Type", "application/xml")],
+        b"<order><id>43</id><type>express</type><items><sku>b</sku><qty>2</qty></items></order>",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.text(),
+        r#"{"id":"43","items":{"sku":"b","qty":2},"priority":true}"#
+    );
     // Malformed JSON read by a mediator: a clean 400.
     let r = request(mint.http, "POST", "/orders/place", &json, b"{\"order\": ");
     assert_eq!(r.status, 400);

@@ -163,12 +163,32 @@ pub struct MediationSettings {
     /// `synapse.global_timeout_interval`: how long a backend call may take when its endpoint sets
     /// no timeout, in ms. Default: 120000 (WSO2 MI's default).
     pub global_timeout_ms: u64,
+    /// XML → JSON writes number- and boolean-looking text unquoted. Default: true.
+    #[serde(rename = "synapse.enable_auto_primitive")]
+    pub enable_auto_primitive: bool,
+    /// Values matching this regex (whole value) stay strings even with auto-primitive. Default: none.
+    #[serde(rename = "synapse.disable_auto_primitive_regex")]
+    pub disable_auto_primitive_regex: Option<String>,
+    /// XML → JSON turns repeated sibling elements into arrays. Default: true.
+    #[serde(rename = "synapse.json_out_auto_array")]
+    pub json_out_auto_array: bool,
+    /// XML → JSON: `nil="true"` elements become null. Default: false.
+    #[serde(rename = "synapse.enable_xml_nil")]
+    pub enable_xml_nil: bool,
+    /// XML → JSON: an empty element becomes null (true) or "" (false). Default: true.
+    #[serde(rename = "synapse.commons.enableXmlNullForEmptyElement")]
+    pub enable_xml_null_for_empty_element: bool,
 }
 
 impl Default for MediationSettings {
     fn default() -> Self {
         MediationSettings {
             global_timeout_ms: 120_000,
+            enable_auto_primitive: true,
+            disable_auto_primitive_regex: None,
+            json_out_auto_array: true,
+            enable_xml_nil: false,
+            enable_xml_null_for_empty_element: true,
         }
     }
 }
@@ -207,10 +227,29 @@ impl Settings {
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
             return Err("1:1: [tls] cert_file and key_file must be given together".into());
         }
+        self.json_settings().map_err(|e| format!("1:1: {e}"))?;
         if self.http.max_headers == 0 || self.http.max_head_size < 1024 {
             return Err("1:1: [http] max_headers must be > 0 and max_head_size >= 1024".into());
         }
         Ok(())
+    }
+
+    /// WSO2's JSON conversion switches from `[mediation]`.
+    pub fn json_settings(&self) -> std::result::Result<crate::json::JsonSettings, String> {
+        let m = &self.mediation;
+        let base = crate::json::JsonSettings {
+            auto_primitive: m.enable_auto_primitive,
+            empty_as_null: m.enable_xml_null_for_empty_element,
+            auto_array: m.json_out_auto_array,
+            xml_nil: m.enable_xml_nil,
+            ..Default::default()
+        };
+        match &m.disable_auto_primitive_regex {
+            Some(re) => base
+                .with_disable_auto_primitive_regex(re)
+                .map_err(|e| format!("[mediation] synapse.disable_auto_primitive_regex: {e}")),
+            None => Ok(base),
+        }
     }
 
     pub fn http_port(&self) -> u16 {
@@ -263,6 +302,17 @@ mod tests {
     fn offset_moves_ports() {
         let s = Settings::parse("[server]\noffset = 0\n").unwrap();
         assert_eq!((s.http_port(), s.https_port()), (8280, 8243));
+    }
+
+    #[test]
+    fn json_switches_use_wso2_names() {
+        let s = Settings::parse("[mediation]\n\"synapse.enable_auto_primitive\" = false\n\"synapse.disable_auto_primitive_regex\" = \"^0.*\"\n").unwrap();
+        let j = s.json_settings().unwrap();
+        assert!(!j.auto_primitive && j.disable_auto_primitive_regex.is_some());
+        assert!(
+            Settings::parse("[mediation]\n\"synapse.disable_auto_primitive_regex\" = \"(\"\n")
+                .is_err()
+        );
     }
 
     #[test]

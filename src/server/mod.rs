@@ -170,7 +170,7 @@ async fn shard_main(
         registry: ShardRegistry::new(boot.registry.clone()),
         shard,
         round_robin: Default::default(),
-        json: crate::json::JsonSettings::default(),
+        json: boot.settings.json_settings().unwrap_or_default(),
     });
     let drain = Rc::new(Signal::default());
     let active = Rc::new(Cell::new(0usize));
