@@ -147,3 +147,25 @@ fn illegal_and_missing_sequence_keys_fail_deployment() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("P.xml:1:"), "{err}");
 }
+
+#[test]
+fn payload_factory_format_from_the_registry() {
+    let h = TempHome::new("regformat");
+    h.file("registry/config/formats/order.xml", "<order xmlns=\"http://mint.example/o\"><id>$1</id><by>$2</by></order>");
+    h.artifact(
+        "api",
+        "F.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="F" context="/f">
+            <resource methods="POST"><inSequence>
+                <payloadFactory media-type="xml">
+                    <format key="conf:/formats/order.xml"/>
+                    <args><arg value="7"/><arg expression="$trp:X-User"/></args>
+                </payloadFactory>
+                <respond/>
+            </inSequence></resource></api>"#,
+    );
+    let mint = start_mint(&h.root, 1);
+    let r = request(mint.http, "POST", "/f", &[("Content-Type", "application/xml"), ("X-User", "ana & bo")], b"<x/>");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "<order xmlns=\"http://mint.example/o\"><id>7</id><by>ana &amp; bo</by></order>");
+}
