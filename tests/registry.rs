@@ -151,7 +151,10 @@ fn illegal_and_missing_sequence_keys_fail_deployment() {
 #[test]
 fn payload_factory_format_from_the_registry() {
     let h = TempHome::new("regformat");
-    h.file("registry/config/formats/order.xml", "<order xmlns=\"http://mint.example/o\"><id>$1</id><by>$2</by></order>");
+    h.file(
+        "registry/config/formats/order.xml",
+        "<order xmlns=\"http://mint.example/o\"><id>$1</id><by>$2</by></order>",
+    );
     h.artifact(
         "api",
         "F.xml",
@@ -165,7 +168,16 @@ fn payload_factory_format_from_the_registry() {
             </inSequence></resource></api>"#,
     );
     let mint = start_mint(&h.root, 1);
-    let r = request(mint.http, "POST", "/f", &[("Content-Type", "application/xml"), ("X-User", "ana & bo")], b"<x/>");
+    let r = request(
+        mint.http,
+        "POST",
+        "/f",
+        &[("Content-Type", "application/xml"), ("X-User", "ana & bo")],
+        b"<x/>",
+    );
     assert_eq!(r.status, 200);
-    assert_eq!(r.text(), "<order xmlns=\"http://mint.example/o\"><id>7</id><by>ana &amp; bo</by></order>");
+    assert_eq!(
+        r.text(),
+        "<order xmlns=\"http://mint.example/o\"><id>7</id><by>ana &amp; bo</by></order>"
+    );
 }
