@@ -181,3 +181,23 @@ fn payload_factory_format_from_the_registry() {
         "<order xmlns=\"http://mint.example/o\"><id>7</id><by>ana &amp; bo</by></order>"
     );
 }
+
+#[test]
+fn xpath_reads_the_registry_even_with_caching_off() {
+    // cachableDuration 0: every lookup reads the file; XPath gets the fetched resource.
+    let h = home(0);
+    h.artifact(
+        "api",
+        "X.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="X" context="/x"><resource methods="GET"><inSequence>
+            <property name="X-Value" expression="concat(get-property('registry', 'conf:/custom/value.txt'), '!', get-property('registry', 'conf:/missing'))" scope="transport"/>
+            <property name="NO_ENTITY_BODY" value="true" scope="axis2" type="BOOLEAN"/>
+            <respond/></inSequence></resource></api>"#,
+    );
+    let mint = start_mint(&h.root, 1);
+    let r = request(mint.http, "GET", "/x", &[], b"");
+    assert_eq!(r.header("x-value"), Some("first!"));
+    std::fs::write(h.root.join("registry/config/custom/value.txt"), "second").unwrap();
+    let r = request(mint.http, "GET", "/x", &[], b"");
+    assert_eq!(r.header("x-value"), Some("second!"));
+}

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use super::context::{BodyType, MessageContext};
 use super::mediator::Expr;
 use super::Engine;
 use crate::error::{Error, ErrorKind, Result, Side};
+use crate::registry::Resource;
 use crate::xml::Document;
 use crate::xpath::dom::NodeId;
 use crate::xpath::{EmptyDom, XPath, XPathContext};
@@ -82,7 +84,9 @@ pub struct MessageXPathContext<'a> {
     pub engine: &'a Engine,
     pub ctx: &'a MessageContext,
     pub doc: Option<&'a Document>,
-    /// Registry keys asked for but not in this shard's cache: fetched, then evaluation is repeated.
+    /// Registry resources fetched for this evaluation (None: the key does not exist).
+    pub fetched: &'a HashMap<String, Option<Arc<Resource>>>,
+    /// Registry keys asked for but neither fetched nor cached: fetched, then evaluation repeats.
     pub misses: RefCell<Vec<String>>,
 }
 
@@ -117,15 +121,21 @@ impl XPathContext for MessageXPathContext<'_> {
                 .and_then(s),
             XScope::Registry => {
                 let (key, prop) = crate::xpath::split_registry_key(name);
-                match self.engine.registry.cached(key) {
-                    Some(r) => match prop {
-                        Some(p) => s(r.property(p).unwrap_or("")),
-                        None => s(&r.text()),
+                let found = match self.fetched.get(key) {
+                    Some(f) => f.clone(),
+                    None => match self.engine.registry.cached(key) {
+                        Some(r) => Some(r),
+                        None => {
+                            self.misses.borrow_mut().push(key.to_string());
+                            None
+                        }
                     },
-                    None => {
-                        self.misses.borrow_mut().push(key.to_string());
-                        s("")
-                    }
+                };
+                match (found, prop) {
+                    (Some(r), Some(p)) => s(r.property(p).unwrap_or("")),
+                    (Some(r), None) => s(&r.text()),
+                    // A missing resource reads as "" (as WSO2 answers).
+                    (None, _) => s(""),
                 }
             }
             XScope::Env => std::env::var(name).ok().and_then(|v| s(&v)),
@@ -223,11 +233,17 @@ impl Engine {
         } else {
             None
         };
-        for _ in 0..4 {
+        // Registry keys the expression reads are fetched off the shard, then it is evaluated
+        // again with them at hand (bounded: keys can be computed from other keys).
+        let mut fetched: HashMap<String, Option<Arc<Resource>>> = HashMap::new();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let cx = MessageXPathContext {
                 engine: self,
                 ctx,
                 doc: doc.as_deref(),
+                fetched: &fetched,
                 misses: RefCell::new(Vec::new()),
             };
             let result = match &doc {
@@ -235,35 +251,16 @@ impl Engine {
                 None => evaluate(x, &EmptyDom, &cx, 0, want, None),
             };
             let misses = cx.misses.into_inner();
-            if misses.is_empty() {
+            if misses.is_empty() || attempt == 4 {
                 let r = result
                     .map_err(|e| Error::mediation(format!("evaluating '{}': {e}", x.source())))?;
                 return Ok((r, doc));
             }
             for key in misses {
-                // Resources that do not exist read as empty (and stay uncached).
-                if self.registry.lookup(&key).await?.is_none() {
-                    let cx = MessageXPathContext {
-                        engine: self,
-                        ctx,
-                        doc: doc.as_deref(),
-                        misses: RefCell::new(Vec::new()),
-                    };
-                    let r = match &doc {
-                        Some(d) => evaluate(x, d.as_ref(), &cx, d.root_element(), want, Some(d)),
-                        None => evaluate(x, &EmptyDom, &cx, 0, want, None),
-                    };
-                    let r = r.map_err(|e| {
-                        Error::mediation(format!("evaluating '{}': {e}", x.source()))
-                    })?;
-                    return Ok((r, doc));
-                }
+                let res = self.registry.lookup(&key).await?;
+                fetched.insert(key, res);
             }
         }
-        Err(Error::mediation(format!(
-            "evaluating '{}': registry resources keep changing",
-            x.source()
-        )))
     }
 }
 
