@@ -67,8 +67,9 @@ impl Engine {
             self.settings.http.max_body_size,
             Duration::from_millis(self.settings.http.body_read_timeout_ms),
         );
-        let config = self.config.clone();
-        match dispatch::route(&config, &mut ctx) {
+        // Borrowed, not cloned: an Arc clone per request would bounce its counter between cores.
+        let config = &*self.config;
+        match dispatch::route(config, &mut ctx) {
             Route::Reply(r) => r,
             Route::Proxy(p) => {
                 ctx.out_seq = p.out_seq;
