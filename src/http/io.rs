@@ -2,7 +2,8 @@
 //!
 //! hyper reads into a `ReadBufCursor` of possibly uninitialised memory, while futures-io's
 //! `AsyncRead` needs an initialised `&mut [u8]`. glommio's own example zeroes the whole cursor on every
-//! read (which can be hundreds of KiB); we zero at most [`READ_CHUNK`] bytes and read into that.
+//! read (which can be hundreds of KiB); we read into one initialised scratch buffer per shard and
+//! copy only the bytes that arrived.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,12 +18,40 @@ pub const READ_CHUNK: usize = 16 * 1024;
 /// Wraps any futures-io stream (glommio `TcpStream`, a rustls stream over it) for hyper.
 pub struct HyperIo<T>(pub T);
 
+thread_local! {
+    /// One initialised read buffer per shard. glommio reads synchronously into the slice it is
+    /// given (a non-blocking `recv`; io_uring only arms readiness), so the buffer is never held
+    /// across a poll and every connection of the shard can share it.
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
+}
+
 impl<T: AsyncRead + Unpin> hyper::rt::Read for HyperIo<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<std::io::Result<()>> {
+        let want = buf.remaining().min(READ_CHUNK);
+        // Read into the shard's scratch buffer and copy what arrived: the copy is as long as the
+        // data, where zeroing hyper's uninitialised buffer would cost 16 KiB on every poll,
+        // including the many that find nothing to read.
+        let scratch_read = SCRATCH.with(|s| {
+            let mut scratch = s.try_borrow_mut().ok()?;
+            Some(
+                match Pin::new(&mut self.0).poll_read(cx, &mut scratch[..want]) {
+                    Poll::Ready(Ok(n)) => {
+                        buf.put_slice(&scratch[..n]);
+                        Poll::Ready(Ok(()))
+                    }
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    Poll::Pending => Poll::Pending,
+                },
+            )
+        });
+        if let Some(r) = scratch_read {
+            return r;
+        }
+        // Re-entered while the scratch buffer is in use (not expected): zero a bounded prefix.
         // SAFETY: we only expose the first `len` bytes of the cursor after writing zeroes to them,
         // so the slice handed to `poll_read` is fully initialised; `advance(n)` is called only for
         // the `n <= len` bytes the reader reports as filled.
