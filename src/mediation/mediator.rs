@@ -3,7 +3,7 @@
 
 use http::HeaderName;
 
-use crate::synapse::model::{Element, LogCategory, LogLevel, Origin};
+use crate::synapse::model::{LogCategory, LogLevel, Origin};
 
 /// Index of a sequence in [`crate::synapse::deploy::Config::sequences`].
 pub type SeqId = usize;
@@ -110,12 +110,6 @@ pub enum ValueRt {
 }
 
 impl ValueRt {
-    /// Whether evaluating this value needs the message content.
-    pub fn reads_content(&self) -> bool {
-        matches!(self, ValueRt::XPath(x) if x.reads_content())
-            || matches!(self, ValueRt::JsonPath(_))
-    }
-
     /// Compiles an expression: the property-read forms are recognised, the rest is unsupported.
     pub fn expression(text: &str) -> ValueRt {
         let t = text.trim();
@@ -451,28 +445,4 @@ pub enum Med {
         name: String,
         origin: Origin,
     },
-}
-
-impl Med {
-    /// Whether this mediator needs the message content (so the body must be read).
-    pub fn reads_content(&self) -> bool {
-        match self {
-            Med::Log { level, props, .. } => {
-                matches!(level, LogLevel::Full) || props.iter().any(|p| p.value.reads_content())
-            }
-            Med::Group(ms) => ms.iter().any(Med::reads_content),
-            Med::SetProperty { value, .. } => value.reads_content(),
-            Med::Filter { .. }
-            | Med::Switch { .. }
-            | Med::PayloadFactory(_)
-            | Med::Enrich(_)
-            | Med::MakeFault(_) => true,
-            _ => false,
-        }
-    }
-}
-
-/// Serializes an inline element back to XML text for use as a value.
-pub fn element_text(e: &Element) -> String {
-    e.source.clone()
 }

@@ -86,10 +86,3 @@ pub fn fault_fallback(kind: ErrorKind, code: i64, _message: &str) -> Response<Bo
     }
     resp
 }
-
-/// A bare status answer.
-pub fn status_only(status: StatusCode) -> Response<Body> {
-    let mut r = Response::new(Body::Empty);
-    *r.status_mut() = status;
-    r
-}

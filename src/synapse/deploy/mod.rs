@@ -134,9 +134,6 @@ pub fn compile(artifacts: Artifacts, registry: &Registry, problems: &mut Vec<Pro
         ep_models: Vec::new(),
         local_entries: HashMap::new(),
     };
-    for (origin, what) in &artifacts.unsupported {
-        let _ = (origin, what); // already reported as warnings by the parser
-    }
     for le in artifacts.local_entries {
         if c.local_entries.insert(le.key.clone(), le.value).is_some() {
             c.error(&le.origin, format!("duplicate local entry '{}'", le.key));
