@@ -43,3 +43,30 @@ fn endpoint_template_with_hostile_values() {
     let out = e.expand(&|_n: &str| Some(v.clone()));
     assert!(out.starts_with("http://h:9/"), "{out}");
 }
+
+/// libFuzzer ran out of memory on this input: `$0` in a value re-inserts the expression text,
+/// which later replaceAll passes expand again (exponential growth). Expansion now stops at
+/// `MAX_EXPANDED` and falls back to the template.
+#[test]
+fn uri_template_oom_569c1675() {
+    let input = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/regressions/uri_template_oom_569c1675"
+    ))
+    .unwrap();
+    uri_template_target(&String::from_utf8_lossy(&input));
+}
+
+/// The same growth driven by a client: a URI variable valued `$0$0$0…` in a template that repeats
+/// an expression.
+#[test]
+fn client_dollar_zero_values_cannot_blow_up_an_expansion() {
+    let e = ExpandTemplate::parse("http://h/{+uri.var.a}/{+uri.var.a}/{+uri.var.a}/{+uri.var.a}/{+uri.var.a}/{+uri.var.a}/{+uri.var.a}/{+uri.var.a}").unwrap();
+    let v = "$0".repeat(64);
+    let out = e.expand(&|_n: &str| Some(v.clone()));
+    assert!(
+        out.len() <= mint::synapse::uri_template::MAX_EXPANDED,
+        "{} bytes",
+        out.len()
+    );
+}

@@ -143,7 +143,14 @@ pub enum ExpandError {
     /// A `{+x}`/`{#x}` value contains `$` not followed by `0`: `String.replaceAll` reads it as a
     /// regex group reference and throws.
     GroupReference(String),
+    /// The expansion grew past [`MAX_EXPANDED`]: `$0` in values (the matched expression text)
+    /// re-inserts expressions that later passes expand again, which grows exponentially with
+    /// client-chosen values. Java would run out of memory; mint stops.
+    TooLong,
 }
+
+/// The largest URL an expansion may produce (far beyond any real URL).
+pub const MAX_EXPANDED: usize = 64 * 1024;
 
 impl fmt::Display for ExpandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -152,6 +159,7 @@ impl fmt::Display for ExpandError {
             ExpandError::GroupReference(s) => {
                 write!(f, "illegal group reference in expanded value '{s}'")
             }
+            ExpandError::TooLong => write!(f, "the expanded URL exceeds {MAX_EXPANDED} bytes"),
         }
     }
 }
@@ -310,8 +318,14 @@ impl ExpandTemplate {
                 out.push_str(&current[last..at]);
                 append_replacement(&mut out, rep, raw)?;
                 last = at + raw.len();
+                if out.len() > MAX_EXPANDED {
+                    return Err(ExpandError::TooLong);
+                }
             }
             out.push_str(&current[last..]);
+            if out.len() > MAX_EXPANDED {
+                return Err(ExpandError::TooLong);
+            }
             current = out;
         }
         Ok(current)

@@ -29,7 +29,7 @@ mod template;
 mod tests;
 
 pub use decode::{url_decode, DecodeError};
-pub use expand::{ExpandError, ExpandTemplate};
+pub use expand::{ExpandError, ExpandTemplate, MAX_EXPANDED};
 pub use mapping::{select_url_mapping, UrlMapping, UrlMatch};
 pub use query::parse_query_params;
 pub use template::UriTemplate;
