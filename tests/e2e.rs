@@ -1,5 +1,8 @@
 //! End-to-end tests: a real mint process and a real backend on 127.0.0.1.
 
+// Tests run on plain threads, not on shards: blocking sleeps are fine here.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::io::{BufReader, Write};

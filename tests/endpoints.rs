@@ -1,5 +1,8 @@
 //! End-to-end: failover and load-balance endpoints, and WSO2's suspension state machine.
 
+// Tests run on plain threads, not on shards: blocking sleeps are fine here.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::process::{Command, Stdio};

@@ -1,6 +1,9 @@
 //! End-to-end: misbehaving clients get the right status or a clean close, and never disturb
 //! other clients.
 
+// Tests run on plain threads, not on shards: blocking sleeps are fine here.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::io::{BufReader, Read, Write};

@@ -1,6 +1,9 @@
 //! End-to-end: the file-system registry through a running mint (per-shard caches bounded by
 //! `cachableDuration`, writes visible on every shard at once, illegal keys refused).
 
+// Tests run on plain threads, not on shards: blocking sleeps are fine here.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -2,6 +2,8 @@
 //! 127.0.0.1, and a small raw HTTP/1.1 client (raw so tests can send malformed requests).
 
 #![allow(dead_code)]
+// Tests run on plain threads, not on shards: blocking sleeps are fine here.
+#![allow(clippy::disallowed_methods)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
