@@ -70,3 +70,30 @@ fn client_dollar_zero_values_cannot_blow_up_an_expansion() {
         out.len()
     );
 }
+
+/// The `xml_parse` target: an edit (append a text child to the root) must serialize to XML that
+/// parses again.
+fn xml_edit_reparses(data: &[u8]) -> Result<(), String> {
+    use mint::xml::{Content, Document};
+    let Ok(doc) = Document::parse(bytes::Bytes::copy_from_slice(data)) else {
+        return Ok(());
+    };
+    let root = doc.root_element();
+    let mut ed = doc.edit();
+    ed.append_child(root, Content::Text("x<&>".into()))
+        .map_err(|e| e.to_string())?;
+    let out = ed.finish();
+    Document::parse(out.clone())
+        .map(|_| ())
+        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out)))
+}
+
+#[test]
+fn xml_parse_edit_reparse_e2515e80() {
+    let input = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/regressions/xml_parse_edit_reparse_e2515e80"
+    ))
+    .unwrap();
+    xml_edit_reparses(&input).unwrap();
+}

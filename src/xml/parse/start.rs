@@ -70,6 +70,9 @@ impl<'s> Builder<'s> {
                 )
             })?;
             let key = a.key.0;
+            if !crate::xml::escape::is_name(key) {
+                return Err(self.err(pos, XmlErrorKind::Syntax, "invalid attribute name"));
+            }
             let value: &str = &a.value;
             let key_start = self.off(key, pos)?;
             let value_start = self.off(value, pos)?;
@@ -108,6 +111,9 @@ impl<'s> Builder<'s> {
             return Err(self.err(pos, XmlErrorKind::Syntax, "more than one root element"));
         }
         let qname = e.name().0;
+        if !crate::xml::escape::is_name(qname) {
+            return Err(self.err(pos, XmlErrorKind::Syntax, "invalid element name"));
+        }
         let qstart = self.off(qname, pos)?;
         let local_off = qname.find(':').map_or(0, |i| i + 1);
         self.collect_attributes(e, pos)?;
