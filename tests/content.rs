@@ -6,31 +6,16 @@ mod common;
 use common::*;
 
 fn home(backend_port: u16) -> TempHome {
-    let home = TempHome::new("cbr");
-    let read = |f: &str| std::fs::read_to_string(data(&format!("wso2-perf/{f}"))).unwrap();
-    for p in [
-        "CBRProxy",
-        "CBRSOAPHeaderProxy",
-        "CBRTransportHeaderProxy",
-        "DirectProxy",
-    ] {
-        home.artifact(
-            "proxy-services",
-            &format!("{p}.xml"),
-            &read(&format!("{p}-1.0.0.xml")),
-        );
-    }
-    home.artifact(
-        "local-entries",
-        "proxy_wsdl.xml",
-        &read("proxy_wsdl-1.0.0.xml"),
-    );
-    let ep = read("RealService-1.0.0.xml").replace(
-        "http://netty:8688/service/EchoService",
-        &format!("http://127.0.0.1:{backend_port}/service/EchoService"),
-    );
-    home.artifact("endpoints", "RealService.xml", &ep);
-    home
+    wso2_perf_home(
+        backend_port,
+        &[
+            "CBRProxy",
+            "CBRSOAPHeaderProxy",
+            "CBRTransportHeaderProxy",
+            "DirectProxy",
+        ],
+        &[],
+    )
 }
 
 const ROUTING: &str = "xadmin;server1;community#1.0##";

@@ -17,28 +17,10 @@ const SOAP_HEADERS: &[(&str, &str)] = &[
     ("Content-Type", "text/xml"),
 ];
 
-/// A home with WSO2's DirectProxy, DirectAPI, RealService and proxy_wsdl, unchanged except the
-/// RealService address, pointed at our echo backend.
-fn wso2_perf_home(backend_port: u16) -> TempHome {
-    let home = TempHome::new("perf");
-    let read = |f: &str| std::fs::read_to_string(data(&format!("wso2-perf/{f}"))).unwrap();
-    home.artifact(
-        "proxy-services",
-        "DirectProxy.xml",
-        &read("DirectProxy-1.0.0.xml"),
-    );
-    home.artifact("api", "DirectAPI.xml", &read("DirectAPI-1.0.0.xml"));
-    home.artifact(
-        "local-entries",
-        "proxy_wsdl.xml",
-        &read("proxy_wsdl-1.0.0.xml"),
-    );
-    let ep = read("RealService-1.0.0.xml").replace(
-        "http://netty:8688/service/EchoService",
-        &format!("http://127.0.0.1:{backend_port}/service/EchoService"),
-    );
-    home.artifact("endpoints", "RealService.xml", &ep);
-    home
+/// WSO2's DirectProxy, DirectAPI, RealService and proxy_wsdl, unchanged except the RealService
+/// address.
+fn direct_home(backend_port: u16) -> TempHome {
+    wso2_perf_home(backend_port, &["DirectProxy"], &["DirectAPI"])
 }
 
 fn payload(name: &str) -> Vec<u8> {
@@ -48,7 +30,7 @@ fn payload(name: &str) -> Vec<u8> {
 #[test]
 fn direct_proxy_and_api_echo_byte_identical() {
     let (_backend, bport) = start_backend();
-    let home = wso2_perf_home(bport);
+    let home = direct_home(bport);
     let mint = start_mint(&home.root, 2);
     for name in ["1000B_buyStocks.xml", "100000B_buyStocks.xml"] {
         let body = payload(name);
@@ -69,7 +51,7 @@ fn direct_proxy_and_api_echo_byte_identical() {
 #[test]
 fn chunked_request_body_is_forwarded() {
     let (_backend, bport) = start_backend();
-    let home = wso2_perf_home(bport);
+    let home = direct_home(bport);
     let mint = start_mint(&home.root, 1);
     let body = payload("1000B_buyStocks.xml");
     for path in ["/services/DirectProxy/buyStocksOperation", "/directApi"] {
@@ -95,7 +77,7 @@ fn https_listener_serves_the_same() {
         panic!("curl is needed for the HTTPS test (.ci/run installs it)");
     }
     let (_backend, bport) = start_backend();
-    let home = wso2_perf_home(bport);
+    let home = direct_home(bport);
     let mint = start_mint(&home.root, 1);
     let file = data("wso2-perf/1000B_buyStocks.xml");
     let out = Command::new("curl")

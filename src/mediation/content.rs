@@ -38,18 +38,7 @@ impl MessageContext {
         {
             // WSO2's XML view of a JSON body: <jsonObject>… inside a SOAP envelope's body.
             let xml = crate::json::json_to_xml(&bytes, &crate::json::JsonSettings::default())
-                .map_err(|e| {
-                    let side = if self.is_response {
-                        Side::Backend
-                    } else {
-                        Side::Client
-                    };
-                    Error::new(
-                        ErrorKind::BadContent,
-                        side,
-                        format!("the message is not valid JSON: {e}"),
-                    )
-                })?;
+                .map_err(|e| self.bad_content(format!("the message is not valid JSON: {e}")))?;
             Bytes::from(format!(
                 "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body>{xml}</soapenv:Body></soapenv:Envelope>"
             ))
@@ -61,21 +50,23 @@ impl MessageContext {
         } else {
             bytes
         };
-        let doc = Document::parse(bytes).map_err(|e| {
-            let side = if self.is_response {
-                Side::Backend
-            } else {
-                Side::Client
-            };
-            Error::new(
-                ErrorKind::BadContent,
-                side,
-                format!("the message is not well-formed XML: {e}"),
-            )
-        })?;
+        let doc = Document::parse(bytes)
+            .map_err(|e| self.bad_content(format!("the message is not well-formed XML: {e}")))?;
         let doc = Arc::new(doc);
         self.xml = Some(doc.clone());
         Ok(doc)
+    }
+}
+
+impl MessageContext {
+    /// A content error blamed on whoever sent the current message.
+    pub fn bad_content(&self, message: String) -> Error {
+        let side = if self.is_response {
+            Side::Backend
+        } else {
+            Side::Client
+        };
+        Error::new(ErrorKind::BadContent, side, message)
     }
 }
 
@@ -362,18 +353,8 @@ impl Engine {
         if p.is_whole_body() {
             return Ok(String::from_utf8_lossy(&text).into_owned());
         }
-        let side = if ctx.is_response {
-            Side::Backend
-        } else {
-            Side::Client
-        };
-        let value = crate::json::parse(&text).map_err(|e| {
-            Error::new(
-                ErrorKind::BadContent,
-                side,
-                format!("the message is not valid JSON: {e}"),
-            )
-        })?;
+        let value = crate::json::parse(&text)
+            .map_err(|e| ctx.bad_content(format!("the message is not valid JSON: {e}")))?;
         Ok(p.evaluate(&value).to_synapse_string())
     }
 

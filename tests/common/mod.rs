@@ -34,6 +34,28 @@ pub fn data(path: &str) -> PathBuf {
         .join(path)
 }
 
+/// A home with WSO2's performance-test artifacts (`tests/data/wso2-perf/<Name>-1.0.0.xml`) as proxy
+/// services, the `proxy_wsdl` local entry, and `RealService` pointed at the echo backend on
+/// `backend_port` (the only change made to them).
+pub fn wso2_perf_home(backend_port: u16, proxies: &[&str], apis: &[&str]) -> TempHome {
+    let home = TempHome::new("perf");
+    let read =
+        |f: &str| std::fs::read_to_string(data(&format!("wso2-perf/{f}-1.0.0.xml"))).unwrap();
+    for p in proxies {
+        home.artifact("proxy-services", &format!("{p}.xml"), &read(p));
+    }
+    for a in apis {
+        home.artifact("api", &format!("{a}.xml"), &read(a));
+    }
+    home.artifact("local-entries", "proxy_wsdl.xml", &read("proxy_wsdl"));
+    let ep = read("RealService").replace(
+        "http://netty:8688/service/EchoService",
+        &format!("http://127.0.0.1:{backend_port}/service/EchoService"),
+    );
+    home.artifact("endpoints", "RealService.xml", &ep);
+    home
+}
+
 /// A temporary home folder, removed on drop.
 pub struct TempHome {
     pub root: PathBuf,
