@@ -16,8 +16,6 @@ use crate::error::{Error, ErrorKind, Result, Side};
 pub struct TlsMaterial {
     pub certs: Vec<CertificateDer<'static>>,
     pub key: PrivateKeyDer<'static>,
-    /// True when mint generated a self-signed certificate.
-    pub self_signed: bool,
 }
 
 impl Clone for TlsMaterial {
@@ -25,7 +23,6 @@ impl Clone for TlsMaterial {
         TlsMaterial {
             certs: self.certs.clone(),
             key: self.key.clone_key(),
-            self_signed: self.self_signed,
         }
     }
 }
@@ -56,11 +53,7 @@ impl TlsMaterial {
                 let key = PrivateKeyDer::from_pem_file(&key).map_err(|e| {
                     tls_err(format!("{}: cannot read private key: {e}", key.display()))
                 })?;
-                let m = TlsMaterial {
-                    certs,
-                    key,
-                    self_signed: false,
-                };
+                let m = TlsMaterial { certs, key };
                 m.server_config()?; // validate the pair now, before binding
                 Ok(m)
             }
@@ -77,11 +70,7 @@ impl TlsMaterial {
                 let certs = vec![ck.cert.der().clone()];
                 let key = PrivateKeyDer::try_from(ck.signing_key.serialize_der())
                     .map_err(|e| tls_err(format!("generated key unusable: {e}")))?;
-                Ok(TlsMaterial {
-                    certs,
-                    key,
-                    self_signed: true,
-                })
+                Ok(TlsMaterial { certs, key })
             }
         }
     }

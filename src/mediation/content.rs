@@ -368,14 +368,9 @@ impl Engine {
         want: Want,
     ) -> Option<Evaluated> {
         let stream = x.stream.as_ref()?;
-        if ctx.xml.is_some()
-            || matches!(want, Want::Nodes)
-            || ctx.message_format() == "pox"
-                && ctx
-                    .axis2
-                    .get("messageType")
-                    .is_some_and(|m| m.contains("json"))
-        {
+        // The scanner reads XML bytes: a JSON body (whatever messageType says) needs the tree
+        // path's XML view.
+        if ctx.xml.is_some() || matches!(want, Want::Nodes) || ctx.body_type == BodyType::Json {
             return None;
         }
         let bytes = ctx.body_bytes().await.ok()?;

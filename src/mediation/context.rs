@@ -313,11 +313,6 @@ impl MessageContext {
         }
     }
 
-    /// Whether the current message is a backend's response that no mediator replaced.
-    pub fn is_response_from_backend(&self) -> bool {
-        self.is_response && matches!(self.body, Body::Incoming(_)) && !self.is_fault
-    }
-
     pub fn axis2_true(&self, name: &str) -> bool {
         self.axis2
             .get(name)

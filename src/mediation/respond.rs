@@ -16,7 +16,7 @@ pub fn build(ctx: &mut MessageContext) -> Response<Body> {
         .and_then(|s| StatusCode::from_u16(s).ok());
     let status = match explicit {
         // A SOAP fault made by makefault goes out as 500, unless FAULTS_AS_HTTP_200 asks for 200.
-        _ if ctx.is_fault && !ctx.is_response_from_backend() => {
+        _ if ctx.is_fault => {
             if ctx.axis2_true("FAULTS_AS_HTTP_200") {
                 StatusCode::OK
             } else {

@@ -21,8 +21,6 @@ pub struct ShardRegistry {
     /// None when `cachableDuration` is 0 (every lookup reads the file).
     cache: Option<moka::sync::Cache<String, Arc<Resource>>>,
     generation: Cell<u64>,
-    hits: Cell<u64>,
-    misses: Cell<u64>,
 }
 
 impl ShardRegistry {
@@ -39,18 +37,11 @@ impl ShardRegistry {
             registry,
             cache,
             generation,
-            hits: Cell::new(0),
-            misses: Cell::new(0),
         }
     }
 
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
-    }
-
-    /// (hits, misses) of this shard's cache.
-    pub fn stats(&self) -> (u64, u64) {
-        (self.hits.get(), self.misses.get())
     }
 
     fn sync_generation(&self) {
@@ -66,11 +57,7 @@ impl ShardRegistry {
     /// A cached lookup without I/O: `Some` only on a fresh hit.
     pub fn cached(&self, key: &str) -> Option<Arc<Resource>> {
         self.sync_generation();
-        let hit = self.cache.as_ref()?.get(key);
-        if hit.is_some() {
-            self.hits.set(self.hits.get() + 1);
-        }
-        hit
+        self.cache.as_ref()?.get(key)
     }
 
     /// Looks a key up: from the cache, else from disk (off the shard). `Ok(None)` when the
@@ -79,7 +66,6 @@ impl ShardRegistry {
         if let Some(r) = self.cached(key) {
             return Ok(Some(r));
         }
-        self.misses.set(self.misses.get() + 1);
         let reg = self.registry.clone();
         let k = key.to_string();
         let read = glommio::executor()

@@ -2,7 +2,6 @@
 //! `GET /liveness`. Served by one shard; tiny, no mediation.
 
 use std::rc::Rc;
-use std::sync::Arc;
 
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use hyper::service::service_fn;
@@ -10,13 +9,8 @@ use hyper::service::service_fn;
 use crate::http::body::Body;
 use crate::http::io::HyperIo;
 use crate::http::server::Signal;
-use crate::synapse::deploy::Config;
 
-pub(super) async fn serve(
-    listener: glommio::net::TcpListener,
-    drain: Rc<Signal>,
-    _config: Arc<Config>,
-) {
+pub(super) async fn serve(listener: glommio::net::TcpListener, drain: Rc<Signal>) {
     loop {
         let stream = {
             let acc = std::pin::pin!(listener.accept());

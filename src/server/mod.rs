@@ -260,7 +260,7 @@ async fn shard_main(
         .detach();
     }
     if let Some(l) = internal_l {
-        glommio::spawn_local(internal::serve(l, drain.clone(), boot.config.clone())).detach();
+        glommio::spawn_local(internal::serve(l, drain.clone())).detach();
     }
 
     if bound.fetch_add(1, Ordering::SeqCst) + 1 == boot.shards {
