@@ -12,6 +12,10 @@ use mint::http::tls::TlsSource;
 use mint::registry::{Registry, RegistryConfig};
 use mint::server::{self, Boot};
 use mint::synapse::deploy;
+use mint::synapse::deploy::hub::{ConfigHub, Health};
+use mint::telemetry::metrics::Metrics;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 const EX_USAGE: u8 = 64;
 const EX_DATAERR: u8 = 65;
@@ -114,11 +118,17 @@ fn main() -> ExitCode {
             let Some(registry) = load_registry(&home, false) else {
                 return ExitCode::from(EX_USAGE);
             };
-            let (config, problems) = deploy::deploy_home(&home, &registry);
-            for p in &problems {
+            let d = deploy::deploy_home(&home, &registry, None);
+            for p in &d.problems {
                 eprintln!("{p}");
             }
-            match config {
+            for car in &d.faulty_capps {
+                eprintln!("{car}: faulty CAR (not deployed)");
+            }
+            if !d.faulty_capps.is_empty() {
+                return ExitCode::from(EX_DATAERR);
+            }
+            match d.config {
                 Some(c) => {
                     println!(
                         "ok: {} proxies, {} APIs, {} sequences, {} endpoints",
@@ -137,7 +147,6 @@ fn main() -> ExitCode {
             offset,
             cores,
         } => {
-            mint::telemetry::init();
             let home = match home_dir(home) {
                 Ok(h) => h,
                 Err(e) => {
@@ -152,6 +161,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(EX_USAGE);
                 }
             };
+            mint::telemetry::init(&settings.logging);
             if let Some(o) = offset {
                 if o > 65535 - 9191 {
                     eprintln!("--offset {o} pushes ports past 65535");
@@ -172,14 +182,28 @@ fn main() -> ExitCode {
             let Some(registry) = load_registry(&home, true) else {
                 return ExitCode::from(EX_USAGE);
             };
-            let (config, problems) = deploy::deploy_home(&home, &registry);
-            for p in &problems {
+            let metrics = Arc::new(Metrics::new(shards));
+            let d = deploy::deploy_home(&home, &registry, Some(&metrics));
+            for p in &d.problems {
                 eprintln!("{p}");
             }
-            let Some(config) = config else {
+            let Some(config) = d.config else {
                 eprintln!("mint: not starting: the artifacts above have errors");
                 return ExitCode::from(EX_DATAERR);
             };
+            for car in &d.faulty_capps {
+                // As WSO2: the server starts, the CAR is listed by /healthz (readiness 500).
+                eprintln!("{car}: faulty CAR (not deployed; /healthz reports it)");
+            }
+            metrics.deployments_ok.fetch_add(1, Ordering::Relaxed);
+            metrics.config_generation.store(1, Ordering::Relaxed);
+            let hub = Arc::new(ConfigHub::new(
+                Arc::new(config),
+                Health {
+                    faulty_capps: d.faulty_capps,
+                    faulty_artifacts: Vec::new(),
+                },
+            ));
             let tls = match TlsSource::load(&home, &settings) {
                 Ok(t) => t,
                 Err(e) => {
@@ -190,11 +214,12 @@ fn main() -> ExitCode {
             let boot = Boot {
                 home,
                 settings,
-                config,
+                hub,
+                metrics,
                 tls,
                 shards,
                 started,
-                registry: std::sync::Arc::new(registry),
+                registry: Arc::new(registry),
             };
             match server::run(boot) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -34,6 +34,10 @@ impl Home {
         self.root
             .join("repository/deployment/server/synapse-configs/default")
     }
+    /// `repository/deployment/server/carbonapps`.
+    pub fn carbonapps_dir(&self) -> PathBuf {
+        self.root.join("repository/deployment/server/carbonapps")
+    }
     pub fn registry_root(&self) -> PathBuf {
         self.root.join("registry")
     }
@@ -56,6 +60,37 @@ pub struct Settings {
     pub tls: TlsSettings,
     pub client: ClientSettings,
     pub mediation: MediationSettings,
+    pub logging: LoggingSettings,
+}
+
+/// `[logging]`: the tracing subscriber and the access log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingSettings {
+    /// `text` (default) or `json` (one JSON object per line).
+    pub format: LogFormat,
+    /// A `tracing` filter (`info`, `mint=debug,warn`, …). `RUST_LOG` overrides it. Default: `info`.
+    pub level: String,
+    /// One line per request (target `mint::access`) with method, path, status, duration and the
+    /// service. Off by default, as WSO2 ships its access log.
+    pub access_log: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for LoggingSettings {
+    fn default() -> Self {
+        LoggingSettings {
+            format: LogFormat::Text,
+            level: "info".into(),
+            access_log: false,
+        }
+    }
 }
 
 /// `[server]`
@@ -72,6 +107,12 @@ pub struct ServerSettings {
     pub cores: usize,
     /// How long SIGTERM waits for in-flight requests, in milliseconds. Default: 10000.
     pub drain_timeout_ms: u64,
+    /// Watch the deployment folders (artifacts, CARs) and the registry files the artifacts were
+    /// compiled from, and swap in a new configuration when they change. Default: true, as WSO2's
+    /// `[server] hot_deployment`.
+    pub hot_deployment: bool,
+    /// How often the deployment folders are polled, in ms. Default: 2000.
+    pub hot_deployment_interval_ms: u64,
 }
 
 impl Default for ServerSettings {
@@ -82,6 +123,8 @@ impl Default for ServerSettings {
             bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             cores: 0,
             drain_timeout_ms: 10_000,
+            hot_deployment: true,
+            hot_deployment_interval_ms: 2000,
         }
     }
 }
@@ -207,8 +250,10 @@ impl Settings {
         Settings::parse(&text).map_err(|msg| Error::config(format!("{}:{msg}", path.display())))
     }
 
-    /// Parses the TOML text; errors read `line:col: message`.
+    /// Parses the TOML text; errors read `line:col: message`. `$env{VAR}` and `$sys{VAR}` (WSO2's
+    /// placeholders; both read the environment here) are replaced first.
     pub fn parse(text: &str) -> std::result::Result<Settings, String> {
+        let text = &expand_env_placeholders(text)?;
         let settings: Settings = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             format!("{line}:{col}: {}", e.message())
@@ -266,6 +311,46 @@ impl Settings {
     }
 }
 
+/// Replaces `$env{VAR}` / `$sys{VAR}` with the variable's value. An unset variable is an error at
+/// its position (a silent empty string would hide a broken deployment).
+pub fn expand_env_placeholders(text: &str) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let prefix = ["$env{", "$sys{"].into_iter().find(|p| tail.starts_with(p));
+        let Some(prefix) = prefix else {
+            out.push('$');
+            rest = &tail[1..];
+            continue;
+        };
+        let offset = text.len() - tail.len();
+        let line_start = text[..offset].rfind('\n').map_or(0, |n| n + 1);
+        if text[line_start..offset].trim_start().starts_with('#') {
+            // A comment: left as written.
+            out.push('$');
+            rest = &tail[1..];
+            continue;
+        }
+        let Some(end) = tail.find('}') else {
+            let (l, c) = line_col(text, offset);
+            return Err(format!("{l}:{c}: unterminated {prefix}…}} placeholder"));
+        };
+        let name = &tail[prefix.len()..end];
+        match std::env::var(name) {
+            Ok(v) => out.push_str(&v),
+            Err(_) => {
+                let (l, c) = line_col(text, offset);
+                return Err(format!("{l}:{c}: environment variable '{name}' is not set"));
+            }
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 /// 1-based line and column of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -289,6 +374,22 @@ mod tests {
         assert_eq!(s.http_port(), 8290);
         assert_eq!(s.https_port(), 8253);
         assert_eq!(s.mediation.global_timeout_ms, 120_000);
+    }
+
+    #[test]
+    fn env_placeholders_are_expanded() {
+        std::env::set_var("MINT_TEST_OFFSET_VALUE", "7");
+        let s = Settings::parse("[server]\noffset = $env{MINT_TEST_OFFSET_VALUE}\nhostname = \"h$sys{MINT_TEST_OFFSET_VALUE}\"\n").unwrap();
+        assert_eq!(s.server.offset, 7);
+        assert_eq!(s.server.hostname, "h7");
+        let err =
+            Settings::parse("[server]\nhostname = \"$env{MINT_TEST_SURELY_UNSET}\"\n").unwrap_err();
+        assert!(
+            err.starts_with("2:12:") && err.contains("MINT_TEST_SURELY_UNSET"),
+            "{err}"
+        );
+        let s = Settings::parse("[server]\nhostname = \"a$b\"\n").unwrap();
+        assert_eq!(s.server.hostname, "a$b");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::http::client::Origin;
 use crate::mediation::mediator::{Scope, ValueRt};
 use crate::synapse::model::{self, EndpointKind, Qos, TimeoutAction};
 use crate::synapse::uri_template::ExpandTemplate;
+use crate::telemetry::metrics::ServiceStats;
 
 /// A parsed `http://host:port/path?query` address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +102,9 @@ pub enum EpKind {
     },
     /// An endpoint type mint does not implement yet: using it raises a fault.
     Unsupported(String),
+    /// A key that named no endpoint and no registry resource at deploy time: using it raises a
+    /// fault, as WSO2 does at run time (the watcher redeploys when the resource appears).
+    Missing(String),
 }
 
 /// A compiled endpoint.
@@ -119,9 +123,28 @@ pub struct EndpointRt {
     pub policy: state::Policy,
     /// Shared by every shard: ACTIVE / TIMEOUT / SUSPENDED.
     pub state: Arc<state::EndpointState>,
+    /// Request counters (set by the deployer).
+    pub stats: Option<Arc<ServiceStats>>,
 }
 
 impl EndpointRt {
+    /// The `endpoint` label of its metrics: the name, else the address of an anonymous one.
+    pub fn metric_label(&self) -> String {
+        if !self.name.is_empty() {
+            return self.name.clone();
+        }
+        match &self.kind {
+            EpKind::Address(a) => format!(
+                "{}://{}:{}{}",
+                if a.origin.https { "https" } else { "http" },
+                a.origin.host,
+                a.origin.port,
+                a.path_and_query
+            ),
+            _ => "anonymous".into(),
+        }
+    }
+
     /// Stands in for an endpoint that failed to compile (the deploy fails anyway).
     pub fn placeholder() -> EndpointRt {
         EndpointRt {
@@ -133,6 +156,7 @@ impl EndpointRt {
             properties: Vec::new(),
             policy: state::Policy::new(None, None),
             state: Arc::default(),
+            stats: None,
         }
     }
 
@@ -223,6 +247,7 @@ pub fn compile(
         properties,
         policy,
         state: Arc::default(),
+        stats: None,
     };
     Ok((rt, warnings))
 }
@@ -255,6 +280,7 @@ pub fn compile_group(
         properties,
         policy: state::Policy::new(None, None),
         state: Arc::default(),
+        stats: None,
     }
 }
 

@@ -22,7 +22,7 @@ use hyper::service::service_fn;
 use super::body::Body;
 use super::io::{GlommioTimer, HyperIo};
 use crate::config::Settings;
-use crate::mediation::Engine;
+use crate::mediation::EngineSlot;
 
 /// A one-shot, shard-local broadcast: fired once, wakes every waiter. Each waiting future holds
 /// one slot (re-polling replaces its waker instead of adding one; dropping frees the slot), so
@@ -118,14 +118,14 @@ pub fn builder(settings: &Settings) -> http1::Builder {
 pub async fn serve<S>(
     builder: &http1::Builder,
     io: S,
-    engine: Rc<Engine>,
+    engine: Rc<EngineSlot>,
     https: bool,
     drain: Rc<Signal>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
 {
     let svc = service_fn(move |req| {
-        let engine = engine.clone();
+        let engine = engine.get();
         async move {
             let resp = AssertUnwindSafe(engine.handle(req, https))
                 .catch_unwind()

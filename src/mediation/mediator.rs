@@ -440,6 +440,9 @@ pub enum Med {
     PayloadFactory(Box<PayloadFactory>),
     Enrich(Box<Enrich>),
     MakeFault(Box<MakeFault>),
+    /// Raises a fault with this message (a sequence key that resolved to nothing, as WSO2
+    /// reports at run time).
+    Raise(String),
     /// A mediator mint does not implement yet: raises a fault naming it.
     Unsupported {
         name: String,

@@ -16,11 +16,12 @@ pub mod mediator;
 pub mod respond;
 mod transform;
 
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::{header, HeaderValue, Method, Request, Response};
 
@@ -33,8 +34,10 @@ use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::body::Body;
 use crate::http::client::Pool;
 use crate::registry::cache::ShardRegistry;
+use crate::synapse::deploy::hub::ConfigHub;
 use crate::synapse::deploy::Config;
 use crate::synapse::model::TimeoutAction;
+use crate::telemetry::metrics::{Metrics, ServiceStats, ShardStats};
 
 /// Whether mediation goes on after a mediator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,12 +48,21 @@ pub enum Flow {
 
 type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
-/// One shard's mediation engine.
+/// The proxy or API a request was dispatched to.
+#[derive(Clone, Copy)]
+pub struct Served<'a> {
+    pub name: &'a str,
+    pub stats: &'a Option<Arc<ServiceStats>>,
+}
+
+/// One shard's mediation engine for one configuration (a redeployment builds a new one; see
+/// [`EngineSlot`]).
 pub struct Engine {
     pub config: Arc<Config>,
     pub pool: Rc<Pool>,
     pub settings: Rc<Settings>,
-    pub registry: ShardRegistry,
+    pub registry: Rc<ShardRegistry>,
+    pub metrics: Arc<Metrics>,
     pub shard: usize,
     /// Per-shard round-robin counters of load-balance endpoints, by endpoint id.
     pub round_robin: std::cell::RefCell<Vec<usize>>,
@@ -58,9 +70,90 @@ pub struct Engine {
     pub json: crate::json::JsonSettings,
 }
 
+/// A shard's current engine: rebuilt when the deployer publishes a new configuration.
+pub struct EngineSlot {
+    hub: Arc<ConfigHub>,
+    seen: Cell<u64>,
+    current: RefCell<Rc<Engine>>,
+}
+
+impl EngineSlot {
+    pub fn new(hub: Arc<ConfigHub>, engine: Engine) -> EngineSlot {
+        EngineSlot {
+            seen: Cell::new(hub.generation()),
+            hub,
+            current: RefCell::new(Rc::new(engine)),
+        }
+    }
+
+    /// The engine for a new request: one atomic load when nothing changed.
+    #[inline]
+    pub fn get(&self) -> Rc<Engine> {
+        let g = self.hub.generation();
+        if g != self.seen.get() {
+            self.swap(g);
+        }
+        self.current.borrow().clone()
+    }
+
+    #[cold]
+    fn swap(&self, generation: u64) {
+        let config = self.hub.current();
+        let old = self.current.borrow().clone();
+        let engine = Engine {
+            config,
+            pool: old.pool.clone(),
+            settings: old.settings.clone(),
+            registry: old.registry.clone(),
+            metrics: old.metrics.clone(),
+            shard: old.shard,
+            round_robin: Default::default(),
+            json: old.json.clone(),
+        };
+        *self.current.borrow_mut() = Rc::new(engine);
+        self.seen.set(generation);
+        tracing::debug!(shard = old.shard, generation, "configuration swapped in");
+    }
+}
+
 impl Engine {
-    /// Serves one request from start to finish.
+    /// Serves one request from start to finish, and counts it.
     pub async fn handle(&self, req: Request<hyper::body::Incoming>, https: bool) -> Response<Body> {
+        let started = Instant::now();
+        let shard_stats = self.metrics.shard(self.shard);
+        ShardStats::gauge(&shard_stats.in_flight, 1);
+        let method = req.method().clone();
+        let path = self
+            .settings
+            .logging
+            .access_log
+            .then(|| req.uri().path().to_string());
+        let (resp, service) = self.mediate_request(req, https).await;
+        ShardStats::gauge(&shard_stats.in_flight, -1);
+        let status = resp.status();
+        if let Some(stats) = service.and_then(|s| s.stats.as_ref()) {
+            stats.record(self.shard, started.elapsed(), status.is_server_error());
+        }
+        if let Some(path) = path {
+            tracing::info!(
+                target: "mint::access",
+                shard = self.shard,
+                method = %method,
+                path = %path,
+                status = status.as_u16(),
+                micros = started.elapsed().as_micros() as u64,
+                service = service.map(|s| s.name).unwrap_or("main"),
+                "access"
+            );
+        }
+        resp
+    }
+
+    async fn mediate_request(
+        &self,
+        req: Request<hyper::body::Incoming>,
+        https: bool,
+    ) -> (Response<Body>, Option<Served<'_>>) {
         let mut ctx = MessageContext::new(
             req,
             https,
@@ -70,7 +163,7 @@ impl Engine {
         // Borrowed, not cloned: an Arc clone per request would bounce its counter between cores.
         let config = &*self.config;
         match dispatch::route(config, &mut ctx) {
-            Route::Reply(r) => r,
+            Route::Reply(r) => (r, None),
             Route::Proxy(p) => {
                 ctx.out_seq = p.out_seq;
                 ctx.target_endpoint = p.endpoint;
@@ -84,20 +177,28 @@ impl Engine {
                         self.send(&mut ctx, Some(ep), None).await;
                     }
                 }
-                self.finish(ctx).await
+                let served = Served {
+                    name: &p.name,
+                    stats: &p.stats,
+                };
+                (self.finish(ctx).await, Some(served))
             }
-            Route::Resource(_, res) => {
+            Route::Resource(api, res) => {
                 ctx.out_seq = res.out_seq;
                 ctx.fault_stack.push(res.fault_seq.unwrap_or(config.fault));
                 if let Some(seq) = res.in_seq {
                     self.run_seq(&mut ctx, seq).await;
                 }
-                self.finish(ctx).await
+                let served = Served {
+                    name: &api.name,
+                    stats: &api.stats,
+                };
+                (self.finish(ctx).await, Some(served))
             }
             Route::Sequence(seq) => {
                 ctx.fault_stack.push(config.fault);
                 self.run_seq(&mut ctx, seq).await;
-                self.finish(ctx).await
+                (self.finish(ctx).await, None)
             }
         }
     }
@@ -321,6 +422,7 @@ impl Engine {
                 self.make_fault(ctx, f).await?;
                 Ok(Flow::Continue)
             }
+            Med::Raise(msg) => Err(Error::mediation(msg.clone())),
             Med::Unsupported { name, origin } => Err(Error::mediation(format!(
                 "mediator '{name}' ({origin}) is not supported by mint yet"
             ))),
@@ -478,8 +580,10 @@ impl Engine {
     async fn call_leaf(&self, ctx: &mut MessageContext, endpoint: Option<EpId>) -> Result<()> {
         let ep = endpoint.map(|id| &self.config.endpoints[id]);
         if let Some(ep) = ep {
-            if !matches!(ep.kind, EpKind::Default | EpKind::Unsupported(_))
-                && !ep.state.ready_to_send(endpoint::state::now_ms())
+            if !matches!(
+                ep.kind,
+                EpKind::Default | EpKind::Unsupported(_) | EpKind::Missing(_)
+            ) && !ep.state.ready_to_send(endpoint::state::now_ms())
             {
                 return Err(Error::new(
                     ErrorKind::Suspended,
@@ -491,8 +595,12 @@ impl Engine {
                 ));
             }
         }
+        let started = Instant::now();
         let result = self.send_to_leaf(ctx, ep).await;
         if let Some(ep) = ep {
+            if let Some(stats) = &ep.stats {
+                stats.record(self.shard, started.elapsed(), result.is_err());
+            }
             match &result {
                 Ok(()) => ep.state.on_success(),
                 Err(e) if e.is_transport() => {
@@ -544,6 +652,11 @@ impl Engine {
             EpKind::Unsupported(t) => {
                 return Err(Error::mediation(format!(
                     "endpoint type '{t}' is not supported by mint yet"
+                )));
+            }
+            EpKind::Missing(key) => {
+                return Err(Error::mediation(format!(
+                    "Reference to non-existent endpoint for key : {key}"
                 )));
             }
             EpKind::Failover { .. } | EpKind::Loadbalance { .. } => {

@@ -10,6 +10,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result, Side};
+use crate::telemetry::metrics::{Metrics, ShardStats};
 
 use super::{Registry, Resource};
 
@@ -21,6 +22,8 @@ pub struct ShardRegistry {
     /// None when `cachableDuration` is 0 (every lookup reads the file).
     cache: Option<moka::sync::Cache<String, Arc<Resource>>>,
     generation: Cell<u64>,
+    /// Hit/miss counters of this shard, when metrics are wired.
+    stats: Option<(Arc<Metrics>, usize)>,
 }
 
 impl ShardRegistry {
@@ -37,6 +40,24 @@ impl ShardRegistry {
             registry,
             cache,
             generation,
+            stats: None,
+        }
+    }
+
+    /// Counts this shard's hits and misses in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>, shard: usize) -> ShardRegistry {
+        self.stats = Some((metrics, shard));
+        self
+    }
+
+    fn count(&self, hit: bool) {
+        if let Some((m, shard)) = &self.stats {
+            let s = m.shard(*shard);
+            ShardStats::add(if hit {
+                &s.registry_hits
+            } else {
+                &s.registry_misses
+            });
         }
     }
 
@@ -57,7 +78,11 @@ impl ShardRegistry {
     /// A cached lookup without I/O: `Some` only on a fresh hit.
     pub fn cached(&self, key: &str) -> Option<Arc<Resource>> {
         self.sync_generation();
-        self.cache.as_ref()?.get(key)
+        let hit = self.cache.as_ref()?.get(key);
+        if hit.is_some() {
+            self.count(true);
+        }
+        hit
     }
 
     /// Looks a key up: from the cache, else from disk (off the shard). `Ok(None)` when the
@@ -66,6 +91,7 @@ impl ShardRegistry {
         if let Some(r) = self.cached(key) {
             return Ok(Some(r));
         }
+        self.count(false);
         let reg = self.registry.clone();
         let k = key.to_string();
         let read = glommio::executor()

@@ -23,19 +23,23 @@ use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::client::Pool;
 use crate::http::server::{builder, serve, Signal};
 use crate::http::tls::TlsSource;
-use crate::mediation::Engine;
+use crate::mediation::{Engine, EngineSlot};
 use crate::registry::cache::ShardRegistry;
 use crate::registry::Registry;
-use crate::synapse::deploy::Config;
+use crate::synapse::deploy::hub::ConfigHub;
+use crate::telemetry::metrics::{Metrics, ShardStats};
 
 mod internal;
+pub mod watch;
 
 /// What every shard starts from.
 #[derive(Clone)]
 pub struct Boot {
     pub home: Home,
     pub settings: Settings,
-    pub config: Arc<Config>,
+    /// The deployed configuration, and every later one.
+    pub hub: Arc<ConfigHub>,
+    pub metrics: Arc<Metrics>,
     pub tls: TlsSource,
     /// Number of shards.
     pub shards: usize,
@@ -82,9 +86,27 @@ pub fn run(boot: Boot) -> Result<()> {
             Error::new(ErrorKind::Io, Side::Internal, "installing signal handlers").with_cause(e)
         })?;
     }
+    let watcher = watch::Watcher {
+        home: boot.home.clone(),
+        registry: boot.registry.clone(),
+        hub: boot.hub.clone(),
+        metrics: boot.metrics.clone(),
+        hot: boot.settings.server.hot_deployment,
+        interval: Duration::from_millis(boot.settings.server.hot_deployment_interval_ms),
+    }
+    .spawn(term.clone())
+    .map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            Side::Internal,
+            "starting the deployer thread",
+        )
+        .with_cause(e)
+    })?;
     let bound = Arc::new(AtomicUsize::new(0));
     let next_index = Arc::new(AtomicUsize::new(0));
     let shards = boot.shards;
+    let term_for_watcher = term.clone();
     let handles =
         LocalExecutorPoolBuilder::new(PoolPlacement::MaxSpread(shards, CpuSet::online().ok()))
             .name("mint-shard")
@@ -105,7 +127,11 @@ pub fn run(boot: Boot) -> Result<()> {
                 .with_cause(std::io::Error::other(e.to_string()))
             })?;
     let mut first_err = None;
-    for r in handles.join_all() {
+    let joined = handles.join_all();
+    // A shard that failed to start sets `term` too, so the watcher always ends.
+    term_for_watcher.store(true, Ordering::SeqCst);
+    let _ = watcher.join();
+    for r in joined {
         let r = match r {
             Ok(inner) => inner,
             Err(e) => Err(Error::new(ErrorKind::Io, Side::Internal, "executor failed")
@@ -163,15 +189,24 @@ async fn shard_main(
     };
     let tls_source = boot.tls.clone();
     let settings = Rc::new(boot.settings.clone());
-    let engine = Rc::new(Engine {
-        config: boot.config.clone(),
-        pool: Pool::new(boot.home.clone(), boot.settings.clone()),
-        settings: settings.clone(),
-        registry: ShardRegistry::new(boot.registry.clone()),
-        shard,
-        round_robin: Default::default(),
-        json: boot.settings.json_settings().unwrap_or_default(),
-    });
+    let config = boot.hub.current();
+    let engine = Rc::new(EngineSlot::new(
+        boot.hub.clone(),
+        Engine {
+            config: config.clone(),
+            pool: Pool::new(boot.home.clone(), boot.settings.clone()),
+            settings: settings.clone(),
+            registry: Rc::new(
+                ShardRegistry::new(boot.registry.clone()).with_metrics(boot.metrics.clone(), shard),
+            ),
+            metrics: boot.metrics.clone(),
+            shard,
+            round_robin: Default::default(),
+            json: boot.settings.json_settings().unwrap_or_default(),
+        },
+    ));
+    // Rc around the Arc: a clone per connection stays on this core.
+    let stats = Rc::new(boot.metrics.clone());
     let drain = Rc::new(Signal::default());
     let active = Rc::new(Cell::new(0usize));
     let hb = Rc::new(builder(&settings));
@@ -179,8 +214,13 @@ async fn shard_main(
 
     // Plain HTTP.
     {
-        let (engine, drain, active, hb) =
-            (engine.clone(), drain.clone(), active.clone(), hb.clone());
+        let (engine, drain, active, hb, stats) = (
+            engine.clone(),
+            drain.clone(),
+            active.clone(),
+            hb.clone(),
+            stats.clone(),
+        );
         glommio::spawn_local(accept_loop(
             http_l,
             drain.clone(),
@@ -190,8 +230,13 @@ async fn shard_main(
                 let (engine, drain, active, hb) =
                     (engine.clone(), drain.clone(), active.clone(), hb.clone());
                 active.set(active.get() + 1);
+                let stats = stats.clone();
                 glommio::spawn_local(async move {
+                    let s = stats.shard(shard);
+                    ShardStats::add(&s.connections_total);
+                    ShardStats::gauge(&s.connections_open, 1);
                     serve(&hb, stream, engine, false, drain).await;
+                    ShardStats::gauge(&s.connections_open, -1);
                     active.set(active.get() - 1);
                 })
                 .detach();
@@ -202,8 +247,13 @@ async fn shard_main(
     // HTTPS: bound now, served once the TLS material is ready (at once with PEM files; after
     // generation of the self-signed certificate otherwise — connections wait in the backlog).
     {
-        let (engine, drain, active, hb) =
-            (engine.clone(), drain.clone(), active.clone(), hb.clone());
+        let (engine, drain, active, hb, stats) = (
+            engine.clone(),
+            drain.clone(),
+            active.clone(),
+            hb.clone(),
+            stats.clone(),
+        );
         let handshake_timeout = settings.header_read_timeout();
         glommio::spawn_local(async move {
             let material = loop {
@@ -237,7 +287,11 @@ async fn shard_main(
                         tls.clone(),
                     );
                     active.set(active.get() + 1);
+                    let stats = stats.clone();
                     glommio::spawn_local(async move {
+                        let s = stats.shard(shard);
+                        ShardStats::add(&s.connections_total);
+                        ShardStats::gauge(&s.connections_open, 1);
                         let hs = tls.accept(stream);
                         let timer = async {
                             glommio::timer::Timer::new(handshake_timeout).await;
@@ -250,6 +304,7 @@ async fn shard_main(
                             Ok(tls_stream) => serve(&hb, tls_stream, engine, true, drain).await,
                             Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
                         }
+                        ShardStats::gauge(&s.connections_open, -1);
                         active.set(active.get() - 1);
                     })
                     .detach();
@@ -260,7 +315,13 @@ async fn shard_main(
         .detach();
     }
     if let Some(l) = internal_l {
-        glommio::spawn_local(internal::serve(l, drain.clone())).detach();
+        glommio::spawn_local(internal::serve(
+            l,
+            drain.clone(),
+            boot.hub.clone(),
+            boot.metrics.clone(),
+        ))
+        .detach();
     }
 
     if bound.fetch_add(1, Ordering::SeqCst) + 1 == boot.shards {
@@ -268,8 +329,8 @@ async fn shard_main(
             shards = boot.shards,
             http = %http_addr,
             https = %https_addr,
-            proxies = boot.config.proxies.len(),
-            apis = boot.config.apis.len(),
+            proxies = config.proxies.len(),
+            apis = config.apis.len(),
             startup_ms = boot.started.elapsed().as_secs_f64() * 1000.0,
             "mint started"
         );

@@ -9,4 +9,5 @@ pub mod deploy;
 pub mod element;
 pub mod model;
 pub mod parse;
+pub mod resolve;
 pub mod uri_template;

@@ -21,6 +21,8 @@ use crate::mediation::mediator::{
     EpId, HeaderTarget, LogProp, Med, PropType, Scope, SeqId, ValueRt,
 };
 use crate::registry::Registry;
+use crate::synapse::resolve::ValueResolver;
+use crate::telemetry::metrics::{Kind, Metrics, ServiceStats};
 
 /// A compiled sequence.
 #[derive(Debug, Clone)]
@@ -43,6 +45,8 @@ pub struct ProxyRt {
     pub endpoint: Option<EpId>,
     /// The WSDL served at `?wsdl`, when `publishWSDL` names a local entry or inline definitions.
     pub wsdl: Option<String>,
+    /// Request counters (set by [`deploy_home`]).
+    pub stats: Option<Arc<ServiceStats>>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +77,8 @@ pub struct ApiRt {
     pub hostname: Option<String>,
     pub port: Option<u16>,
     pub resources: Vec<ResourceRt>,
+    /// Request counters (set by [`deploy_home`]).
+    pub stats: Option<Arc<ServiceStats>>,
 }
 
 /// Everything a shard needs to serve, immutable after deployment.
@@ -91,20 +97,76 @@ pub struct Config {
     /// `_resource_mismatch_handler_` / `_method_not_allowed_handler_` when defined.
     pub resource_mismatch: Option<SeqId>,
     pub method_not_allowed: Option<SeqId>,
+    /// Registry files this configuration was compiled from (sequences and endpoints by key),
+    /// present or not: the hot-deployment watcher recompiles when one changes or appears.
+    pub registry_deps: Vec<PathBuf>,
 }
 
-/// Loads and compiles every artifact of a home. Returns the config (None when any error was found)
-/// and all problems (errors and warnings) in file order.
-pub fn deploy_home(home: &Home, registry: &Registry) -> (Option<Arc<Config>>, Vec<Problem>) {
+/// The outcome of deploying a home.
+pub struct Deployment {
+    /// None when any error was found.
+    pub config: Option<Config>,
+    /// Errors and warnings, in file order.
+    pub problems: Vec<Problem>,
+    /// CARs that failed and were left out (rolled back), by file name.
+    pub faulty_capps: Vec<String>,
+}
+
+/// Loads and compiles every artifact of a home, with `$SYSTEM:`/`$FILE:`/`${configs.*}` values
+/// resolved and, given `metrics`, each proxy, API and endpoint wired to its counters.
+pub fn deploy_home(home: &Home, registry: &Registry, metrics: Option<&Metrics>) -> Deployment {
     let mut artifacts = Artifacts::default();
     let mut problems = Vec::new();
     super::parse::load_synapse_dir(&home.synapse_dir(), &mut artifacts, &mut problems);
-    let config = compile(artifacts, registry, &mut problems);
+    let file_properties = home.root.join("conf").join("file.properties");
+    let resolver = match ValueResolver::load(&file_properties) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(Problem {
+                origin: Origin {
+                    file: Arc::new(file_properties),
+                    pos: model::Pos { line: 1, col: 1 },
+                },
+                message: e,
+                warning: false,
+            });
+            ValueResolver::default()
+        }
+    };
+    let mut config = compile_with(artifacts, registry, resolver, &mut problems);
+    if let Some(m) = metrics {
+        config.attach_stats(m);
+    }
     let failed = problems.iter().any(|p| !p.warning);
-    (if failed { None } else { Some(Arc::new(config)) }, problems)
+    Deployment {
+        config: (!failed).then_some(config),
+        problems,
+        faulty_capps: Vec::new(),
+    }
+}
+
+impl Config {
+    /// Wires every proxy, API and endpoint to its counters, and tells `metrics` what is deployed.
+    pub fn attach_stats(&mut self, metrics: &Metrics) {
+        let mut deployed = Vec::new();
+        for p in self.proxies.values_mut() {
+            p.stats = Some(metrics.service(Kind::Proxy, &p.name, ""));
+            deployed.push((Kind::Proxy, p.name.clone()));
+        }
+        for a in &mut self.apis {
+            a.stats = Some(metrics.service(Kind::Api, &a.name, &a.context));
+            deployed.push((Kind::Api, a.name.clone()));
+        }
+        for e in &mut self.endpoints {
+            let label = e.metric_label();
+            e.stats = Some(metrics.service(Kind::Endpoint, &label, ""));
+        }
+        metrics.set_deployed(deployed);
+    }
 }
 
 mod content;
+pub mod hub;
 
 pub use content::format_xml;
 
@@ -119,13 +181,28 @@ struct Compiler<'a> {
     seq_models: Vec<(SeqId, model::Sequence)>,
     ep_models: Vec<(EpId, model::Endpoint)>,
     local_entries: HashMap<String, LocalEntryValue>,
+    resolver: ValueResolver,
+    registry_deps: Vec<PathBuf>,
 }
 
-/// Compiles parsed artifacts; problems are appended.
+/// Compiles parsed artifacts; problems are appended. Configuration values are resolved against
+/// the environment only (see [`compile_with`]).
 pub fn compile(artifacts: Artifacts, registry: &Registry, problems: &mut Vec<Problem>) -> Config {
+    compile_with(artifacts, registry, ValueResolver::default(), problems)
+}
+
+/// Compiles parsed artifacts with `resolver` for `$SYSTEM:` / `$FILE:` / `${configs.*}` values.
+pub fn compile_with(
+    artifacts: Artifacts,
+    registry: &Registry,
+    resolver: ValueResolver,
+    problems: &mut Vec<Problem>,
+) -> Config {
     let mut c = Compiler {
         registry,
         problems,
+        resolver,
+        registry_deps: Vec::new(),
         sequences: Vec::new(),
         endpoints: Vec::new(),
         named_sequences: HashMap::new(),
@@ -162,21 +239,30 @@ pub fn compile(artifacts: Artifacts, registry: &Registry, problems: &mut Vec<Pro
         c.ep_models.push((id, e));
     }
     // Defaults for main and fault when the home does not define them (WSO2's shipped ones).
+    // Both are named sequences like any other (`<sequence key="fault"/>` works, as in WSO2).
     let main = match c.named_sequences.get("main") {
         Some(&id) => id,
-        None => c.push_seq(SeqRt {
-            name: "main".into(),
-            mediators: default_main(),
-            on_error: None,
-        }),
+        None => {
+            let id = c.push_seq(SeqRt {
+                name: "main".into(),
+                mediators: default_main(),
+                on_error: None,
+            });
+            c.named_sequences.insert("main".into(), id);
+            id
+        }
     };
     let fault = match c.named_sequences.get("fault") {
         Some(&id) => id,
-        None => c.push_seq(SeqRt {
-            name: "fault".into(),
-            mediators: default_fault(),
-            on_error: None,
-        }),
+        None => {
+            let id = c.push_seq(SeqRt {
+                name: "fault".into(),
+                mediators: default_fault(),
+                on_error: None,
+            });
+            c.named_sequences.insert("fault".into(), id);
+            id
+        }
     };
     // Pass 2: bodies.
     for (id, e) in std::mem::take(&mut c.ep_models) {
@@ -234,6 +320,7 @@ pub fn compile(artifacts: Artifacts, registry: &Registry, problems: &mut Vec<Pro
         fault,
         resource_mismatch,
         method_not_allowed,
+        registry_deps: c.registry_deps,
     }
 }
 
@@ -351,6 +438,21 @@ impl Compiler<'_> {
         if let Some(&id) = self.named_sequences.get(key) {
             return Some(id);
         }
+        if self.registry_missing(key, origin) {
+            // WSO2 resolves sequence keys when the message arrives: a missing one is a fault
+            // then ("Sequence named … cannot be found"), not a deployment error.
+            self.warn(
+                origin,
+                format!("sequence '{key}' is neither defined nor in the registry; invoking it raises a fault until it appears"),
+            );
+            let id = self.push_seq(SeqRt {
+                name: key.to_string(),
+                mediators: vec![Med::Raise(format!("Sequence named {key} cannot be found"))],
+                on_error: None,
+            });
+            self.named_sequences.insert(key.to_string(), id);
+            return Some(id);
+        }
         match self.registry_element(key, origin) {
             Some((path, el)) => {
                 let id = self.reserve_seq();
@@ -373,6 +475,22 @@ impl Compiler<'_> {
                 Some(id)
             }
             None => None,
+        }
+    }
+
+    /// True when `key` names neither a local entry nor an existing registry resource (an illegal
+    /// key is not "missing": reading it reports the error). Records the file as a dependency.
+    fn registry_missing(&mut self, key: &str, _origin: &Origin) -> bool {
+        if self.local_entries.contains_key(key) {
+            return false;
+        }
+        match self.registry.resolve(key) {
+            Ok(path) => {
+                let missing = !path.exists();
+                self.registry_deps.push(path);
+                missing
+            }
+            Err(_) => false,
         }
     }
 
@@ -422,6 +540,19 @@ impl Compiler<'_> {
 
     fn endpoint_key(&mut self, key: &str, origin: &Origin) -> Option<EpId> {
         if let Some(&id) = self.named_endpoints.get(key) {
+            return Some(id);
+        }
+        if self.registry_missing(key, origin) {
+            self.warn(
+                origin,
+                format!("endpoint '{key}' is neither defined nor in the registry; sending to it raises a fault until it appears"),
+            );
+            let mut rt = EndpointRt::placeholder();
+            rt.name = key.to_string();
+            rt.kind = endpoint::EpKind::Missing(key.to_string());
+            self.endpoints.push(Some(rt));
+            let id = self.endpoints.len() - 1;
+            self.named_endpoints.insert(key.to_string(), id);
             return Some(id);
         }
         let (path, el) = self.registry_element(key, origin)?;
@@ -480,6 +611,8 @@ impl Compiler<'_> {
             }
             return endpoint::compile_group(e, props, ids, weights);
         }
+        let resolved = self.resolve_endpoint(e);
+        let e = resolved.as_ref().unwrap_or(e);
         match endpoint::compile(e, props) {
             Ok((rt, warnings)) => {
                 for w in warnings {
@@ -492,6 +625,31 @@ impl Compiler<'_> {
                 EndpointRt::placeholder()
             }
         }
+    }
+
+    /// The endpoint with `$SYSTEM:` / `$FILE:` / `${configs.*}` in its URI resolved; None when
+    /// nothing needed resolving (or it failed: the error is reported and the URI kept).
+    fn resolve_endpoint(&mut self, e: &model::Endpoint) -> Option<model::Endpoint> {
+        let uri = match &e.kind {
+            model::EndpointKind::Address { uri, .. } => uri,
+            model::EndpointKind::Http { uri_template, .. } => uri_template,
+            _ => return None,
+        };
+        let resolved = match self.resolver.resolve(uri) {
+            Ok(std::borrow::Cow::Borrowed(_)) => return None,
+            Ok(std::borrow::Cow::Owned(v)) => v,
+            Err(msg) => {
+                self.error(&e.origin, msg);
+                return None;
+            }
+        };
+        let mut out = e.clone();
+        match &mut out.kind {
+            model::EndpointKind::Address { uri, .. } => *uri = resolved,
+            model::EndpointKind::Http { uri_template, .. } => *uri_template = resolved,
+            _ => {}
+        }
+        Some(out)
     }
 
     fn value(&mut self, v: &model::ValueSpec, origin: &Origin) -> ValueRt {
@@ -714,6 +872,7 @@ impl Compiler<'_> {
             fault_seq,
             endpoint,
             wsdl,
+            stats: None,
         }
     }
 
@@ -763,6 +922,7 @@ impl Compiler<'_> {
             hostname: a.hostname.clone(),
             port: a.port,
             resources,
+            stats: None,
         }
     }
 }
