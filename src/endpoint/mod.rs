@@ -99,6 +99,8 @@ pub enum EpKind {
         children: Vec<usize>,
         failover: bool,
         weights: Vec<u32>,
+        /// `<session type="http"/>`: requests of a known session go to the child that started it.
+        sticky: Option<Arc<Sticky>>,
     },
     /// An endpoint type mint does not implement yet: using it raises a fault.
     Unsupported(String),
@@ -219,8 +221,12 @@ pub fn compile(
             (EpKind::Http { template, method }, Some(qos), None)
         }
         EndpointKind::Default { format, qos } => (EpKind::Default, Some(qos), format.clone()),
-        EndpointKind::Failover { .. } | EndpointKind::Loadbalance { .. } => {
-            return Err("internal: group endpoints are compiled by the deployer".into());
+        EndpointKind::Failover { .. }
+        | EndpointKind::Loadbalance { .. }
+        | EndpointKind::Template { .. } => {
+            return Err(
+                "internal: group and template endpoints are compiled by the deployer".into(),
+            );
         }
         EndpointKind::Unsupported(el) => {
             warnings.push(format!(
@@ -252,12 +258,60 @@ pub fn compile(
     Ok((rt, warnings))
 }
 
+/// Synapse's HTTP sticky sessions (`HttpSessionDispatcher`): the backend starts a session with
+/// `Set-Cookie`; its first `name=value` pair is the session id, bound to the child that answered.
+/// A later request whose `Cookie` header carries a bound pair goes to that child only (sticky mode
+/// does not fail over, as in Synapse).
+///
+/// The table is shared by every shard — a client's next connection may land on another core —
+/// so it is a concurrent moka cache: the one shared structure on the request path, and only for
+/// endpoints that ask for sessions. Entries idle longer than `sessionTimeout` (default 30 min)
+/// are dropped, and the table holds at most 100 000 sessions.
+#[derive(Debug)]
+pub struct Sticky {
+    table: moka::sync::Cache<String, usize>,
+}
+
+impl Sticky {
+    pub fn new(timeout_ms: Option<u64>) -> Sticky {
+        let idle = Duration::from_millis(timeout_ms.filter(|&t| t > 0).unwrap_or(30 * 60 * 1000));
+        Sticky {
+            table: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(idle)
+                .build(),
+        }
+    }
+
+    /// The child bound to a session id in the request's `Cookie` headers.
+    pub fn lookup(&self, headers: &http::HeaderMap) -> Option<usize> {
+        headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|pair| self.table.get(pair.trim()))
+    }
+
+    /// Binds the session a response starts (`Set-Cookie`) to `child`.
+    pub fn learn(&self, headers: &http::HeaderMap, child: usize) {
+        for v in headers.get_all(http::header::SET_COOKIE) {
+            let Ok(v) = v.to_str() else { continue };
+            let pair = v.split(';').next().unwrap_or("").trim();
+            if pair.contains('=') && !self.table.contains_key(pair) {
+                self.table.insert(pair.to_string(), child);
+            }
+        }
+    }
+}
+
 /// A failover / loadbalance endpoint over already compiled children.
 pub fn compile_group(
     e: &model::Endpoint,
     properties: Vec<(String, ValueRt, Scope)>,
     children: Vec<usize>,
     weights: Vec<u32>,
+    sticky: Option<Arc<Sticky>>,
 ) -> EndpointRt {
     let kind = match &e.kind {
         EndpointKind::Failover { dynamic, .. } => EpKind::Failover {
@@ -268,6 +322,7 @@ pub fn compile_group(
             children,
             failover: *failover,
             weights,
+            sticky,
         },
         _ => EpKind::Unsupported("group".into()),
     };

@@ -497,6 +497,7 @@ impl Engine {
                 return self.call_leaf(ctx, None).await;
             };
             let ep = &self.config.endpoints[id];
+            let mut session = None;
             let (children, failover, order): (&[EpId], bool, Vec<usize>) = match &ep.kind {
                 EpKind::Failover { children, .. } => {
                     (children, true, (0..children.len()).collect())
@@ -505,7 +506,16 @@ impl Engine {
                     children,
                     failover,
                     weights,
+                    sticky,
                 } => {
+                    if let Some(st) = sticky {
+                        if let Some(&child) = st.lookup(&ctx.headers).and_then(|i| children.get(i))
+                        {
+                            // A bound session: that child only, no failover (as Synapse).
+                            return self.call(ctx, Some(child)).await;
+                        }
+                        session = Some(st);
+                    }
                     let start = self.next_round_robin(id, children.len(), weights);
                     (
                         children,
@@ -530,7 +540,12 @@ impl Engine {
                 ctx.headers = headers.clone();
                 ctx.body = Body::full(body.clone());
                 match self.call(ctx, Some(child)).await {
-                    Ok(()) => return Ok(()),
+                    Ok(()) => {
+                        if let Some(st) = session {
+                            st.learn(&ctx.headers, i);
+                        }
+                        return Ok(());
+                    }
                     Err(e) if failover && e.is_transport() => {
                         tracing::debug!(endpoint = ep.display_name(), child = c.display_name(), error = %e, "failing over");
                         last = Some(e);

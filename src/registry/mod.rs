@@ -221,6 +221,68 @@ impl Registry {
 }
 
 /// `<file>.properties` and `.metadata/<file>.meta` next to a resource.
+/// What [`Registry::put`] replaced, so that a rolled-back CAR can put it back.
+#[derive(Debug)]
+pub struct Undo {
+    files: Vec<(PathBuf, Option<Vec<u8>>)>,
+}
+
+impl Registry {
+    /// Writes a resource as a CAR deploys it (`addNewNonEmptyResource`): content, media type in
+    /// `.metadata/<file>.meta`, properties in `<file>.properties`. Files whose content is already
+    /// the same are not touched (no mtime change, so the deployer's watcher is not re-triggered).
+    /// Returns what was replaced.
+    pub fn put(
+        &self,
+        key: &str,
+        content: &[u8],
+        media_type: Option<&str>,
+        properties: &[(String, String)],
+    ) -> Result<Undo, String> {
+        let path = self.resolve(key)?;
+        let (props_path, meta_path) = side_files(&path);
+        let mut files = vec![(path, content.to_vec())];
+        if let Some(mt) = media_type {
+            files.push((meta_path, format!("mediaType={mt}\n").into_bytes()));
+        }
+        if !properties.is_empty() {
+            files.push((props_path, properties::render(properties).into_bytes()));
+        }
+        let mut undo = Undo { files: Vec::new() };
+        let mut changed = false;
+        for (p, want) in files {
+            let old = std::fs::read(&p).ok();
+            if old.as_deref() == Some(want.as_slice()) {
+                continue;
+            }
+            let io = |e: std::io::Error| {
+                format!("registry write to '{key}' ({}) failed: {e}", p.display())
+            };
+            if let Some(dir) = p.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            std::fs::write(&p, &want).map_err(io)?;
+            undo.files.push((p, old));
+            changed = true;
+        }
+        if changed {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(undo)
+    }
+
+    /// Puts back what [`Registry::put`] replaced (files it created are removed).
+    pub fn undo(&self, undo: Undo) {
+        for (p, old) in undo.files.into_iter().rev() {
+            let _ = match old {
+                Some(bytes) => std::fs::write(&p, bytes),
+                None => std::fs::remove_file(&p),
+            };
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 fn side_files(path: &Path) -> (PathBuf, PathBuf) {
     let name = path
         .file_name()

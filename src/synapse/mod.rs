@@ -5,6 +5,7 @@
 //! Shards never parse configuration: everything here runs at start-up (or on redeploy), off the
 //! request path.
 
+pub mod car;
 pub mod deploy;
 pub mod element;
 pub mod model;

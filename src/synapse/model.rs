@@ -95,6 +95,8 @@ pub struct Artifacts {
     pub sequences: Vec<Sequence>,
     pub endpoints: Vec<Endpoint>,
     pub local_entries: Vec<LocalEntry>,
+    /// `<template>`s that define an endpoint (sequence templates are not supported yet).
+    pub endpoint_templates: Vec<EndpointTemplate>,
     /// Files that parsed but whose artifact kind mint does not deploy yet (templates, tasks, …).
     pub unsupported: Vec<(Origin, String)>,
 }
@@ -327,6 +329,16 @@ pub enum EndpointRef {
     Inline(Box<Endpoint>),
 }
 
+/// `<template name="T"><parameter name="p"/>…<endpoint name="$name">…</endpoint></template>`.
+#[derive(Debug, Clone)]
+pub struct EndpointTemplate {
+    pub name: String,
+    pub params: Vec<String>,
+    /// The `<endpoint>` element, instantiated by text substitution (as Synapse does).
+    pub endpoint: Element,
+    pub origin: Origin,
+}
+
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     /// Set for named endpoint artifacts; optional for inline ones.
@@ -378,8 +390,17 @@ pub enum EndpointKind {
         algorithm: Option<String>,
         /// `<session type="…"/>` (sticky sessions).
         session: Option<String>,
+        /// `<session><sessionTimeout>ms</sessionTimeout></session>`.
+        session_timeout_ms: Option<u64>,
     },
-    /// wsdl, template, recipientlist, … : parsed by a later issue.
+    /// `<endpoint template="T" uri="…"><parameter name value/></endpoint>`: an instance of an
+    /// endpoint template, with `$name`, `$uri` and each `$param` substituted.
+    Template {
+        template: String,
+        uri: Option<String>,
+        params: Vec<(String, String)>,
+    },
+    /// wsdl, recipientlist, … : parsed by a later issue.
     Unsupported(Element),
 }
 

@@ -203,6 +203,11 @@ pub fn parse_artifact_file(
                 out.local_entries.push(entry);
             }
         }
+        ArtifactDir::Templates if root.elements().any(|c| c.local == "endpoint") => {
+            if let Some(t) = endpoint::template(&mut ctx, &root) {
+                out.endpoint_templates.push(t);
+            }
+        }
         ArtifactDir::Templates
         | ArtifactDir::InboundEndpoints
         | ArtifactDir::MessageStores

@@ -5,6 +5,8 @@
 // Tests run on plain threads, not on shards: blocking sleeps are fine here.
 #![allow(clippy::disallowed_methods)]
 
+pub mod car_builder;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};

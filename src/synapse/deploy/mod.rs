@@ -115,9 +115,9 @@ pub struct Deployment {
 /// Loads and compiles every artifact of a home, with `$SYSTEM:`/`$FILE:`/`${configs.*}` values
 /// resolved and, given `metrics`, each proxy, API and endpoint wired to its counters.
 pub fn deploy_home(home: &Home, registry: &Registry, metrics: Option<&Metrics>) -> Deployment {
-    let mut artifacts = Artifacts::default();
+    let mut loose = Artifacts::default();
     let mut problems = Vec::new();
-    super::parse::load_synapse_dir(&home.synapse_dir(), &mut artifacts, &mut problems);
+    super::parse::load_synapse_dir(&home.synapse_dir(), &mut loose, &mut problems);
     let file_properties = home.root.join("conf").join("file.properties");
     let resolver = match ValueResolver::load(&file_properties) {
         Ok(r) => r,
@@ -133,15 +133,45 @@ pub fn deploy_home(home: &Home, registry: &Registry, metrics: Option<&Metrics>) 
             ValueResolver::default()
         }
     };
-    let mut config = compile_with(artifacts, registry, resolver, &mut problems);
-    if let Some(m) = metrics {
-        config.attach_stats(m);
-    }
-    let failed = problems.iter().any(|p| !p.warning);
-    Deployment {
-        config: (!failed).then_some(config),
-        problems,
-        faulty_capps: Vec::new(),
+    let (mut cars, mut faulty_capps) = cars::load(home, registry, &mut problems);
+    // Compile everything; a CAR whose own files have errors is rolled back and the rest compiled
+    // again without it (WSO2 deploys CARs one by one; a faulty one does not stop the others).
+    loop {
+        let mut artifacts = loose.clone();
+        let mut all = problems.clone();
+        for car in &cars {
+            cars::merge(&mut artifacts, &car.artifacts);
+            all.extend(car.problems.iter().cloned());
+        }
+        let mut config = compile_with(artifacts, registry, resolver.clone(), &mut all);
+        let bad = cars
+            .iter()
+            .position(|car| all.iter().any(|p| !p.warning && car.owns(p)));
+        if let Some(i) = bad {
+            let car = cars.remove(i);
+            for p in all.iter().filter(|p| !p.warning && car.owns(p)) {
+                problems.push(Problem {
+                    warning: true,
+                    message: format!("faulty CAR {} rolled back: {}", car.name, p.message),
+                    ..p.clone()
+                });
+            }
+            for u in car.undo.into_iter().rev() {
+                registry.undo(u);
+            }
+            faulty_capps.push(car.name);
+            continue;
+        }
+        if let Some(m) = metrics {
+            config.attach_stats(m);
+        }
+        let failed = all.iter().any(|p| !p.warning);
+        faulty_capps.sort();
+        return Deployment {
+            config: (!failed).then_some(config),
+            problems: all,
+            faulty_capps,
+        };
     }
 }
 
@@ -165,6 +195,7 @@ impl Config {
     }
 }
 
+mod cars;
 mod content;
 pub mod hub;
 
@@ -183,6 +214,9 @@ struct Compiler<'a> {
     local_entries: HashMap<String, LocalEntryValue>,
     resolver: ValueResolver,
     registry_deps: Vec<PathBuf>,
+    endpoint_templates: HashMap<String, model::EndpointTemplate>,
+    /// Template instantiations in progress (a template that instantiates itself is an error).
+    template_depth: usize,
 }
 
 /// Compiles parsed artifacts; problems are appended. Configuration values are resolved against
@@ -203,6 +237,8 @@ pub fn compile_with(
         problems,
         resolver,
         registry_deps: Vec::new(),
+        endpoint_templates: HashMap::new(),
+        template_depth: 0,
         sequences: Vec::new(),
         endpoints: Vec::new(),
         named_sequences: HashMap::new(),
@@ -211,6 +247,13 @@ pub fn compile_with(
         ep_models: Vec::new(),
         local_entries: HashMap::new(),
     };
+    for t in artifacts.endpoint_templates {
+        if c.endpoint_templates.contains_key(&t.name) {
+            c.error(&t.origin, format!("duplicate template '{}'", t.name));
+            continue;
+        }
+        c.endpoint_templates.insert(t.name.clone(), t);
+    }
     for le in artifacts.local_entries {
         if c.local_entries.insert(le.key.clone(), le.value).is_some() {
             c.error(&le.origin, format!("duplicate local entry '{}'", le.key));
@@ -322,6 +365,65 @@ pub fn compile_with(
         method_not_allowed,
         registry_deps: c.registry_deps,
     }
+}
+
+/// Replaces `$key` by its (XML-escaped) value wherever `key` is a whole identifier
+/// (`[A-Za-z0-9_.-]+`), longest key first. Other `$` text is left alone.
+fn substitute(text: &str, values: &[(&str, &str)]) -> String {
+    let ident = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 1..];
+        let end = tail.bytes().position(|b| !ident(b)).unwrap_or(tail.len());
+        let word = &tail[..end];
+        match values.iter().find(|(k, _)| *k == word) {
+            Some((_, v)) => {
+                out.push_str(&crate::xml::escape_text(v));
+                rest = &tail[end..];
+            }
+            None => {
+                out.push('$');
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `source` (the text of `el`) with the namespace declarations in scope at `el` made explicit on
+/// its start tag, so that it parses on its own.
+fn with_namespaces(el: &model::Element, source: &str) -> String {
+    let declared = |prefix: &str| {
+        el.attrs.iter().any(|a| {
+            a.name
+                == if prefix.is_empty() {
+                    "xmlns".to_string()
+                } else {
+                    format!("xmlns:{prefix}")
+                }
+        })
+    };
+    let mut decls = String::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (prefix, uri) in el.ns_scope.iter().rev() {
+        if seen.contains(&prefix.as_str()) || declared(prefix) {
+            continue;
+        }
+        seen.push(prefix);
+        let attr = if prefix.is_empty() {
+            "xmlns".to_string()
+        } else {
+            format!("xmlns:{prefix}")
+        };
+        decls.push_str(&format!(" {attr}=\"{}\"", crate::xml::escape_attr(uri)));
+    }
+    let name_end = source[1..]
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .map_or(source.len(), |i| i + 1);
+    format!("{}{decls}{}", &source[..name_end], &source[name_end..])
 }
 
 trait UnwrapSeq {
@@ -580,14 +682,24 @@ impl Compiler<'_> {
                 children,
                 algorithm,
                 session,
+                session_timeout_ms,
                 ..
-            } => Some((children, algorithm.as_deref(), session.as_deref())),
+            } => Some((
+                children,
+                algorithm.as_deref(),
+                session.as_deref().map(|s| (s, *session_timeout_ms)),
+            )),
             _ => None,
         };
         if let Some((children, algorithm, session)) = group {
-            if let Some(s) = session {
-                self.warn(&e.origin, format!("sticky sessions (<session type=\"{s}\">) are not supported yet; round robin is used"));
-            }
+            let sticky = match session {
+                Some(("http", timeout)) => Some(Arc::new(endpoint::Sticky::new(timeout))),
+                Some((s, _)) => {
+                    self.warn(&e.origin, format!("sticky sessions of type \"{s}\" are not supported (only type=\"http\"); round robin is used"));
+                    None
+                }
+                None => None,
+            };
             let ids: Vec<EpId> = children
                 .iter()
                 .filter_map(|c| self.endpoint_ref(c))
@@ -609,7 +721,15 @@ impl Compiler<'_> {
                     ),
                 );
             }
-            return endpoint::compile_group(e, props, ids, weights);
+            return endpoint::compile_group(e, props, ids, weights, sticky);
+        }
+        if let model::EndpointKind::Template {
+            template,
+            uri,
+            params,
+        } = &e.kind
+        {
+            return self.template_endpoint(e, template, uri.as_deref(), params);
         }
         let resolved = self.resolve_endpoint(e);
         let e = resolved.as_ref().unwrap_or(e);
@@ -625,6 +745,64 @@ impl Compiler<'_> {
                 EndpointRt::placeholder()
             }
         }
+    }
+
+    /// Instantiates an endpoint template as Synapse does: `$name`, `$uri` and every `$param` in
+    /// the template's `<endpoint>` text are replaced by the instance's values, and the result is
+    /// compiled as an endpoint of its own (named after the instance).
+    fn template_endpoint(
+        &mut self,
+        e: &model::Endpoint,
+        template: &str,
+        uri: Option<&str>,
+        params: &[(String, String)],
+    ) -> EndpointRt {
+        let Some(t) = self.endpoint_templates.get(template).cloned() else {
+            self.error(
+                &e.origin,
+                format!("endpoint template '{template}' is not defined"),
+            );
+            return EndpointRt::placeholder();
+        };
+        if self.template_depth > 8 {
+            self.error(
+                &e.origin,
+                format!("endpoint template '{template}' instantiates itself"),
+            );
+            return EndpointRt::placeholder();
+        }
+        let name = e.name.clone().unwrap_or_default();
+        let mut values: Vec<(&str, &str)> = vec![("name", &name), ("uri", uri.unwrap_or(""))];
+        for (k, v) in params {
+            if !t.params.contains(k) {
+                self.warn(
+                    &e.origin,
+                    format!("template '{template}' declares no parameter '{k}'"),
+                );
+            }
+            values.push((k, v));
+        }
+        let text = with_namespaces(&t.endpoint, &substitute(&t.endpoint.source, &values));
+        let file = Arc::clone(&t.origin.file);
+        let parsed = match super::element::parse_document(&text) {
+            Ok(el) => super::parse::parse_endpoint_element(&el, &file, self.problems),
+            Err((_, msg)) => {
+                self.error(
+                    &t.origin,
+                    format!("template '{template}' instantiated for '{name}': {msg}"),
+                );
+                None
+            }
+        };
+        let Some(mut parsed) = parsed else {
+            return EndpointRt::placeholder();
+        };
+        parsed.name = e.name.clone();
+        parsed.properties.extend(e.properties.iter().cloned());
+        self.template_depth += 1;
+        let rt = self.endpoint(&parsed);
+        self.template_depth -= 1;
+        rt
     }
 
     /// The endpoint with `$SYSTEM:` / `$FILE:` / `${configs.*}` in its URI resolved; None when

@@ -6,8 +6,8 @@
 use std::str::FromStr;
 
 use crate::synapse::model::{
-    Element, Endpoint, EndpointKind, EndpointProperty, EndpointRef, MarkForSuspension, Qos,
-    SuspendOnFailure, Timeout, TimeoutAction,
+    Element, Endpoint, EndpointKind, EndpointProperty, EndpointRef, EndpointTemplate,
+    MarkForSuspension, Qos, SuspendOnFailure, Timeout, TimeoutAction,
 };
 
 use super::{in_synapse_ns, Ctx};
@@ -99,12 +99,22 @@ pub(super) fn definition(ctx: &mut Ctx<'_>, el: &Element) -> Option<Endpoint> {
         }
     }
 
-    let kind = if templated {
-        ctx.warn(
-            el.pos,
-            "template endpoints (template=...) are not supported yet",
-        );
-        EndpointKind::Unsupported(el.clone())
+    let kind = if let Some(template) = el.attr("template").filter(|_| templated) {
+        let params = el
+            .elements()
+            .filter(|c| c.local == "parameter")
+            .filter_map(|p| {
+                Some((
+                    ctx.required(p, "name")?.to_string(),
+                    p.attr("value").unwrap_or("").to_string(),
+                ))
+            })
+            .collect();
+        EndpointKind::Template {
+            template: template.to_string(),
+            uri: el.attr("uri").map(str::to_string),
+            params,
+        }
     } else if let Some(type_element) = type_element {
         kind(ctx, el, type_element)?
     } else {
@@ -119,6 +129,28 @@ pub(super) fn definition(ctx: &mut Ctx<'_>, el: &Element) -> Option<Endpoint> {
         origin: ctx.origin(el.pos),
         kind,
         properties,
+    })
+}
+
+/// A `<template>` whose body is an `<endpoint>`.
+pub(super) fn template(ctx: &mut Ctx<'_>, el: &Element) -> Option<EndpointTemplate> {
+    let name = ctx.required(el, "name")?.to_string();
+    let mut params = Vec::new();
+    let mut endpoint = None;
+    for child in el.elements() {
+        match child.local.as_str() {
+            "parameter" => params.extend(ctx.required(child, "name").map(str::to_string)),
+            "endpoint" if endpoint.is_none() => endpoint = Some(child.clone()),
+            "endpoint" => ctx.error(child.pos, "a <template> holds one <endpoint>"),
+            "description" => {}
+            _ => ctx.unknown_child(child, "template"),
+        }
+    }
+    Some(EndpointTemplate {
+        name,
+        params,
+        endpoint: endpoint?,
+        origin: ctx.origin(el.pos),
     })
 }
 
@@ -173,16 +205,17 @@ fn kind(ctx: &mut Ctx<'_>, endpoint: &Element, el: &Element) -> Option<EndpointK
                     dynamic: flag("dynamic"),
                 })
             } else {
-                let session = endpoint
-                    .elements()
-                    .find(|c| c.local == "session")
-                    .and_then(|c| c.attr("type"))
-                    .map(str::to_string);
+                let session_el = endpoint.elements().find(|c| c.local == "session");
+                let session = session_el.and_then(|c| c.attr("type")).map(str::to_string);
+                let session_timeout_ms = session_el
+                    .and_then(|s| s.elements().find(|c| c.local == "sessionTimeout"))
+                    .and_then(|t| t.text().trim().parse().ok());
                 Some(EndpointKind::Loadbalance {
                     children,
                     failover: flag("failover"),
                     algorithm: el.attr("algorithm").map(str::to_string),
                     session,
+                    session_timeout_ms,
                 })
             }
         }
