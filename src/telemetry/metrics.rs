@@ -256,7 +256,7 @@ impl Metrics {
                 escape(name)
             );
         }
-        let shard_families: [(&str, &str, &str, fn(&ShardStats) -> i64); 5] = [
+        let shard_families: [ShardFamily; 5] = [
             (
                 "mint_http_connections",
                 "gauge",
@@ -321,6 +321,14 @@ impl Metrics {
         out
     }
 }
+
+/// (name, type, help, read) of a per-shard series.
+type ShardFamily = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&ShardStats) -> i64,
+);
 
 fn labels(s: &ServiceStats) -> String {
     match s.kind {

@@ -185,7 +185,7 @@ impl Civil {
             'K' => num(out, i64::from(self.hour % 12)),
             'h' => num(
                 out,
-                i64::from(if self.hour % 12 == 0 {
+                i64::from(if self.hour.is_multiple_of(12) {
                     12
                 } else {
                     self.hour % 12
