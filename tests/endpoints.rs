@@ -145,3 +145,113 @@ fn timeout_with_discard_skips_the_fault_sequence() {
     let r = post(mint.http, "/services/P");
     assert_eq!(r.status, 504, "no fault sequence (it would answer 418)");
 }
+
+#[test]
+fn sticky_sessions_keep_a_client_on_the_backend_that_started_its_session() {
+    let (_b1, p1) = start_backend();
+    let (_b2, p2) = start_backend();
+    let h = TempHome::new("sticky");
+    h.artifact(
+        "proxy-services",
+        "P.xml",
+        &format!(
+            r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="P"><target><endpoint name="LB"><session type="http"/><loadbalance>
+                <endpoint><address uri="http://127.0.0.1:{p1}/session"/></endpoint>
+                <endpoint><address uri="http://127.0.0.1:{p2}/session"/></endpoint>
+            </loadbalance></endpoint><outSequence><send/></outSequence></target></proxy>"#
+        ),
+    );
+    // Two shards: the client's connections land on either, the session table is shared.
+    let mint = start_mint(&h.root, 2);
+    let first = post(mint.http, "/services/P");
+    assert_eq!(first.status, 200);
+    let cookie = first
+        .header("set-cookie")
+        .expect("the backend starts a session")
+        .to_string();
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let home_port = first.header("x-backend-port").unwrap().to_string();
+    for _ in 0..8 {
+        let r = request(
+            mint.http,
+            "POST",
+            "/services/P",
+            &[
+                ("Content-Type", "text/plain"),
+                ("Cookie", &format!("theme=dark; {pair}")),
+            ],
+            b"payload",
+        );
+        assert_eq!(r.header("x-backend-port"), Some(home_port.as_str()));
+    }
+    // Without the cookie: round robin over both.
+    let ports: std::collections::HashSet<String> = (0..6)
+        .map(|_| {
+            post(mint.http, "/services/P")
+                .header("x-backend-port")
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ports.len(), 2, "{ports:?}");
+}
+
+#[test]
+fn template_endpoints_and_key_expressions_resolve() {
+    let (_b1, p1) = start_backend();
+    let (_b2, p2) = start_backend();
+    let h = TempHome::new("eptemplate");
+    h.artifact(
+        "templates",
+        "T.xml",
+        r#"<template xmlns="http://ws.apache.org/ns/synapse" name="T">
+    <parameter name="suffix"/>
+    <endpoint name="$name"><address uri="$uri/$suffix"><timeout><duration>5000</duration></timeout></address></endpoint>
+</template>"#,
+    );
+    h.artifact(
+        "endpoints",
+        "One.xml",
+        &format!(
+            r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="One" template="T" uri="http://127.0.0.1:{p1}"><parameter name="suffix" value="one"/></endpoint>"#
+        ),
+    );
+    h.artifact(
+        "endpoints",
+        "Two.xml",
+        &format!(
+            r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="Two" template="T" uri="http://127.0.0.1:{p2}"><parameter name="suffix" value="two"/></endpoint>"#
+        ),
+    );
+    h.artifact(
+        "api",
+        "A.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="A" context="/pick">
+    <resource methods="POST" uri-template="/{which}">
+        <inSequence>
+            <property name="target" expression="$ctx:uri.var.which"/>
+            <call><endpoint key-expression="get-property('target')"/></call>
+            <respond/>
+        </inSequence>
+        <faultSequence>
+            <property name="X-Error" expression="get-property('ERROR_MESSAGE')" scope="transport"/>
+            <property name="HTTP_SC" value="502" scope="axis2"/>
+            <respond/>
+        </faultSequence>
+    </resource>
+</api>"#,
+    );
+    let mint = start_mint(&h.root, 1);
+    for (which, port) in [("One", p1), ("Two", p2)] {
+        let r = post(mint.http, &format!("/pick/{which}"));
+        assert_eq!(r.status, 200, "{which}: {}", r.text());
+        assert_eq!(r.header("x-backend-port"), Some(port.to_string().as_str()));
+        assert_eq!(r.text(), "payload");
+    }
+    let r = post(mint.http, "/pick/Nope");
+    assert_eq!(r.status, 502);
+    assert_eq!(
+        r.header("x-error"),
+        Some("Reference to non-existent endpoint for key : Nope")
+    );
+}

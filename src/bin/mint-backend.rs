@@ -7,6 +7,8 @@
 //! - `/status/{code}`: answers that status with an empty body.
 //! - `/delay/{ms}/…`: waits, then echoes.
 //! - `/close`: closes the connection without answering.
+//! - `/session…`: echoes, and starts an HTTP session (`Set-Cookie: JSESSIONID=s<port>`) when the
+//!   request carries no `Cookie` (for sticky load-balancing tests).
 //!
 //! Every response carries `X-Backend-Port: <port>` (tests tell load-balanced backends apart).
 //!
@@ -92,9 +94,16 @@ impl std::fmt::Display for Closed {
 impl std::error::Error for Closed {}
 
 async fn handle(req: Request<Incoming>, port: u16) -> Result<Response<Body>, Closed> {
+    let start_session =
+        req.uri().path().starts_with("/session") && !req.headers().contains_key(header::COOKIE);
     let mut r = route(req).await?;
     if let Ok(v) = HeaderValue::from_str(&port.to_string()) {
         r.headers_mut().insert("x-backend-port", v);
+    }
+    if start_session {
+        if let Ok(v) = HeaderValue::from_str(&format!("JSESSIONID=s{port}; Path=/; HttpOnly")) {
+            r.headers_mut().insert(header::SET_COOKIE, v);
+        }
     }
     Ok(r)
 }

@@ -385,7 +385,7 @@ mod tests {
         let err =
             Settings::parse("[server]\nhostname = \"$env{MINT_TEST_SURELY_UNSET}\"\n").unwrap_err();
         assert!(
-            err.starts_with("2:12:") && err.contains("MINT_TEST_SURELY_UNSET"),
+            err.starts_with("2:13:") && err.contains("MINT_TEST_SURELY_UNSET"),
             "{err}"
         );
         let s = Settings::parse("[server]\nhostname = \"a$b\"\n").unwrap();

@@ -104,6 +104,8 @@ pub enum EpKind {
     },
     /// An endpoint type mint does not implement yet: using it raises a fault.
     Unsupported(String),
+    /// `key-expression`: the expression gives the key of a defined endpoint per message.
+    Dynamic(ValueRt),
     /// A key that named no endpoint and no registry resource at deploy time: using it raises a
     /// fault, as WSO2 does at run time (the watcher redeploys when the resource appears).
     Missing(String),
@@ -166,7 +168,7 @@ impl EndpointRt {
     pub fn is_group(&self) -> bool {
         matches!(
             self.kind,
-            EpKind::Failover { .. } | EpKind::Loadbalance { .. }
+            EpKind::Failover { .. } | EpKind::Loadbalance { .. } | EpKind::Dynamic(_)
         )
     }
 
@@ -223,7 +225,8 @@ pub fn compile(
         EndpointKind::Default { format, qos } => (EpKind::Default, Some(qos), format.clone()),
         EndpointKind::Failover { .. }
         | EndpointKind::Loadbalance { .. }
-        | EndpointKind::Template { .. } => {
+        | EndpointKind::Template { .. }
+        | EndpointKind::Dynamic(_) => {
             return Err(
                 "internal: group and template endpoints are compiled by the deployer".into(),
             );

@@ -525,6 +525,18 @@ impl Engine {
                             .collect(),
                     )
                 }
+                EpKind::Dynamic(expr) => {
+                    // Resolved against the deployed endpoints (named or loaded from the registry at
+                    // deploy time): shards never compile configuration.
+                    let key = self.eval(ctx, expr).await?;
+                    let Some(&target) = self.config.named_endpoints.get(key.trim()) else {
+                        return Err(Error::mediation(format!(
+                            "Reference to non-existent endpoint for key : {}",
+                            key.trim()
+                        )));
+                    };
+                    return self.call(ctx, Some(target)).await;
+                }
                 _ => return self.call_leaf(ctx, Some(id)).await,
             };
             let body = ctx.body_bytes().await?;
@@ -674,7 +686,7 @@ impl Engine {
                     "Reference to non-existent endpoint for key : {key}"
                 )));
             }
-            EpKind::Failover { .. } | EpKind::Loadbalance { .. } => {
+            EpKind::Failover { .. } | EpKind::Loadbalance { .. } | EpKind::Dynamic(_) => {
                 return Err(Error::mediation(
                     "internal: group endpoint reached a leaf call",
                 ));

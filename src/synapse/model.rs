@@ -400,6 +400,8 @@ pub enum EndpointKind {
         uri: Option<String>,
         params: Vec<(String, String)>,
     },
+    /// `<endpoint key-expression="xpath"/>`: the key is computed per message.
+    Dynamic(ValueSpec),
     /// wsdl, recipientlist, … : parsed by a later issue.
     Unsupported(Element),
 }

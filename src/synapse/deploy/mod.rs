@@ -723,6 +723,12 @@ impl Compiler<'_> {
             }
             return endpoint::compile_group(e, props, ids, weights, sticky);
         }
+        if let model::EndpointKind::Dynamic(expr) = &e.kind {
+            let mut rt = EndpointRt::placeholder();
+            rt.name = e.name.clone().unwrap_or_default();
+            rt.kind = endpoint::EpKind::Dynamic(self.value(expr, &e.origin));
+            return rt;
+        }
         if let model::EndpointKind::Template {
             template,
             uri,

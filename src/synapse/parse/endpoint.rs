@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use crate::synapse::model::{
     Element, Endpoint, EndpointKind, EndpointProperty, EndpointRef, EndpointTemplate,
-    MarkForSuspension, Qos, SuspendOnFailure, Timeout, TimeoutAction,
+    MarkForSuspension, Qos, SuspendOnFailure, Timeout, TimeoutAction, ValueSpec,
 };
 
 use super::{in_synapse_ns, Ctx};
@@ -45,15 +45,14 @@ pub(super) fn reference(ctx: &mut Ctx<'_>, el: &Element) -> Option<EndpointRef> 
             origin: ctx.origin(attr.pos),
         });
     }
-    if el.attribute("key-expression").is_some() {
-        ctx.warn(
-            el.pos,
-            "dynamic endpoints (key-expression) are not supported yet",
-        );
+    if let Some(attr) = el.attribute("key-expression") {
         return Some(EndpointRef::Inline(Box::new(Endpoint {
             name: el.attr("name").map(str::to_string),
-            origin: ctx.origin(el.pos),
-            kind: EndpointKind::Unsupported(el.clone()),
+            origin: ctx.origin(attr.pos),
+            kind: EndpointKind::Dynamic(ValueSpec::Expression {
+                text: attr.value.trim().to_string(),
+                namespaces: el.ns_scope.clone(),
+            }),
             properties: Vec::new(),
         })));
     }
