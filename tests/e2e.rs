@@ -470,3 +470,103 @@ fn https_backend_through_the_client_pool() {
         assert_eq!((r.status, r.text().as_str()), (200, "over tls"));
     }
 }
+
+/// What happened to one request of the SIGTERM load test.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Answered,
+    /// Connection refused or reset before any byte of a response: the listener was closed.
+    NotAccepted,
+    /// Some response bytes, but not a complete 200 with the body echoed.
+    Broken(String),
+}
+
+fn one_request(port: u16, body: &[u8]) -> Outcome {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return Outcome::NotAccepted;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let head = format!(
+        "POST /services/Slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    if s.write_all(head.as_bytes())
+        .and_then(|_| s.write_all(body))
+        .is_err()
+    {
+        return Outcome::NotAccepted;
+    }
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    if got.is_empty() {
+        return Outcome::NotAccepted;
+    }
+    let text = String::from_utf8_lossy(&got);
+    if text.starts_with("HTTP/1.1 200") && text.ends_with(&*String::from_utf8_lossy(body)) {
+        Outcome::Answered
+    } else {
+        Outcome::Broken(text.chars().take(200).collect())
+    }
+}
+
+#[test]
+fn sigterm_under_load_answers_every_accepted_request() {
+    let (_backend, bport) = start_backend();
+    let home = TempHome::new("drainload");
+    home.artifact(
+        "proxy-services",
+        "Slow.xml",
+        &format!(
+            r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="Slow"><target><endpoint><address uri="http://127.0.0.1:{bport}/delay/150"/></endpoint><outSequence><send/></outSequence></target></proxy>"#
+        ),
+    );
+    let mut mint = start_mint(&home.root, 2);
+    let port = mint.http;
+    let started = std::time::Instant::now();
+    let sigterm_at = Duration::from_millis(600);
+    let clients: Vec<_> = (0..24)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut log = Vec::new();
+                loop {
+                    let sent = started.elapsed();
+                    if sent > sigterm_at + Duration::from_secs(2) {
+                        return log;
+                    }
+                    let body = format!("client {i} at {}", sent.as_micros());
+                    let outcome = one_request(port, body.as_bytes());
+                    let stop = outcome == Outcome::NotAccepted && sent > sigterm_at;
+                    log.push((sent, outcome));
+                    if stop {
+                        return log;
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(sigterm_at);
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe { libc::kill(mint.proc.child.id() as i32, libc::SIGTERM) };
+    let mut answered = 0;
+    for c in clients {
+        for (sent, outcome) in c.join().unwrap() {
+            match outcome {
+                Outcome::Answered => answered += 1,
+                Outcome::Broken(text) => {
+                    panic!("a request sent at {sent:?} got a broken answer: {text}")
+                }
+                // Sent well before SIGTERM: mint had accepted it and must have answered.
+                Outcome::NotAccepted if sent + Duration::from_millis(50) < sigterm_at => {
+                    panic!(
+                        "a request sent at {sent:?}, before SIGTERM at {sigterm_at:?}, was dropped"
+                    )
+                }
+                Outcome::NotAccepted => {}
+            }
+        }
+    }
+    assert!(answered >= 48, "only {answered} requests answered");
+    let status = mint.proc.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}

@@ -580,17 +580,21 @@ impl Compiler<'_> {
         }
     }
 
-    /// True when `key` names neither a local entry nor an existing registry resource (an illegal
-    /// key is not "missing": reading it reports the error). Records the file as a dependency.
+    /// True when `key` is a registry path (`conf:`/`gov:`/`local:` or a `/`-path) that names
+    /// neither a local entry nor an existing resource: such a reference faults at run time, as in
+    /// WSO2, and deploys once the resource appears (the file is recorded as a dependency). A bare
+    /// name that resolves to nothing stays a deployment error: it is almost always a typo of a
+    /// sequence or endpoint name, and `mint check` should say so.
     fn registry_missing(&mut self, key: &str, _origin: &Origin) -> bool {
         if self.local_entries.contains_key(key) {
             return false;
         }
+        let path_like = key.contains(':') || key.contains('/');
         match self.registry.resolve(key) {
             Ok(path) => {
                 let missing = !path.exists();
                 self.registry_deps.push(path);
-                missing
+                missing && path_like
             }
             Err(_) => false,
         }
