@@ -3,12 +3,14 @@
 # mint container image: a release build of `mint` on debian:bookworm-slim, running as uid 10001, with
 # the repository's sample home (conf/, repository/, registry/) as the default MINT_HOME.
 #
-#   docker build -t mint .
-#   docker run --rm --ulimit memlock=-1:-1 --security-opt seccomp=unconfined \
-#       -p 8290:8290 -p 8253:8253 -p 9201:9201 mint
+#   docker build -t mint:0.1.0 .
+#   docker run --rm --ulimit memlock=-1:-1 --security-opt seccomp=mint-io-uring.json \
+#       -p 8290:8290 -p 8253:8253 -p 9201:9201 mint:0.1.0
 #
-# io_uring needs a seccomp profile that allows io_uring_setup/io_uring_enter/io_uring_register (Docker's
-# default profile blocks them since Engine 25.0) and enough locked memory: see docs/operations.md.
+# io_uring needs locked memory and a seccomp profile that allows io_uring_setup, io_uring_enter and
+# io_uring_register, which Docker's default profile blocks since Engine 25.0. mint-io-uring.json is
+# Docker's default profile plus those three calls (a jq one-liner in docs/operations.md, section 2);
+# seccomp=unconfined also works, without any syscall filtering.
 
 ARG RUST_IMAGE=rust:1-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim

@@ -48,6 +48,34 @@ pub enum Flow {
 
 type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
+/// At most [`LogLimiter::PER_SECOND`] lines a second per shard; the next line allowed says how
+/// many were suppressed in between (the metrics still count every error).
+#[derive(Default)]
+pub struct LogLimiter {
+    second: Cell<i64>,
+    lines: Cell<u32>,
+    suppressed: Cell<u64>,
+}
+
+impl LogLimiter {
+    pub const PER_SECOND: u32 = 20;
+
+    /// `Some(suppressed so far)` when a line may be written now.
+    pub fn allow(&self) -> Option<u64> {
+        let now = endpoint::state::now_ms() / 1000;
+        if now != self.second.get() {
+            self.second.set(now);
+            self.lines.set(0);
+        }
+        if self.lines.get() >= Self::PER_SECOND {
+            self.suppressed.set(self.suppressed.get() + 1);
+            return None;
+        }
+        self.lines.set(self.lines.get() + 1);
+        Some(self.suppressed.replace(0))
+    }
+}
+
 /// The proxy or API a request was dispatched to.
 #[derive(Clone, Copy)]
 pub struct Served<'a> {
@@ -63,6 +91,8 @@ pub struct Engine {
     pub settings: Rc<Settings>,
     pub registry: Rc<ShardRegistry>,
     pub metrics: Arc<Metrics>,
+    /// Bounds mint's own fault log lines (a dead backend at 30k req/s must not fill the disk).
+    pub fault_log: Rc<LogLimiter>,
     pub shard: usize,
     /// Per-shard round-robin counters of load-balance endpoints, by endpoint id.
     pub round_robin: std::cell::RefCell<Vec<usize>>,
@@ -106,6 +136,7 @@ impl EngineSlot {
             settings: old.settings.clone(),
             registry: old.registry.clone(),
             metrics: old.metrics.clone(),
+            fault_log: old.fault_log.clone(),
             shard: old.shard,
             round_robin: Default::default(),
             json: old.json.clone(),
@@ -270,12 +301,15 @@ impl Engine {
     async fn run_fault(&self, ctx: &mut MessageContext, e: Error) {
         let code = e.synapse_code();
         let code = if code == 0 { 500000 } else { code };
-        tracing::warn!(
-            shard = self.shard,
-            code,
-            kind = e.kind.as_str(),
-            "fault: {e}"
-        );
+        if let Some(suppressed) = self.fault_log.allow() {
+            tracing::warn!(
+                shard = self.shard,
+                code,
+                kind = e.kind.as_str(),
+                suppressed,
+                "fault: {e}"
+            );
+        }
         ctx.props.insert("ERROR_CODE".into(), code.to_string());
         ctx.props.insert("ERROR_MESSAGE".into(), e.context.clone());
         ctx.props.insert("ERROR_DETAIL".into(), e.to_string());

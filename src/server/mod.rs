@@ -200,6 +200,7 @@ async fn shard_main(
                 ShardRegistry::new(boot.registry.clone()).with_metrics(boot.metrics.clone(), shard),
             ),
             metrics: boot.metrics.clone(),
+            fault_log: Default::default(),
             shard,
             round_robin: Default::default(),
             json: boot.settings.json_settings().unwrap_or_default(),
