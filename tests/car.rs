@@ -234,10 +234,11 @@ fn wso2_performance_artifacts_deploy_as_a_car() {
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     // 19 proxies and 2 APIs (DirectAPI, EchoApi); the unsupported mediators are warnings.
     assert!(stdout.contains("19 proxies, 2 APIs"), "{stdout}");
-    assert!(h
+    // `check` is read-only: the CAR's registry resources are seen, not written.
+    let xslt = h
         .root
-        .join("registry/governance/perf/XSLT_Datatransform.xslt")
-        .exists());
+        .join("registry/governance/perf/XSLT_Datatransform.xslt");
+    assert!(!xslt.exists());
 
     // And it serves: DirectProxy forwards to RealService, re-pointed at a local backend.
     let (_backend, bport) = start_backend();
@@ -272,4 +273,5 @@ fn wso2_performance_artifacts_deploy_as_a_car() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.body, body);
+    assert!(xslt.exists(), "serve writes the CAR's registry resources");
 }

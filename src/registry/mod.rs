@@ -53,7 +53,13 @@ pub struct Registry {
     pub config: RegistryConfig,
     /// Bumped by every write; shards drop their cached entries when it changes.
     generation: AtomicU64,
+    /// `mint check`: writes (a CAR's resources) go here instead of to disk, and reads see them.
+    dry_run: Option<DryRun>,
 }
+
+/// Files a dry run would have written. Only `mint check` (one thread, no shards) uses it.
+#[allow(clippy::disallowed_types)]
+type DryRun = std::sync::Mutex<std::collections::HashMap<PathBuf, Vec<u8>>>;
 
 impl Registry {
     /// Opens the registry, creating missing root folders.
@@ -69,15 +75,29 @@ impl Registry {
         Ok(Registry {
             config,
             generation: AtomicU64::new(0),
+            dry_run: None,
         })
     }
 
-    /// A registry over explicit roots, without touching the disk (tests, `mint check`).
+    /// A registry over explicit roots that never writes to disk (tests, `mint check`): writes
+    /// are kept in memory and seen by later reads.
     pub fn unopened(config: RegistryConfig) -> Registry {
         Registry {
             config,
             generation: AtomicU64::new(0),
+            dry_run: Some(DryRun::default()),
         }
+    }
+
+    /// Content written by a dry run at `path`, if any.
+    fn dry_content(&self, path: &Path) -> Option<Vec<u8>> {
+        let d = self.dry_run.as_ref()?;
+        d.lock().ok()?.get(path).cloned()
+    }
+
+    /// Whether the file behind a resolved key exists (on disk, or written by a dry run).
+    pub fn exists(&self, path: &Path) -> bool {
+        path.exists() || self.dry_content(path).is_some()
     }
 
     pub fn generation(&self) -> u64 {
@@ -136,7 +156,11 @@ impl Registry {
     /// Reads a resource; `Ok(None)` when it does not exist (as WSO2's lookup returns null).
     pub fn read(&self, key: &str) -> Result<Option<Resource>, String> {
         let path = self.resolve(key)?;
-        let content = match std::fs::read(&path) {
+        let content = match self
+            .dry_content(&path)
+            .map(Ok)
+            .unwrap_or_else(|| std::fs::read(&path))
+        {
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) if path.is_dir() => {
@@ -251,6 +275,13 @@ impl Registry {
         let mut undo = Undo { files: Vec::new() };
         let mut changed = false;
         for (p, want) in files {
+            if let Some(d) = &self.dry_run {
+                if let Ok(mut d) = d.lock() {
+                    d.insert(p.clone(), want);
+                }
+                undo.files.push((p, None));
+                continue;
+            }
             let old = std::fs::read(&p).ok();
             if old.as_deref() == Some(want.as_slice()) {
                 continue;
@@ -273,6 +304,14 @@ impl Registry {
 
     /// Puts back what [`Registry::put`] replaced (files it created are removed).
     pub fn undo(&self, undo: Undo) {
+        if let Some(d) = &self.dry_run {
+            if let Ok(mut d) = d.lock() {
+                for (p, _) in undo.files {
+                    d.remove(&p);
+                }
+            }
+            return;
+        }
         for (p, old) in undo.files.into_iter().rev() {
             let _ = match old {
                 Some(bytes) => std::fs::write(&p, bytes),

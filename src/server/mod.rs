@@ -69,10 +69,68 @@ pub fn raise_memlock() -> std::io::Result<u64> {
     }
 }
 
+/// Checks that this process may create an io_uring, so that a seccomp profile or the
+/// `kernel.io_uring_disabled` sysctl is named as the cause (glommio would report an old kernel).
+pub fn check_io_uring() -> Result<()> {
+    // SAFETY: io_uring_setup(2) with one entry and a zeroed, correctly sized params struct; the
+    // returned descriptor is closed at once.
+    let (fd, err) = unsafe {
+        let mut params = [0u8; 120]; // struct io_uring_params
+        let fd = libc::syscall(libc::SYS_io_uring_setup, 1u32, params.as_mut_ptr());
+        (fd, std::io::Error::last_os_error())
+    };
+    if fd >= 0 {
+        // SAFETY: `fd` is a descriptor we own.
+        unsafe { libc::close(fd as i32) };
+        return Ok(());
+    }
+    let why = match err.raw_os_error() {
+        Some(libc::ENOSYS) => "the kernel has no io_uring (Linux 5.8 or newer with CONFIG_IO_URING is needed)",
+        Some(libc::EPERM) | Some(libc::EACCES) => "io_uring is not permitted: a seccomp profile blocks io_uring_setup (Docker 25+ and containerd 2.0+ do by default; see docs/operations.md) or sysctl kernel.io_uring_disabled is set",
+        Some(libc::ENOMEM) => "io_uring could not lock memory: raise RLIMIT_MEMLOCK (ulimit -l, LimitMEMLOCK=, docker --ulimit memlock=)",
+        _ => "io_uring_setup failed",
+    };
+    Err(Error::new(ErrorKind::Io, Side::Internal, why).with_cause(err))
+}
+
+/// The CPUs this process may run on (its affinity mask: a cgroup cpuset, `taskset`, Kubernetes'
+/// CPU manager), as glommio's `CpuSet::online()` ignores it and pinning outside it fails.
+fn allowed_cpus() -> Option<CpuSet> {
+    // SAFETY: sched_getaffinity(2) fills the zeroed cpu_set_t we pass with its size.
+    let set = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return CpuSet::online().ok();
+        }
+        set
+    };
+    // SAFETY: CPU_ISSET reads the set filled above; `cpu` is below CPU_SETSIZE.
+    let allowed =
+        move |cpu: usize| cpu < libc::CPU_SETSIZE as usize && unsafe { libc::CPU_ISSET(cpu, &set) };
+    CpuSet::online().ok().map(|s| s.filter(|l| allowed(l.cpu)))
+}
+
+/// One shard per allowed CPU, spread over cores and NUMA nodes; more shards than allowed CPUs
+/// (`--cores` above the cpuset) run unpinned, with a warning.
+fn placement(shards: usize) -> PoolPlacement {
+    match allowed_cpus() {
+        Some(cpus) if cpus.len() >= shards => PoolPlacement::MaxSpread(shards, Some(cpus)),
+        cpus => {
+            tracing::warn!(
+                shards,
+                allowed_cpus = cpus.as_ref().map(|c| c.len()),
+                "more shards than CPUs this process may use: shards are not pinned"
+            );
+            PoolPlacement::Unbound(shards)
+        }
+    }
+}
+
 /// Runs the server until SIGTERM/SIGINT and the drain complete.
 pub fn run(boot: Boot) -> Result<()> {
+    // glommio registers about 2 MiB of buffers per executor when it can lock them.
     match raise_memlock() {
-        Ok(l) if l != libc::RLIM_INFINITY && l < (boot.shards as u64) * 1024 * 1024 => tracing::warn!(
+        Ok(l) if l != libc::RLIM_INFINITY && l < (boot.shards as u64) * 2 * 1024 * 1024 => tracing::warn!(
             memlock_bytes = l,
             "RLIMIT_MEMLOCK is low for {} shards; if start-up fails, raise it (ulimit -l, or LimitMEMLOCK= in systemd) or use --cores",
             boot.shards
@@ -80,6 +138,7 @@ pub fn run(boot: Boot) -> Result<()> {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "could not raise RLIMIT_MEMLOCK"),
     }
+    check_io_uring()?;
     let term = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, term.clone()).map_err(|e| {
@@ -107,25 +166,24 @@ pub fn run(boot: Boot) -> Result<()> {
     let next_index = Arc::new(AtomicUsize::new(0));
     let shards = boot.shards;
     let term_for_watcher = term.clone();
-    let handles =
-        LocalExecutorPoolBuilder::new(PoolPlacement::MaxSpread(shards, CpuSet::online().ok()))
-            .name("mint-shard")
-            .io_memory(512 * 1024)
-            .on_all_shards(move || {
-                let boot = boot.clone();
-                let term = term.clone();
-                let bound = bound.clone();
-                let index = next_index.fetch_add(1, Ordering::SeqCst);
-                async move { shard_main(boot, index, term, bound).await }
-            })
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    Side::Internal,
-                    "starting the executors (io_uring; check RLIMIT_MEMLOCK)",
-                )
-                .with_cause(std::io::Error::other(e.to_string()))
-            })?;
+    let handles = LocalExecutorPoolBuilder::new(placement(shards))
+        .name("mint-shard")
+        .io_memory(512 * 1024)
+        .on_all_shards(move || {
+            let boot = boot.clone();
+            let term = term.clone();
+            let bound = bound.clone();
+            let index = next_index.fetch_add(1, Ordering::SeqCst);
+            async move { shard_main(boot, index, term, bound).await }
+        })
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                Side::Internal,
+                "starting the executors (io_uring; check RLIMIT_MEMLOCK)",
+            )
+            .with_cause(std::io::Error::other(e.to_string()))
+        })?;
     let mut first_err = None;
     let joined = handles.join_all();
     // A shard that failed to start sets `term` too, so the watcher always ends.

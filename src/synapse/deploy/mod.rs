@@ -592,7 +592,7 @@ impl Compiler<'_> {
         let path_like = key.contains(':') || key.contains('/');
         match self.registry.resolve(key) {
             Ok(path) => {
-                let missing = !path.exists();
+                let missing = !self.registry.exists(&path);
                 self.registry_deps.push(path);
                 missing && path_like
             }
