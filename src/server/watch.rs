@@ -77,7 +77,7 @@ impl Watcher {
                 next_folders = now + folders_every;
                 let fp = folders_fingerprint(&self.home);
                 if folders != Some(fp) {
-                    folders = Some(fp);
+                    folders = Some(self.settled(fp, term));
                     changed = true;
                 }
             }
@@ -94,6 +94,24 @@ impl Watcher {
                 deps = files_fingerprint(&self.hub.current().registry_deps);
             }
         }
+    }
+
+    /// Waits until the folders stop changing (a file being copied or written in place is seen
+    /// whole, not half-written), for at most about a second; returns the last fingerprint.
+    fn settled(&self, mut fp: u64, term: &AtomicBool) -> u64 {
+        for _ in 0..10 {
+            #[allow(clippy::disallowed_methods)] // our own thread, not a shard
+            std::thread::sleep(Duration::from_millis(100));
+            if term.load(Ordering::Relaxed) {
+                break;
+            }
+            let again = folders_fingerprint(&self.home);
+            if again == fp {
+                break;
+            }
+            fp = again;
+        }
+        fp
     }
 
     /// Deploys the home again; publishes the result when it is valid.
