@@ -420,3 +420,59 @@ fn registry_sequences_follow_their_file_and_a_missing_one_faults() {
         == 200));
     assert_eq!(get("/r/absent").header("x-tag"), Some("later"));
 }
+
+#[test]
+fn json_logs_and_the_access_log_follow_deployment_toml() {
+    let h = TempHome::new("accesslog");
+    h.artifact("api", "A.xml", &echo_api("A", "a"));
+    h.file(
+        "conf/deployment.toml",
+        "[logging]\nformat = \"json\"\nlevel = \"info\"\naccess_log = true\n",
+    );
+    let offset = next_offset();
+    let child = std::process::Command::new(MINT)
+        .args(["serve", "--home"])
+        .arg(&h.root)
+        .args(["--offset", &offset.to_string(), "--cores", "1"])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut p = Proc { child };
+    assert!(wait_port(8280 + offset, Duration::from_secs(10)));
+    assert_eq!(
+        request(8280 + offset, "POST", "/a?x=1", &[], b"<x/>").status,
+        200
+    );
+    assert_eq!(
+        request(8280 + offset, "GET", "/nowhere", &[], b"").status,
+        404
+    );
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe { libc::kill(p.child.id() as i32, libc::SIGTERM) };
+    let out = std::mem::take(&mut p.child.stderr).unwrap();
+    let text = std::io::read_to_string(out).unwrap();
+    let access: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "mint::access")
+        .collect();
+    assert_eq!(access.len(), 2, "{text}");
+    let f = &access[0]["fields"];
+    assert_eq!(
+        (f["method"].as_str(), f["path"].as_str()),
+        (Some("POST"), Some("/a"))
+    );
+    assert_eq!(
+        (f["status"].as_u64(), f["service"].as_str()),
+        (Some(200), Some("A"))
+    );
+    assert_eq!(access[1]["fields"]["status"].as_u64(), Some(404));
+    // Every line is JSON.
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{text}"
+    );
+}
