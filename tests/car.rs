@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::car_builder::build_car;
 use common::*;
@@ -54,17 +54,6 @@ fn carbonapps(h: &TempHome) -> std::path::PathBuf {
     let d = h.root.join("repository/deployment/server/carbonapps");
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 #[test]

@@ -41,18 +41,6 @@ fn internal(m: &Mint, path: &str) -> Resp {
     request(9191 + m.offset, "GET", path, &[], b"")
 }
 
-/// Polls `f` until it holds or `timeout` passes.
-fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
 #[test]
 fn readiness_follows_a_broken_artifact_and_its_fix() {
     let h = hot_home("healthz");

@@ -286,17 +286,11 @@ async fn shard_main(
             active.clone(),
             max_conns,
             move |stream| {
-                let (engine, drain, active, hb) =
-                    (engine.clone(), drain.clone(), active.clone(), hb.clone());
-                active.set(active.get() + 1);
-                let stats = stats.clone();
+                let (engine, drain, hb) = (engine.clone(), drain.clone(), hb.clone());
+                let open = OpenConn::new(&active, &stats, shard);
                 glommio::spawn_local(async move {
-                    let s = stats.shard(shard);
-                    ShardStats::add(&s.connections_total);
-                    ShardStats::gauge(&s.connections_open, 1);
                     serve(&hb, stream, engine, false, drain).await;
-                    ShardStats::gauge(&s.connections_open, -1);
-                    active.set(active.get() - 1);
+                    drop(open);
                 })
                 .detach();
             },
@@ -338,19 +332,10 @@ async fn shard_main(
                 active.clone(),
                 max_conns,
                 move |stream| {
-                    let (engine, drain, active, hb, tls) = (
-                        engine.clone(),
-                        drain.clone(),
-                        active.clone(),
-                        hb.clone(),
-                        tls.clone(),
-                    );
-                    active.set(active.get() + 1);
-                    let stats = stats.clone();
+                    let (engine, drain, hb, tls) =
+                        (engine.clone(), drain.clone(), hb.clone(), tls.clone());
+                    let open = OpenConn::new(&active, &stats, shard);
                     glommio::spawn_local(async move {
-                        let s = stats.shard(shard);
-                        ShardStats::add(&s.connections_total);
-                        ShardStats::gauge(&s.connections_open, 1);
                         let hs = tls.accept(stream);
                         let timer = async {
                             glommio::timer::Timer::new(handshake_timeout).await;
@@ -363,8 +348,7 @@ async fn shard_main(
                             Ok(tls_stream) => serve(&hb, tls_stream, engine, true, drain).await,
                             Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
                         }
-                        ShardStats::gauge(&s.connections_open, -1);
-                        active.set(active.get() - 1);
+                        drop(open);
                     })
                     .detach();
                 },
@@ -412,6 +396,38 @@ async fn shard_main(
         );
     }
     Ok(())
+}
+
+/// One open client connection, counted while it lives: in the shard's `active` count (the
+/// connection limit and the drain wait on it) and in the metrics. `Rc<Arc<…>>` on purpose: a clone
+/// per connection must stay on this core (an `Arc` clone would bounce its count between cores).
+#[allow(clippy::redundant_allocation)]
+struct OpenConn {
+    active: Rc<Cell<usize>>,
+    metrics: Rc<Arc<Metrics>>,
+    shard: usize,
+}
+
+impl OpenConn {
+    #[allow(clippy::redundant_allocation)]
+    fn new(active: &Rc<Cell<usize>>, metrics: &Rc<Arc<Metrics>>, shard: usize) -> OpenConn {
+        active.set(active.get() + 1);
+        let s = metrics.shard(shard);
+        ShardStats::add(&s.connections_total);
+        ShardStats::gauge(&s.connections_open, 1);
+        OpenConn {
+            active: active.clone(),
+            metrics: metrics.clone(),
+            shard,
+        }
+    }
+}
+
+impl Drop for OpenConn {
+    fn drop(&mut self) {
+        ShardStats::gauge(&self.metrics.shard(self.shard).connections_open, -1);
+        self.active.set(self.active.get() - 1);
+    }
 }
 
 /// The answer to a connection over `max_connections_per_shard`.

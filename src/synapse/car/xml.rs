@@ -10,6 +10,8 @@
 //! size at [`MAX_ELEMENTS`], and only the predefined entities and character references are
 //! resolved.
 
+use crate::synapse::element::LineIndex;
+use crate::synapse::model::Pos;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 use quick_xml::XmlVersion;
@@ -72,7 +74,7 @@ pub(super) fn parse(text: &str) -> Result<Element, XmlError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines = LineIndex::new(text);
     build(text, &lines).map_err(|(offset, message)| {
-        let (line, col) = lines.pos(offset);
+        let Pos { line, col } = lines.pos(offset);
         XmlError { line, col, message }
     })
 }
@@ -156,7 +158,7 @@ fn open(
             .map_err(|e| (offset, format!("attribute '{qname}': {e}")))?;
         attrs.push((local(qname).to_string(), value.into_owned()));
     }
-    let (line, col) = lines.pos(offset);
+    let Pos { line, col } = lines.pos(offset);
     Ok(Element {
         name: local(start.name().0).to_string(),
         attrs,
@@ -213,31 +215,4 @@ fn local(qname: &str) -> &str {
 
 fn to_usize(pos: u64) -> usize {
     usize::try_from(pos).unwrap_or(usize::MAX)
-}
-
-/// Maps byte offsets to 1-based line and character column.
-struct LineIndex<'t> {
-    text: &'t str,
-    starts: Vec<usize>,
-}
-
-impl<'t> LineIndex<'t> {
-    fn new(text: &'t str) -> Self {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        LineIndex { text, starts }
-    }
-
-    fn pos(&self, offset: usize) -> (u32, u32) {
-        let offset = offset.min(self.text.len());
-        let line = self.starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.starts.get(line - 1).copied().unwrap_or(0);
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
-        let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        (clamp(line), clamp(col + 1))
-    }
 }
