@@ -76,6 +76,23 @@ impl LogLimiter {
     }
 }
 
+/// Counts a request in the shard's in-flight gauge while it lives (also when mediation panics and
+/// the connection task unwinds).
+struct InFlight<'a>(&'a std::sync::atomic::AtomicI64);
+
+impl<'a> InFlight<'a> {
+    fn enter(gauge: &'a std::sync::atomic::AtomicI64) -> InFlight<'a> {
+        ShardStats::gauge(gauge, 1);
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        ShardStats::gauge(self.0, -1);
+    }
+}
+
 /// The proxy or API a request was dispatched to.
 #[derive(Clone, Copy)]
 pub struct Served<'a> {
@@ -151,8 +168,7 @@ impl Engine {
     /// Serves one request from start to finish, and counts it.
     pub async fn handle(&self, req: Request<hyper::body::Incoming>, https: bool) -> Response<Body> {
         let started = Instant::now();
-        let shard_stats = self.metrics.shard(self.shard);
-        ShardStats::gauge(&shard_stats.in_flight, 1);
+        let in_flight = InFlight::enter(&self.metrics.shard(self.shard).in_flight);
         let method = req.method().clone();
         let path = self
             .settings
@@ -160,7 +176,7 @@ impl Engine {
             .access_log
             .then(|| req.uri().path().to_string());
         let (resp, service) = self.mediate_request(req, https).await;
-        ShardStats::gauge(&shard_stats.in_flight, -1);
+        drop(in_flight);
         let status = resp.status();
         if let Some(stats) = service.and_then(|s| s.stats.as_ref()) {
             stats.record(self.shard, started.elapsed(), status.is_server_error());

@@ -3,7 +3,14 @@
 //! It resolves every reference (sequence keys, endpoint keys, registry keys, `receive` sequences,
 //! local entries), compiles URI templates and endpoint addresses, sorts the API table as Synapse does
 //! (longest context first) and reports each problem as `file:line:col: message`. A home with any
-//! error produces no `Config`: the caller keeps what it had.
+//! error produces no `Config`: the caller keeps what it had — except that a CAR with errors in
+//! its own files is rolled back and left out (WSO2 deploys CARs one by one), see `cars`.
+//!
+//! Sequences and endpoints referenced by a registry key are compiled here too, like every other
+//! artifact, so shards never parse configuration; the files they came from are listed in
+//! `Config::registry_deps`, which the hot-deployment watcher (`server::watch`) re-checks every
+//! `cachableDuration` and recompiles on change — WSO2's "re-read after the cache expires", done
+//! off the shards.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
