@@ -1,5 +1,6 @@
 //! The streaming matcher: answers a simple location path ([`StreamPath`]) over raw body bytes
-//! with quick-xml events, stopping at the first match, without building a tree.
+//! with its own tokenizer (quick-xml's rules, see `stream/lex.rs`), without building a tree,
+//! reading no further than the answer needs.
 //!
 //! ## Supported XPath shapes
 //! An absolute path of element steps, each preceded by `/` (child axis) or `//`
@@ -30,11 +31,27 @@
 //! any name); `$body/x` is `/*/{env}:Body/x` with `{env}` from [`super::soap::soap_version_of`]
 //! (this accepts a `Body` that is not the envelope's second child, which the tree would not).
 //!
-//! Checking: the input is read only as far as needed (to the first match for `first_*`). What is
-//! read is checked for quick-xml's syntax rules, end-tag names, DOCTYPE (refused), undefined
-//! entities, depth, unbound prefixes the path needs, and unclosed elements at the end. Not
-//! checked (the tree parser does): duplicate attributes, content outside the root element, `<` in
-//! attribute values that are not read.
+//! Reading stops (1) at the first match for `first_*`, or when the callback breaks; (2) as soon
+//! as no match is open and no later node can be selected, by this rule: the steps a later
+//! element could match are those the open elements lead to; from each, a later match needs
+//! elements matching every following step, so if one of those steps names a local name that
+//! occurs nowhere (as bytes: in markup, text, comments, CDATA or attribute values) in the rest
+//! of the input, that way is closed. When every way is closed, the answer is complete. For
+//! `/soapenv:Envelope/soapenv:Header/t:routing` on a SOAP message whose body does not contain
+//! `routing`, that is right after the header's `routing` element; for `//order[1]/symbol`, after
+//! the last `order` or `symbol` in the input. A step without a local name (`*`, `p:*`) never
+//! closes a way.
+//!
+//! Checking: what is read is checked for quick-xml's syntax rules (the tokenizer reproduces
+//! them; a differential test holds it to quick-xml), end-tag names, UTF-8, DOCTYPE (refused),
+//! undefined entities, depth, unbound prefixes the path needs, and unclosed elements at the
+//! end. What is not read is not checked: past the first match for `first_*`, and past the point
+//! of rule (2) for every answer, including "no match" (so a body that never names the path's
+//! elements is answered "no match" at once, whatever follows, and a truncated body is only an
+//! error while a match is still possible). Everything read is checked the same way, including
+//! the content of elements the matcher skips because nothing inside them can match (it runs
+//! the tokenizer alone there). Not checked (the tree parser does): duplicate attributes, content
+//! outside the root element, `<` in attribute values that are not read.
 //!
 //! Must not: allocate per event (bindings and counters live in vectors sized by depth), or
 //! accept entities beyond the predefined ones.
@@ -215,6 +232,13 @@ struct Matcher<'p, 'a> {
     counters: Vec<u32>,
     bindings: Vec<(&'a str, Cow<'a, str>)>,
     max_depth: usize,
+    /// Per step, once searched: one past the start of the last occurrence of its local name in
+    /// the input (0: none; `usize::MAX`: no name, `*`).
+    name_until: Vec<Option<usize>>,
+    /// The `anc` for which `stop_from` was computed (`u64::MAX`: none yet).
+    stop_anc: u64,
+    /// From this position on, no later node can be selected (given `stop_anc`).
+    stop_from: usize,
 }
 
 impl<'p, 'a> Matcher<'p, 'a> {
@@ -238,24 +262,21 @@ impl<'p, 'a> Matcher<'p, 'a> {
             counters: vec![0; path.slots],
             bindings: Vec::new(),
             max_depth: ParseOptions::default().max_depth,
+            name_until: vec![None; path.steps.len()],
+            stop_anc: u64::MAX,
+            stop_from: 0,
         }
     }
 
+    #[cold]
     fn err(&self, offset: usize, kind: XmlErrorKind, msg: impl Into<String>) -> XmlError {
         XmlError::at(self.input, offset, kind, msg)
     }
-
-    /// `s` (a slice quick-xml produced from the input) with the input's lifetime.
-    fn reslice(&self, s: &str) -> Option<&'a str> {
-        let input: &'a [u8] = self.input;
-        let start = (s.as_ptr() as usize).checked_sub(input.as_ptr() as usize)?;
-        let bytes = input.get(start..start + s.len())?;
-        // SAFETY: `bytes` is exactly the memory of `s`, a `&str` quick-xml validated as UTF-8;
-        // the input is borrowed immutably for 'a.
-        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
-    }
 }
 
+mod lex;
+#[cfg(test)]
+pub(crate) use lex::lex_all;
 mod matching;
 mod scan;
 pub(crate) mod syntax;

@@ -1,13 +1,15 @@
 //! Per-tag work of the streaming matcher: namespace scope (only for tags that contain `xmlns`,
-//! and only when the path compares namespaces), the step bit-masks, positional counters and the
-//! attribute lookup. Must not: allocate per tag (vectors are reused; a namespace URI is copied
-//! only when its declaration holds a reference).
+//! and only when the path compares namespaces), the step bit-masks, positional counters, the
+//! attribute lookup, and the two pruning questions (can anything below this element match? can
+//! anything after this point match?). Must not: allocate per tag (vectors are reused; a
+//! namespace URI is copied only when its declaration holds a reference).
 
 use std::borrow::Cow;
 
+use memchr::memmem;
 use quick_xml::events::attributes::Attributes;
-use quick_xml::events::BytesStart;
 
+use super::lex::same;
 use super::scan::Found;
 use super::{Frame, Matcher, StreamTarget};
 use crate::xml::error::{XmlError, XmlErrorKind};
@@ -15,33 +17,36 @@ use crate::xml::escape::attr_value;
 use crate::xml::XML_NS;
 
 impl<'a> Matcher<'_, 'a> {
-    /// A start or empty-element tag: enters the element (the caller closes an empty one after
-    /// this) and reports a new match when `accept` is set.
+    /// A start or empty-element tag `<…>` at `pos` whose name ends at `name_end` and attributes
+    /// at `content_end`: enters the element (the caller closes an empty one after this) and
+    /// reports a new match when `accept` is set.
+    #[inline(always)]
     pub(super) fn element(
         &mut self,
-        e: &BytesStart<'_>,
         pos: usize,
+        name_end: usize,
+        content_end: usize,
         accept: bool,
     ) -> Result<Option<Found<'a>>, XmlError> {
-        let tag = self.reslice(e).ok_or_else(|| {
-            self.err(
-                pos,
-                XmlErrorKind::Syntax,
-                "internal: event not borrowed from input",
-            )
-        })?;
-        let name_len = e.name().0.len();
-        let mask = self.open(tag, name_len, pos)?;
+        let mask = self.open(pos, name_end, content_end)?;
         if !accept || mask & (1u64 << self.path.steps.len()) == 0 {
             return Ok(None);
         }
         Ok(match &self.path.target {
             StreamTarget::Element => Some(Found::Element),
             StreamTarget::Attribute { ns, local } => {
-                self.attribute(tag, name_len, ns, local, pos)?
+                let tag = self.tag(pos, content_end)?;
+                self.attribute(tag, name_end - pos - 1, ns, local, pos)?
             }
             StreamTarget::Text => None,
         })
+    }
+
+    /// The tag's text between `<` and `>` (or `/>`), as quick-xml hands it to `Attributes`.
+    fn tag(&self, pos: usize, content_end: usize) -> Result<&'a str, XmlError> {
+        let input: &'a [u8] = self.input;
+        std::str::from_utf8(&input[pos + 1..content_end])
+            .map_err(|_| self.err(pos, XmlErrorKind::Encoding, "invalid UTF-8"))
     }
 
     /// True when text here is a text node child of a matching element (text target only).
@@ -61,37 +66,140 @@ impl<'a> Matcher<'_, 'a> {
         }
         if let Some(f) = self.frames.pop() {
             self.bindings.truncate(f.ns_mark);
+            if f.mask != 0 {
+                self.forget_stop();
+            }
         }
         self.counters.truncate(self.frames.len() * self.path.slots);
     }
 
+    /// The steps the open elements lead to changed: `stop_from` must be computed again.
+    #[inline(always)]
+    fn forget_stop(&mut self) {
+        self.stop_anc = u64::MAX;
+        self.stop_from = 0;
+    }
+
+    /// True when nothing inside the current element can be selected: no step can match below
+    /// it (its own mask offers no child step, its ancestors' none reachable by a descendant
+    /// step) and, for a `text()` path, it is not a selected element itself. The caller also
+    /// knows that no match is open around it (an open match needs the text inside).
+    pub(super) fn dead_inside(&self) -> bool {
+        let p = self.path;
+        self.frames.last().is_some_and(|f| {
+            (f.mask & p.child_bits) | (f.anc & p.desc_bits) == 0
+                && !(matches!(p.target, StreamTarget::Text)
+                    && f.mask & (1u64 << p.steps.len()) != 0)
+        })
+    }
+
+    /// True when no node at or after `pos` can be selected, given that no match is open:
+    /// every step a later element could match (the steps the open elements lead to: `anc` of
+    /// the innermost) starts a chain to the last step that needs an element whose local name
+    /// does not occur in `input[pos..]` (as bytes, anywhere: in markup, text, comments or
+    /// values; a false occurrence only means reading on). For a `text()` path an open selected
+    /// element also keeps reading going. The answer is a position (`self.stop_from`) computed
+    /// when `anc` changes, from the last occurrence of each name (searched once per scan), so
+    /// callers compare `pos` with `self.stop_from` first and call this only when it is reached.
+    pub(super) fn nothing_after(&mut self, pos: usize) -> bool {
+        let anc = self.frames.last().map_or(0, |f| f.anc);
+        if anc != self.stop_anc {
+            self.stop_from = self.stop_from(anc, pos);
+            self.stop_anc = anc;
+        }
+        pos >= self.stop_from
+    }
+
+    #[inline(never)]
+    fn stop_from(&mut self, anc: u64, pos: usize) -> usize {
+        let p = self.path;
+        let last = p.steps.len();
+        if matches!(p.target, StreamTarget::Text) && anc & (1u64 << last) != 0 {
+            return usize::MAX;
+        }
+        let live = anc & !(1u64 << last);
+        if live == 0 {
+            return 0;
+        }
+        // Chain `j` (steps `j..last`) is dead from the smallest `name_until` of its steps on;
+        // chains share suffixes, so walk the steps from the last, keeping the suffix minimum.
+        // Once that minimum is behind `pos`, every longer chain is dead already.
+        let first = live.trailing_zeros() as usize;
+        let (mut suffix, mut stop) = (usize::MAX, 0);
+        for k in (first..last).rev() {
+            suffix = suffix.min(self.name_until(k));
+            if live & (1u64 << k) != 0 {
+                stop = stop.max(suffix);
+            }
+            if suffix <= pos {
+                break;
+            }
+        }
+        stop
+    }
+
+    /// One past the start of the last occurrence of step `k`'s local name (0: none;
+    /// `usize::MAX` for `*`), searched backwards from the end in blocks with `memmem`.
+    fn name_until(&mut self, k: usize) -> usize {
+        if let Some(u) = self.name_until[k] {
+            return u;
+        }
+        let u = match self.path.steps[k].local.as_deref() {
+            None => usize::MAX,
+            Some(local) => last_occurrence(self.input, local.as_bytes()).map_or(0, |i| i + 1),
+        };
+        self.name_until[k] = Some(u);
+        u
+    }
+
     /// Enters an element: records its namespace declarations, computes which steps it matches,
     /// pushes its frame. Returns its mask.
-    fn open(&mut self, tag: &'a str, name_len: usize, pos: usize) -> Result<u64, XmlError> {
+    #[inline(always)]
+    fn open(&mut self, pos: usize, name_end: usize, content_end: usize) -> Result<u64, XmlError> {
         if self.frames.len() > self.max_depth {
             return Err(self.err(pos, XmlErrorKind::Limit, "element nesting too deep"));
         }
+        let input: &'a [u8] = self.input;
         let ns_mark = self.bindings.len();
         if self.path.needs_ns
-            && tag.len() > name_len
-            && memchr::memmem::find(&tag.as_bytes()[name_len..], b"xmlns").is_some()
+            && content_end > name_end
+            && memmem::find(&input[name_end..content_end], b"xmlns").is_some()
         {
-            self.declare(tag, name_len, pos)?;
+            let tag = self.tag(pos, content_end)?;
+            self.declare(tag, name_end - pos - 1, pos)?;
         }
         let (p_mask, p_anc) = self.frames.last().map_or((0, 0), |f| (f.mask, f.anc));
         let path = self.path;
         let mut bits = (p_mask & path.child_bits) | (p_anc & path.desc_bits);
         let mut mask = 0u64;
         if bits != 0 {
-            let qname = &tag[..name_len];
-            let (prefix, local) = qname.split_once(':').unwrap_or(("", qname));
+            let qname = &input[pos + 1..name_end];
+            // The prefix and local part (split at the first `:`), computed when a step needs
+            // them: a named step first compares the name's tail, which rejects most elements
+            // without looking for the colon.
+            let mut split: Option<(&[u8], &[u8])> = None;
             let block = (self.frames.len() - 1) * path.slots;
             let mut uri: Option<Cow<'a, str>> = None;
             while bits != 0 {
                 let j = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 let step = &path.steps[j];
-                if step.local.as_deref().is_some_and(|l| l != local) {
+                if let Some(l) = step.local.as_deref() {
+                    let l = l.as_bytes();
+                    let n = qname.len();
+                    if n < l.len()
+                        || !same(&qname[n - l.len()..], l)
+                        || (n > l.len() && qname[n - l.len() - 1] != b':')
+                    {
+                        continue;
+                    }
+                }
+                let (prefix, local) = *split.get_or_insert_with(|| split_qname(qname));
+                if step
+                    .local
+                    .as_deref()
+                    .is_some_and(|l| !same(l.as_bytes(), local))
+                {
                     continue;
                 }
                 if let Some(ns) = step.ns.as_deref() {
@@ -119,10 +227,16 @@ impl<'a> Matcher<'_, 'a> {
             anc: p_anc | mask,
             ns_mark,
         });
-        self.counters.resize(self.frames.len() * path.slots, 0);
+        if mask != 0 {
+            self.forget_stop();
+        }
+        for _ in 0..path.slots {
+            self.counters.push(0);
+        }
         Ok(mask)
     }
 
+    #[inline(never)]
     fn declare(&mut self, tag: &'a str, name_len: usize, pos: usize) -> Result<(), XmlError> {
         for a in Attributes::new(tag, name_len).with_checks(false) {
             let a = a.map_err(|e| {
@@ -157,17 +271,23 @@ impl<'a> Matcher<'_, 'a> {
     }
 
     /// The namespace URI `prefix` is bound to here.
-    fn resolve(&self, prefix: &str, pos: usize) -> Result<Cow<'a, str>, XmlError> {
-        if prefix == "xml" {
+    #[inline(never)]
+    fn resolve(&self, prefix: &[u8], pos: usize) -> Result<Cow<'a, str>, XmlError> {
+        if prefix == b"xml" {
             return Ok(Cow::Borrowed(XML_NS));
         }
-        match self.bindings.iter().rev().find(|(p, _)| *p == prefix) {
+        match self
+            .bindings
+            .iter()
+            .rev()
+            .find(|(p, _)| p.as_bytes() == prefix)
+        {
             Some((_, uri)) => Ok(uri.clone()),
             None if prefix.is_empty() => Ok(Cow::Borrowed("")),
             None => Err(self.err(
                 pos,
                 XmlErrorKind::Namespace,
-                format!("unbound prefix {prefix}"),
+                format!("unbound prefix {}", String::from_utf8_lossy(prefix)),
             )),
         }
     }
@@ -197,7 +317,7 @@ impl<'a> Matcher<'_, 'a> {
             let matches = if ns.is_empty() {
                 prefix.is_empty()
             } else {
-                !prefix.is_empty() && self.resolve(prefix, pos)? == ns
+                !prefix.is_empty() && self.resolve(prefix.as_bytes(), pos)? == ns
             };
             if matches {
                 let start =
@@ -210,4 +330,30 @@ impl<'a> Matcher<'_, 'a> {
         }
         Ok(None)
     }
+}
+
+/// `(prefix, local)` of a QName, split at its first `:` (no prefix: empty).
+fn split_qname(qname: &[u8]) -> (&[u8], &[u8]) {
+    match qname.iter().position(|&b| b == b':') {
+        Some(i) => (&qname[..i], &qname[i + 1..]),
+        None => (&qname[..0], qname),
+    }
+}
+
+/// The start of the last occurrence of `needle` in `hay`: blocks from the end, each searched
+/// forward (`memmem`'s vectorized search; its reverse search is not), overlapping by
+/// `needle.len() - 1` bytes so no occurrence is cut.
+fn last_occurrence(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 4096;
+    let finder = memmem::Finder::new(needle);
+    let mut end = hay.len();
+    while end > 0 {
+        let start = end.saturating_sub(BLOCK);
+        let window = &hay[start..(end + needle.len().saturating_sub(1)).min(hay.len())];
+        if let Some(k) = finder.find_iter(window).last() {
+            return Some(start + k);
+        }
+        end = start;
+    }
+    None
 }

@@ -354,9 +354,10 @@ fn syntax_accepted_and_refused() {
 #[test]
 fn stops_at_the_first_match_and_refuses_doctype() {
     // Garbage after the first match is never read.
-    let b = Bytes::from_static(b"<a><b>1</b><b>2</b><<<<not xml");
+    let b = Bytes::from_static(b"<a><b>1</b><b>2</b></c><b>3</b></a>");
     assert_eq!(path("/a/b").first_string(&b).unwrap().as_deref(), Some("1"));
-    let e = path("/a/c").first_string(&b).unwrap_err();
+    // A third `b` could still follow: reading goes on into the bad end tag.
+    let e = path("/a/b[3]").first_string(&b).unwrap_err();
     assert_eq!(e.kind, XmlErrorKind::Syntax);
     let d = Bytes::from_static(b"<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>");
     assert_eq!(
@@ -368,7 +369,7 @@ fn stops_at_the_first_match_and_refuses_doctype() {
         path("/a/c").first_string(&u).unwrap_err().kind,
         XmlErrorKind::Entity
     );
-    let deep = Bytes::from("<a>".repeat(600));
+    let deep = Bytes::from("<a>".repeat(600) + "<z/>");
     assert_eq!(
         path("//z").first_string(&deep).unwrap_err().kind,
         XmlErrorKind::Limit
@@ -376,13 +377,270 @@ fn stops_at_the_first_match_and_refuses_doctype() {
 }
 
 #[test]
-fn truncated_input_without_a_match_is_an_error() {
-    let b = Bytes::from_static(b"<a><b>1</b>");
+fn truncated_input_is_an_error_while_a_match_is_possible() {
+    let b = Bytes::from_static(b"<a><b>1</b><b>2");
+    // The second `b` is open when the input ends.
     assert_eq!(
-        path("/a/c").first_string(&b).unwrap_err().kind,
+        path("/a/b[2]").first_string(&b).unwrap_err().kind,
+        XmlErrorKind::Syntax
+    );
+    // A later `b` could still come (text names it) when the input ends.
+    let t = Bytes::from_static(b"<a><b>1</b><c>b");
+    assert_eq!(
+        path("/a/b[2]").first_string(&t).unwrap_err().kind,
         XmlErrorKind::Syntax
     );
     assert_eq!(path("/a/b").first_string(&b).unwrap().as_deref(), Some("1"));
+}
+
+fn all_values(p: &StreamPath, body: &[u8]) -> Result<Vec<String>, crate::xml::XmlError> {
+    let mut out = Vec::new();
+    p.for_each_match(body, |m| {
+        out.push(m.value.into_owned());
+        std::ops::ControlFlow::Continue(())
+    })?;
+    Ok(out)
+}
+
+/// The documented limit of early stopping: once no later node can be selected (every way to a
+/// further match needs an element whose local name no longer occurs in the rest of the input),
+/// the rest is not read, so it is not checked either. These pin that rule, both ways.
+#[test]
+fn stops_once_no_later_node_can_match() {
+    // No `c` anywhere after `<a>`: the answer is known before the garbage.
+    let b = Bytes::from_static(b"<a><b>1</b><b>2</b><<<<not xml");
+    assert_eq!(path("/a/c").first_string(&b).unwrap(), None);
+    let t = Bytes::from_static(b"<a><b>1</b>");
+    assert_eq!(path("/a/c").first_string(&t).unwrap(), None);
+    // The SOAP header path stops after the header's last `routing`, whatever the body holds.
+    let env = |body: &str| {
+        Bytes::from(format!(
+            r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Header><routing xmlns="http://someuri">x</routing></soapenv:Header><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
+        ))
+    };
+    let hdr = path("/soapenv:Envelope/soapenv:Header/r:routing");
+    assert_eq!(all_values(&hdr, &env("<a></b>")).unwrap(), ["x"]);
+    assert_eq!(all_values(&hdr, &env("<a>&bogus;</a>")).unwrap(), ["x"]);
+    // A later `routing` alone cannot be selected without a later `Header`: still stops.
+    assert_eq!(all_values(&hdr, &env("routing<a></b>")).unwrap(), ["x"]);
+    // Both names anywhere later (text, comment, CDATA, attribute values, another namespace,
+    // longer names) keep reading going, and the bad body is found.
+    for later in [
+        "Header routing",
+        "<!--Header routing-->",
+        "<![CDATA[Header routing]]>",
+        r#"<x a="Header" b="routing"/>"#,
+        "<p:Header xmlns:p='urn:p'><p:routing/></p:Header>",
+        "<reHeader/><rerouting/>",
+    ] {
+        let bad = env(&format!("{later}<a></b>"));
+        assert_eq!(
+            all_values(&hdr, &bad).map_err(|e| e.kind),
+            Err(XmlErrorKind::Syntax),
+            "{later}"
+        );
+    }
+    // `//order[1]/symbol`: after the last `order`, nothing can match.
+    let body = |tail: &str| {
+        Bytes::from(format!(
+            "<r><order><symbol>A</symbol></order><order><symbol>B</symbol></order>{tail}"
+        ))
+    };
+    let sym = path("//order[1]/symbol");
+    assert_eq!(all_values(&sym, &body("<x></y>")).unwrap(), ["A"]);
+    // One of the chain's names is not enough: a later `order` needs a `symbol` to match.
+    assert_eq!(all_values(&sym, &body("<x></y>order")).unwrap(), ["A"]);
+    assert_eq!(
+        all_values(&sym, &body("<x></y>order symbol"))
+            .unwrap_err()
+            .kind,
+        XmlErrorKind::Syntax
+    );
+    // Bytes that are not UTF-8 before an answer are still refused.
+    let bad = b"<a><b>\xFF</b><c/><<<".to_vec();
+    assert_eq!(
+        path("/a/c").first_string(&bad).unwrap_err().kind,
+        XmlErrorKind::Encoding
+    );
+}
+
+/// Documents built to defeat the early stops and the subtree skipping: each must give the
+/// tree's answer (all matches, in order).
+#[test]
+fn early_stops_agree_with_tree_on_adversarial_documents() {
+    let docs = [
+        // A later `order` that is the first `order` child of another parent, after many that
+        // are not; one nested inside a non-first `order`; names in comments, CDATA, attribute
+        // values and text between them.
+        "<r><a><order><symbol>1</symbol></order><order><symbol>2</symbol></order></a>\
+         <!--order--><b x='order'><![CDATA[<order><symbol>no</symbol></order>]]>order\
+         <x/><order><symbol>3</symbol><order><symbol>4</symbol></order></order></b>\
+         <order><symbol>5</symbol></order></r>",
+        // Prefixed names, the same namespace under another prefix, default namespace changes.
+        r#"<x xmlns="urn:d" xmlns:p="urn:p"><p:y>1</p:y><z/><q:y xmlns:q="urn:p">2</q:y><y xmlns="urn:p">3</y><y>4</y><w xmlns=""><order>5</order></w><order xmlns="urn:d"><symbol>6</symbol></order></x>"#,
+        // A second Header after the Body; a Body holding Header-named elements.
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><r:routing xmlns:r="http://someuri">1</r:routing></s:Header><s:Body><s:Header><r:routing xmlns:r="http://someuri">no</r:routing></s:Header><order><symbol>7</symbol></order></s:Body><s:Header><routing xmlns="http://someuri">2</routing></s:Header></s:Envelope>"#,
+        // Skipped subtrees holding the names of later steps; a text target after them.
+        "<r><s><t>no</t><u><t>no</t></u></s><t>yes<!--c-->too</t><s><t/></s><t>last</t></r>",
+    ];
+    let exprs = [
+        "//order[1]/symbol",
+        "//order/symbol",
+        "//order[2]/symbol",
+        "//symbol/text()",
+        "/r/a/order[1]/symbol",
+        "/r/b/order",
+        "/d:x/p:y",
+        "/d:x/p:y/text()",
+        "//p:y",
+        "//d:y",
+        "//y",
+        "//order",
+        "//d:order/symbol",
+        "/soapenv:Envelope/soapenv:Header/r:routing",
+        "/soapenv:Envelope/soapenv:Header[2]/r:routing",
+        "/soapenv:Envelope/soapenv:Header/r:routing/text()",
+        "/soapenv:Envelope/soapenv:Body/order/symbol",
+        "/r/t",
+        "/r/t/text()",
+        "/r/t[2]",
+        "/r/s/t",
+    ];
+    for d in docs {
+        agree(d, &Bytes::from(d.to_string()), &exprs);
+    }
+}
+
+/// The tokenizer against quick-xml (which the tree parser uses): the same tokens at the same
+/// places, and an error exactly when quick-xml (or the end-of-input check) gives one, on real,
+/// crafted and generated documents and on random mutations of them.
+#[test]
+fn tokenizer_agrees_with_quick_xml() {
+    use quick_xml::events::Event;
+    type Toks = Vec<(&'static str, usize, usize, usize, usize)>;
+    fn quick(input: &[u8]) -> (Toks, bool) {
+        let base = if input.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let mut r = quick_xml::reader::Reader::from_reader(&input[base..]);
+        let mut out = Vec::new();
+        let mut depth = 0usize;
+        loop {
+            let start = base + r.buffer_position() as usize;
+            let ev = match r.read_event() {
+                Ok(ev) => ev,
+                Err(_) => return (out, true),
+            };
+            let end = base + r.buffer_position() as usize;
+            let rec = |k| (k, start, end, 0, 0);
+            out.push(match ev {
+                Event::Start(e) => {
+                    depth += 1;
+                    ("start", start, end, e.name().0.len(), e.len())
+                }
+                Event::Empty(e) => ("empty", start, end, e.name().0.len(), e.len()),
+                Event::End(_) => {
+                    depth -= 1;
+                    rec("end")
+                }
+                Event::Text(_) => rec("text"),
+                Event::CData(_) => rec("cdata"),
+                Event::GeneralRef(_) => rec("ref"),
+                Event::Comment(_) => rec("comment"),
+                Event::PI(_) | Event::Decl(_) => rec("pi"),
+                Event::DocType(_) => {
+                    out.push(("doctype", start, start, 0, 0));
+                    return (out, false);
+                }
+                Event::Eof => return (out, depth > 0),
+            });
+        }
+    }
+    fn check(input: &[u8]) {
+        let (mine, mine_err) = crate::xml::stream::lex_all(input);
+        let (theirs, theirs_err) = quick(input);
+        let show = String::from_utf8_lossy(input);
+        // A DOCTYPE is refused by both; quick-xml may refuse it as unclosed first.
+        if mine.last().is_some_and(|t| t.0 == "doctype") {
+            assert!(
+                theirs_err || theirs.last().is_some_and(|t| t.0 == "doctype"),
+                "{show:?}"
+            );
+            assert_eq!(mine[..mine.len() - 1], theirs[..mine.len() - 1], "{show:?}");
+            return;
+        }
+        assert_eq!(mine, theirs, "{show:?}");
+        assert_eq!(mine_err, theirs_err, "{show:?}");
+    }
+    let mut seeds: Vec<Vec<u8>> = bench_payloads()
+        .into_iter()
+        .map(|(_, b)| b.to_vec())
+        .collect();
+    for s in [
+        "<a>1<a>2<a>3</a>4</a><!--c-->5<b>6</b></a>",
+        "<?xml version='1.0'?><r a='>' b=\"'/>\"><e/><e a='1'/><f  x = 'y' ></f ><g/ ><h></h\t\n></r>",
+        "<r>&amp;&#x41;&#65;&bogus;&;&lt</r>",
+        "<r><![CDATA[]]><![CDATA[a]]]]><![CDATA[>]]><!----><!-- - -- ---><??><?pi x?></r>",
+        "<r><x\"y>z\"></x\"y>z\"></r><a/b></a/b><c'/><>x</>",
+        "\u{FEFF}<r>caf\u{E9} \u{1F600}</r>",
+        "<r><!DOCTYPE x><!Dx><!x><![x><!-x--></r>",
+        "text before<r/>text after",
+        "<r></r></r>",
+        "<r a='1></r>",
+        "<r><!-- unclosed",
+        "<r><![CDATA[ unclosed",
+        "<r><? unclosed",
+        "<r>& x</r>",
+        "<r x=\"1\" y='2'/ >",
+        "<r><?></r>",
+        "<r><!--></r>",
+        "<r><!---></r>",
+        "<r><!----></r>",
+        "<r><![CDATA[]></r>",
+        "<r>&;</r>",
+        "</r>",
+        "<>",
+        "<",
+        "<!",
+        "<?",
+        "&",
+        "<r/",
+        "<r a='1'",
+        "<r a=\"1>",
+        "<r></r >",
+        "<r></ r>",
+    ] {
+        seeds.push(s.as_bytes().to_vec());
+    }
+    let mut r = Rng(0x51_7CC1_B727_220A);
+    for _ in 0..200 {
+        seeds.push(gen_document(&mut r).into_bytes());
+    }
+    let alphabet: &[u8] = b"<>/!?\"'&;-[]= \tax:#\xC3\xA9\xFF\r\nCDATA";
+    let mut cases = 0;
+    for seed in &seeds {
+        check(seed);
+        let rounds = if seed.len() > 20_000 { 3 } else { 40 };
+        for _ in 0..rounds {
+            let mut m = seed.clone();
+            for _ in 0..1 + r.next(3) {
+                let at = r.next(m.len() as u64 + 1) as usize;
+                match r.next(4) {
+                    0 if at < m.len() => {
+                        m.remove(at);
+                    }
+                    1 => m.insert(at, alphabet[r.next(alphabet.len() as u64) as usize]),
+                    2 if at < m.len() => m[at] = alphabet[r.next(alphabet.len() as u64) as usize],
+                    _ => m.truncate(at),
+                }
+            }
+            check(&m);
+            cases += 1;
+        }
+    }
+    assert!(cases > 5_000, "only {cases} mutations");
 }
 
 fn gen_path(r: &mut Rng) -> StreamPath {
