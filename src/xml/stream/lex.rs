@@ -262,7 +262,7 @@ impl<'a> Lexer<'a> {
         }
         let name = &s[from..name_end];
         match self.open.pop() {
-            Some(o) if s[o.start..o.end] == *name => {}
+            Some(o) if same(&s[o.start..o.end], name) => {}
             Some(_) => {
                 return Err(self.err(start, XmlErrorKind::Syntax, "mismatched end tag"));
             }
@@ -479,5 +479,28 @@ pub(crate) fn lex_all(input: &[u8]) -> (Vec<TokRecord>, bool) {
             }
             Tok::Eof => return (out, false),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same;
+
+    #[test]
+    fn same_is_byte_equality() {
+        let a: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..=a.len() {
+            let x = &a[..n];
+            let y = x.to_vec();
+            assert!(same(x, &y), "{n}");
+            assert!(!same(x, &a[..n.saturating_sub(1)]) || n == 0, "{n}");
+            for i in 0..n {
+                let mut z = y.clone();
+                z[i] ^= 1;
+                assert!(!same(x, &z), "{n} {i}");
+            }
+        }
+        // Empty `String`s have dangling pointers: never read.
+        assert!(same(String::new().as_bytes(), Vec::new().as_slice()));
     }
 }
