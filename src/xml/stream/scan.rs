@@ -94,8 +94,16 @@ impl<'a> Matcher<'_, 'a> {
         // Text target: the last pending match is a text node still being read.
         let mut text_open = false;
         loop {
-            let pos = lex.pos;
-            let tok = lex.next()?;
+            // With no match open, the quiet loop runs ahead and hands back the first token that
+            // starts one (its element already entered) or is text of a selected element.
+            let (pos, tok, entered) = if pending.is_empty() {
+                match self.quiet(&mut lex)? {
+                    Some(q) => q,
+                    None => return lex.check_utf8(),
+                }
+            } else {
+                (lex.pos, lex.next()?, None)
+            };
             let after = lex.pos;
             let is_text = matches!(tok, Tok::Text | Tok::CData | Tok::Ref);
             if text_open && !is_text {
@@ -116,8 +124,12 @@ impl<'a> Matcher<'_, 'a> {
                     content_end,
                     empty,
                 } => {
+                    let found = match entered {
+                        Some(found) => found,
+                        None => self.element(pos, name_end, content_end, accept)?,
+                    };
                     if empty {
-                        match self.element(pos, name_end, content_end, accept)? {
+                        match found {
                             Some(Found::Element) => {
                                 let mut p = Pending::new(pos);
                                 p.open = false;
@@ -136,7 +148,7 @@ impl<'a> Matcher<'_, 'a> {
                                 p.level += 1;
                             }
                         }
-                        match self.element(pos, name_end, content_end, accept)? {
+                        match found {
                             Some(Found::Element) => pending.push_back(Pending::new(pos)),
                             Some(Found::Attribute(v, range)) => {
                                 pending.push_back(complete(v, range))
@@ -206,6 +218,64 @@ impl<'a> Matcher<'_, 'a> {
             }
             if lex.pos >= self.stop_from && pending.is_empty() && self.nothing_after(lex.pos) {
                 return lex.check_utf8();
+            }
+        }
+    }
+
+    /// Reads tokens while no match is open, doing only what that needs: entering and leaving
+    /// elements, resolving references, skipping elements below which nothing can match, and
+    /// stopping once nothing later can match (`None`). Returns the first token that needs the
+    /// full loop: a start tag that is a match (entered, with what was found) or text (text,
+    /// CDATA, reference) whose parent is a selected element of a `text()` path.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn quiet(
+        &mut self,
+        lex: &mut Lexer<'a>,
+    ) -> Result<Option<(usize, Tok, Option<Option<Found<'a>>>)>, XmlError> {
+        let text_path = matches!(self.path.target, StreamTarget::Text);
+        loop {
+            let pos = lex.pos;
+            let tok = lex.next()?;
+            match tok {
+                Tok::Start {
+                    name_end,
+                    content_end,
+                    empty,
+                } => {
+                    let found = self.element(pos, name_end, content_end, true)?;
+                    if found.is_some() {
+                        return Ok(Some((pos, tok, Some(found))));
+                    }
+                    if empty {
+                        self.close();
+                    } else if self.dead_inside() {
+                        if self.nothing_after(lex.pos) {
+                            return Ok(None);
+                        }
+                        self.skip(lex)?;
+                        self.close();
+                    }
+                }
+                Tok::End => self.close(),
+                Tok::Text | Tok::CData if text_path && self.text_parent() => {
+                    return Ok(Some((pos, tok, None)));
+                }
+                Tok::Ref => {
+                    if text_path && self.text_parent() {
+                        return Ok(Some((pos, tok, None)));
+                    }
+                    let name = self.piece(pos + 1, lex.pos - 1, pos)?;
+                    resolve_ref(name).map_err(|(k, m)| self.err(pos, k, m))?;
+                }
+                Tok::DocType => {
+                    return Err(self.err(pos, XmlErrorKind::DocType, "DOCTYPE is not allowed"));
+                }
+                Tok::Eof => return Ok(None),
+                Tok::Text | Tok::CData | Tok::Comment | Tok::Pi => {}
+            }
+            if lex.pos >= self.stop_from && self.nothing_after(lex.pos) {
+                return Ok(None);
             }
         }
     }
