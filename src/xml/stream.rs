@@ -113,7 +113,30 @@ pub struct StreamPath {
     slot: Vec<usize>,
     slots: usize,
     needs_ns: bool,
+    /// A searcher per step with a local name, built once (building one costs more than
+    /// searching a small body).
+    finders: NameFinders,
 }
+
+/// The local-name searchers of a path's steps; equal whenever the steps are (they are made from
+/// them), so they take no part in comparisons.
+#[derive(Debug, Clone)]
+struct NameFinders(Vec<Option<NameFinder>>);
+
+/// Forward (vectorized) and reverse (two-way) searchers for one local name.
+#[derive(Debug, Clone)]
+struct NameFinder {
+    fwd: memchr::memmem::Finder<'static>,
+    rev: memchr::memmem::FinderRev<'static>,
+}
+
+impl PartialEq for NameFinders {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for NameFinders {}
 
 impl StreamPath {
     /// Most steps a path may have.
@@ -145,6 +168,17 @@ impl StreamPath {
         }
         let needs_ns = steps.iter().any(|s| s.ns.is_some())
             || matches!(&target, StreamTarget::Attribute { ns, .. } if !ns.is_empty());
+        let finders = NameFinders(
+            steps
+                .iter()
+                .map(|s| {
+                    s.local.as_deref().map(|l| NameFinder {
+                        fwd: memchr::memmem::Finder::new(l.as_bytes()).into_owned(),
+                        rev: memchr::memmem::FinderRev::new(l.as_bytes()).into_owned(),
+                    })
+                })
+                .collect(),
+        );
         Some(StreamPath {
             steps,
             target,
@@ -153,6 +187,7 @@ impl StreamPath {
             slot,
             slots,
             needs_ns,
+            finders,
         })
     }
 

@@ -11,7 +11,7 @@ use quick_xml::events::attributes::Attributes;
 
 use super::lex::same;
 use super::scan::Found;
-use super::{Frame, Matcher, StreamTarget};
+use super::{Frame, Matcher, NameFinder, StreamTarget};
 use crate::xml::error::{XmlError, XmlErrorKind};
 use crate::xml::escape::attr_value;
 use crate::xml::XML_NS;
@@ -144,9 +144,9 @@ impl<'a> Matcher<'_, 'a> {
         if let Some(u) = self.name_until[k] {
             return u;
         }
-        let u = match self.path.steps[k].local.as_deref() {
+        let u = match self.path.finders.0.get(k).and_then(Option::as_ref) {
             None => usize::MAX,
-            Some(local) => last_occurrence(self.input, local.as_bytes()).map_or(0, |i| i + 1),
+            Some(finder) => last_occurrence(self.input, finder).map_or(0, |i| i + 1),
         };
         self.name_until[k] = Some(u);
         u
@@ -350,20 +350,61 @@ fn split_qname(qname: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// The start of the last occurrence of `needle` in `hay`: blocks from the end, each searched
-/// forward (`memmem`'s vectorized search; its reverse search is not), overlapping by
-/// `needle.len() - 1` bytes so no occurrence is cut.
-fn last_occurrence(hay: &[u8], needle: &[u8]) -> Option<usize> {
+/// The start of the last occurrence of the name in `hay`. Names usually occur near the end
+/// (end tags), so the last few hundred bytes are searched backwards (two-way, scalar); when
+/// they hold none, earlier blocks are searched from the end one at a time, each forward with
+/// the vectorized searcher, overlapping by `needle.len() - 1` bytes so no occurrence is cut.
+fn last_occurrence(hay: &[u8], finder: &NameFinder) -> Option<usize> {
+    const TAIL: usize = 256;
     const BLOCK: usize = 4096;
-    let finder = memmem::Finder::new(needle);
-    let mut end = hay.len();
+    let needle = finder.fwd.needle();
+    let tail = hay.len().saturating_sub(TAIL);
+    if let Some(k) = finder.rev.rfind(&hay[tail..]) {
+        return Some(tail + k);
+    }
+    let mut end = tail;
     while end > 0 {
         let start = end.saturating_sub(BLOCK);
         let window = &hay[start..(end + needle.len().saturating_sub(1)).min(hay.len())];
-        if let Some(k) = finder.find_iter(window).last() {
+        if let Some(k) = finder.fwd.find_iter(window).last() {
             return Some(start + k);
         }
         end = start;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{last_occurrence, NameFinder};
+    use memchr::memmem::{Finder, FinderRev};
+
+    #[test]
+    fn last_occurrence_across_blocks() {
+        let finder = |n: &'static [u8]| NameFinder {
+            fwd: Finder::new(n),
+            rev: FinderRev::new(n),
+        };
+        let f = finder(b"order");
+        for len in [0, 4, 5, 255, 256, 300, 4095, 4096, 4353, 9000, 20_000] {
+            // No occurrence at all.
+            assert_eq!(last_occurrence(&vec![b'x'; len], &f), None, "{len}");
+            // One occurrence at each interesting place, possibly cut by a block boundary.
+            for at in [
+                0usize, 1, 250, 251, 252, 255, 256, 4090, 4092, 4096, 4350, 8190, 8192,
+            ] {
+                if at + 5 > len {
+                    continue;
+                }
+                let mut hay = vec![b'x'; len];
+                hay[at..at + 5].copy_from_slice(b"order");
+                assert_eq!(last_occurrence(&hay, &f), Some(at), "{len} {at}");
+                // An earlier one does not hide it; a later one wins.
+                if at >= 10 {
+                    hay[2..7].copy_from_slice(b"order");
+                    assert_eq!(last_occurrence(&hay, &f), Some(at), "{len} {at}");
+                }
+            }
+        }
+    }
 }
