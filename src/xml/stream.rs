@@ -251,6 +251,18 @@ pub struct StreamMatch<'a> {
     pub direct_text: Cow<'a, str>,
 }
 
+/// What the matcher knows of where a step's local name occurs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameSeen {
+    /// Not searched yet.
+    Unknown,
+    /// It occurs at this position (found by the `n`th forward search from an earlier one).
+    Ahead(usize, u8),
+    /// One past the start of its last occurrence (0: it does not occur; `usize::MAX`: the
+    /// step has no name, `*`).
+    Last(usize),
+}
+
 struct Frame {
     /// Bit `j`: this element matches steps `0..j` with step `j - 1` (bit 0: the document node).
     mask: u64,
@@ -267,13 +279,14 @@ struct Matcher<'p, 'a> {
     counters: Vec<u32>,
     bindings: Vec<(&'a str, Cow<'a, str>)>,
     max_depth: usize,
-    /// Per step, once searched: one past the start of the last occurrence of its local name in
-    /// the input (0: none; `usize::MAX`: no name, `*`).
-    name_until: Vec<Option<usize>>,
+    /// Per step: what is known of where its local name occurs in the input.
+    names: Vec<NameSeen>,
     /// The `anc` for which `stop_from` was computed (`u64::MAX`: none yet).
     stop_anc: u64,
-    /// From this position on, no later node can be selected (given `stop_anc`).
+    /// Exact (`stop_exact`): from this position on, no later node can be selected (given
+    /// `stop_anc`). Otherwise no stop before it; it is computed again there.
     stop_from: usize,
+    stop_exact: bool,
 }
 
 impl<'p, 'a> Matcher<'p, 'a> {
@@ -297,9 +310,10 @@ impl<'p, 'a> Matcher<'p, 'a> {
             counters: vec![0; path.slots],
             bindings: Vec::new(),
             max_depth: ParseOptions::default().max_depth,
-            name_until: vec![None; path.steps.len()],
+            names: vec![NameSeen::Unknown; path.steps.len()],
             stop_anc: u64::MAX,
             stop_from: 0,
+            stop_exact: false,
         }
     }
 

@@ -11,7 +11,7 @@ use quick_xml::events::attributes::Attributes;
 
 use super::lex::same;
 use super::scan::Found;
-use super::{Frame, Matcher, NameFinder, StreamTarget};
+use super::{Frame, Matcher, NameFinder, NameSeen, StreamTarget};
 use crate::xml::error::{XmlError, XmlErrorKind};
 use crate::xml::escape::attr_value;
 use crate::xml::XML_NS;
@@ -78,6 +78,7 @@ impl<'a> Matcher<'_, 'a> {
     fn forget_stop(&mut self) {
         self.stop_anc = u64::MAX;
         self.stop_from = 0;
+        self.stop_exact = false;
     }
 
     /// True when nothing inside the current element can be selected: no step can match below
@@ -99,57 +100,83 @@ impl<'a> Matcher<'_, 'a> {
     /// does not occur in `input[pos..]` (as bytes, anywhere: in markup, text, comments or
     /// values; a false occurrence only means reading on). For a `text()` path an open selected
     /// element also keeps reading going. The answer is a position (`self.stop_from`) computed
-    /// when `anc` changes, from the last occurrence of each name (searched once per scan), so
-    /// callers compare `pos` with `self.stop_from` first and call this only when it is reached.
+    /// when `anc` changes or when it is reached while only a bound; callers compare `pos` with
+    /// `self.stop_from` first and call this only when it is reached.
     pub(super) fn nothing_after(&mut self, pos: usize) -> bool {
         let anc = self.frames.last().map_or(0, |f| f.anc);
-        if anc != self.stop_anc {
-            self.stop_from = self.stop_from(anc, pos);
+        if anc != self.stop_anc || (pos >= self.stop_from && !self.stop_exact) {
+            (self.stop_from, self.stop_exact) = self.stop_from(anc, pos);
             self.stop_anc = anc;
         }
-        pos >= self.stop_from
+        pos >= self.stop_from && self.stop_exact
     }
 
+    /// The position from which no later node can be selected given `anc`, and whether it is
+    /// exact (else a lower bound, at which to look again).
     #[inline(never)]
-    fn stop_from(&mut self, anc: u64, pos: usize) -> usize {
+    fn stop_from(&mut self, anc: u64, pos: usize) -> (usize, bool) {
         let p = self.path;
         let last = p.steps.len();
         if matches!(p.target, StreamTarget::Text) && anc & (1u64 << last) != 0 {
-            return usize::MAX;
+            return (usize::MAX, true);
         }
         let live = anc & !(1u64 << last);
         if live == 0 {
-            return 0;
+            return (0, true);
         }
-        // Chain `j` (steps `j..last`) is dead from the smallest `name_until` of its steps on;
-        // chains share suffixes, so walk the steps from the last, keeping the suffix minimum.
-        // Once that minimum is behind `pos`, every longer chain is dead already.
+        // Chain `j` (steps `j..last`) is dead from the smallest `until` of its steps on (exact
+        // when an exact value attains that minimum); chains share suffixes, so walk the steps
+        // from the last, keeping the suffix minimum. A value at or before `pos` is exact
+        // (bounds are past `pos`), so once the minimum is there, every longer chain is dead.
         let first = live.trailing_zeros() as usize;
-        let (mut suffix, mut stop) = (usize::MAX, 0);
+        let (mut suffix, mut suffix_exact) = (usize::MAX, true);
+        let (mut stop, mut exact) = (0, true);
         for k in (first..last).rev() {
-            suffix = suffix.min(self.name_until(k));
+            let (u, ex) = self.until(k, pos);
+            if u < suffix {
+                (suffix, suffix_exact) = (u, ex);
+            } else if u == suffix {
+                suffix_exact |= ex;
+            }
             if live & (1u64 << k) != 0 {
                 stop = stop.max(suffix);
+                exact &= suffix_exact;
             }
             if suffix <= pos {
                 break;
             }
         }
-        stop
+        (stop, exact)
     }
 
-    /// One past the start of the last occurrence of step `k`'s local name (0: none;
-    /// `usize::MAX` for `*`), searched backwards from the end in blocks with `memmem`.
-    fn name_until(&mut self, k: usize) -> usize {
-        if let Some(u) = self.name_until[k] {
-            return u;
-        }
-        let u = match self.path.finders.0.get(k).and_then(Option::as_ref) {
-            None => usize::MAX,
-            Some(finder) => last_occurrence(self.input, finder).map_or(0, |i| i + 1),
+    /// Until where step `k`'s local name occurs at or after a position: one past the start of
+    /// its last occurrence (exact: `true`), or a bound past `pos` (`false`). The next
+    /// occurrence is searched forward from `pos` over a short window (names usually recur soon:
+    /// an end tag follows its start tag), a few times per name; when the window holds none, or
+    /// after those few times, the last occurrence is searched backwards from the end, once.
+    fn until(&mut self, k: usize, pos: usize) -> (usize, bool) {
+        const WINDOW: usize = 2048;
+        const FORWARD_TRIES: u8 = 4;
+        let Some(finder) = self.path.finders.0.get(k).and_then(Option::as_ref) else {
+            return (usize::MAX, true);
         };
-        self.name_until[k] = Some(u);
-        u
+        let tries = match self.names[k] {
+            NameSeen::Last(u) => return (u, true),
+            NameSeen::Ahead(q, _) if q >= pos => return (q + 1, false),
+            NameSeen::Ahead(_, n) => n,
+            NameSeen::Unknown => 0,
+        };
+        if tries < FORWARD_TRIES {
+            let from = pos.min(self.input.len());
+            let to = (from + WINDOW + finder.fwd.needle().len()).min(self.input.len());
+            if let Some(q) = finder.fwd.find(&self.input[from..to]) {
+                self.names[k] = NameSeen::Ahead(from + q, tries + 1);
+                return (from + q + 1, false);
+            }
+        }
+        let u = last_occurrence(self.input, finder).map_or(0, |i| i + 1);
+        self.names[k] = NameSeen::Last(u);
+        (u, true)
     }
 
     /// Enters an element: records its namespace declarations, computes which steps it matches,

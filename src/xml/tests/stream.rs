@@ -509,6 +509,22 @@ fn early_stops_agree_with_tree_on_adversarial_documents() {
     for d in docs {
         agree(d, &Bytes::from(d.to_string()), &exprs);
     }
+    // Names far apart (past the forward search window), recurring more often than the forward
+    // searches allowed per name, and a last one near the end or far from it.
+    for gap in [10, 3000, 5000] {
+        for tail in [0, 9000] {
+            let mut d = String::from("<r>");
+            for i in 0..12 {
+                d.push_str(&format!(
+                    "<g><order><symbol>{i}</symbol></order><order><symbol>n</symbol></order><!--{}--></g>",
+                    "x".repeat(gap)
+                ));
+            }
+            d.push_str(&format!("<t>{}</t></r>", "y".repeat(tail)));
+            let found = agree("far apart", &Bytes::from(d), &exprs);
+            assert!(found >= 3, "{gap} {tail}");
+        }
+    }
 }
 
 /// The tokenizer against quick-xml (which the tree parser uses): the same tokens at the same
