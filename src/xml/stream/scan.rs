@@ -42,6 +42,10 @@ impl<'a> Acc<'a> {
     }
 }
 
+/// A token the quiet loop hands to the full loop: its position, the token and, for a start tag,
+/// what entering the element found (the element is entered already).
+type Handoff<'a> = (usize, Tok, Option<Found<'a>>);
+
 /// A match not reported yet (matches are reported in document order, once complete).
 struct Pending<'a> {
     start: usize,
@@ -125,7 +129,7 @@ impl<'a> Matcher<'_, 'a> {
                     empty,
                 } => {
                     let found = match entered {
-                        Some(found) => found,
+                        Some(found) => Some(found),
                         None => self.element(pos, name_end, content_end, accept)?,
                     };
                     if empty {
@@ -225,14 +229,10 @@ impl<'a> Matcher<'_, 'a> {
     /// Reads tokens while no match is open, doing only what that needs: entering and leaving
     /// elements, resolving references, skipping elements below which nothing can match, and
     /// stopping once nothing later can match (`None`). Returns the first token that needs the
-    /// full loop: a start tag that is a match (entered, with what was found) or text (text,
-    /// CDATA, reference) whose parent is a selected element of a `text()` path.
+    /// full loop: a start tag that is a match (already entered: with what was found) or text
+    /// (text, CDATA, reference) whose parent is a selected element of a `text()` path.
     #[inline(always)]
-    #[allow(clippy::type_complexity)]
-    fn quiet(
-        &mut self,
-        lex: &mut Lexer<'a>,
-    ) -> Result<Option<(usize, Tok, Option<Option<Found<'a>>>)>, XmlError> {
+    fn quiet(&mut self, lex: &mut Lexer<'a>) -> Result<Option<Handoff<'a>>, XmlError> {
         let text_path = matches!(self.path.target, StreamTarget::Text);
         loop {
             let pos = lex.pos;
@@ -243,8 +243,7 @@ impl<'a> Matcher<'_, 'a> {
                     content_end,
                     empty,
                 } => {
-                    let found = self.element(pos, name_end, content_end, true)?;
-                    if found.is_some() {
+                    if let Some(found) = self.element(pos, name_end, content_end, true)? {
                         return Ok(Some((pos, tok, Some(found))));
                     }
                     if empty {
