@@ -1,8 +1,8 @@
 //! The streaming matcher against the tree on arbitrary bytes: it never panics, and whenever
 //! the tree parses the input, every path's streamed answers (the first node's string-value and
 //! the number of nodes) are the tree's. Exercises the tokenizer, the subtree skipping and the
-//! early stop (the rest of the input is not read when no later node can match, so streaming may
-//! answer where the tree refuses; never the other way round).
+//! end of matching once no later node can match (streaming may answer where the tree refuses,
+//! as `first_string` does not read past its match; never the other way round).
 #![no_main]
 
 use std::ops::ControlFlow;

@@ -31,26 +31,25 @@
 //! any name); `$body/x` is `/*/{env}:Body/x` with `{env}` from [`super::soap::soap_version_of`]
 //! (this accepts a `Body` that is not the envelope's second child, which the tree would not).
 //!
-//! Reading stops (1) at the first match for `first_*`, or when the callback breaks; (2) as soon
-//! as no match is open and no later node can be selected, by this rule: the steps a later
-//! element could match are those the open elements lead to; from each, a later match needs
-//! elements matching every following step, so if one of those steps names a local name that
-//! occurs nowhere (as bytes: in markup, text, comments, CDATA or attribute values) in the rest
-//! of the input, that way is closed. When every way is closed, the answer is complete. For
-//! `/soapenv:Envelope/soapenv:Header/t:routing` on a SOAP message whose body does not contain
-//! `routing`, that is right after the header's `routing` element; for `//order[1]/symbol`, after
-//! the last `order` or `symbol` in the input. A step without a local name (`*`, `p:*`) never
-//! closes a way.
+//! Reading stops at the first match for `first_*`, or when the callback breaks; otherwise it
+//! goes to the end. Matching work, though, ends earlier: (1) an element below which nothing can
+//! match, and (2) everything after the point where no later node can be selected, are read by
+//! the tokenizer alone. (2) is decided by names: the steps a later element could match are those
+//! the open elements lead to; from each, a later match needs elements matching every following
+//! step, so if one of those steps names a local name that occurs nowhere (as bytes: in markup,
+//! text, comments, CDATA or attribute values) in the rest of the input, that way is closed; when
+//! every way is closed and no match is open, the answer is complete. For `//order[1]/symbol`
+//! that is after the last `order` or `symbol`; on a body without them, at once. A step without
+//! a local name (`*`, `p:*`) never closes a way. (2) applies only to paths with a `//` step:
+//! with child steps only, every element that cannot match falls under (1) already (for
+//! `/soapenv:Envelope/soapenv:Header/t:routing`, the SOAP body is read without matching).
 //!
-//! Checking: what is read is checked for quick-xml's syntax rules (the tokenizer reproduces
+//! Checking: everything read is checked for quick-xml's syntax rules (the tokenizer reproduces
 //! them; a differential test holds it to quick-xml), end-tag names, UTF-8, DOCTYPE (refused),
-//! undefined entities, depth, unbound prefixes the path needs, and unclosed elements at the
-//! end. What is not read is not checked: past the first match for `first_*`, and past the point
-//! of rule (2) for every answer, including "no match" (so a body that never names the path's
-//! elements is answered "no match" at once, whatever follows, and a truncated body is only an
-//! error while a match is still possible). Everything read is checked the same way, including
-//! the content of elements the matcher skips because nothing inside them can match (it runs
-//! the tokenizer alone there). Not checked (the tree parser does): duplicate attributes, content
+//! undefined entities, depth and unclosed elements at the end, so a malformed body is an error
+//! whatever the answer, except past the first match for `first_*`, which is not read. Prefixes
+//! are resolved only on elements that can still match a step by name (an unbound prefix
+//! elsewhere is not reported). Not checked (the tree parser does): duplicate attributes, content
 //! outside the root element, `<` in attribute values that are not read.
 //!
 //! Must not: allocate per event (bindings and counters live in vectors sized by depth), or

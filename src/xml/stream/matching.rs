@@ -117,7 +117,10 @@ impl<'a> Matcher<'_, 'a> {
     fn stop_from(&mut self, anc: u64, pos: usize) -> (usize, bool) {
         let p = self.path;
         let last = p.steps.len();
-        if matches!(p.target, StreamTarget::Text) && anc & (1u64 << last) != 0 {
+        // With child steps only, every element that cannot match is skipped already (nothing
+        // below it can match either): the name searches would cost more than they save.
+        if p.desc_bits == 0 || (matches!(p.target, StreamTarget::Text) && anc & (1u64 << last) != 0)
+        {
             return (usize::MAX, true);
         }
         let live = anc & !(1u64 << last);

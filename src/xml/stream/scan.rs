@@ -1,10 +1,10 @@
 //! The event loop of the streaming matcher: feeds the tokens of `lex.rs` to the per-tag
 //! matching (`matching.rs`), accumulates the values of open matches and reports completed
 //! matches in document order. Two shortcuts, both only while no match is open: an element below
-//! which nothing can match is skipped with the tokenizer alone (same checks, no matching work),
-//! and reading stops once no later node can match (`Matcher::nothing_after`). Must not: allocate
-//! per event (a match's value is copied only when it is not one piece of input), or keep reading
-//! once the caller has what it needs.
+//! which nothing can match, and everything once no later node can match
+//! (`Matcher::nothing_after`), are read with the tokenizer alone (same checks, no matching
+//! work). Must not: allocate per event (a match's value is copied only when it is not one piece
+//! of input), or keep reading once the caller has what it needs (the first match).
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -103,7 +103,7 @@ impl<'a> Matcher<'_, 'a> {
             let (pos, tok, entered) = if pending.is_empty() {
                 match self.quiet(&mut lex)? {
                     Some(q) => q,
-                    None => return lex.check_utf8(),
+                    None => return self.read_unmatched(&mut lex, None),
                 }
             } else {
                 (lex.pos, lex.next()?, None)
@@ -161,7 +161,7 @@ impl<'a> Matcher<'_, 'a> {
                         }
                         if pending.is_empty() && self.dead_inside() {
                             if self.nothing_after(after) {
-                                return lex.check_utf8();
+                                return self.read_unmatched(&mut lex, None);
                             }
                             self.skip(&mut lex)?;
                             self.close();
@@ -221,14 +221,15 @@ impl<'a> Matcher<'_, 'a> {
                 }
             }
             if lex.pos >= self.stop_from && pending.is_empty() && self.nothing_after(lex.pos) {
-                return lex.check_utf8();
+                return self.read_unmatched(&mut lex, None);
             }
         }
     }
 
     /// Reads tokens while no match is open, doing only what that needs: entering and leaving
     /// elements, resolving references, skipping elements below which nothing can match, and
-    /// stopping once nothing later can match (`None`). Returns the first token that needs the
+    /// stopping at the end or once nothing later can match (`None`: the caller reads the rest
+    /// with [`Self::read_unmatched`]). Returns the first token that needs the
     /// full loop: a start tag that is a match (already entered: with what was found) or text
     /// (text, CDATA, reference) whose parent is a selected element of a `text()` path.
     #[inline(always)]
@@ -279,10 +280,16 @@ impl<'a> Matcher<'_, 'a> {
         }
     }
 
-    /// Reads to the end tag of the element just entered (whose frame the caller pops), with the
-    /// tokenizer's checks, the depth limit and reference resolution, and no matching.
+    /// Reads to the end tag of the element just entered (whose frame the caller pops) with
+    /// [`Self::read_unmatched`].
     fn skip(&self, lex: &mut Lexer<'a>) -> Result<(), XmlError> {
-        let outer = lex.depth() - 1;
+        self.read_unmatched(lex, Some(lex.depth() - 1))
+    }
+
+    /// Reads with the tokenizer's checks, the depth limit and reference resolution, and no
+    /// matching, to the end tag that leaves `outer` elements open, or (`None`) to the end of
+    /// the input, then checks UTF-8 of everything read.
+    fn read_unmatched(&self, lex: &mut Lexer<'a>, outer: Option<usize>) -> Result<(), XmlError> {
         loop {
             let pos = lex.pos;
             match lex.next()? {
@@ -293,7 +300,7 @@ impl<'a> Matcher<'_, 'a> {
                         return Err(self.err(pos, XmlErrorKind::Limit, "element nesting too deep"));
                     }
                 }
-                Tok::End if lex.depth() == outer => return Ok(()),
+                Tok::End if Some(lex.depth()) == outer => return Ok(()),
                 Tok::Ref => {
                     let name = self.piece(pos + 1, lex.pos - 1, pos)?;
                     resolve_ref(name).map_err(|(k, m)| self.err(pos, k, m))?;
@@ -301,6 +308,7 @@ impl<'a> Matcher<'_, 'a> {
                 Tok::DocType => {
                     return Err(self.err(pos, XmlErrorKind::DocType, "DOCTYPE is not allowed"));
                 }
+                Tok::Eof if outer.is_none() => return lex.check_utf8(),
                 Tok::Eof => {
                     return Err(self.err(
                         pos,

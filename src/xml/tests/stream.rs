@@ -354,10 +354,9 @@ fn syntax_accepted_and_refused() {
 #[test]
 fn stops_at_the_first_match_and_refuses_doctype() {
     // Garbage after the first match is never read.
-    let b = Bytes::from_static(b"<a><b>1</b><b>2</b></c><b>3</b></a>");
+    let b = Bytes::from_static(b"<a><b>1</b><b>2</b><<<<not xml");
     assert_eq!(path("/a/b").first_string(&b).unwrap().as_deref(), Some("1"));
-    // A third `b` could still follow: reading goes on into the bad end tag.
-    let e = path("/a/b[3]").first_string(&b).unwrap_err();
+    let e = path("/a/c").first_string(&b).unwrap_err();
     assert_eq!(e.kind, XmlErrorKind::Syntax);
     let d = Bytes::from_static(b"<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>");
     assert_eq!(
@@ -369,7 +368,7 @@ fn stops_at_the_first_match_and_refuses_doctype() {
         path("/a/c").first_string(&u).unwrap_err().kind,
         XmlErrorKind::Entity
     );
-    let deep = Bytes::from("<a>".repeat(600) + "<z/>");
+    let deep = Bytes::from("<a>".repeat(600));
     assert_eq!(
         path("//z").first_string(&deep).unwrap_err().kind,
         XmlErrorKind::Limit
@@ -377,17 +376,10 @@ fn stops_at_the_first_match_and_refuses_doctype() {
 }
 
 #[test]
-fn truncated_input_is_an_error_while_a_match_is_possible() {
-    let b = Bytes::from_static(b"<a><b>1</b><b>2");
-    // The second `b` is open when the input ends.
+fn truncated_input_without_a_match_is_an_error() {
+    let b = Bytes::from_static(b"<a><b>1</b>");
     assert_eq!(
-        path("/a/b[2]").first_string(&b).unwrap_err().kind,
-        XmlErrorKind::Syntax
-    );
-    // A later `b` could still come (text names it) when the input ends.
-    let t = Bytes::from_static(b"<a><b>1</b><c>b");
-    assert_eq!(
-        path("/a/b[2]").first_string(&t).unwrap_err().kind,
+        path("/a/c").first_string(&b).unwrap_err().kind,
         XmlErrorKind::Syntax
     );
     assert_eq!(path("/a/b").first_string(&b).unwrap().as_deref(), Some("1"));
@@ -402,61 +394,64 @@ fn all_values(p: &StreamPath, body: &[u8]) -> Result<Vec<String>, crate::xml::Xm
     Ok(out)
 }
 
-/// The documented limit of early stopping: once no later node can be selected (every way to a
-/// further match needs an element whose local name no longer occurs in the rest of the input),
-/// the rest is not read, so it is not checked either. These pin that rule, both ways.
+/// Matching ends once no later node can be selected (every way to a further match needs an
+/// element whose local name no longer occurs in the rest), but the rest is still read and
+/// checked by the tokenizer: a malformed tail is an error, whatever names it holds.
 #[test]
-fn stops_once_no_later_node_can_match() {
-    // No `c` anywhere after `<a>`: the answer is known before the garbage.
-    let b = Bytes::from_static(b"<a><b>1</b><b>2</b><<<<not xml");
-    assert_eq!(path("/a/c").first_string(&b).unwrap(), None);
-    let t = Bytes::from_static(b"<a><b>1</b>");
-    assert_eq!(path("/a/c").first_string(&t).unwrap(), None);
-    // The SOAP header path stops after the header's last `routing`, whatever the body holds.
+fn after_the_last_possible_match_the_rest_is_still_checked() {
     let env = |body: &str| {
         Bytes::from(format!(
             r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Header><routing xmlns="http://someuri">x</routing></soapenv:Header><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
         ))
     };
     let hdr = path("/soapenv:Envelope/soapenv:Header/r:routing");
-    assert_eq!(all_values(&hdr, &env("<a></b>")).unwrap(), ["x"]);
-    assert_eq!(all_values(&hdr, &env("<a>&bogus;</a>")).unwrap(), ["x"]);
-    // A later `routing` alone cannot be selected without a later `Header`: still stops.
-    assert_eq!(all_values(&hdr, &env("routing<a></b>")).unwrap(), ["x"]);
-    // Both names anywhere later (text, comment, CDATA, attribute values, another namespace,
-    // longer names) keep reading going, and the bad body is found.
-    for later in [
-        "Header routing",
-        "<!--Header routing-->",
-        "<![CDATA[Header routing]]>",
-        r#"<x a="Header" b="routing"/>"#,
-        "<p:Header xmlns:p='urn:p'><p:routing/></p:Header>",
-        "<reHeader/><rerouting/>",
+    assert_eq!(all_values(&hdr, &env("<a>1</a>")).unwrap(), ["x"]);
+    for (bad, kind) in [
+        ("<a></b>", XmlErrorKind::Syntax),
+        ("<a>&bogus;</a>", XmlErrorKind::Entity),
+        ("<!DOCTYPE a>", XmlErrorKind::DocType),
+        ("<a>\u{0}</a", XmlErrorKind::Syntax),
+        ("routing<a></b>", XmlErrorKind::Syntax),
+        ("<!--Header routing--><a></b>", XmlErrorKind::Syntax),
     ] {
-        let bad = env(&format!("{later}<a></b>"));
         assert_eq!(
-            all_values(&hdr, &bad).map_err(|e| e.kind),
-            Err(XmlErrorKind::Syntax),
-            "{later}"
+            all_values(&hdr, &env(bad)).map_err(|e| e.kind),
+            Err(kind),
+            "{bad}"
         );
     }
-    // `//order[1]/symbol`: after the last `order`, nothing can match.
+    let deep = env(&"<a>".repeat(600));
+    assert_eq!(
+        all_values(&hdr, &deep).unwrap_err().kind,
+        XmlErrorKind::Limit
+    );
+    let mut bad_utf8 = env("<a>1</a>").to_vec();
+    let at = bad_utf8.windows(3).position(|w| w == b">1<").unwrap() + 1;
+    bad_utf8[at] = 0xFF;
+    assert_eq!(
+        all_values(&hdr, &bad_utf8).unwrap_err().kind,
+        XmlErrorKind::Encoding
+    );
+    // `//order[1]/symbol`: after the last `order`, nothing can match; a bad tail still fails.
     let body = |tail: &str| {
         Bytes::from(format!(
-            "<r><order><symbol>A</symbol></order><order><symbol>B</symbol></order>{tail}"
+            "<r><order><symbol>A</symbol></order><order><symbol>B</symbol></order>{tail}</r>"
         ))
     };
     let sym = path("//order[1]/symbol");
-    assert_eq!(all_values(&sym, &body("<x></y>")).unwrap(), ["A"]);
-    // One of the chain's names is not enough: a later `order` needs a `symbol` to match.
-    assert_eq!(all_values(&sym, &body("<x></y>order")).unwrap(), ["A"]);
+    assert_eq!(all_values(&sym, &body("<x/>")).unwrap(), ["A"]);
     assert_eq!(
-        all_values(&sym, &body("<x></y>order symbol"))
-            .unwrap_err()
-            .kind,
+        all_values(&sym, &body("<x></y>")).unwrap_err().kind,
         XmlErrorKind::Syntax
     );
-    // Bytes that are not UTF-8 before an answer are still refused.
+    // No `c` anywhere: no match, and still the whole input is checked.
+    let b = Bytes::from_static(b"<a><b>1</b><b>2</b><<<<not xml");
+    assert_eq!(
+        path("/a/c").first_string(&b).unwrap_err().kind,
+        XmlErrorKind::Syntax
+    );
+    assert_eq!(path("/a/c").first_string(b"<a><b>1</b></a>").unwrap(), None);
+    // Bytes that are not UTF-8 before an answer are refused before it is given.
     let bad = b"<a><b>\xFF</b><c/><<<".to_vec();
     assert_eq!(
         path("/a/c").first_string(&bad).unwrap_err().kind,
