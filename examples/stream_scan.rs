@@ -5,7 +5,8 @@
 //! `cargo build --release --example stream_scan`, then e.g.
 //! `valgrind --tool=callgrind target/release/examples/stream_scan body 100000B 20`
 //! (`body`: `//order[1]/symbol`; `header`: `/soapenv:Envelope/soapenv:Header/t:routing`;
-//! `skip`: `/order/symbol`, no match, the root element read by the tokenizer alone).
+//! `skip`: `/order/symbol`, no match, the root element read by the tokenizer alone; `absent`:
+//! `//item[1]/symbol`, no match, names the payload does not hold).
 
 use std::ops::ControlFlow;
 
@@ -24,7 +25,9 @@ fn main() {
         ),
         // Nothing matches below the root, whose end is needed: the tokenizer alone.
         "skip" => ("/order/symbol", Some("")),
-        other => panic!("unknown case {other}: body, header or skip"),
+        // A `//` path whose names the payload never holds: no match.
+        "absent" => ("//item[1]/symbol", Some("")),
+        other => panic!("unknown case {other}: body, header, skip or absent"),
     };
     let path = StreamPath::parse(expr, |p| match p {
         "soapenv" => Some("http://schemas.xmlsoap.org/soap/envelope/"),
@@ -47,7 +50,7 @@ fn main() {
             ControlFlow::Continue(())
         })
         .expect("well-formed");
-        assert_eq!(count, usize::from(which != "skip"));
+        assert_eq!(count, usize::from(!matches!(which, "skip" | "absent")));
         if let Some(w) = want {
             assert_eq!(out, w);
         }
