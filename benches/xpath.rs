@@ -1,6 +1,8 @@
 //! Content-based routing costs: `//order[1]/symbol` (body) and the SOAP-header routing path on
 //! WSO2's 1 KB, 10 KB and 100 KB payloads, answered by the streaming matcher (no tree) and by the
-//! tree (parse + XPath), asserting the result inside the loop.
+//! tree (parse + XPath), asserting the result inside the loop. `scan` is the streaming matcher's
+//! `for_each_match` (every match, as a filter or switch with `source=` needs: Synapse turns the
+//! whole node-set into a string), asserting the concatenated answer and the match count.
 //! Run: `cargo bench --bench xpath`.
 
 use std::hint::black_box;
@@ -48,6 +50,21 @@ fn bench(c: &mut Criterion) {
                 want.as_str()
             );
             let want = want.as_str();
+            // Every match: the concatenation of each match's own text (Synapse's string of a
+            // node-set), which the tree gives too.
+            let all = |body: &[u8]| {
+                let (mut out, mut n) = (String::new(), 0usize);
+                stream
+                    .for_each_match(body, |m| {
+                        out.push_str(m.direct_text.trim());
+                        n += 1;
+                        std::ops::ControlFlow::Continue(())
+                    })
+                    .expect("scan");
+                (out, n)
+            };
+            let want_all = all(&body);
+            assert_eq!(want_all, (want.to_string(), 1));
             g.throughput(Throughput::Bytes(body.len() as u64));
             g.bench_with_input(BenchmarkId::new("stream", size), &body, |b, body| {
                 b.iter(|| {
@@ -57,6 +74,9 @@ fn bench(c: &mut Criterion) {
                         .expect("match");
                     assert_eq!(v, want);
                 })
+            });
+            g.bench_with_input(BenchmarkId::new("scan", size), &body, |b, body| {
+                b.iter(|| assert_eq!(all(black_box(body)), want_all))
             });
             g.bench_with_input(BenchmarkId::new("tree", size), &body, |b, body| {
                 b.iter(|| {

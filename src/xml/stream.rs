@@ -1,5 +1,6 @@
 //! The streaming matcher: answers a simple location path ([`StreamPath`]) over raw body bytes
-//! with quick-xml events, stopping at the first match, without building a tree.
+//! with its own tokenizer (quick-xml's rules, see `stream/lex.rs`), without building a tree,
+//! reading no further than the answer needs.
 //!
 //! ## Supported XPath shapes
 //! An absolute path of element steps, each preceded by `/` (child axis) or `//`
@@ -30,11 +31,26 @@
 //! any name); `$body/x` is `/*/{env}:Body/x` with `{env}` from [`super::soap::soap_version_of`]
 //! (this accepts a `Body` that is not the envelope's second child, which the tree would not).
 //!
-//! Checking: the input is read only as far as needed (to the first match for `first_*`). What is
-//! read is checked for quick-xml's syntax rules, end-tag names, DOCTYPE (refused), undefined
-//! entities, depth, unbound prefixes the path needs, and unclosed elements at the end. Not
-//! checked (the tree parser does): duplicate attributes, content outside the root element, `<` in
-//! attribute values that are not read.
+//! Reading stops at the first match for `first_*`, or when the callback breaks; otherwise it
+//! goes to the end. Matching work, though, ends earlier: (1) an element below which nothing can
+//! match, and (2) everything after the point where no later node can be selected, are read by
+//! the tokenizer alone. (2) is decided by names: the steps a later element could match are those
+//! the open elements lead to; from each, a later match needs elements matching every following
+//! step, so if one of those steps names a local name that occurs nowhere (as bytes: in markup,
+//! text, comments, CDATA or attribute values) in the rest of the input, that way is closed; when
+//! every way is closed and no match is open, the answer is complete. For `//order[1]/symbol`
+//! that is after the last `order` or `symbol`; on a body without them, at once. A step without
+//! a local name (`*`, `p:*`) never closes a way. (2) applies only to paths with a `//` step:
+//! with child steps only, every element that cannot match falls under (1) already (for
+//! `/soapenv:Envelope/soapenv:Header/t:routing`, the SOAP body is read without matching).
+//!
+//! Checking: everything read is checked for quick-xml's syntax rules (the tokenizer reproduces
+//! them; a differential test holds it to quick-xml), end-tag names, UTF-8, DOCTYPE (refused),
+//! undefined entities, depth and unclosed elements at the end, so a malformed body is an error
+//! whatever the answer, except past the first match for `first_*`, which is not read. Prefixes
+//! are resolved only on elements that can still match a step by name (an unbound prefix
+//! elsewhere is not reported). Not checked (the tree parser does): duplicate attributes, content
+//! outside the root element, `<` in attribute values that are not read.
 //!
 //! Must not: allocate per event (bindings and counters live in vectors sized by depth), or
 //! accept entities beyond the predefined ones.
@@ -96,7 +112,30 @@ pub struct StreamPath {
     slot: Vec<usize>,
     slots: usize,
     needs_ns: bool,
+    /// A searcher per step with a local name, built once (building one costs more than
+    /// searching a small body).
+    finders: NameFinders,
 }
+
+/// The local-name searchers of a path's steps; equal whenever the steps are (they are made from
+/// them), so they take no part in comparisons.
+#[derive(Debug, Clone)]
+struct NameFinders(Vec<Option<NameFinder>>);
+
+/// Forward (vectorized) and reverse (two-way) searchers for one local name.
+#[derive(Debug, Clone)]
+struct NameFinder {
+    fwd: memchr::memmem::Finder<'static>,
+    rev: memchr::memmem::FinderRev<'static>,
+}
+
+impl PartialEq for NameFinders {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for NameFinders {}
 
 impl StreamPath {
     /// Most steps a path may have.
@@ -128,6 +167,17 @@ impl StreamPath {
         }
         let needs_ns = steps.iter().any(|s| s.ns.is_some())
             || matches!(&target, StreamTarget::Attribute { ns, .. } if !ns.is_empty());
+        let finders = NameFinders(
+            steps
+                .iter()
+                .map(|s| {
+                    s.local.as_deref().map(|l| NameFinder {
+                        fwd: memchr::memmem::Finder::new(l.as_bytes()).into_owned(),
+                        rev: memchr::memmem::FinderRev::new(l.as_bytes()).into_owned(),
+                    })
+                })
+                .collect(),
+        );
         Some(StreamPath {
             steps,
             target,
@@ -136,6 +186,7 @@ impl StreamPath {
             slot,
             slots,
             needs_ns,
+            finders,
         })
     }
 
@@ -199,6 +250,18 @@ pub struct StreamMatch<'a> {
     pub direct_text: Cow<'a, str>,
 }
 
+/// What the matcher knows of where a step's local name occurs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameSeen {
+    /// Not searched yet.
+    Unknown,
+    /// It occurs at this position (found by the `n`th forward search from an earlier one).
+    Ahead(usize, u8),
+    /// One past the start of its last occurrence (0: it does not occur; `usize::MAX`: the
+    /// step has no name, `*`).
+    Last(usize),
+}
+
 struct Frame {
     /// Bit `j`: this element matches steps `0..j` with step `j - 1` (bit 0: the document node).
     mask: u64,
@@ -215,6 +278,14 @@ struct Matcher<'p, 'a> {
     counters: Vec<u32>,
     bindings: Vec<(&'a str, Cow<'a, str>)>,
     max_depth: usize,
+    /// Per step: what is known of where its local name occurs in the input.
+    names: Vec<NameSeen>,
+    /// The `anc` for which `stop_from` was computed (`u64::MAX`: none yet).
+    stop_anc: u64,
+    /// Exact (`stop_exact`): from this position on, no later node can be selected (given
+    /// `stop_anc`). Otherwise no stop before it; it is computed again there.
+    stop_from: usize,
+    stop_exact: bool,
 }
 
 impl<'p, 'a> Matcher<'p, 'a> {
@@ -238,24 +309,22 @@ impl<'p, 'a> Matcher<'p, 'a> {
             counters: vec![0; path.slots],
             bindings: Vec::new(),
             max_depth: ParseOptions::default().max_depth,
+            names: vec![NameSeen::Unknown; path.steps.len()],
+            stop_anc: u64::MAX,
+            stop_from: 0,
+            stop_exact: false,
         }
     }
 
+    #[cold]
     fn err(&self, offset: usize, kind: XmlErrorKind, msg: impl Into<String>) -> XmlError {
         XmlError::at(self.input, offset, kind, msg)
     }
-
-    /// `s` (a slice quick-xml produced from the input) with the input's lifetime.
-    fn reslice(&self, s: &str) -> Option<&'a str> {
-        let input: &'a [u8] = self.input;
-        let start = (s.as_ptr() as usize).checked_sub(input.as_ptr() as usize)?;
-        let bytes = input.get(start..start + s.len())?;
-        // SAFETY: `bytes` is exactly the memory of `s`, a `&str` quick-xml validated as UTF-8;
-        // the input is borrowed immutably for 'a.
-        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
-    }
 }
 
+mod lex;
+#[cfg(test)]
+pub(crate) use lex::lex_all;
 mod matching;
 mod scan;
 pub(crate) mod syntax;

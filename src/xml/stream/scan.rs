@@ -1,15 +1,16 @@
-//! The event loop of the streaming matcher: feeds quick-xml events to the per-tag matching
-//! (`matching.rs`), accumulates the values of open matches and reports completed matches in
-//! document order. Must not: allocate per event (a match's value is copied only when it is not
-//! one piece of input), or keep reading once the caller has what it needs.
+//! The event loop of the streaming matcher: feeds the tokens of `lex.rs` to the per-tag
+//! matching (`matching.rs`), accumulates the values of open matches and reports completed
+//! matches in document order. Two shortcuts, both only while no match is open: an element below
+//! which nothing can match, and everything once no later node can match
+//! (`Matcher::nothing_after`), are read with the tokenizer alone (same checks, no matching
+//! work). Must not: allocate per event (a match's value is copied only when it is not one piece
+//! of input), or keep reading once the caller has what it needs (the first match).
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ops::{ControlFlow, Range};
 
-use quick_xml::events::Event;
-use quick_xml::reader::Reader;
-
+use super::lex::{Lexer, Tok};
 use super::{Matcher, StreamMatch, StreamTarget};
 use crate::xml::error::{XmlError, XmlErrorKind};
 use crate::xml::escape::{push_eol_normalized, resolve_ref};
@@ -40,6 +41,10 @@ impl<'a> Acc<'a> {
         push_eol_normalized(self.0.to_mut(), s);
     }
 }
+
+/// A token the quiet loop hands to the full loop: its position, the token and, for a start tag,
+/// what entering the element found (the element is entered already).
+type Handoff<'a> = (usize, Tok, Option<Found<'a>>);
 
 /// A match not reported yet (matches are reported in document order, once complete).
 struct Pending<'a> {
@@ -88,21 +93,23 @@ impl<'a> Matcher<'_, 'a> {
         sink: &mut dyn FnMut(StreamMatch<'a>) -> ControlFlow<()>,
     ) -> Result<(), XmlError> {
         let element_target = matches!(self.path.target, StreamTarget::Element);
-        let mut reader = Reader::from_reader(&self.input[self.base..]);
-        let mut pos = self.base;
+        let mut lex = Lexer::new(self.input, self.base);
         let mut pending: VecDeque<Pending<'a>> = VecDeque::new();
         // Text target: the last pending match is a text node still being read.
         let mut text_open = false;
         loop {
-            let ev = match reader.read_event() {
-                Ok(ev) => ev,
-                Err(e) => {
-                    let at = self.base + reader.error_position() as usize;
-                    return Err(self.err(at, XmlErrorKind::Syntax, e.to_string()));
+            // With no match open, the quiet loop runs ahead and hands back the first token that
+            // starts one (its element already entered) or is text of a selected element.
+            let (pos, tok, entered) = if pending.is_empty() {
+                match self.quiet(&mut lex)? {
+                    Some(q) => q,
+                    None => return self.read_unmatched(&mut lex, None),
                 }
+            } else {
+                (lex.pos, lex.next()?, None)
             };
-            let after = self.base + reader.buffer_position() as usize;
-            let is_text = matches!(ev, Event::Text(_) | Event::CData(_) | Event::GeneralRef(_));
+            let after = lex.pos;
+            let is_text = matches!(tok, Tok::Text | Tok::CData | Tok::Ref);
             if text_open && !is_text {
                 text_open = false;
                 if let Some(p) = pending.back_mut() {
@@ -115,87 +122,239 @@ impl<'a> Matcher<'_, 'a> {
                 }
             }
             let accept = !first_only || pending.is_empty();
-            match ev {
-                Event::Start(e) => {
-                    for p in pending.iter_mut().filter(|p| p.open) {
-                        p.level += 1;
-                    }
-                    match self.element(&e, pos, accept)? {
-                        Some(Found::Element) => pending.push_back(Pending::new(pos)),
-                        Some(Found::Attribute(v, range)) => pending.push_back(complete(v, range)),
-                        None => {}
+            match tok {
+                Tok::Start {
+                    name_end,
+                    content_end,
+                    empty,
+                } => {
+                    let found = match entered {
+                        Some(found) => Some(found),
+                        None => self.element(pos, name_end, content_end, accept)?,
+                    };
+                    if empty {
+                        match found {
+                            Some(Found::Element) => {
+                                let mut p = Pending::new(pos);
+                                p.open = false;
+                                p.end = after;
+                                pending.push_back(p);
+                            }
+                            Some(Found::Attribute(v, range)) => {
+                                pending.push_back(complete(v, range))
+                            }
+                            None => {}
+                        }
+                        self.close();
+                    } else {
+                        if !pending.is_empty() {
+                            for p in pending.iter_mut().filter(|p| p.open) {
+                                p.level += 1;
+                            }
+                        }
+                        match found {
+                            Some(Found::Element) => pending.push_back(Pending::new(pos)),
+                            Some(Found::Attribute(v, range)) => {
+                                pending.push_back(complete(v, range))
+                            }
+                            None => {}
+                        }
+                        if pending.is_empty() && self.dead_inside() {
+                            if self.nothing_after(after) {
+                                return self.read_unmatched(&mut lex, None);
+                            }
+                            self.skip(&mut lex)?;
+                            self.close();
+                        }
                     }
                 }
-                Event::Empty(e) => {
-                    match self.element(&e, pos, accept)? {
-                        Some(Found::Element) => {
-                            let mut p = Pending::new(pos);
-                            p.open = false;
-                            p.end = after;
-                            pending.push_back(p);
+                Tok::End => {
+                    if !pending.is_empty() {
+                        for p in pending.iter_mut().filter(|p| p.open) {
+                            p.level -= 1;
+                            if p.level == 0 {
+                                p.open = false;
+                                p.end = after;
+                            }
                         }
-                        Some(Found::Attribute(v, range)) => pending.push_back(complete(v, range)),
-                        None => {}
                     }
                     self.close();
                 }
-                Event::End(_) => {
-                    for p in pending.iter_mut().filter(|p| p.open) {
-                        p.level -= 1;
-                        if p.level == 0 {
-                            p.open = false;
-                            p.end = after;
-                        }
-                    }
-                    self.close();
+                Tok::Text => {
+                    self.text(pos, after, pos, accept, &mut pending, &mut text_open)?;
                 }
-                Event::Text(t) => {
-                    let text = t.into_inner();
-                    self.text(&text, pos, accept, &mut pending, &mut text_open);
+                Tok::CData => {
+                    self.text(
+                        pos + 9,
+                        after - 3,
+                        pos,
+                        accept,
+                        &mut pending,
+                        &mut text_open,
+                    )?;
                 }
-                Event::CData(c) => {
-                    let text = c.into_inner();
-                    self.text(&text, pos, accept, &mut pending, &mut text_open);
-                }
-                Event::GeneralRef(r) => {
+                Tok::Ref => {
                     // Always resolved: undefined entities are refused even outside matches.
-                    let resolved = resolve_ref(&r).map_err(|(k, m)| self.err(pos, k, m))?;
+                    let name = self.piece(pos + 1, after - 1, pos)?;
+                    let resolved = resolve_ref(name).map_err(|(k, m)| self.err(pos, k, m))?;
                     if self.text_parent() || pending.iter().any(|p| p.open) {
                         let mut s = String::new();
                         resolved.push_to(&mut s);
-                        self.text(&Cow::Owned(s), pos, accept, &mut pending, &mut text_open);
+                        self.push_text(Cow::Owned(s), pos, accept, &mut pending, &mut text_open);
                     }
                 }
-                Event::DocType(_) => {
+                Tok::DocType => {
                     return Err(self.err(pos, XmlErrorKind::DocType, "DOCTYPE is not allowed"));
                 }
-                Event::Eof if self.frames.len() > 1 => {
-                    let at = self.input.len();
-                    return Err(self.err(
-                        at,
-                        XmlErrorKind::Syntax,
-                        "unclosed element at end of input",
-                    ));
-                }
-                Event::Eof => return Ok(()),
-                Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
+                Tok::Eof => return lex.check_utf8(),
+                Tok::Comment | Tok::Pi => {}
             }
-            while pending.front().is_some_and(|p| !p.open) {
-                if let Some(p) = pending.pop_front() {
-                    if sink(p.into_match(element_target)).is_break() {
-                        return Ok(());
+            if pending.front().is_some_and(|p| !p.open) {
+                // Nothing is answered from input that is not UTF-8 up to the answer.
+                lex.check_utf8()?;
+                while pending.front().is_some_and(|p| !p.open) {
+                    if let Some(p) = pending.pop_front() {
+                        if sink(p.into_match(element_target)).is_break() {
+                            return Ok(());
+                        }
                     }
                 }
             }
-            pos = after;
+            if lex.pos >= self.stop_from && pending.is_empty() && self.nothing_after(lex.pos) {
+                return self.read_unmatched(&mut lex, None);
+            }
         }
     }
 
-    /// A piece of text (text, CDATA or a resolved reference) at `pos`.
-    #[allow(clippy::ptr_arg)] // see `Acc::push`
+    /// Reads tokens while no match is open, doing only what that needs: entering and leaving
+    /// elements, resolving references, skipping elements below which nothing can match, and
+    /// stopping at the end or once nothing later can match (`None`: the caller reads the rest
+    /// with [`Self::read_unmatched`]). Returns the first token that needs the
+    /// full loop: a start tag that is a match (already entered: with what was found) or text
+    /// (text, CDATA, reference) whose parent is a selected element of a `text()` path.
+    #[inline(always)]
+    fn quiet(&mut self, lex: &mut Lexer<'a>) -> Result<Option<Handoff<'a>>, XmlError> {
+        let text_path = matches!(self.path.target, StreamTarget::Text);
+        loop {
+            let pos = lex.pos;
+            let tok = lex.next()?;
+            match tok {
+                Tok::Start {
+                    name_end,
+                    content_end,
+                    empty,
+                } => {
+                    if let Some(found) = self.element(pos, name_end, content_end, true)? {
+                        return Ok(Some((pos, tok, Some(found))));
+                    }
+                    if empty {
+                        self.close();
+                    } else if self.dead_inside() {
+                        if self.nothing_after(lex.pos) {
+                            return Ok(None);
+                        }
+                        self.skip(lex)?;
+                        self.close();
+                    }
+                }
+                Tok::End => self.close(),
+                Tok::Text | Tok::CData if text_path && self.text_parent() => {
+                    return Ok(Some((pos, tok, None)));
+                }
+                Tok::Ref => {
+                    if text_path && self.text_parent() {
+                        return Ok(Some((pos, tok, None)));
+                    }
+                    let name = self.piece(pos + 1, lex.pos - 1, pos)?;
+                    resolve_ref(name).map_err(|(k, m)| self.err(pos, k, m))?;
+                }
+                Tok::DocType => {
+                    return Err(self.err(pos, XmlErrorKind::DocType, "DOCTYPE is not allowed"));
+                }
+                Tok::Eof => return Ok(None),
+                Tok::Text | Tok::CData | Tok::Comment | Tok::Pi => {}
+            }
+            if lex.pos >= self.stop_from && self.nothing_after(lex.pos) {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Reads to the end tag of the element just entered (whose frame the caller pops) with
+    /// [`Self::read_unmatched`].
+    fn skip(&self, lex: &mut Lexer<'a>) -> Result<(), XmlError> {
+        self.read_unmatched(lex, Some(lex.depth() - 1))
+    }
+
+    /// Reads with the tokenizer's checks, the depth limit and reference resolution, and no
+    /// matching, to the end tag that leaves `outer` elements open, or (`None`) to the end of
+    /// the input, then checks UTF-8 of everything read.
+    fn read_unmatched(&self, lex: &mut Lexer<'a>, outer: Option<usize>) -> Result<(), XmlError> {
+        loop {
+            let pos = lex.pos;
+            match lex.next()? {
+                Tok::Start { empty, .. } => {
+                    // As `open`: the element's ancestors plus the document node.
+                    let ancestors = lex.depth() - usize::from(!empty);
+                    if ancestors + 1 > self.max_depth {
+                        return Err(self.err(pos, XmlErrorKind::Limit, "element nesting too deep"));
+                    }
+                }
+                Tok::End if Some(lex.depth()) == outer => return Ok(()),
+                Tok::Ref => {
+                    let name = self.piece(pos + 1, lex.pos - 1, pos)?;
+                    resolve_ref(name).map_err(|(k, m)| self.err(pos, k, m))?;
+                }
+                Tok::DocType => {
+                    return Err(self.err(pos, XmlErrorKind::DocType, "DOCTYPE is not allowed"));
+                }
+                Tok::Eof if outer.is_none() => return lex.check_utf8(),
+                Tok::Eof => {
+                    return Err(self.err(
+                        pos,
+                        XmlErrorKind::Syntax,
+                        "unclosed element at end of input",
+                    ))
+                }
+                Tok::End | Tok::Text | Tok::CData | Tok::Comment | Tok::Pi => {}
+            }
+        }
+    }
+
+    /// `input[start..end]` as text (`at`: where to blame invalid UTF-8).
+    fn piece(&self, start: usize, end: usize, at: usize) -> Result<&'a str, XmlError> {
+        let input: &'a [u8] = self.input;
+        std::str::from_utf8(&input[start..end]).map_err(|e| {
+            self.err(
+                at.max(start + e.valid_up_to()),
+                XmlErrorKind::Encoding,
+                "invalid UTF-8",
+            )
+        })
+    }
+
+    /// Character data `input[start..end]` of a token at `pos`, when a match needs it.
+    #[inline(always)]
     fn text(
         &self,
-        s: &Cow<'a, str>,
+        start: usize,
+        end: usize,
+        pos: usize,
+        accept: bool,
+        pending: &mut VecDeque<Pending<'a>>,
+        text_open: &mut bool,
+    ) -> Result<(), XmlError> {
+        if self.text_parent() || (!pending.is_empty() && pending.iter().any(|p| p.open)) {
+            let s = self.piece(start, end, pos)?;
+            self.push_text(Cow::Borrowed(s), pos, accept, pending, text_open);
+        }
+        Ok(())
+    }
+
+    /// A piece of text (text, CDATA or a resolved reference) at `pos`.
+    fn push_text(
+        &self,
+        s: Cow<'a, str>,
         pos: usize,
         accept: bool,
         pending: &mut VecDeque<Pending<'a>>,
@@ -210,14 +369,14 @@ impl<'a> Matcher<'_, 'a> {
                 *text_open = true;
             }
             if let Some(p) = pending.back_mut() {
-                p.value.push(s);
+                p.value.push(&s);
             }
             return;
         }
         for p in pending.iter_mut().filter(|p| p.open) {
-            p.value.push(s);
+            p.value.push(&s);
             if p.level == 1 {
-                p.direct.push(s);
+                p.direct.push(&s);
             }
         }
     }

@@ -385,6 +385,275 @@ fn truncated_input_without_a_match_is_an_error() {
     assert_eq!(path("/a/b").first_string(&b).unwrap().as_deref(), Some("1"));
 }
 
+fn all_values(p: &StreamPath, body: &[u8]) -> Result<Vec<String>, crate::xml::XmlError> {
+    let mut out = Vec::new();
+    p.for_each_match(body, |m| {
+        out.push(m.value.into_owned());
+        std::ops::ControlFlow::Continue(())
+    })?;
+    Ok(out)
+}
+
+/// Matching ends once no later node can be selected (every way to a further match needs an
+/// element whose local name no longer occurs in the rest), but the rest is still read and
+/// checked by the tokenizer: a malformed tail is an error, whatever names it holds.
+#[test]
+fn after_the_last_possible_match_the_rest_is_still_checked() {
+    let env = |body: &str| {
+        Bytes::from(format!(
+            r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Header><routing xmlns="http://someuri">x</routing></soapenv:Header><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
+        ))
+    };
+    let hdr = path("/soapenv:Envelope/soapenv:Header/r:routing");
+    assert_eq!(all_values(&hdr, &env("<a>1</a>")).unwrap(), ["x"]);
+    for (bad, kind) in [
+        ("<a></b>", XmlErrorKind::Syntax),
+        ("<a>&bogus;</a>", XmlErrorKind::Entity),
+        ("<!DOCTYPE a>", XmlErrorKind::DocType),
+        ("<a>\u{0}</a", XmlErrorKind::Syntax),
+        ("routing<a></b>", XmlErrorKind::Syntax),
+        ("<!--Header routing--><a></b>", XmlErrorKind::Syntax),
+    ] {
+        assert_eq!(
+            all_values(&hdr, &env(bad)).map_err(|e| e.kind),
+            Err(kind),
+            "{bad}"
+        );
+    }
+    let deep = env(&"<a>".repeat(600));
+    assert_eq!(
+        all_values(&hdr, &deep).unwrap_err().kind,
+        XmlErrorKind::Limit
+    );
+    let mut bad_utf8 = env("<a>1</a>").to_vec();
+    let at = bad_utf8.windows(3).position(|w| w == b">1<").unwrap() + 1;
+    bad_utf8[at] = 0xFF;
+    assert_eq!(
+        all_values(&hdr, &bad_utf8).unwrap_err().kind,
+        XmlErrorKind::Encoding
+    );
+    // `//order[1]/symbol`: after the last `order`, nothing can match; a bad tail still fails.
+    let body = |tail: &str| {
+        Bytes::from(format!(
+            "<r><order><symbol>A</symbol></order><order><symbol>B</symbol></order>{tail}</r>"
+        ))
+    };
+    let sym = path("//order[1]/symbol");
+    assert_eq!(all_values(&sym, &body("<x/>")).unwrap(), ["A"]);
+    assert_eq!(
+        all_values(&sym, &body("<x></y>")).unwrap_err().kind,
+        XmlErrorKind::Syntax
+    );
+    // No `c` anywhere: no match, and still the whole input is checked.
+    let b = Bytes::from_static(b"<a><b>1</b><b>2</b><<<<not xml");
+    assert_eq!(
+        path("/a/c").first_string(&b).unwrap_err().kind,
+        XmlErrorKind::Syntax
+    );
+    assert_eq!(path("/a/c").first_string(b"<a><b>1</b></a>").unwrap(), None);
+    // Bytes that are not UTF-8 before an answer are refused before it is given.
+    let bad = b"<a><b>\xFF</b><c/><<<".to_vec();
+    assert_eq!(
+        path("/a/c").first_string(&bad).unwrap_err().kind,
+        XmlErrorKind::Encoding
+    );
+}
+
+/// Documents built to defeat the early stops and the subtree skipping: each must give the
+/// tree's answer (all matches, in order).
+#[test]
+fn early_stops_agree_with_tree_on_adversarial_documents() {
+    let docs = [
+        // A later `order` that is the first `order` child of another parent, after many that
+        // are not; one nested inside a non-first `order`; names in comments, CDATA, attribute
+        // values and text between them.
+        "<r><a><order><symbol>1</symbol></order><order><symbol>2</symbol></order></a>\
+         <!--order--><b x='order'><![CDATA[<order><symbol>no</symbol></order>]]>order\
+         <x/><order><symbol>3</symbol><order><symbol>4</symbol></order></order></b>\
+         <order><symbol>5</symbol></order></r>",
+        // Prefixed names, the same namespace under another prefix, default namespace changes.
+        r#"<x xmlns="urn:d" xmlns:p="urn:p"><p:y>1</p:y><z/><q:y xmlns:q="urn:p">2</q:y><y xmlns="urn:p">3</y><y>4</y><w xmlns=""><order>5</order></w><order xmlns="urn:d"><symbol>6</symbol></order></x>"#,
+        // A second Header after the Body; a Body holding Header-named elements.
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><r:routing xmlns:r="http://someuri">1</r:routing></s:Header><s:Body><s:Header><r:routing xmlns:r="http://someuri">no</r:routing></s:Header><order><symbol>7</symbol></order></s:Body><s:Header><routing xmlns="http://someuri">2</routing></s:Header></s:Envelope>"#,
+        // Skipped subtrees holding the names of later steps; a text target after them.
+        "<r><s><t>no</t><u><t>no</t></u></s><t>yes<!--c-->too</t><s><t/></s><t>last</t></r>",
+    ];
+    let exprs = [
+        "//order[1]/symbol",
+        "//order/symbol",
+        "//order[2]/symbol",
+        "//symbol/text()",
+        "/r/a/order[1]/symbol",
+        "/r/b/order",
+        "/d:x/p:y",
+        "/d:x/p:y/text()",
+        "//p:y",
+        "//d:y",
+        "//y",
+        "//order",
+        "//d:order/symbol",
+        "/soapenv:Envelope/soapenv:Header/r:routing",
+        "/soapenv:Envelope/soapenv:Header[2]/r:routing",
+        "/soapenv:Envelope/soapenv:Header/r:routing/text()",
+        "/soapenv:Envelope/soapenv:Body/order/symbol",
+        "/r/t",
+        "/r/t/text()",
+        "/r/t[2]",
+        "/r/s/t",
+    ];
+    for d in docs {
+        agree(d, &Bytes::from(d.to_string()), &exprs);
+    }
+    // Names far apart (past the forward search window), recurring more often than the forward
+    // searches allowed per name, and a last one near the end or far from it.
+    for gap in [10, 3000, 5000] {
+        for tail in [0, 9000] {
+            let mut d = String::from("<r>");
+            for i in 0..12 {
+                d.push_str(&format!(
+                    "<g><order><symbol>{i}</symbol></order><order><symbol>n</symbol></order><!--{}--></g>",
+                    "x".repeat(gap)
+                ));
+            }
+            d.push_str(&format!("<t>{}</t></r>", "y".repeat(tail)));
+            let found = agree("far apart", &Bytes::from(d), &exprs);
+            assert!(found >= 3, "{gap} {tail}");
+        }
+    }
+}
+
+/// The tokenizer against quick-xml (which the tree parser uses): the same tokens at the same
+/// places, and an error exactly when quick-xml (or the end-of-input check) gives one, on real,
+/// crafted and generated documents and on random mutations of them.
+#[test]
+fn tokenizer_agrees_with_quick_xml() {
+    use quick_xml::events::Event;
+    type Toks = Vec<(&'static str, usize, usize, usize, usize)>;
+    fn quick(input: &[u8]) -> (Toks, bool) {
+        let base = if input.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let mut r = quick_xml::reader::Reader::from_reader(&input[base..]);
+        let mut out = Vec::new();
+        let mut depth = 0usize;
+        loop {
+            let start = base + r.buffer_position() as usize;
+            let ev = match r.read_event() {
+                Ok(ev) => ev,
+                Err(_) => return (out, true),
+            };
+            let end = base + r.buffer_position() as usize;
+            let rec = |k| (k, start, end, 0, 0);
+            out.push(match ev {
+                Event::Start(e) => {
+                    depth += 1;
+                    ("start", start, end, e.name().0.len(), e.len())
+                }
+                Event::Empty(e) => ("empty", start, end, e.name().0.len(), e.len()),
+                Event::End(_) => {
+                    depth -= 1;
+                    rec("end")
+                }
+                Event::Text(_) => rec("text"),
+                Event::CData(_) => rec("cdata"),
+                Event::GeneralRef(_) => rec("ref"),
+                Event::Comment(_) => rec("comment"),
+                Event::PI(_) | Event::Decl(_) => rec("pi"),
+                Event::DocType(_) => {
+                    out.push(("doctype", start, start, 0, 0));
+                    return (out, false);
+                }
+                Event::Eof => return (out, depth > 0),
+            });
+        }
+    }
+    fn check(input: &[u8]) {
+        let (mine, mine_err) = crate::xml::stream::lex_all(input);
+        let (theirs, theirs_err) = quick(input);
+        let show = String::from_utf8_lossy(input);
+        // A DOCTYPE is refused by both; quick-xml may refuse it as unclosed first.
+        if mine.last().is_some_and(|t| t.0 == "doctype") {
+            assert!(
+                theirs_err || theirs.last().is_some_and(|t| t.0 == "doctype"),
+                "{show:?}"
+            );
+            assert_eq!(mine[..mine.len() - 1], theirs[..mine.len() - 1], "{show:?}");
+            return;
+        }
+        assert_eq!(mine, theirs, "{show:?}");
+        assert_eq!(mine_err, theirs_err, "{show:?}");
+    }
+    let mut seeds: Vec<Vec<u8>> = bench_payloads()
+        .into_iter()
+        .map(|(_, b)| b.to_vec())
+        .collect();
+    for s in [
+        "<a>1<a>2<a>3</a>4</a><!--c-->5<b>6</b></a>",
+        "<?xml version='1.0'?><r a='>' b=\"'/>\"><e/><e a='1'/><f  x = 'y' ></f ><g/ ><h></h\t\n></r>",
+        "<r>&amp;&#x41;&#65;&bogus;&;&lt</r>",
+        "<r><![CDATA[]]><![CDATA[a]]]]><![CDATA[>]]><!----><!-- - -- ---><??><?pi x?></r>",
+        "<r><x\"y>z\"></x\"y>z\"></r><a/b></a/b><c'/><>x</>",
+        "\u{FEFF}<r>caf\u{E9} \u{1F600}</r>",
+        "<r><!DOCTYPE x><!Dx><!x><![x><!-x--></r>",
+        "text before<r/>text after",
+        "<r></r></r>",
+        "<r a='1></r>",
+        "<r><!-- unclosed",
+        "<r><![CDATA[ unclosed",
+        "<r><? unclosed",
+        "<r>& x</r>",
+        "<r x=\"1\" y='2'/ >",
+        "<r><?></r>",
+        "<r><!--></r>",
+        "<r><!---></r>",
+        "<r><!----></r>",
+        "<r><![CDATA[]></r>",
+        "<r>&;</r>",
+        "</r>",
+        "<>",
+        "<",
+        "<!",
+        "<?",
+        "&",
+        "<r/",
+        "<r a='1'",
+        "<r a=\"1>",
+        "<r></r >",
+        "<r></ r>",
+    ] {
+        seeds.push(s.as_bytes().to_vec());
+    }
+    let mut r = Rng(0x51_7CC1_B727_220A);
+    for _ in 0..200 {
+        seeds.push(gen_document(&mut r).into_bytes());
+    }
+    let alphabet: &[u8] = b"<>/!?\"'&;-[]= \tax:#\xC3\xA9\xFF\r\nCDATA";
+    let mut cases = 0;
+    for seed in &seeds {
+        check(seed);
+        let rounds = if seed.len() > 20_000 { 3 } else { 40 };
+        for _ in 0..rounds {
+            let mut m = seed.clone();
+            for _ in 0..1 + r.next(3) {
+                let at = r.next(m.len() as u64 + 1) as usize;
+                match r.next(4) {
+                    0 if at < m.len() => {
+                        m.remove(at);
+                    }
+                    1 => m.insert(at, alphabet[r.next(alphabet.len() as u64) as usize]),
+                    2 if at < m.len() => m[at] = alphabet[r.next(alphabet.len() as u64) as usize],
+                    _ => m.truncate(at),
+                }
+            }
+            check(&m);
+            cases += 1;
+        }
+    }
+    assert!(cases > 5_000, "only {cases} mutations");
+}
+
 fn gen_path(r: &mut Rng) -> StreamPath {
     use crate::xml::StreamStep;
     use std::num::NonZeroU32;
