@@ -3,7 +3,7 @@
 //! events, validating UTF-8 token by token or keeping a name buffer. Tokens are positions in the
 //! input; the matcher converts only the pieces it needs to `&str`.
 //!
-//! Rules kept from quick-xml 0.42 (with its default configuration, as the tree parser uses it):
+//! Rules kept from quick-xml 0.42 (its default configuration, which the matcher used before):
 //! - text runs up to `<` or `&`; `&name;` is a reference token (a `&` without `;` before the next
 //!   `&`, `<` or the end is an error);
 //! - `<!--` … `-->`, `<![CDATA[` … `]]>`, `<?` … `?>` (at least `<??>`; the XML declaration is a
