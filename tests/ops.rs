@@ -315,21 +315,19 @@ fn endpoint_uris_and_settings_come_from_the_environment() {
         "{err}"
     );
 
-    // deployment.toml takes $env{…}: the hostname shows in nothing testable, the offset does.
+    // deployment.toml takes $env{…}: the offset comes from the environment (no --offset), so
+    // mint answering on 8280 + that offset proves the placeholder was expanded.
     h.file(
         "conf/deployment.toml",
-        "[server]\nhostname = \"$env{MINT_TEST_HOSTNAME}\"\n",
+        "[server]\noffset = $env{MINT_TEST_OFFSET}\n",
     );
     let offset = next_offset();
-    let child = std::process::Command::new(MINT)
-        .args(["serve", "--home"])
-        .arg(&h.root)
-        .args(["--offset", &offset.to_string(), "--cores", "1"])
+    let child = mint_command(&h.root, None, 1)
+        .env("MINT_TEST_OFFSET", offset.to_string())
         .env(
             "MINT_TEST_BACKEND_URL",
             format!("http://127.0.0.1:{bport}/echo"),
         )
-        .env("MINT_TEST_HOSTNAME", "mint.example")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -418,10 +416,7 @@ fn json_logs_and_the_access_log_follow_deployment_toml() {
         "[logging]\nformat = \"json\"\nlevel = \"info\"\naccess_log = true\n",
     );
     let offset = next_offset();
-    let child = std::process::Command::new(MINT)
-        .args(["serve", "--home"])
-        .arg(&h.root)
-        .args(["--offset", &offset.to_string(), "--cores", "1"])
+    let child = mint_command(&h.root, Some(offset), 1)
         .env_remove("RUST_LOG")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

@@ -164,11 +164,18 @@ impl EndpointRt {
         }
     }
 
-    /// Whether this is a group (failover / loadbalance).
-    pub fn is_group(&self) -> bool {
-        matches!(
+    /// Whether this endpoint has a suspension state of its own: leaves with an address do;
+    /// groups, `key-expression`, `default` and unusable endpoints do not (their children or
+    /// targets do, or there is nothing to suspend).
+    pub fn tracks_state(&self) -> bool {
+        !matches!(
             self.kind,
-            EpKind::Failover { .. } | EpKind::Loadbalance { .. } | EpKind::Dynamic(_)
+            EpKind::Failover { .. }
+                | EpKind::Loadbalance { .. }
+                | EpKind::Dynamic(_)
+                | EpKind::Default
+                | EpKind::Unsupported(_)
+                | EpKind::Missing(_)
         )
     }
 

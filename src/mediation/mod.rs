@@ -596,7 +596,7 @@ impl Engine {
             for i in order {
                 let child = children[i];
                 let c = &self.config.endpoints[child];
-                if !c.is_group() && !c.state.ready_to_send(now) {
+                if c.tracks_state() && !c.state.ready_to_send(now) {
                     continue;
                 }
                 ctx.headers = headers.clone();
@@ -657,11 +657,7 @@ impl Engine {
     async fn call_leaf(&self, ctx: &mut MessageContext, endpoint: Option<EpId>) -> Result<()> {
         let ep = endpoint.map(|id| &self.config.endpoints[id]);
         if let Some(ep) = ep {
-            if !matches!(
-                ep.kind,
-                EpKind::Default | EpKind::Unsupported(_) | EpKind::Missing(_)
-            ) && !ep.state.ready_to_send(endpoint::state::now_ms())
-            {
+            if ep.tracks_state() && !ep.state.ready_to_send(endpoint::state::now_ms()) {
                 return Err(Error::new(
                     ErrorKind::Suspended,
                     Side::Backend,

@@ -158,17 +158,21 @@ pub struct Mint {
     pub offset: u16,
 }
 
+/// `mint serve --home HOME --cores N`, plus `--offset N` when given.
+pub fn mint_command(home: &Path, offset: Option<u16>, cores: usize) -> Command {
+    let mut c = Command::new(MINT);
+    c.args(["serve", "--home"])
+        .arg(home)
+        .args(["--cores", &cores.to_string()]);
+    if let Some(o) = offset {
+        c.args(["--offset", &o.to_string()]);
+    }
+    c
+}
+
 pub fn start_mint(home: &Path, cores: usize) -> Mint {
     let offset = next_offset();
-    let child = Command::new(MINT)
-        .args(["serve", "--home"])
-        .arg(home)
-        .args([
-            "--offset",
-            &offset.to_string(),
-            "--cores",
-            &cores.to_string(),
-        ])
+    let child = mint_command(home, Some(offset), cores)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

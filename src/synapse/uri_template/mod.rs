@@ -29,6 +29,25 @@ mod template;
 mod tests;
 
 pub use decode::{url_decode, DecodeError};
+
+/// Runs every parser and matcher of this module on one input (first line: a template; second: a
+/// request path). The `uri_template` fuzz target and `tests/regression_fuzz.rs` share it, so a
+/// replayed input exercises exactly what the fuzzer ran.
+#[doc(hidden)]
+pub fn exercise(text: &str) {
+    let (template, path) = text.split_once('\n').unwrap_or((text, "/"));
+    if let Ok(t) = UriTemplate::parse(template) {
+        let mut vars = Vec::new();
+        let _ = t.matches(path, &mut vars);
+    }
+    if let Ok(m) = UrlMapping::parse(template) {
+        let _ = m.match_path(path);
+    }
+    let _ = parse_query_params(path);
+    if let Ok(e) = ExpandTemplate::parse(template) {
+        let _ = e.expand(&|name: &str| Some(format!("{name}={path}")));
+    }
+}
 pub use expand::{ExpandError, ExpandTemplate, MAX_EXPANDED};
 pub use mapping::{select_url_mapping, UrlMapping, UrlMatch};
 pub use query::parse_query_params;
