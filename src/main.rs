@@ -1,5 +1,5 @@
 //! `mint`: parse flags, load and validate configuration before binding any port, start logging,
-//! run the server, map failures to exit codes (64 bad flags/config, 65 invalid artifacts).
+//! run the server, map failures to exit codes (64 bad flags/config, 65 invalid artifacts, 69 a port in use).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 const EX_USAGE: u8 = 64;
 const EX_DATAERR: u8 = 65;
+/// A port is taken by another process (or cannot be bound).
+const EX_UNAVAILABLE: u8 = 69;
 
 #[derive(Parser)]
 #[command(
@@ -225,7 +227,11 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("mint: {e}");
-                    ExitCode::FAILURE
+                    if e.kind == mint::ErrorKind::Bind {
+                        ExitCode::from(EX_UNAVAILABLE)
+                    } else {
+                        ExitCode::FAILURE
+                    }
                 }
             }
         }

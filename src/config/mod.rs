@@ -147,8 +147,11 @@ pub struct HttpSettings {
     /// trickling its body is answered 408). Default: 60000.
     pub body_read_timeout_ms: u64,
     /// Most open client connections per shard; excess connections get `503` and are closed.
-    /// Default: 10000.
-    pub max_connections_per_shard: usize,
+    /// Default: derived from the open-file limit (RLIMIT_NOFILE, raised to its hard limit at
+    /// start): what is left after a reserve for the internal API, files and the runtime, halved
+    /// for the backend connection each client connection may need, divided by the shards. A
+    /// larger configured value is lowered to that bound, with a warning.
+    pub max_connections_per_shard: Option<usize>,
 }
 
 impl Default for HttpSettings {
@@ -159,7 +162,7 @@ impl Default for HttpSettings {
             max_body_size: 10 * 1024 * 1024,
             header_read_timeout_ms: 30_000,
             body_read_timeout_ms: 60_000,
-            max_connections_per_shard: 10_000,
+            max_connections_per_shard: None,
         }
     }
 }
@@ -302,6 +305,9 @@ impl Settings {
     }
     pub fn https_port(&self) -> u16 {
         8243 + self.server.offset
+    }
+    pub fn internal_port(&self) -> u16 {
+        9191 + self.server.offset
     }
     pub fn header_read_timeout(&self) -> Duration {
         Duration::from_millis(self.http.header_read_timeout_ms)

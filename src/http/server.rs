@@ -155,11 +155,42 @@ struct Lingering<S: AsyncRead + AsyncWrite + Unpin + 'static>(Option<S>);
 /// Upper bounds of the drain after close.
 const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 const LINGER_BYTES: usize = 1 << 20;
+/// Most sockets a shard keeps lingering at once: they hold descriptors that the connection
+/// limit no longer counts, so under a flood of closing connections the rest close at once.
+const LINGER_MAX: usize = 512;
+
+thread_local! {
+    static LINGERING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// One lingering socket in the shard's count, released on drop.
+struct LingerSlot;
+
+impl LingerSlot {
+    fn take() -> Option<LingerSlot> {
+        LINGERING.with(|n| {
+            (n.get() < LINGER_MAX).then(|| {
+                n.set(n.get() + 1);
+                LingerSlot
+            })
+        })
+    }
+}
+
+impl Drop for LingerSlot {
+    fn drop(&mut self) {
+        LINGERING.with(|n| n.set(n.get() - 1));
+    }
+}
 
 impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Drop for Lingering<S> {
     fn drop(&mut self) {
         let Some(mut s) = self.0.take() else { return };
+        let Some(slot) = LingerSlot::take() else {
+            return;
+        };
         glommio::spawn_local(async move {
+            let _slot = slot;
             use futures_lite::{AsyncReadExt, AsyncWriteExt};
             let drain = async {
                 let _ = s.close().await;

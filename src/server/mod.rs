@@ -69,6 +69,54 @@ pub fn raise_memlock() -> std::io::Result<u64> {
     }
 }
 
+/// Raises RLIMIT_NOFILE's soft limit to the hard limit (each client connection can need a
+/// backend connection too) and returns the soft limit in force.
+pub fn raise_nofile() -> std::io::Result<u64> {
+    // SAFETY: getrlimit/setrlimit are called with a valid, fully initialised `rlimit` struct.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return Ok(raised.rlim_cur);
+            }
+        }
+        Ok(lim.rlim_cur)
+    }
+}
+
+/// File descriptors kept out of the client-connection budget: the internal API's connections,
+/// listeners, io_uring and event descriptors per shard, logs, the registry and deployment files
+/// being read, DNS and TLS files.
+const FD_RESERVE: u64 = internal::MAX_CONNECTIONS as u64 + 192;
+
+/// The per-shard client-connection limit for an open-file limit of `nofile`: half of what the
+/// reserve leaves (the other half for backend connections), shared by the shards; a configured
+/// limit above it is lowered to it. Returns the limit and, when a configured value was lowered,
+/// that value.
+pub fn connection_limit(
+    configured: Option<usize>,
+    nofile: u64,
+    shards: usize,
+) -> (usize, Option<usize>) {
+    let budget = nofile.saturating_sub(FD_RESERVE) / 2 / shards.max(1) as u64;
+    let bound = usize::try_from(budget).unwrap_or(usize::MAX).max(1);
+    match configured {
+        Some(c) if c > bound => (bound, Some(c)),
+        Some(c) => (c.max(1), None),
+        None => (bound, None),
+    }
+}
+
 /// Checks that this process may create an io_uring, so that a seccomp profile or the
 /// `kernel.io_uring_disabled` sysctl is named as the cause (glommio would report an old kernel).
 pub fn check_io_uring() -> Result<()> {
@@ -139,6 +187,30 @@ pub fn run(boot: Boot) -> Result<()> {
         Err(e) => tracing::warn!(error = %e, "could not raise RLIMIT_MEMLOCK"),
     }
     check_io_uring()?;
+    let nofile = match raise_nofile() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read RLIMIT_NOFILE; assuming 1024");
+            1024
+        }
+    };
+    let (conn_limit, lowered) = connection_limit(
+        boot.settings.http.max_connections_per_shard,
+        nofile,
+        boot.shards,
+    );
+    if let Some(configured) = lowered {
+        tracing::warn!(
+            configured,
+            limit = conn_limit,
+            open_files = nofile,
+            "max_connections_per_shard lowered to what the open-file limit allows (raise it with ulimit -n or LimitNOFILE=)"
+        );
+    }
+    let s = &boot.settings;
+    for port in [s.http_port(), s.https_port(), s.internal_port()] {
+        port_is_free(SocketAddr::new(s.server.bind_address, port))?;
+    }
     let term = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, term.clone()).map_err(|e| {
@@ -174,7 +246,7 @@ pub fn run(boot: Boot) -> Result<()> {
             let term = term.clone();
             let bound = bound.clone();
             let index = next_index.fetch_add(1, Ordering::SeqCst);
-            async move { shard_main(boot, index, term, bound).await }
+            async move { shard_main(boot, index, term, bound, conn_limit).await }
         })
         .map_err(|e| {
             Error::new(
@@ -205,6 +277,30 @@ pub fn run(boot: Boot) -> Result<()> {
     }
 }
 
+/// Refuses to start on a port another process listens on. The shards bind with `SO_REUSEPORT`,
+/// which would let them share the port with any other socket that set it too (a second mint
+/// would silently take half the traffic); a probe bound without it fails when anyone listens
+/// there. (`SO_REUSEADDR`, which std sets, keeps connections in TIME_WAIT from counting.)
+fn port_is_free(addr: SocketAddr) -> Result<()> {
+    match std::net::TcpListener::bind(addr) {
+        Ok(probe) => {
+            drop(probe);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(Error::new(
+            ErrorKind::Bind,
+            Side::Config,
+            format!("port {} is in use by another process", addr.port()),
+        )),
+        Err(e) => Err(Error::new(
+            ErrorKind::Bind,
+            Side::Config,
+            format!("cannot listen on {addr}"),
+        )
+        .with_cause(e)),
+    }
+}
+
 fn bind(addr: SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr).map_err(|e| {
         Error::new(
@@ -221,6 +317,7 @@ async fn shard_main(
     shard: usize,
     term: Arc<AtomicBool>,
     bound: Arc<AtomicUsize>,
+    max_conns: usize,
 ) -> Result<()> {
     let s = &boot.settings;
     let http_addr = SocketAddr::new(s.server.bind_address, s.http_port());
@@ -234,7 +331,7 @@ async fn shard_main(
         }
     };
     let internal_l = if shard == 0 {
-        let addr = SocketAddr::new(s.server.bind_address, 9191 + s.server.offset);
+        let addr = SocketAddr::new(s.server.bind_address, s.internal_port());
         match bind(addr) {
             Ok(l) => Some(l),
             Err(e) => {
@@ -269,7 +366,6 @@ async fn shard_main(
     let drain = Rc::new(Signal::default());
     let active = Rc::new(Cell::new(0usize));
     let hb = Rc::new(builder(&settings));
-    let max_conns = settings.http.max_connections_per_shard.max(1);
 
     // Plain HTTP.
     {
@@ -374,6 +470,7 @@ async fn shard_main(
             https = %https_addr,
             proxies = config.proxies.len(),
             apis = config.apis.len(),
+            max_connections_per_shard = max_conns,
             startup_ms = boot.started.elapsed().as_secs_f64() * 1000.0,
             "mint started"
         );
@@ -443,6 +540,7 @@ async fn accept_loop(
     max: usize,
     on_conn: impl Fn(TcpStream),
 ) {
+    let errors = crate::mediation::LogLimiter::default();
     loop {
         let accepted = {
             let acc = pin!(listener.accept());
@@ -470,13 +568,36 @@ async fn accept_loop(
                 on_conn(stream);
             }
             Err(e) => {
-                // EMFILE and friends: back off briefly instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
+                // EMFILE and friends: back off briefly instead of spinning, and say so a bounded
+                // number of times a second.
+                if let Some(suppressed) = errors.allow() {
+                    tracing::warn!(error = %e, suppressed, "accept failed");
+                }
                 glommio::timer::sleep(Duration::from_millis(10)).await;
             }
         }
         if drain.is_fired() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection_limit;
+
+    #[test]
+    fn connection_limit_leaves_room_for_backends_and_the_reserve() {
+        // 20,000 descriptors, 2 shards: 4,936 client connections each, so that the clients
+        // (9,872) and a backend connection for each (9,872) stay below the limit with the reserve.
+        assert_eq!(connection_limit(None, 20_000, 2), (4_936, None));
+        // The value the sample deployment.toml used to set is lowered, and said to be.
+        assert_eq!(
+            connection_limit(Some(10_000), 20_000, 2),
+            (4_936, Some(10_000))
+        );
+        assert_eq!(connection_limit(Some(100), 20_000, 2), (100, None));
+        // A tiny limit still lets one connection in.
+        assert_eq!(connection_limit(None, 100, 4), (1, None));
     }
 }

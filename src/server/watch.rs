@@ -54,7 +54,11 @@ impl Watcher {
             .config
             .cachable_duration
             .clamp(Duration::from_millis(100), Duration::from_secs(15));
-        let mut folders = self.hot.then(|| folders_fingerprint(&self.home));
+        let mut folders = if self.hot {
+            folders_fingerprint(&self.home)
+        } else {
+            None
+        };
         let mut deps = files_fingerprint(&self.hub.current().registry_deps);
         let (mut next_folders, mut next_deps) =
             (Instant::now() + folders_every, Instant::now() + deps_every);
@@ -75,10 +79,15 @@ impl Watcher {
             let mut changed = false;
             if self.hot && now >= next_folders {
                 next_folders = now + folders_every;
-                let fp = folders_fingerprint(&self.home);
-                if folders != Some(fp) {
-                    folders = Some(self.settled(fp, term));
-                    changed = true;
+                // A folder that cannot be listed now (out of file descriptors under a connection
+                // flood, say) tells nothing: the next round looks again.
+                match (folders, folders_fingerprint(&self.home)) {
+                    (None, now) => folders = now,
+                    (Some(before), Some(now)) if before != now => {
+                        folders = Some(self.settled(now, term));
+                        changed = true;
+                    }
+                    _ => {}
                 }
             }
             if now >= next_deps {
@@ -105,11 +114,10 @@ impl Watcher {
             if term.load(Ordering::Relaxed) {
                 break;
             }
-            let again = folders_fingerprint(&self.home);
-            if again == fp {
-                break;
+            match folders_fingerprint(&self.home) {
+                Some(again) if again != fp => fp = again,
+                _ => break,
             }
-            fp = again;
         }
         fp
     }
@@ -171,14 +179,15 @@ impl Watcher {
 }
 
 /// Size and modification time of every file under the deployment folders, the CARs and
-/// `conf/file.properties`, hashed.
-fn folders_fingerprint(home: &Home) -> u64 {
+/// `conf/file.properties`, hashed; `None` when a folder could not be listed for a reason other
+/// than its absence.
+fn folders_fingerprint(home: &Home) -> Option<u64> {
     let mut files = Vec::new();
-    walk(&home.synapse_dir(), &mut files, 0);
-    walk(&home.carbonapps_dir(), &mut files, 0);
+    walk(&home.synapse_dir(), &mut files, 0).ok()?;
+    walk(&home.carbonapps_dir(), &mut files, 0).ok()?;
     files.push(home.root.join("conf").join("file.properties"));
     files.sort();
-    files_fingerprint(&files)
+    Some(files_fingerprint(&files))
 }
 
 fn files_fingerprint(files: &[PathBuf]) -> u64 {
@@ -199,20 +208,24 @@ fn files_fingerprint(files: &[PathBuf]) -> u64 {
     h.finish()
 }
 
-/// Every file below `dir` (symlinks followed, 8 levels at most).
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+/// Every file below `dir` (symlinks followed, 8 levels at most). A missing folder has no files;
+/// any other failure to list one (EMFILE, EACCES…) is returned.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
     if depth > 8 {
-        return;
+        return Ok(());
     }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
     };
-    for e in entries.flatten() {
-        let p = e.path();
+    for e in entries {
+        let p = e?.path();
         if p.is_dir() {
-            walk(&p, out, depth + 1);
+            walk(&p, out, depth + 1)?;
         } else {
             out.push(p);
         }
     }
+    Ok(())
 }
