@@ -1,0 +1,93 @@
+//! End-to-end regressions from the hostile probe (issue 12): OPTIONS is answered by the resource,
+//! not mediated through it; log dumps mask credentials and keep client data from forging lines.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+const OPTIONS_API: &str = r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Opt" context="/opt">
+    <resource methods="GET POST" uri-template="/item">
+        <inSequence>
+            <property name="conf:/probe/hit.txt" value="mediated" scope="registry"/>
+            <property name="X-Mediated" value="item" scope="transport"/>
+            <property name="NO_ENTITY_BODY" value="true" scope="axis2" type="BOOLEAN"/>
+            <respond/>
+        </inSequence>
+    </resource>
+    <resource uri-template="/any">
+        <inSequence>
+            <property name="X-Mediated" value="any" scope="transport"/>
+            <property name="NO_ENTITY_BODY" value="true" scope="axis2" type="BOOLEAN"/>
+            <respond/>
+        </inSequence>
+    </resource>
+    <resource methods="OPTIONS GET" uri-template="/own">
+        <inSequence>
+            <property name="X-Mediated" value="own" scope="transport"/>
+            <property name="X-Hops" expression="$trp:Max-Forwards" scope="transport"/>
+            <property name="NO_ENTITY_BODY" value="true" scope="axis2" type="BOOLEAN"/>
+            <respond/>
+        </inSequence>
+    </resource>
+</api>"#;
+
+#[test]
+fn options_is_answered_with_allow_and_not_mediated() {
+    let h = TempHome::new("options");
+    h.artifact("api", "Opt.xml", OPTIONS_API);
+    let mint = start_mint(&h.root, 1);
+    let hit = h.root.join("registry/config/probe/hit.txt");
+
+    let r = request(mint.http, "OPTIONS", "/opt/item", &[], b"");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.header("allow"), Some("GET, POST"), "{r:?}");
+    assert_eq!(r.header("x-mediated"), None, "OPTIONS ran the in-sequence");
+    assert!(
+        !hit.exists(),
+        "OPTIONS wrote the registry through a GET/POST resource"
+    );
+
+    // No `methods`: Synapse's list of every method.
+    let r = request(mint.http, "OPTIONS", "/opt/any", &[], b"");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.header("allow"), Some("GET, POST, PUT, DELETE"));
+    assert_eq!(r.header("x-mediated"), None);
+
+    // The listed methods are still mediated (the test would prove nothing otherwise).
+    let r = request(mint.http, "GET", "/opt/item", &[], b"");
+    assert_eq!((r.status, r.header("x-mediated")), (200, Some("item")));
+    assert!(hit.exists());
+}
+
+#[test]
+fn options_listed_in_methods_is_mediated_until_max_forwards_runs_out() {
+    let h = TempHome::new("options-own");
+    h.artifact("api", "Opt.xml", OPTIONS_API);
+    let mint = start_mint(&h.root, 1);
+
+    let r = request(mint.http, "OPTIONS", "/opt/own", &[], b"");
+    assert_eq!((r.status, r.header("x-mediated")), (200, Some("own")));
+
+    let r = request(
+        mint.http,
+        "OPTIONS",
+        "/opt/own",
+        &[("Max-Forwards", "3")],
+        b"",
+    );
+    assert_eq!(r.header("x-mediated"), Some("own"), "{r:?}");
+    assert_eq!(r.header("x-hops"), Some("2"), "Max-Forwards is decremented");
+
+    let r = request(
+        mint.http,
+        "OPTIONS",
+        "/opt/own",
+        &[("Max-Forwards", "0")],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.header("x-mediated"), None, "{r:?}");
+    assert_eq!(r.header("allow"), Some("GET"));
+}
