@@ -91,3 +91,72 @@ fn options_listed_in_methods_is_mediated_until_max_forwards_runs_out() {
     assert_eq!(r.header("x-mediated"), None, "{r:?}");
     assert_eq!(r.header("allow"), Some("GET"));
 }
+
+const LOG_API: &str = r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Logs" context="/logs">
+    <resource methods="POST" uri-template="/dump">
+        <inSequence>
+            <log level="full"/>
+            <log level="headers" category="WARN"/>
+            <property name="NO_ENTITY_BODY" value="true" scope="axis2" type="BOOLEAN"/>
+            <respond/>
+        </inSequence>
+    </resource>
+</api>"#;
+
+#[test]
+fn log_dumps_mask_credentials_and_client_data_cannot_forge_lines() {
+    let h = TempHome::new("logmask");
+    h.artifact("api", "Logs.xml", LOG_API);
+    let offset = next_offset();
+    let child = mint_command(&h.root, Some(offset), 1)
+        .env("RUST_LOG", "info")
+        .env_remove("MINT_LOG_FORMAT")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut p = Proc { child };
+    assert!(wait_port(8280 + offset, Duration::from_secs(10)));
+    let r = request(
+        8280 + offset,
+        "POST",
+        "/logs/dump",
+        &[
+            ("Content-Type", "application/xml"),
+            ("X-Trace", "probe-7"),
+            ("Authorization", "Basic dXNlcjpTRUNSRVQtQVVUSA=="),
+            ("Proxy-Authorization", "Bearer SECRET-PROXY"),
+            ("Cookie", "sid=SECRET-COOKIE"),
+            ("apikey", "SECRET-APIKEY"),
+        ],
+        b"<a>x\r\nERROR mint: forged by the body\r\n</a>",
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe { libc::kill(p.child.id() as i32, libc::SIGTERM) };
+    let out = std::mem::take(&mut p.child.stderr).unwrap();
+    let text = std::io::read_to_string(out).unwrap();
+
+    let dumps: Vec<&str> = text.lines().filter(|l| l.contains("probe-7")).collect();
+    assert_eq!(dumps.len(), 2, "one line per log mediator:\n{text}");
+    for secret in ["dXNlcjpTRUNSRVQtQVVUSA==", "SECRET-"] {
+        assert!(!text.contains(secret), "{secret} logged in clear:\n{text}");
+    }
+    assert!(
+        dumps
+            .iter()
+            .all(|l| l.contains(",authorization: Basic *****")
+                && l.contains("proxy-authorization: Bearer *****")
+                && l.contains("cookie: *****")
+                && l.contains("apikey: *****")),
+        "{text}"
+    );
+    assert!(
+        text.lines().all(|l| !l.starts_with("ERROR mint: forged")),
+        "the body forged a log line:\n{text}"
+    );
+    assert!(
+        dumps[0].contains(r"<a>x\r\nERROR mint: forged by the body\r\n</a>"),
+        "{text}"
+    );
+}
