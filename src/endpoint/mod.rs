@@ -132,19 +132,27 @@ pub struct EndpointRt {
 }
 
 impl EndpointRt {
-    /// The `endpoint` label of its metrics: the name, else the address of an anonymous one.
+    /// The `endpoint` label of its metrics: the name, else `scheme://host:port/path` of an
+    /// anonymous address. The label is public (the metrics port needs no credentials), so it never
+    /// carries the query or fragment (API keys live there) nor userinfo (`Address` keeps none).
     pub fn metric_label(&self) -> String {
         if !self.name.is_empty() {
             return self.name.clone();
         }
         match &self.kind {
-            EpKind::Address(a) => format!(
-                "{}://{}:{}{}",
-                if a.origin.https { "https" } else { "http" },
-                a.origin.host,
-                a.origin.port,
-                a.path_and_query
-            ),
+            EpKind::Address(a) => {
+                let path = a.path_and_query.split(['?', '#']).next().unwrap_or("/");
+                let host = if a.origin.host.contains(':') {
+                    format!("[{}]", a.origin.host)
+                } else {
+                    a.origin.host.clone()
+                };
+                format!(
+                    "{}://{host}:{}{path}",
+                    if a.origin.https { "https" } else { "http" },
+                    a.origin.port,
+                )
+            }
             _ => "anonymous".into(),
         }
     }
@@ -373,5 +381,23 @@ mod tests {
         );
         assert!(Address::parse("jms:/queue").is_err());
         assert!(Address::parse("/relative").is_err());
+    }
+
+    #[test]
+    fn metric_label_hides_query_and_userinfo() {
+        let label = |uri: &str| {
+            let mut e = EndpointRt::placeholder();
+            e.kind = EpKind::Address(Address::parse(uri).unwrap());
+            e.metric_label()
+        };
+        assert_eq!(
+            label("https://user:s3cret@api.example.org/v1/quote?apikey=K123&x=1"),
+            "https://api.example.org:443/v1/quote"
+        );
+        assert_eq!(label("http://[::1]:8080/a?token=t"), "http://[::1]:8080/a");
+        assert_eq!(label("http://h"), "http://h:80/");
+        let mut named = EndpointRt::placeholder();
+        named.name = "QuoteEP".into();
+        assert_eq!(named.metric_label(), "QuoteEP");
     }
 }

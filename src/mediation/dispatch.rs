@@ -1,6 +1,7 @@
 //! Request → service: proxy by name (`/services/NAME…`), else REST API by context (longest first)
 //! and resource (url-mapping, then uri-template, then default), else the `main` sequence — the
 //! rules of Synapse's `ProxyService` dispatch and `API.canProcess` / `ApiUtils` dispatchers.
+//! OPTIONS is answered here with `Allow` unless the resource lists OPTIONS in its methods.
 
 use http::{header, Method, Response, StatusCode};
 
@@ -16,7 +17,7 @@ pub enum Route<'c> {
     Resource(&'c ApiRt, &'c ResourceRt),
     /// A sequence that handles the request on its own (main, mismatch handlers).
     Sequence(SeqId),
-    /// An answer that needs no mediation (`?wsdl`, 404/405/400 of API dispatch).
+    /// An answer that needs no mediation (`?wsdl`, 404/405/400 of API dispatch, OPTIONS).
     Reply(Response<Body>),
 }
 
@@ -158,6 +159,11 @@ fn route_resource<'c>(
         .collect();
     let mut vars = Vec::new();
     if let Some(res) = select(&acceptable, sub_path, &with_query, &mut vars) {
+        if ctx.method == Method::OPTIONS {
+            if let Some(reply) = answer_options(res, ctx) {
+                return Route::Reply(reply);
+            }
+        }
         for (k, v) in vars {
             ctx.props.insert(format!("uri.var.{k}"), v);
         }
@@ -185,6 +191,42 @@ fn route_resource<'c>(
         Some(seq) => Route::Sequence(seq),
         None => Route::Reply(empty(StatusCode::NOT_FOUND)),
     }
+}
+
+/// Synapse's `Resource.sendOptions`: OPTIONS reaches every resource whatever its `methods`, and
+/// is answered here, `200` with `Allow` listing the resource's methods, without mediation, unless
+/// the resource lists OPTIONS itself. Such a resource mediates it, with `Max-Forwards` decremented;
+/// at `Max-Forwards: 0` it is answered here too.
+fn answer_options(res: &ResourceRt, ctx: &mut MessageContext) -> Option<Response<Body>> {
+    if res.methods.contains(&Method::OPTIONS) {
+        let hops = ctx.headers.get(header::MAX_FORWARDS)?.to_str().ok()?;
+        let hops = hops.trim().parse::<u64>().ok()?;
+        if hops > 0 {
+            ctx.headers
+                .insert(header::MAX_FORWARDS, http::HeaderValue::from(hops - 1));
+            return None;
+        }
+    }
+    let mut r = empty(StatusCode::OK);
+    if let Ok(allow) = http::HeaderValue::from_str(&allowed_methods(res)) {
+        r.headers_mut().insert(header::ALLOW, allow);
+    }
+    Some(r)
+}
+
+/// The `Allow` value of a resource: its methods other than OPTIONS, or Synapse's
+/// `GET, POST, PUT, DELETE` when it lists none.
+fn allowed_methods(res: &ResourceRt) -> String {
+    if res.methods.is_empty() {
+        return "GET, POST, PUT, DELETE".to_string();
+    }
+    let listed: Vec<&str> = res
+        .methods
+        .iter()
+        .filter(|m| **m != Method::OPTIONS)
+        .map(Method::as_str)
+        .collect();
+    listed.join(", ")
 }
 
 /// Synapse's dispatcher order: url-mapping (exact, then longest prefix, then extension), then the

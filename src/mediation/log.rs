@@ -1,6 +1,14 @@
 //! The log mediator: one line per message, in WSO2's layout (`To: …, MessageID: …, Direction: …`,
 //! then the properties), written through `tracing` under the target `mint::log_mediator` at the
 //! mediator's category.
+//!
+//! Header dumps (`level="headers"` and `"full"`) mask credentials: the values of `Authorization`,
+//! `Proxy-Authorization`, `Cookie`, `Set-Cookie` and of every header whose name says it carries a
+//! secret (see [`is_credential_header`]) are written as `*****` (an authorization scheme is
+//! kept: `Basic *****`). Custom `<property>` values are written as the configuration asks, even
+//! when they read a credential header: naming a value to log is the operator's choice. Control
+//! characters (CR, LF, …) from message data cannot split or forge log lines: the subscriber
+//! escapes them in every line it writes (`telemetry`).
 
 use std::fmt::Write as _;
 
@@ -46,7 +54,12 @@ pub(super) async fn log(
     }
     if matches!(level, LogLevel::Headers | LogLevel::Full) {
         for (k, v) in ctx.headers.iter() {
-            field(&mut line, k.as_str(), v.to_str().unwrap_or("<binary>"));
+            let value = v.to_str().unwrap_or("<binary>");
+            if is_credential_header(k.as_str()) {
+                field(&mut line, k.as_str(), &masked(k.as_str(), value));
+            } else {
+                field(&mut line, k.as_str(), value);
+            }
         }
     }
     for p in props {
@@ -76,4 +89,87 @@ pub(super) async fn log(
         }
     }
     Ok(())
+}
+
+/// Whether a header's value is a credential a header dump must not show: the standard ones, and
+/// any name containing `auth`, `token`, `secret`, `passw`, `cookie`, `credential`, `session`,
+/// `jwt` or an API-key spelling (`apikey`, `api-key`, `api_key`: WSO2 API Manager's `apikey`,
+/// `Internal-Key`, `X-JWT-Assertion` included). Takes a lower-case name, as `HeaderName` gives.
+fn is_credential_header(name: &str) -> bool {
+    const EXACT: [&str; 1] = ["internal-key"];
+    const PARTS: [&str; 11] = [
+        "auth",
+        "token",
+        "secret",
+        "passw",
+        "cookie",
+        "credential",
+        "session",
+        "jwt",
+        "apikey",
+        "api-key",
+        "api_key",
+    ];
+    EXACT.contains(&name) || PARTS.iter().any(|p| name.contains(p))
+}
+
+/// `*****`; an `Authorization`-style value keeps its scheme (`Bearer *****`).
+fn masked(name: &str, value: &str) -> String {
+    if name.ends_with("authorization") {
+        if let Some((scheme, _)) = value.trim_start().split_once(' ') {
+            if !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return format!("{scheme} *****");
+            }
+        }
+    }
+    "*****".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_headers_are_recognised() {
+        for h in [
+            "authorization",
+            "proxy-authorization",
+            "cookie",
+            "set-cookie",
+            "apikey",
+            "x-api-key",
+            "internal-key",
+            "x-jwt-assertion",
+            "x-auth-token",
+            "x-client-secret",
+            "jsessionid",
+        ] {
+            assert!(is_credential_header(h), "{h}");
+        }
+        for h in [
+            "content-type",
+            "host",
+            "soapaction",
+            "accept",
+            "x-request-id",
+        ] {
+            assert!(!is_credential_header(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn masking_keeps_only_the_scheme() {
+        assert_eq!(masked("authorization", "Basic dXNlcjpwYXNz"), "Basic *****");
+        assert_eq!(
+            masked("proxy-authorization", "Bearer a.b.c"),
+            "Bearer *****"
+        );
+        assert_eq!(masked("authorization", "dXNlcjpwYXNz"), "*****");
+        assert_eq!(masked("cookie", "sid abc"), "*****");
+        assert_eq!(masked("apikey", "K123"), "*****");
+    }
 }

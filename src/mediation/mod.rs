@@ -1,12 +1,12 @@
 //! The mediation engine: runs compiled sequences against a [`MessageContext`].
 //!
-//! One seam: every mediator is a [`mediator::Med`] value built at deploy time; [`Engine::run`]
-//! executes a list of them in order and each says whether the flow continues. Flows follow
-//! Synapse: a proxy runs its in-sequence, then (if the flow continued) sends to its target
-//! endpoint; a backend response runs the out-sequence (or goes straight back); `call` resumes the
-//! same sequence with the response; `respond` sends the current message back; a failure runs the
-//! innermost fault handler (sequence `onError`, the service's faultSequence, else `fault`) with
-//! `ERROR_CODE` / `ERROR_MESSAGE` set.
+//! One seam: every mediator is a [`mediator::Med`] value built at deploy time;
+//! [`Engine::run_seq`] runs a sequence's list of them in order and each says whether the flow
+//! continues. Flows follow Synapse: a proxy runs its in-sequence, then (if the flow continued)
+//! sends to its target endpoint; a backend response runs the out-sequence (or goes straight back);
+//! `call` resumes the same sequence with the response; `respond` sends the current message back; a
+//! failure runs the innermost fault handler (sequence `onError`, the service's faultSequence, else
+//! `fault`) with `ERROR_CODE` / `ERROR_MESSAGE` set.
 
 pub mod content;
 pub mod context;
