@@ -210,11 +210,9 @@ impl Registry {
         }
     }
 
-    /// The property mediator's `scope="registry"` write. `key` sets the content, with media type
-    /// text/plain. `key@prop` sets the property `prop` in `<file>.properties`, keeping the other
-    /// properties and the content; a resource that does not exist yet is created empty, with media
-    /// type text/plain. (MI 4.x empties the content and replaces the whole properties file on a
-    /// `key@prop` write; mint does not destroy data a property write does not name.)
+    /// The property mediator's `scope="registry"` write: `key` sets the content (media type
+    /// text/plain); `key@prop` empties the content and replaces the properties file with
+    /// `prop=value`, as MI 4.x does.
     pub fn write(&self, name: &str, value: &str) -> Result<(), String> {
         let (key, prop) = match name.split_once('@') {
             Some((k, p)) => (k, Some(p)),
@@ -226,35 +224,21 @@ impl Registry {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
         let (props_path, meta_path) = side_files(&path);
-        let created = match prop {
-            None => {
-                std::fs::write(&path, value).map_err(io)?;
-                true
-            }
+        match prop {
+            None => std::fs::write(&path, value).map_err(io)?,
             Some(p) => {
-                let created = !path.exists();
-                if created {
-                    std::fs::write(&path, "").map_err(io)?;
-                }
-                let mut props = match std::fs::read_to_string(&props_path) {
-                    Ok(t) => properties::parse(&t),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-                    Err(e) => return Err(io(e)),
-                };
-                match props.iter_mut().find(|(k, _)| k == p) {
-                    Some(entry) => entry.1 = value.to_string(),
-                    None => props.push((p.to_string(), value.to_string())),
-                }
-                std::fs::write(&props_path, properties::render(&props)).map_err(io)?;
-                created
+                std::fs::write(&path, "").map_err(io)?;
+                std::fs::write(
+                    &props_path,
+                    properties::render(&[(p.to_string(), value.to_string())]),
+                )
+                .map_err(io)?;
             }
-        };
-        if created {
-            if let Some(dir) = meta_path.parent() {
-                std::fs::create_dir_all(dir).map_err(io)?;
-            }
-            std::fs::write(&meta_path, "mediaType=text/plain\n").map_err(io)?;
         }
+        if let Some(dir) = meta_path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        std::fs::write(&meta_path, "mediaType=text/plain\n").map_err(io)?;
         self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }

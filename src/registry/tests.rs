@@ -72,7 +72,7 @@ fn reads_content_metadata_and_properties() {
 }
 
 #[test]
-fn writes_content_and_properties() {
+fn writes_content_and_properties_as_mi_does() {
     let d = tmp("write");
     let r = reg_at(&d);
     let g0 = r.generation();
@@ -82,43 +82,9 @@ fn writes_content_and_properties() {
         "hello"
     );
     assert!(r.generation() > g0);
+    r.write("conf:/custom/value@colour", "blue").unwrap();
     let res = r.read("conf:/custom/value").unwrap().unwrap();
-    assert_eq!(res.media_type.as_deref(), Some("text/plain"));
-    // A property of a resource that does not exist yet creates it empty.
-    r.write("conf:/custom/fresh@colour", "blue").unwrap();
-    let res = r.read("conf:/custom/fresh").unwrap().unwrap();
     assert_eq!(res.text(), "");
     assert_eq!(res.property("colour"), Some("blue"));
     assert_eq!(res.media_type.as_deref(), Some("text/plain"));
-}
-
-#[test]
-fn registry_property_write_keeps_content_and_other_properties() {
-    let d = tmp("write-prop");
-    let r = reg_at(&d);
-    std::fs::create_dir_all(d.join("config/x/.metadata")).unwrap();
-    std::fs::write(d.join("config/x/doc.xml"), "<doc>keep me</doc>").unwrap();
-    std::fs::write(
-        d.join("config/x/.metadata/doc.xml.meta"),
-        "mediaType=application/xml\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("config/x/doc.xml.properties"),
-        "owner=ops\ncolour=red\n",
-    )
-    .unwrap();
-    let g0 = r.generation();
-    r.write("conf:/x/doc.xml@colour", "blue").unwrap();
-    assert!(r.generation() > g0);
-    let res = r.read("conf:/x/doc.xml").unwrap().unwrap();
-    assert_eq!(res.text(), "<doc>keep me</doc>");
-    assert_eq!(res.media_type.as_deref(), Some("application/xml"));
-    assert_eq!(res.property("colour"), Some("blue"));
-    assert_eq!(res.property("owner"), Some("ops"));
-    r.write("conf:/x/doc.xml@size", "3").unwrap();
-    let res = r.read("conf:/x/doc.xml").unwrap().unwrap();
-    assert_eq!(res.text(), "<doc>keep me</doc>");
-    assert_eq!(res.property("colour"), Some("blue"));
-    assert_eq!(res.property("size"), Some("3"));
 }
