@@ -160,3 +160,29 @@ fn log_dumps_mask_credentials_and_client_data_cannot_forge_lines() {
         "{text}"
     );
 }
+
+/// Item 10: WSO2 empties a resource's content when a `key@prop` registry property is set
+/// (PropertyMediator writes the property, then `updateResource(path, EMPTY_CONTENT)`); mint does
+/// the same, and says so at deployment so that the loss is never a surprise.
+#[test]
+fn registry_property_write_is_announced_at_deployment() {
+    let home = TempHome::new("regprop-warn");
+    home.artifact(
+        "sequences",
+        "W.xml",
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="W">
+    <property name="conf:/x@prop" value="v" scope="registry"/>
+</sequence>"#,
+    );
+    let out = std::process::Command::new(MINT)
+        .args(["check", "--home"])
+        .arg(&home.root)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("sequences/W.xml:2:5: warning: setting registry property 'conf:/x@prop' empties the resource's content, as WSO2 does"),
+        "{err}"
+    );
+}

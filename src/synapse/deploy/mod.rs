@@ -919,6 +919,17 @@ impl Compiler<'_> {
                         "action=\"remove\" is ignored for the registry scope, as in WSO2".into(),
                     );
                 }
+                if sc == Scope::Registry
+                    && *action == model::PropertyAction::Set
+                    && name.contains('@')
+                {
+                    self.warn(
+                        o,
+                        format!(
+                            "setting registry property '{name}' empties the resource's content, as WSO2 does"
+                        ),
+                    );
+                }
                 if pattern.is_some() {
                     self.warn(o, "property pattern/group is not supported yet".into());
                 }
