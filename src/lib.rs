@@ -20,6 +20,7 @@
 //! ([`http::body::Body::Incoming`]) unless a mediator asks for the content.
 
 pub mod config;
+pub mod diag;
 pub mod endpoint;
 pub mod error;
 pub mod http;
@@ -29,6 +30,7 @@ pub mod registry;
 pub mod server;
 pub mod synapse;
 pub mod telemetry;
+pub mod uri_template;
 pub mod xml;
 pub mod xpath;
 

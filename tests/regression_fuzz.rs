@@ -1,10 +1,10 @@
 //! Regression tests for inputs the fuzzers found (named after the target and what went wrong).
 
-use mint::synapse::uri_template::ExpandTemplate;
+use mint::uri_template::ExpandTemplate;
 
 /// Runs the `uri_template` fuzz target's body on one input.
 fn uri_template_target(text: &str) {
-    mint::synapse::uri_template::exercise(text);
+    mint::uri_template::exercise(text);
 }
 
 /// libFuzzer flagged this 1 KB input as slow (19 s under ASan, 0.5 s in release): an adversarial
@@ -54,7 +54,7 @@ fn client_dollar_zero_values_cannot_blow_up_an_expansion() {
     let v = "$0".repeat(64);
     let out = e.expand(&|_n: &str| Some(v.clone()));
     assert!(
-        out.len() <= mint::synapse::uri_template::MAX_EXPANDED,
+        out.len() <= mint::uri_template::MAX_EXPANDED,
         "{} bytes",
         out.len()
     );

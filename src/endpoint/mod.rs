@@ -15,8 +15,8 @@ use http::Method;
 use crate::http::client::Origin;
 use crate::mediation::mediator::{Scope, ValueRt};
 use crate::synapse::model::{self, EndpointKind, Qos, TimeoutAction};
-use crate::synapse::uri_template::ExpandTemplate;
 use crate::telemetry::metrics::ServiceStats;
+use crate::uri_template::ExpandTemplate;
 
 /// A parsed `http://host:port/path?query` address.
 #[derive(Debug, Clone, PartialEq, Eq)]

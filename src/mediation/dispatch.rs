@@ -9,7 +9,7 @@ use super::context::MessageContext;
 use super::mediator::SeqId;
 use crate::http::body::Body;
 use crate::synapse::deploy::{ApiRt, Config, MatcherRt, ProxyRt, ResourceRt};
-use crate::synapse::uri_template::{parse_query_params, UrlMatch};
+use crate::uri_template::{parse_query_params, UrlMatch};
 
 /// Where a request goes.
 pub enum Route<'c> {

@@ -131,7 +131,7 @@ impl Watcher {
             faulty_capps,
         } = deploy::deploy_home(&self.home, &self.registry, Some(&self.metrics));
         for p in &problems {
-            if p.warning {
+            if p.is_warning() {
                 tracing::warn!("{p}");
             } else {
                 tracing::error!("{p}");
@@ -163,7 +163,7 @@ impl Watcher {
                     .fetch_add(1, Ordering::Relaxed);
                 let errors = problems
                     .iter()
-                    .filter(|p| !p.warning)
+                    .filter(|p| p.is_error())
                     .map(|p| p.to_string())
                     .collect();
                 self.hub.set_health(Health {

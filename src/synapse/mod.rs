@@ -11,4 +11,3 @@ pub mod element;
 pub mod model;
 pub mod parse;
 pub mod resolve;
-pub mod uri_template;

@@ -2,54 +2,7 @@
 //! compiles. Plain data, `Send + Clone`, no behaviour. Every node that can be wrong carries its `Pos`
 //! so that the deployer can report `file:line:col` for reference errors too.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
-/// 1-based line and column (columns count characters, as editors do) of an element's `<` or of an
-/// attribute's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Pos {
-    pub line: u32,
-    pub col: u32,
-}
-
-/// Where a node came from: the artifact file and the position in it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Origin {
-    pub file: Arc<PathBuf>,
-    pub pos: Pos,
-}
-
-impl std::fmt::Display for Origin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}",
-            self.file.display(),
-            self.pos.line,
-            self.pos.col
-        )
-    }
-}
-
-/// A problem found in an artifact, printed as `file:line:col: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub origin: Origin,
-    pub message: String,
-    /// A warning does not stop deployment (e.g. a mediator mint does not implement yet).
-    pub warning: bool,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.warning {
-            write!(f, "{}: warning: {}", self.origin, self.message)
-        } else {
-            write!(f, "{}: {}", self.origin, self.message)
-        }
-    }
-}
+pub use crate::diag::{Diagnostic, Origin, Pos};
 
 /// A generic XML element kept with positions: used for inline XML content (local entries, inline
 /// property values, payload formats) and for mediators mint does not model yet.

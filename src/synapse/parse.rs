@@ -1,4 +1,4 @@
-//! Synapse artifact files → [`model`](super::model) values, with a `file:line:col` [`Problem`]
+//! Synapse artifact files → [`model`](super::model) values, with a `file:line:col` [`Diagnostic`]
 //! for everything wrong in them.
 //!
 //! This module owns the mapping from WSO2's XML configuration language to the model: which root
@@ -11,19 +11,20 @@
 //! Error policy: parsing goes on after an error so that one run reports every problem. An
 //! artifact whose identity (name or key) could be read is still added to [`Artifacts`] even when
 //! parts of it were wrong (the broken parts are left out), which keeps later reference errors
-//! from piling up; callers must treat any non-warning [`Problem`] as a failed deployment.
+//! from piling up; callers must treat any non-warning [`Diagnostic`] as a failed deployment.
 //! Unknown attributes are ignored silently, as WSO2 does; missing required ones are errors.
 //!
 //! Submodules: `artifacts` (proxy, API, local entry), `mediators` (sequences and mediators),
 //! `endpoint` (endpoint definitions and references).
 
+use crate::diag::Severity;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
 use super::element::parse_document;
 use super::model::{
-    Artifacts, Element, Endpoint, MediatorNode, Origin, Pos, Problem, Sequence, ValueSpec,
+    Artifacts, Diagnostic, Element, Endpoint, MediatorNode, Origin, Pos, Sequence, ValueSpec,
 };
 
 mod artifacts;
@@ -122,9 +123,9 @@ impl ArtifactDir {
 
 /// Loads every `*.xml` file of every known sub-folder of `dir` (a `synapse-configs/default`
 /// folder). Folders are read in WSO2's load order and files sorted by name; missing folders are
-/// fine and unknown ones are ignored. A file that cannot be read or parsed adds a [`Problem`] and
+/// fine and unknown ones are ignored. A file that cannot be read or parsed adds a [`Diagnostic`] and
 /// the others are still loaded.
-pub fn load_synapse_dir(dir: &Path, out: &mut Artifacts, problems: &mut Vec<Problem>) {
+pub fn load_synapse_dir(dir: &Path, out: &mut Artifacts, problems: &mut Vec<Diagnostic>) {
     for kind in ArtifactDir::ALL {
         let folder = dir.join(kind.dir_name());
         if !folder.is_dir() {
@@ -165,7 +166,7 @@ pub fn parse_artifact_file(
     text: &str,
     dir: ArtifactDir,
     out: &mut Artifacts,
-    problems: &mut Vec<Problem>,
+    problems: &mut Vec<Diagnostic>,
 ) {
     let mut ctx = Ctx::new(Arc::new(path.to_path_buf()), problems);
     let root = match parse_document(text) {
@@ -233,7 +234,7 @@ pub fn parse_artifact_file(
 pub fn parse_sequence_element(
     element: &Element,
     file: &Arc<PathBuf>,
-    problems: &mut Vec<Problem>,
+    problems: &mut Vec<Diagnostic>,
 ) -> Option<Sequence> {
     let mut ctx = Ctx::new(Arc::clone(file), problems);
     ctx.expect_root(element, "sequence")
@@ -245,7 +246,7 @@ pub fn parse_sequence_element(
 pub fn parse_mediator_children(
     element: &Element,
     file: &Arc<PathBuf>,
-    problems: &mut Vec<Problem>,
+    problems: &mut Vec<Diagnostic>,
 ) -> Vec<MediatorNode> {
     let mut ctx = Ctx::new(Arc::clone(file), problems);
     mediators::children(&mut ctx, element)
@@ -257,7 +258,7 @@ pub fn parse_mediator_children(
 pub fn parse_endpoint_element(
     element: &Element,
     file: &Arc<PathBuf>,
-    problems: &mut Vec<Problem>,
+    problems: &mut Vec<Diagnostic>,
 ) -> Option<Endpoint> {
     let mut ctx = Ctx::new(Arc::clone(file), problems);
     if !ctx.expect_root(element, "endpoint") {
@@ -267,14 +268,14 @@ pub fn parse_endpoint_element(
 }
 
 /// A problem about a whole file or folder (no position inside it).
-fn file_problem(path: &Path, message: String) -> Problem {
-    Problem {
+fn file_problem(path: &Path, message: String) -> Diagnostic {
+    Diagnostic {
         origin: Origin {
             file: Arc::new(path.to_path_buf()),
             pos: Pos { line: 1, col: 1 },
         },
         message,
-        warning: false,
+        severity: Severity::Error,
     }
 }
 
@@ -291,11 +292,11 @@ fn in_synapse_ns(el: &Element) -> bool {
 /// Per-file parsing state: where problems go and how they are located.
 struct Ctx<'p> {
     file: Arc<PathBuf>,
-    problems: &'p mut Vec<Problem>,
+    problems: &'p mut Vec<Diagnostic>,
 }
 
 impl<'p> Ctx<'p> {
-    fn new(file: Arc<PathBuf>, problems: &'p mut Vec<Problem>) -> Self {
+    fn new(file: Arc<PathBuf>, problems: &'p mut Vec<Diagnostic>) -> Self {
         Ctx { file, problems }
     }
 
@@ -307,20 +308,13 @@ impl<'p> Ctx<'p> {
     }
 
     fn error(&mut self, pos: Pos, message: impl Into<String>) {
-        self.push(pos, message.into(), false);
+        let origin = self.origin(pos);
+        self.problems.push(Diagnostic::error(origin, message));
     }
 
     fn warn(&mut self, pos: Pos, message: impl Into<String>) {
-        self.push(pos, message.into(), true);
-    }
-
-    fn push(&mut self, pos: Pos, message: String, warning: bool) {
         let origin = self.origin(pos);
-        self.problems.push(Problem {
-            origin,
-            message,
-            warning,
-        });
+        self.problems.push(Diagnostic::warning(origin, message));
     }
 
     /// Warns that `child` is not expected inside `<parent>` and is ignored.

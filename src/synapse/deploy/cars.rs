@@ -5,11 +5,12 @@
 //! copy. A CAR that cannot be read, or whose artifacts do not deploy, is rolled back (its
 //! registry writes undone) and reported as faulty; the others and the loose artifacts deploy.
 
+use crate::diag::Severity;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::super::car::{self, CarApp};
-use super::super::model::{Artifacts, Origin, Pos, Problem};
+use super::super::model::{Artifacts, Diagnostic, Origin, Pos};
 use super::super::parse::{parse_artifact_file, ArtifactDir};
 use crate::config::Home;
 use crate::registry::{Registry, Undo};
@@ -21,13 +22,13 @@ pub(super) struct LoadedCar {
     /// `path!/` — the prefix of every origin inside this CAR.
     pub prefix: String,
     pub artifacts: Artifacts,
-    pub problems: Vec<Problem>,
+    pub problems: Vec<Diagnostic>,
     pub undo: Vec<Undo>,
 }
 
 impl LoadedCar {
     /// True when `p` is about a file of this CAR.
-    pub fn owns(&self, p: &Problem) -> bool {
+    pub fn owns(&self, p: &Diagnostic) -> bool {
         p.origin.file.to_string_lossy().starts_with(&self.prefix)
     }
 }
@@ -37,7 +38,7 @@ impl LoadedCar {
 pub(super) fn load(
     home: &Home,
     registry: &Registry,
-    problems: &mut Vec<Problem>,
+    problems: &mut Vec<Diagnostic>,
 ) -> (Vec<LoadedCar>, Vec<String>) {
     let dir = home.carbonapps_dir();
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
@@ -96,31 +97,31 @@ fn deploy_one(
     for r in &app.resources {
         match registry.put(&r.key, &r.content, r.media_type.as_deref(), &r.properties) {
             Ok(u) => car.undo.push(u),
-            Err(e) => car.problems.push(Problem {
+            Err(e) => car.problems.push(Diagnostic {
                 origin: origin_in(&car.prefix, &r.entry),
                 message: e,
-                warning: false,
+                severity: Severity::Error,
             }),
         }
     }
     for a in &app.artifacts {
         let origin = origin_in(&car.prefix, &a.entry);
         let Some(dir) = ArtifactDir::from_car_type(&a.car_type) else {
-            car.problems.push(Problem {
+            car.problems.push(Diagnostic {
                 origin,
                 message: format!("artifact type '{}' is not supported; skipped", a.car_type),
-                warning: true,
+                severity: Severity::Warning,
             });
             continue;
         };
         let file_name = a.entry.rsplit('/').next().unwrap_or(&a.entry);
         if synapse_dir.join(dir.dir_name()).join(file_name).exists() {
-            car.problems.push(Problem {
+            car.problems.push(Diagnostic {
                 origin,
                 message: format!(
                     "artifact {file_name} already found in synapse-configs; ignoring the CAR's copy"
                 ),
-                warning: true,
+                severity: Severity::Warning,
             });
             continue;
         }
@@ -142,14 +143,14 @@ fn origin_in(prefix: &str, entry: &str) -> Origin {
     }
 }
 
-fn note(path: &Path, message: String) -> Problem {
-    Problem {
+fn note(path: &Path, message: String) -> Diagnostic {
+    Diagnostic {
         origin: Origin {
             file: Arc::new(path.to_path_buf()),
             pos: Pos { line: 1, col: 1 },
         },
         message,
-        warning: true,
+        severity: Severity::Warning,
     }
 }
 

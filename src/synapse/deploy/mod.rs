@@ -12,6 +12,7 @@
 //! `cachableDuration` and recompiles on change — WSO2's "re-read after the cache expires", done
 //! off the shards.
 
+use crate::diag::Severity;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,9 +20,8 @@ use std::sync::Arc;
 use http::{HeaderName, Method};
 
 use super::model::{
-    self, Artifacts, EndpointRef, LocalEntryValue, MediatorNode, Origin, Problem, SeqRef,
+    self, Artifacts, Diagnostic, EndpointRef, LocalEntryValue, MediatorNode, Origin, SeqRef,
 };
-use super::uri_template::{UriTemplate, UrlMapping};
 use crate::config::Home;
 use crate::endpoint::{self, EndpointRt};
 use crate::mediation::mediator::{
@@ -30,6 +30,7 @@ use crate::mediation::mediator::{
 use crate::registry::Registry;
 use crate::synapse::resolve::ValueResolver;
 use crate::telemetry::metrics::{Kind, Metrics, ServiceStats};
+use crate::uri_template::{UriTemplate, UrlMapping};
 
 /// A compiled sequence.
 #[derive(Debug, Clone)]
@@ -114,7 +115,7 @@ pub struct Deployment {
     /// None when any error was found.
     pub config: Option<Config>,
     /// Errors and warnings, in file order.
-    pub problems: Vec<Problem>,
+    pub problems: Vec<Diagnostic>,
     /// CARs that failed and were left out (rolled back), by file name.
     pub faulty_capps: Vec<String>,
 }
@@ -129,13 +130,13 @@ pub fn deploy_home(home: &Home, registry: &Registry, metrics: Option<&Metrics>) 
     let resolver = match ValueResolver::load(&file_properties) {
         Ok(r) => r,
         Err(e) => {
-            problems.push(Problem {
+            problems.push(Diagnostic {
                 origin: Origin {
                     file: Arc::new(file_properties),
                     pos: model::Pos { line: 1, col: 1 },
                 },
                 message: e,
-                warning: false,
+                severity: Severity::Error,
             });
             ValueResolver::default()
         }
@@ -153,12 +154,12 @@ pub fn deploy_home(home: &Home, registry: &Registry, metrics: Option<&Metrics>) 
         let mut config = compile_with(artifacts, registry, resolver.clone(), &mut all);
         let bad = cars
             .iter()
-            .position(|car| all.iter().any(|p| !p.warning && car.owns(p)));
+            .position(|car| all.iter().any(|p| p.is_error() && car.owns(p)));
         if let Some(i) = bad {
             let car = cars.remove(i);
-            for p in all.iter().filter(|p| !p.warning && car.owns(p)) {
-                problems.push(Problem {
-                    warning: true,
+            for p in all.iter().filter(|p| p.is_error() && car.owns(p)) {
+                problems.push(Diagnostic {
+                    severity: Severity::Warning,
                     message: format!("faulty CAR {} rolled back: {}", car.name, p.message),
                     ..p.clone()
                 });
@@ -172,7 +173,7 @@ pub fn deploy_home(home: &Home, registry: &Registry, metrics: Option<&Metrics>) 
         if let Some(m) = metrics {
             config.attach_stats(m);
         }
-        let failed = all.iter().any(|p| !p.warning);
+        let failed = all.iter().any(|p| p.is_error());
         faulty_capps.sort();
         return Deployment {
             config: (!failed).then_some(config),
@@ -210,7 +211,7 @@ pub use content::format_xml;
 
 struct Compiler<'a> {
     registry: &'a Registry,
-    problems: &'a mut Vec<Problem>,
+    problems: &'a mut Vec<Diagnostic>,
     sequences: Vec<Option<SeqRt>>,
     endpoints: Vec<Option<EndpointRt>>,
     named_sequences: HashMap<String, SeqId>,
@@ -228,7 +229,11 @@ struct Compiler<'a> {
 
 /// Compiles parsed artifacts; problems are appended. Configuration values are resolved against
 /// the environment only (see [`compile_with`]).
-pub fn compile(artifacts: Artifacts, registry: &Registry, problems: &mut Vec<Problem>) -> Config {
+pub fn compile(
+    artifacts: Artifacts,
+    registry: &Registry,
+    problems: &mut Vec<Diagnostic>,
+) -> Config {
     compile_with(artifacts, registry, ValueResolver::default(), problems)
 }
 
@@ -237,7 +242,7 @@ pub fn compile_with(
     artifacts: Artifacts,
     registry: &Registry,
     resolver: ValueResolver,
-    problems: &mut Vec<Problem>,
+    problems: &mut Vec<Diagnostic>,
 ) -> Config {
     let mut c = Compiler {
         registry,
@@ -499,17 +504,17 @@ fn default_fault() -> Vec<Med> {
 
 impl Compiler<'_> {
     fn error(&mut self, origin: &Origin, message: String) {
-        self.problems.push(Problem {
+        self.problems.push(Diagnostic {
             origin: origin.clone(),
             message,
-            warning: false,
+            severity: Severity::Error,
         });
     }
     fn warn(&mut self, origin: &Origin, message: String) {
-        self.problems.push(Problem {
+        self.problems.push(Diagnostic {
             origin: origin.clone(),
             message,
-            warning: true,
+            severity: Severity::Warning,
         });
     }
     fn reserve_seq(&mut self) -> SeqId {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use crate::synapse::element::{parse_document, MAX_DEPTH};
 use crate::synapse::model::{
-    Artifacts, EndpointKind, EndpointRef, LocalEntryValue, LogCategory, LogLevel, Mediator, Node,
-    Pos, Problem, PropertyAction, PublishWsdl, ResourceMatcher, SeqRef, TimeoutAction, ValueSpec,
-    VersionType,
+    Artifacts, Diagnostic, EndpointKind, EndpointRef, LocalEntryValue, LogCategory, LogLevel,
+    Mediator, Node, Pos, PropertyAction, PublishWsdl, ResourceMatcher, SeqRef, TimeoutAction,
+    ValueSpec, VersionType,
 };
 
 use super::{
@@ -20,25 +20,25 @@ fn shared_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
 }
 
-fn parse(dir: ArtifactDir, xml: &str) -> (Artifacts, Vec<Problem>) {
+fn parse(dir: ArtifactDir, xml: &str) -> (Artifacts, Vec<Diagnostic>) {
     let mut artifacts = Artifacts::default();
     let mut problems = Vec::new();
     parse_artifact_file(Path::new("t.xml"), xml, dir, &mut artifacts, &mut problems);
     (artifacts, problems)
 }
 
-fn errors(problems: &[Problem]) -> Vec<String> {
+fn errors(problems: &[Diagnostic]) -> Vec<String> {
     problems
         .iter()
-        .filter(|p| !p.warning)
+        .filter(|p| p.is_error())
         .map(ToString::to_string)
         .collect()
 }
 
-fn warnings(problems: &[Problem]) -> Vec<String> {
+fn warnings(problems: &[Diagnostic]) -> Vec<String> {
     problems
         .iter()
-        .filter(|p| p.warning)
+        .filter(|p| p.is_warning())
         .map(ToString::to_string)
         .collect()
 }
