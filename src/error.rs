@@ -36,6 +36,9 @@ pub enum ErrorKind {
     ConnectionClosed,
     /// The backend spoke broken HTTP (Synapse 101506).
     Protocol,
+    /// The backend's response could not be processed: too large to read, or content a mediator
+    /// or the output conversion cannot use (Synapse 101510).
+    BadResponse,
     /// The endpoint is suspended (Synapse 303001).
     Suspended,
     /// No child of a failover / loadbalance endpoint is ready (Synapse 303000).
@@ -65,6 +68,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::ConnectionClosed => "connection_closed",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::BadResponse => "bad_response",
             ErrorKind::Suspended => "suspended",
             ErrorKind::NoneReady => "none_ready",
             ErrorKind::BodyTooLarge => "body_too_large",
@@ -124,6 +128,27 @@ impl Error {
         )
     }
 
+    /// The error as the fault handler sees it: content that a backend sent and mint cannot use
+    /// (a response over `max_body_size`, malformed XML or JSON) is a backend fault, not the
+    /// client's.
+    pub fn attributed(self) -> Error {
+        let content = matches!(
+            self.kind,
+            ErrorKind::BodyTooLarge
+                | ErrorKind::BadContent
+                | ErrorKind::ClientIo
+                | ErrorKind::ClientTimeout
+        );
+        if self.side == Side::Backend && content {
+            Error {
+                kind: ErrorKind::BadResponse,
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+
     /// The Synapse `ERROR_CODE` for this failure, as WSO2 sets it.
     pub fn synapse_code(&self) -> i64 {
         match self.kind {
@@ -131,6 +156,7 @@ impl Error {
             ErrorKind::Timeout => 101504,
             ErrorKind::ConnectionClosed => 101505,
             ErrorKind::Protocol => 101506,
+            ErrorKind::BadResponse => 101510,
             ErrorKind::Suspended => 303001,
             ErrorKind::NoneReady => 303000,
             ErrorKind::ClientIo | ErrorKind::ClientTimeout => 101000,

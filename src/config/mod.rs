@@ -143,8 +143,9 @@ pub struct HttpSettings {
     /// Time allowed for a client to send a complete request head, in ms; also bounds how long an
     /// idle keep-alive connection waits for its next request. Default: 30000.
     pub header_read_timeout_ms: u64,
-    /// Time allowed to receive a whole body that a mediator reads into memory, in ms (a client
-    /// trickling its body is answered 408). Default: 60000.
+    /// Time allowed to receive a whole body that a mediator reads into memory, in ms, and the
+    /// total time a body streamed to a backend may keep it waiting for the client (a client
+    /// trickling its body is answered 408; the endpoint is not blamed). Default: 60000.
     pub body_read_timeout_ms: u64,
     /// Most open client connections per shard; excess connections get `503` and are closed.
     /// Default: derived from the open-file limit (RLIMIT_NOFILE, raised to its hard limit at
@@ -188,8 +189,11 @@ pub struct ClientSettings {
     pub connect_timeout_ms: u64,
     /// Idle keep-alive connections kept per backend per shard. Default: 256.
     pub max_idle_per_host: usize,
-    /// Idle connections older than this are closed, in ms. Default: 60000.
+    /// Idle connections older than this are closed, in ms (also without traffic). Default: 60000.
     pub idle_timeout_ms: u64,
+    /// Largest backend response head (status line + headers) in bytes; a larger one is a backend
+    /// protocol fault (502, `ERROR_CODE` 101506). Default: 65536.
+    pub max_head_size: usize,
 }
 
 impl Default for ClientSettings {
@@ -198,6 +202,7 @@ impl Default for ClientSettings {
             connect_timeout_ms: 10_000,
             max_idle_per_host: 256,
             idle_timeout_ms: 60_000,
+            max_head_size: 64 * 1024,
         }
     }
 }

@@ -1,20 +1,34 @@
 //! The body type of every message mint sends, to clients and to backends.
 //!
 //! `Incoming` streams a received body through without collecting it: frames are `Bytes` handed from
-//! one socket to the other. `Full` is a body a mediator built or read to the end.
+//! one socket to the other ([`Upstream`]). `Full` is a body a mediator built or read to the end.
+//!
+//! A body streamed to a backend can fail on the side that sends it (a client's malformed chunk, a
+//! client that stops sending, a client that trickles): the HTTP client then reports a failed
+//! exchange, and only the stream knows that the backend is not to blame. [`Upstream::watch`] arms
+//! that bookkeeping; [`Watch::blame`] gives the sender's error.
 
+use std::cell::Cell;
+use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
+
+use crate::error::{Error, ErrorKind, Side};
+
+/// The error type of every body mint sends.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Default)]
 pub enum Body {
     #[default]
     Empty,
     Full(Option<Bytes>),
-    Incoming(hyper::body::Incoming),
+    Incoming(Upstream),
 }
 
 impl Body {
@@ -30,12 +44,12 @@ impl Body {
 
 impl http_body::Body for Body {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match &mut *self {
             Body::Empty => Poll::Ready(None),
             Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
@@ -58,5 +72,253 @@ impl http_body::Body for Body {
             Body::Full(None) => SizeHint::with_exact(0),
             Body::Incoming(i) => i.size_hint(),
         }
+    }
+}
+
+/// A received body (a client's request body or a backend's response body) being passed on.
+pub struct Upstream {
+    inner: hyper::body::Incoming,
+    /// Who sends this body.
+    from: Side,
+    /// The stream ended during [`Upstream::read_ahead`].
+    ended: bool,
+    /// Data read ahead by [`Upstream::read_ahead`], handed out first.
+    ahead: Option<Bytes>,
+    /// Trailers read ahead (a body without data), boxed: it is rare and `Body` stays small.
+    ahead_trailers: Option<Box<http::HeaderMap>>,
+    /// Armed by [`Upstream::watch`].
+    watch: Option<Rc<Watch>>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("from", &self.from)
+            .field(
+                "ahead",
+                &(self.ahead.is_some() || self.ahead_trailers.is_some()),
+            )
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+impl Upstream {
+    pub fn new(inner: hyper::body::Incoming, from: Side) -> Upstream {
+        Upstream {
+            inner,
+            from,
+            ended: false,
+            ahead: None,
+            ahead_trailers: None,
+            watch: None,
+        }
+    }
+
+    /// Who sends this body.
+    pub fn from_side(&self) -> Side {
+        self.from
+    }
+
+    /// Waits for the first frame (or the end) and keeps it for the reader, so that a body that
+    /// fails before its first byte fails here, while the exchange can still be answered.
+    pub async fn read_ahead(&mut self) -> Result<(), hyper::Error> {
+        use http_body::Body as _;
+        if self.ahead.is_some() || self.ended || self.inner.is_end_stream() {
+            return Ok(());
+        }
+        let inner = &mut self.inner;
+        match std::future::poll_fn(|cx| Pin::new(&mut *inner).poll_frame(cx)).await {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => self.ahead = Some(data),
+                Err(frame) => self.ahead_trailers = frame.into_trailers().ok().map(Box::new),
+            },
+            Some(Err(e)) => return Err(e),
+            None => self.ended = true,
+        }
+        Ok(())
+    }
+
+    /// Records, while this body is forwarded, whether its sender fails or keeps the reader waiting
+    /// longer than `budget` in all (then the stream fails with a timeout). Time spent while the
+    /// reader does not ask for data (a slow backend) is not counted.
+    pub fn watch(&mut self, budget: Duration) -> Rc<Watch> {
+        let w = Rc::new(Watch {
+            from: self.from,
+            budget,
+            waited: Cell::new(Duration::ZERO),
+            waiting_since: Cell::new(None),
+            failed: Cell::new(None),
+            done: Cell::new(false),
+            timer: Cell::new(None),
+        });
+        self.watch = Some(w.clone());
+        w
+    }
+}
+
+/// The sender of a watched body was too slow.
+#[derive(Debug)]
+pub struct SenderTimeout(pub Duration);
+
+impl std::fmt::Display for SenderTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the body did not arrive within {} ms",
+            self.0.as_millis()
+        )
+    }
+}
+
+impl std::error::Error for SenderTimeout {}
+
+impl http_body::Body for Upstream {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if let Some(data) = this.ahead.take() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        if let Some(trailers) = this.ahead_trailers.take() {
+            return Poll::Ready(Some(Ok(Frame::trailers(*trailers))));
+        }
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        let Some(watch) = &this.watch else {
+            return polled.map(|f| f.map(|r| r.map_err(BoxError::from)));
+        };
+        match polled {
+            Poll::Pending => {
+                let now = Instant::now();
+                let mut timer = watch.timer.take();
+                let since = match watch.waiting_since.get() {
+                    Some(s) => s,
+                    None => {
+                        watch.waiting_since.set(Some(now));
+                        let left = watch.budget.saturating_sub(watch.waited.get());
+                        match &mut timer {
+                            Some(t) => t.reset(left),
+                            None => timer = Some(glommio::timer::Timer::new(left)),
+                        }
+                        now
+                    }
+                };
+                let expired = watch.waited.get() + now.duration_since(since) >= watch.budget
+                    || timer
+                        .as_mut()
+                        .is_some_and(|t| Pin::new(t).poll(cx).is_ready());
+                if expired {
+                    watch.failed.set(Some(ErrorKind::ClientTimeout));
+                    watch.waiting_since.set(None);
+                    return Poll::Ready(Some(Err(Box::new(SenderTimeout(watch.budget)))));
+                }
+                watch.timer.set(timer);
+                Poll::Pending
+            }
+            Poll::Ready(item) => {
+                if let Some(since) = watch.waiting_since.take() {
+                    watch.waited.set(watch.waited.get() + since.elapsed());
+                }
+                match &item {
+                    None => watch.done.set(true),
+                    Some(Err(_)) => watch.failed.set(Some(ErrorKind::ClientIo)),
+                    Some(Ok(_)) => {}
+                }
+                Poll::Ready(item.map(|r| r.map_err(BoxError::from)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ahead.is_none()
+            && self.ahead_trailers.is_none()
+            && (self.ended || self.inner.is_end_stream())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        if self.ended {
+            return SizeHint::with_exact(0);
+        }
+        let hint = self.inner.size_hint();
+        let ahead = match &self.ahead {
+            Some(d) => d.len() as u64,
+            None => return hint,
+        };
+        let mut h = SizeHint::new();
+        h.set_lower(hint.lower() + ahead);
+        if let Some(u) = hint.upper() {
+            h.set_upper(u + ahead);
+        }
+        h
+    }
+}
+
+/// What happened to a watched body, shared between the stream (owned by the HTTP client while it
+/// sends) and the caller that decides whose fault a failed exchange was.
+pub struct Watch {
+    from: Side,
+    budget: Duration,
+    /// Time spent waiting for the sender, before the current wait.
+    waited: Cell<Duration>,
+    /// Set while the reader waits for the sender.
+    waiting_since: Cell<Option<Instant>>,
+    /// `ClientIo` (the stream failed) or `ClientTimeout` (the sender was too slow).
+    failed: Cell<Option<ErrorKind>>,
+    /// The stream was read to its end.
+    done: Cell<bool>,
+    /// Bounds the current wait for the sender (kept between waits and reset).
+    timer: Cell<Option<glommio::timer::Timer>>,
+}
+
+impl Watch {
+    /// The sender's error when an exchange carrying this body failed: the stream broke or timed
+    /// out, or — when the exchange timed out (`timed_out`) — it is still waiting for its sender.
+    /// `None`: the body is not to blame.
+    pub fn blame(&self, timed_out: bool) -> Option<Error> {
+        let kind = match self.failed.get() {
+            Some(k) => k,
+            None if timed_out && !self.done.get() && self.waiting_since.get().is_some() => {
+                ErrorKind::ClientTimeout
+            }
+            None => return None,
+        };
+        let (kind, context) = match (self.from, kind) {
+            (Side::Client, ErrorKind::ClientTimeout) => (
+                ErrorKind::ClientTimeout,
+                format!(
+                    "the client did not send its body in time (waited {} ms)",
+                    self.waited_total().as_millis()
+                ),
+            ),
+            (Side::Client, _) => (
+                ErrorKind::ClientIo,
+                "the client's request body is malformed or was cut off".to_string(),
+            ),
+            (_, ErrorKind::ClientTimeout) => (
+                ErrorKind::BadResponse,
+                "the backend response being forwarded stalled".to_string(),
+            ),
+            _ => (
+                ErrorKind::BadResponse,
+                "the backend response being forwarded failed".to_string(),
+            ),
+        };
+        Some(Error::new(kind, self.from, context))
+    }
+
+    fn waited_total(&self) -> Duration {
+        self.waited.get()
+            + self
+                .waiting_since
+                .get()
+                .map_or(Duration::ZERO, |s| s.elapsed())
     }
 }

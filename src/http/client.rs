@@ -2,12 +2,16 @@
 //!
 //! hyper's http1 client carries one request at a time per connection, so concurrency comes from the
 //! pool. A connection goes back to the pool once hyper reports it ready again (after the response
-//! body was read to the end); idle connections older than `idle_timeout` or closed by the peer are
-//! dropped on the next checkout. A request that fails on a reused connection *before it was sent*
-//! (the peer had closed it) is retried once on a fresh connection. Host names are resolved off the
-//! shard (glommio's blocking pool) and cached for 30 s.
+//! body was read to the end); a sweeper task closes connections idle longer than `idle_timeout`
+//! (and forgets those the peer closed), also when no request comes. A request that fails on a
+//! reused connection *before it was sent* (the peer had closed it) is retried once on a fresh
+//! connection. Host names are resolved off the shard (glommio's blocking pool) and cached for 30 s.
+//!
+//! A response is returned once its head and its first body frame arrived, and only when it can be
+//! forwarded as it is ([`super::rules::response_problem`]); otherwise the exchange fails as a
+//! backend protocol fault. Response heads are bounded by `[client] max_head_size`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
@@ -19,11 +23,11 @@ use std::time::{Duration, Instant};
 use futures_lite::{AsyncRead, AsyncWrite};
 use glommio::net::TcpStream;
 use http::{Request, Response};
-use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 
-use super::body::Body;
+use super::body::{Body, Upstream};
 use super::io::HyperIo;
+use super::rules;
 use crate::config::{Home, Settings};
 use crate::error::{Error, ErrorKind, Result, Side};
 
@@ -45,6 +49,8 @@ pub struct Pool {
     idle: RefCell<HashMap<Origin, Vec<Idle>>>,
     dns: RefCell<HashMap<String, (SocketAddrs, Instant)>>,
     tls: RefCell<Option<Arc<rustls::ClientConfig>>>,
+    /// A sweeper task is running (it stops when no idle connection is left).
+    sweeping: Cell<bool>,
     home: Home,
     settings: Settings,
 }
@@ -63,17 +69,19 @@ impl Pool {
             idle: RefCell::new(HashMap::new()),
             dns: RefCell::new(HashMap::new()),
             tls: RefCell::new(None),
+            sweeping: Cell::new(false),
             home,
             settings,
         })
     }
 
-    /// Sends `req` to `origin` and returns the response head with its body still streaming.
+    /// Sends `req` to `origin` and returns the response head with its body still streaming (its
+    /// first frame already arrived).
     pub async fn send(
         self: &Rc<Self>,
         origin: &Origin,
         req: Request<Body>,
-    ) -> Result<Response<Incoming>> {
+    ) -> Result<Response<Upstream>> {
         let mut req = req;
         // One retry, only when a pooled connection turned out dead before the request was written.
         for attempt in 0..2 {
@@ -83,8 +91,20 @@ impl Pool {
             };
             match sender.try_send_request(req).await {
                 Ok(resp) => {
+                    // A response that cannot be forwarded: the connection is not reused.
+                    if let Some(problem) = rules::response_problem(resp.status(), resp.headers()) {
+                        return Err(backend(
+                            ErrorKind::Protocol,
+                            format!("backend {}:{}: {problem}", origin.host, origin.port),
+                        ));
+                    }
                     self.checkin_when_ready(origin.clone(), sender);
-                    return Ok(resp);
+                    let (parts, body) = resp.into_parts();
+                    let mut body = Upstream::new(body, Side::Backend);
+                    body.read_ahead()
+                        .await
+                        .map_err(|e| map_body_error(e, origin))?;
+                    return Ok(Response::from_parts(parts, body));
                 }
                 Err(mut e) => match e.take_message() {
                     Some(back) if reused => {
@@ -120,17 +140,46 @@ impl Pool {
                 return;
             }
             if let Some(pool) = pool.upgrade() {
-                let mut idle = pool.idle.borrow_mut();
-                let list = idle.entry(origin).or_default();
-                if list.len() < pool.settings.client.max_idle_per_host {
-                    list.push(Idle {
-                        sender,
-                        since: Instant::now(),
-                    });
+                {
+                    let mut idle = pool.idle.borrow_mut();
+                    let list = idle.entry(origin).or_default();
+                    if list.len() < pool.settings.client.max_idle_per_host {
+                        list.push(Idle {
+                            sender,
+                            since: Instant::now(),
+                        });
+                    }
+                }
+                if !pool.sweeping.replace(true) {
+                    glommio::spawn_local(sweep(Rc::downgrade(&pool))).detach();
                 }
             }
         })
         .detach();
+    }
+
+    fn max_idle_age(&self) -> Duration {
+        Duration::from_millis(self.settings.client.idle_timeout_ms)
+    }
+
+    /// Drops (closes) idle connections older than `idle_timeout` or closed by the peer; returns
+    /// how long until the oldest remaining one expires (None: none is left).
+    fn prune(&self) -> Option<Duration> {
+        let max_age = self.max_idle_age();
+        let mut idle = self.idle.borrow_mut();
+        let mut oldest: Option<Duration> = None;
+        idle.retain(|_, list| {
+            list.retain(|c| {
+                let age = c.since.elapsed();
+                let keep = !c.sender.is_closed() && age < max_age;
+                if keep {
+                    oldest = Some(oldest.map_or(age, |o| o.max(age)));
+                }
+                keep
+            });
+            !list.is_empty()
+        });
+        oldest.map(|age| max_age.saturating_sub(age))
     }
 
     async fn resolve(&self, host: &str) -> Result<SocketAddrs> {
@@ -225,8 +274,11 @@ impl Pool {
         } else {
             ClientStream::Plain(tcp)
         };
+        let max_head = self.settings.client.max_head_size.max(1024);
         let (sender, conn) = hyper::client::conn::http1::Builder::new()
             .max_headers(self.settings.http.max_headers.max(100))
+            .max_header_size(max_head)
+            .max_buf_size(max_head.max(8192) + 8192)
             .handshake::<_, Body>(HyperIo(stream))
             .await
             .map_err(|e| map_hyper_error(e, origin))?;
@@ -245,6 +297,53 @@ impl Pool {
         *self.tls.borrow_mut() = Some(c.clone());
         Ok(c)
     }
+}
+
+/// Closes idle connections as they pass `idle_timeout`, until none is left (the next check-in
+/// starts a new sweeper).
+async fn sweep(pool: std::rc::Weak<Pool>) {
+    loop {
+        let wait = {
+            let Some(p) = pool.upgrade() else { return };
+            match p.prune() {
+                Some(left) => {
+                    // Expiries close together are swept together.
+                    let slack = (p.max_idle_age() / 16)
+                        .clamp(Duration::from_millis(5), Duration::from_secs(1));
+                    left + slack
+                }
+                None => {
+                    p.sweeping.set(false);
+                    return;
+                }
+            }
+        };
+        glommio::timer::sleep(wait).await;
+    }
+}
+
+/// Maps an error of a backend's response body onto mint's kinds: a body cut short is a closed
+/// connection (101505), a malformed one a protocol fault (101506).
+fn map_body_error(e: hyper::Error, origin: &Origin) -> Error {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    let mut kind = ErrorKind::ConnectionClosed;
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
+            ) {
+                kind = ErrorKind::Protocol;
+            }
+            break;
+        }
+        source = s.source();
+    }
+    backend(
+        kind,
+        format!("backend {}:{}: response body", origin.host, origin.port),
+    )
+    .with_cause(e)
 }
 
 /// Maps a hyper client error onto mint's kinds (and so onto Synapse error codes).

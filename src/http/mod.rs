@@ -6,9 +6,11 @@
 //! - [`tls`]: rustls server and client configurations (PEM files or a generated self-signed cert).
 //! - [`client`]: the per-shard keep-alive connection pool to backends.
 //! - [`server`]: serving one accepted connection with mint's limits.
+//! - [`rules`]: HTTP/1.1 rules hyper leaves to us (transfer codings, `Host`, dot-segments).
 
 pub mod body;
 pub mod client;
 pub mod io;
+pub mod rules;
 pub mod server;
 pub mod tls;

@@ -4,6 +4,10 @@
 //! Limits (from `[http]`): request head size and header count → 431 (hyper answers and closes),
 //! malformed request line/headers → 400 (hyper), header-read timeout (also bounds idle keep-alive
 //! waits) → connection closed. Buffered-body limits are applied by the message context (413).
+//! Rules hyper does not check are checked here before mediation: a missing, repeated or invalid
+//! `Host` → 400, a transfer coding other than `chunked` → 501 (both close the connection).
+//!
+//! A client may half-close its side once its request is complete: the answer is still sent.
 
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
@@ -15,12 +19,14 @@ use std::task::{Context, Poll, Waker};
 
 use futures_lite::{AsyncRead, AsyncWrite};
 use futures_util::future::{select, Either, FutureExt};
-use http::{header, HeaderValue, Response, StatusCode};
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 
 use super::body::Body;
 use super::io::{GlommioTimer, HyperIo};
+use super::rules;
 use crate::config::Settings;
 use crate::mediation::EngineSlot;
 
@@ -105,7 +111,9 @@ pub fn builder(settings: &Settings) -> http1::Builder {
         .keep_alive(true)
         // No `pipeline_flush`: with it, hyper 1.12 skips the flush of its automatic 400/431
         // answer when unparsed bytes remain buffered, and closes without sending it.
-        .half_close(false)
+        // A client that shuts down its writing side after a complete request still gets its
+        // answer (an EOF is an abort only while the request itself is incomplete).
+        .half_close(true)
         .header_read_timeout(settings.header_read_timeout())
         .max_headers(settings.http.max_headers)
         .max_header_size(settings.http.max_head_size)
@@ -124,9 +132,13 @@ pub async fn serve<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
 {
-    let svc = service_fn(move |req| {
+    let svc = service_fn(move |req: Request<Incoming>| {
         let engine = engine.get();
+        let refused = refuse(&req);
         async move {
+            if let Some(r) = refused {
+                return Ok(r);
+            }
             let resp = AssertUnwindSafe(engine.handle(req, https))
                 .catch_unwind()
                 .await;
@@ -245,6 +257,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> AsyncWrite for Lingering<S> {
             None => Poll::Ready(Ok(())),
         }
     }
+}
+
+/// The answer to a request that breaks an HTTP/1.1 rule hyper leaves to the application.
+fn refuse(req: &Request<Incoming>) -> Option<Response<Body>> {
+    let status = if rules::host_problem(req.version(), req.headers()).is_some() {
+        StatusCode::BAD_REQUEST
+    } else if rules::unsupported_coding(req.headers()).is_some() {
+        StatusCode::NOT_IMPLEMENTED
+    } else {
+        return None;
+    };
+    let mut r = Response::new(Body::Empty);
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Some(r)
 }
 
 /// A request whose mediation panicked: 500, and the connection closes.

@@ -12,7 +12,7 @@ use http::{Method, StatusCode, Uri};
 use http_body_util::BodyExt;
 
 use crate::error::{Error, ErrorKind, Result, Side};
-use crate::http::body::Body;
+use crate::http::body::{Body, Upstream};
 
 /// A property value: Synapse stores typed Java objects; mint keeps their text form.
 pub type PropValue = String;
@@ -125,7 +125,7 @@ impl MessageContext {
             https,
             host,
             headers: parts.headers,
-            body: Body::Incoming(body),
+            body: Body::Incoming(Upstream::new(body, Side::Client)),
             is_response: false,
             status: StatusCode::OK,
             props: HashMap::new(),
@@ -164,13 +164,13 @@ impl MessageContext {
     }
 
     /// The current message becomes `resp` (after a backend call).
-    pub fn set_response(&mut self, resp: http::Response<hyper::body::Incoming>) {
+    pub fn set_response(&mut self, resp: http::Response<Upstream>) {
         let (parts, body) = resp.into_parts();
         self.xml = None;
         self.is_fault = false;
         self.status = parts.status;
         self.headers = parts.headers;
-        self.body = if is_end(&body) {
+        self.body = if http_body::Body::is_end_stream(&body) {
             Body::Empty
         } else {
             Body::Incoming(body)

@@ -33,6 +33,7 @@ use crate::endpoint::{self, Address, EpKind};
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::body::Body;
 use crate::http::client::Pool;
+use crate::http::rules;
 use crate::registry::cache::ShardRegistry;
 use crate::synapse::deploy::hub::ConfigHub;
 use crate::synapse::deploy::Config;
@@ -202,7 +203,7 @@ impl Engine {
         https: bool,
     ) -> (Response<Body>, Option<Served<'_>>) {
         let mut ctx = MessageContext::new(
-            req,
+            without_dot_segments(req),
             https,
             self.settings.http.max_body_size,
             Duration::from_millis(self.settings.http.body_read_timeout_ms),
@@ -254,8 +255,27 @@ impl Engine {
     async fn finish(&self, mut ctx: MessageContext) -> Response<Body> {
         if ctx.responded {
             if let Err(e) = self.convert_for_output(&mut ctx).await {
-                tracing::warn!(shard = self.shard, "converting the response: {e}");
-                return respond::fault_fallback(e.kind, e.synapse_code(), &e.to_string());
+                // Content that cannot be converted belongs to whoever sent it; the fault
+                // handler runs as for any other failure, and may answer itself.
+                let side = if ctx.is_response {
+                    Side::Backend
+                } else {
+                    Side::Client
+                };
+                let e = if e.kind == ErrorKind::BadContent {
+                    Error { side, ..e }
+                } else {
+                    e
+                };
+                ctx.responded = false;
+                self.run_fault(&mut ctx, e).await;
+                if !ctx.responded {
+                    return self.fallback(&ctx);
+                }
+                if let Err(e) = self.convert_for_output(&mut ctx).await {
+                    let e = e.attributed();
+                    return respond::fault_fallback(e.kind, e.synapse_code(), &e.to_string());
+                }
             }
             if ctx.expect_continue && !ctx.is_response && matches!(ctx.body, Body::Incoming(_)) {
                 // Answering with the request's own body: read it first, so that hyper sends
@@ -266,11 +286,16 @@ impl Engine {
             }
             return respond::build(&mut ctx);
         }
+        self.fallback(&ctx)
+    }
+
+    /// The answer when mediation ended without responding: the fault's status when a fault
+    /// handler ran; otherwise (drop, OUT_ONLY, FORCE_SC_ACCEPTED, or an in-flow that just ended)
+    /// 202 rather than leave the client waiting.
+    fn fallback(&self, ctx: &MessageContext) -> Response<Body> {
         if let Some((kind, code, msg)) = &ctx.fault {
             return respond::fault_fallback(*kind, *code, msg);
         }
-        // Nothing answered (drop, OUT_ONLY, FORCE_SC_ACCEPTED, or an in-flow that just ended):
-        // acknowledge with 202 rather than leave the client waiting.
         dispatch::empty(http::StatusCode::ACCEPTED)
     }
 
@@ -315,6 +340,7 @@ impl Engine {
 
     /// Runs the innermost fault handler with the error properties set.
     async fn run_fault(&self, ctx: &mut MessageContext, e: Error) {
+        let e = e.attributed();
         let code = e.synapse_code();
         let code = if code == 0 { 500000 } else { code };
         if let Some(suppressed) = self.fault_log.allow() {
@@ -672,7 +698,9 @@ impl Engine {
         let result = self.send_to_leaf(ctx, ep).await;
         if let Some(ep) = ep {
             if let Some(stats) = &ep.stats {
-                stats.record(self.shard, started.elapsed(), result.is_err());
+                // What the client did wrong is not counted against the endpoint.
+                let failed = result.as_ref().is_err_and(|e| e.side != Side::Client);
+                stats.record(self.shard, started.elapsed(), failed);
             }
             match &result {
                 Ok(()) => ep.state.on_success(),
@@ -743,7 +771,15 @@ impl Engine {
             None => method.unwrap_or_else(|| ctx.method.clone()),
         };
         self.convert_for_output(ctx).await?;
-        let req = self.outgoing_request(ctx, &addr, method)?;
+        let mut req = self.outgoing_request(ctx, &addr, method)?;
+        // A body streamed from its sender (the client, or an earlier backend) is watched: when it
+        // fails, the sender is to blame, not this endpoint.
+        let watch = match req.body_mut() {
+            Body::Incoming(up) => Some(up.watch(Duration::from_millis(
+                self.settings.http.body_read_timeout_ms,
+            ))),
+            _ => None,
+        };
         let timeout = ep.and_then(|e| e.timeout).unwrap_or(Duration::from_millis(
             self.settings.mediation.global_timeout_ms,
         ));
@@ -765,7 +801,13 @@ impl Engine {
                 ),
             ))
         };
-        match futures_lite::future::or(fut, timer).await {
+        let outcome = futures_lite::future::or(fut, timer).await;
+        if let (Err(e), Some(w)) = (&outcome, &watch) {
+            if let Some(blamed) = w.blame(e.kind == ErrorKind::Timeout) {
+                return Err(blamed.with_cause(format!("endpoint {name}: {e}")));
+            }
+        }
+        match outcome {
             Ok(resp) => {
                 ctx.set_response(resp);
                 Ok(())
@@ -812,13 +854,31 @@ impl Engine {
             && matches!(body, Body::Empty);
         let mut req = Request::new(if no_body { Body::Empty } else { body });
         *req.method_mut() = method;
-        *req.uri_mut() = addr
-            .path_and_query
+        *req.uri_mut() = rules::normalize_path_and_query(&addr.path_and_query)
             .parse()
             .map_err(|_| Error::mediation(format!("bad backend path {}", addr.path_and_query)))?;
         *req.headers_mut() = headers;
         Ok(req)
     }
+}
+
+/// The request with the dot-segments of its path removed (RFC 3986 §5.2.4), so that neither
+/// dispatch nor a backend sees `..`.
+fn without_dot_segments<B>(mut req: Request<B>) -> Request<B> {
+    let Some(pq) = req.uri().path_and_query() else {
+        return req;
+    };
+    let std::borrow::Cow::Owned(normal) = rules::normalize_path_and_query(pq.as_str()) else {
+        return req;
+    };
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(pq) = normal.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
 }
 
 /// Context text of a timeout whose endpoint says `responseAction=discard`.

@@ -66,12 +66,14 @@ pub fn build(ctx: &mut MessageContext) -> Response<Body> {
 
 /// What the client gets when a fault handler ran and nobody responded (WSO2's default `fault`
 /// sequence drops the message; mint answers like a reverse proxy instead of leaving the client
-/// hanging): 502 for backend connection failures, 504 for timeouts, 500 otherwise.
+/// hanging): 502 for backend failures (connection, protocol, unusable response), 504 for backend
+/// timeouts, 4xx for what the client sent, 500 otherwise.
 pub fn fault_fallback(kind: ErrorKind, code: i64, _message: &str) -> Response<Body> {
     let status = match kind {
-        ErrorKind::ConnectFailed | ErrorKind::ConnectionClosed | ErrorKind::Protocol => {
-            StatusCode::BAD_GATEWAY
-        }
+        ErrorKind::ConnectFailed
+        | ErrorKind::ConnectionClosed
+        | ErrorKind::Protocol
+        | ErrorKind::BadResponse => StatusCode::BAD_GATEWAY,
         ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         ErrorKind::Suspended | ErrorKind::NoneReady => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

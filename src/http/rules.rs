@@ -1,0 +1,246 @@
+//! HTTP/1.1 rules that hyper leaves to the application, checked on what clients and backends send:
+//! transfer codings other than `chunked` (RFC 9112 §6.1), the `Host` header (RFC 9112 §3.2),
+//! framing a proxy must not forward (RFC 9112 §6.3), and dot-segments in paths
+//! (RFC 3986 §5.2.4).
+//!
+//! Pure functions over heads and strings; the server and the client decide what to answer.
+
+use std::borrow::Cow;
+
+use http::header::{HeaderMap, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{StatusCode, Version};
+
+/// The first transfer coding other than one final `chunked`, if any: mint decodes only
+/// `chunked`, so a message with another coding cannot be passed on faithfully.
+pub fn unsupported_coding(headers: &HeaderMap) -> Option<String> {
+    let mut chunked = 0;
+    for v in headers.get_all(TRANSFER_ENCODING) {
+        let Ok(s) = v.to_str() else {
+            return Some(String::from_utf8_lossy(v.as_bytes()).into_owned());
+        };
+        for c in s.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            if !c.eq_ignore_ascii_case("chunked") {
+                return Some(c.to_string());
+            }
+            chunked += 1;
+            if chunked > 1 {
+                return Some("chunked (twice)".into());
+            }
+        }
+    }
+    None
+}
+
+/// Why a request's `Host` header is unacceptable (RFC 9112 §3.2: a server answers 400 to an
+/// HTTP/1.1 request without one, and to any request with more than one or an invalid one).
+pub fn host_problem(version: Version, headers: &HeaderMap) -> Option<&'static str> {
+    let mut hosts = headers.get_all(HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (_, Some(_)) => Some("more than one Host header"),
+        (None, _) if version == Version::HTTP_11 => Some("no Host header"),
+        (Some(v), _) if !v.is_empty() && !valid_host(v.as_bytes()) => Some("invalid Host header"),
+        _ => None,
+    }
+}
+
+fn valid_host(v: &[u8]) -> bool {
+    !v.contains(&b'@')
+        && std::str::from_utf8(v)
+            .ok()
+            .and_then(|s| s.parse::<http::uri::Authority>().ok())
+            .is_some()
+}
+
+/// Why a backend's response cannot be forwarded as it is: a protocol fault of the backend.
+pub fn response_problem(status: StatusCode, headers: &HeaderMap) -> Option<String> {
+    if status.is_informational() {
+        // hyper consumes 100 and 103; what reaches here (101) was not asked for: mint never
+        // requests a protocol upgrade.
+        return Some(format!("unsolicited {status} response"));
+    }
+    if let Some(c) = unsupported_coding(headers) {
+        return Some(format!("unsupported transfer coding '{c}'"));
+    }
+    if headers.contains_key(TRANSFER_ENCODING) && headers.contains_key(CONTENT_LENGTH) {
+        return Some("both Transfer-Encoding and Content-Length".into());
+    }
+    None
+}
+
+/// Removes the dot-segments of a path as RFC 3986 §5.2.4 does (`.` and `..`, also written
+/// `%2e`); `..` never climbs above the root. Returns the path unchanged (borrowed) when it has
+/// none.
+pub fn remove_dot_segments(path: &str) -> Cow<'_, str> {
+    if !path.split('/').any(|s| dots(s).is_some()) {
+        return Cow::Borrowed(path);
+    }
+    let absolute = path.starts_with('/');
+    let segments: Vec<&str> = path.split('/').skip(usize::from(absolute)).collect();
+    let last = segments.len().saturating_sub(1);
+    let mut out: Vec<&str> = Vec::with_capacity(segments.len());
+    for (i, seg) in segments.iter().enumerate() {
+        match dots(seg) {
+            Some(n) => {
+                if n == 2 {
+                    out.pop();
+                }
+                // `a/.` and `a/..` end in a slash: the last segment becomes empty.
+                if i == last {
+                    out.push("");
+                }
+            }
+            None => out.push(seg),
+        }
+    }
+    let mut s = String::with_capacity(path.len());
+    if absolute {
+        s.push('/');
+    }
+    s.push_str(&out.join("/"));
+    Cow::Owned(s)
+}
+
+/// 1 for `.`, 2 for `..` (each dot possibly written `%2e`), None for other segments.
+fn dots(seg: &str) -> Option<u8> {
+    let b = seg.as_bytes();
+    let mut i = 0;
+    let mut n = 0u8;
+    while i < b.len() {
+        if b[i] == b'.' {
+            i += 1;
+        } else if b[i] == b'%' && b.len() >= i + 3 && b[i + 1] == b'2' && (b[i + 2] | 0x20) == b'e'
+        {
+            i += 3;
+        } else {
+            return None;
+        }
+        n += 1;
+        if n > 2 {
+            return None;
+        }
+    }
+    (n > 0).then_some(n)
+}
+
+/// [`remove_dot_segments`] on the path of a `path?query` string; the query is kept as it is.
+pub fn normalize_path_and_query(pq: &str) -> Cow<'_, str> {
+    let (path, query) = match pq.find('?') {
+        Some(i) => pq.split_at(i),
+        None => (pq, ""),
+    };
+    match remove_dot_segments(path) {
+        Cow::Borrowed(_) => Cow::Borrowed(pq),
+        Cow::Owned(mut p) => {
+            p.push_str(query);
+            Cow::Owned(p)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn dot_segments_are_removed_as_rfc_3986_says() {
+        for (input, want) in [
+            ("/a/b/c/./../../g", "/a/g"),
+            ("mid/content=5/../6", "mid/6"),
+            ("/a/..", "/"),
+            ("/a/.", "/a/"),
+            ("/..", "/"),
+            ("/../../../etc/passwd", "/etc/passwd"),
+            ("/a//../b", "/a/b"),
+            ("/a/%2e%2E/b", "/b"),
+            ("/a/.%2e/%2e/b", "/b"),
+            ("/svc/x/../y/", "/svc/y/"),
+        ] {
+            assert_eq!(remove_dot_segments(input), want, "{input}");
+        }
+        for unchanged in [
+            "/",
+            "",
+            "*",
+            "/a/b/",
+            "/a/...",
+            "/a/.b/..c",
+            "/a/%2e%2e%2e",
+            "/a/%2f",
+        ] {
+            assert!(
+                matches!(remove_dot_segments(unchanged), Cow::Borrowed(_)),
+                "{unchanged}"
+            );
+        }
+        assert_eq!(normalize_path_and_query("/a/../b?x=/../y"), "/b?x=/../y");
+        assert_eq!(normalize_path_and_query("/a?b"), "/a?b");
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn host_is_required_once_in_http_1_1() {
+        let v11 = Version::HTTP_11;
+        assert_eq!(host_problem(v11, &headers(&[])), Some("no Host header"));
+        assert_eq!(host_problem(Version::HTTP_10, &headers(&[])), None);
+        assert_eq!(
+            host_problem(v11, &headers(&[("host", "a"), ("host", "a")])),
+            Some("more than one Host header")
+        );
+        assert_eq!(
+            host_problem(v11, &headers(&[("host", "u@a")])),
+            Some("invalid Host header")
+        );
+        assert_eq!(
+            host_problem(v11, &headers(&[("host", "a b")])),
+            Some("invalid Host header")
+        );
+        for ok in ["a", "127.0.0.1:8290", "[::1]:80", ""] {
+            assert_eq!(host_problem(v11, &headers(&[("host", ok)])), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn only_a_single_chunked_coding_is_supported() {
+        assert_eq!(unsupported_coding(&headers(&[])), None);
+        assert_eq!(
+            unsupported_coding(&headers(&[("transfer-encoding", "Chunked")])),
+            None
+        );
+        assert_eq!(
+            unsupported_coding(&headers(&[("transfer-encoding", "gzip, chunked")])).as_deref(),
+            Some("gzip")
+        );
+        assert_eq!(
+            unsupported_coding(&headers(&[
+                ("transfer-encoding", "chunked"),
+                ("transfer-encoding", "chunked")
+            ]))
+            .as_deref(),
+            Some("chunked (twice)")
+        );
+    }
+
+    #[test]
+    fn responses_a_proxy_must_not_forward() {
+        assert!(response_problem(StatusCode::SWITCHING_PROTOCOLS, &headers(&[])).is_some());
+        assert!(response_problem(
+            StatusCode::OK,
+            &headers(&[("transfer-encoding", "chunked"), ("content-length", "3")])
+        )
+        .is_some());
+        assert!(response_problem(
+            StatusCode::OK,
+            &headers(&[("transfer-encoding", "gzip, chunked")])
+        )
+        .is_some());
+        assert!(response_problem(StatusCode::OK, &headers(&[("content-length", "3")])).is_none());
+    }
+}
