@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::Home;
-use crate::synapse::element::parse_document;
 use crate::synapse::model::Pos;
+use crate::xml::element::parse_document;
 
 /// Default `cachableDuration`, as in the registry.xml WSO2 ships.
 pub const DEFAULT_CACHABLE_DURATION: Duration = Duration::from_millis(15_000);

@@ -7,7 +7,6 @@
 
 pub mod car;
 pub mod deploy;
-pub mod element;
 pub mod model;
 pub mod parse;
 pub mod resolve;

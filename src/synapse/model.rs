@@ -3,42 +3,7 @@
 //! so that the deployer can report `file:line:col` for reference errors too.
 
 pub use crate::diag::{Diagnostic, Origin, Pos};
-
-/// A generic XML element kept with positions: used for inline XML content (local entries, inline
-/// property values, payload formats) and for mediators mint does not model yet.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Element {
-    /// Prefix as written (`""` when none).
-    pub prefix: String,
-    pub local: String,
-    /// Resolved namespace URI (`""` when none).
-    pub ns: String,
-    pub attrs: Vec<Attr>,
-    pub children: Vec<Node>,
-    pub pos: Pos,
-    /// All namespace declarations in scope at this element (own and inherited), innermost last;
-    /// `("", uri)` is the default namespace. Expressions use these prefixes.
-    pub ns_scope: Vec<(String, String)>,
-    /// The element's exact source text, from `<` to the end of its end tag (or `/>`).
-    pub source: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Attr {
-    /// Qualified name as written (`xmlns:foo`, `name`, `soapenv:mustUnderstand`).
-    pub name: String,
-    /// Unescaped value.
-    pub value: String,
-    pub pos: Pos,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Node {
-    Element(Element),
-    /// Unescaped text (CDATA included), whitespace kept as is.
-    Text(String),
-    Comment(String),
-}
+pub use crate::xml::element::{Attr, Element, Node};
 
 /// Everything deployable from one home, before references are checked.
 #[derive(Debug, Clone, Default)]

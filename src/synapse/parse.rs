@@ -22,10 +22,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use super::element::parse_document;
 use super::model::{
     Artifacts, Diagnostic, Element, Endpoint, MediatorNode, Origin, Pos, Sequence, ValueSpec,
 };
+use crate::xml::element::parse_document;
 
 mod artifacts;
 mod endpoint;

@@ -23,6 +23,7 @@
 //!    why edits are an overlay rather than arena mutation).
 
 mod edit;
+pub mod element;
 mod error;
 mod escape;
 mod parse;

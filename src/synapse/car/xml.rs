@@ -10,8 +10,8 @@
 //! size at [`MAX_ELEMENTS`], and only the predefined entities and character references are
 //! resolved.
 
-use crate::synapse::element::LineIndex;
 use crate::synapse::model::Pos;
+use crate::xml::element::LineIndex;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 use quick_xml::XmlVersion;

@@ -632,7 +632,7 @@ impl Compiler<'_> {
                 return None;
             }
         };
-        match super::element::parse_document(&text) {
+        match crate::xml::element::parse_document(&text) {
             Ok(el) => Some((path, el)),
             Err((pos, msg)) => {
                 let o = Origin {
@@ -806,7 +806,7 @@ impl Compiler<'_> {
         }
         let text = with_namespaces(&t.endpoint, &substitute(&t.endpoint.source, &values));
         let file = Arc::clone(&t.origin.file);
-        let parsed = match super::element::parse_document(&text) {
+        let parsed = match crate::xml::element::parse_document(&text) {
             Ok(el) => super::parse::parse_endpoint_element(&el, &file, self.problems),
             Err((_, msg)) => {
                 self.error(

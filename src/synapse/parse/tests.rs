@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::synapse::element::{parse_document, MAX_DEPTH};
 use crate::synapse::model::{
     Artifacts, Diagnostic, EndpointKind, EndpointRef, LocalEntryValue, LogCategory, LogLevel,
     Mediator, Node, Pos, PropertyAction, PublishWsdl, ResourceMatcher, SeqRef, TimeoutAction,
     ValueSpec, VersionType,
 };
+use crate::xml::element::{parse_document, MAX_DEPTH};
 
 use super::{
     load_synapse_dir, parse_artifact_file, parse_endpoint_element, parse_sequence_element,

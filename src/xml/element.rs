@@ -1,4 +1,5 @@
-//! XML text → generic [`Element`] tree, for artifact files and registry resources.
+//! XML text → a generic [`Element`] tree with positions, for configuration files: Synapse
+//! artifacts, registry resources, `registry.xml` and CAR descriptors.
 //!
 //! This module owns the one place where artifact XML is tokenised (quick-xml's `Reader` over a
 //! `&str`). It adds what quick-xml leaves to its callers:
@@ -17,7 +18,43 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 use quick_xml::XmlVersion;
 
-use super::model::{Attr, Element, Node, Pos};
+pub use crate::diag::Pos;
+
+/// A generic XML element kept with positions: used for inline XML content (local entries, inline
+/// property values, payload formats) and for mediators mint does not model yet.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Element {
+    /// Prefix as written (`""` when none).
+    pub prefix: String,
+    pub local: String,
+    /// Resolved namespace URI (`""` when none).
+    pub ns: String,
+    pub attrs: Vec<Attr>,
+    pub children: Vec<Node>,
+    pub pos: Pos,
+    /// All namespace declarations in scope at this element (own and inherited), innermost last;
+    /// `("", uri)` is the default namespace. Expressions use these prefixes.
+    pub ns_scope: Vec<(String, String)>,
+    /// The element's exact source text, from `<` to the end of its end tag (or `/>`).
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Attr {
+    /// Qualified name as written (`xmlns:foo`, `name`, `soapenv:mustUnderstand`).
+    pub name: String,
+    /// Unescaped value.
+    pub value: String,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Element(Element),
+    /// Unescaped text (CDATA included), whitespace kept as is.
+    Text(String),
+    Comment(String),
+}
 
 /// Deepest element nesting accepted in one document.
 pub const MAX_DEPTH: usize = 512;
