@@ -19,13 +19,16 @@
 //! [`endpoint`] and the shard's [`http::client::Pool`] → response. Bodies stay as streams
 //! ([`http::body::Body::Incoming`]) unless a mediator asks for the content.
 
+pub mod compile;
 pub mod config;
+pub mod deploy;
 pub mod diag;
 pub mod endpoint;
 pub mod error;
 pub mod http;
 pub mod json;
 pub mod mediation;
+pub mod program;
 pub mod registry;
 pub mod server;
 pub mod synapse;

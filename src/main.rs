@@ -8,11 +8,11 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 use mint::config::{Home, Settings};
+use mint::deploy;
+use mint::deploy::hub::{ConfigHub, Health};
 use mint::http::tls::TlsSource;
 use mint::registry::{Registry, RegistryConfig};
 use mint::server::{self, Boot};
-use mint::synapse::deploy;
-use mint::synapse::deploy::hub::{ConfigHub, Health};
 use mint::telemetry::metrics::Metrics;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -31,13 +31,7 @@ use super::rules;
 use crate::config::{Home, Settings};
 use crate::error::{Error, ErrorKind, Result, Side};
 
-/// Identifies one backend origin.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Origin {
-    pub https: bool,
-    pub host: String,
-    pub port: u16,
-}
+use crate::program::endpoint::Origin;
 
 struct Idle {
     sender: SendRequest<Body>,

@@ -28,7 +28,6 @@ use super::body::Body;
 use super::io::{GlommioTimer, HyperIo};
 use super::rules;
 use crate::config::Settings;
-use crate::mediation::EngineSlot;
 
 /// A one-shot, shard-local broadcast: fired once, wakes every waiter. Each waiting future holds
 /// one slot (re-polling replaces its waker instead of adding one; dropping frees the slot), so
@@ -121,28 +120,42 @@ pub fn builder(settings: &Settings) -> http1::Builder {
     b
 }
 
+/// What answers the requests of a connection (in mint, the shard's mediation engine). The
+/// future owns what it needs, so the connection can hold it across awaits.
+pub trait Handler: 'static {
+    fn handle(
+        &self,
+        req: Request<Incoming>,
+        https: bool,
+    ) -> impl Future<Output = Response<Body>> + use<Self>;
+}
+
 /// Serves HTTP/1.1 on `io` until the peer closes, an error occurs, or `drain` fires (then the
 /// in-flight request finishes and the connection closes).
-pub async fn serve<S>(
+pub async fn serve<S, H>(
     builder: &http1::Builder,
     io: S,
-    engine: Rc<EngineSlot>,
+    handler: Rc<H>,
     https: bool,
     drain: Rc<Signal>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
+    H: Handler,
 {
     let svc = service_fn(move |req: Request<Incoming>| {
-        let engine = engine.get();
-        let refused = refuse(&req);
+        let outcome = match refuse(&req) {
+            Some(refused) => Err(refused),
+            None => Ok(handler.handle(req, https)),
+        };
         async move {
-            if let Some(r) = refused {
-                return Ok(r);
-            }
-            let resp = AssertUnwindSafe(engine.handle(req, https))
-                .catch_unwind()
-                .await;
-            Ok::<_, Infallible>(resp.unwrap_or_else(|_| panic_response()))
+            let resp = match outcome {
+                Err(refused) => refused,
+                Ok(answer) => AssertUnwindSafe(answer)
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| panic_response()),
+            };
+            Ok::<_, Infallible>(resp)
         }
     });
     let mut conn = pin!(builder.serve_connection(HyperIo(Lingering(Some(io))), svc));

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::context::{BodyType, MessageContext};
-use super::mediator::Expr;
 use super::Engine;
 use crate::error::{Error, ErrorKind, Result, Side};
+use crate::program::mediator::Expr;
 use crate::registry::Resource;
 use crate::xml::Document;
 use crate::xpath::dom::NodeId;
@@ -97,8 +97,8 @@ impl XPathContext for MessageXPathContext<'_> {
                     "To" => self.ctx.to.as_deref().and_then(s),
                     "MESSAGE_FORMAT" => s(self.ctx.message_format()),
                     _ => match self.engine.config.local_entries.get(name) {
-                        Some(crate::synapse::model::LocalEntryValue::Text(t)) => s(t),
-                        Some(crate::synapse::model::LocalEntryValue::Xml(x)) => s(&x.source),
+                        Some(crate::program::LocalEntry::Text(t)) => s(t),
+                        Some(crate::program::LocalEntry::Xml(x)) => s(&x.source),
                         _ => None,
                     },
                 }

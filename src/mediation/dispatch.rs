@@ -6,15 +6,15 @@
 use http::{header, Method, Response, StatusCode};
 
 use super::context::MessageContext;
-use super::mediator::SeqId;
 use crate::http::body::Body;
-use crate::synapse::deploy::{ApiRt, Config, MatcherRt, ProxyRt, ResourceRt};
+use crate::program::mediator::SeqId;
+use crate::program::{Api, Matcher, Program, Proxy, Resource};
 use crate::uri_template::{parse_query_params, UrlMatch};
 
 /// Where a request goes.
 pub enum Route<'c> {
-    Proxy(&'c ProxyRt),
-    Resource(&'c ApiRt, &'c ResourceRt),
+    Proxy(&'c Proxy),
+    Resource(&'c Api, &'c Resource),
     /// A sequence that handles the request on its own (main, mismatch handlers).
     Sequence(SeqId),
     /// An answer that needs no mediation (`?wsdl`, 404/405/400 of API dispatch, OPTIONS).
@@ -23,7 +23,7 @@ pub enum Route<'c> {
 
 /// Chooses the route and sets the dispatch properties (`REST_URL_POSTFIX`, `uri.var.*`,
 /// `query.param.*`, …) on the context.
-pub fn route<'c>(config: &'c Config, ctx: &mut MessageContext) -> Route<'c> {
+pub fn route<'c>(config: &'c Program, ctx: &mut MessageContext) -> Route<'c> {
     let path = ctx.uri.path().to_string();
     let query = ctx.uri.query().map(str::to_string);
     if let Some(rest) = path.strip_prefix("/services/") {
@@ -62,7 +62,7 @@ pub fn route<'c>(config: &'c Config, ctx: &mut MessageContext) -> Route<'c> {
 
 /// `API.canProcess`: the path after the context (and `/version` for url-versioned APIs) when this
 /// API takes the request.
-fn api_sub_path<'p>(api: &ApiRt, ctx: &MessageContext, path: &'p str) -> Option<&'p str> {
+fn api_sub_path<'p>(api: &Api, ctx: &MessageContext, path: &'p str) -> Option<&'p str> {
     let after = if api.context == "/" {
         path
     } else {
@@ -103,8 +103,8 @@ fn api_sub_path<'p>(api: &ApiRt, ctx: &MessageContext, path: &'p str) -> Option<
 }
 
 fn route_resource<'c>(
-    config: &'c Config,
-    api: &'c ApiRt,
+    config: &'c Program,
+    api: &'c Api,
     ctx: &mut MessageContext,
     sub: &str,
     query: Option<&str>,
@@ -145,14 +145,14 @@ fn route_resource<'c>(
         format!("{scheme}://{}", ctx.host.as_deref().unwrap_or("localhost")),
     );
 
-    let method_ok = |r: &ResourceRt| {
+    let method_ok = |r: &Resource| {
         ctx.method == Method::OPTIONS || r.methods.is_empty() || r.methods.contains(&ctx.method)
     };
-    let protocol_ok = |r: &ResourceRt| match r.protocol.as_deref() {
+    let protocol_ok = |r: &Resource| match r.protocol.as_deref() {
         Some(p) => p.eq_ignore_ascii_case(if ctx.https { "https" } else { "http" }),
         None => true,
     };
-    let acceptable: Vec<&ResourceRt> = api
+    let acceptable: Vec<&Resource> = api
         .resources
         .iter()
         .filter(|r| method_ok(r) && protocol_ok(r))
@@ -179,7 +179,7 @@ fn route_resource<'c>(
         }
         return Route::Resource(api, res);
     }
-    let all: Vec<&ResourceRt> = api.resources.iter().collect();
+    let all: Vec<&Resource> = api.resources.iter().collect();
     let mut ignored = Vec::new();
     if select(&all, sub_path, &with_query, &mut ignored).is_some() {
         return match config.method_not_allowed {
@@ -197,7 +197,7 @@ fn route_resource<'c>(
 /// is answered here, `200` with `Allow` listing the resource's methods, without mediation, unless
 /// the resource lists OPTIONS itself. Such a resource mediates it, with `Max-Forwards` decremented;
 /// at `Max-Forwards: 0` it is answered here too.
-fn answer_options(res: &ResourceRt, ctx: &mut MessageContext) -> Option<Response<Body>> {
+fn answer_options(res: &Resource, ctx: &mut MessageContext) -> Option<Response<Body>> {
     if res.methods.contains(&Method::OPTIONS) {
         let hops = ctx.headers.get(header::MAX_FORWARDS)?.to_str().ok()?;
         let hops = hops.trim().parse::<u64>().ok()?;
@@ -216,7 +216,7 @@ fn answer_options(res: &ResourceRt, ctx: &mut MessageContext) -> Option<Response
 
 /// The `Allow` value of a resource: its methods other than OPTIONS, or Synapse's
 /// `GET, POST, PUT, DELETE` when it lists none.
-fn allowed_methods(res: &ResourceRt) -> String {
+fn allowed_methods(res: &Resource) -> String {
     if res.methods.is_empty() {
         return "GET, POST, PUT, DELETE".to_string();
     }
@@ -232,15 +232,15 @@ fn allowed_methods(res: &ResourceRt) -> String {
 /// Synapse's dispatcher order: url-mapping (exact, then longest prefix, then extension), then the
 /// first matching uri-template, then the first default resource.
 fn select<'r>(
-    resources: &[&'r ResourceRt],
+    resources: &[&'r Resource],
     path: &str,
     with_query: &str,
     vars: &mut Vec<(String, String)>,
-) -> Option<&'r ResourceRt> {
+) -> Option<&'r Resource> {
     let bare = path.split('?').next().unwrap_or(path);
-    let mut best: Option<(&ResourceRt, u8, usize)> = None;
+    let mut best: Option<(&Resource, u8, usize)> = None;
     for r in resources {
-        if let MatcherRt::Mapping(m) = &r.matcher {
+        if let Matcher::Mapping(m) = &r.matcher {
             let rank = match m.match_path(bare) {
                 Some(UrlMatch::Exact) => (3, usize::MAX),
                 Some(UrlMatch::Prefix(n)) => (2, n),
@@ -256,7 +256,7 @@ fn select<'r>(
         return Some(r);
     }
     for r in resources {
-        if let MatcherRt::Template(t) = &r.matcher {
+        if let Matcher::Template(t) = &r.matcher {
             vars.clear();
             if t.matches(with_query, vars) {
                 return Some(r);
@@ -267,10 +267,10 @@ fn select<'r>(
     resources
         .iter()
         .copied()
-        .find(|r| matches!(r.matcher, MatcherRt::Default))
+        .find(|r| matches!(r.matcher, Matcher::Default))
 }
 
-fn wsdl_response(proxy: &ProxyRt) -> Response<Body> {
+fn wsdl_response(proxy: &Proxy) -> Response<Body> {
     match &proxy.wsdl {
         Some(w) => {
             let mut r = Response::new(Body::full(w.clone()));

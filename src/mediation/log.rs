@@ -13,10 +13,9 @@
 use std::fmt::Write as _;
 
 use super::context::MessageContext;
-use super::mediator::LogProp;
 use super::Engine;
 use crate::error::Result;
-use crate::synapse::model::{LogCategory, LogLevel};
+use crate::program::mediator::{LogCategory, LogLevel, LogProp};
 
 pub(super) async fn log(
     engine: &Engine,

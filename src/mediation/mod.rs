@@ -12,7 +12,7 @@ pub mod content;
 pub mod context;
 pub mod dispatch;
 mod log;
-pub mod mediator;
+
 pub mod respond;
 mod transform;
 
@@ -27,17 +27,18 @@ use http::{header, HeaderValue, Method, Request, Response};
 
 use self::context::{strip_hop_by_hop, MessageContext};
 use self::dispatch::Route;
-use self::mediator::{Cond, EpId, HeaderTarget, Med, Scope, SeqId, ValueRt};
 use crate::config::Settings;
-use crate::endpoint::{self, Address, EpKind};
+use crate::deploy::hub::ConfigHub;
+use crate::endpoint;
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::body::Body;
 use crate::http::client::Pool;
 use crate::http::rules;
+use crate::program::endpoint::TimeoutAction;
+use crate::program::endpoint::{Address, EndpointKind};
+use crate::program::mediator::{Cond, EpId, HeaderTarget, Med, Scope, SeqId, ValueRt};
+use crate::program::Program;
 use crate::registry::cache::ShardRegistry;
-use crate::synapse::deploy::hub::ConfigHub;
-use crate::synapse::deploy::Config;
-use crate::synapse::model::TimeoutAction;
 use crate::telemetry::metrics::{Metrics, ServiceStats, ShardStats};
 
 /// Whether mediation goes on after a mediator.
@@ -63,7 +64,7 @@ impl LogLimiter {
 
     /// `Some(suppressed so far)` when a line may be written now.
     pub fn allow(&self) -> Option<u64> {
-        let now = endpoint::state::now_ms() / 1000;
+        let now = endpoint::now_ms() / 1000;
         if now != self.second.get() {
             self.second.set(now);
             self.lines.set(0);
@@ -104,7 +105,7 @@ pub struct Served<'a> {
 /// One shard's mediation engine for one configuration (a redeployment builds a new one; see
 /// [`EngineSlot`]).
 pub struct Engine {
-    pub config: Arc<Config>,
+    pub config: Arc<Program>,
     pub pool: Rc<Pool>,
     pub settings: Rc<Settings>,
     pub registry: Rc<ShardRegistry>,
@@ -162,6 +163,17 @@ impl EngineSlot {
         *self.current.borrow_mut() = Rc::new(engine);
         self.seen.set(generation);
         tracing::debug!(shard = old.shard, generation, "configuration swapped in");
+    }
+}
+
+impl crate::http::server::Handler for EngineSlot {
+    fn handle(
+        &self,
+        req: Request<hyper::body::Incoming>,
+        https: bool,
+    ) -> impl Future<Output = Response<Body>> + use<> {
+        let engine = self.get();
+        async move { engine.handle(req, https).await }
     }
 }
 
@@ -575,10 +587,10 @@ impl Engine {
             let ep = &self.config.endpoints[id];
             let mut session = None;
             let (children, failover, order): (&[EpId], bool, Vec<usize>) = match &ep.kind {
-                EpKind::Failover { children, .. } => {
+                EndpointKind::Failover { children, .. } => {
                     (children, true, (0..children.len()).collect())
                 }
-                EpKind::Loadbalance {
+                EndpointKind::Loadbalance {
                     children,
                     failover,
                     weights,
@@ -601,7 +613,7 @@ impl Engine {
                             .collect(),
                     )
                 }
-                EpKind::Dynamic(expr) => {
+                EndpointKind::Dynamic(expr) => {
                     // Resolved against the deployed endpoints (named or loaded from the registry at
                     // deploy time): shards never compile configuration.
                     let key = self.eval(ctx, expr).await?;
@@ -617,7 +629,7 @@ impl Engine {
             };
             let body = ctx.body_bytes().await?;
             let headers = ctx.headers.clone();
-            let now = endpoint::state::now_ms();
+            let now = endpoint::now_ms();
             let mut last: Option<Error> = None;
             for i in order {
                 let child = children[i];
@@ -683,7 +695,7 @@ impl Engine {
     async fn call_leaf(&self, ctx: &mut MessageContext, endpoint: Option<EpId>) -> Result<()> {
         let ep = endpoint.map(|id| &self.config.endpoints[id]);
         if let Some(ep) = ep {
-            if ep.tracks_state() && !ep.state.ready_to_send(endpoint::state::now_ms()) {
+            if ep.tracks_state() && !ep.state.ready_to_send(endpoint::now_ms()) {
                 return Err(Error::new(
                     ErrorKind::Suspended,
                     Side::Backend,
@@ -706,7 +718,7 @@ impl Engine {
                 Ok(()) => ep.state.on_success(),
                 Err(e) if e.is_transport() => {
                     ep.state
-                        .on_fault(e.synapse_code(), &ep.policy, endpoint::state::now_ms());
+                        .on_fault(e.synapse_code(), &ep.policy, endpoint::now_ms());
                 }
                 Err(_) => {}
             }
@@ -717,7 +729,7 @@ impl Engine {
     async fn send_to_leaf(
         &self,
         ctx: &mut MessageContext,
-        ep: Option<&crate::endpoint::EndpointRt>,
+        ep: Option<&crate::program::Endpoint>,
     ) -> Result<()> {
         if let Some(ep) = ep {
             for (name, value, scope) in &ep.properties {
@@ -725,17 +737,17 @@ impl Engine {
                 set_property(ctx, name, *scope, v)?;
             }
         }
-        let kind = ep.map(|e| &e.kind).unwrap_or(&EpKind::Default);
+        let kind = ep.map(|e| &e.kind).unwrap_or(&EndpointKind::Default);
         let (addr, method) = match kind {
-            EpKind::Address(a) => (with_postfix(a, ctx), None),
-            EpKind::Http { template, method } => {
+            EndpointKind::Address(a) => (with_postfix(a, ctx), None),
+            EndpointKind::Http { template, method } => {
                 let url = template.expand(&|name: &str| ctx.props.get(name).cloned());
                 (
                     Address::parse(&url).map_err(Error::mediation)?,
                     method.clone(),
                 )
             }
-            EpKind::Default => {
+            EndpointKind::Default => {
                 if ctx.to.is_none() && !ctx.doing_rest() {
                     // The WS-Addressing To header of a SOAP message.
                     if let Ok(doc) = ctx.document().await {
@@ -750,17 +762,19 @@ impl Engine {
                 let a = Address::parse(&to).map_err(Error::mediation)?;
                 (with_postfix(&a, ctx), None)
             }
-            EpKind::Unsupported(t) => {
+            EndpointKind::Unsupported(t) => {
                 return Err(Error::mediation(format!(
                     "endpoint type '{t}' is not supported by mint yet"
                 )));
             }
-            EpKind::Missing(key) => {
+            EndpointKind::Missing(key) => {
                 return Err(Error::mediation(format!(
                     "Reference to non-existent endpoint for key : {key}"
                 )));
             }
-            EpKind::Failover { .. } | EpKind::Loadbalance { .. } | EpKind::Dynamic(_) => {
+            EndpointKind::Failover { .. }
+            | EndpointKind::Loadbalance { .. }
+            | EndpointKind::Dynamic(_) => {
                 return Err(Error::mediation(
                     "internal: group endpoint reached a leaf call",
                 ));

@@ -8,12 +8,12 @@ use bytes::Bytes;
 
 use super::content::{Evaluated, Want};
 use super::context::{BodyType, MessageContext};
-use super::mediator::{
+use super::Engine;
+use crate::error::{Error, ErrorKind, Result, Side};
+use crate::program::mediator::{
     Enrich, EnrichAction, EnrichSource, EnrichTarget, FaultCode, Format, MakeFault, Media,
     PayloadFactory, ValueRt,
 };
-use super::Engine;
-use crate::error::{Error, ErrorKind, Result, Side};
 use crate::xml::soap::build_envelope;
 use crate::xml::{escape_text, Content, Document, Fragment, SoapVersion};
 use crate::xpath::dom::{Dom, NodeId, NodeKind};

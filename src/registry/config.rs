@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::Home;
-use crate::synapse::model::Pos;
+use crate::diag::Pos;
 use crate::xml::element::parse_document;
 
 /// Default `cachableDuration`, as in the registry.xml WSO2 ships.

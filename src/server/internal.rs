@@ -14,10 +14,10 @@ use futures_util::future::{select, Either};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use hyper::service::service_fn;
 
+use crate::deploy::hub::{ConfigHub, Health};
 use crate::http::body::Body;
 use crate::http::io::{GlommioTimer, HyperIo};
 use crate::http::server::Signal;
-use crate::synapse::deploy::hub::{ConfigHub, Health};
 use crate::telemetry::metrics::Metrics;
 
 /// Most connections the internal API holds open at once; more are answered 503 and closed. Probes

@@ -19,6 +19,7 @@ use glommio::net::{TcpListener, TcpStream};
 use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
 
 use crate::config::{Home, Settings};
+use crate::deploy::hub::ConfigHub;
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::client::Pool;
 use crate::http::server::{builder, serve, Signal};
@@ -26,11 +27,9 @@ use crate::http::tls::TlsSource;
 use crate::mediation::{Engine, EngineSlot};
 use crate::registry::cache::ShardRegistry;
 use crate::registry::Registry;
-use crate::synapse::deploy::hub::ConfigHub;
 use crate::telemetry::metrics::{Metrics, ShardStats};
 
 mod internal;
-pub mod watch;
 
 /// What every shard starts from.
 #[derive(Clone)]
@@ -217,7 +216,7 @@ pub fn run(boot: Boot) -> Result<()> {
             Error::new(ErrorKind::Io, Side::Internal, "installing signal handlers").with_cause(e)
         })?;
     }
-    let watcher = watch::Watcher {
+    let watcher = crate::deploy::watch::Watcher {
         home: boot.home.clone(),
         registry: boot.registry.clone(),
         hub: boot.hub.clone(),

@@ -6,7 +6,6 @@
 //! request path.
 
 pub mod car;
-pub mod deploy;
 pub mod model;
 pub mod parse;
 pub mod resolve;

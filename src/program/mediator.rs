@@ -3,11 +3,35 @@
 
 use http::HeaderName;
 
-use crate::synapse::model::{LogCategory, LogLevel, Origin};
+use crate::diag::Origin;
 
-/// Index of a sequence in [`crate::synapse::deploy::Config::sequences`].
+/// What a `log` mediator writes besides its properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// To, From, WSAction, SOAPAction, ReplyTo, MessageID, Direction.
+    Simple,
+    /// Simple plus the transport headers.
+    Headers,
+    /// Headers plus the envelope.
+    Full,
+    /// Only the properties.
+    Custom,
+}
+
+/// The log level a `log` mediator writes at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogCategory {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+/// Index of a sequence in [`crate::deploy::Config::sequences`].
 pub type SeqId = usize;
-/// Index of an endpoint in [`crate::synapse::deploy::Config::endpoints`].
+/// Index of an endpoint in [`crate::deploy::Config::endpoints`].
 pub type EpId = usize;
 
 /// A compiled XPath, with its streaming form when it is a simple location path that can be

@@ -9,11 +9,11 @@ use crate::diag::Severity;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::super::car::{self, CarApp};
-use super::super::model::{Artifacts, Diagnostic, Origin, Pos};
-use super::super::parse::{parse_artifact_file, ArtifactDir};
 use crate::config::Home;
 use crate::registry::{Registry, Undo};
+use crate::synapse::car::{self, CarApp};
+use crate::synapse::model::{Artifacts, Diagnostic, Origin, Pos};
+use crate::synapse::parse::{parse_artifact_file, ArtifactDir};
 
 /// One CAR, read and parsed.
 pub(super) struct LoadedCar {

@@ -1,14 +1,14 @@
-//! The deployer: model → one immutable, validated [`Config`].
+//! The deployer: model → one immutable, validated [`Program`].
 //!
 //! It resolves every reference (sequence keys, endpoint keys, registry keys, `receive` sequences,
 //! local entries), compiles URI templates and endpoint addresses, sorts the API table as Synapse does
 //! (longest context first) and reports each problem as `file:line:col: message`. A home with any
-//! error produces no `Config`: the caller keeps what it had — except that a CAR with errors in
+//! error produces no `Program`: the caller keeps what it had — except that a CAR with errors in
 //! its own files is rolled back and left out (WSO2 deploys CARs one by one), see `cars`.
 //!
 //! Sequences and endpoints referenced by a registry key are compiled here too, like every other
 //! artifact, so shards never parse configuration; the files they came from are listed in
-//! `Config::registry_deps`, which the hot-deployment watcher (`server::watch`) re-checks every
+//! `Program::registry_deps`, which the hot-deployment watcher (`server::watch`) re-checks every
 //! `cachableDuration` and recompiles on change — WSO2's "re-read after the cache expires", done
 //! off the shards.
 
@@ -19,201 +19,28 @@ use std::sync::Arc;
 
 use http::{HeaderName, Method};
 
-use super::model::{
+use crate::program::endpoint::{Endpoint, EndpointKind};
+use crate::program::mediator::{
+    EpId, HeaderTarget, LogCategory, LogLevel, LogProp, Med, PropType, Scope, SeqId, ValueRt,
+};
+use crate::program::{Api, LocalEntry, Matcher, Program, Proxy, Resource, Sequence};
+use crate::registry::Registry;
+use crate::synapse::model::{
     self, Artifacts, Diagnostic, EndpointRef, LocalEntryValue, MediatorNode, Origin, SeqRef,
 };
-use crate::config::Home;
-use crate::endpoint::{self, EndpointRt};
-use crate::mediation::mediator::{
-    EpId, HeaderTarget, LogProp, Med, PropType, Scope, SeqId, ValueRt,
-};
-use crate::registry::Registry;
 use crate::synapse::resolve::ValueResolver;
-use crate::telemetry::metrics::{Kind, Metrics, ServiceStats};
 use crate::uri_template::{UriTemplate, UrlMapping};
 
-/// A compiled sequence.
-#[derive(Debug, Clone)]
-pub struct SeqRt {
-    pub name: String,
-    pub mediators: Vec<Med>,
-    /// `onError`: the fault handler for failures inside this sequence.
-    pub on_error: Option<SeqId>,
-}
-
-/// A compiled proxy service.
-#[derive(Debug, Clone)]
-pub struct ProxyRt {
-    pub name: String,
-    pub http: bool,
-    pub https: bool,
-    pub in_seq: Option<SeqId>,
-    pub out_seq: Option<SeqId>,
-    pub fault_seq: Option<SeqId>,
-    pub endpoint: Option<EpId>,
-    /// The WSDL served at `?wsdl`, when `publishWSDL` names a local entry or inline definitions.
-    pub wsdl: Option<String>,
-    /// Request counters (set by [`deploy_home`]).
-    pub stats: Option<Arc<ServiceStats>>,
-}
-
-#[derive(Debug, Clone)]
-pub enum MatcherRt {
-    Template(UriTemplate),
-    Mapping(UrlMapping),
-    Default,
-}
-
-#[derive(Debug, Clone)]
-pub struct ResourceRt {
-    /// Empty = every method.
-    pub methods: Vec<Method>,
-    pub matcher: MatcherRt,
-    pub protocol: Option<String>,
-    pub content_type: Option<String>,
-    pub in_seq: Option<SeqId>,
-    pub out_seq: Option<SeqId>,
-    pub fault_seq: Option<SeqId>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ApiRt {
-    pub name: String,
-    pub context: String,
-    pub version: Option<String>,
-    pub url_versioned: bool,
-    pub hostname: Option<String>,
-    pub port: Option<u16>,
-    pub resources: Vec<ResourceRt>,
-    /// Request counters (set by [`deploy_home`]).
-    pub stats: Option<Arc<ServiceStats>>,
-}
-
-/// Everything a shard needs to serve, immutable after deployment.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub proxies: HashMap<String, ProxyRt>,
-    /// Sorted by context length, longest first (Synapse's API table order).
-    pub apis: Vec<ApiRt>,
-    pub sequences: Vec<SeqRt>,
-    pub endpoints: Vec<EndpointRt>,
-    pub named_sequences: HashMap<String, SeqId>,
-    pub named_endpoints: HashMap<String, EpId>,
-    pub local_entries: HashMap<String, LocalEntryValue>,
-    pub main: SeqId,
-    pub fault: SeqId,
-    /// `_resource_mismatch_handler_` / `_method_not_allowed_handler_` when defined.
-    pub resource_mismatch: Option<SeqId>,
-    pub method_not_allowed: Option<SeqId>,
-    /// Registry files this configuration was compiled from (sequences and endpoints by key),
-    /// present or not: the hot-deployment watcher recompiles when one changes or appears.
-    pub registry_deps: Vec<PathBuf>,
-}
-
-/// The outcome of deploying a home.
-pub struct Deployment {
-    /// None when any error was found.
-    pub config: Option<Config>,
-    /// Errors and warnings, in file order.
-    pub problems: Vec<Diagnostic>,
-    /// CARs that failed and were left out (rolled back), by file name.
-    pub faulty_capps: Vec<String>,
-}
-
-/// Loads and compiles every artifact of a home, with `$SYSTEM:`/`$FILE:`/`${configs.*}` values
-/// resolved and, given `metrics`, each proxy, API and endpoint wired to its counters.
-pub fn deploy_home(home: &Home, registry: &Registry, metrics: Option<&Metrics>) -> Deployment {
-    let mut loose = Artifacts::default();
-    let mut problems = Vec::new();
-    super::parse::load_synapse_dir(&home.synapse_dir(), &mut loose, &mut problems);
-    let file_properties = home.root.join("conf").join("file.properties");
-    let resolver = match ValueResolver::load(&file_properties) {
-        Ok(r) => r,
-        Err(e) => {
-            problems.push(Diagnostic {
-                origin: Origin {
-                    file: Arc::new(file_properties),
-                    pos: model::Pos { line: 1, col: 1 },
-                },
-                message: e,
-                severity: Severity::Error,
-            });
-            ValueResolver::default()
-        }
-    };
-    let (mut cars, mut faulty_capps) = cars::load(home, registry, &mut problems);
-    // Compile everything; a CAR whose own files have errors is rolled back and the rest compiled
-    // again without it (WSO2 deploys CARs one by one; a faulty one does not stop the others).
-    loop {
-        let mut artifacts = loose.clone();
-        let mut all = problems.clone();
-        for car in &cars {
-            cars::merge(&mut artifacts, &car.artifacts);
-            all.extend(car.problems.iter().cloned());
-        }
-        let mut config = compile_with(artifacts, registry, resolver.clone(), &mut all);
-        let bad = cars
-            .iter()
-            .position(|car| all.iter().any(|p| p.is_error() && car.owns(p)));
-        if let Some(i) = bad {
-            let car = cars.remove(i);
-            for p in all.iter().filter(|p| p.is_error() && car.owns(p)) {
-                problems.push(Diagnostic {
-                    severity: Severity::Warning,
-                    message: format!("faulty CAR {} rolled back: {}", car.name, p.message),
-                    ..p.clone()
-                });
-            }
-            for u in car.undo.into_iter().rev() {
-                registry.undo(u);
-            }
-            faulty_capps.push(car.name);
-            continue;
-        }
-        if let Some(m) = metrics {
-            config.attach_stats(m);
-        }
-        let failed = all.iter().any(|p| p.is_error());
-        faulty_capps.sort();
-        return Deployment {
-            config: (!failed).then_some(config),
-            problems: all,
-            faulty_capps,
-        };
-    }
-}
-
-impl Config {
-    /// Wires every proxy, API and endpoint to its counters, and tells `metrics` what is deployed.
-    pub fn attach_stats(&mut self, metrics: &Metrics) {
-        let mut deployed = Vec::new();
-        for p in self.proxies.values_mut() {
-            p.stats = Some(metrics.service(Kind::Proxy, &p.name, ""));
-            deployed.push((Kind::Proxy, p.name.clone()));
-        }
-        for a in &mut self.apis {
-            a.stats = Some(metrics.service(Kind::Api, &a.name, &a.context));
-            deployed.push((Kind::Api, a.name.clone()));
-        }
-        for e in &mut self.endpoints {
-            let label = e.metric_label();
-            e.stats = Some(metrics.service(Kind::Endpoint, &label, ""));
-        }
-        metrics.set_deployed(deployed);
-    }
-}
-
-mod cars;
 mod content;
-pub mod hub;
+pub mod endpoint;
 
 pub use content::format_xml;
 
 struct Compiler<'a> {
     registry: &'a Registry,
     problems: &'a mut Vec<Diagnostic>,
-    sequences: Vec<Option<SeqRt>>,
-    endpoints: Vec<Option<EndpointRt>>,
+    sequences: Vec<Option<Sequence>>,
+    endpoints: Vec<Option<Endpoint>>,
     named_sequences: HashMap<String, SeqId>,
     named_endpoints: HashMap<String, EpId>,
     /// Named sequence / endpoint models waiting to be compiled, by id.
@@ -227,13 +54,41 @@ struct Compiler<'a> {
     template_depth: usize,
 }
 
+fn log_level(l: model::LogLevel) -> LogLevel {
+    match l {
+        model::LogLevel::Simple => LogLevel::Simple,
+        model::LogLevel::Headers => LogLevel::Headers,
+        model::LogLevel::Full => LogLevel::Full,
+        model::LogLevel::Custom => LogLevel::Custom,
+    }
+}
+
+fn log_category(c: model::LogCategory) -> LogCategory {
+    match c {
+        model::LogCategory::Trace => LogCategory::Trace,
+        model::LogCategory::Debug => LogCategory::Debug,
+        model::LogCategory::Info => LogCategory::Info,
+        model::LogCategory::Warn => LogCategory::Warn,
+        model::LogCategory::Error => LogCategory::Error,
+        model::LogCategory::Fatal => LogCategory::Fatal,
+    }
+}
+
+fn local_entry(v: LocalEntryValue) -> LocalEntry {
+    match v {
+        LocalEntryValue::Text(t) => LocalEntry::Text(t),
+        LocalEntryValue::Xml(x) => LocalEntry::Xml(x),
+        LocalEntryValue::Src(u) => LocalEntry::Src(u),
+    }
+}
+
 /// Compiles parsed artifacts; problems are appended. Configuration values are resolved against
 /// the environment only (see [`compile_with`]).
 pub fn compile(
     artifacts: Artifacts,
     registry: &Registry,
     problems: &mut Vec<Diagnostic>,
-) -> Config {
+) -> Program {
     compile_with(artifacts, registry, ValueResolver::default(), problems)
 }
 
@@ -243,7 +98,7 @@ pub fn compile_with(
     registry: &Registry,
     resolver: ValueResolver,
     problems: &mut Vec<Diagnostic>,
-) -> Config {
+) -> Program {
     let mut c = Compiler {
         registry,
         problems,
@@ -298,7 +153,7 @@ pub fn compile_with(
     let main = match c.named_sequences.get("main") {
         Some(&id) => id,
         None => {
-            let id = c.push_seq(SeqRt {
+            let id = c.push_seq(Sequence {
                 name: "main".into(),
                 mediators: default_main(),
                 on_error: None,
@@ -310,7 +165,7 @@ pub fn compile_with(
     let fault = match c.named_sequences.get("fault") {
         Some(&id) => id,
         None => {
-            let id = c.push_seq(SeqRt {
+            let id = c.push_seq(Sequence {
                 name: "fault".into(),
                 mediators: default_fault(),
                 on_error: None,
@@ -337,7 +192,7 @@ pub fn compile_with(
         let rt = c.proxy(&p);
         proxies.insert(p.name.clone(), rt);
     }
-    let mut apis: Vec<ApiRt> = Vec::new();
+    let mut apis: Vec<Api> = Vec::new();
     for a in artifacts.apis {
         if apis.iter().any(|x| x.name == a.name) {
             c.error(&a.origin, format!("duplicate API '{}'", a.name));
@@ -355,7 +210,7 @@ pub fn compile_with(
         .named_sequences
         .get("_method_not_allowed_handler_")
         .copied();
-    Config {
+    Program {
         proxies,
         apis,
         sequences: c
@@ -366,11 +221,15 @@ pub fn compile_with(
         endpoints: c
             .endpoints
             .into_iter()
-            .map(|e| e.unwrap_or_else(EndpointRt::placeholder))
+            .map(|e| e.unwrap_or_else(Endpoint::placeholder))
             .collect(),
         named_sequences: c.named_sequences,
         named_endpoints: c.named_endpoints,
-        local_entries: c.local_entries,
+        local_entries: c
+            .local_entries
+            .into_iter()
+            .map(|(k, v)| (k, local_entry(v)))
+            .collect(),
         main,
         fault,
         resource_mismatch,
@@ -439,11 +298,11 @@ fn with_namespaces(el: &model::Element, source: &str) -> String {
 }
 
 trait UnwrapSeq {
-    fn unwrap_or_default_seq(self) -> SeqRt;
+    fn unwrap_or_default_seq(self) -> Sequence;
 }
-impl UnwrapSeq for Option<SeqRt> {
-    fn unwrap_or_default_seq(self) -> SeqRt {
-        self.unwrap_or(SeqRt {
+impl UnwrapSeq for Option<Sequence> {
+    fn unwrap_or_default_seq(self) -> Sequence {
+        self.unwrap_or(Sequence {
             name: String::new(),
             mediators: Vec::new(),
             on_error: None,
@@ -474,8 +333,8 @@ fn default_main() -> Vec<Med> {
 fn default_fault() -> Vec<Med> {
     vec![
         Med::Log {
-            level: model::LogLevel::Custom,
-            category: model::LogCategory::Error,
+            level: LogLevel::Custom,
+            category: LogCategory::Error,
             separator: ", ".into(),
             props: vec![
                 LogProp {
@@ -521,15 +380,15 @@ impl Compiler<'_> {
         self.sequences.push(None);
         self.sequences.len() - 1
     }
-    fn push_seq(&mut self, s: SeqRt) -> SeqId {
+    fn push_seq(&mut self, s: Sequence) -> SeqId {
         self.sequences.push(Some(s));
         self.sequences.len() - 1
     }
 
-    fn sequence(&mut self, s: &model::Sequence) -> SeqRt {
+    fn sequence(&mut self, s: &model::Sequence) -> Sequence {
         let on_error = s.on_error.as_ref().and_then(|k| self.seq_key(k, &s.origin));
         let mediators = self.mediators(&s.mediators);
-        SeqRt {
+        Sequence {
             name: s.name.clone().unwrap_or_else(|| "anonymous".into()),
             mediators,
             on_error,
@@ -559,7 +418,7 @@ impl Compiler<'_> {
                 origin,
                 format!("sequence '{key}' is neither defined nor in the registry; invoking it raises a fault until it appears"),
             );
-            let id = self.push_seq(SeqRt {
+            let id = self.push_seq(Sequence {
                 name: key.to_string(),
                 mediators: vec![Med::Raise(format!("Sequence named {key} cannot be found"))],
                 on_error: None,
@@ -572,14 +431,15 @@ impl Compiler<'_> {
                 let id = self.reserve_seq();
                 self.named_sequences.insert(key.to_string(), id);
                 let file = Arc::new(path);
-                let parsed = super::parse::parse_sequence_element(&el, &file, self.problems);
+                let parsed =
+                    crate::synapse::parse::parse_sequence_element(&el, &file, self.problems);
                 let rt = match parsed {
                     Some(s) => {
                         let mut rt = self.sequence(&s);
                         rt.name = key.to_string();
                         rt
                     }
-                    None => SeqRt {
+                    None => Sequence {
                         name: key.to_string(),
                         mediators: Vec::new(),
                         on_error: None,
@@ -665,9 +525,9 @@ impl Compiler<'_> {
                 origin,
                 format!("endpoint '{key}' is neither defined nor in the registry; sending to it raises a fault until it appears"),
             );
-            let mut rt = EndpointRt::placeholder();
+            let mut rt = Endpoint::placeholder();
             rt.name = key.to_string();
-            rt.kind = endpoint::EpKind::Missing(key.to_string());
+            rt.kind = EndpointKind::Missing(key.to_string());
             self.endpoints.push(Some(rt));
             let id = self.endpoints.len() - 1;
             self.named_endpoints.insert(key.to_string(), id);
@@ -675,7 +535,7 @@ impl Compiler<'_> {
         }
         let (path, el) = self.registry_element(key, origin)?;
         let file = Arc::new(path);
-        let parsed = super::parse::parse_endpoint_element(&el, &file, self.problems)?;
+        let parsed = crate::synapse::parse::parse_endpoint_element(&el, &file, self.problems)?;
         let mut rt = self.endpoint(&parsed);
         if rt.name.is_empty() {
             rt.name = key.to_string();
@@ -686,7 +546,7 @@ impl Compiler<'_> {
         Some(id)
     }
 
-    fn endpoint(&mut self, e: &model::Endpoint) -> EndpointRt {
+    fn endpoint(&mut self, e: &model::Endpoint) -> Endpoint {
         let mut props = Vec::new();
         for p in &e.properties {
             let v = self.value(&p.value, &e.origin);
@@ -709,7 +569,9 @@ impl Compiler<'_> {
         };
         if let Some((children, algorithm, session)) = group {
             let sticky = match session {
-                Some(("http", timeout)) => Some(Arc::new(endpoint::Sticky::new(timeout))),
+                Some(("http", timeout)) => {
+                    Some(Arc::new(crate::program::endpoint::Sticky::new(timeout)))
+                }
                 Some((s, _)) => {
                     self.warn(&e.origin, format!("sticky sessions of type \"{s}\" are not supported (only type=\"http\"); round robin is used"));
                     None
@@ -737,12 +599,12 @@ impl Compiler<'_> {
                     ),
                 );
             }
-            return endpoint::compile_group(e, props, ids, weights, sticky);
+            return endpoint::group(e, props, ids, weights, sticky);
         }
         if let model::EndpointKind::Dynamic(expr) = &e.kind {
-            let mut rt = EndpointRt::placeholder();
+            let mut rt = Endpoint::placeholder();
             rt.name = e.name.clone().unwrap_or_default();
-            rt.kind = endpoint::EpKind::Dynamic(self.value(expr, &e.origin));
+            rt.kind = EndpointKind::Dynamic(self.value(expr, &e.origin));
             return rt;
         }
         if let model::EndpointKind::Template {
@@ -755,7 +617,7 @@ impl Compiler<'_> {
         }
         let resolved = self.resolve_endpoint(e);
         let e = resolved.as_ref().unwrap_or(e);
-        match endpoint::compile(e, props) {
+        match endpoint::leaf(e, props) {
             Ok((rt, warnings)) => {
                 for w in warnings {
                     self.warn(&e.origin, w);
@@ -764,7 +626,7 @@ impl Compiler<'_> {
             }
             Err(msg) => {
                 self.error(&e.origin, msg);
-                EndpointRt::placeholder()
+                Endpoint::placeholder()
             }
         }
     }
@@ -778,20 +640,20 @@ impl Compiler<'_> {
         template: &str,
         uri: Option<&str>,
         params: &[(String, String)],
-    ) -> EndpointRt {
+    ) -> Endpoint {
         let Some(t) = self.endpoint_templates.get(template).cloned() else {
             self.error(
                 &e.origin,
                 format!("endpoint template '{template}' is not defined"),
             );
-            return EndpointRt::placeholder();
+            return Endpoint::placeholder();
         };
         if self.template_depth > 8 {
             self.error(
                 &e.origin,
                 format!("endpoint template '{template}' instantiates itself"),
             );
-            return EndpointRt::placeholder();
+            return Endpoint::placeholder();
         }
         let name = e.name.clone().unwrap_or_default();
         let mut values: Vec<(&str, &str)> = vec![("name", &name), ("uri", uri.unwrap_or(""))];
@@ -807,7 +669,7 @@ impl Compiler<'_> {
         let text = with_namespaces(&t.endpoint, &substitute(&t.endpoint.source, &values));
         let file = Arc::clone(&t.origin.file);
         let parsed = match crate::xml::element::parse_document(&text) {
-            Ok(el) => super::parse::parse_endpoint_element(&el, &file, self.problems),
+            Ok(el) => crate::synapse::parse::parse_endpoint_element(&el, &file, self.problems),
             Err((_, msg)) => {
                 self.error(
                     &t.origin,
@@ -817,7 +679,7 @@ impl Compiler<'_> {
             }
         };
         let Some(mut parsed) = parsed else {
-            return EndpointRt::placeholder();
+            return Endpoint::placeholder();
         };
         parsed.name = e.name.clone();
         parsed.properties.extend(e.properties.iter().cloned());
@@ -899,8 +761,8 @@ impl Compiler<'_> {
                     })
                     .collect();
                 Med::Log {
-                    level: *level,
-                    category: *category,
+                    level: log_level(*level),
+                    category: log_category(*category),
                     separator: separator.clone(),
                     props,
                 }
@@ -1043,7 +905,7 @@ impl Compiler<'_> {
         })
     }
 
-    fn proxy(&mut self, p: &model::Proxy) -> ProxyRt {
+    fn proxy(&mut self, p: &model::Proxy) -> Proxy {
         let t = &p.target;
         let in_seq = self.seq_ref(&t.in_sequence, &format!("{}:inSequence", p.name));
         let out_seq = self.seq_ref(&t.out_sequence, &format!("{}:outSequence", p.name));
@@ -1074,7 +936,7 @@ impl Compiler<'_> {
             None => None,
         };
         let has = |t: &str| p.transports.iter().any(|x| x.eq_ignore_ascii_case(t));
-        ProxyRt {
+        Proxy {
             name: p.name.clone(),
             http: has("http"),
             https: has("https"),
@@ -1087,7 +949,7 @@ impl Compiler<'_> {
         }
     }
 
-    fn api(&mut self, a: &model::Api) -> ApiRt {
+    fn api(&mut self, a: &model::Api) -> Api {
         let mut resources = Vec::new();
         for r in &a.resources {
             let mut methods = Vec::new();
@@ -1099,23 +961,23 @@ impl Compiler<'_> {
             }
             let matcher = match &r.matcher {
                 model::ResourceMatcher::UriTemplate(t) => match UriTemplate::parse(t) {
-                    Ok(t) => MatcherRt::Template(t),
+                    Ok(t) => Matcher::Template(t),
                     Err(e) => {
                         self.error(&r.origin, format!("bad uri-template '{t}': {e}"));
-                        MatcherRt::Default
+                        Matcher::Default
                     }
                 },
                 model::ResourceMatcher::UrlMapping(m) => match UrlMapping::parse(m) {
-                    Ok(m) => MatcherRt::Mapping(m),
+                    Ok(m) => Matcher::Mapping(m),
                     Err(e) => {
                         self.error(&r.origin, format!("bad url-mapping '{m}': {e}"));
-                        MatcherRt::Default
+                        Matcher::Default
                     }
                 },
-                model::ResourceMatcher::Default => MatcherRt::Default,
+                model::ResourceMatcher::Default => Matcher::Default,
             };
             let label = format!("{}:resource", a.name);
-            resources.push(ResourceRt {
+            resources.push(Resource {
                 methods,
                 matcher,
                 protocol: r.protocol.clone(),
@@ -1125,7 +987,7 @@ impl Compiler<'_> {
                 fault_seq: self.seq_ref(&r.fault_sequence, &format!("{label}:faultSequence")),
             });
         }
-        ApiRt {
+        Api {
             name: a.name.clone(),
             context: a.context.clone(),
             version: a.version.clone(),

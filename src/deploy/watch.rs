@@ -1,6 +1,6 @@
 //! Hot deployment: a plain thread (never a shard) polls the deployment folders, the CARs,
 //! `conf/file.properties` and the registry files the configuration was compiled from; when any of
-//! them changed it redeploys the whole home and, when that succeeds, publishes the new `Config`
+//! them changed it redeploys the whole home and, when that succeeds, publishes the new `Program`
 //! to the shards through the [`ConfigHub`]. A failed redeployment changes nothing that serves: the
 //! previous configuration stays, the problems are logged and `/healthz` lists them until a later
 //! deployment succeeds.
@@ -10,7 +10,7 @@
 //! a symlink swap that inotify watchers on the old target miss), costs a few `stat`s per second,
 //! and WSO2 polls too (every 15 s by default).
 //!
-//! Registry-sourced sequences and endpoints are compiled into the `Config` like every other
+//! Registry-sourced sequences and endpoints are compiled into the `Program` like every other
 //! artifact (shards never parse configuration), so an edit of such a registry file reaches the
 //! shards the same way: the watcher checks those files every `cachableDuration` (at least every
 //! 100 ms), whether or not hot deployment of the folders is on — WSO2 re-reads registry resources
@@ -23,9 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Home;
+use crate::deploy::hub::{ConfigHub, Health};
+use crate::deploy::{self, Deployment};
 use crate::registry::Registry;
-use crate::synapse::deploy::hub::{ConfigHub, Health};
-use crate::synapse::deploy::{self, Deployment};
 use crate::telemetry::metrics::Metrics;
 
 /// What the watcher needs.

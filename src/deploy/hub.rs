@@ -1,17 +1,17 @@
 //! The hand-over point between the deployer and the shards.
 //!
-//! The deployer (start-up, then the hot-deployment watcher thread) publishes each new [`Config`]
+//! The deployer (start-up, then the hot-deployment watcher thread) publishes each new [`Program`]
 //! here and bumps `generation`. A shard checks the generation once per request — one relaxed
 //! load of a line that only changes on redeploy, so it stays shared in every core's cache — and
-//! only when it moved does it take the new `Config` and build a new engine around it. Requests
-//! already running keep the engine (and `Config`) they started with, so a swap drops nothing.
+//! only when it moved does it take the new `Program` and build a new engine around it. Requests
+//! already running keep the engine (and `Program`) they started with, so a swap drops nothing.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use super::Config;
+use crate::program::Program;
 
 /// Why `/healthz` says "not ready".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,12 +31,12 @@ impl Health {
 
 pub struct ConfigHub {
     generation: AtomicU64,
-    current: ArcSwap<Config>,
+    current: ArcSwap<Program>,
     health: ArcSwap<Health>,
 }
 
 impl ConfigHub {
-    pub fn new(config: Arc<Config>, health: Health) -> ConfigHub {
+    pub fn new(config: Arc<Program>, health: Health) -> ConfigHub {
         ConfigHub {
             generation: AtomicU64::new(1),
             current: ArcSwap::new(config),
@@ -51,12 +51,12 @@ impl ConfigHub {
     }
 
     /// The configuration now published.
-    pub fn current(&self) -> Arc<Config> {
+    pub fn current(&self) -> Arc<Program> {
         self.current.load_full()
     }
 
     /// Publishes a new configuration; returns its generation.
-    pub fn publish(&self, config: Arc<Config>) -> u64 {
+    pub fn publish(&self, config: Arc<Program>) -> u64 {
         self.current.store(config);
         self.generation.fetch_add(1, Ordering::AcqRel) + 1
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::Compiler;
-use crate::mediation::mediator::{
+use crate::program::mediator::{
     Cond, Enrich, EnrichAction, EnrichSource, EnrichTarget, Expr, FaultCode, Format, MakeFault,
     Med, Media, PayloadFactory, PfArg, ValueRt,
 };

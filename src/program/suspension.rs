@@ -5,13 +5,10 @@
 //! The state of a leaf endpoint is shared by every shard — a backend suspended on one core is not
 //! hammered by the others — through a few atomics: the request path reads one of them (the state)
 //! and writes only on failures and recoveries, so there is no contention while things go well and
-//! no lock ever.
+//! no lock ever. Time is a parameter (milliseconds on the caller's clock), so the machine is
+//! tested without waiting.
 
 use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
-use std::sync::OnceLock;
-use std::time::Instant;
-
-use crate::synapse::model::{MarkForSuspension, SuspendOnFailure};
 
 pub const ACTIVE: u8 = 1;
 pub const TIMEOUT: u8 = 2;
@@ -19,12 +16,6 @@ pub const SUSPENDED: u8 = 3;
 
 /// Synapse's suspension used when `initialDuration` is negative (unset): 30 s.
 pub const DEFAULT_SUSPEND_MS: i64 = 30_000;
-
-/// Milliseconds since the first call in this process (a monotonic clock all shards share).
-pub fn now_ms() -> i64 {
-    static BASE: OnceLock<Instant> = OnceLock::new();
-    BASE.get_or_init(Instant::now).elapsed().as_millis() as i64
-}
 
 /// The QoS policy of one leaf endpoint, with WSO2's defaults filled in.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,25 +31,22 @@ pub struct Policy {
     pub maximum_ms: i64,
 }
 
-impl Policy {
-    pub fn new(sof: Option<&SuspendOnFailure>, mfs: Option<&MarkForSuspension>) -> Policy {
+impl Default for Policy {
+    /// WSO2's defaults: timeouts on 101504/101505 suspend at once; every error suspends for 30 s.
+    fn default() -> Policy {
         Policy {
-            timeout_codes: mfs.map(|m| m.error_codes.clone()).unwrap_or_default(),
-            retries_before_suspension: mfs
-                .and_then(|m| m.retries_before_suspension)
-                .map(i64::from)
-                .unwrap_or(0),
-            retry_delay_ms: mfs
-                .and_then(|m| m.retry_delay_ms)
-                .map(|d| d as i64)
-                .unwrap_or(0),
-            suspend_codes: sof.map(|s| s.error_codes.clone()).unwrap_or_default(),
-            initial_ms: sof.and_then(|s| s.initial_duration_ms).unwrap_or(-1),
-            progression: sof.and_then(|s| s.progression_factor).unwrap_or(1.0),
-            maximum_ms: sof.and_then(|s| s.maximum_duration_ms).unwrap_or(i64::MAX),
+            timeout_codes: Vec::new(),
+            retries_before_suspension: 0,
+            retry_delay_ms: 0,
+            suspend_codes: Vec::new(),
+            initial_ms: -1,
+            progression: 1.0,
+            maximum_ms: i64::MAX,
         }
     }
+}
 
+impl Policy {
     fn is_timeout(&self, code: i64) -> bool {
         if self.timeout_codes.is_empty() {
             code == 101504 || code == 101505
@@ -172,14 +160,14 @@ mod tests {
             initial_ms: initial,
             progression: factor,
             maximum_ms: max,
-            ..Policy::new(None, None)
+            ..Policy::default()
         }
     }
 
     #[test]
     fn any_error_suspends_by_default_for_30s() {
         let s = EndpointState::default();
-        let p = Policy::new(None, None);
+        let p = Policy::default();
         s.on_fault(101503, &p, 1000);
         assert_eq!(s.state(), SUSPENDED);
         assert!(!s.ready_to_send(1000 + 29_999));
@@ -205,12 +193,11 @@ mod tests {
 
     #[test]
     fn timeouts_retry_before_suspension() {
-        let mfs = MarkForSuspension {
-            error_codes: vec![],
-            retries_before_suspension: Some(2),
-            retry_delay_ms: Some(10),
+        let p = Policy {
+            retries_before_suspension: 2,
+            retry_delay_ms: 10,
+            ..Policy::default()
         };
-        let p = Policy::new(None, Some(&mfs));
         let s = EndpointState::default();
         s.on_fault(101504, &p, 0);
         assert_eq!(s.state(), TIMEOUT);
@@ -223,15 +210,11 @@ mod tests {
 
     #[test]
     fn codes_outside_the_lists_leave_the_state_alone() {
-        let sof = SuspendOnFailure {
-            error_codes: vec![-1],
-            ..Default::default()
+        let p = Policy {
+            timeout_codes: vec![-1],
+            suspend_codes: vec![-1],
+            ..Policy::default()
         };
-        let mfs = MarkForSuspension {
-            error_codes: vec![-1],
-            ..Default::default()
-        };
-        let p = Policy::new(Some(&sof), Some(&mfs));
         let s = EndpointState::default();
         s.on_fault(101503, &p, 0);
         s.on_fault(101504, &p, 0);

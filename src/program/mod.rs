@@ -1,0 +1,131 @@
+//! The compiled program: what [`crate::compile`] produces from the artifacts and every shard's
+//! engine runs, immutable once built. A leaf of the runtime: it depends on the library tier and
+//! on telemetry's counters only, never on the artifact model, the engine or the server.
+//!
+//! References are resolved to indices ([`SeqId`], [`EpId`]) into [`Program::sequences`] and
+//! [`Program::endpoints`].
+
+pub mod endpoint;
+pub mod mediator;
+pub mod suspension;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http::Method;
+
+pub use self::endpoint::Endpoint;
+pub use self::mediator::{EpId, Med, SeqId};
+use crate::telemetry::metrics::{Kind, Metrics, ServiceStats};
+use crate::uri_template::{UriTemplate, UrlMapping};
+use crate::xml::element::Element;
+
+/// A local entry (`<localEntry key="…">`), as expressions and mediators read it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LocalEntry {
+    /// Text content.
+    Text(String),
+    /// One inline XML element.
+    Xml(Element),
+    /// `src="url"`.
+    Src(String),
+}
+
+/// A compiled sequence.
+#[derive(Debug, Clone)]
+pub struct Sequence {
+    pub name: String,
+    pub mediators: Vec<Med>,
+    /// `onError`: the fault handler for failures inside this sequence.
+    pub on_error: Option<SeqId>,
+}
+
+/// A compiled proxy service.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    pub name: String,
+    pub http: bool,
+    pub https: bool,
+    pub in_seq: Option<SeqId>,
+    pub out_seq: Option<SeqId>,
+    pub fault_seq: Option<SeqId>,
+    pub endpoint: Option<EpId>,
+    /// The WSDL served at `?wsdl`, when `publishWSDL` names a local entry or inline definitions.
+    pub wsdl: Option<String>,
+    /// Request counters (set by [`Program::attach_stats`]).
+    pub stats: Option<Arc<ServiceStats>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    Template(UriTemplate),
+    Mapping(UrlMapping),
+    Default,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// Empty = every method.
+    pub methods: Vec<Method>,
+    pub matcher: Matcher,
+    pub protocol: Option<String>,
+    pub content_type: Option<String>,
+    pub in_seq: Option<SeqId>,
+    pub out_seq: Option<SeqId>,
+    pub fault_seq: Option<SeqId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub name: String,
+    pub context: String,
+    pub version: Option<String>,
+    pub url_versioned: bool,
+    pub hostname: Option<String>,
+    pub port: Option<u16>,
+    pub resources: Vec<Resource>,
+    /// Request counters (set by [`Program::attach_stats`]).
+    pub stats: Option<Arc<ServiceStats>>,
+}
+
+/// Everything a shard needs to serve, immutable after deployment.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub proxies: HashMap<String, Proxy>,
+    /// Sorted by context length, longest first (Synapse's API table order).
+    pub apis: Vec<Api>,
+    pub sequences: Vec<Sequence>,
+    pub endpoints: Vec<Endpoint>,
+    pub named_sequences: HashMap<String, SeqId>,
+    pub named_endpoints: HashMap<String, EpId>,
+    pub local_entries: HashMap<String, LocalEntry>,
+    pub main: SeqId,
+    pub fault: SeqId,
+    /// `_resource_mismatch_handler_` / `_method_not_allowed_handler_` when defined.
+    pub resource_mismatch: Option<SeqId>,
+    pub method_not_allowed: Option<SeqId>,
+    /// Registry files this configuration was compiled from (sequences and endpoints by key),
+    /// present or not: the hot-deployment watcher recompiles when one changes or appears.
+    pub registry_deps: Vec<PathBuf>,
+}
+
+impl Program {
+    /// Wires every proxy, API and endpoint to its counters, and tells `metrics` what is deployed.
+    pub fn attach_stats(&mut self, metrics: &Metrics) {
+        let mut deployed = Vec::new();
+        for p in self.proxies.values_mut() {
+            p.stats = Some(metrics.service(Kind::Proxy, &p.name, ""));
+            deployed.push((Kind::Proxy, p.name.clone()));
+        }
+        for a in &mut self.apis {
+            a.stats = Some(metrics.service(Kind::Api, &a.name, &a.context));
+            deployed.push((Kind::Api, a.name.clone()));
+        }
+        for e in &mut self.endpoints {
+            let label = e.metric_label();
+            e.stats = Some(metrics.service(Kind::Endpoint, &label, ""));
+        }
+        metrics.set_deployed(deployed);
+    }
+}
