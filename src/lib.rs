@@ -7,7 +7,7 @@
 //! - Every shard binds its own listeners with `SO_REUSEPORT` and serves the connections the kernel
 //!   hands it from start to finish. Nothing on the request path is shared between shards.
 //! - No locks, no `Arc<Mutex<_>>`, no blocking system calls on a shard. Per-shard state lives in
-//!   `Rc`/`RefCell`. The compiled [`synapse::deploy::Config`] is immutable and shared read-only.
+//!   `Rc`/`RefCell`. The compiled [`program::Program`] is immutable and shared read-only.
 //! - Deploy-time work (reading and compiling artifacts) happens before the shards start, or off the
 //!   shards; results reach them by value.
 //! - A panic inside one request is caught at the request boundary: that connection answers 500 and

@@ -1,0 +1,125 @@
+//! The module layering of ARCHITECTURE.md, checked: every `crate::<module>` path in `src/` must
+//! point to a module in a lower layer than the file's own top-level module. Same-layer modules
+//! are independent of each other (the front end and the compiled program, for instance).
+
+use std::path::Path;
+
+/// Lowest first. A module may use modules of lower layers only.
+const LAYERS: &[&[&str]] = &[
+    // Foundations: diagnostics and the domain error type.
+    &["diag", "error"],
+    // Libraries: no knowledge of artifacts, shards or each other beyond this order.
+    &["xpath", "uri_template"],
+    &["xml"],
+    &["json"],
+    // Services used by the runtime and the deployer.
+    &["config"],
+    &["telemetry"],
+    &["registry"],
+    // The language front end, and the compiled program the engine runs: independent.
+    &["synapse", "program"],
+    &["compile"],
+    // Deploying a home and publishing programs; HTTP/1.1 over glommio, generic over its handler.
+    &["deploy", "http"],
+    &["endpoint"],
+    &["mediation"],
+    &["server"],
+];
+
+fn layer(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|l| l.contains(&module))
+}
+
+/// The top-level modules named by `crate::<name>` paths in `code` (comments stripped).
+fn crate_paths(code: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, line) in code.lines().enumerate() {
+        let line = match line.find("//") {
+            Some(c) => &line[..c],
+            None => line,
+        };
+        let mut rest = line;
+        while let Some(at) = rest.find("crate::") {
+            let after = &rest[at + "crate::".len()..];
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.push((i + 1, name));
+            }
+            rest = after;
+        }
+    }
+    out
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// Violations in the tree under `src`: `file:line: a -> b`.
+fn violations(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    files.sort();
+    let mut found = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(src).unwrap();
+        let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+        let top = first.trim_end_matches(".rs").to_string();
+        if matches!(top.as_str(), "lib" | "main" | "bin") {
+            continue;
+        }
+        let Some(own) = layer(&top) else {
+            found.push(format!(
+                "{}: module `{top}` is in no layer of tests/layering.rs",
+                rel.display()
+            ));
+            continue;
+        };
+        let code = std::fs::read_to_string(&f).unwrap();
+        for (line, target) in crate_paths(&code) {
+            if target == top {
+                continue;
+            }
+            match layer(&target) {
+                Some(l) if l < own => {}
+                Some(_) => found.push(format!(
+                    "{}:{line}: `{top}` uses `{target}`, which is not below it",
+                    rel.display()
+                )),
+                None => found.push(format!(
+                    "{}:{line}: `{target}` is in no layer of tests/layering.rs",
+                    rel.display()
+                )),
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_module_imports_upward_or_sideways() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let v = violations(&src);
+    assert!(
+        v.is_empty(),
+        "imports against the layering (ARCHITECTURE.md):\n{}",
+        v.join("\n")
+    );
+}
+
+#[test]
+fn the_checker_sees_paths_and_skips_comments() {
+    let code = "use crate::xml::Document; // crate::server\n//! crate::mediation\nlet x = crate::json::parse(crate::xpath::x);\n";
+    let names: Vec<String> = crate_paths(code).into_iter().map(|(_, n)| n).collect();
+    assert_eq!(names, ["xml", "json", "xpath"]);
+}
