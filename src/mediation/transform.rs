@@ -187,14 +187,8 @@ impl Engine {
                 // A SOAP message keeps its envelope (and headers): the payload replaces the body.
                 let current = ctx.axis2.get("messageType").cloned().unwrap_or_default();
                 let soap = current.contains("text/xml") || current.contains("soap+xml");
-                let doc = if soap
-                    && ctx
-                        .body_bytes()
-                        .await
-                        .map(|b| !b.is_empty())
-                        .unwrap_or(false)
-                {
-                    ctx.document().await.ok()
+                let doc = if soap {
+                    ctx.optional_document().await?
                 } else {
                     None
                 };
@@ -374,7 +368,7 @@ impl Engine {
             Some("pox") => None,
             Some(_) => Some(SoapVersion::Soap11),
             None => {
-                let d = ctx.document().await.ok();
+                let d = ctx.optional_document().await?;
                 Some(
                     d.and_then(|d| d.soap_version())
                         .unwrap_or(SoapVersion::Soap11),
