@@ -50,6 +50,13 @@ fn api(backend: u16) -> String {
             <respond/>
         </inSequence>
     </resource>
+    <resource methods="POST" uri-template="/enrich">
+        <inSequence>
+            <enrich><source type="body" clone="true"/><target type="property" property="saved"/></enrich>
+            <enrich><source type="property" property="saved" clone="true"/><target type="body" action="child"/></enrich>
+            <respond/>
+        </inSequence>
+    </resource>
     <resource methods="POST" uri-template="/faulty">
         <inSequence><nosuchmediator/></inSequence>
     </resource>
@@ -111,4 +118,41 @@ fn bodies_over_the_limit_get_413_on_every_path() {
         small,
     );
     assert_eq!(r.status, 500);
+}
+
+#[test]
+fn enrich_body_to_property_and_back_as_a_child() {
+    let (_backend, backend) = start_backend();
+    let h = TempHome::new("hostile-enrich");
+    h.artifact("api", "C.xml", &api(backend));
+    let mint = start_mint(&h.root, 1);
+    // Plain XML: the child goes into the document element (Synapse's body first element).
+    let r = request(
+        mint.http,
+        "POST",
+        "/c/enrich",
+        &[("Content-Type", "application/xml")],
+        b"<r><a>y</a></r>",
+    );
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "<r><a>y</a><r><a>y</a></r></r>")
+    );
+    // SOAP: into the payload element, inside the envelope.
+    let env = |payload: &str| {
+        format!(
+            "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>{payload}</s:Body></s:Envelope>"
+        )
+    };
+    let r = request(
+        mint.http,
+        "POST",
+        "/c/enrich",
+        &[("Content-Type", "text/xml")],
+        env("<r><a>y</a></r>").as_bytes(),
+    );
+    assert_eq!(
+        (r.status, r.text()),
+        (200, env("<r><a>y</a><r><a>y</a></r></r>"))
+    );
 }

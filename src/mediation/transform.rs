@@ -318,10 +318,32 @@ impl Engine {
                             )))
                         }
                     },
+                    // Synapse acts on the body's first element (the payload of a SOAP message,
+                    // the document element of plain XML): it is replaced, gets the child, or
+                    // gets the sibling. Only an empty SOAP body takes the source as its child.
                     _ => {
                         let d = ctx.document().await?;
-                        let b = d.soap_body().unwrap_or(0);
-                        (d, vec![b])
+                        let t = match d.soap_version() {
+                            Some(_) => match d.soap_payload() {
+                                Some(p) => p,
+                                None => {
+                                    let Some(b) = d.soap_body() else {
+                                        return Err(bad("the SOAP message has no body"));
+                                    };
+                                    let content = match &src {
+                                        Src::Xml(f, _) => Content::Xml(f.clone()),
+                                        Src::Text(s) => Content::Text(s.clone()),
+                                    };
+                                    let mut ed = d.edit();
+                                    ed.append_child(b, content).map_err(edit_err)?;
+                                    let out = ed.finish();
+                                    set_content(ctx, out, None);
+                                    return Ok(());
+                                }
+                            },
+                            None => d.root_element(),
+                        };
+                        (d, vec![t])
                     }
                 };
                 let Some(&t) = targets.first() else {
@@ -332,9 +354,7 @@ impl Engine {
                     Src::Text(s) => Content::Text(s.clone()),
                 };
                 let mut ed = doc.edit();
-                let is_body = matches!(e.target, EnrichTarget::Body);
                 match (e.action, doc.kind(t)) {
-                    (EnrichAction::Replace, _) if is_body => ed.set_children(t, content),
                     (EnrichAction::Replace, NodeKind::Text | NodeKind::Attribute) => {
                         ed.set_text(t, src_text(&src))
                     }
