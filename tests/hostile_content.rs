@@ -57,6 +57,14 @@ fn api(backend: u16) -> String {
             <respond/>
         </inSequence>
     </resource>
+    <resource methods="POST" uri-template="/cbr">
+        <inSequence>
+            <filter xpath="//b">
+                <then><call><endpoint><address uri="http://127.0.0.1:{backend}/echo"/></endpoint></call><respond/></then>
+                <else><payloadFactory media-type="xml"><format><none/></format><args/></payloadFactory><respond/></else>
+            </filter>
+        </inSequence>
+    </resource>
     <resource methods="POST" uri-template="/faulty">
         <inSequence><nosuchmediator/></inSequence>
     </resource>
@@ -155,4 +163,39 @@ fn enrich_body_to_property_and_back_as_a_child() {
         (r.status, r.text()),
         (200, env("<r><a>y</a><r><a>y</a></r></r>"))
     );
+}
+
+/// Regression (issue 12, item 13): XML the tree parser refuses was routed on the streaming
+/// matcher's answer and forwarded to the backend.
+#[test]
+fn xml_the_parser_refuses_is_not_routed() {
+    let (_backend, backend) = start_backend();
+    let h = TempHome::new("hostile-cbr");
+    h.artifact("api", "C.xml", &api(backend));
+    let mint = start_mint(&h.root, 1);
+    let ok = b"<a><b>1</b></a>";
+    let r = request(
+        mint.http,
+        "POST",
+        "/c/cbr",
+        &[("Content-Type", "application/xml")],
+        ok,
+    );
+    assert_eq!((r.status, r.body.as_slice()), (200, &ok[..]));
+    for bad in [
+        "<a><b x='1' x='2'>1</b></a>",
+        "<a><b>1</b></a><a/>",
+        "<a><b>1</b></a>garbage",
+        "<a xmlns:xml='urn:x'><b>1</b></a>",
+        "<?pi?><?xml version='1.0'?><a><b>1</b></a>",
+    ] {
+        let r = request(
+            mint.http,
+            "POST",
+            "/c/cbr",
+            &[("Content-Type", "application/xml")],
+            bad.as_bytes(),
+        );
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+    }
 }
