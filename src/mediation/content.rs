@@ -59,6 +59,19 @@ impl MessageContext {
 }
 
 impl MessageContext {
+    /// The body as XML for mediators that can do without it (payloadFactory keeping a SOAP
+    /// envelope, makefault choosing its SOAP version): None when the body is empty or not
+    /// well-formed XML. A body that could not be read is an error, except inside a fault handler,
+    /// which is already handling that failure and may be building the answer to it.
+    pub async fn optional_document(&mut self) -> Result<Option<Arc<Document>>> {
+        match self.body_bytes().await {
+            Ok(b) if b.is_empty() => Ok(None),
+            Ok(_) => Ok(self.document().await.ok()),
+            Err(_) if self.fault.is_some() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A content error blamed on whoever sent the current message.
     pub fn bad_content(&self, message: String) -> Error {
         let side = if self.is_response {
@@ -216,7 +229,7 @@ impl Engine {
         x: &Expr,
         want: Want,
     ) -> Result<(Evaluated, Option<Arc<Document>>)> {
-        if let Some(r) = self.eval_streaming(ctx, x, want).await {
+        if let Some(r) = self.eval_streaming(ctx, x, want).await? {
             return Ok((r, None));
         }
         let doc = if x.reads_content() || matches!(want, Want::Nodes) {
@@ -259,7 +272,12 @@ impl Engine {
     /// Converts the body to what `messageType` asks for before it leaves: XML → JSON when the
     /// message type is JSON and the body is XML, JSON → XML (SOAP 1.1, SOAP 1.2 or POX) the
     /// other way round. A body no mediator read is never converted twice or parsed needlessly.
+    /// A body whose read failed (and that no mediator replaced) cannot go out: its error is
+    /// returned.
     pub async fn convert_for_output(&self, ctx: &mut MessageContext) -> Result<()> {
+        if let Some(e) = ctx.body_failure() {
+            return Err(e);
+        }
         let mt = ctx
             .axis2
             .get("messageType")
@@ -334,6 +352,9 @@ impl Engine {
         ctx: &mut MessageContext,
         p: &crate::json::JsonPath,
     ) -> Result<String> {
+        if let Some(e) = ctx.body_failure() {
+            return Err(e);
+        }
         let text = match ctx.body_type {
             BodyType::Json => ctx.body_bytes().await?,
             _ if matches!(ctx.body, crate::http::body::Body::Empty) => return Ok(String::new()),
@@ -361,23 +382,26 @@ impl Engine {
     /// Answers a simple location path by scanning the body bytes, without building the tree,
     /// when the body has not been parsed yet. None: use the tree (also when the scan meets
     /// something only the tree answers like Synapse, e.g. an element with child elements).
+    /// A body that cannot be read is an error, never an empty document.
     async fn eval_streaming(
         &self,
         ctx: &mut MessageContext,
         x: &Expr,
         want: Want,
-    ) -> Option<Evaluated> {
-        let stream = x.stream.as_ref()?;
+    ) -> Result<Option<Evaluated>> {
+        let Some(stream) = x.stream.as_ref() else {
+            return Ok(None);
+        };
         // The scanner reads XML bytes: a JSON body (whatever messageType says) needs the tree
         // path's XML view.
         if ctx.xml.is_some() || matches!(want, Want::Nodes) || ctx.body_type == BodyType::Json {
-            return None;
+            return Ok(None);
         }
-        let bytes = ctx.body_bytes().await.ok()?;
+        let bytes = ctx.body_bytes().await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return None;
+            return Ok(None);
         }
-        match want {
+        Ok(match want {
             Want::Bool => stream
                 .first_match(&bytes)
                 .ok()
@@ -402,7 +426,7 @@ impl Engine {
                 (scan.is_ok() && !tree_needed).then_some(Evaluated::Text(Some(out)))
             }
             Want::Nodes => None,
-        }
+        })
     }
 }
 

@@ -62,6 +62,23 @@ pub struct MessageContext {
     pub is_fault: bool,
     /// What the body bytes are (independent of `messageType`, which says what to send).
     pub body_type: BodyType,
+    /// Why reading the body failed (too large, timed out, broken framing): every later read of
+    /// the same body fails the same way, until a mediator replaces the body.
+    body_failed: Option<BodyFailure>,
+}
+
+/// A failed body read, kept so that it can be raised again.
+#[derive(Debug, Clone)]
+struct BodyFailure {
+    kind: ErrorKind,
+    side: Side,
+    context: String,
+}
+
+impl BodyFailure {
+    fn error(&self) -> Error {
+        Error::new(self.kind, self.side, self.context.clone())
+    }
 }
 
 /// The format of the body bytes.
@@ -143,6 +160,7 @@ impl MessageContext {
             xml: None,
             is_fault: false,
             body_type: BodyType::Other,
+            body_failed: None,
         };
         if no_body {
             ctx.body = Body::Empty;
@@ -167,6 +185,7 @@ impl MessageContext {
     pub fn set_response(&mut self, resp: http::Response<Upstream>) {
         let (parts, body) = resp.into_parts();
         self.xml = None;
+        self.body_failed = None;
         self.is_fault = false;
         self.status = parts.status;
         self.headers = parts.headers;
@@ -200,8 +219,29 @@ impl MessageContext {
         }
     }
 
-    /// Reads the whole body into memory (once); later calls return the same bytes.
+    /// Reads the whole body into memory (once); later calls return the same bytes. When the read
+    /// fails, later calls return the same error (the body is gone: it must never read as empty).
     pub async fn body_bytes(&mut self) -> Result<Bytes> {
+        if let Some(f) = &self.body_failed {
+            return Err(f.error());
+        }
+        let result = self.read_body().await;
+        if let Err(e) = &result {
+            self.body_failed = Some(BodyFailure {
+                kind: e.kind,
+                side: e.side,
+                context: e.context.clone(),
+            });
+        }
+        result
+    }
+
+    /// The error of an earlier failed body read, if the body has not been replaced since.
+    pub fn body_failure(&self) -> Option<Error> {
+        self.body_failed.as_ref().map(BodyFailure::error)
+    }
+
+    async fn read_body(&mut self) -> Result<Bytes> {
         match std::mem::take(&mut self.body) {
             Body::Empty => Ok(Bytes::new()),
             Body::Full(b) => {
@@ -282,6 +322,7 @@ impl MessageContext {
     /// Replaces the body (the content changed: framing headers no longer apply).
     pub fn set_body(&mut self, b: Bytes) {
         self.xml = None;
+        self.body_failed = None;
         self.body = Body::full(b);
         self.headers.remove(header::CONTENT_LENGTH);
     }

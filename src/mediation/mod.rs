@@ -369,8 +369,11 @@ impl Engine {
         ctx.props.insert("ERROR_DETAIL".into(), e.to_string());
         ctx.props.insert("ERROR_EXCEPTION".into(), e.to_string());
         ctx.fault = Some((e.kind, code, e.to_string()));
-        let handler = ctx.fault_stack.pop().unwrap_or(self.config.fault);
-        // A failure inside the handler itself goes to the global `fault`, once.
+        // A failure inside a handler goes to the global `fault`, once: a failure inside the
+        // global `fault` itself (the stack is empty then) ends the flow.
+        let Some(handler) = ctx.fault_stack.pop() else {
+            return;
+        };
         let saved = std::mem::take(&mut ctx.fault_stack);
         if handler != self.config.fault {
             ctx.fault_stack.push(self.config.fault);

@@ -187,14 +187,8 @@ impl Engine {
                 // A SOAP message keeps its envelope (and headers): the payload replaces the body.
                 let current = ctx.axis2.get("messageType").cloned().unwrap_or_default();
                 let soap = current.contains("text/xml") || current.contains("soap+xml");
-                let doc = if soap
-                    && ctx
-                        .body_bytes()
-                        .await
-                        .map(|b| !b.is_empty())
-                        .unwrap_or(false)
-                {
-                    ctx.document().await.ok()
+                let doc = if soap {
+                    ctx.optional_document().await?
                 } else {
                     None
                 };
@@ -324,10 +318,32 @@ impl Engine {
                             )))
                         }
                     },
+                    // Synapse acts on the body's first element (the payload of a SOAP message,
+                    // the document element of plain XML): it is replaced, gets the child, or
+                    // gets the sibling. Only an empty SOAP body takes the source as its child.
                     _ => {
                         let d = ctx.document().await?;
-                        let b = d.soap_body().unwrap_or(0);
-                        (d, vec![b])
+                        let t = match d.soap_version() {
+                            Some(_) => match d.soap_payload() {
+                                Some(p) => p,
+                                None => {
+                                    let Some(b) = d.soap_body() else {
+                                        return Err(bad("the SOAP message has no body"));
+                                    };
+                                    let content = match &src {
+                                        Src::Xml(f, _) => Content::Xml(f.clone()),
+                                        Src::Text(s) => Content::Text(s.clone()),
+                                    };
+                                    let mut ed = d.edit();
+                                    ed.append_child(b, content).map_err(edit_err)?;
+                                    let out = ed.finish();
+                                    set_content(ctx, out, None);
+                                    return Ok(());
+                                }
+                            },
+                            None => d.root_element(),
+                        };
+                        (d, vec![t])
                     }
                 };
                 let Some(&t) = targets.first() else {
@@ -338,9 +354,7 @@ impl Engine {
                     Src::Text(s) => Content::Text(s.clone()),
                 };
                 let mut ed = doc.edit();
-                let is_body = matches!(e.target, EnrichTarget::Body);
                 match (e.action, doc.kind(t)) {
-                    (EnrichAction::Replace, _) if is_body => ed.set_children(t, content),
                     (EnrichAction::Replace, NodeKind::Text | NodeKind::Attribute) => {
                         ed.set_text(t, src_text(&src))
                     }
@@ -374,7 +388,7 @@ impl Engine {
             Some("pox") => None,
             Some(_) => Some(SoapVersion::Soap11),
             None => {
-                let d = ctx.document().await.ok();
+                let d = ctx.optional_document().await?;
                 Some(
                     d.and_then(|d| d.soap_version())
                         .unwrap_or(SoapVersion::Soap11),

@@ -14,7 +14,8 @@
 //! ## Life of a body
 //! 1. A flow that never looks at content forwards the body bytes untouched.
 //! 2. Simple paths (`/soapenv:Envelope/soapenv:Header/t:routing`, `//order[1]/symbol`) run on the
-//!    raw bytes through [`StreamPath::first_string`] and stop at the first match.
+//!    raw bytes through [`StreamPath::first_string`]: matching stops at the first match, the rest
+//!    is only checked (the matcher refuses exactly what the tree parser refuses).
 //! 3. Anything else parses once with [`Document::parse`]; the tree borrows from the `Bytes`.
 //! 4. A mediator that changes content opens an [`Editor`] over the document, records edits and
 //!    calls [`Editor::finish`], which returns the same `Bytes` when nothing changed, or the body

@@ -31,8 +31,8 @@
 //! any name); `$body/x` is `/*/{env}:Body/x` with `{env}` from [`super::soap::soap_version_of`]
 //! (this accepts a `Body` that is not the envelope's second child, which the tree would not).
 //!
-//! Reading stops at the first match for `first_*`, or when the callback breaks; otherwise it
-//! goes to the end. Matching work, though, ends earlier: (1) an element below which nothing can
+//! Matching stops at the first match for `first_*`, or when the callback breaks; the rest of the
+//! input is still read and checked (below). Matching work ends earlier too: (1) an element below which nothing can
 //! match, and (2) everything after the point where no later node can be selected, are read by
 //! the tokenizer alone. (2) is decided by names: the steps a later element could match are those
 //! the open elements lead to; from each, a later match needs elements matching every following
@@ -44,13 +44,14 @@
 //! with child steps only, every element that cannot match falls under (1) already (for
 //! `/soapenv:Envelope/soapenv:Header/t:routing`, the SOAP body is read without matching).
 //!
-//! Checking: everything read is checked for quick-xml's syntax rules (the tokenizer reproduces
-//! them; a differential test holds it to quick-xml), end-tag names, UTF-8, DOCTYPE (refused),
-//! undefined entities, depth and unclosed elements at the end, so a malformed body is an error
-//! whatever the answer, except past the first match for `first_*`, which is not read. Prefixes
-//! are resolved only on elements that can still match a step by name (an unbound prefix
-//! elsewhere is not reported). Not checked (the tree parser does): duplicate attributes, content
-//! outside the root element, `<` in attribute values that are not read.
+//! Checking: the whole input is always read and checked, and refused exactly when
+//! [`super::Document::parse`] refuses it (differential tests hold both to that): quick-xml's
+//! syntax rules (the tokenizer reproduces them; a differential test holds it to quick-xml),
+//! end-tag names, UTF-8, DOCTYPE (refused), undefined entities, depth and unclosed elements at
+//! the end, and the tree's own rules (`stream/check.rs`: one root, nothing but whitespace, PIs
+//! and comments outside it, the XML declaration only at the start, names, attributes and their
+//! limit, duplicates, namespace declarations and bound prefixes, the node count). So a body the
+//! tree refuses is never routed or forwarded on a streamed answer.
 //!
 //! Must not: allocate per event (bindings and counters live in vectors sized by depth), or
 //! accept entities beyond the predefined ones.
@@ -208,12 +209,14 @@ impl StreamPath {
     }
 
     /// The string-value of the first node the path selects in `input`, or `None` when it
-    /// selects nothing (`string(path)` is this or `""`). Stops reading at the first match.
+    /// selects nothing (`string(path)` is this or `""`). Stops matching at the first match, then
+    /// checks the rest of the input.
     pub fn first_string<'a>(&self, input: &'a [u8]) -> Result<Option<Cow<'a, str>>, XmlError> {
         Ok(self.first_match(input)?.map(|m| m.value))
     }
 
-    /// The first node the path selects in `input`, in document order. Stops reading there.
+    /// The first node the path selects in `input`, in document order. Stops matching there, then
+    /// checks the rest of the input.
     pub fn first_match<'a>(&self, input: &'a [u8]) -> Result<Option<StreamMatch<'a>>, XmlError> {
         let mut first = None;
         Matcher::new(self, input).scan(true, &mut |m| {
@@ -225,7 +228,7 @@ impl StreamPath {
 
     /// Calls `f` with every node the path selects, in document order (a nested match is
     /// reported after the match that contains it, once both are complete), until `f` breaks or
-    /// the input ends. Reading stops when `f` breaks.
+    /// the input ends. Matching stops when `f` breaks; the rest of the input is still checked.
     pub fn for_each_match<'a>(
         &self,
         input: &'a [u8],
@@ -286,6 +289,8 @@ struct Matcher<'p, 'a> {
     /// `stop_anc`). Otherwise no stop before it; it is computed again there.
     stop_from: usize,
     stop_exact: bool,
+    /// The tree parser's rules, applied to every token read.
+    check: check::Checker<'a>,
 }
 
 impl<'p, 'a> Matcher<'p, 'a> {
@@ -313,6 +318,7 @@ impl<'p, 'a> Matcher<'p, 'a> {
             stop_anc: u64::MAX,
             stop_from: 0,
             stop_exact: false,
+            check: check::Checker::new(input, base),
         }
     }
 
@@ -322,6 +328,7 @@ impl<'p, 'a> Matcher<'p, 'a> {
     }
 }
 
+mod check;
 mod lex;
 #[cfg(test)]
 pub(crate) use lex::lex_all;

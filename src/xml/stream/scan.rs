@@ -3,8 +3,9 @@
 //! matches in document order. Two shortcuts, both only while no match is open: an element below
 //! which nothing can match, and everything once no later node can match
 //! (`Matcher::nothing_after`), are read with the tokenizer alone (same checks, no matching
-//! work). Must not: allocate per event (a match's value is copied only when it is not one piece
-//! of input), or keep reading once the caller has what it needs (the first match).
+//! work). Every token also passes the tree parser's checks (`check.rs`), to the end of the input
+//! even once the caller has what it needs. Must not: allocate per event (a match's value is
+//! copied only when it is not one piece of input).
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -106,7 +107,7 @@ impl<'a> Matcher<'_, 'a> {
                     None => return self.read_unmatched(&mut lex, None),
                 }
             } else {
-                (lex.pos, lex.next()?, None)
+                (lex.pos, self.next(&mut lex)?, None)
             };
             let after = lex.pos;
             let is_text = matches!(tok, Tok::Text | Tok::CData | Tok::Ref);
@@ -215,7 +216,8 @@ impl<'a> Matcher<'_, 'a> {
                 while pending.front().is_some_and(|p| !p.open) {
                     if let Some(p) = pending.pop_front() {
                         if sink(p.into_match(element_target)).is_break() {
-                            return Ok(());
+                            // The caller has its answer; the rest must still be well-formed.
+                            return self.read_unmatched(&mut lex, None);
                         }
                     }
                 }
@@ -237,7 +239,7 @@ impl<'a> Matcher<'_, 'a> {
         let text_path = matches!(self.path.target, StreamTarget::Text);
         loop {
             let pos = lex.pos;
-            let tok = lex.next()?;
+            let tok = self.next(lex)?;
             match tok {
                 Tok::Start {
                     name_end,
@@ -282,17 +284,21 @@ impl<'a> Matcher<'_, 'a> {
 
     /// Reads to the end tag of the element just entered (whose frame the caller pops) with
     /// [`Self::read_unmatched`].
-    fn skip(&self, lex: &mut Lexer<'a>) -> Result<(), XmlError> {
+    fn skip(&mut self, lex: &mut Lexer<'a>) -> Result<(), XmlError> {
         self.read_unmatched(lex, Some(lex.depth() - 1))
     }
 
     /// Reads with the tokenizer's checks, the depth limit and reference resolution, and no
     /// matching, to the end tag that leaves `outer` elements open, or (`None`) to the end of
     /// the input, then checks UTF-8 of everything read.
-    fn read_unmatched(&self, lex: &mut Lexer<'a>, outer: Option<usize>) -> Result<(), XmlError> {
+    fn read_unmatched(
+        &mut self,
+        lex: &mut Lexer<'a>,
+        outer: Option<usize>,
+    ) -> Result<(), XmlError> {
         loop {
             let pos = lex.pos;
-            match lex.next()? {
+            match self.next(lex)? {
                 Tok::Start { empty, .. } => {
                     // As `open`: the element's ancestors plus the document node.
                     let ancestors = lex.depth() - usize::from(!empty);
@@ -319,6 +325,15 @@ impl<'a> Matcher<'_, 'a> {
                 Tok::End | Tok::Text | Tok::CData | Tok::Comment | Tok::Pi => {}
             }
         }
+    }
+
+    /// The next token, checked with the tree parser's rules.
+    #[inline(always)]
+    fn next(&mut self, lex: &mut Lexer<'a>) -> Result<Tok, XmlError> {
+        let pos = lex.pos;
+        let tok = lex.next()?;
+        self.check.token(pos, lex.pos, tok)?;
+        Ok(tok)
     }
 
     /// `input[start..end]` as text (`at`: where to blame invalid UTF-8).

@@ -1,0 +1,201 @@
+//! End-to-end: hostile message content (bodies over the limit, expensive expressions, XML the
+//! parser refuses) gets the right answer, and never reaches a backend as something else.
+
+// Tests run on plain threads, not on shards: blocking sleeps are fine here.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::*;
+
+const LIMITS: &str = "[http]\nmax_body_size = 1000\n";
+
+/// Every resource reads the body over the limit a different way; none may answer 200.
+fn api(backend: u16) -> String {
+    format!(
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="C" context="/c">
+    <resource methods="POST" uri-template="/regex">
+        <inSequence>
+            <filter source="//a" regex="x.*">
+                <then><payloadFactory media-type="xml"><format><then/></format><args/></payloadFactory><respond/></then>
+                <else><call><endpoint><address uri="http://127.0.0.1:{backend}/echo"/></endpoint></call><respond/></else>
+            </filter>
+        </inSequence>
+    </resource>
+    <resource methods="POST" uri-template="/switch">
+        <inSequence>
+            <switch source="string(//a)"><case regex="x.*"><respond/></case>
+                <default><call><endpoint><address uri="http://127.0.0.1:{backend}/echo"/></endpoint></call><respond/></default>
+            </switch>
+        </inSequence>
+    </resource>
+    <resource methods="POST" uri-template="/pf">
+        <inSequence>
+            <payloadFactory media-type="xml"><format><got>$1</got></format>
+                <args><arg evaluator="xml" expression="//a"/></args></payloadFactory>
+            <respond/>
+        </inSequence>
+    </resource>
+    <resource methods="POST" uri-template="/pfsoap">
+        <inSequence>
+            <payloadFactory media-type="xml"><format><got/></format><args/></payloadFactory>
+            <respond/>
+        </inSequence>
+    </resource>
+    <resource methods="POST" uri-template="/jsoneval">
+        <inSequence>
+            <property name="v" expression="json-eval($.a)"/>
+            <payloadFactory media-type="json"><format>{{"got":"$1"}}</format>
+                <args><arg evaluator="xml" expression="$ctx:v"/></args></payloadFactory>
+            <respond/>
+        </inSequence>
+    </resource>
+    <resource methods="POST" uri-template="/enrich">
+        <inSequence>
+            <enrich><source type="body" clone="true"/><target type="property" property="saved"/></enrich>
+            <enrich><source type="property" property="saved" clone="true"/><target type="body" action="child"/></enrich>
+            <respond/>
+        </inSequence>
+    </resource>
+    <resource methods="POST" uri-template="/cbr">
+        <inSequence>
+            <filter xpath="//b">
+                <then><call><endpoint><address uri="http://127.0.0.1:{backend}/echo"/></endpoint></call><respond/></then>
+                <else><payloadFactory media-type="xml"><format><none/></format><args/></payloadFactory><respond/></else>
+            </filter>
+        </inSequence>
+    </resource>
+    <resource methods="POST" uri-template="/faulty">
+        <inSequence><nosuchmediator/></inSequence>
+    </resource>
+</api>"#
+    )
+}
+
+/// The global `fault` sequence reads the body too (and itself fails on an unknown mediator).
+const FAULT: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="fault">
+    <log level="full"/>
+    <nosuchmediator/>
+</sequence>"#;
+
+#[test]
+fn bodies_over_the_limit_get_413_on_every_path() {
+    let (_backend, backend) = start_backend();
+    let h = TempHome::new("hostile-content");
+    h.file("conf/deployment.toml", LIMITS);
+    h.artifact("api", "C.xml", &api(backend));
+    h.artifact("sequences", "fault.xml", FAULT);
+    let mint = start_mint(&h.root, 1);
+    let mut xml = b"<r><a>y</a>".to_vec();
+    xml.resize(4000, b' ');
+    xml.extend_from_slice(b"</r>");
+    for (path, ct) in [
+        ("/c/regex", "application/xml"),
+        ("/c/switch", "application/xml"),
+        ("/c/pf", "application/xml"),
+        ("/c/pfsoap", "text/xml"),
+        ("/c/jsoneval", "text/plain"),
+    ] {
+        let r = request(mint.http, "POST", path, &[("Content-Type", ct)], &xml);
+        assert_eq!(r.status, 413, "{path}: {}", r.text());
+    }
+    // Under the limit, the same flows answer normally (the else branch reaches the backend).
+    let small = b"<r><a>y</a></r>";
+    let r = request(
+        mint.http,
+        "POST",
+        "/c/regex",
+        &[("Content-Type", "application/xml")],
+        small,
+    );
+    assert_eq!((r.status, r.body.as_slice()), (200, &small[..]));
+    let r = request(
+        mint.http,
+        "POST",
+        "/c/pf",
+        &[("Content-Type", "application/xml")],
+        small,
+    );
+    assert_eq!((r.status, r.text().as_str()), (200, "<got>y</got>"));
+    // A failure inside the global fault sequence ends the flow (it does not run it again).
+    let r = request(
+        mint.http,
+        "POST",
+        "/c/faulty",
+        &[("Content-Type", "application/xml")],
+        small,
+    );
+    assert_eq!(r.status, 500);
+}
+
+#[test]
+fn enrich_body_to_property_and_back_as_a_child() {
+    let (_backend, backend) = start_backend();
+    let h = TempHome::new("hostile-enrich");
+    h.artifact("api", "C.xml", &api(backend));
+    let mint = start_mint(&h.root, 1);
+    // Plain XML: the child goes into the document element (Synapse's body first element).
+    let r = request(
+        mint.http,
+        "POST",
+        "/c/enrich",
+        &[("Content-Type", "application/xml")],
+        b"<r><a>y</a></r>",
+    );
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "<r><a>y</a><r><a>y</a></r></r>")
+    );
+    // SOAP: into the payload element, inside the envelope.
+    let env = |payload: &str| {
+        format!(
+            "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>{payload}</s:Body></s:Envelope>"
+        )
+    };
+    let r = request(
+        mint.http,
+        "POST",
+        "/c/enrich",
+        &[("Content-Type", "text/xml")],
+        env("<r><a>y</a></r>").as_bytes(),
+    );
+    assert_eq!(
+        (r.status, r.text()),
+        (200, env("<r><a>y</a><r><a>y</a></r></r>"))
+    );
+}
+
+/// Regression (issue 12, item 13): XML the tree parser refuses was routed on the streaming
+/// matcher's answer and forwarded to the backend.
+#[test]
+fn xml_the_parser_refuses_is_not_routed() {
+    let (_backend, backend) = start_backend();
+    let h = TempHome::new("hostile-cbr");
+    h.artifact("api", "C.xml", &api(backend));
+    let mint = start_mint(&h.root, 1);
+    let ok = b"<a><b>1</b></a>";
+    let r = request(
+        mint.http,
+        "POST",
+        "/c/cbr",
+        &[("Content-Type", "application/xml")],
+        ok,
+    );
+    assert_eq!((r.status, r.body.as_slice()), (200, &ok[..]));
+    for bad in [
+        "<a><b x='1' x='2'>1</b></a>",
+        "<a><b>1</b></a><a/>",
+        "<a><b>1</b></a>garbage",
+        "<a xmlns:xml='urn:x'><b>1</b></a>",
+        "<?pi?><?xml version='1.0'?><a><b>1</b></a>",
+    ] {
+        let r = request(
+            mint.http,
+            "POST",
+            "/c/cbr",
+            &[("Content-Type", "application/xml")],
+            bad.as_bytes(),
+        );
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+    }
+}
