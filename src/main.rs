@@ -70,11 +70,10 @@ fn home_dir(home: Option<PathBuf>) -> Result<Home, String> {
 /// Reads `conf/registry.xml` and opens the registry (creating missing root folders when `create`).
 /// Problems print as `path:line:col: message`; None means the file is unusable.
 fn load_registry(home: &Home, create: bool) -> Option<Registry> {
-    let path = home.registry_xml();
     match RegistryConfig::load(home) {
         Ok((cfg, warnings)) => {
             for w in warnings {
-                eprintln!("{}:{}", path.display(), w.replacen(": ", ": warning: ", 1));
+                eprintln!("{w}");
             }
             if !create {
                 return Some(Registry::unopened(cfg));
@@ -88,7 +87,7 @@ fn load_registry(home: &Home, create: bool) -> Option<Registry> {
             }
         }
         Err(e) => {
-            eprintln!("{}:{e}", path.display());
+            eprintln!("{e}");
             None
         }
     }

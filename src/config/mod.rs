@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::diag::{Diagnostic, Origin, Pos};
 
 /// The home folder (mirrors `<MI_HOME>`).
 #[derive(Debug, Clone)]
@@ -246,43 +246,43 @@ impl Default for MediationSettings {
 
 impl Settings {
     /// Reads `conf/deployment.toml` (absent = defaults).
-    pub fn load(home: &Home) -> Result<Settings> {
+    pub fn load(home: &Home) -> std::result::Result<Settings, Diagnostic> {
         let path = home.deployment_toml();
+        let at =
+            |(pos, message): (Pos, String)| Diagnostic::error(Origin::new(&path, pos), message);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
-            Err(e) => {
-                return Err(Error::config(format!("{}: cannot read", path.display())).with_cause(e))
-            }
+            Err(e) => return Err(at((START, format!("cannot read: {e}")))),
         };
-        Settings::parse(&text).map_err(|msg| Error::config(format!("{}:{msg}", path.display())))
+        Settings::parse(&text).map_err(at)
     }
 
-    /// Parses the TOML text; errors read `line:col: message`. `$env{VAR}` and `$sys{VAR}` (WSO2's
-    /// placeholders; both read the environment here) are replaced first.
-    pub fn parse(text: &str) -> std::result::Result<Settings, String> {
+    /// Parses the TOML text; an error comes with its position. `$env{VAR}` and `$sys{VAR}`
+    /// (WSO2's placeholders; both read the environment here) are replaced first.
+    pub fn parse(text: &str) -> std::result::Result<Settings, (Pos, String)> {
         let text = &expand_env_placeholders(text)?;
         let settings: Settings = toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            format!("{line}:{col}: {}", e.message())
+            let pos = e.span().map(|s| pos_of(text, s.start)).unwrap_or(START);
+            (pos, e.message().to_string())
         })?;
-        settings.validate()?;
+        settings.validate().map_err(|m| (START, m))?;
         Ok(settings)
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
         if self.server.offset > 65535 - 8280 {
             return Err(format!(
-                "1:1: [server] offset {} pushes ports past 65535",
+                "[server] offset {} pushes ports past 65535",
                 self.server.offset
             ));
         }
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
-            return Err("1:1: [tls] cert_file and key_file must be given together".into());
+            return Err("[tls] cert_file and key_file must be given together".into());
         }
-        self.json_settings().map_err(|e| format!("1:1: {e}"))?;
+        self.json_settings()?;
         if self.http.max_headers == 0 || self.http.max_head_size < 1024 {
-            return Err("1:1: [http] max_headers must be > 0 and max_head_size >= 1024".into());
+            return Err("[http] max_headers must be > 0 and max_head_size >= 1024".into());
         }
         Ok(())
     }
@@ -324,7 +324,7 @@ impl Settings {
 
 /// Replaces `$env{VAR}` / `$sys{VAR}` with the variable's value. An unset variable is an error at
 /// its position (a silent empty string would hide a broken deployment).
-pub fn expand_env_placeholders(text: &str) -> std::result::Result<String, String> {
+pub fn expand_env_placeholders(text: &str) -> std::result::Result<String, (Pos, String)> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find('$') {
@@ -345,15 +345,19 @@ pub fn expand_env_placeholders(text: &str) -> std::result::Result<String, String
             continue;
         }
         let Some(end) = tail.find('}') else {
-            let (l, c) = line_col(text, offset);
-            return Err(format!("{l}:{c}: unterminated {prefix}…}} placeholder"));
+            return Err((
+                pos_of(text, offset),
+                format!("unterminated {prefix}…}} placeholder"),
+            ));
         };
         let name = &tail[prefix.len()..end];
         match std::env::var(name) {
             Ok(v) => out.push_str(&v),
             Err(_) => {
-                let (l, c) = line_col(text, offset);
-                return Err(format!("{l}:{c}: environment variable '{name}' is not set"));
+                return Err((
+                    pos_of(text, offset),
+                    format!("environment variable '{name}' is not set"),
+                ));
             }
         }
         rest = &tail[end + 1..];
@@ -362,8 +366,11 @@ pub fn expand_env_placeholders(text: &str) -> std::result::Result<String, String
     Ok(out)
 }
 
-/// 1-based line and column of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// The start of a file: where problems of the file as a whole are reported.
+const START: Pos = Pos { line: 1, col: 1 };
+
+/// 1-based line and column (in characters) of a byte offset.
+fn pos_of(text: &str, offset: usize) -> Pos {
     let before = &text[..offset.min(text.len())];
     let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
     let col = before
@@ -372,7 +379,10 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .map(|l| l.chars().count())
         .unwrap_or(0)
         + 1;
-    (line, col)
+    Pos {
+        line: line as u32,
+        col: col as u32,
+    }
 }
 
 #[cfg(test)]
@@ -395,10 +405,8 @@ mod tests {
         assert_eq!(s.server.hostname, "h7");
         let err =
             Settings::parse("[server]\nhostname = \"$env{MINT_TEST_SURELY_UNSET}\"\n").unwrap_err();
-        assert!(
-            err.starts_with("2:13:") && err.contains("MINT_TEST_SURELY_UNSET"),
-            "{err}"
-        );
+        assert_eq!(err.0, Pos { line: 2, col: 13 });
+        assert!(err.1.contains("MINT_TEST_SURELY_UNSET"), "{err:?}");
         let s = Settings::parse("[server]\nhostname = \"a$b\"\n").unwrap();
         assert_eq!(s.server.hostname, "a$b");
     }
@@ -406,8 +414,8 @@ mod tests {
     #[test]
     fn unknown_key_is_an_error_with_position() {
         let err = Settings::parse("[server]\noffset = 3\nofset = 4\n").unwrap_err();
-        assert!(err.starts_with("3:1:"), "{err}");
-        assert!(err.contains("ofset"), "{err}");
+        assert_eq!(err.0, Pos { line: 3, col: 1 });
+        assert!(err.1.contains("ofset"), "{err:?}");
     }
 
     #[test]

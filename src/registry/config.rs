@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::Home;
-use crate::diag::Pos;
+use crate::diag::{Diagnostic, Origin, Pos};
 use crate::xml::element::parse_document;
 
 /// Default `cachableDuration`, as in the registry.xml WSO2 ships.
@@ -42,21 +42,35 @@ impl RegistryConfig {
         }
     }
 
-    /// Reads `conf/registry.xml` (absent = defaults). Errors and warnings are `line:col: message`
-    /// (the caller prefixes the file); warnings do not stop the start-up.
-    pub fn load(home: &Home) -> Result<(RegistryConfig, Vec<String>), String> {
+    /// Reads `conf/registry.xml` (absent = defaults), with its warnings (they do not stop the
+    /// start-up).
+    pub fn load(home: &Home) -> Result<(RegistryConfig, Vec<Diagnostic>), Diagnostic> {
         let path = home.registry_xml();
         match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(home, &text),
+            Ok(text) => Self::parse(home, &path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Ok((Self::defaults(home), Vec::new()))
             }
-            Err(e) => Err(format!("1:1: cannot read: {e}")),
+            Err(e) => Err(Diagnostic::error(
+                Origin::new(path, Pos { line: 1, col: 1 }),
+                format!("cannot read: {e}"),
+            )),
         }
     }
 
-    pub fn parse(home: &Home, text: &str) -> Result<(RegistryConfig, Vec<String>), String> {
-        let at = |p: Pos, m: String| format!("{}:{}: {m}", p.line, p.col);
+    /// Parses the text of `file`.
+    pub fn parse(
+        home: &Home,
+        file: &Path,
+        text: &str,
+    ) -> Result<(RegistryConfig, Vec<Diagnostic>), Diagnostic> {
+        let file = std::sync::Arc::new(file.to_path_buf());
+        let origin = |pos: Pos| Origin {
+            file: file.clone(),
+            pos,
+        };
+        let at = |p: Pos, m: String| Diagnostic::error(origin(p), m);
+        let warn = |p: Pos, m: String| Diagnostic::warning(origin(p), m);
         let root = parse_document(text).map_err(|(p, m)| at(p, m))?;
         if root.local != "registry" {
             return Err(at(
@@ -68,7 +82,10 @@ impl RegistryConfig {
         let mut warnings = Vec::new();
         for p in root.elements() {
             if p.local != "parameter" {
-                warnings.push(at(p.pos, format!("unknown element <{}> ignored", p.local)));
+                warnings.push(warn(
+                    p.pos,
+                    format!("unknown element <{}> ignored", p.local),
+                ));
                 continue;
             }
             let name = p.attr("name").unwrap_or("");
@@ -100,7 +117,7 @@ impl RegistryConfig {
                     cfg.governance_root = base.join("governance");
                     cfg.local_root = base.join("local");
                 }
-                other => warnings.push(at(
+                other => warnings.push(warn(
                     p.pos,
                     format!("unknown registry parameter '{other}' ignored"),
                 )),
