@@ -193,22 +193,22 @@ fn lookup<'a>(scope: &'a [(String, String)], prefix: &str) -> Option<&'a str> {
         .map(|(_, uri)| uri.as_str())
 }
 
-/// Maps byte offsets to 1-based line and character column (also used by the CAR reader).
-pub(crate) struct LineIndex<'t> {
+/// Maps byte offsets to 1-based line and character column.
+struct LineIndex<'t> {
     text: &'t str,
     /// Byte offset where each line starts.
     starts: Vec<usize>,
 }
 
 impl<'t> LineIndex<'t> {
-    pub(crate) fn new(text: &'t str) -> Self {
+    fn new(text: &'t str) -> Self {
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         LineIndex { text, starts }
     }
 
-    pub(crate) fn pos(&self, offset: usize) -> Pos {
+    fn pos(&self, offset: usize) -> Pos {
         let offset = offset.min(self.text.len());
         let line = self.starts.partition_point(|&start| start <= offset).max(1);
         let start = self.starts[line - 1];
