@@ -13,6 +13,10 @@
 //! - registry resources come first, then the Synapse artifacts by type: local-entry, endpoint,
 //!   sequence, message-store, template, proxy, task, message-processor, api, inbound-endpoint.
 //!
+//! Descriptors (`artifacts.xml`, `artifact.xml`, `registry-info.xml`, `.meta/~*.xml`) are parsed
+//! with [`crate::xml::element`] and read by local name, as Axiom's `getChildrenWithLocalName`
+//! does in MI; errors point at the element's `line:col` inside the zip entry.
+//!
 //! Types mint does not run (class mediators, connectors, data services, data sources, …) are
 //! reported in [`CarApp::skipped`], not treated as errors. Nothing is written to disk: callers
 //! get the contents and decide where they go.
@@ -23,7 +27,6 @@ mod registry;
 mod resolve;
 #[cfg(test)]
 mod tests;
-mod xml;
 
 use std::collections::HashSet;
 
@@ -32,7 +35,8 @@ use regex::Regex;
 use archive::Archive;
 pub use registry::{registry_key, registry_path_key};
 use resolve::{Dependency, Descriptor};
-use xml::Element;
+
+use crate::xml::element::{parse_document, Element};
 
 /// MI's default server roles (`default.json: server.roles`).
 pub const DEFAULT_SERVER_ROLES: [&str; 3] = [
@@ -170,8 +174,8 @@ pub fn read_car_with_limits<S: AsRef<str>>(
     let mut archive = Archive::open(bytes, limits)?;
     let (root_entry, root) = root_descriptor(&mut archive)?;
     let app_el = root
-        .children_named("artifact")
-        .find(|a| a.attr("type") == Some("carbon/application"))
+        .children_local("artifact")
+        .find(|a| a.attr_local("type") == Some("carbon/application"))
         .ok_or_else(|| {
             at(
                 &root_entry,
@@ -179,7 +183,7 @@ pub fn read_car_with_limits<S: AsRef<str>>(
                 "no <artifact type=\"carbon/application\">",
             )
         })?;
-    let name = app_el.attr("name").ok_or_else(|| {
+    let name = app_el.attr_local("name").ok_or_else(|| {
         at(
             &root_entry,
             app_el,
@@ -188,7 +192,7 @@ pub fn read_car_with_limits<S: AsRef<str>>(
     })?;
     let mut app = CarApp {
         name: name.to_string(),
-        version: app_el.attr("version").unwrap_or_default().to_string(),
+        version: app_el.attr_local("version").unwrap_or_default().to_string(),
         ..CarApp::default()
     };
     let deps = included_dependencies(&root_entry, app_el, &roles, &mut app.skipped)?;
@@ -256,13 +260,13 @@ fn included_dependencies<'e>(
 ) -> Result<Vec<Dependency<'e>>, CarError> {
     let mut deps: Vec<Dependency<'e>> = Vec::new();
     let mut names = HashSet::new();
-    for el in app_el.children_named("dependency") {
+    for el in app_el.children_local("dependency") {
         let name = el
-            .attr("artifact")
+            .attr_local("artifact")
             .ok_or_else(|| at(entry, el, "<dependency> without artifact attribute"))?;
-        if let Some(role) = el.attr("serverRole") {
+        if let Some(role) = el.attr_local("serverRole") {
             if !roles.iter().any(|re| re.is_match(role)) {
-                let (line, col) = (el.line, el.col);
+                let (line, col) = (el.pos.line, el.pos.col);
                 let message = format!(
                     "{entry}:{line}:{col}: {name}: serverRole '{role}' matches no server role; skipped"
                 );
@@ -273,7 +277,7 @@ fn included_dependencies<'e>(
         if !names.insert(name) {
             return Err(at(entry, el, format!("artifact '{name}' is listed twice")));
         }
-        let version = el.attr("version");
+        let version = el.attr_local("version");
         deps.push(Dependency {
             name,
             version,
@@ -290,8 +294,8 @@ fn deploy_one(
     art: &Element,
     app: &mut CarApp,
 ) -> Result<(), CarError> {
-    let name = art.attr("name").unwrap_or_default();
-    let car_type = art.attr("type").unwrap_or_default();
+    let name = art.attr_local("name").unwrap_or_default();
+    let car_type = art.attr_local("type").unwrap_or_default();
     match car_type {
         "registry/resource" => {
             registry::read_registry_artifact(archive, &found.dir, &found.entry, art, app)
@@ -344,7 +348,7 @@ fn read_synapse(
     art: &Element,
     car_type: &str,
 ) -> Result<CarArtifact, CarError> {
-    let files: Vec<&Element> = art.children_named("file").collect();
+    let files: Vec<&Element> = art.children_local("file").collect();
     let file = match files.as_slice() {
         [file] => *file,
         [] => return Err(at(&found.entry, art, "missing <file>")),
@@ -358,8 +362,8 @@ fn read_synapse(
         .read_text(&entry)?
         .ok_or_else(|| at(&found.entry, file, format!("'{entry}' is not in the CAR")))?;
     Ok(CarArtifact {
-        name: art.attr("name").unwrap_or_default().to_string(),
-        version: art.attr("version").unwrap_or_default().to_string(),
+        name: art.attr_local("name").unwrap_or_default().to_string(),
+        version: art.attr_local("version").unwrap_or_default().to_string(),
         car_type: car_type.to_string(),
         entry,
         content,
@@ -375,7 +379,8 @@ fn order_artifacts(artifacts: &mut [CarArtifact]) {
 /// The zip path named by a `<file>` element in `<dir>/artifact.xml`; refuses names that leave
 /// the artifact's folder.
 fn file_entry(dir: &str, entry: &str, file: &Element) -> Result<String, CarError> {
-    let name = file.text.trim();
+    let text = file.text();
+    let name = text.trim();
     if name.is_empty() || !archive::is_safe_relative(name) {
         return Err(at(
             entry,
@@ -391,20 +396,29 @@ fn parse_entry(archive: &mut Archive<'_>, entry: &str) -> Result<Option<Element>
     let Some(text) = archive.read_descriptor(entry)? else {
         return Ok(None);
     };
-    xml::parse(&text).map(Some).map_err(|e| CarError::Xml {
-        entry: entry.to_string(),
-        line: e.line,
-        col: e.col,
-        message: e.message,
-    })
+    parse_document(&text)
+        .map(Some)
+        .map_err(|(pos, message)| CarError::Xml {
+            entry: entry.to_string(),
+            line: pos.line,
+            col: pos.col,
+            message,
+        })
+}
+
+/// The trimmed text of `el`'s first child with local name `local`; `None` when absent or blank.
+fn child_text(el: &Element, local: &str) -> Option<String> {
+    let text = el.child_local(local)?.text();
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
 }
 
 /// An error at `el`'s position in `entry`.
 fn at(entry: &str, el: &Element, message: impl Into<String>) -> CarError {
     CarError::Xml {
         entry: entry.to_string(),
-        line: el.line,
-        col: el.col,
+        line: el.pos.line,
+        col: el.pos.col,
         message: message.into(),
     }
 }

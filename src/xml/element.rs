@@ -10,8 +10,17 @@
 //! - text assembled from `Text`, `CDATA` and entity-reference events (the five predefined entities
 //!   and character references; any other entity is an error).
 //!
+//! Lookups come in two kinds: by qualified name as written ([`Element::attr`]) and by local
+//! name whatever the prefix ([`Element::attr_local`], [`Element::child_local`],
+//! [`Element::children_local`]), the way Axiom's `getChildrenWithLocalName` reads CAR
+//! descriptors.
+//!
 //! Safety: a DOCTYPE is refused (no entity expansion attacks), nesting is limited to
-//! [`MAX_DEPTH`] levels, and malformed XML is an error with the position where it was found.
+//! [`MAX_DEPTH`] levels, a document to [`MAX_ELEMENTS`] elements, the namespace bindings in scope
+//! to [`MAX_NAMESPACES`], and the tree built to
+//! [`MAX_TREE_BYTES`] of source copies and namespace scopes (each element carries both, so
+//! without a bound a deep or namespace-heavy document grows quadratically once parsed).
+//! Malformed XML is an error with the position where it was found.
 
 use quick_xml::events::attributes::AttrError;
 use quick_xml::events::{BytesStart, Event};
@@ -59,6 +68,20 @@ pub enum Node {
 /// Deepest element nesting accepted in one document.
 pub const MAX_DEPTH: usize = 512;
 
+/// Most elements accepted in one document, so that a document of tiny elements cannot turn into
+/// a tree many times its size (a CAR with 65 536 dependencies needs about as many).
+pub const MAX_ELEMENTS: usize = 250_000;
+
+/// Most namespace bindings in scope at one element; prefixes are looked up by scanning the
+/// scope, so this also bounds the work per element and per attribute.
+pub const MAX_NAMESPACES: usize = 256;
+
+/// Most bytes the tree of one document may hold in per-element copies: every element's
+/// [`Element::source`] and its [`Element::ns_scope`] entries (each counted as its text plus the
+/// size of the pair). Both repeat what enclosing elements hold, so they are what could grow
+/// faster than the document; everything else in the tree is bounded by the document's length.
+pub const MAX_TREE_BYTES: usize = 256 << 20;
+
 /// The namespace bound to the `xml` prefix by definition.
 pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
@@ -68,6 +91,11 @@ const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 /// Parses one XML document and returns its root element. Comments and processing instructions
 /// outside the root are ignored. On error, returns the position of the problem and a message.
 pub fn parse_document(text: &str) -> Result<Element, (Pos, String)> {
+    parse(text, MAX_TREE_BYTES)
+}
+
+/// [`parse_document`] with the tree bounded to `max_tree_bytes` (see [`MAX_TREE_BYTES`]).
+fn parse(text: &str, max_tree_bytes: usize) -> Result<Element, (Pos, String)> {
     // A byte-order mark is not part of the document; editors do not count it as a column.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines = LineIndex::new(text);
@@ -77,6 +105,9 @@ pub fn parse_document(text: &str) -> Result<Element, (Pos, String)> {
         stack: Vec::new(),
         pending: String::new(),
         root: None,
+        elements: 0,
+        tree_bytes: 0,
+        max_tree_bytes,
     }
     .run()
     .map_err(|(offset, message)| (lines.pos(offset), message))
@@ -93,12 +124,35 @@ impl Element {
         self.attribute(name).map(|a| a.value.as_str())
     }
 
+    /// The value of the first attribute whose local name is `local`, whatever its prefix;
+    /// namespace declarations (`xmlns`, `xmlns:*`) are not attributes here.
+    pub fn attr_local(&self, local: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|a| {
+                let (prefix, name) = split_qname(&a.name);
+                name == local && prefix != "xmlns" && a.name != "xmlns"
+            })
+            .map(|a| a.value.as_str())
+    }
+
     /// The child elements, in document order.
     pub fn elements(&self) -> impl Iterator<Item = &Element> {
         self.children.iter().filter_map(|node| match node {
             Node::Element(el) => Some(el),
             _ => None,
         })
+    }
+
+    /// The child elements whose local name is `local`, whatever their namespace, in document
+    /// order (Axiom's `getChildrenWithLocalName`).
+    pub fn children_local<'a>(&'a self, local: &'a str) -> impl Iterator<Item = &'a Element> {
+        self.elements().filter(move |el| el.local == local)
+    }
+
+    /// The first child element whose local name is `local`, whatever its namespace.
+    pub fn child_local(&self, local: &str) -> Option<&Element> {
+        self.elements().find(|el| el.local == local)
     }
 
     /// The concatenated text of the direct text children (CDATA included).
@@ -139,22 +193,22 @@ fn lookup<'a>(scope: &'a [(String, String)], prefix: &str) -> Option<&'a str> {
         .map(|(_, uri)| uri.as_str())
 }
 
-/// Maps byte offsets to 1-based line and character column (also used by the CAR reader).
-pub(crate) struct LineIndex<'t> {
+/// Maps byte offsets to 1-based line and character column.
+struct LineIndex<'t> {
     text: &'t str,
     /// Byte offset where each line starts.
     starts: Vec<usize>,
 }
 
 impl<'t> LineIndex<'t> {
-    pub(crate) fn new(text: &'t str) -> Self {
+    fn new(text: &'t str) -> Self {
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         LineIndex { text, starts }
     }
 
-    pub(crate) fn pos(&self, offset: usize) -> Pos {
+    fn pos(&self, offset: usize) -> Pos {
         let offset = offset.min(self.text.len());
         let line = self.starts.partition_point(|&start| start <= offset).max(1);
         let start = self.starts[line - 1];
@@ -186,6 +240,12 @@ struct Builder<'t, 'l> {
     /// Text read since the last markup, not yet attached to an element.
     pending: String,
     root: Option<Element>,
+    /// Elements opened so far.
+    elements: usize,
+    /// Bytes charged against `max_tree_bytes` so far.
+    tree_bytes: usize,
+    /// [`MAX_TREE_BYTES`], or less in tests.
+    max_tree_bytes: usize,
 }
 
 impl<'t> Builder<'t, '_> {
@@ -214,7 +274,7 @@ impl<'t> Builder<'t, '_> {
                 Event::Empty(start) => {
                     self.flush_text(offset)?;
                     let mut element = self.open(&start, offset)?;
-                    element.source = self.source(offset, end);
+                    element.source = self.source(offset, end)?;
                     self.close(element);
                 }
                 Event::End(_) => {
@@ -222,7 +282,7 @@ impl<'t> Builder<'t, '_> {
                     // quick-xml has checked that the end tag matches the innermost open element.
                     if let Some(open) = self.stack.pop() {
                         let mut element = open.element;
-                        element.source = self.source(open.start, end);
+                        element.source = self.source(open.start, end)?;
                         self.close(element);
                     }
                 }
@@ -293,7 +353,7 @@ impl<'t> Builder<'t, '_> {
     }
 
     /// Builds the element for a start (or empty) tag at `offset`: name, namespaces, attributes.
-    fn open(&self, start: &BytesStart<'_>, offset: usize) -> Result<Element, BuildError> {
+    fn open(&mut self, start: &BytesStart<'_>, offset: usize) -> Result<Element, BuildError> {
         if self.root.is_some() && self.stack.is_empty() {
             return Err((offset, "only one root element is allowed".to_string()));
         }
@@ -302,6 +362,10 @@ impl<'t> Builder<'t, '_> {
                 offset,
                 format!("elements are nested deeper than {MAX_DEPTH} levels"),
             ));
+        }
+        self.elements += 1;
+        if self.elements > MAX_ELEMENTS {
+            return Err((offset, format!("more than {MAX_ELEMENTS} elements")));
         }
 
         let mut attrs = Vec::new();
@@ -342,6 +406,9 @@ impl<'t> Builder<'t, '_> {
             .last()
             .map(|open| open.element.ns_scope.clone())
             .unwrap_or_default();
+        if declared.len() > MAX_NAMESPACES {
+            return Err((offset, too_many_namespaces()));
+        }
         for (prefix, uri) in declared {
             ns_scope.retain(|(p, _)| *p != prefix);
             // `xmlns=""` removes the default namespace rather than binding it to "".
@@ -349,6 +416,14 @@ impl<'t> Builder<'t, '_> {
                 ns_scope.push((prefix, uri));
             }
         }
+        if ns_scope.len() > MAX_NAMESPACES {
+            return Err((offset, too_many_namespaces()));
+        }
+        let scope_bytes = ns_scope
+            .iter()
+            .map(|(prefix, uri)| size_of::<(String, String)>() + prefix.len() + uri.len())
+            .sum();
+        self.charge(scope_bytes, offset)?;
 
         let qname = start.name().0;
         let (prefix, local) = split_qname(qname);
@@ -414,8 +489,28 @@ impl<'t> Builder<'t, '_> {
         }
     }
 
-    fn source(&self, start: usize, end: usize) -> String {
-        self.text.get(start..end).unwrap_or_default().to_string()
+    /// The source text of the element at `start..end`, charged against [`MAX_TREE_BYTES`].
+    fn source(&mut self, start: usize, end: usize) -> Result<String, BuildError> {
+        let text = self.text.get(start..end).unwrap_or_default();
+        self.charge(text.len(), start)?;
+        Ok(text.to_string())
+    }
+
+    /// Adds `bytes` to the tree's size; past the bound the document is refused at `offset`
+    /// (the element being built).
+    fn charge(&mut self, bytes: usize, offset: usize) -> Result<(), BuildError> {
+        self.tree_bytes = self.tree_bytes.saturating_add(bytes);
+        if self.tree_bytes > self.max_tree_bytes {
+            let limit = self.max_tree_bytes;
+            return Err((
+                offset,
+                format!(
+                    "the document is too large once parsed: its elements' source copies and \
+                     namespace scopes exceed {limit} bytes"
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -427,6 +522,10 @@ fn resolve<'a>(scope: &'a [(String, String)], prefix: &str) -> Option<&'a str> {
         "xmlns" => Some(XMLNS_NS),
         _ => lookup(scope, prefix),
     }
+}
+
+fn too_many_namespaces() -> String {
+    format!("more than {MAX_NAMESPACES} namespace prefixes are in scope")
 }
 
 fn split_qname(qname: &str) -> (&str, &str) {
@@ -452,4 +551,87 @@ fn offset_in(outer: &str, inner: &str) -> Option<usize> {
 
 fn to_usize(offset: u64) -> usize {
     usize::try_from(offset).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> (u32, u32, String) {
+        let (pos, message) = parse_document(text).unwrap_err();
+        (pos.line, pos.col, message)
+    }
+
+    #[test]
+    fn local_name_lookups_ignore_prefixes_and_namespace_declarations() {
+        let root = parse_document(
+            "<c:r xmlns:c=\"urn:c\" xmlns:name=\"urn:n\" c:name=\"a\" name=\"b\">\
+             <c:x>1</c:x><x>2</x><y/><x xmlns=\"urn:d\">3</x></c:r>",
+        )
+        .unwrap();
+        assert_eq!(
+            root.attr_local("name"),
+            Some("a"),
+            "first match, prefix ignored"
+        );
+        assert_eq!(root.attr("name"), Some("b"));
+        assert_eq!(root.attr_local("c"), None, "xmlns:c is a declaration");
+        assert_eq!(root.attr_local("xmlns"), None);
+        let xs: Vec<String> = root.children_local("x").map(Element::text).collect();
+        assert_eq!(xs, ["1", "2", "3"]);
+        assert_eq!(root.child_local("x").map(|x| x.ns.as_str()), Some("urn:c"));
+        assert!(root.child_local("z").is_none());
+    }
+
+    #[test]
+    fn text_joins_text_cdata_and_references_across_comments() {
+        let root = parse_document("<r>a&lt;<!-- c --><![CDATA[&]]>&#65;<x>no</x>b</r>").unwrap();
+        assert_eq!(root.text(), "a<&Ab");
+    }
+
+    #[test]
+    fn more_than_max_elements_is_refused_at_the_first_one_too_many() {
+        // The column shows that the element before the refused one, the 250 000th, was taken.
+        let over = format!("<r>{}</r>", "<a/>".repeat(MAX_ELEMENTS));
+        let col = u32::try_from(4 + 4 * (MAX_ELEMENTS - 1)).unwrap();
+        assert_eq!(
+            err(&over),
+            (1, col, "more than 250000 elements".to_string())
+        );
+    }
+
+    #[test]
+    fn more_than_max_namespaces_in_scope_is_refused() {
+        let decls = |n: usize| -> String { (0..n).map(|i| format!(" xmlns:p{i}=\"u\"")).collect() };
+        assert!(parse_document(&format!("<r{}><x/></r>", decls(MAX_NAMESPACES))).is_ok());
+        let message = "more than 256 namespace prefixes are in scope".to_string();
+        let on_one = format!("<r{}/>", decls(MAX_NAMESPACES + 1));
+        assert_eq!(err(&on_one), (1, 1, message.clone()));
+        let inherited = format!("<r{}>\n<x xmlns:q=\"v\"/></r>", decls(MAX_NAMESPACES));
+        assert_eq!(err(&inherited), (2, 1, message));
+    }
+
+    #[test]
+    fn a_tree_quadratic_in_the_document_is_refused() {
+        // Each child copies the root's scope: 100 bindings of 1 KiB URIs, 100 children (~10 MiB).
+        let uri = "u".repeat(1024);
+        let decls: String = (0..100).map(|i| format!(" xmlns:p{i}=\"{uri}\"")).collect();
+        let wide = format!("<r{decls}>{}</r>", "<a/>".repeat(100));
+        let (pos, message) = parse(&wide, 1 << 20).unwrap_err();
+        assert!(message.contains("exceed 1048576 bytes"), "{message}");
+        assert!(pos.col > 1, "refused at a child, not at the root: {pos:?}");
+
+        // Each element copies its source: 50 levels around 100 KiB of text (~5 MiB).
+        let deep = format!(
+            "{}{}{}",
+            "<a>".repeat(50),
+            "x".repeat(100 << 10),
+            "</a>".repeat(50)
+        );
+        let (_, message) = parse(&deep, 1 << 20).unwrap_err();
+        assert!(message.contains("source copies"), "{message}");
+
+        assert!(parse(&wide, 64 << 20).is_ok());
+        assert!(parse(&deep, 64 << 20).is_ok());
+    }
 }

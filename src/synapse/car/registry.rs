@@ -8,8 +8,10 @@
 //! [`CarApp::skipped`] instead of failing.
 
 use super::archive::{is_safe_relative, Archive};
-use super::xml::Element;
-use super::{at, file_entry, note, parse_entry, CarApp, CarCollection, CarError, CarResource};
+use super::{
+    at, child_text, file_entry, note, parse_entry, CarApp, CarCollection, CarError, CarResource,
+};
+use crate::xml::element::Element;
 
 /// Reads one registry artifact (directory `dir`, descriptor `entry` whose root is `art`).
 pub(super) fn read_registry_artifact(
@@ -20,18 +22,18 @@ pub(super) fn read_registry_artifact(
     app: &mut CarApp,
 ) -> Result<(), CarError> {
     let (info_entry, info) = registry_info(archive, dir, entry, art)?;
-    for item in info.children_named("item") {
+    for item in info.children_local("item") {
         read_item(archive, dir, &info_entry, item, app)?;
     }
-    for collection in info.children_named("collection") {
+    for collection in info.children_local("collection") {
         read_collection(archive, dir, &info_entry, collection, app)?;
     }
     for (tag, why) in [
         ("dump", "registry dumps are not supported"),
         ("association", "associations are ignored, as MI does"),
     ] {
-        for el in info.children_named(tag) {
-            let (line, col) = (el.line, el.col);
+        for el in info.children_local(tag) {
+            let (line, col) = (el.pos.line, el.pos.col);
             let message = format!("{info_entry}:{line}:{col}: <{tag}> skipped: {why}");
             note(&mut app.skipped, message);
         }
@@ -47,8 +49,8 @@ fn registry_info(
     entry: &str,
     art: &Element,
 ) -> Result<(String, Element), CarError> {
-    let files: Vec<&Element> = art.children_named("file").collect();
-    let inline = art.child("item").is_some() || art.child("collection").is_some();
+    let files: Vec<&Element> = art.children_local("file").collect();
+    let inline = art.child_local("item").is_some() || art.child_local("collection").is_some();
     if files.is_empty() && inline {
         return Ok((entry.to_string(), art.clone()));
     }
@@ -81,7 +83,7 @@ fn read_item(
         .into_iter()
         .find(|candidate| archive.contains(candidate));
     let Some(entry) = found else {
-        let (line, col) = (item.line, item.col);
+        let (line, col) = (item.pos.line, item.pos.col);
         let message = format!(
             "{info_entry}:{line}:{col}: registry item '{file}' has no file under {dir}/resources/; \
              skipped (MI logs an error and carries on)"
@@ -93,7 +95,7 @@ fn read_item(
     app.resources.push(CarResource {
         key: registry_key(&path, &file),
         content,
-        media_type: item.child_text("mediaType"),
+        media_type: child_text(item, "mediaType"),
         properties: properties(item),
         entry,
     });
@@ -113,7 +115,7 @@ fn read_collection(
     let prefix = format!("{dir}/resources/{}/", directory.trim_matches('/'));
     let files = archive.files_under(&prefix);
     if files.is_empty() {
-        let (line, col) = (collection.line, collection.col);
+        let (line, col) = (collection.pos.line, collection.pos.col);
         let message =
             format!("{info_entry}:{line}:{col}: collection folder {prefix} has no files; skipped");
         note(&mut app.skipped, message);
@@ -157,7 +159,7 @@ fn meta_media_type(
         format!("{dir}/resources/.meta/~{name}.xml"),
     ] {
         match parse_entry(archive, &meta) {
-            Ok(Some(root)) => return Ok(root.child_text("mediaType")),
+            Ok(Some(root)) => return Ok(child_text(&root, "mediaType")),
             Ok(None) => {}
             // MI logs an unreadable meta file and goes on without a media type.
             Err(e @ CarError::Xml { .. }) => {
@@ -171,8 +173,7 @@ fn meta_media_type(
 }
 
 fn required(entry: &str, el: &Element, name: &str) -> Result<String, CarError> {
-    el.child_text(name)
-        .ok_or_else(|| at(entry, el, format!("<{}> without <{name}>", el.name)))
+    child_text(el, name).ok_or_else(|| at(entry, el, format!("<{}> without <{name}>", el.local)))
 }
 
 /// A file or folder name must stay inside the artifact; a registry path must not climb out.
@@ -192,15 +193,15 @@ fn check_names(entry: &str, el: &Element, name: &str, path: &str) -> Result<(), 
 
 /// `<properties><property key="k" value="v"/>…</properties>` (`name` accepted for `key`).
 fn properties(el: &Element) -> Vec<(String, String)> {
-    let Some(list) = el.child("properties") else {
+    let Some(list) = el.child_local("properties") else {
         return Vec::new();
     };
-    list.children_named("property")
+    list.children_local("property")
         .filter_map(|p| {
-            let key = p.attr("key").or_else(|| p.attr("name"))?;
+            let key = p.attr_local("key").or_else(|| p.attr_local("name"))?;
             Some((
                 key.to_string(),
-                p.attr("value").unwrap_or_default().to_string(),
+                p.attr_local("value").unwrap_or_default().to_string(),
             ))
         })
         .collect()

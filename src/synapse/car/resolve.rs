@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use super::archive::Archive;
-use super::xml::Element;
 use super::{at, parse_entry, CarError};
+use crate::xml::element::Element;
 
 /// A `<dependency>` of the application that matched the server roles.
 pub(super) struct Dependency<'e> {
@@ -32,8 +32,8 @@ pub(super) fn index_artifacts(archive: &mut Archive<'_>) -> Result<Index, CarErr
     let mut index = Index::new();
     for entry in archive.artifact_descriptors("") {
         let root = load(archive, &entry)?;
-        let name = root.attr("name").unwrap_or_default().to_string();
-        let key = (name, root.attr("version").map(str::to_string));
+        let name = root.attr_local("name").unwrap_or_default().to_string();
+        let key = (name, root.attr_local("version").map(str::to_string));
         if let Some(other) = index.get(&key) {
             let message = format!("artifact '{}' is also declared by {}", key.0, other.entry);
             return Err(at(&entry, &root, message));
@@ -53,7 +53,7 @@ pub(super) fn metadata_artifacts(
     let mut found = HashMap::new();
     for entry in archive.artifact_descriptors("metadata/") {
         let root = load(archive, &entry)?;
-        let name = root.attr("name").unwrap_or_default().to_string();
+        let name = root.attr_local("name").unwrap_or_default().to_string();
         found.entry(name).or_insert(entry);
     }
     Ok(found)
@@ -65,11 +65,11 @@ pub(super) fn load(archive: &mut Archive<'_>, entry: &str) -> Result<Element, Ca
         entry: entry.to_string(),
         message: "not in the CAR".to_string(),
     })?;
-    if root.name != "artifact" {
-        let message = format!("expected <artifact>, found <{}>", root.name);
+    if root.local != "artifact" {
+        let message = format!("expected <artifact>, found <{}>", root.local);
         return Err(at(entry, &root, message));
     }
-    if root.attr("name").is_none() {
+    if root.attr_local("name").is_none() {
         return Err(at(entry, &root, "<artifact> has no name"));
     }
     Ok(root)
@@ -94,9 +94,9 @@ pub(super) fn find<'i>(
 
 /// MI deploys an artifact only when its own `<dependency>`s are in the CAR too.
 pub(super) fn check_nested(index: &Index, entry: &str, root: &Element) -> Result<(), CarError> {
-    for el in root.children_named("dependency") {
-        let name = el.attr("artifact").unwrap_or_default().to_string();
-        let key = (name, el.attr("version").map(str::to_string));
+    for el in root.children_local("dependency") {
+        let name = el.attr_local("artifact").unwrap_or_default().to_string();
+        let key = (name, el.attr_local("version").map(str::to_string));
         if !index.contains_key(&key) {
             let message = format!("dependency '{}' is not in the CAR", key.0);
             return Err(at(entry, el, message));

@@ -7,6 +7,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 use super::*;
+use crate::xml::element::parse_document;
 
 // ------------------------------------------------------------------------------------------------
 // Helpers
@@ -802,10 +803,13 @@ const PERF_RESOURCES: [(&str, &str, &str); 2] = [
 fn perf_car(keep: impl Fn(&str) -> bool) -> Vec<u8> {
     let dir = shared_dir().join("bench/wso2-perf/synapse");
     let descriptor = std::fs::read_to_string(dir.join("artifacts.xml")).unwrap();
-    let root = xml::parse(&descriptor).unwrap();
-    let deps: Vec<String> = root.children[0]
-        .children_named("dependency")
-        .map(|d| d.attr("artifact").unwrap().to_string())
+    let root = parse_document(&descriptor).unwrap();
+    let deps: Vec<String> = root
+        .elements()
+        .next()
+        .unwrap()
+        .children_local("dependency")
+        .map(|d| d.attr_local("artifact").unwrap().to_string())
         .collect();
     assert_eq!(deps.len(), 33);
     let artifacts_xml: String = descriptor
@@ -833,7 +837,7 @@ fn perf_car(keep: impl Fn(&str) -> bool) -> Vec<u8> {
         }
         let file = format!("{name}-1.0.0.xml");
         let content = std::fs::read_to_string(dir.join(&file)).unwrap();
-        let car_type = match xml::parse(&content).unwrap().name.as_str() {
+        let car_type = match parse_document(&content).unwrap().local.as_str() {
             "proxy" => "synapse/proxy-service",
             "api" => "synapse/api",
             "endpoint" => "synapse/endpoint",
@@ -917,26 +921,59 @@ fn wso2_perf_car_with_all_33_dependencies_fails_on_the_absent_data_mapper_files(
 // ------------------------------------------------------------------------------------------------
 
 #[test]
-fn descriptor_xml_resolves_entities_drops_prefixes_and_counts_characters() {
+fn descriptor_xml_resolves_entities_reads_local_names_and_counts_characters() {
     let text = "\u{feff}<?xml version=\"1.0\"?>\r\n<c:artifact xmlns:c=\"urn:x\" c:name=\"a&amp;b\">\r\n  \
                 <file>x&lt;&#65;<![CDATA[&]]>.xml</file>\n  <é/><dependency/>\n</c:artifact>";
-    let root = xml::parse(text).unwrap();
+    let root = parse_document(text).unwrap();
     assert_eq!(
-        (root.name.as_str(), root.line, root.col),
+        (root.local.as_str(), root.pos.line, root.pos.col),
         ("artifact", 2, 1)
     );
-    assert_eq!(root.attr("name"), Some("a&b"));
-    assert_eq!(root.attrs.len(), 1, "xmlns declarations are not attributes");
-    assert_eq!(root.child_text("file").as_deref(), Some("x<A&.xml"));
-    let dep = root.child("dependency").unwrap();
+    assert_eq!(root.attr_local("name"), Some("a&b"));
     assert_eq!(
-        (dep.line, dep.col),
+        root.attr_local("c"),
+        None,
+        "xmlns declarations are not attributes"
+    );
+    assert_eq!(child_text(&root, "file").as_deref(), Some("x<A&.xml"));
+    let dep = root.child_local("dependency").unwrap();
+    assert_eq!(
+        (dep.pos.line, dep.pos.col),
         (4, 7),
         "columns count characters, not bytes"
     );
-    let err = xml::parse("<a>\n  <b>&nbsp;</b></a>").unwrap_err();
-    assert_eq!((err.line, err.col), (2, 6));
-    assert!(err.message.contains("nbsp"), "{}", err.message);
-    assert!(xml::parse("<a/><b/>").is_err());
-    assert!(xml::parse(&"<a>".repeat(100)).is_err());
+    let (pos, message) = parse_document("<a>\n  <b>&nbsp;</b></a>").unwrap_err();
+    assert_eq!((pos.line, pos.col), (2, 6));
+    assert!(message.contains("nbsp"), "{message}");
+    assert!(parse_document("<a/><b/>").is_err());
+    assert!(parse_document(&"<a>".repeat(100)).is_err());
+}
+
+#[test]
+fn prefixed_descriptors_are_read_by_local_name() {
+    let artifacts = "<c:artifacts xmlns:c=\"urn:c\">\n  \
+        <c:artifact c:name=\"App\" version=\"1.0.0\" type=\"carbon/application\">\n    \
+        <c:dependency artifact=\"Api\" version=\"1.0.0\"/>\n  </c:artifact>\n</c:artifacts>";
+    let descriptor =
+        "<artifact xmlns=\"urn:d\" name=\"Api\" version=\"1.0.0\" type=\"synapse/api\">\
+        <file>Api.xml</file></artifact>";
+    let bytes = zip(&[
+        ("artifacts.xml", artifacts.as_bytes()),
+        ("Api_1.0.0/artifact.xml", descriptor.as_bytes()),
+        ("Api_1.0.0/Api.xml", b"<api/>"),
+    ]);
+    let app = read(&bytes).unwrap();
+    assert_eq!((app.name.as_str(), names(&app)), ("App", vec!["Api"]));
+}
+
+#[test]
+fn an_undeclared_prefix_in_a_descriptor_is_an_error() {
+    // WSO2 reads descriptors with a namespace-aware parser, which refuses an unbound prefix.
+    let artifacts =
+        "<artifacts>\n  <c:artifact name=\"App\" type=\"carbon/application\"/>\n</artifacts>";
+    let err = read(&zip(&[("artifacts.xml", artifacts.as_bytes())])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "artifacts.xml:2:3: namespace prefix 'c' of <c:artifact> is not declared"
+    );
 }
