@@ -1,6 +1,6 @@
 //! The mediation engine: runs compiled sequences against a [`MessageContext`].
 //!
-//! One seam: every mediator is a [`mediator::Med`] value built at deploy time;
+//! One seam: every mediator is a [`crate::program::Med`] value built at deploy time;
 //! [`Engine::run_seq`] runs a sequence's list of them in order and each says whether the flow
 //! continues. Flows follow Synapse: a proxy runs its in-sequence, then (if the flow continued)
 //! sends to its target endpoint; a backend response runs the out-sequence (or goes straight back);

@@ -29,9 +29,9 @@ pub enum LogCategory {
     Fatal,
 }
 
-/// Index of a sequence in [`crate::deploy::Config::sequences`].
+/// Index of a sequence in [`crate::program::Program::sequences`].
 pub type SeqId = usize;
-/// Index of an endpoint in [`crate::deploy::Config::endpoints`].
+/// Index of an endpoint in [`crate::program::Program::endpoints`].
 pub type EpId = usize;
 
 /// A compiled XPath, with its streaming form when it is a simple location path that can be

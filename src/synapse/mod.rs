@@ -1,6 +1,6 @@
-//! The Synapse configuration language: artifact model, parser (quick-xml → model with `line:col`
-//! positions), REST dispatch helpers (URI templates, URL mappings) and the deployer that compiles
-//! a home's artifacts into one immutable [`deploy::Config`].
+//! The Synapse configuration language, front end only: the artifact model, the parser (positioned
+//! elements → model with `line:col`), `$SYSTEM:`/`$FILE:` value resolution and CAR reading.
+//! [`crate::compile`] turns the model into a [`crate::program::Program`].
 //!
 //! Shards never parse configuration: everything here runs at start-up (or on redeploy), off the
 //! request path.
