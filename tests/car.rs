@@ -213,11 +213,7 @@ fn wso2_performance_artifacts_deploy_as_a_car() {
         car,
     )
     .unwrap();
-    let out = std::process::Command::new(MINT)
-        .args(["check", "--home"])
-        .arg(&h.root)
-        .output()
-        .unwrap();
+    let out = check_command(&h.root).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");

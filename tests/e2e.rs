@@ -348,20 +348,12 @@ const DANGLING: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 fn dangling_sequence_key_is_reported_with_position() {
     let home = TempHome::new("dangling");
     home.artifact("proxy-services", "Dangling.xml", DANGLING);
-    let out = Command::new(MINT)
-        .args(["check", "--home"])
-        .arg(&home.root)
-        .output()
-        .unwrap();
+    let out = check_command(&home.root).output().unwrap();
     assert_eq!(out.status.code(), Some(65));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("proxy-services/Dangling.xml:5:13: "), "{err}");
     assert!(err.contains("doesNotExist"), "{err}");
-    let out = Command::new(MINT)
-        .args(["serve", "--offset", "3999", "--home"])
-        .arg(&home.root)
-        .output()
-        .unwrap();
+    let out = mint_command(&home.root, Some(3999), 1).output().unwrap();
     assert_eq!(out.status.code(), Some(65));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Dangling.xml:5:13: "));
 }
@@ -375,19 +367,14 @@ fn bad_flags_and_config_exit_64() {
     assert_eq!(out.status.code(), Some(64));
     let home = TempHome::new("badconf");
     home.file("conf/deployment.toml", "[server]\nofset = 1\n");
-    let out = Command::new(MINT)
-        .args(["check", "--home"])
-        .arg(&home.root)
-        .output()
-        .unwrap();
+    let out = check_command(&home.root).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("deployment.toml:2:1"));
 }
 
 #[test]
 fn sample_home_checks_clean() {
-    let out = Command::new(MINT)
-        .args(["check", "--home", env!("CARGO_MANIFEST_DIR")])
+    let out = check_command(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
         .output()
         .unwrap();
     assert_eq!(

@@ -174,11 +174,7 @@ fn registry_property_write_is_announced_at_deployment() {
     <property name="conf:/x@prop" value="v" scope="registry"/>
 </sequence>"#,
     );
-    let out = std::process::Command::new(MINT)
-        .args(["check", "--home"])
-        .arg(&home.root)
-        .output()
-        .unwrap();
+    let out = check_command(&home.root).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(

@@ -302,9 +302,7 @@ fn endpoint_uris_and_settings_come_from_the_environment() {
         );
     }
     // Without the variable the home does not deploy, and says why.
-    let out = std::process::Command::new(MINT)
-        .args(["check", "--home"])
-        .arg(&h.root)
+    let out = check_command(&h.root)
         .env_remove("MINT_TEST_BACKEND_URL")
         .output()
         .unwrap();

@@ -141,11 +141,7 @@ fn illegal_and_missing_sequence_keys_fail_deployment() {
         "P.xml",
         r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="P"><target inSequence="conf:/../../etc/passwd"/></proxy>"#,
     );
-    let out = std::process::Command::new(MINT)
-        .args(["check", "--home"])
-        .arg(&h.root)
-        .output()
-        .unwrap();
+    let out = check_command(&h.root).output().unwrap();
     assert_eq!(out.status.code(), Some(65));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("P.xml:1:"), "{err}");

@@ -170,6 +170,13 @@ pub fn mint_command(home: &Path, offset: Option<u16>, cores: usize) -> Command {
     c
 }
 
+/// `mint check --home HOME`.
+pub fn check_command(home: &Path) -> Command {
+    let mut c = Command::new(MINT);
+    c.args(["check", "--home"]).arg(home);
+    c
+}
+
 pub fn start_mint(home: &Path, cores: usize) -> Mint {
     let offset = next_offset();
     let child = mint_command(home, Some(offset), cores)
