@@ -65,6 +65,17 @@ fn api(backend: u16) -> String {
             </filter>
         </inSequence>
     </resource>
+    <resource methods="POST" uri-template="/slow">
+        <inSequence>
+            <filter xpath="count(//*[. = //*]) > 0">
+                <then><respond/></then>
+                <else><drop/></else>
+            </filter>
+        </inSequence>
+    </resource>
+    <resource methods="POST" uri-template="/echo">
+        <inSequence><respond/></inSequence>
+    </resource>
     <resource methods="POST" uri-template="/faulty">
         <inSequence><nosuchmediator/></inSequence>
     </resource>
@@ -198,4 +209,51 @@ fn xml_the_parser_refuses_is_not_routed() {
         );
         assert_eq!(r.status, 400, "{bad}: {}", r.text());
     }
+}
+
+/// Regression (issue 12, item 6): a quadratic XPath on a 100 KB body held the shard for
+/// seconds (every connection on it waited) and ran on after the client left. Now it fails with
+/// a fault once its work budget is spent, and a parallel request on the same (only) shard is
+/// served meanwhile.
+#[test]
+fn a_quadratic_xpath_is_stopped_and_the_shard_keeps_serving() {
+    use std::time::{Duration, Instant};
+    let (_backend, backend) = start_backend();
+    let h = TempHome::new("hostile-slow");
+    h.artifact("api", "C.xml", &api(backend));
+    let mint = start_mint(&h.root, 1);
+    let mut body = String::from("<r>");
+    while body.len() < 100_000 {
+        body.push_str(&format!("<order><symbol>S{}</symbol></order>", body.len()));
+    }
+    body.push_str("</r>");
+    let port = mint.http;
+    let started = Instant::now();
+    let slow = std::thread::spawn(move || {
+        let r = request(
+            port,
+            "POST",
+            "/c/slow",
+            &[("Content-Type", "application/xml")],
+            body.as_bytes(),
+        );
+        (r.status, started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(20));
+    let t = Instant::now();
+    let r = request(
+        port,
+        "POST",
+        "/c/echo",
+        &[("Content-Type", "text/plain")],
+        b"fast",
+    );
+    let fast = t.elapsed();
+    assert_eq!((r.status, r.text().as_str()), (200, "fast"));
+    let (status, slow_took) = slow.join().unwrap();
+    assert_eq!(status, 500);
+    // Debug build: the budget is spent in well under a second in release.
+    assert!(slow_took < Duration::from_secs(5), "{slow_took:?}");
+    assert!(fast < Duration::from_secs(5), "{fast:?}");
+    eprintln!("quadratic XPath answered in {slow_took:?}; parallel request in {fast:?}");
 }

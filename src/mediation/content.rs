@@ -237,6 +237,10 @@ impl Engine {
         } else {
             None
         };
+        // Evaluation is synchronous and bounded by its work budget (`crate::xpath`, about a few
+        // dozen passes over the document); other connections on the shard get their turn
+        // between evaluations.
+        glommio::yield_if_needed().await;
         // Registry keys the expression reads are fetched off the shard, then it is evaluated
         // again with them at hand (bounded: keys can be computed from other keys).
         let mut fetched: HashMap<String, Option<Arc<Resource>>> = HashMap::new();
