@@ -65,6 +65,17 @@ fn api(backend: u16) -> String {
             </filter>
         </inSequence>
     </resource>
+    <resource methods="POST" uri-template="/slow">
+        <inSequence>
+            <filter xpath="count(//*[. = //*]) > 0">
+                <then><respond/></then>
+                <else><drop/></else>
+            </filter>
+        </inSequence>
+    </resource>
+    <resource methods="POST" uri-template="/echo">
+        <inSequence><respond/></inSequence>
+    </resource>
     <resource methods="POST" uri-template="/faulty">
         <inSequence><nosuchmediator/></inSequence>
     </resource>
@@ -197,5 +208,148 @@ fn xml_the_parser_refuses_is_not_routed() {
             bad.as_bytes(),
         );
         assert_eq!(r.status, 400, "{bad}: {}", r.text());
+    }
+}
+
+/// Regression (issue 12, item 6): a quadratic XPath on a 100 KB body held the shard for
+/// seconds (every connection on it waited) and ran on after the client left. Now it fails with
+/// a fault once its work budget is spent, and a parallel request on the same (only) shard is
+/// served meanwhile.
+#[test]
+fn a_quadratic_xpath_is_stopped_and_the_shard_keeps_serving() {
+    use std::time::{Duration, Instant};
+    let (_backend, backend) = start_backend();
+    let h = TempHome::new("hostile-slow");
+    h.artifact("api", "C.xml", &api(backend));
+    let mint = start_mint(&h.root, 1);
+    let mut body = String::from("<r>");
+    while body.len() < 100_000 {
+        body.push_str(&format!("<order><symbol>S{}</symbol></order>", body.len()));
+    }
+    body.push_str("</r>");
+    let port = mint.http;
+    let started = Instant::now();
+    let slow = std::thread::spawn(move || {
+        let r = request(
+            port,
+            "POST",
+            "/c/slow",
+            &[("Content-Type", "application/xml")],
+            body.as_bytes(),
+        );
+        (r.status, started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(20));
+    let t = Instant::now();
+    let r = request(
+        port,
+        "POST",
+        "/c/echo",
+        &[("Content-Type", "text/plain")],
+        b"fast",
+    );
+    let fast = t.elapsed();
+    assert_eq!((r.status, r.text().as_str()), (200, "fast"));
+    let (status, slow_took) = slow.join().unwrap();
+    assert_eq!(status, 500);
+    // Debug build: the budget is spent in well under a second in release.
+    assert!(slow_took < Duration::from_secs(5), "{slow_took:?}");
+    assert!(fast < Duration::from_secs(5), "{fast:?}");
+    eprintln!("quadratic XPath answered in {slow_took:?}; parallel request in {fast:?}");
+}
+
+/// `VmHWM` / `VmRSS` of a process, in KiB.
+fn memory_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Regression (issue 12, item 5): one 8 MB JSON array peaked at hundreds of MiB (the whole
+/// JSON tree, ~100× the body) and the memory stayed resident afterwards. JSON-reading
+/// mediations now stay within a few times the body, and the memory is given back.
+#[test]
+fn json_bodies_take_a_few_times_their_size_and_give_it_back() {
+    let h = TempHome::new("hostile-json-memory");
+    h.file(
+        "conf/deployment.toml",
+        "[http]\nmax_body_size = 33554432\nbody_read_timeout_ms = 60000\n",
+    );
+    h.artifact(
+        "api",
+        "M.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="M" context="/m">
+    <resource methods="POST" uri-template="/jsoneval">
+        <inSequence>
+            <property name="n" expression="json-eval($[5].name)"/>
+            <payloadFactory media-type="json"><format>{"n":"$1"}</format>
+                <args><arg evaluator="xml" expression="$ctx:n"/></args></payloadFactory>
+            <respond/>
+        </inSequence>
+    </resource>
+    <resource methods="POST" uri-template="/toxml">
+        <inSequence>
+            <property name="messageType" value="application/xml" scope="axis2"/>
+            <respond/>
+        </inSequence>
+    </resource>
+</api>"#,
+    );
+    let mint = start_mint(&h.root, 1);
+    let pid = mint.proc.child.id();
+    let mut body = String::from("[");
+    let mut i = 0;
+    while body.len() < 8 << 20 {
+        body.push_str(&format!(
+            r#"{{"id":{i},"name":"item{i:06}","price":{}.25,"tags":["a","b"],"ok":true}},"#,
+            i % 1000
+        ));
+        i += 1;
+    }
+    body.pop();
+    body.push(']');
+    let mib = |kib: u64| kib / 1024;
+    let idle = memory_kib(pid, "VmRSS:");
+    for (route, want) in [
+        ("/m/jsoneval", &br#"{"n":"item000005"}"#[..]),
+        ("/m/toxml", &b"<jsonArray><jsonElement><id>0</id>"[..]),
+    ] {
+        // Reset the peak to the current resident size.
+        std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+        let r = request(
+            mint.http,
+            "POST",
+            route,
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{route}");
+        assert!(r.body.starts_with(want), "{route}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let peak = memory_kib(pid, "VmHWM:");
+        let after = memory_kib(pid, "VmRSS:");
+        eprintln!(
+            "{route}: idle {} MiB, peak {} MiB, after {} MiB (body {} MiB)",
+            mib(idle),
+            mib(peak),
+            mib(after),
+            body.len() >> 20
+        );
+        // The body (8 MiB) read, its XML (about twice that), the response: a few times the body.
+        assert!(
+            peak.saturating_sub(idle) < 6 * (body.len() as u64 / 1024),
+            "{route}: peak {} MiB over an idle {} MiB",
+            mib(peak),
+            mib(idle)
+        );
+        assert!(
+            after.saturating_sub(idle) < body.len() as u64 / 1024,
+            "{route}: {} MiB still resident over an idle {} MiB",
+            mib(after),
+            mib(idle)
+        );
     }
 }

@@ -8,6 +8,10 @@
 //! `$` text, empty element → `null`), the conversion switches ([`JsonSettings`], WSO2 defaults),
 //! and [`JsonPath`] with WSO2's `json-eval` string rendering ([`JsonPathResult::to_synapse_string`]).
 //!
+//! Memory: [`json_to_xml`] writes while reading (no JSON tree, `stream_xml.rs`), and
+//! [`JsonPath::evaluate_bytes`] walks the raw payload for definite name/index paths, so the
+//! common JSON-reading mediations take a few times the body, not a tree of it.
+//!
 //! Must not: do I/O, log, read configuration (the caller builds [`JsonSettings`] from
 //! `deployment.toml`), or know about message contexts.
 //!
@@ -20,6 +24,7 @@
 mod names;
 mod number;
 pub mod path;
+mod stream_xml;
 mod to_json;
 mod to_xml;
 mod write;
@@ -28,6 +33,7 @@ mod write;
 mod tests;
 
 pub use path::{JsonPath, JsonPathResult};
+pub use stream_xml::json_to_xml_into;
 pub use to_json::{element_to_json, xml_to_json};
 pub use to_xml::{json_to_xml, value_to_xml};
 pub use write::to_compact_string;
@@ -134,11 +140,15 @@ impl JsonSettings {
 
 /// Parses a JSON document (key order and number text preserved).
 pub fn parse(json: &[u8]) -> Result<serde_json::Value, JsonError> {
-    serde_json::from_slice(json).map_err(|e| JsonError::Syntax {
+    serde_json::from_slice(json).map_err(syntax_error)
+}
+
+fn syntax_error(e: serde_json::Error) -> JsonError {
+    JsonError::Syntax {
         line: e.line(),
         col: e.column(),
         message: strip_position(&e.to_string()),
-    })
+    }
 }
 
 /// serde_json appends " at line L column C" to its messages; [`JsonError`] carries those apart.

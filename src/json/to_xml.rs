@@ -10,11 +10,14 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use super::names::key_to_name;
-use super::{parse, JsonError, JsonSettings};
+use super::{JsonError, JsonSettings};
 
-/// Parses `json` and returns its XML infoset as well-formed XML text.
+/// Returns the XML infoset of the JSON payload `json` as well-formed XML text, written while
+/// reading the input (no JSON tree; see `stream_xml.rs`).
 pub fn json_to_xml(json: &[u8], settings: &JsonSettings) -> Result<String, JsonError> {
-    value_to_xml(&parse(json)?, settings)
+    let mut out = String::with_capacity(json.len().saturating_mul(2));
+    super::json_to_xml_into(json, settings, &mut out)?;
+    Ok(out)
 }
 
 /// The XML infoset of a parsed JSON payload (an object or an array).
@@ -154,7 +157,7 @@ fn primitive_text(v: &Value) -> std::borrow::Cow<'_, str> {
 
 /// Appends XML-escaped text (`&`, `<`, `>`, `\r`; in attributes also `"`, `\t`, `\n`), refusing
 /// characters XML 1.0 cannot carry.
-fn push_text(out: &mut String, s: &str, attr: bool) -> Result<(), JsonError> {
+pub(super) fn push_text(out: &mut String, s: &str, attr: bool) -> Result<(), JsonError> {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),

@@ -36,12 +36,16 @@ impl MessageContext {
         let bytes = if self.body_type == BodyType::Json
             && !bytes.iter().all(u8::is_ascii_whitespace)
         {
-            // WSO2's XML view of a JSON body: <jsonObject>… inside a SOAP envelope's body.
-            let xml = crate::json::json_to_xml(&bytes, &crate::json::JsonSettings::default())
+            // WSO2's XML view of a JSON body: <jsonObject>… inside a SOAP envelope's body,
+            // written in one buffer.
+            const OPEN: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body>";
+            const CLOSE: &str = "</soapenv:Body></soapenv:Envelope>";
+            let mut xml = String::with_capacity(OPEN.len() + 2 * bytes.len() + CLOSE.len());
+            xml.push_str(OPEN);
+            crate::json::json_to_xml_into(&bytes, &crate::json::JsonSettings::default(), &mut xml)
                 .map_err(|e| self.bad_content(format!("the message is not valid JSON: {e}")))?;
-            Bytes::from(format!(
-                "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body>{xml}</soapenv:Body></soapenv:Envelope>"
-            ))
+            xml.push_str(CLOSE);
+            Bytes::from(xml)
         } else {
             bytes
         };
@@ -237,6 +241,10 @@ impl Engine {
         } else {
             None
         };
+        // Evaluation is synchronous and bounded by its work budget (`crate::xpath`, about a few
+        // dozen passes over the document); other connections on the shard get their turn
+        // between evaluations.
+        glommio::yield_if_needed().await;
         // Registry keys the expression reads are fetched off the shard, then it is evaluated
         // again with them at hand (bounded: keys can be computed from other keys).
         let mut fetched: HashMap<String, Option<Arc<Resource>>> = HashMap::new();
@@ -374,9 +382,10 @@ impl Engine {
         if p.is_whole_body() {
             return Ok(String::from_utf8_lossy(&text).into_owned());
         }
-        let value = crate::json::parse(&text)
+        let result = p
+            .evaluate_bytes(&text)
             .map_err(|e| ctx.bad_content(format!("the message is not valid JSON: {e}")))?;
-        Ok(p.evaluate(&value).to_synapse_string())
+        Ok(result.to_synapse_string())
     }
 
     /// Answers a simple location path by scanning the body bytes, without building the tree,

@@ -4,7 +4,14 @@
 //! Node-sets are kept sorted in document order without duplicates (node ids *are* document
 //! order). Steps from several context nodes de-duplicate through a bitset sized by the largest
 //! node id, so no intermediate grows beyond the document.
+//!
+//! Every evaluation has a work budget ([`Metered`]): the document is read through a wrapper
+//! that counts tree moves and string-value reads, and evaluation stops with
+//! [`EvalError::Budget`] once the budget is spent. The budget grows with the document (a few
+//! dozen passes over it), so expressions linear in the document always finish while quadratic
+//! ones on large bodies fail in milliseconds instead of holding the shard for seconds.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 
 use super::ast::{ArithOp, CmpOp, Expr, Pred, PredKind, Step};
@@ -24,9 +31,102 @@ pub(crate) struct Focus {
     pub size: usize,
 }
 
+/// Work units every evaluation may spend, whatever the document.
+pub(crate) const BUDGET_BASE: u64 = 1 << 20;
+/// Work units allowed per node of the document, on top of [`BUDGET_BASE`].
+pub(crate) const BUDGET_PER_NODE: u64 = 64;
+
+/// A document read under a work budget: one unit per move in the tree (parent, child,
+/// sibling, each attribute or namespace node listed) and per node under a string-value read.
+pub(crate) struct Metered<'a, D: Dom + ?Sized> {
+    inner: &'a D,
+    left: Cell<u64>,
+}
+
+impl<'a, D: Dom + ?Sized> Metered<'a, D> {
+    /// `inner` with the budget its size allows.
+    pub(crate) fn new(inner: &'a D) -> Self {
+        let nodes = u64::from(inner.subtree_end(0)) + 1;
+        Self::with_budget(
+            inner,
+            BUDGET_BASE.saturating_add(nodes.saturating_mul(BUDGET_PER_NODE)),
+        )
+    }
+
+    pub(crate) fn with_budget(inner: &'a D, units: u64) -> Self {
+        Metered {
+            inner,
+            left: Cell::new(units),
+        }
+    }
+
+    #[inline(always)]
+    fn spend(&self, units: u64) {
+        self.left.set(self.left.get().saturating_sub(units));
+    }
+
+    /// Fails once the budget is spent.
+    #[inline(always)]
+    pub(crate) fn check(&self) -> R<()> {
+        if self.left.get() == 0 {
+            return Err(EvalError::Budget);
+        }
+        Ok(())
+    }
+}
+
+impl<D: Dom + ?Sized> Dom for Metered<'_, D> {
+    fn kind(&self, n: NodeId) -> NodeKind {
+        self.inner.kind(n)
+    }
+    fn parent(&self, n: NodeId) -> Option<NodeId> {
+        self.spend(1);
+        self.inner.parent(n)
+    }
+    fn first_child(&self, n: NodeId) -> Option<NodeId> {
+        self.spend(1);
+        self.inner.first_child(n)
+    }
+    fn next_sibling(&self, n: NodeId) -> Option<NodeId> {
+        self.spend(1);
+        self.inner.next_sibling(n)
+    }
+    fn prev_sibling(&self, n: NodeId) -> Option<NodeId> {
+        self.spend(1);
+        self.inner.prev_sibling(n)
+    }
+    fn attributes(&self, n: NodeId) -> &[NodeId] {
+        let a = self.inner.attributes(n);
+        self.spend(1 + a.len() as u64);
+        a
+    }
+    fn namespaces(&self, n: NodeId) -> &[NodeId] {
+        let a = self.inner.namespaces(n);
+        self.spend(1 + a.len() as u64);
+        a
+    }
+    fn local_name(&self, n: NodeId) -> &str {
+        self.inner.local_name(n)
+    }
+    fn namespace_uri(&self, n: NodeId) -> &str {
+        self.inner.namespace_uri(n)
+    }
+    fn prefix(&self, n: NodeId) -> &str {
+        self.inner.prefix(n)
+    }
+    fn string_value(&self, n: NodeId) -> std::borrow::Cow<'_, str> {
+        let end = self.inner.subtree_end(n);
+        self.spend(1 + u64::from(end.saturating_sub(n)));
+        self.inner.string_value(n)
+    }
+    fn subtree_end(&self, n: NodeId) -> NodeId {
+        self.inner.subtree_end(n)
+    }
+}
+
 /// Evaluates expressions against one document and one message context.
 pub(crate) struct Ev<'a, D: Dom + ?Sized> {
-    pub dom: &'a D,
+    pub dom: &'a Metered<'a, D>,
     pub cx: &'a dyn XPathContext,
 }
 
@@ -130,6 +230,7 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
     /// Evaluates `e`. Each arm is its own function so this frame, which every level of
     /// nesting adds to the stack, stays small.
     pub(crate) fn eval(&self, e: &Expr, f: Focus) -> R<Value> {
+        self.dom.check()?;
         match e {
             Expr::Or(v) => Ok(Value::Boolean(self.any(v, f, true)?)),
             Expr::And(v) => Ok(Value::Boolean(!self.any(v, f, false)?)),
@@ -273,6 +374,7 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
         ) && s.preds.is_empty();
         let mut covered: Option<NodeId> = None;
         for &n in input {
+            self.dom.check()?;
             if skip_nested {
                 let kind = self.dom.kind(n);
                 let tree_node = !matches!(kind, NodeKind::Attribute | NodeKind::Namespace);
@@ -328,6 +430,7 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
             }
             true
         });
+        self.dom.check()?;
         if !s.preds.is_empty() {
             let picked = out.split_off(start);
             out.extend(self.apply_preds(picked, &s.preds)?);
@@ -357,6 +460,7 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
                 PredKind::Boolean | PredKind::Dynamic => {
                     let mut kept = Vec::with_capacity(size);
                     for (i, &node) in nodes.iter().enumerate() {
+                        self.dom.check()?;
                         let f = Focus {
                             node,
                             pos: i + 1,

@@ -152,6 +152,10 @@ pub enum EvalError {
     /// A computed SYSTEM_DATE format with an unknown pattern letter.
     #[error("invalid SYSTEM_DATE format: unknown pattern letter '{0}'")]
     DateFormat(char),
+    /// The evaluation needed more work than allowed for a document of this size (see
+    /// `eval.rs`): the expression grows faster than the document.
+    #[error("the expression needs more work than allowed for this document")]
+    Budget,
 }
 
 /// A compiled expression. Cheap to evaluate, immutable, `Send + Sync`.
@@ -205,7 +209,11 @@ impl XPath {
         ctx: &dyn XPathContext,
         context_node: NodeId,
     ) -> Result<Value, EvalError> {
-        let ev = eval::Ev { dom, cx: ctx };
+        let metered = eval::Metered::new(dom);
+        let ev = eval::Ev {
+            dom: &metered,
+            cx: ctx,
+        };
         ev.eval(&self.expr, Self::focus(context_node))
     }
 
@@ -236,7 +244,11 @@ impl XPath {
         ctx: &dyn XPathContext,
         context_node: NodeId,
     ) -> Result<bool, EvalError> {
-        let ev = eval::Ev { dom, cx: ctx };
+        let metered = eval::Metered::new(dom);
+        let ev = eval::Ev {
+            dom: &metered,
+            cx: ctx,
+        };
         ev.boolean(&self.expr, Self::focus(context_node))
     }
 
@@ -257,7 +269,11 @@ impl XPath {
         ctx: &dyn XPathContext,
         context_node: NodeId,
     ) -> Result<Vec<NodeId>, EvalError> {
-        let ev = eval::Ev { dom, cx: ctx };
+        let metered = eval::Metered::new(dom);
+        let ev = eval::Ev {
+            dom: &metered,
+            cx: ctx,
+        };
         ev.nodes(&self.expr, Self::focus(context_node))
     }
 }

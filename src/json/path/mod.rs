@@ -124,6 +124,38 @@ impl JsonPath {
     pub fn evaluate(&self, json: &Value) -> JsonPathResult {
         eval::evaluate(&self.expr, json)
     }
+
+    /// Evaluates the path against a JSON payload: the same result as [`JsonPath::evaluate`] on
+    /// the parsed payload. A definite path of names and indices from `$` (the common
+    /// `json-eval($.a.b[0].c)`) walks the raw payload instead of building its tree, so only
+    /// the selected value is parsed; other paths parse the whole payload.
+    pub fn evaluate_bytes(&self, json: &[u8]) -> Result<JsonPathResult, JsonError> {
+        let simple = self.expr.root
+            && self.expr.func.is_none()
+            && self.expr.steps.iter().all(|s| {
+                matches!(
+                    s,
+                    Step::Child(Selector::Name(_)) | Step::Child(Selector::Index(_))
+                )
+            });
+        if !simple {
+            return Ok(self.evaluate(&super::parse(json)?));
+        }
+        let mut cur = super::stream_xml::raw_document(json)?;
+        for step in &self.expr.steps {
+            let next = match step {
+                Step::Child(Selector::Name(n)) => super::stream_xml::raw_member(cur, n)?,
+                Step::Child(Selector::Index(i)) => super::stream_xml::raw_item(cur, *i)?,
+                _ => None,
+            };
+            // A missing or mistyped step of a definite path: Jayway finds nothing.
+            let Some(next) = next else {
+                return Ok(JsonPathResult::NotFound);
+            };
+            cur = next;
+        }
+        Ok(JsonPathResult::Value(super::parse(cur.get().as_bytes())?))
+    }
 }
 
 /// A parsed path: from the root (`$`) or the current filter item (`@`).

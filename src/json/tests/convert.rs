@@ -407,3 +407,58 @@ fn round_trip_xml_json_xml() {
     let xml = "<jsonObject><a id=\"1\">t</a><b><c>x</c></b></jsonObject>";
     assert_eq!(j2x(&x2j(xml)), xml);
 }
+
+// ---- the streaming converter against the tree ----
+
+/// Regression (issue 12, item 5): JSON → XML built the whole JSON tree first (about 100× the
+/// body in memory). `json_to_xml` now writes while reading; its output must stay exactly that
+/// of the tree-based `value_to_xml`, errors included.
+#[test]
+fn streaming_json_to_xml_matches_the_tree() {
+    use crate::json::{parse, value_to_xml};
+    let check = |json: &str| {
+        for s in [JsonSettings::default(), pis()] {
+            let tree = parse(json.as_bytes()).and_then(|v| value_to_xml(&v, &s));
+            let streamed = json_to_xml(json.as_bytes(), &s);
+            assert_eq!(streamed, tree, "{json}");
+        }
+    };
+    for json in [
+        r#"{"a":1}"#,
+        r#"[]"#,
+        r#"[[]]"#,
+        r#"[[],[[1]],{},{"a":[]},null,"",0,-0.0e+5,true,false]"#,
+        r#"{"a":[1,2,[3,[4,[]]]],"b":{"c":{}},"d":null,"e":"","f":"x&<>\r\n\t\"y"}"#,
+        r#"{"@id":"1","$":"text","@n":2,"@o":{"x":1},"$x":3,"@":4,"c":[{"@k":"v","$":"t"}]}"#,
+        r#"{"$":{"a":1},"b":2}"#,
+        r#"{"a":1,"b":2,"a":3}"#,
+        r#"{"k y":[{"$":"v","@a b":"1"}],"x":[[1,[2]],{}],"u":"é\u2028\ud83d\ude00"}"#,
+        r#"{"1a":1,"$b":2,"":3}"#,
+        r#"{"a":"\u0001"}"#,
+        r#"{"a":[1,{"b":"\u0002"}]}"#,
+        r#"{"a": [1,}"#,
+        "{\n  \"a\": [1,\n}",
+        r#""str""#,
+        "42",
+        " \n{ \"a\" : [ 1 , 2 ] } \n",
+        r#"{"a":1} x"#,
+        "",
+        r#"{"n":12345678901234567890123,"m":1.5E-300,"o":-1}"#,
+        r#"[-0,0.5,1.0E+2,1e-0,-12.50,1E400,0e0]"#,
+    ] {
+        check(json);
+    }
+    // Many keys (the member index), repeated ones among them.
+    let mut many = String::from("{");
+    for i in 0..100 {
+        many.push_str(&format!("\"k{}\":{i},", i % 40));
+    }
+    many.push_str("\"z\":[]}");
+    check(&many);
+    let payload = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/wso2-perf/100000B_JSONPayload.json"
+    ))
+    .unwrap();
+    check(&payload);
+}

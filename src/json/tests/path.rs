@@ -250,3 +250,61 @@ fn compile_errors() {
         }
     }
 }
+
+/// Regression (issue 12, item 5): `json-eval` parsed the whole payload into a tree for any
+/// path. `evaluate_bytes` walks the raw payload for definite name/index paths; its result must
+/// be the tree's for every path.
+#[test]
+fn evaluate_bytes_matches_the_tree() {
+    let docs = [
+        r#"{"a":{"b":[1,{"c":"x","d":null},[2,3]],"e":"\u00e9\n"},"a2":1,"dup":1,"dup":{"z":2},"n":1.50}"#,
+        r#"[{"id":1,"name":"n1"},{"id":2,"name":"n2"},[],{}]"#,
+        r#"{}"#,
+        r#"[]"#,
+        r#"{"a": [1,}"#,
+        r#""s""#,
+    ];
+    let paths = [
+        "$",
+        "$.",
+        "$.a",
+        "$.a.b",
+        "$.a.b[0]",
+        "$.a.b[1].c",
+        "$.a.b[1].d",
+        "$.a.b[2][1]",
+        "$.a.b[-1]",
+        "$.a.b[-4]",
+        "$.a.b[9]",
+        "$.a.e",
+        "$.dup",
+        "$.dup.z",
+        "$.n",
+        "$.missing",
+        "$.missing.x",
+        "$.a.b.c",
+        "$[0]",
+        "$[1].name",
+        "$[-1]",
+        "$[3].x",
+        "$[0].id",
+        "a.b",
+        "$['a']['b'][0]",
+        "$.a.b[*]",
+        "$..c",
+        "$.a.b.length()",
+        "$[*].name",
+        "$['a','a2']",
+    ];
+    for d in docs {
+        let tree = crate::json::parse(d.as_bytes());
+        for p in paths {
+            let path = JsonPath::compile(p).unwrap();
+            let want = tree
+                .as_ref()
+                .map(|v| path.evaluate(v))
+                .map_err(Clone::clone);
+            assert_eq!(path.evaluate_bytes(d.as_bytes()), want, "{p} on {d}");
+        }
+    }
+}
