@@ -157,3 +157,44 @@ fn empty_cdata_makes_no_text_node() {
     assert_eq!(kids.len(), 1);
     assert_eq!(doc.kind(kids[0]), NodeKind::Element);
 }
+
+/// Regression (issue 12, item 6): a quadratic expression on a 100 KB body held its shard for
+/// seconds. Every evaluation has a work budget that grows with the document: linear
+/// expressions finish, quadratic ones fail with `EvalError::Budget` after a bounded amount of
+/// work.
+#[test]
+fn evaluation_work_is_bounded_by_the_document_size() {
+    use crate::xpath::{compile, EvalError, NoContext, Value};
+    let mut xml = String::from("<r>");
+    for i in 0..3000 {
+        xml.push_str(&format!("<order><symbol>S{i}</symbol></order>"));
+    }
+    xml.push_str("</r>");
+    let doc = crate::xml::Document::parse(bytes::Bytes::from(xml)).unwrap();
+    let root = doc.root_element();
+    let eval = |e: &str| compile(e, &[]).unwrap().evaluate(&doc, &NoContext, root);
+    // Linear, even several passes over the document: answered.
+    for (e, want) in [
+        ("count(//*)", 6001.0),
+        ("count(//order[symbol = 'S2999'])", 1.0),
+        ("count(//symbol[starts-with(., 'S1')])", 1111.0),
+        (
+            "string-length(string(/)) + count(//order/symbol) + count(//*[last()])",
+            13890.0 + 3000.0 + 3002.0,
+        ),
+    ] {
+        match eval(e) {
+            Ok(Value::Number(n)) => assert_eq!(n, want, "{e}"),
+            other => panic!("{e}: {other:?}"),
+        }
+    }
+    // Quadratic: refused, whichever way the work grows (tree moves, string-values).
+    for e in [
+        "count(//*[. = //*])",
+        "count(//*[count(preceding::*) >= 0])",
+        "count(//order[contains(/, 'x')])",
+        "count(//*[count(ancestor-or-self::*/descendant::*) > 0])",
+    ] {
+        assert!(matches!(eval(e), Err(EvalError::Budget)), "{e}");
+    }
+}
