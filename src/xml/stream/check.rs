@@ -340,6 +340,10 @@ impl<'a> Checker<'a> {
         name_len: usize,
         pos: usize,
     ) -> Result<(), XmlError> {
+        if self.split_plain(raw, tag, name_len) {
+            return Ok(());
+        }
+        raw.clear();
         for a in Attributes::new(tag, name_len).with_checks(false) {
             let a = a.map_err(|e| {
                 self.err(
@@ -363,6 +367,63 @@ impl<'a> Checker<'a> {
             raw.push((key, a.value));
         }
         Ok(())
+    }
+
+    /// The attributes of `tag` into `raw` when every one is written as usual: whitespace,
+    /// an ASCII XML name, `=`, a quoted value (and whitespace may end the tag). quick-xml
+    /// splits that shape into exactly these names and raw values, without error. `false` for
+    /// any other shape (`raw` then holds a part), or more than `max_attributes`: quick-xml
+    /// splits it, and reports what is wrong.
+    #[inline(always)]
+    fn split_plain(
+        &self,
+        raw: &mut Vec<(&'a str, Cow<'a, str>)>,
+        tag: &'a str,
+        name_len: usize,
+    ) -> bool {
+        let b = tag.as_bytes();
+        let mut i = name_len;
+        loop {
+            let before = i;
+            while b.get(i).is_some_and(|&c| is_ws(c)) {
+                i += 1;
+            }
+            if i == b.len() {
+                return true;
+            }
+            if i == before {
+                return false;
+            }
+            let key = i;
+            if b.get(i)
+                .is_none_or(|&c| NAME_CLASS[usize::from(c)] & NOT_START != 0)
+            {
+                return false;
+            }
+            while b
+                .get(i)
+                .is_some_and(|&c| NAME_CLASS[usize::from(c)] & (NOT_NAME | WIDE) == 0)
+            {
+                i += 1;
+            }
+            let quote = match (b.get(i), b.get(i + 1)) {
+                (Some(b'='), Some(&q)) if q == b'"' || q == b'\'' => q,
+                _ => return false,
+            };
+            let value = i + 2;
+            let Some(k) = memchr::memchr(quote, b.get(value..).unwrap_or_default()) else {
+                return false;
+            };
+            if raw.len() >= self.opts.max_attributes {
+                return false;
+            }
+            // Split at ASCII bytes: character boundaries.
+            match (tag.get(key..i), tag.get(value..value + k)) {
+                (Some(k), Some(v)) => raw.push((k, Cow::Borrowed(v))),
+                _ => return false,
+            }
+            i = value + k + 1;
+        }
     }
 
     /// The tag's namespace declarations, in order: not repeated, values with defined
@@ -672,8 +733,45 @@ fn letters(w: u64) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{ascii_name, AsciiName};
+    use super::{ascii_name, AsciiName, Checker};
     use crate::xml::escape::is_name;
+    use quick_xml::events::attributes::Attributes;
+    use std::borrow::Cow;
+
+    /// Whenever the plain splitter takes a tag, quick-xml splits it into the same names and
+    /// values without error; tags from pieces of attribute syntax, all combinations of three.
+    #[test]
+    fn plain_split_is_quick_xmls() {
+        let pieces = [
+            " ", "\t", "\n", "a", "p:k", "xmlns", "xmlns:p", "1", "-", "=", "'", "\"", "v", "='x'",
+            "=\"y\"", " k='1'", "&amp;", "<", ">", "é", "''", "= ",
+        ];
+        let mut taken = 0;
+        for x in pieces {
+            for y in pieces {
+                for z in pieces {
+                    for w in ["", " q='2'", "'", " "] {
+                        let tag = format!("e{x}{y}{z}{w}");
+                        let checker = Checker::new(tag.as_bytes(), 0);
+                        let mut raw = Vec::new();
+                        if !checker.split_plain(&mut raw, &tag, 1) {
+                            continue;
+                        }
+                        taken += 1;
+                        let theirs: Vec<(&str, Cow<'_, str>)> = Attributes::new(&tag, 1)
+                            .with_checks(false)
+                            .map(|a| {
+                                let a = a.unwrap_or_else(|e| panic!("{tag:?}: {e}"));
+                                (a.key.0, a.value)
+                            })
+                            .collect();
+                        assert_eq!(raw, theirs, "{tag:?}");
+                    }
+                }
+            }
+        }
+        assert!(taken > 250, "only {taken} tags split plainly");
+    }
 
     /// The table decides ASCII names exactly as `is_name`, and finds the first `:`.
     #[test]
