@@ -73,7 +73,12 @@ fn violations(src: &Path) -> Vec<String> {
     let mut found = Vec::new();
     for f in files {
         let rel = f.strip_prefix(src).unwrap();
-        let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
         let top = first.trim_end_matches(".rs").to_string();
         if matches!(top.as_str(), "lib" | "main" | "bin") {
             continue;
