@@ -223,3 +223,41 @@ impl Upstream for MockUpstream {
         Box::pin(self.exchange(origin, req))
     }
 }
+
+/// Compiles Synapse artifacts (each a whole file: `<api>`, `<proxy>`, `<sequence>`,
+/// `<endpoint>`, `<localEntry>`, `<template>`) into a [`Program`], as deployment does, with a
+/// registry that is never written. Panics on any error diagnostic.
+pub fn program(files: &[&str]) -> crate::program::Program {
+    use crate::synapse::parse::{parse_artifact_file, ArtifactDir};
+    let mut artifacts = crate::synapse::model::Artifacts::default();
+    let mut problems = Vec::new();
+    for (i, text) in files.iter().enumerate() {
+        let root = text.trim_start();
+        let dir = [
+            ("<api", ArtifactDir::Api),
+            ("<proxy", ArtifactDir::ProxyServices),
+            ("<sequence", ArtifactDir::Sequences),
+            ("<endpoint", ArtifactDir::Endpoints),
+            ("<localEntry", ArtifactDir::LocalEntries),
+            ("<template", ArtifactDir::Templates),
+        ]
+        .into_iter()
+        .find(|(prefix, _)| root.starts_with(prefix))
+        .map(|(_, dir)| dir)
+        .unwrap_or_else(|| panic!("unknown artifact: {root}"));
+        let path = std::path::PathBuf::from(format!("test{i}.xml"));
+        parse_artifact_file(&path, text, dir, &mut artifacts, &mut problems);
+    }
+    let home = crate::config::Home::new("/nonexistent/mint-test-home".into());
+    let registry = crate::registry::Registry::unopened(
+        crate::registry::config::RegistryConfig::defaults(&home),
+    );
+    let program = crate::compile::compile(artifacts, &registry, &mut problems);
+    let errors: Vec<String> = problems
+        .iter()
+        .filter(|d| d.severity == crate::diag::Severity::Error)
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(errors.is_empty(), "artifacts do not compile: {errors:?}");
+    program
+}
