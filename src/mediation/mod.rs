@@ -14,6 +14,8 @@ pub mod dispatch;
 mod log;
 
 pub mod respond;
+#[cfg(test)]
+mod tests;
 mod transform;
 
 use std::cell::{Cell, RefCell};
