@@ -313,7 +313,7 @@ fn when_no_handler_answers_the_client_gets_the_faults_status() {
             (StatusCode::BAD_GATEWAY, Some("101503"))
         );
         rig.upstream
-            .always("down:80", Answer::Fail(crate::ErrorKind::Timeout));
+            .always("down:80", Answer::Fail(crate::error::ErrorKind::Timeout));
         let r = rig.get("/services/P").await;
         // The endpoint is suspended after the first failure (30 s by default, and the clock
         // does not move): 303001.
