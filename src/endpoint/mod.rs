@@ -140,13 +140,23 @@ impl Backends {
     /// Sends the message to the endpoint (`None`: the `To` address) and makes the response the
     /// current message. Group endpoints buffer the body so that a failed attempt can be retried
     /// on the next child.
-    pub fn call<'a, M: Message>(
+    pub fn call<'a, M: Message + 'a>(
         &'a self,
         program: &'a Program,
-        msg: &'a mut M,
+        mut msg: M,
         endpoint: Option<EpId>,
     ) -> LocalFuture<'a, Result<()>> {
-        Box::pin(async move {
+        Box::pin(async move { self.route(program, &mut msg, endpoint).await })
+    }
+
+    /// [`Backends::call`]: a group recurses into its children (one boxed future per child try).
+    async fn route<M: Message>(
+        &self,
+        program: &Program,
+        msg: &mut M,
+        endpoint: Option<EpId>,
+    ) -> Result<()> {
+        {
             let Some(id) = endpoint else {
                 return self.call_leaf(msg, None).await;
             };
@@ -166,7 +176,7 @@ impl Backends {
                         if let Some(&child) = st.lookup(msg.headers()).and_then(|i| children.get(i))
                         {
                             // A bound session: that child only, no failover (as Synapse).
-                            return self.call(program, msg, Some(child)).await;
+                            return Box::pin(self.route(program, msg, Some(child))).await;
                         }
                         session = Some(st);
                     }
@@ -189,7 +199,7 @@ impl Backends {
                             key.trim()
                         )));
                     };
-                    return self.call(program, msg, Some(target)).await;
+                    return Box::pin(self.route(program, msg, Some(target))).await;
                 }
                 _ => return self.call_leaf(msg, Some(ep)).await,
             };
@@ -204,7 +214,7 @@ impl Backends {
                     continue;
                 }
                 msg.reset(headers.clone(), body.clone());
-                match self.call(program, msg, Some(child)).await {
+                match Box::pin(self.route(program, msg, Some(child))).await {
                     Ok(()) => {
                         if let Some(st) = session {
                             st.learn(msg.headers(), i);
@@ -229,7 +239,7 @@ impl Backends {
                     ),
                 )
             }))
-        })
+        }
     }
 
     /// The next start index of a load-balance group, per shard (weighted when `weights` is set).

@@ -48,7 +48,7 @@ impl TestMessage {
     }
 }
 
-impl Message for TestMessage {
+impl Message for &mut TestMessage {
     fn headers(&self) -> &HeaderMap {
         &self.headers
     }

@@ -586,10 +586,8 @@ impl Engine {
         ctx: &'a mut MessageContext,
         endpoint: Option<EpId>,
     ) -> LocalFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let mut msg = Sending { engine: self, ctx };
-            self.backends.call(&self.config, &mut msg, endpoint).await
-        })
+        self.backends
+            .call(&self.config, Sending { engine: self, ctx }, endpoint)
     }
 }
 
