@@ -25,7 +25,7 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 
-use mint::http::body::{Body, Upstream};
+use mint::http::body::{Body, Streamed};
 use mint::http::io::HyperIo;
 use mint::Side;
 
@@ -143,7 +143,7 @@ async fn route(req: Request<Incoming>) -> Result<Response<Body>, Closed> {
         }
     }
     let ct = req.headers().get(header::CONTENT_TYPE).cloned();
-    let mut r = Response::new(Body::Incoming(Upstream::new(req.into_body(), Side::Client)));
+    let mut r = Response::new(Body::Incoming(Streamed::new(req.into_body(), Side::Client)));
     if let Some(ct) = ct {
         r.headers_mut().insert(header::CONTENT_TYPE, ct);
     }

@@ -1,11 +1,13 @@
 //! The body type of every message mint sends, to clients and to backends.
 //!
 //! `Incoming` streams a received body through without collecting it: frames are `Bytes` handed from
-//! one socket to the other ([`Upstream`]). `Full` is a body a mediator built or read to the end.
+//! one socket to the other ([`Streamed`]). `Full` is a body a mediator built or read to the end.
+//! A [`Streamed`] body can also come from memory ([`Streamed::local`]): tests build requests and
+//! backend responses with streaming bodies without a socket.
 //!
 //! A body streamed to a backend can fail on the side that sends it (a client's malformed chunk, a
 //! client that stops sending, a client that trickles): the HTTP client then reports a failed
-//! exchange, and only the stream knows that the backend is not to blame. [`Upstream::watch`] arms
+//! exchange, and only the stream knows that the backend is not to blame. [`Streamed::watch`] arms
 //! that bookkeeping; [`Watch::blame`] gives the sender's error.
 
 use std::cell::Cell;
@@ -28,7 +30,7 @@ pub enum Body {
     #[default]
     Empty,
     Full(Option<Bytes>),
-    Incoming(Upstream),
+    Incoming(Streamed),
 }
 
 impl Body {
@@ -75,24 +77,63 @@ impl http_body::Body for Body {
     }
 }
 
+/// A body stream that is not hyper's: built in memory (tests, scripted backends).
+pub type LocalBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = BoxError>>>;
+
+/// Where a [`Streamed`] body's frames come from.
+enum Source {
+    /// A socket, through hyper.
+    Hyper(hyper::body::Incoming),
+    /// Memory.
+    Local(LocalBody),
+}
+
+impl Source {
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        use http_body::Body as _;
+        match self {
+            Source::Hyper(b) => Pin::new(b)
+                .poll_frame(cx)
+                .map(|f| f.map(|r| r.map_err(BoxError::from))),
+            Source::Local(b) => b.as_mut().poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        use http_body::Body as _;
+        match self {
+            Source::Hyper(b) => b.is_end_stream(),
+            Source::Local(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        use http_body::Body as _;
+        match self {
+            Source::Hyper(b) => b.size_hint(),
+            Source::Local(b) => b.size_hint(),
+        }
+    }
+}
+
 /// A received body (a client's request body or a backend's response body) being passed on.
-pub struct Upstream {
-    inner: hyper::body::Incoming,
+pub struct Streamed {
+    inner: Source,
     /// Who sends this body.
     from: Side,
-    /// The stream ended during [`Upstream::read_ahead`].
+    /// The stream ended during [`Streamed::read_ahead`].
     ended: bool,
-    /// Data read ahead by [`Upstream::read_ahead`], handed out first.
+    /// Data read ahead by [`Streamed::read_ahead`], handed out first.
     ahead: Option<Bytes>,
     /// Trailers read ahead (a body without data), boxed: it is rare and `Body` stays small.
     ahead_trailers: Option<Box<http::HeaderMap>>,
-    /// Armed by [`Upstream::watch`].
+    /// Armed by [`Streamed::watch`].
     watch: Option<Rc<Watch>>,
 }
 
-impl std::fmt::Debug for Upstream {
+impl std::fmt::Debug for Streamed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Upstream")
+        f.debug_struct("Streamed")
             .field("from", &self.from)
             .field(
                 "ahead",
@@ -103,9 +144,22 @@ impl std::fmt::Debug for Upstream {
     }
 }
 
-impl Upstream {
-    pub fn new(inner: hyper::body::Incoming, from: Side) -> Upstream {
-        Upstream {
+impl Streamed {
+    /// A body hyper receives from `from`.
+    pub fn new(inner: hyper::body::Incoming, from: Side) -> Streamed {
+        Streamed::with_source(Source::Hyper(inner), from)
+    }
+
+    /// A body streamed from memory, as if `from` sent it.
+    pub fn local(
+        inner: impl http_body::Body<Data = Bytes, Error = BoxError> + 'static,
+        from: Side,
+    ) -> Streamed {
+        Streamed::with_source(Source::Local(Box::pin(inner)), from)
+    }
+
+    fn with_source(inner: Source, from: Side) -> Streamed {
+        Streamed {
             inner,
             from,
             ended: false,
@@ -122,13 +176,12 @@ impl Upstream {
 
     /// Waits for the first frame (or the end) and keeps it for the reader, so that a body that
     /// fails before its first byte fails here, while the exchange can still be answered.
-    pub async fn read_ahead(&mut self) -> Result<(), hyper::Error> {
-        use http_body::Body as _;
+    pub async fn read_ahead(&mut self) -> Result<(), BoxError> {
         if self.ahead.is_some() || self.ended || self.inner.is_end_stream() {
             return Ok(());
         }
         let inner = &mut self.inner;
-        match std::future::poll_fn(|cx| Pin::new(&mut *inner).poll_frame(cx)).await {
+        match std::future::poll_fn(|cx| inner.poll_frame(cx)).await {
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) => self.ahead = Some(data),
                 Err(frame) => self.ahead_trailers = frame.into_trailers().ok().map(Box::new),
@@ -173,7 +226,7 @@ impl std::fmt::Display for SenderTimeout {
 
 impl std::error::Error for SenderTimeout {}
 
-impl http_body::Body for Upstream {
+impl http_body::Body for Streamed {
     type Data = Bytes;
     type Error = BoxError;
 
@@ -191,9 +244,9 @@ impl http_body::Body for Upstream {
         if this.ended {
             return Poll::Ready(None);
         }
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        let polled = this.inner.poll_frame(cx);
         let Some(watch) = &this.watch else {
-            return polled.map(|f| f.map(|r| r.map_err(BoxError::from)));
+            return polled;
         };
         match polled {
             Poll::Pending => {
@@ -232,7 +285,7 @@ impl http_body::Body for Upstream {
                     Some(Err(_)) => watch.failed.set(Some(ErrorKind::ClientIo)),
                     Some(Ok(_)) => {}
                 }
-                Poll::Ready(item.map(|r| r.map_err(BoxError::from)))
+                Poll::Ready(item)
             }
         }
     }

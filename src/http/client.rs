@@ -25,9 +25,10 @@ use glommio::net::TcpStream;
 use http::{Request, Response};
 use hyper::client::conn::http1::SendRequest;
 
-use super::body::{Body, Upstream};
+use super::body::{Body, BoxError, Streamed};
 use super::io::HyperIo;
 use super::rules;
+use super::upstream::{LocalFuture, Upstream};
 use crate::config::{Home, Settings};
 use crate::error::{Error, ErrorKind, Result, Side};
 
@@ -40,6 +41,8 @@ struct Idle {
 
 /// One shard's connection pools.
 pub struct Pool {
+    /// This pool, for the tasks that check connections back in.
+    this: std::rc::Weak<Pool>,
     idle: RefCell<HashMap<Origin, Vec<Idle>>>,
     dns: RefCell<HashMap<String, (SocketAddrs, Instant)>>,
     tls: RefCell<Option<Arc<rustls::ClientConfig>>>,
@@ -59,7 +62,8 @@ fn backend(kind: ErrorKind, context: String) -> Error {
 
 impl Pool {
     pub fn new(home: Home, settings: Settings) -> Rc<Pool> {
-        Rc::new(Pool {
+        Rc::new_cyclic(|this| Pool {
+            this: this.clone(),
             idle: RefCell::new(HashMap::new()),
             dns: RefCell::new(HashMap::new()),
             tls: RefCell::new(None),
@@ -71,11 +75,11 @@ impl Pool {
 
     /// Sends `req` to `origin` and returns the response head with its body still streaming (its
     /// first frame already arrived).
-    pub async fn send(
-        self: &Rc<Self>,
+    pub async fn exchange(
+        &self,
         origin: &Origin,
         req: Request<Body>,
-    ) -> Result<Response<Upstream>> {
+    ) -> Result<Response<Streamed>> {
         let mut req = req;
         // One retry, only when a pooled connection turned out dead before the request was written.
         for attempt in 0..2 {
@@ -94,7 +98,7 @@ impl Pool {
                     }
                     self.checkin_when_ready(origin.clone(), sender);
                     let (parts, body) = resp.into_parts();
-                    let mut body = Upstream::new(body, Side::Backend);
+                    let mut body = Streamed::new(body, Side::Backend);
                     body.read_ahead()
                         .await
                         .map_err(|e| map_body_error(e, origin))?;
@@ -127,8 +131,8 @@ impl Pool {
         None
     }
 
-    fn checkin_when_ready(self: &Rc<Self>, origin: Origin, mut sender: SendRequest<Body>) {
-        let pool = Rc::downgrade(self);
+    fn checkin_when_ready(&self, origin: Origin, mut sender: SendRequest<Body>) {
+        let pool = self.this.clone();
         glommio::spawn_local(async move {
             if sender.ready().await.is_err() {
                 return;
@@ -293,6 +297,16 @@ impl Pool {
     }
 }
 
+impl Upstream for Pool {
+    fn send<'a>(
+        &'a self,
+        origin: &'a Origin,
+        req: Request<Body>,
+    ) -> LocalFuture<'a, Result<Response<Streamed>>> {
+        Box::pin(self.exchange(origin, req))
+    }
+}
+
 /// Closes idle connections as they pass `idle_timeout`, until none is left (the next check-in
 /// starts a new sweeper).
 async fn sweep(pool: std::rc::Weak<Pool>) {
@@ -318,8 +332,8 @@ async fn sweep(pool: std::rc::Weak<Pool>) {
 
 /// Maps an error of a backend's response body onto mint's kinds: a body cut short is a closed
 /// connection (101505), a malformed one a protocol fault (101506).
-fn map_body_error(e: hyper::Error, origin: &Origin) -> Error {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+fn map_body_error(e: BoxError, origin: &Origin) -> Error {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
     let mut kind = ErrorKind::ConnectionClosed;
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {

@@ -4,7 +4,8 @@
 //!   for hyper (header-read timeouts).
 //! - [`body`]: the one body type mint sends, which streams an incoming body through untouched.
 //! - [`tls`]: rustls server and client configurations (PEM files or a generated self-signed cert).
-//! - [`client`]: the per-shard keep-alive connection pool to backends.
+//! - [`upstream`]: the [`upstream::Upstream`] trait the engine sends backend requests through.
+//! - [`client`]: the per-shard keep-alive connection pool to backends (the production `Upstream`).
 //! - [`server`]: serving one accepted connection with mint's limits.
 //! - [`rules`]: HTTP/1.1 rules hyper leaves to us (transfer codings, `Host`, dot-segments).
 
@@ -14,3 +15,4 @@ pub mod io;
 pub mod rules;
 pub mod server;
 pub mod tls;
+pub mod upstream;

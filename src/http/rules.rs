@@ -1,13 +1,13 @@
 //! HTTP/1.1 rules that hyper leaves to the application, checked on what clients and backends send:
 //! transfer codings other than `chunked` (RFC 9112 §6.1), the `Host` header (RFC 9112 §3.2),
-//! framing a proxy must not forward (RFC 9112 §6.3), and dot-segments in paths
-//! (RFC 3986 §5.2.4).
+//! framing a proxy must not forward (RFC 9112 §6.3), hop-by-hop headers (RFC 9110 §7.6.1) and
+//! dot-segments in paths (RFC 3986 §5.2.4).
 //!
 //! Pure functions over heads and strings; the server and the client decide what to answer.
 
 use std::borrow::Cow;
 
-use http::header::{HeaderMap, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::header::{self, HeaderMap, HeaderName, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{StatusCode, Version};
 
 /// The first transfer coding other than one final `chunked`, if any: mint decodes only
@@ -135,6 +135,53 @@ pub fn normalize_path_and_query(pq: &str) -> Cow<'_, str> {
             Cow::Owned(p)
         }
     }
+}
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded, plus those hyper recomputes.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in listed {
+        headers.remove(n);
+    }
+    for n in [
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::TE,
+        header::TRAILER,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+        header::PROXY_AUTHENTICATE,
+        header::EXPECT,
+    ] {
+        headers.remove(n);
+    }
+    headers.remove("keep-alive");
+    headers.remove("proxy-connection");
+}
+
+/// The request with the dot-segments of its path removed (RFC 3986 §5.2.4), so that neither
+/// dispatch nor a backend sees `..`.
+pub fn without_dot_segments<B>(mut req: http::Request<B>) -> http::Request<B> {
+    let Some(pq) = req.uri().path_and_query() else {
+        return req;
+    };
+    let Cow::Owned(normal) = normalize_path_and_query(pq.as_str()) else {
+        return req;
+    };
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(pq) = normal.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use http::{Method, StatusCode, Uri};
 use http_body_util::BodyExt;
 
 use crate::error::{Error, ErrorKind, Result, Side};
-use crate::http::body::{Body, Upstream};
+use crate::http::body::{Body, Streamed};
+pub use crate::http::rules::strip_hop_by_hop;
 
 /// A property value: Synapse stores typed Java objects; mint keeps their text form.
 pub type PropValue = String;
@@ -113,8 +114,10 @@ impl std::fmt::Display for BodyTimeout {
 impl std::error::Error for BodyTimeout {}
 
 impl MessageContext {
+    /// The context of a client's request. The body may be a socket's stream
+    /// ([`Body::Incoming`] from hyper), an in-memory stream ([`Streamed::local`]) or full.
     pub fn new(
-        req: http::Request<hyper::body::Incoming>,
+        req: http::Request<Body>,
         https: bool,
         max_body: usize,
         body_timeout: std::time::Duration,
@@ -131,7 +134,7 @@ impl MessageContext {
             .and_then(|h| h.to_str().ok())
             .map(|s| s.trim_matches('"').to_string())
             .filter(|s| !s.is_empty());
-        let no_body = is_end(&body);
+        let no_body = http_body::Body::is_end_stream(&body);
         let expect_continue = parts
             .headers
             .get(header::EXPECT)
@@ -142,7 +145,7 @@ impl MessageContext {
             https,
             host,
             headers: parts.headers,
-            body: Body::Incoming(Upstream::new(body, Side::Client)),
+            body,
             is_response: false,
             status: StatusCode::OK,
             props: HashMap::new(),
@@ -182,7 +185,7 @@ impl MessageContext {
     }
 
     /// The current message becomes `resp` (after a backend call).
-    pub fn set_response(&mut self, resp: http::Response<Upstream>) {
+    pub fn set_response(&mut self, resp: http::Response<Streamed>) {
         let (parts, body) = resp.into_parts();
         self.xml = None;
         self.body_failed = None;
@@ -386,37 +389,4 @@ pub fn return_freed_bodies_to_the_system() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
     }
-}
-
-fn is_end(body: &hyper::body::Incoming) -> bool {
-    use http_body::Body as _;
-    body.is_end_stream()
-}
-
-/// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded, plus those hyper recomputes.
-pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for n in listed {
-        headers.remove(n);
-    }
-    for n in [
-        header::CONNECTION,
-        header::TRANSFER_ENCODING,
-        header::TE,
-        header::TRAILER,
-        header::UPGRADE,
-        header::PROXY_AUTHORIZATION,
-        header::PROXY_AUTHENTICATE,
-        header::EXPECT,
-    ] {
-        headers.remove(n);
-    }
-    headers.remove("keep-alive");
-    headers.remove("proxy-connection");
 }

@@ -14,6 +14,8 @@ pub mod dispatch;
 mod log;
 
 pub mod respond;
+#[cfg(test)]
+mod tests;
 mod transform;
 
 use std::cell::{Cell, RefCell};
@@ -23,19 +25,16 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::{header, HeaderValue, Method, Request, Response};
+use http::{Method, Request, Response};
 
-use self::context::{strip_hop_by_hop, MessageContext};
+use self::context::MessageContext;
 use self::dispatch::Route;
 use crate::config::Settings;
 use crate::deploy::hub::ConfigHub;
-use crate::endpoint;
+use crate::endpoint::{self, is_discarded, Backends};
 use crate::error::{Error, ErrorKind, Result, Side};
-use crate::http::body::Body;
-use crate::http::client::Pool;
-use crate::http::rules;
-use crate::program::endpoint::TimeoutAction;
-use crate::program::endpoint::{Address, EndpointKind};
+use crate::http::body::{Body, Streamed};
+use crate::http::rules::without_dot_segments;
 use crate::program::mediator::{Cond, EpId, HeaderTarget, Med, Scope, SeqId, ValueRt};
 use crate::program::Program;
 use crate::registry::cache::ShardRegistry;
@@ -106,15 +105,14 @@ pub struct Served<'a> {
 /// [`EngineSlot`]).
 pub struct Engine {
     pub config: Arc<Program>,
-    pub pool: Rc<Pool>,
+    /// The upstream, the suspension clock and the round-robin counters of this shard.
+    pub backends: Backends,
     pub settings: Rc<Settings>,
     pub registry: Rc<ShardRegistry>,
     pub metrics: Arc<Metrics>,
     /// Bounds mint's own fault log lines (a dead backend at 30k req/s must not fill the disk).
     pub fault_log: Rc<LogLimiter>,
     pub shard: usize,
-    /// Per-shard round-robin counters of load-balance endpoints, by endpoint id.
-    pub round_robin: std::cell::RefCell<Vec<usize>>,
     /// WSO2's JSON ↔ XML conversion settings.
     pub json: crate::json::JsonSettings,
 }
@@ -151,13 +149,12 @@ impl EngineSlot {
         let old = self.current.borrow().clone();
         let engine = Engine {
             config,
-            pool: old.pool.clone(),
+            backends: old.backends.renewed(),
             settings: old.settings.clone(),
             registry: old.registry.clone(),
             metrics: old.metrics.clone(),
             fault_log: old.fault_log.clone(),
             shard: old.shard,
-            round_robin: Default::default(),
             json: old.json.clone(),
         };
         *self.current.borrow_mut() = Rc::new(engine);
@@ -173,13 +170,15 @@ impl crate::http::server::Handler for EngineSlot {
         https: bool,
     ) -> impl Future<Output = Response<Body>> + use<> {
         let engine = self.get();
+        let req = req.map(|b| Body::Incoming(Streamed::new(b, Side::Client)));
         async move { engine.handle(req, https).await }
     }
 }
 
 impl Engine {
-    /// Serves one request from start to finish, and counts it.
-    pub async fn handle(&self, req: Request<hyper::body::Incoming>, https: bool) -> Response<Body> {
+    /// Serves one request from start to finish, and counts it. The body is the client's stream
+    /// ([`Body::Incoming`]), or any body a test builds.
+    pub async fn handle(&self, req: Request<Body>, https: bool) -> Response<Body> {
         let started = Instant::now();
         let in_flight = InFlight::enter(&self.metrics.shard(self.shard).in_flight);
         let method = req.method().clone();
@@ -211,7 +210,7 @@ impl Engine {
 
     async fn mediate_request(
         &self,
-        req: Request<hyper::body::Incoming>,
+        req: Request<Body>,
         https: bool,
     ) -> (Response<Body>, Option<Served<'_>>) {
         let mut ctx = MessageContext::new(
@@ -556,7 +555,12 @@ impl Engine {
 
     /// `send`: deliver to the endpoint, then hand the response to the out-flow; failures run the
     /// fault handler.
-    async fn send(&self, ctx: &mut MessageContext, endpoint: Option<EpId>, receive: Option<SeqId>) {
+    pub async fn send(
+        &self,
+        ctx: &mut MessageContext,
+        endpoint: Option<EpId>,
+        receive: Option<SeqId>,
+    ) {
         if let Err(e) = self.call(ctx, endpoint).await {
             if is_discarded(&e) {
                 // responseAction=discard: the late response is dropped and fault handlers are
@@ -576,368 +580,86 @@ impl Engine {
     }
 
     /// Sends the current message to the endpoint (or the `To` address) and makes the response the
-    /// current message. Group endpoints buffer the body so that a failed attempt can be retried
-    /// on the next child.
-    fn call<'a>(
+    /// current message (see [`endpoint::Backends::call`]).
+    pub fn call<'a>(
         &'a self,
         ctx: &'a mut MessageContext,
         endpoint: Option<EpId>,
     ) -> LocalFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let Some(id) = endpoint else {
-                return self.call_leaf(ctx, None).await;
-            };
-            let ep = &self.config.endpoints[id];
-            let mut session = None;
-            let (children, failover, order): (&[EpId], bool, Vec<usize>) = match &ep.kind {
-                EndpointKind::Failover { children, .. } => {
-                    (children, true, (0..children.len()).collect())
-                }
-                EndpointKind::Loadbalance {
-                    children,
-                    failover,
-                    weights,
-                    sticky,
-                } => {
-                    if let Some(st) = sticky {
-                        if let Some(&child) = st.lookup(&ctx.headers).and_then(|i| children.get(i))
-                        {
-                            // A bound session: that child only, no failover (as Synapse).
-                            return self.call(ctx, Some(child)).await;
-                        }
-                        session = Some(st);
-                    }
-                    let start = self.next_round_robin(id, children.len(), weights);
-                    (
-                        children,
-                        *failover,
-                        (0..children.len())
-                            .map(|i| (start + i) % children.len())
-                            .collect(),
-                    )
-                }
-                EndpointKind::Dynamic(expr) => {
-                    // Resolved against the deployed endpoints (named or loaded from the registry at
-                    // deploy time): shards never compile configuration.
-                    let key = self.eval(ctx, expr).await?;
-                    let Some(&target) = self.config.named_endpoints.get(key.trim()) else {
-                        return Err(Error::mediation(format!(
-                            "Reference to non-existent endpoint for key : {}",
-                            key.trim()
-                        )));
-                    };
-                    return self.call(ctx, Some(target)).await;
-                }
-                _ => return self.call_leaf(ctx, Some(id)).await,
-            };
-            let body = ctx.body_bytes().await?;
-            let headers = ctx.headers.clone();
-            let now = endpoint::now_ms();
-            let mut last: Option<Error> = None;
-            for i in order {
-                let child = children[i];
-                let c = &self.config.endpoints[child];
-                if c.tracks_state() && !c.state.ready_to_send(now) {
-                    continue;
-                }
-                ctx.headers = headers.clone();
-                ctx.body = Body::full(body.clone());
-                match self.call(ctx, Some(child)).await {
-                    Ok(()) => {
-                        if let Some(st) = session {
-                            st.learn(&ctx.headers, i);
-                        }
-                        return Ok(());
-                    }
-                    Err(e) if failover && e.is_transport() => {
-                        tracing::debug!(endpoint = ep.display_name(), child = c.display_name(), error = %e, "failing over");
-                        last = Some(e);
-                    }
-                    Err(e) => return Err(e),
-                }
+        self.backends
+            .call(&self.config, Sending { engine: self, ctx }, endpoint)
+    }
+}
+
+/// The message context as the send path sees it.
+struct Sending<'e, 'c> {
+    engine: &'e Engine,
+    ctx: &'c mut MessageContext,
+}
+
+impl endpoint::Message for Sending<'_, '_> {
+    fn headers(&self) -> &http::HeaderMap {
+        &self.ctx.headers
+    }
+
+    async fn buffer(&mut self) -> Result<bytes::Bytes> {
+        self.ctx.body_bytes().await
+    }
+
+    fn reset(&mut self, headers: http::HeaderMap, body: bytes::Bytes) {
+        self.ctx.headers = headers;
+        self.ctx.body = Body::full(body);
+    }
+
+    async fn eval(&mut self, expr: &ValueRt) -> Result<String> {
+        self.engine.eval(self.ctx, expr).await
+    }
+
+    async fn set_property(&mut self, name: &str, value: &ValueRt, scope: Scope) -> Result<()> {
+        let v = self.engine.eval(self.ctx, value).await?;
+        set_property(self.ctx, name, scope, v)
+    }
+
+    fn property(&self, name: &str) -> Option<String> {
+        self.ctx.props.get(name).cloned()
+    }
+
+    fn rest_url_postfix(&self) -> Option<&str> {
+        self.ctx
+            .rest_url_postfix()
+            .filter(|p| !p.is_empty() && self.ctx.doing_rest())
+    }
+
+    async fn to_address(&mut self) -> Option<String> {
+        let ctx = &mut *self.ctx;
+        if ctx.to.is_none() && !ctx.doing_rest() {
+            // The WS-Addressing To header of a SOAP message.
+            if let Ok(doc) = ctx.document().await {
+                ctx.to = content::wsa_to(&doc);
             }
-            ctx.headers = headers;
-            ctx.body = Body::full(body);
-            Err(last.unwrap_or_else(|| {
-                Error::new(
-                    ErrorKind::NoneReady,
-                    Side::Backend,
-                    format!(
-                        "endpoint {}: no child endpoint is ready to send",
-                        ep.display_name()
-                    ),
-                )
-            }))
+        }
+        ctx.to.clone()
+    }
+
+    async fn outbound(&mut self) -> Result<endpoint::Outbound> {
+        let ctx = &mut *self.ctx;
+        let method = match ctx.axis2.get("HTTP_METHOD") {
+            Some(m) => Method::from_bytes(m.as_bytes()).unwrap_or_else(|_| ctx.method.clone()),
+            None => ctx.method.clone(),
+        };
+        self.engine.convert_for_output(ctx).await?;
+        Ok(endpoint::Outbound {
+            method,
+            headers: std::mem::take(&mut ctx.headers),
+            body: std::mem::take(&mut ctx.body),
+            soap_action: ctx.action.clone().filter(|_| !ctx.doing_rest()),
+            content_type: ctx.axis2.get("ContentType").cloned(),
         })
     }
 
-    /// The next start index of a load-balance group, per shard (weighted when `weights` is set).
-    fn next_round_robin(&self, id: EpId, n: usize, weights: &[u32]) -> usize {
-        let mut rr = self.round_robin.borrow_mut();
-        if rr.len() <= id {
-            rr.resize(id + 1, 0);
-        }
-        let tick = rr[id];
-        rr[id] = rr[id].wrapping_add(1);
-        if weights.is_empty() {
-            return tick % n.max(1);
-        }
-        let total: u64 = weights.iter().map(|&w| u64::from(w.max(1))).sum();
-        let mut slot = (tick as u64) % total.max(1);
-        for (i, &w) in weights.iter().enumerate() {
-            let w = u64::from(w.max(1));
-            if slot < w {
-                return i;
-            }
-            slot -= w;
-        }
-        0
+    fn accept(&mut self, resp: Response<crate::http::body::Streamed>) {
+        self.ctx.set_response(resp);
     }
-
-    /// One leaf endpoint: checks and updates its shared suspension state.
-    async fn call_leaf(&self, ctx: &mut MessageContext, endpoint: Option<EpId>) -> Result<()> {
-        let ep = endpoint.map(|id| &self.config.endpoints[id]);
-        if let Some(ep) = ep {
-            if ep.tracks_state() && !ep.state.ready_to_send(endpoint::now_ms()) {
-                return Err(Error::new(
-                    ErrorKind::Suspended,
-                    Side::Backend,
-                    format!(
-                        "Currently , Address endpoint : [ Name : {} ] [ State : SUSPENDED ]",
-                        ep.display_name()
-                    ),
-                ));
-            }
-        }
-        let started = Instant::now();
-        let result = self.send_to_leaf(ctx, ep).await;
-        if let Some(ep) = ep {
-            if let Some(stats) = &ep.stats {
-                // What the client did wrong is not counted against the endpoint.
-                let failed = result.as_ref().is_err_and(|e| e.side != Side::Client);
-                stats.record(self.shard, started.elapsed(), failed);
-            }
-            match &result {
-                Ok(()) => ep.state.on_success(),
-                Err(e) if e.is_transport() => {
-                    ep.state
-                        .on_fault(e.synapse_code(), &ep.policy, endpoint::now_ms());
-                }
-                Err(_) => {}
-            }
-        }
-        result
-    }
-
-    async fn send_to_leaf(
-        &self,
-        ctx: &mut MessageContext,
-        ep: Option<&crate::program::Endpoint>,
-    ) -> Result<()> {
-        if let Some(ep) = ep {
-            for (name, value, scope) in &ep.properties {
-                let v = self.eval(ctx, value).await?;
-                set_property(ctx, name, *scope, v)?;
-            }
-        }
-        let kind = ep.map(|e| &e.kind).unwrap_or(&EndpointKind::Default);
-        let (addr, method) = match kind {
-            EndpointKind::Address(a) => (with_postfix(a, ctx), None),
-            EndpointKind::Http { template, method } => {
-                let url = template.expand(&|name: &str| ctx.props.get(name).cloned());
-                (
-                    Address::parse(&url).map_err(Error::mediation)?,
-                    method.clone(),
-                )
-            }
-            EndpointKind::Default => {
-                if ctx.to.is_none() && !ctx.doing_rest() {
-                    // The WS-Addressing To header of a SOAP message.
-                    if let Ok(doc) = ctx.document().await {
-                        ctx.to = content::wsa_to(&doc);
-                    }
-                }
-                let to = ctx.to.clone().ok_or_else(|| {
-                    Error::mediation(
-                        "send/call without an endpoint needs a To address (header mediator)",
-                    )
-                })?;
-                let a = Address::parse(&to).map_err(Error::mediation)?;
-                (with_postfix(&a, ctx), None)
-            }
-            EndpointKind::Unsupported(t) => {
-                return Err(Error::mediation(format!(
-                    "endpoint type '{t}' is not supported by mint yet"
-                )));
-            }
-            EndpointKind::Missing(key) => {
-                return Err(Error::mediation(format!(
-                    "Reference to non-existent endpoint for key : {key}"
-                )));
-            }
-            EndpointKind::Failover { .. }
-            | EndpointKind::Loadbalance { .. }
-            | EndpointKind::Dynamic(_) => {
-                return Err(Error::mediation(
-                    "internal: group endpoint reached a leaf call",
-                ));
-            }
-        };
-        let method = match ctx.axis2.get("HTTP_METHOD").filter(|_| method.is_none()) {
-            Some(m) => Method::from_bytes(m.as_bytes()).unwrap_or_else(|_| ctx.method.clone()),
-            None => method.unwrap_or_else(|| ctx.method.clone()),
-        };
-        self.convert_for_output(ctx).await?;
-        let mut req = self.outgoing_request(ctx, &addr, method)?;
-        // A body streamed from its sender (the client, or an earlier backend) is watched: when it
-        // fails, the sender is to blame, not this endpoint.
-        let watch = match req.body_mut() {
-            Body::Incoming(up) => Some(up.watch(Duration::from_millis(
-                self.settings.http.body_read_timeout_ms,
-            ))),
-            _ => None,
-        };
-        let timeout = ep.and_then(|e| e.timeout).unwrap_or(Duration::from_millis(
-            self.settings.mediation.global_timeout_ms,
-        ));
-        let action = ep.map(|e| e.timeout_action).unwrap_or(TimeoutAction::None);
-        let name = ep.map(|e| e.display_name()).unwrap_or("default");
-        let pool = self.pool.clone();
-        let origin = addr.origin.clone();
-        let fut = async move { pool.send(&origin, req).await };
-        let timer = async {
-            glommio::timer::Timer::new(timeout).await;
-            Err(Error::new(
-                ErrorKind::Timeout,
-                Side::Backend,
-                format!(
-                    "endpoint {name}: no response from {}:{} within {} ms",
-                    addr.origin.host,
-                    addr.origin.port,
-                    timeout.as_millis()
-                ),
-            ))
-        };
-        let outcome = futures_lite::future::or(fut, timer).await;
-        if let (Err(e), Some(w)) = (&outcome, &watch) {
-            if let Some(blamed) = w.blame(e.kind == ErrorKind::Timeout) {
-                return Err(blamed.with_cause(format!("endpoint {name}: {e}")));
-            }
-        }
-        match outcome {
-            Ok(resp) => {
-                ctx.set_response(resp);
-                Ok(())
-            }
-            Err(e) if e.kind == ErrorKind::Timeout && action == TimeoutAction::Discard => {
-                Err(Error::new(ErrorKind::Timeout, Side::Backend, DISCARDED).with_cause(e))
-            }
-            Err(e) => Err(Error {
-                context: format!("endpoint {name}: {}", e.context),
-                ..e
-            }),
-        }
-    }
-
-    /// Builds the backend request from the current message.
-    fn outgoing_request(
-        &self,
-        ctx: &mut MessageContext,
-        addr: &Address,
-        method: Method,
-    ) -> Result<Request<Body>> {
-        let mut headers = std::mem::take(&mut ctx.headers);
-        strip_hop_by_hop(&mut headers);
-        let body = std::mem::take(&mut ctx.body);
-        if !matches!(body, Body::Incoming(_)) {
-            headers.remove(header::CONTENT_LENGTH);
-        }
-        let host = HeaderValue::from_str(&addr.authority())
-            .map_err(|_| Error::mediation(format!("bad backend host {}", addr.authority())))?;
-        headers.insert(header::HOST, host);
-        if let Some(a) = &ctx.action {
-            if !ctx.doing_rest() {
-                let v = HeaderValue::from_str(&format!("\"{a}\""))
-                    .map_err(|_| Error::mediation(format!("bad SOAP action {a}")))?;
-                headers.insert("soapaction", v);
-            }
-        }
-        if let Some(ct) = ctx.axis2.get("ContentType") {
-            if let Ok(v) = HeaderValue::from_str(ct) {
-                headers.insert(header::CONTENT_TYPE, v);
-            }
-        }
-        let no_body = matches!(method, Method::GET | Method::HEAD | Method::DELETE)
-            && matches!(body, Body::Empty);
-        let mut req = Request::new(if no_body { Body::Empty } else { body });
-        *req.method_mut() = method;
-        *req.uri_mut() = rules::normalize_path_and_query(&addr.path_and_query)
-            .parse()
-            .map_err(|_| Error::mediation(format!("bad backend path {}", addr.path_and_query)))?;
-        *req.headers_mut() = headers;
-        Ok(req)
-    }
-}
-
-/// The request with the dot-segments of its path removed (RFC 3986 §5.2.4), so that neither
-/// dispatch nor a backend sees `..`.
-fn without_dot_segments<B>(mut req: Request<B>) -> Request<B> {
-    let Some(pq) = req.uri().path_and_query() else {
-        return req;
-    };
-    let std::borrow::Cow::Owned(normal) = rules::normalize_path_and_query(pq.as_str()) else {
-        return req;
-    };
-    let mut parts = req.uri().clone().into_parts();
-    if let Ok(pq) = normal.parse() {
-        parts.path_and_query = Some(pq);
-        if let Ok(uri) = http::Uri::from_parts(parts) {
-            *req.uri_mut() = uri;
-        }
-    }
-    req
-}
-
-/// Context text of a timeout whose endpoint says `responseAction=discard`.
-const DISCARDED: &str = "response discarded after the endpoint timeout";
-
-fn is_discarded(e: &Error) -> bool {
-    e.kind == ErrorKind::Timeout && e.context == DISCARDED
-}
-
-/// Appends `REST_URL_POSTFIX` to an address for REST messages, as Synapse does.
-fn with_postfix(a: &Address, ctx: &MessageContext) -> Address {
-    let Some(postfix) = ctx
-        .rest_url_postfix()
-        .filter(|p| !p.is_empty() && ctx.doing_rest())
-    else {
-        return a.clone();
-    };
-    let mut out = a.clone();
-    let base = &a.path_and_query;
-    out.path_and_query = if let Some(query) = postfix.strip_prefix('?') {
-        if base.contains('?') {
-            format!("{base}&{query}")
-        } else {
-            format!("{base}{postfix}")
-        }
-    } else {
-        let (bpath, bquery) = match base.split_once('?') {
-            Some((p, q)) => (p, Some(q)),
-            None => (base.as_str(), None),
-        };
-        let joined = match (bpath.ends_with('/'), postfix.starts_with('/')) {
-            (true, true) => format!("{bpath}{}", &postfix[1..]),
-            (false, false) => format!("{bpath}/{postfix}"),
-            _ => format!("{bpath}{postfix}"),
-        };
-        match bquery {
-            Some(q) if joined.contains('?') => format!("{joined}&{q}"),
-            Some(q) => format!("{joined}?{q}"),
-            None => joined,
-        }
-    };
-    out
 }
 
 /// Reads a property in a scope.

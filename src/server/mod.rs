@@ -20,6 +20,7 @@ use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
 
 use crate::config::{Home, Settings};
 use crate::deploy::hub::ConfigHub;
+use crate::endpoint::{Backends, Clock};
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::client::Pool;
 use crate::http::server::{builder, serve, Signal};
@@ -348,7 +349,13 @@ async fn shard_main(
         boot.hub.clone(),
         Engine {
             config: config.clone(),
-            pool: Pool::new(boot.home.clone(), boot.settings.clone()),
+            backends: Backends::new(
+                Pool::new(boot.home.clone(), boot.settings.clone()),
+                Clock::real(),
+                shard,
+                Duration::from_millis(boot.settings.mediation.global_timeout_ms),
+                Duration::from_millis(boot.settings.http.body_read_timeout_ms),
+            ),
             settings: settings.clone(),
             registry: Rc::new(
                 ShardRegistry::new(boot.registry.clone()).with_metrics(boot.metrics.clone(), shard),
@@ -356,7 +363,6 @@ async fn shard_main(
             metrics: boot.metrics.clone(),
             fault_log: Default::default(),
             shard,
-            round_robin: Default::default(),
             json: boot.settings.json_settings().unwrap_or_default(),
         },
     ));
