@@ -1,6 +1,6 @@
 //! The one domain error type: a low-cardinality kind (usable as a metric label), the side that
 //! failed, context text and the cause. Lower layers return it; the connection task turns it into a
-//! response in one place ([`crate::mediation::respond::fault_fallback`]).
+//! response in one place (the engine's `respond::fault_fallback`).
 
 use std::fmt;
 

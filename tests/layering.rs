@@ -30,13 +30,16 @@ fn layer(module: &str) -> Option<usize> {
     LAYERS.iter().position(|l| l.contains(&module))
 }
 
-/// The top-level modules named by `crate::<name>` paths in `code` (comments stripped).
+/// The top-level modules named by `crate::<name>` paths in `code` (in code and doc comments).
 fn crate_paths(code: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     for (i, line) in code.lines().enumerate() {
+        // Doc comments count (an intra-doc link is a reference too); other comments do not.
+        let t = line.trim_start();
+        let doc = t.starts_with("///") || t.starts_with("//!");
         let line = match line.find("//") {
-            Some(c) => &line[..c],
-            None => line,
+            Some(c) if !doc => &line[..c],
+            _ => line,
         };
         let mut rest = line;
         while let Some(at) = rest.find("crate::") {
@@ -124,7 +127,7 @@ fn no_module_imports_upward_or_sideways() {
 
 #[test]
 fn the_checker_sees_paths_and_skips_comments() {
-    let code = "use crate::xml::Document; // crate::server\n//! crate::mediation\nlet x = crate::json::parse(crate::xpath::x);\n";
+    let code = "use crate::xml::Document; // crate::server\n//! [`crate::mediation`]\nlet x = crate::json::parse(crate::xpath::x);\n";
     let names: Vec<String> = crate_paths(code).into_iter().map(|(_, n)| n).collect();
-    assert_eq!(names, ["xml", "json", "xpath"]);
+    assert_eq!(names, ["xml", "mediation", "json", "xpath"]);
 }

@@ -3,12 +3,12 @@
 //! It resolves every reference (sequence keys, endpoint keys, registry keys, `receive` sequences,
 //! local entries), compiles URI templates and endpoint addresses, sorts the API table as Synapse does
 //! (longest context first) and reports each problem as `file:line:col: message`. A home with any
-//! error produces no `Program`: the caller keeps what it had ([`crate::deploy`] rolls back a CAR
-//! with errors in its own files and compiles again without it, as WSO2 deploys CARs one by one).
+//! error produces no `Program`: the caller keeps what it had (the deployer rolls back a CAR with
+//! errors in its own files and compiles again without it, as WSO2 deploys CARs one by one).
 //!
 //! Sequences and endpoints referenced by a registry key are compiled here too, like every other
 //! artifact, so shards never parse configuration; the files they came from are listed in
-//! `Program::registry_deps`, which the hot-deployment watcher (`deploy::watch`) re-checks every
+//! `Program::registry_deps`, which the hot-deployment watcher (run by the deployer) re-checks every
 //! `cachableDuration` and recompiles on change — WSO2's "re-read after the cache expires", done
 //! off the shards.
 

@@ -1,4 +1,4 @@
-//! The compiled program: what [`crate::compile`] produces from the artifacts and every shard's
+//! The compiled program: what the compiler produces from the artifacts and every shard's
 //! engine runs, immutable once built. A leaf of the runtime: it depends on the library tier and
 //! on telemetry's counters only, never on the artifact model, the engine or the server.
 //!

@@ -1,6 +1,6 @@
 //! The Synapse configuration language, front end only: the artifact model, the parser (positioned
 //! elements → model with `line:col`), `$SYSTEM:`/`$FILE:` value resolution and CAR reading.
-//! [`crate::compile`] turns the model into a [`crate::program::Program`].
+//! The compiler, a layer above, turns the model into the program the engine runs.
 //!
 //! Shards never parse configuration: everything here runs at start-up (or on redeploy), off the
 //! request path.

@@ -1,4 +1,4 @@
-//! The document model XPath evaluates over. `crate::xml`'s arena tree implements it; tests may
+//! The document model XPath evaluates over. the xml module's arena tree implements it; tests may
 //! implement it over anything else. Node ids are arena indices in **document order**: for any two
 //! nodes, `a < b` exactly when `a` comes before `b` in document order (an element's namespace and
 //! attribute nodes come right after the element and before its children, as XPath 1.0 requires).
