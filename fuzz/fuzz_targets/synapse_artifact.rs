@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         local_root: "/nonexistent/local".into(),
         cachable_duration: std::time::Duration::ZERO,
     });
-    let _ = mint::deploy::compile(artifacts, &registry, &mut problems);
+    let _ = mint::compile::compile(artifacts, &registry, &mut problems);
     for p in &problems {
         let _ = p.to_string();
     }
