@@ -229,3 +229,75 @@ fn second_serve_on_taken_ports_is_refused() {
     );
     drop(taken);
 }
+
+/// The other side of item 7: the connections a stopped mint closed itself (FIN-WAIT-2 and
+/// TIME_WAIT on the server side) do not count as another process on the port, so a restart
+/// comes up at once.
+#[test]
+fn restart_right_after_serving_is_not_refused() {
+    let h = home();
+    // Two shards, as a default start has them: both listeners share the port.
+    let offset = next_offset();
+    let mut cmd = mint_command(&h.root, Some(offset), 2);
+    cmd.env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let first = Mint {
+        proc: Proc {
+            child: cmd.spawn().expect("start mint"),
+        },
+        http: 8280 + offset,
+        https: 8243 + offset,
+        offset,
+    };
+    assert!(wait_port(first.http, Duration::from_secs(10)));
+    assert!(wait_port(internal(&first), Duration::from_secs(10)));
+    for _ in 0..5 {
+        let mut s = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], first.http))).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        use std::io::{Read, Write};
+        s.write_all(b"GET /a/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        assert!(all.starts_with(b"HTTP/1.1 200"));
+        assert!(healthz(&first).is_some());
+    }
+    // A client that keeps its connection open while mint stops leaves mint's side in FIN-WAIT-2.
+    let mut idle = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], first.http))).unwrap();
+    {
+        use std::io::Write;
+        idle.write_all(b"GET /a/ping HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+    }
+    assert_eq!(
+        read_response(
+            &mut std::io::BufReader::new(idle.try_clone().unwrap()),
+            false
+        )
+        .map(|r| r.status),
+        Some(200)
+    );
+    // Stopped as a service manager stops it: SIGTERM, then wait for the exit.
+    let mut first = first;
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(first.proc.child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = first.proc.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut cmd = mint_command(&h.root, Some(offset), 2);
+    cmd.env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut second = Proc {
+        child: cmd.spawn().expect("start mint"),
+    };
+    let up = wait_port(8280 + offset, Duration::from_secs(10));
+    if !up {
+        let _ = second.child.kill();
+        let mut err = String::new();
+        use std::io::Read;
+        let _ = second.child.stderr.take().unwrap().read_to_string(&mut err);
+        panic!("the restart did not come up: {err}");
+    }
+    drop(idle);
+}

@@ -279,19 +279,35 @@ pub fn run(boot: Boot) -> Result<()> {
 
 /// Refuses to start on a port another process listens on. The shards bind with `SO_REUSEPORT`,
 /// which would let them share the port with any other socket that set it too (a second mint
-/// would silently take half the traffic); a probe bound without it fails when anyone listens
-/// there. (`SO_REUSEADDR`, which std sets, keeps connections in TIME_WAIT from counting.)
+/// would silently take half the traffic), so the check looks for a listening socket in the
+/// kernel's socket tables (`/proc/net/tcp`, `/proc/net/tcp6`). A test bind is no good for this:
+/// the connections a previous mint closed (TIME_WAIT, FIN_WAIT) keep the port bound for a minute
+/// and would make a restart fail although nobody listens.
 fn port_is_free(addr: SocketAddr) -> Result<()> {
-    match std::net::TcpListener::bind(addr) {
-        Ok(probe) => {
-            drop(probe);
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(Error::new(
+    let in_use = || {
+        Error::new(
             ErrorKind::Bind,
             Side::Config,
             format!("port {} is in use by another process", addr.port()),
-        )),
+        )
+    };
+    let mut tables = 0;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        tables += 1;
+        if listeners(&text).any(|l| overlaps(l, addr)) {
+            return Err(in_use());
+        }
+    }
+    if tables > 0 {
+        return Ok(());
+    }
+    // No socket tables (no /proc): a test bind, which also fails on a restart within TIME_WAIT.
+    match std::net::TcpListener::bind(addr) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(in_use()),
         Err(e) => Err(Error::new(
             ErrorKind::Bind,
             Side::Config,
@@ -299,6 +315,44 @@ fn port_is_free(addr: SocketAddr) -> Result<()> {
         )
         .with_cause(e)),
     }
+}
+
+/// The local addresses of the listening sockets in a `/proc/net/tcp{,6}` table. Each row is
+/// `sl local_address rem_address st …`, the address as hex words in host byte order and the
+/// port as big-endian hex; state `0A` is LISTEN.
+fn listeners(table: &str) -> impl Iterator<Item = SocketAddr> + '_ {
+    table.lines().skip(1).filter_map(|row| {
+        let mut cols = row.split_whitespace();
+        let local = cols.nth(1)?;
+        if cols.nth(1)? != "0A" {
+            return None;
+        }
+        let (ip, port) = local.split_once(':')?;
+        let port = u16::from_str_radix(port, 16).ok()?;
+        let ip: std::net::IpAddr = match ip.len() {
+            8 => std::net::Ipv4Addr::from(u32::from_str_radix(ip, 16).ok()?.to_ne_bytes()).into(),
+            32 => {
+                let mut octets = [0u8; 16];
+                for (i, word) in octets.chunks_exact_mut(4).enumerate() {
+                    let w = u32::from_str_radix(ip.get(i * 8..i * 8 + 8)?, 16).ok()?;
+                    word.copy_from_slice(&w.to_ne_bytes());
+                }
+                std::net::Ipv6Addr::from(octets).into()
+            }
+            _ => return None,
+        };
+        Some(SocketAddr::new(ip, port))
+    })
+}
+
+/// Whether a listener on `l` takes connections meant for `addr`: the same port, and either
+/// address a wildcard or both the same (an IPv4-mapped IPv6 address counts as its IPv4 one).
+fn overlaps(l: SocketAddr, addr: SocketAddr) -> bool {
+    let canon = |ip: std::net::IpAddr| ip.to_canonical();
+    l.port() == addr.port()
+        && (l.ip().is_unspecified()
+            || addr.ip().is_unspecified()
+            || canon(l.ip()) == canon(addr.ip()))
 }
 
 fn bind(addr: SocketAddr) -> Result<TcpListener> {
@@ -589,7 +643,53 @@ async fn accept_loop(
 
 #[cfg(test)]
 mod tests {
-    use super::connection_limit;
+    use super::{connection_limit, listeners, overlaps, port_is_free};
+    use std::net::SocketAddr;
+
+    #[test]
+    fn socket_tables_give_the_listeners_only() {
+        let v4 = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:206A 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0
+   1: 0100007F:23E1 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0
+   2: 0100007F:206A 0100007F:D6D8 06 00000000:00000000 03:00000F3E 00000000     0        0 0 3 0
+";
+        let got: Vec<SocketAddr> = listeners(v4).collect();
+        assert_eq!(
+            got,
+            [
+                "0.0.0.0:8298".parse().unwrap(),
+                "127.0.0.1:9185".parse().unwrap()
+            ]
+        );
+        let v6 =
+            "  sl  local_address                         remote_address                        st
+   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 0
+   1: 0000000000000000FFFF00000100007F:1F91 00000000000000000000000000000000:0000 0A 0
+";
+        let got: Vec<SocketAddr> = listeners(v6).collect();
+        assert_eq!(
+            got,
+            [
+                "[::1]:8080".parse().unwrap(),
+                "[::ffff:127.0.0.1]:8081".parse().unwrap()
+            ]
+        );
+        let any: SocketAddr = "0.0.0.0:8081".parse().unwrap();
+        assert!(overlaps(got[1], any));
+        assert!(overlaps(got[1], "127.0.0.1:8081".parse().unwrap()));
+        assert!(!overlaps(got[1], "127.0.0.2:8081".parse().unwrap()));
+        assert!(!overlaps(got[0], any));
+    }
+
+    #[test]
+    fn a_listening_port_is_taken_and_a_closed_one_is_free() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        assert!(port_is_free(addr).is_err());
+        assert!(port_is_free(SocketAddr::new([0, 0, 0, 0].into(), addr.port())).is_err());
+        drop(l);
+        assert!(port_is_free(addr).is_ok());
+    }
 
     #[test]
     fn connection_limit_leaves_room_for_backends_and_the_reserve() {
