@@ -85,7 +85,11 @@ fn healthz(m: &Mint) -> Option<u16> {
 }
 
 fn ping(m: &Mint) -> Option<String> {
-    let mut s = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], m.http))).ok()?;
+    ping_port(m.http)
+}
+
+fn ping_port(port: u16) -> Option<String> {
+    let mut s = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     use std::io::Write;
     s.write_all(b"GET /a/ping HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -299,5 +303,22 @@ fn restart_right_after_serving_is_not_refused() {
         let _ = second.child.stderr.take().unwrap().read_to_string(&mut err);
         panic!("the restart did not come up: {err}");
     }
+    // Killed (SIGKILL), its listener outlives it for a few milliseconds; a restart waits that out.
+    drop(second);
+    let mut cmd = mint_command(&h.root, Some(offset), 2);
+    cmd.env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut third = Proc {
+        child: cmd.spawn().expect("start mint"),
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || ping_port(8280 + offset)
+            .as_deref()
+            == Some("pong")),
+        "the restart after SIGKILL did not come up: {:?}",
+        third.child.try_wait()
+    );
+    assert!(third.child.try_wait().unwrap().is_none());
     drop(idle);
 }

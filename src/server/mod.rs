@@ -208,8 +208,19 @@ pub fn run(boot: Boot) -> Result<()> {
         );
     }
     let s = &boot.settings;
+    // As nginx retries its bind: a listener of a process that just stopped can outlive it by a
+    // few milliseconds (its io_uring is torn down after the exit), so a restart waits it out.
+    let deadline = Instant::now() + PORT_WAIT;
     for port in [s.http_port(), s.https_port(), s.internal_port()] {
-        port_is_free(SocketAddr::new(s.server.bind_address, port))?;
+        let addr = SocketAddr::new(s.server.bind_address, port);
+        while let Err(e) = port_is_free(addr) {
+            if Instant::now() >= deadline {
+                return Err(e);
+            }
+            // The main thread at boot, before any shard exists.
+            #[allow(clippy::disallowed_methods)]
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
     let term = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -276,6 +287,9 @@ pub fn run(boot: Boot) -> Result<()> {
         None => Ok(()),
     }
 }
+
+/// How long `serve` waits for a port to be free before it refuses to start.
+const PORT_WAIT: Duration = Duration::from_secs(2);
 
 /// Refuses to start on a port another process listens on. The shards bind with `SO_REUSEPORT`,
 /// which would let them share the port with any other socket that set it too (a second mint
