@@ -59,6 +59,7 @@ impl Document {
             strs,
             root_elem,
             has_default_undecl,
+            ns_axis: Default::default(),
         })
     }
 }

@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 
@@ -141,6 +142,24 @@ pub struct Document {
     pub(crate) strs: String,
     pub(crate) root_elem: NodeId,
     pub(crate) has_default_undecl: bool,
+    /// Each element's own namespace nodes, built when the namespace axis is first used.
+    pub(crate) ns_axis: OnceLock<NsAxis>,
+}
+
+/// XPath gives every element its own namespace node per prefix in scope, where the tree keeps
+/// one node per declaration, shared by the elements in its scope. The namespace axis hands out
+/// ids past the arena instead, one per (element, declaration): `count(//namespace::*)` counts
+/// them per element and their parent is the element. Everywhere else such an id stands for its
+/// declaration's node ([`Document::node`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NsAxis {
+    /// The first id past the arena.
+    base: u32,
+    /// Per element (by its `elems` index): its range in `ids`.
+    ranges: Vec<(u32, u32)>,
+    ids: Vec<NodeId>,
+    /// Per id from `base`: the element and the declaration's node.
+    owners: Vec<(NodeId, NodeId)>,
 }
 
 /// Iterator over the children of a node (see [`Document::children`]).
@@ -157,7 +176,7 @@ impl Iterator for Children<'_> {
             return None;
         }
         let n = self.next;
-        self.next = self.doc.nodes[n as usize].next;
+        self.next = self.doc.node(n).next;
         Some(n)
     }
 }
@@ -185,13 +204,13 @@ impl Document {
 
     /// The kind of node `n`.
     pub fn kind(&self, n: NodeId) -> NodeKind {
-        self.nodes[n as usize].kind
+        self.node(n).kind
     }
 
     /// Parent of `n` (the owning element for attributes and namespace nodes), `None` for the
     /// document node.
     pub fn parent(&self, n: NodeId) -> Option<NodeId> {
-        some(self.nodes[n as usize].parent)
+        some(self.node(n).parent)
     }
 
     /// Children of the document node or of an element, in order (elements, text, comments,
@@ -207,7 +226,7 @@ impl Document {
     /// Child elements of `n`, in order.
     pub fn child_elements(&self, n: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         self.children(n)
-            .filter(move |&c| self.nodes[c as usize].kind == NodeKind::Element)
+            .filter(move |&c| self.node(c).kind == NodeKind::Element)
     }
 
     /// The first child element of `n` with namespace URI `ns` (`""` for none) and local name
@@ -218,26 +237,24 @@ impl Document {
 
     /// True when `n` is an element with namespace URI `ns` and local name `local`.
     pub fn is(&self, n: NodeId, ns: &str, local: &str) -> bool {
-        self.nodes[n as usize].kind == NodeKind::Element
-            && self.local(n) == local
-            && self.ns(n) == ns
+        self.node(n).kind == NodeKind::Element && self.local(n) == local && self.ns(n) == ns
     }
 
     /// Qualified name as written (`soapenv:Body`); PI target; prefix of a namespace node.
     pub fn name(&self, n: NodeId) -> &str {
-        self.str(self.nodes[n as usize].name)
+        self.str(self.node(n).name)
     }
 
     /// Local name of an element or attribute (PI target, prefix of a namespace node).
     pub fn local(&self, n: NodeId) -> &str {
-        let node = &self.nodes[n as usize];
+        let node = self.node(n);
         let name = self.str(node.name);
         name.get(node.local_off as usize..).unwrap_or("")
     }
 
     /// Prefix of an element or attribute as written (`""` when unprefixed).
     pub fn prefix(&self, n: NodeId) -> &str {
-        let node = &self.nodes[n as usize];
+        let node = self.node(n);
         if node.local_off == 0 || !matches!(node.kind, NodeKind::Element | NodeKind::Attribute) {
             return "";
         }
@@ -247,17 +264,17 @@ impl Document {
 
     /// Namespace URI of an element or attribute (`""` when none).
     pub fn ns(&self, n: NodeId) -> &str {
-        let node = &self.nodes[n as usize];
+        let node = self.node(n);
         if node.ns == NONE || !matches!(node.kind, NodeKind::Element | NodeKind::Attribute) {
             return "";
         }
-        self.str(self.nodes[node.ns as usize].value)
+        self.str(self.node(node.ns).value)
     }
 
     /// The value of a text, attribute, comment, PI or namespace node (unescaped); `""` for
     /// elements and the document node (use [`Document::text_content`] for those).
     pub fn value(&self, n: NodeId) -> &str {
-        self.str(self.nodes[n as usize].value)
+        self.str(self.node(n).value)
     }
 
     /// Attribute nodes of an element, in document order (no `xmlns` declarations).
@@ -288,12 +305,11 @@ impl Document {
     /// XPath string-value: concatenated descendant text for the document node and elements
     /// (borrowed when it is one text node), the value for other nodes.
     pub fn text_content(&self, n: NodeId) -> Cow<'_, str> {
-        let node = &self.nodes[n as usize];
+        let node = self.node(n);
         if !matches!(node.kind, NodeKind::Element | NodeKind::Root) {
             return Cow::Borrowed(self.str(node.value));
         }
-        let mut texts =
-            (n + 1..=node.end).filter(|&i| self.nodes[i as usize].kind == NodeKind::Text);
+        let mut texts = (n + 1..=node.end).filter(|&i| self.node(i).kind == NodeKind::Text);
         let Some(first) = texts.next() else {
             return Cow::Borrowed("");
         };
@@ -312,7 +328,7 @@ impl Document {
     /// of its end tag; text with its references/CDATA markup as written; an attribute as
     /// `name="value"`; the whole buffer for the document node.
     pub fn source_range(&self, n: NodeId) -> Range<usize> {
-        let node = &self.nodes[n as usize];
+        let node = self.node(n);
         node.src_start as usize..node.src_end as usize
     }
 
@@ -323,8 +339,51 @@ impl Document {
         self.src.slice(self.source_range(n))
     }
 
+    /// The arena node of `n`; for an element's own namespace node, its declaration's node.
+    #[inline]
+    pub(crate) fn node(&self, n: NodeId) -> &Node {
+        match self.nodes.get(n as usize) {
+            Some(node) => node,
+            None => &self.nodes[self.ns_owner(n).map_or(0, |(_, decl)| decl) as usize],
+        }
+    }
+
+    /// The element and declaration node of an element's own namespace node.
+    fn ns_owner(&self, n: NodeId) -> Option<(NodeId, NodeId)> {
+        let axis = self.ns_axis.get()?;
+        axis.owners.get(n.checked_sub(axis.base)? as usize).copied()
+    }
+
+    fn ns_axis(&self) -> &NsAxis {
+        self.ns_axis.get_or_init(|| {
+            let mut axis = NsAxis {
+                base: self.nodes.len() as u32,
+                ranges: vec![(0, 0); self.elems.len()],
+                ..NsAxis::default()
+            };
+            for (n, node) in self.nodes.iter().enumerate() {
+                if node.kind != NodeKind::Element {
+                    continue;
+                }
+                let start = axis.ids.len() as u32;
+                for &decl in self.ns_list(n as NodeId) {
+                    let Some(id) = axis.base.checked_add(axis.owners.len() as u32) else {
+                        break;
+                    };
+                    if id == NONE {
+                        break;
+                    }
+                    axis.owners.push((n as NodeId, decl));
+                    axis.ids.push(id);
+                }
+                axis.ranges[node.aux as usize] = (start, axis.ids.len() as u32 - start);
+            }
+            axis
+        })
+    }
+
     pub(crate) fn elem(&self, n: NodeId) -> Option<&Elem> {
-        let node = &self.nodes[n as usize];
+        let node = self.node(n);
         match node.kind {
             NodeKind::Element | NodeKind::Root => Some(&self.elems[node.aux as usize]),
             _ => None,
@@ -347,7 +406,7 @@ impl Document {
         self.ns_list(n)
             .iter()
             .copied()
-            .find(|&b| self.str(self.nodes[b as usize].name) == prefix)
+            .find(|&b| self.str(self.node(b).name) == prefix)
     }
 
     pub(crate) fn src_bytes(&self, start: u32, end: u32) -> &[u8] {
@@ -376,11 +435,14 @@ fn some(id: u32) -> Option<NodeId> {
 
 impl Dom for Document {
     fn kind(&self, n: NodeId) -> NodeKind {
-        self.nodes[n as usize].kind
+        self.node(n).kind
     }
 
     fn parent(&self, n: NodeId) -> Option<NodeId> {
-        some(self.nodes[n as usize].parent)
+        match self.ns_owner(n) {
+            Some((element, _)) => Some(element),
+            None => some(self.node(n).parent),
+        }
     }
 
     fn first_child(&self, n: NodeId) -> Option<NodeId> {
@@ -388,11 +450,11 @@ impl Dom for Document {
     }
 
     fn next_sibling(&self, n: NodeId) -> Option<NodeId> {
-        some(self.nodes[n as usize].next)
+        self.nodes.get(n as usize).and_then(|node| some(node.next))
     }
 
     fn prev_sibling(&self, n: NodeId) -> Option<NodeId> {
-        some(self.nodes[n as usize].prev)
+        self.nodes.get(n as usize).and_then(|node| some(node.prev))
     }
 
     fn attributes(&self, n: NodeId) -> &[NodeId] {
@@ -400,15 +462,18 @@ impl Dom for Document {
     }
 
     fn namespaces(&self, n: NodeId) -> &[NodeId] {
-        if self.nodes[n as usize].kind == NodeKind::Element {
-            self.ns_list(n)
-        } else {
-            &[]
+        match self.nodes.get(n as usize) {
+            Some(node) if node.kind == NodeKind::Element => {
+                let axis = self.ns_axis();
+                let (start, len) = axis.ranges[node.aux as usize];
+                &axis.ids[start as usize..(start + len) as usize]
+            }
+            _ => &[],
         }
     }
 
     fn local_name(&self, n: NodeId) -> &str {
-        match self.nodes[n as usize].kind {
+        match self.node(n).kind {
             NodeKind::Element | NodeKind::Attribute | NodeKind::ProcessingInstruction => {
                 self.local(n)
             }
@@ -430,6 +495,9 @@ impl Dom for Document {
     }
 
     fn subtree_end(&self, n: NodeId) -> NodeId {
-        self.nodes[n as usize].end
+        match self.nodes.get(n as usize) {
+            Some(node) => node.end,
+            None => n,
+        }
     }
 }

@@ -88,12 +88,12 @@ impl<'a> Writer<'a> {
     /// True when some operation targets `n` or a node of its subtree.
     fn touched(&self, n: NodeId) -> bool {
         let lo = self.ops.partition_point(|o| o.target < n);
-        lo < self.ops.len() && self.ops[lo].target <= self.doc.nodes[n as usize].end
+        lo < self.ops.len() && self.ops[lo].target <= self.doc.node(n).end
     }
 
     /// True when element `n` must be re-emitted (an edit inside it, or on its start tag).
     fn inner_touched(&self, n: NodeId, own: &[Op]) -> bool {
-        let end = self.doc.nodes[n as usize].end;
+        let end = self.doc.node(n).end;
         let lo = self.ops.partition_point(|o| o.target <= n);
         (lo < self.ops.len() && self.ops[lo].target <= end)
             || own.iter().any(|o| {
@@ -115,7 +115,7 @@ impl<'a> Writer<'a> {
         let d = self.doc;
         let mut pos = 0;
         for c in d.children(0) {
-            let node = d.nodes[c as usize];
+            let node = *d.node(c);
             self.raw(d, pos, node.src_start);
             self.child(c);
             pos = node.src_end;
@@ -140,7 +140,7 @@ impl<'a> Writer<'a> {
             Some(OpKind::Replace(c)) => self.content(c),
             Some(_) => {}
             None => {
-                let node = d.nodes[n as usize];
+                let node = *d.node(n);
                 if node.kind == NodeKind::Element && self.inner_touched(n, ops) {
                     self.element(n, ops);
                 } else {
@@ -159,7 +159,7 @@ impl<'a> Writer<'a> {
     /// children, end tag.
     fn element(&mut self, n: NodeId, ops: &'a [Op]) {
         let d = self.doc;
-        let node = d.nodes[n as usize];
+        let node = *d.node(n);
         let Some(&e) = d.elem(n) else { return };
         let mark = self.scope.len();
         for b in n + 1..=n + e.own_ns {
@@ -198,7 +198,7 @@ impl<'a> Writer<'a> {
             None => {
                 let mut run: Option<(u32, u32)> = None;
                 for c in d.children(n) {
-                    let cn = d.nodes[c as usize];
+                    let cn = *d.node(c);
                     if self.touched(c) {
                         if let Some((a, b)) = run.take() {
                             self.raw(d, a, b);
@@ -232,7 +232,7 @@ impl<'a> Writer<'a> {
         self.out.push(b'<');
         self.out.extend_from_slice(d.name(n).as_bytes());
         for b in n + 1..=n + e.own_ns {
-            let bn = d.nodes[b as usize];
+            let bn = *d.node(b);
             if bn.src_end > bn.src_start {
                 self.out.push(b' ');
                 self.raw(d, bn.src_start, bn.src_end);
@@ -255,7 +255,7 @@ impl<'a> Writer<'a> {
                 .iter()
                 .any(|&(_, ns, l)| d.local(a) == l && d.ns(a) == ns);
             if !removed && !overridden {
-                let an = d.nodes[a as usize];
+                let an = *d.node(a);
                 self.out.push(b' ');
                 self.raw(d, an.src_start, an.src_end);
             }
@@ -316,7 +316,7 @@ impl<'a> Writer<'a> {
 
     /// Emits a copy of node `n` of `d` at the current output position.
     fn copy(&mut self, d: &'a Document, n: NodeId) {
-        let node = d.nodes[n as usize];
+        let node = *d.node(n);
         match node.kind {
             NodeKind::Root => self.copy(d, d.root_element()),
             NodeKind::Element => self.copy_element(d, n),
@@ -342,7 +342,7 @@ impl<'a> Writer<'a> {
     /// the output does not bind the same way here.
     fn copy_element(&mut self, d: &'a Document, e: NodeId) {
         self.collect_required(d, e);
-        let node = d.nodes[e as usize];
+        let node = *d.node(e);
         let qname = d.name(e);
         self.out.push(b'<');
         self.out.extend_from_slice(qname.as_bytes());
@@ -366,9 +366,9 @@ impl<'a> Writer<'a> {
     /// Fills `self.req` with the bindings the subtree of `e` uses but inherits from outside it.
     fn collect_required(&mut self, d: &'a Document, e: NodeId) {
         self.req.clear();
-        let end = d.nodes[e as usize].end;
+        let end = d.node(e).end;
         for x in e..=end {
-            let node = &d.nodes[x as usize];
+            let node = d.node(x);
             let kind = node.kind;
             if !matches!(kind, NodeKind::Element | NodeKind::Attribute) {
                 continue;
@@ -383,7 +383,7 @@ impl<'a> Writer<'a> {
                 (!undeclared_within(d, x, e)).then_some(("", ""))
             } else {
                 let b = node.ns;
-                (d.nodes[b as usize].parent < e).then(|| (prefix, d.value(b)))
+                (d.node(b).parent < e).then(|| (prefix, d.value(b)))
             };
             if let Some(pair) = need {
                 if !self.req.contains(&pair) {

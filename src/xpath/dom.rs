@@ -31,10 +31,9 @@ pub trait Dom {
     fn prev_sibling(&self, n: NodeId) -> Option<NodeId>;
     /// Attribute nodes of an element, in document order (namespace declarations excluded).
     fn attributes(&self, n: NodeId) -> &[NodeId];
-    /// Namespace nodes of an element: one per prefix in scope (including the implicit `xml`
-    /// one). Exception to the ordering rule: to keep the arena small, a declaration's node may be
-    /// shared by all elements in its scope (its `parent` is then the declaring element, and its id
-    /// need not sit between the element and its children).
+    /// Namespace nodes of an element: its own, one per prefix in scope (including the implicit
+    /// `xml` one), with the element as `parent`. Exception to the ordering rule: their ids need
+    /// not sit between the element and its children (the tree numbers them past its arena).
     fn namespaces(&self, n: NodeId) -> &[NodeId];
     /// Local name (element, attribute; PI target; namespace prefix for namespace nodes).
     fn local_name(&self, n: NodeId) -> &str;

@@ -28,15 +28,17 @@ fn check_invariants(doc: &Document) {
             NodeKind::Namespace => assert_eq!(doc.subtree_end(n), n),
             NodeKind::Element => {
                 elements_seen += 1;
-                // Attributes (and own namespace nodes) sit between the element and its children.
+                // Attributes sit between the element and its children.
                 let first = doc.first_child(n);
                 for &a in doc.attributes(n) {
                     assert!(a > n && first.is_none_or(|c| a < c));
                 }
+                // Namespace nodes are the element's own, with ids past the arena (the one
+                // exception to document order, see `Dom::namespaces`).
                 for &b in doc.namespaces(n) {
-                    if Dom::parent(doc, b) == Some(n) {
-                        assert!(b > n && first.is_none_or(|c| b < c));
-                    }
+                    assert_eq!(Dom::parent(doc, b), Some(n));
+                    assert_eq!(doc.kind(b), NodeKind::Namespace);
+                    assert!(b as usize >= doc.nodes.len());
                 }
                 // Children are linked in increasing id order and end the subtree.
                 let mut prev = None;
@@ -196,5 +198,32 @@ fn evaluation_work_is_bounded_by_the_document_size() {
         "count(//*[count(ancestor-or-self::*/descendant::*) > 0])",
     ] {
         assert!(matches!(eval(e), Err(EvalError::Budget)), "{e}");
+    }
+}
+
+/// Regression (issue 12, item 17): every element has its own namespace nodes, one per prefix in
+/// scope plus `xml` (XPath 1.0 §5.4), so `count(//namespace::*)` counts them per element.
+#[test]
+fn namespace_nodes_belong_to_each_element_in_scope() {
+    use crate::xpath::{compile, NoContext, Value};
+    let doc = crate::xml::Document::parse(bytes::Bytes::from_static(
+        b"<r xmlns:a=\"urn:a\"><x/><y xmlns:b=\"urn:b\"><z/></y></r>",
+    ))
+    .unwrap();
+    let root = doc.root_element();
+    let eval = |e: &str| compile(e, &[]).unwrap().evaluate(&doc, &NoContext, root);
+    for (e, want) in [
+        // r: xml a; x: xml a; y: xml a b; z: xml a b.
+        ("count(//namespace::*)", 10.0),
+        ("count(//namespace::a)", 4.0),
+        ("count(//namespace::b)", 2.0),
+        ("count(/r/x/namespace::*)", 2.0),
+        ("count(//z/namespace::*/..)", 1.0),
+        ("count(//namespace::*[. = 'urn:a'])", 4.0),
+    ] {
+        match eval(e) {
+            Ok(Value::Number(n)) => assert_eq!(n, want, "{e}"),
+            other => panic!("{e}: {other:?}"),
+        }
     }
 }
