@@ -234,28 +234,48 @@ fn second_serve_on_taken_ports_is_refused() {
     drop(taken);
 }
 
-/// The other side of item 7: the connections a stopped mint closed itself (FIN-WAIT-2 and
-/// TIME_WAIT on the server side) do not count as another process on the port, so a restart
-/// comes up at once.
-#[test]
-fn restart_right_after_serving_is_not_refused() {
-    let h = home();
-    // Two shards, as a default start has them: both listeners share the port.
-    let offset = next_offset();
+/// `mint serve` on `offset` with two shards, as a default start has them (both listeners share
+/// each port); stderr kept for [`comes_up`].
+fn serve_two_shards(h: &TempHome, offset: u16) -> Mint {
     let mut cmd = mint_command(&h.root, Some(offset), 2);
     cmd.env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let first = Mint {
+        .stderr(Stdio::piped());
+    Mint {
         proc: Proc {
             child: cmd.spawn().expect("start mint"),
         },
         http: 8280 + offset,
         https: 8243 + offset,
         offset,
-    };
-    assert!(wait_port(first.http, Duration::from_secs(10)));
-    assert!(wait_port(internal(&first), Duration::from_secs(10)));
+    }
+}
+
+/// Waits until `m` itself answers (not a listener its predecessor left behind); panics with its
+/// stderr when it does not.
+fn comes_up(m: &mut Mint, what: &str) {
+    if eventually(Duration::from_secs(10), || {
+        ping(m).as_deref() == Some("pong") && healthz(m) == Some(200)
+    }) && m.proc.child.try_wait().unwrap().is_none()
+    {
+        return;
+    }
+    let _ = m.proc.child.kill();
+    let mut err = String::new();
+    use std::io::Read;
+    let _ = m.proc.child.stderr.take().unwrap().read_to_string(&mut err);
+    panic!("{what} did not come up: {err}");
+}
+
+/// The other side of item 7: the connections a stopped mint closed itself (FIN-WAIT-2 and
+/// TIME_WAIT on the server side) do not count as another process on the port, so a restart
+/// comes up at once; so does a restart right after SIGKILL.
+#[test]
+fn restart_right_after_serving_is_not_refused() {
+    let h = home();
+    let offset = next_offset();
+    let mut first = serve_two_shards(&h, offset);
+    comes_up(&mut first, "the first start");
     for _ in 0..5 {
         let mut s = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], first.http))).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
@@ -265,7 +285,6 @@ fn restart_right_after_serving_is_not_refused() {
         let mut all = Vec::new();
         s.read_to_end(&mut all).unwrap();
         assert!(all.starts_with(b"HTTP/1.1 200"));
-        assert!(healthz(&first).is_some());
     }
     // A client that keeps its connection open while mint stops leaves mint's side in FIN-WAIT-2.
     let mut idle = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], first.http))).unwrap();
@@ -274,51 +293,21 @@ fn restart_right_after_serving_is_not_refused() {
         idle.write_all(b"GET /a/ping HTTP/1.1\r\nHost: x\r\n\r\n")
             .unwrap();
     }
+    let idle_reader = idle.try_clone().unwrap();
     assert_eq!(
-        read_response(
-            &mut std::io::BufReader::new(idle.try_clone().unwrap()),
-            false
-        )
-        .map(|r| r.status),
+        read_response(&mut std::io::BufReader::new(idle_reader), false).map(|r| r.status),
         Some(200)
     );
     // Stopped as a service manager stops it: SIGTERM, then wait for the exit.
-    let mut first = first;
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(first.proc.child.id() as libc::pid_t, libc::SIGTERM) };
     let status = first.proc.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    let mut cmd = mint_command(&h.root, Some(offset), 2);
-    cmd.env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut second = Proc {
-        child: cmd.spawn().expect("start mint"),
-    };
-    let up = wait_port(8280 + offset, Duration::from_secs(10));
-    if !up {
-        let _ = second.child.kill();
-        let mut err = String::new();
-        use std::io::Read;
-        let _ = second.child.stderr.take().unwrap().read_to_string(&mut err);
-        panic!("the restart did not come up: {err}");
-    }
+    let mut second = serve_two_shards(&h, offset);
+    comes_up(&mut second, "the restart after SIGTERM");
     // Killed (SIGKILL), its listener outlives it for a few milliseconds; a restart waits that out.
     drop(second);
-    let mut cmd = mint_command(&h.root, Some(offset), 2);
-    cmd.env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut third = Proc {
-        child: cmd.spawn().expect("start mint"),
-    };
-    assert!(
-        eventually(Duration::from_secs(10), || ping_port(8280 + offset)
-            .as_deref()
-            == Some("pong")),
-        "the restart after SIGKILL did not come up: {:?}",
-        third.child.try_wait()
-    );
-    assert!(third.child.try_wait().unwrap().is_none());
+    let mut third = serve_two_shards(&h, offset);
+    comes_up(&mut third, "the restart after SIGKILL");
     drop(idle);
 }
