@@ -1,6 +1,8 @@
 //! The engine in-process: compiled artifacts, requests built in memory, a scripted upstream.
 //! Dispatch (proxy, API context / version / uri-template / url-mapping, 404 / 405, `main`), the
-//! fault-handler stack, and a proxy streaming through to a backend.
+//! fault-handler stack, a proxy streaming through to a backend, and each mediator (property,
+//! header, filter, switch, payloadFactory, enrich, makefault, drop, loopback, call, send,
+//! sequence, log) through an API resource.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -357,5 +359,348 @@ fn a_proxy_streams_an_in_memory_request_body_to_its_endpoint_and_the_response_ba
         assert_eq!(sent.body, "<order><id>7</id></order>");
         assert_eq!(sent.uri, "/svc/orders?x=1");
         assert_eq!(sent.headers["host"], "backend:9000");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// One test per mediator, each through an API resource, in-process.
+
+impl Rig {
+    async fn post(&self, uri: &str, content_type: &str, body: &str) -> Answered {
+        let req = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("host", "localhost:8290")
+            .header("content-type", content_type)
+            .body(Body::full(Bytes::from(body.to_string())))
+            .unwrap();
+        let resp = self.engine.handle(req, false).await;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        Answered {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+}
+
+/// An API `/m` whose POST `/t` resource runs `seq`.
+fn mediator_rig(seq: &str) -> Rig {
+    let api = format!(
+        r#"<api {NS} name="M" context="/m">
+            <resource methods="POST" uri-template="/t"><inSequence>{seq}</inSequence></resource>
+        </api>"#
+    );
+    Rig::new(&[&api])
+}
+
+#[test]
+fn property_sets_types_and_scopes_and_removes() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<property name="a" value="5" type="INTEGER"/>
+               <property name="b" expression="$ctx:a + 1"/>
+               <property name="gone" value="x"/>
+               <property name="gone" action="remove"/>
+               <property name="X-T" value="t" scope="transport"/>
+               <property name="HTTP_SC" value="201" scope="axis2"/>
+               <header name="X-B" scope="transport" expression="$ctx:b"/>
+               <header name="X-Gone" scope="transport" expression="concat('[', get-property('gone'), ']')"/>
+               <respond/>"#,
+        );
+        let r = rig.post("/m/t", "application/xml", "<a/>").await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        // An XPath number comes back as Java prints a double, as in Synapse.
+        assert_eq!(r.header("x-b"), Some("6.0"));
+        assert_eq!(r.header("x-gone"), Some("[]"));
+        assert_eq!(r.header("x-t"), Some("t"));
+    });
+}
+
+#[test]
+fn header_sets_and_removes_transport_headers() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<header name="X-Set" scope="transport" value="v"/>
+               <header name="X-In" scope="transport" action="remove"/>
+               <header name="X-Echo" scope="transport" expression="get-property('transport', 'X-Keep')"/>
+               <respond/>"#,
+        );
+        let req = Request::builder()
+            .method("POST")
+            .uri("/m/t")
+            .header("host", "localhost:8290")
+            .header("content-type", "application/xml")
+            .header("x-in", "1")
+            .header("x-keep", "k")
+            .body(Body::full(Bytes::from_static(b"<a/>")))
+            .unwrap();
+        let resp = rig.engine.handle(req, false).await;
+        assert_eq!(resp.headers()["x-set"], "v");
+        assert_eq!(resp.headers()["x-echo"], "k");
+        assert!(resp.headers().get("x-in").is_none());
+    });
+}
+
+#[test]
+fn filter_takes_then_or_else_by_xpath_and_by_regex() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<filter xpath="//qty &gt; 10">
+                 <then><header name="X-Big" scope="transport" value="yes"/></then>
+                 <else><header name="X-Big" scope="transport" value="no"/></else>
+               </filter>
+               <filter source="//sym" regex="IB.*">
+                 <then><header name="X-Ibm" scope="transport" value="yes"/></then>
+                 <else><header name="X-Ibm" scope="transport" value="no"/></else>
+               </filter>
+               <respond/>"#,
+        );
+        let r = rig
+            .post(
+                "/m/t",
+                "application/xml",
+                "<o><qty>12</qty><sym>IBM</sym></o>",
+            )
+            .await;
+        assert_eq!(
+            (r.header("x-big"), r.header("x-ibm")),
+            (Some("yes"), Some("yes"))
+        );
+        let r = rig
+            .post(
+                "/m/t",
+                "application/xml",
+                "<o><qty>2</qty><sym>SUN</sym></o>",
+            )
+            .await;
+        assert_eq!(
+            (r.header("x-big"), r.header("x-ibm")),
+            (Some("no"), Some("no"))
+        );
+    });
+}
+
+#[test]
+fn switch_runs_the_first_matching_case_or_the_default() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<switch source="//sym">
+                 <case regex="IBM"><header name="X-Case" scope="transport" value="ibm"/></case>
+                 <case regex="I.*"><header name="X-Case" scope="transport" value="i"/></case>
+                 <default><header name="X-Case" scope="transport" value="default"/></default>
+               </switch>
+               <respond/>"#,
+        );
+        for (sym, want) in [("IBM", "ibm"), ("INTC", "i"), ("SUN", "default")] {
+            let body = format!("<o><sym>{sym}</sym></o>");
+            let r = rig.post("/m/t", "application/xml", &body).await;
+            assert_eq!(r.header("x-case"), Some(want), "{sym}");
+        }
+    });
+}
+
+#[test]
+fn payload_factory_writes_xml_and_json_with_its_arguments() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<payloadFactory media-type="xml">
+                 <format><m:r xmlns:m="urn:m"><m:s>$1</m:s><m:n>$2</m:n></m:r></format>
+                 <args><arg evaluator="xml" expression="//sym"/><arg value="7"/></args>
+               </payloadFactory>
+               <respond/>"#,
+        );
+        let r = rig
+            .post("/m/t", "application/xml", "<o><sym>IBM</sym></o>")
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            r.body,
+            r#"<m:r xmlns:m="urn:m"><m:s>IBM</m:s><m:n>7</m:n></m:r>"#
+        );
+
+        let rig = mediator_rig(
+            r#"<payloadFactory media-type="json">
+                 <format>{"s":"$1","n":$2}</format>
+                 <args><arg evaluator="json" expression="$.sym"/><arg value="7"/></args>
+               </payloadFactory>
+               <respond/>"#,
+        );
+        let r = rig
+            .post("/m/t", "application/json", r#"{"sym":"IBM"}"#)
+            .await;
+        assert_eq!(r.body, r#"{"s":"IBM","n":7}"#);
+        assert!(r
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/json")));
+    });
+}
+
+#[test]
+fn enrich_copies_the_body_into_a_property_and_back_as_a_child() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<enrich><source type="body" clone="true"/><target type="property" property="saved"/></enrich>
+               <payloadFactory media-type="xml"><format><wrap xmlns=""/></format><args/></payloadFactory>
+               <enrich><source type="property" property="saved"/><target type="body" action="child"/></enrich>
+               <respond/>"#,
+        );
+        let r = rig
+            .post("/m/t", "application/xml", "<o><sym>IBM</sym></o>")
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.starts_with("<wrap"), "{}", r.body);
+        assert!(
+            r.body.ends_with("><o><sym>IBM</sym></o></wrap>"),
+            "{}",
+            r.body
+        );
+    });
+}
+
+#[test]
+fn makefault_turns_the_message_into_a_soap_fault() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<makefault version="soap11">
+                 <code xmlns:tns="http://schemas.xmlsoap.org/soap/envelope/" value="tns:Server"/>
+                 <reason value="no stock"/>
+               </makefault>
+               <respond/>"#,
+        );
+        let r = rig
+            .post("/m/t", "application/xml", "<o><sym>IBM</sym></o>")
+            .await;
+        assert!(r.body.contains("Fault"), "{}", r.body);
+        assert!(
+            r.body.contains("<faultstring>no stock</faultstring>"),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("Server"), "{}", r.body);
+    });
+}
+
+#[test]
+fn drop_ends_the_flow_and_the_client_gets_202() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<drop/><header name="X-After" scope="transport" value="ran"/><respond/>"#,
+        );
+        let r = rig.post("/m/t", "application/xml", "<a/>").await;
+        assert_eq!((r.status, r.body.as_str()), (StatusCode::ACCEPTED, ""));
+        assert_eq!(r.header("x-after"), None);
+    });
+}
+
+#[test]
+fn loopback_runs_the_out_sequence_with_the_current_message() {
+    run_local(async {
+        let api = format!(
+            r#"<api {NS} name="M" context="/m">
+                <resource methods="POST" uri-template="/t">
+                  <inSequence><property name="seen" value="in"/><loopback/>
+                    <header name="X-Not" scope="transport" value="ran"/></inSequence>
+                  <outSequence><header name="X-Out" scope="transport" expression="$ctx:seen"/><respond/></outSequence>
+                </resource>
+            </api>"#
+        );
+        let rig = Rig::new(&[&api]);
+        let r = rig.post("/m/t", "application/xml", "<a>x</a>").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.header("x-out"), Some("in"));
+        assert_eq!(r.header("x-not"), None);
+        assert_eq!(r.body, "<a>x</a>");
+        assert!(rig.upstream.requests().is_empty());
+    });
+}
+
+#[test]
+fn call_sends_to_the_endpoint_and_continues_with_the_response() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<call><endpoint><address uri="http://backend:9000/quote"/></endpoint></call>
+               <header name="X-Got" scope="transport" expression="//price"/>
+               <respond/>"#,
+        );
+        rig.upstream.always(
+            "backend:9000",
+            Answer::ok("<q><price>1.5</price></q>").header("content-type", "application/xml"),
+        );
+        let r = rig
+            .post("/m/t", "application/xml", "<o><sym>IBM</sym></o>")
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.header("x-got"), Some("1.5"));
+        assert_eq!(r.body, "<q><price>1.5</price></q>");
+        let sent = &rig.upstream.requests()[0];
+        // An API's address endpoint gets the resource's path appended (REST_URL_POSTFIX).
+        assert_eq!(sent.uri, "/quote/t");
+        assert_eq!(sent.body, "<o><sym>IBM</sym></o>");
+    });
+}
+
+#[test]
+fn send_forwards_and_the_out_sequence_answers() {
+    run_local(async {
+        let api = format!(
+            r#"<api {NS} name="M" context="/m">
+                <resource methods="POST" uri-template="/t">
+                  <inSequence><send><endpoint><address uri="http://backend:9000/q"/></endpoint></send></inSequence>
+                  <outSequence><header name="X-Out" scope="transport" value="yes"/><send/></outSequence>
+                </resource>
+            </api>"#
+        );
+        let rig = Rig::new(&[&api]);
+        rig.upstream.always(
+            "backend:9000",
+            Answer::status(202, "<ok/>").header("content-type", "application/xml"),
+        );
+        let r = rig.post("/m/t", "application/xml", "<a/>").await;
+        assert_eq!((r.status, r.body.as_str()), (StatusCode::ACCEPTED, "<ok/>"));
+        assert_eq!(r.header("x-out"), Some("yes"));
+    });
+}
+
+#[test]
+fn sequence_and_group_run_their_mediators_in_order() {
+    run_local(async {
+        let named = format!(
+            r#"<sequence {NS} name="Tag"><property name="order" expression="concat($ctx:order, 'b')"/></sequence>"#
+        );
+        let api = format!(
+            r#"<api {NS} name="M" context="/m">
+                <resource methods="POST" uri-template="/t"><inSequence>
+                  <property name="order" value="a"/>
+                  <sequence key="Tag"/>
+                  <property name="order" expression="concat($ctx:order, 'c')"/>
+                  <header name="X-Order" scope="transport" expression="$ctx:order"/>
+                  <respond/>
+                </inSequence></resource>
+            </api>"#
+        );
+        let rig = Rig::new(&[&named, &api]);
+        let r = rig.post("/m/t", "application/xml", "<a/>").await;
+        assert_eq!(r.header("x-order"), Some("abc"));
+    });
+}
+
+#[test]
+fn log_leaves_the_message_as_it_was() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<log level="full" separator=","><property name="p" expression="//sym"/></log>
+               <log level="custom"><property name="q" value="v"/></log>
+               <respond/>"#,
+        );
+        let r = rig
+            .post("/m/t", "application/xml", "<o><sym>IBM</sym></o>")
+            .await;
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (StatusCode::OK, "<o><sym>IBM</sym></o>")
+        );
     });
 }
