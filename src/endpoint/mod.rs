@@ -26,9 +26,10 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Response};
 pub use self::clock::{now_ms, Clock};
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::body::{Body, Streamed};
+use crate::http::client::Pool;
 use crate::http::rules;
 use crate::http::upstream::{LocalFuture, Upstream};
-use crate::program::endpoint::{Address, EndpointKind, TimeoutAction};
+use crate::program::endpoint::{Address, EndpointKind, Origin, TimeoutAction};
 use crate::program::mediator::{EpId, Scope, ValueRt};
 use crate::program::{Endpoint, Program};
 
@@ -84,10 +85,38 @@ pub struct Outbound {
     pub content_type: Option<String>,
 }
 
+/// Where a shard's backend requests go: its connection pool, called directly (no boxed future
+/// per request on the hot path), or any other [`Upstream`] (a scripted one in tests).
+#[derive(Clone)]
+pub enum Upstreams {
+    Pool(Rc<Pool>),
+    Other(Rc<dyn Upstream>),
+}
+
+impl Upstreams {
+    /// Any upstream other than the pool.
+    pub fn other(upstream: Rc<dyn Upstream>) -> Upstreams {
+        Upstreams::Other(upstream)
+    }
+
+    async fn send(&self, origin: &Origin, req: Request<Body>) -> Result<Response<Streamed>> {
+        match self {
+            Upstreams::Pool(pool) => pool.exchange(origin, req).await,
+            Upstreams::Other(up) => up.send(origin, req).await,
+        }
+    }
+}
+
+impl From<Rc<Pool>> for Upstreams {
+    fn from(pool: Rc<Pool>) -> Upstreams {
+        Upstreams::Pool(pool)
+    }
+}
+
 /// One shard's way to its backends: the upstream, the suspension clock, the round-robin
 /// counters of load-balance endpoints and the exchange timeouts.
 pub struct Backends {
-    pub upstream: Rc<dyn Upstream>,
+    pub upstream: Upstreams,
     pub clock: Clock,
     pub shard: usize,
     /// Timeout of an exchange whose endpoint sets none (`[mediation] global_timeout`).
@@ -109,14 +138,14 @@ pub fn is_discarded(e: &Error) -> bool {
 
 impl Backends {
     pub fn new(
-        upstream: Rc<dyn Upstream>,
+        upstream: impl Into<Upstreams>,
         clock: Clock,
         shard: usize,
         global_timeout: Duration,
         body_read_timeout: Duration,
     ) -> Backends {
         Backends {
-            upstream,
+            upstream: upstream.into(),
             clock,
             shard,
             global_timeout,

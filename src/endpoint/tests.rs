@@ -123,7 +123,7 @@ impl Rig {
     fn new(files: &[&str]) -> Rig {
         let upstream = MockUpstream::new();
         let backends = Backends::new(
-            upstream.clone(),
+            crate::endpoint::Upstreams::other(upstream.clone()),
             Clock::manual(1_000_000),
             0,
             Duration::from_secs(5),

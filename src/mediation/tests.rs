@@ -53,7 +53,7 @@ impl Rig {
         let engine = Engine {
             config: Arc::new(program(files)),
             backends: Backends::new(
-                upstream.clone(),
+                crate::endpoint::Upstreams::other(upstream.clone()),
                 Clock::manual(0),
                 0,
                 Duration::from_secs(5),
