@@ -9,23 +9,27 @@ use crate::program::mediator::{
     Cond, Enrich, EnrichAction, EnrichSource, EnrichTarget, Expr, FaultCode, Format, MakeFault,
     Med, Media, PayloadFactory, PfArg, ValueRt,
 };
-use crate::synapse::model::{Element, LocalEntryValue, Origin};
+use crate::synapse::model::{ContentMediator, Element, LocalEntryValue, Origin};
 
 impl Compiler<'_> {
-    /// A mediator kept whole by the parser; None when it is not one the deployer knows.
-    pub(super) fn content_mediator(&mut self, el: &Element, o: &Origin) -> Option<Option<Med>> {
-        let at = |el: &Element| Origin {
+    /// A content mediator the parser kept whole; None when it has an error (reported).
+    pub(super) fn content_mediator(
+        &mut self,
+        kind: ContentMediator,
+        el: &Element,
+        o: &Origin,
+    ) -> Option<Med> {
+        let at = Origin {
             file: o.file.clone(),
             pos: el.pos,
         };
-        Some(match el.local.as_str() {
-            "filter" => self.filter(el, &at(el)),
-            "switch" => self.switch(el, &at(el)),
-            "payloadFactory" => self.payload_factory(el, &at(el)),
-            "enrich" => self.enrich(el, &at(el)),
-            "makefault" => self.make_fault(el, &at(el)),
-            _ => return None,
-        })
+        match kind {
+            ContentMediator::Filter => self.filter(el, &at),
+            ContentMediator::Switch => self.switch(el, &at),
+            ContentMediator::PayloadFactory => self.payload_factory(el, &at),
+            ContentMediator::Enrich => self.enrich(el, &at),
+            ContentMediator::MakeFault => self.make_fault(el, &at),
+        }
     }
 
     /// Compiles an XPath written on `el`.

@@ -895,12 +895,10 @@ impl Compiler<'_> {
                 };
                 Med::Header { target, value }
             }
-            M::Unsupported(el) => match self.content_mediator(el, o) {
-                Some(compiled) => compiled?,
-                None => Med::Unsupported {
-                    name: el.local.clone(),
-                    origin: o.clone(),
-                },
+            M::Content(kind, el) => self.content_mediator(*kind, el, o)?,
+            M::Unsupported(el) => Med::Unsupported {
+                name: el.local.clone(),
+                origin: o.clone(),
             },
         })
     }

@@ -704,3 +704,15 @@ fn log_leaves_the_message_as_it_was() {
         );
     });
 }
+
+/// An element named like a content mediator in another namespace is not that mediator: it is
+/// unsupported (warned about at deployment) and faults when reached, where the compiler used to
+/// pick it out by local name and run it as a filter.
+#[test]
+fn a_filter_in_another_namespace_is_not_a_filter() {
+    run_local(async {
+        let rig = mediator_rig(r#"<o:filter xmlns:o="urn:other" xpath="true()"/><respond/>"#);
+        let r = rig.post("/m/t", "application/xml", "<a/>").await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    });
+}

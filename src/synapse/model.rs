@@ -233,8 +233,35 @@ pub enum Mediator {
         scope: Option<String>,
         value: Option<ValueSpec>,
     },
+    /// A content mediator (filter, switch, payloadFactory, enrich, makefault): the compiler reads
+    /// it from the whole element and reports its own problems.
+    Content(ContentMediator, Element),
     /// A mediator mint does not implement yet; kept whole so a later version can compile it.
     Unsupported(Element),
+}
+
+/// The mediators the compiler reads from their whole element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentMediator {
+    Filter,
+    Switch,
+    PayloadFactory,
+    Enrich,
+    MakeFault,
+}
+
+impl ContentMediator {
+    /// The mediator that a Synapse element's local name stands for.
+    pub fn from_local(local: &str) -> Option<ContentMediator> {
+        Some(match local {
+            "filter" => ContentMediator::Filter,
+            "switch" => ContentMediator::Switch,
+            "payloadFactory" => ContentMediator::PayloadFactory,
+            "enrich" => ContentMediator::Enrich,
+            "makefault" => ContentMediator::MakeFault,
+            _ => return None,
+        })
+    }
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 //! Sequences and the mediators in them: log, property, propertyGroup, send, call, respond, drop,
-//! loopback, sequence (reference) and header are modelled; every other mediator is kept whole as
-//! [`Mediator::Unsupported`] with a warning.
+//! loopback, sequence (reference) and header are modelled; filter, switch, payloadFactory, enrich
+//! and makefault are kept whole as [`Mediator::Content`] for the compiler; every other mediator is
+//! kept whole as [`Mediator::Unsupported`] with a warning.
 
 use crate::synapse::model::{
-    Element, EndpointRef, LogCategory, LogLevel, LogProperty, Mediator, MediatorNode,
-    PropertyAction, Sequence,
+    ContentMediator, Element, EndpointRef, LogCategory, LogLevel, LogProperty, Mediator,
+    MediatorNode, PropertyAction, Sequence,
 };
 
 use super::{endpoint, in_synapse_ns, is_synapse, Ctx};
@@ -90,21 +91,18 @@ fn mediator(ctx: &mut Ctx<'_>, el: &Element) -> Option<Mediator> {
             }
         },
         "header" => header(ctx, el),
-        _ => Some(unsupported(ctx, el)),
+        local => match ContentMediator::from_local(local) {
+            Some(kind) => Some(Mediator::Content(kind, el.clone())),
+            None => Some(unsupported(ctx, el)),
+        },
     }
 }
 
-/// Mediators the deployer compiles from the whole element (it reports their own problems).
-const COMPILED_BY_DEPLOYER: [&str; 5] =
-    ["filter", "switch", "payloadFactory", "enrich", "makefault"];
-
 fn unsupported(ctx: &mut Ctx<'_>, el: &Element) -> Mediator {
-    if !(in_synapse_ns(el) && COMPILED_BY_DEPLOYER.contains(&el.local.as_str())) {
-        ctx.warn(
-            el.pos,
-            format!("mediator <{}> is not supported yet", el.qname()),
-        );
-    }
+    ctx.warn(
+        el.pos,
+        format!("mediator <{}> is not supported yet", el.qname()),
+    );
     Mediator::Unsupported(el.clone())
 }
 

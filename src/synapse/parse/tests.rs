@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::synapse::model::{
-    Artifacts, Diagnostic, EndpointKind, EndpointRef, LocalEntryValue, LogCategory, LogLevel,
-    Mediator, Node, Pos, PropertyAction, PublishWsdl, ResourceMatcher, SeqRef, TimeoutAction,
-    ValueSpec, VersionType,
+    Artifacts, ContentMediator, Diagnostic, EndpointKind, EndpointRef, LocalEntryValue,
+    LogCategory, LogLevel, Mediator, Node, Pos, PropertyAction, PublishWsdl, ResourceMatcher,
+    SeqRef, TimeoutAction, ValueSpec, VersionType,
 };
 use crate::xml::element::{parse_document, MAX_DEPTH};
 
@@ -340,7 +340,10 @@ fn proxy_is_fully_modelled() {
         Mediator::Header { ns: None, scope: Some(scope), value: Some(ValueSpec::Expression { .. }), .. }
             if scope == "transport"
     ));
-    assert!(matches!(m[6], Mediator::Unsupported(el) if el.local == "filter"));
+    assert!(matches!(
+        &m[6],
+        Mediator::Content(ContentMediator::Filter, el) if el.local == "filter"
+    ));
     assert!(matches!(
         m[7],
         Mediator::Call { blocking: true, endpoint: Some(EndpointRef::Key { key, .. }) } if key == "EP"
