@@ -131,7 +131,9 @@ impl Default for ParseOptions {
 /// One parsed XML document borrowing from its source `Bytes`.
 ///
 /// Node ids are `u32` arena indices in document order; id 0 is the document node. Ids given to
-/// the methods below must come from this document: an unknown id panics on index.
+/// the methods below must come from this document: an unknown id inside the arena's range is
+/// another node, and one past it stands for the document node (past the arena are only the
+/// namespace axis's per-element namespace nodes).
 #[derive(Debug, Clone)]
 pub struct Document {
     pub(crate) src: Bytes,
@@ -210,7 +212,10 @@ impl Document {
     /// Parent of `n` (the owning element for attributes and namespace nodes), `None` for the
     /// document node.
     pub fn parent(&self, n: NodeId) -> Option<NodeId> {
-        some(self.node(n).parent)
+        match self.ns_owner(n) {
+            Some((element, _)) => Some(element),
+            None => some(self.node(n).parent),
+        }
     }
 
     /// Children of the document node or of an element, in order (elements, text, comments,
@@ -439,10 +444,7 @@ impl Dom for Document {
     }
 
     fn parent(&self, n: NodeId) -> Option<NodeId> {
-        match self.ns_owner(n) {
-            Some((element, _)) => Some(element),
-            None => some(self.node(n).parent),
-        }
+        Document::parent(self, n)
     }
 
     fn first_child(&self, n: NodeId) -> Option<NodeId> {

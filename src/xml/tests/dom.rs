@@ -226,4 +226,15 @@ fn namespace_nodes_belong_to_each_element_in_scope() {
             other => panic!("{e}: {other:?}"),
         }
     }
+    // Outside XPath too, such a node belongs to its element and reads as its declaration.
+    let x = doc.child_elements(root).next().unwrap();
+    for &ns in Dom::namespaces(&doc, x) {
+        assert_eq!(doc.parent(ns), Some(x));
+        assert_eq!(doc.kind(ns), NodeKind::Namespace);
+        assert!(
+            ["urn:a", "http://www.w3.org/XML/1998/namespace"].contains(&doc.value(ns)),
+            "{}",
+            doc.value(ns)
+        );
+    }
 }
