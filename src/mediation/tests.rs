@@ -70,13 +70,12 @@ impl Rig {
     }
 
     async fn request(&self, method: &str, uri: &str, body: Body) -> Answered {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("host", "localhost:8290")
-            .header("content-type", "text/plain")
-            .body(body)
-            .unwrap();
+        self.send(request(method, uri, "text/plain").body(body).unwrap())
+            .await
+    }
+
+    /// Runs `req` through the engine and collects the answer.
+    async fn send(&self, req: Request<Body>) -> Answered {
         let resp = self.engine.handle(req, false).await;
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -367,23 +366,19 @@ fn a_proxy_streams_an_in_memory_request_body_to_its_endpoint_and_the_response_ba
 
 impl Rig {
     async fn post(&self, uri: &str, content_type: &str, body: &str) -> Answered {
-        let req = Request::builder()
-            .method("POST")
-            .uri(uri)
-            .header("host", "localhost:8290")
-            .header("content-type", content_type)
-            .body(Body::full(Bytes::from(body.to_string())))
-            .unwrap();
-        let resp = self.engine.handle(req, false).await;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        Answered {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
+        let body = Body::full(Bytes::from(body.to_string()));
+        self.send(request("POST", uri, content_type).body(body).unwrap())
+            .await
     }
+}
+
+/// A request head from a client of `localhost:8290`.
+fn request(method: &str, uri: &str, content_type: &str) -> http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "localhost:8290")
+        .header("content-type", content_type)
 }
 
 /// An API `/m` whose POST `/t` resource runs `seq`.
@@ -428,19 +423,15 @@ fn header_sets_and_removes_transport_headers() {
                <header name="X-Echo" scope="transport" expression="get-property('transport', 'X-Keep')"/>
                <respond/>"#,
         );
-        let req = Request::builder()
-            .method("POST")
-            .uri("/m/t")
-            .header("host", "localhost:8290")
-            .header("content-type", "application/xml")
+        let req = request("POST", "/m/t", "application/xml")
             .header("x-in", "1")
             .header("x-keep", "k")
             .body(Body::full(Bytes::from_static(b"<a/>")))
             .unwrap();
-        let resp = rig.engine.handle(req, false).await;
-        assert_eq!(resp.headers()["x-set"], "v");
-        assert_eq!(resp.headers()["x-echo"], "k");
-        assert!(resp.headers().get("x-in").is_none());
+        let r = rig.send(req).await;
+        assert_eq!(r.header("x-set"), Some("v"));
+        assert_eq!(r.header("x-echo"), Some("k"));
+        assert!(r.header("x-in").is_none());
     });
 }
 
