@@ -35,7 +35,7 @@ mod tests;
 pub use path::{JsonPath, JsonPathResult};
 pub use stream_xml::json_to_xml_into;
 pub use to_json::{element_to_json, xml_to_json};
-pub use to_xml::{json_to_xml, value_to_xml};
+pub use to_xml::json_to_xml;
 pub use write::to_compact_string;
 
 use regex::Regex;

@@ -1,5 +1,5 @@
-//! JSON → XML without building the JSON tree: the same output as [`super::value_to_xml`] of the
-//! parsed payload (the rules are in `to_xml.rs`), written while walking the input.
+//! JSON → XML without building the JSON tree (the rules are in `to_xml.rs`), written while
+//! walking the input; `tests/convert.rs` holds it to the output of a tree-based writer.
 //!
 //! The input is validated once as a whole (so errors carry the positions and messages of a
 //! full parse); then each object is split into its members as borrowed raw slices (an object's

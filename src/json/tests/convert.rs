@@ -415,7 +415,8 @@ fn round_trip_xml_json_xml() {
 /// of the tree-based `value_to_xml`, errors included.
 #[test]
 fn streaming_json_to_xml_matches_the_tree() {
-    use crate::json::{parse, value_to_xml};
+    use super::tree_to_xml::value_to_xml;
+    use crate::json::parse;
     let check = |json: &str| {
         for s in [JsonSettings::default(), pis()] {
             let tree = parse(json.as_bytes()).and_then(|v| value_to_xml(&v, &s));

@@ -3,3 +3,4 @@
 
 mod convert;
 mod path;
+mod tree_to_xml;
