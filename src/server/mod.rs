@@ -211,16 +211,15 @@ pub fn run(boot: Boot) -> Result<()> {
     // As nginx retries its bind: a listener of a process that just stopped can outlive it by a
     // few milliseconds (its io_uring is torn down after the exit), so a restart waits it out.
     let deadline = Instant::now() + PORT_WAIT;
-    for port in [s.http_port(), s.https_port(), s.internal_port()] {
-        let addr = SocketAddr::new(s.server.bind_address, port);
-        while let Err(e) = port_is_free(addr) {
-            if Instant::now() >= deadline {
-                return Err(e);
-            }
-            // The main thread at boot, before any shard exists.
-            #[allow(clippy::disallowed_methods)]
-            std::thread::sleep(Duration::from_millis(50));
+    let addrs = [s.http_port(), s.https_port(), s.internal_port()]
+        .map(|port| SocketAddr::new(s.server.bind_address, port));
+    while let Err(e) = ports_are_free(&addrs) {
+        if Instant::now() >= deadline {
+            return Err(e);
         }
+        // The main thread at boot, before any shard exists.
+        #[allow(clippy::disallowed_methods)]
+        std::thread::sleep(Duration::from_millis(50));
     }
     let term = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -291,44 +290,51 @@ pub fn run(boot: Boot) -> Result<()> {
 /// How long `serve` waits for a port to be free before it refuses to start.
 const PORT_WAIT: Duration = Duration::from_secs(2);
 
-/// Refuses to start on a port another process listens on. The shards bind with `SO_REUSEPORT`,
+/// Refuses to start on ports another process listens on. The shards bind with `SO_REUSEPORT`,
 /// which would let them share the port with any other socket that set it too (a second mint
 /// would silently take half the traffic), so the check looks for a listening socket in the
 /// kernel's socket tables (`/proc/net/tcp`, `/proc/net/tcp6`). A test bind is no good for this:
 /// the connections a previous mint closed (TIME_WAIT, FIN_WAIT) keep the port bound for a minute
 /// and would make a restart fail although nobody listens.
-fn port_is_free(addr: SocketAddr) -> Result<()> {
-    let in_use = || {
+fn ports_are_free(addrs: &[SocketAddr]) -> Result<()> {
+    let in_use = |addr: &SocketAddr| {
         Error::new(
             ErrorKind::Bind,
             Side::Config,
             format!("port {} is in use by another process", addr.port()),
         )
     };
-    let mut tables = 0;
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else {
-            continue;
-        };
-        tables += 1;
-        if listeners(&text).any(|l| overlaps(l, addr)) {
-            return Err(in_use());
+    let tables: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .into_iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .collect();
+    if !tables.is_empty() {
+        for addr in addrs {
+            if tables
+                .iter()
+                .any(|t| listeners(t).any(|l| overlaps(l, *addr)))
+            {
+                return Err(in_use(addr));
+            }
         }
-    }
-    if tables > 0 {
         return Ok(());
     }
     // No socket tables (no /proc): a test bind, which also fails on a restart within TIME_WAIT.
-    match std::net::TcpListener::bind(addr) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(in_use()),
-        Err(e) => Err(Error::new(
-            ErrorKind::Bind,
-            Side::Config,
-            format!("cannot listen on {addr}"),
-        )
-        .with_cause(e)),
+    for addr in addrs {
+        match std::net::TcpListener::bind(addr) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Err(in_use(addr)),
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorKind::Bind,
+                    Side::Config,
+                    format!("cannot listen on {addr}"),
+                )
+                .with_cause(e))
+            }
+        }
     }
+    Ok(())
 }
 
 /// The local addresses of the listening sockets in a `/proc/net/tcp{,6}` table. Each row is
@@ -657,7 +663,7 @@ async fn accept_loop(
 
 #[cfg(test)]
 mod tests {
-    use super::{connection_limit, listeners, overlaps, port_is_free};
+    use super::{connection_limit, listeners, overlaps, ports_are_free};
     use std::net::SocketAddr;
 
     #[test]
@@ -699,10 +705,10 @@ mod tests {
     fn a_listening_port_is_taken_and_a_closed_one_is_free() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
-        assert!(port_is_free(addr).is_err());
-        assert!(port_is_free(SocketAddr::new([0, 0, 0, 0].into(), addr.port())).is_err());
+        assert!(ports_are_free(&[addr]).is_err());
+        assert!(ports_are_free(&[SocketAddr::new([0, 0, 0, 0].into(), addr.port())]).is_err());
         drop(l);
-        assert!(port_is_free(addr).is_ok());
+        assert!(ports_are_free(&[addr]).is_ok());
     }
 
     #[test]
