@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use mint::program::mediator::Expr;
+use mint::message::Expr;
 use mint::xml::Document;
 use mint::xpath::{compile, NoContext};
 

@@ -148,7 +148,7 @@ fn main() -> ExitCode {
             offset,
             cores,
         } => {
-            mint::mediation::context::return_freed_bodies_to_the_system();
+            mint::message::context::return_freed_bodies_to_the_system();
             let home = match home_dir(home) {
                 Ok(h) => h,
                 Err(e) => {

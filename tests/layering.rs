@@ -16,11 +16,16 @@ const LAYERS: &[&[&str]] = &[
     &["config"],
     &["telemetry"],
     &["registry"],
-    // The language front end, and the compiled program the engine runs: independent.
-    &["synapse", "program"],
+    // HTTP/1.1 over glommio (generic over its handler), and the language front end: independent.
+    &["http", "synapse"],
+    // One message: context, content, property table, compiled values.
+    &["message"],
+    // The compiled program the engine runs.
+    &["program"],
+    // Synapse model -> Program.
     &["compile"],
-    // Deploying a home and publishing programs; HTTP/1.1 over glommio, generic over its handler.
-    &["deploy", "http"],
+    // Deploying a home and publishing programs.
+    &["deploy"],
     &["endpoint"],
     &["mediation"],
     &["server"],

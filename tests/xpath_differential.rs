@@ -6,7 +6,7 @@
 //! where XPath 1.0 says "0", which mint does.)
 
 use bytes::Bytes;
-use mint::program::mediator::Expr;
+use mint::message::Expr;
 use mint::xml::Document;
 use mint::xpath::{compile, NoContext, Value};
 

@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use mint::program::mediator::Expr;
+use mint::message::Expr;
 use mint::xml::Document;
 use mint::xpath::{compile, NoContext, Value};
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::Compiler;
 use crate::program::mediator::{
     Cond, Enrich, EnrichAction, EnrichSource, EnrichTarget, Expr, FaultCode, Format, MakeFault,
-    Med, Media, PayloadFactory, PfArg, ValueRt,
+    Med, Media, PayloadFactory, PfArg, Value,
 };
 use crate::synapse::model::{ContentMediator, Element, LocalEntryValue, Origin};
 
@@ -54,18 +54,18 @@ impl Compiler<'_> {
     }
 
     /// A JSONPath (`json-eval(...)`'s argument, or an `evaluator="json"` expression).
-    pub(super) fn json_path(&mut self, path: &str, o: &Origin) -> ValueRt {
+    pub(super) fn json_path(&mut self, path: &str, o: &Origin) -> Value {
         match crate::json::JsonPath::compile(path.trim()) {
-            Ok(p) => ValueRt::JsonPath(Arc::new(p)),
+            Ok(p) => Value::JsonPath(Arc::new(p)),
             Err(e) => {
                 self.error(o, format!("invalid JSONPath '{path}': {e}"));
-                ValueRt::Unsupported(path.to_string())
+                Value::Unsupported(path.to_string())
             }
         }
     }
 
     /// An expression value: the property-read fast path, `json-eval(...)`, else a compiled XPath.
-    pub(super) fn expression(&mut self, text: &str, el: &Element, o: &Origin) -> ValueRt {
+    pub(super) fn expression(&mut self, text: &str, el: &Element, o: &Origin) -> Value {
         if let Some(inner) = text
             .trim()
             .strip_prefix("json-eval(")
@@ -73,10 +73,10 @@ impl Compiler<'_> {
         {
             return self.json_path(inner, o);
         }
-        match ValueRt::expression(text) {
-            ValueRt::Unsupported(_) => match self.xpath(text, el, o) {
-                Some(x) => ValueRt::XPath(x),
-                None => ValueRt::Unsupported(text.to_string()),
+        match Value::expression(text) {
+            Value::Unsupported(_) => match self.xpath(text, el, o) {
+                Some(x) => Value::XPath(x),
+                None => Value::Unsupported(text.to_string()),
             },
             fast => fast,
         }
@@ -241,14 +241,14 @@ impl Compiler<'_> {
                 };
                 let json = a.attr("evaluator").is_some_and(|e| e == "json");
                 let value = match (a.attr("value"), a.attr("expression")) {
-                    (Some(v), _) => ValueRt::Literal(v.to_string()),
+                    (Some(v), _) => Value::Literal(v.to_string()),
                     (None, Some(x)) if json && !x.trim().starts_with("json-eval(") => {
                         self.json_path(x, &ao)
                     }
                     (None, Some(x)) => self.expression(x, a, &ao),
                     (None, None) => {
                         self.error(&ao, "arg needs value or expression".into());
-                        ValueRt::Literal(String::new())
+                        Value::Literal(String::new())
                     }
                 };
                 args.push(PfArg {
@@ -349,7 +349,7 @@ impl Compiler<'_> {
                 pos: c.pos,
             };
             let value = |this: &mut Self| match (c.attr("value"), c.attr("expression")) {
-                (Some(v), _) => Some(ValueRt::Literal(v.to_string())),
+                (Some(v), _) => Some(Value::Literal(v.to_string())),
                 (None, Some(x)) => Some(this.expression(x, c, &co)),
                 (None, None) => None,
             };
@@ -381,8 +381,8 @@ impl Compiler<'_> {
                 "role" => f.role = Some(c.text().trim().to_string()).filter(|r| !r.is_empty()),
                 "detail" => {
                     f.detail = value(self).or_else(|| match c.elements().next() {
-                        Some(x) => Some(ValueRt::Xml(format_xml(x))),
-                        None => Some(ValueRt::Literal(c.text().trim().to_string())),
+                        Some(x) => Some(Value::Xml(format_xml(x))),
+                        None => Some(Value::Literal(c.text().trim().to_string())),
                     })
                 }
                 "description" => {}

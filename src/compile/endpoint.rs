@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::Method;
 
 use crate::program::endpoint::{Address, Endpoint, EndpointKind, Sticky, TimeoutAction};
-use crate::program::mediator::{Scope, ValueRt};
+use crate::program::mediator::{Scope, Value};
 use crate::program::suspension::Policy;
 use crate::synapse::model::{self, MarkForSuspension, Qos, SuspendOnFailure};
 use crate::uri_template::ExpandTemplate;
@@ -49,7 +49,7 @@ fn timeout_action(a: model::TimeoutAction) -> TimeoutAction {
 /// Compiles an endpoint; returns it with warnings, or an error message.
 pub fn leaf(
     e: &model::Endpoint,
-    properties: Vec<(String, ValueRt, Scope)>,
+    properties: Vec<(String, Value, Scope)>,
 ) -> Result<(Endpoint, Vec<String>), String> {
     let mut warnings = Vec::new();
     let (kind, qos, format) = match &e.kind {
@@ -121,7 +121,7 @@ pub fn leaf(
 /// A failover / loadbalance endpoint over already compiled children.
 pub fn group(
     e: &model::Endpoint,
-    properties: Vec<(String, ValueRt, Scope)>,
+    properties: Vec<(String, Value, Scope)>,
     children: Vec<usize>,
     weights: Vec<u32>,
     sticky: Option<Arc<Sticky>>,

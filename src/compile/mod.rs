@@ -21,7 +21,7 @@ use http::{HeaderName, Method};
 use crate::diag::Severity;
 use crate::program::endpoint::{Endpoint, EndpointKind};
 use crate::program::mediator::{
-    EpId, HeaderTarget, LogCategory, LogLevel, LogProp, Med, PropType, Scope, SeqId, ValueRt,
+    EpId, HeaderTarget, LogCategory, LogLevel, LogProp, Med, PropType, Scope, SeqId, Value,
 };
 use crate::program::{Api, LocalEntry, Matcher, Program, Proxy, Resource, Sequence};
 use crate::registry::Registry;
@@ -316,13 +316,13 @@ fn default_main() -> Vec<Med> {
         Med::SetProperty {
             name: "NO_ENTITY_BODY".into(),
             scope: Scope::Axis2,
-            value: ValueRt::Literal("true".into()),
+            value: Value::Literal("true".into()),
             ty: PropType::Boolean,
         },
         Med::SetProperty {
             name: "HTTP_SC".into(),
             scope: Scope::Axis2,
-            value: ValueRt::Literal("404".into()),
+            value: Value::Literal("404".into()),
             ty: PropType::String,
         },
         Med::Respond,
@@ -339,18 +339,18 @@ fn default_fault() -> Vec<Med> {
             props: vec![
                 LogProp {
                     name: "MESSAGE".into(),
-                    value: ValueRt::Literal("Executing default 'fault' sequence".into()),
+                    value: Value::Literal("Executing default 'fault' sequence".into()),
                 },
                 LogProp {
                     name: "ERROR_MESSAGE".into(),
-                    value: ValueRt::Property {
+                    value: Value::Property {
                         scope: Scope::Default,
                         name: "ERROR_MESSAGE".into(),
                     },
                 },
                 LogProp {
                     name: "ERROR_CODE".into(),
-                    value: ValueRt::Property {
+                    value: Value::Property {
                         scope: Scope::Default,
                         name: "ERROR_CODE".into(),
                     },
@@ -550,7 +550,20 @@ impl Compiler<'_> {
         let mut props = Vec::new();
         for p in &e.properties {
             let v = self.value(&p.value, &e.origin);
-            props.push((p.name.clone(), v, Scope::parse(&p.scope)));
+            let scope = match crate::message::properties::scope_named(&p.scope) {
+                Some(s) => s,
+                None => {
+                    self.error(
+                        &e.origin,
+                        format!(
+                            "endpoint property '{}': invalid scope '{}'",
+                            p.name, p.scope
+                        ),
+                    );
+                    Scope::Default
+                }
+            };
+            props.push((p.name.clone(), v, scope));
         }
         let group = match &e.kind {
             model::EndpointKind::Failover { children, .. } => Some((children, None, None)),
@@ -714,12 +727,12 @@ impl Compiler<'_> {
         Some(out)
     }
 
-    fn value(&mut self, v: &model::ValueSpec, origin: &Origin) -> ValueRt {
+    fn value(&mut self, v: &model::ValueSpec, origin: &Origin) -> Value {
         match v {
-            model::ValueSpec::Literal(s) => ValueRt::Literal(s.clone()),
-            model::ValueSpec::Inline(el) => ValueRt::Xml(el.source.clone()),
-            model::ValueSpec::Expression { text, namespaces } => match ValueRt::expression(text) {
-                ValueRt::Unsupported(_) => {
+            model::ValueSpec::Literal(s) => Value::Literal(s.clone()),
+            model::ValueSpec::Inline(el) => Value::Xml(el.source.clone()),
+            model::ValueSpec::Expression { text, namespaces } => match Value::expression(text) {
+                Value::Unsupported(_) => {
                     let el = model::Element {
                         ns_scope: namespaces.clone(),
                         ..Default::default()
@@ -776,8 +789,9 @@ impl Compiler<'_> {
                 pattern,
                 ..
             } => {
-                let sc = Scope::parse(scope);
-                if sc == Scope::Unsupported {
+                // The parser accepts only the property scopes.
+                let sc = crate::message::properties::scope_named(scope).unwrap_or(Scope::System);
+                if matches!(sc, Scope::System | Scope::Env) {
                     self.warn(o, format!("property scope '{scope}' is not supported yet"));
                 }
                 if sc == Scope::Registry && *action == model::PropertyAction::Remove {
@@ -823,10 +837,10 @@ impl Compiler<'_> {
                             o,
                             "property has no value, expression or inline content".into(),
                         );
-                        ValueRt::Literal(String::new())
+                        Value::Literal(String::new())
                     }
                 };
-                if let ValueRt::Literal(text) = &value {
+                if let Value::Literal(text) = &value {
                     if let Err(msg) = ty.convert(text) {
                         self.error(o, msg);
                     }
@@ -889,7 +903,7 @@ impl Compiler<'_> {
                         Some(v) => self.value(v, o),
                         None => {
                             self.error(o, "header has no value".into());
-                            ValueRt::Literal(String::new())
+                            Value::Literal(String::new())
                         }
                     }),
                 };

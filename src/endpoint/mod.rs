@@ -30,7 +30,7 @@ use crate::http::client::Pool;
 use crate::http::rules;
 use crate::http::upstream::{LocalFuture, Upstream};
 use crate::program::endpoint::{Address, EndpointKind, Origin, TimeoutAction};
-use crate::program::mediator::{EpId, Scope, ValueRt};
+use crate::program::mediator::{EpId, Scope, Value};
 use crate::program::{Endpoint, Program};
 
 /// The message being sent, as the send path needs it.
@@ -46,13 +46,13 @@ pub trait Message {
     fn reset(&mut self, headers: HeaderMap, body: Bytes);
 
     /// Evaluates a `key-expression` to the key of an endpoint.
-    fn eval(&mut self, expr: &ValueRt) -> impl Future<Output = Result<String>>;
+    fn eval(&mut self, expr: &Value) -> impl Future<Output = Result<String>>;
 
     /// Sets an endpoint's `<property>` on the message.
     fn set_property(
         &mut self,
         name: &str,
-        value: &ValueRt,
+        value: &Value,
         scope: Scope,
     ) -> impl Future<Output = Result<()>>;
 

@@ -68,17 +68,17 @@ impl Message for &mut TestMessage {
         self.body = Body::full(body);
     }
 
-    async fn eval(&mut self, expr: &ValueRt) -> Result<String> {
+    async fn eval(&mut self, expr: &Value) -> Result<String> {
         match expr {
-            ValueRt::Literal(s) => Ok(s.clone()),
-            ValueRt::Property { name, .. } => Ok(self.props.get(name).cloned().unwrap_or_default()),
+            Value::Literal(s) => Ok(s.clone()),
+            Value::Property { name, .. } => Ok(self.props.get(name).cloned().unwrap_or_default()),
             other => Err(Error::mediation(format!(
                 "test message cannot evaluate {other:?}"
             ))),
         }
     }
 
-    async fn set_property(&mut self, name: &str, value: &ValueRt, _scope: Scope) -> Result<()> {
+    async fn set_property(&mut self, name: &str, value: &Value, _scope: Scope) -> Result<()> {
         let v = self.eval(value).await?;
         self.props.insert(name.to_string(), v);
         Ok(())

@@ -32,7 +32,7 @@ use super::upstream::{LocalFuture, Upstream};
 use crate::config::{Home, Settings};
 use crate::error::{Error, ErrorKind, Result, Side};
 
-use crate::program::endpoint::Origin;
+use super::upstream::Origin;
 
 struct Idle {
     sender: SendRequest<Body>,

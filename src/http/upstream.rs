@@ -9,7 +9,6 @@ use http::{Request, Response};
 
 use super::body::{Body, Streamed};
 use crate::error::Result;
-use crate::program::endpoint::Origin;
 
 /// A future that stays on its shard.
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -28,4 +27,12 @@ pub trait Upstream {
         origin: &'a Origin,
         req: Request<Body>,
     ) -> LocalFuture<'a, Result<Response<Streamed>>>;
+}
+
+/// Identifies one backend origin (scheme, host, port): the key of the connection pools.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
 }

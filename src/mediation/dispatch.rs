@@ -5,8 +5,8 @@
 
 use http::{header, Method, Response, StatusCode};
 
-use super::context::MessageContext;
 use crate::http::body::Body;
+use crate::message::context::MessageContext;
 use crate::program::mediator::SeqId;
 use crate::program::{Api, Matcher, Program, Proxy, Resource};
 use crate::uri_template::{parse_query_params, UrlMatch};

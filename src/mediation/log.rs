@@ -12,9 +12,9 @@
 
 use std::fmt::Write as _;
 
-use super::context::MessageContext;
 use super::Engine;
 use crate::error::Result;
+use crate::message::context::MessageContext;
 use crate::program::mediator::{LogCategory, LogLevel, LogProp};
 
 pub(super) async fn log(

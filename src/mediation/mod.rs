@@ -8,9 +8,8 @@
 //! failure runs the innermost fault handler (sequence `onError`, the service's faultSequence, else
 //! `fault`) with `ERROR_CODE` / `ERROR_MESSAGE` set.
 
-pub mod content;
-pub mod context;
 pub mod dispatch;
+pub mod evaluate;
 mod log;
 
 pub mod respond;
@@ -27,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use http::{Method, Request, Response};
 
-use self::context::MessageContext;
 use self::dispatch::Route;
 use crate::config::Settings;
 use crate::deploy::hub::ConfigHub;
@@ -35,7 +33,10 @@ use crate::endpoint::{self, is_discarded, Backends};
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::body::{Body, Streamed};
 use crate::http::rules::without_dot_segments;
-use crate::program::mediator::{Cond, EpId, HeaderTarget, Med, Scope, SeqId, ValueRt};
+use crate::message::content::{self, Evaluated, Want};
+use crate::message::context::MessageContext;
+use crate::message::properties;
+use crate::program::mediator::{Cond, EpId, HeaderTarget, Med, Scope, SeqId, Value};
 use crate::program::Program;
 use crate::registry::cache::ShardRegistry;
 use crate::telemetry::metrics::{Metrics, ServiceStats, ShardStats};
@@ -403,12 +404,12 @@ impl Engine {
                 if *scope == Scope::Registry {
                     self.registry.write(name, &text).await?;
                 } else {
-                    set_property(ctx, name, *scope, text)?;
+                    properties::set(ctx, name, *scope, text)?;
                 }
                 Ok(Flow::Continue)
             }
             Med::RemoveProperty { name, scope } => {
-                remove_property(ctx, name, *scope);
+                properties::remove(ctx, name, *scope);
                 Ok(Flow::Continue)
             }
             Med::Group(ms) => Ok(self.run_list(ctx, ms).await),
@@ -475,10 +476,10 @@ impl Engine {
                 otherwise,
             } => {
                 let ok = match cond {
-                    Cond::XPath(x) => match self.eval_xpath(ctx, x, content::Want::Bool).await?.0 {
-                        content::Evaluated::Bool(b) => b,
-                        content::Evaluated::Text(t) => t.is_some_and(|t| !t.is_empty()),
-                        content::Evaluated::Nodes(n) => !n.is_empty(),
+                    Cond::XPath(x) => match self.eval_xpath(ctx, x, Want::Bool).await?.0 {
+                        Evaluated::Bool(b) => b,
+                        Evaluated::Text(t) => t.is_some_and(|t| !t.is_empty()),
+                        Evaluated::Nodes(n) => !n.is_empty(),
                     },
                     Cond::Regex { source, regex } => {
                         let v = self.eval(ctx, source).await?;
@@ -520,13 +521,14 @@ impl Engine {
     }
 
     /// Evaluates a value against the message.
-    pub async fn eval(&self, ctx: &mut MessageContext, v: &ValueRt) -> Result<String> {
+    pub async fn eval(&self, ctx: &mut MessageContext, v: &Value) -> Result<String> {
         match v {
-            ValueRt::Literal(s) | ValueRt::Xml(s) => Ok(s.clone()),
-            ValueRt::Property { scope, name } => {
-                Ok(get_property(ctx, *scope, name).unwrap_or_default())
-            }
-            ValueRt::Registry { key, property } => {
+            Value::Literal(s) | Value::Xml(s) => Ok(s.clone()),
+            Value::Property { scope, name } => Ok(self
+                .property(ctx, *scope, name)
+                .unwrap_or_default()
+                .into_owned()),
+            Value::Registry { key, property } => {
                 let res = match self.registry.lookup(key).await {
                     Ok(r) => r,
                     // An illegal key reads as missing; the reason goes to the debug log.
@@ -541,13 +543,13 @@ impl Engine {
                     (None, _) => String::new(),
                 })
             }
-            ValueRt::XPath(x) => match self.eval_xpath(ctx, x, content::Want::Text).await?.0 {
-                content::Evaluated::Text(t) => Ok(t.unwrap_or_default()),
-                content::Evaluated::Bool(b) => Ok(b.to_string()),
-                content::Evaluated::Nodes(_) => Ok(String::new()),
+            Value::XPath(x) => match self.eval_xpath(ctx, x, Want::Text).await?.0 {
+                Evaluated::Text(t) => Ok(t.unwrap_or_default()),
+                Evaluated::Bool(b) => Ok(b.to_string()),
+                Evaluated::Nodes(_) => Ok(String::new()),
             },
-            ValueRt::JsonPath(p) => self.eval_json_path(ctx, p).await,
-            ValueRt::Unsupported(expr) => Err(Error::mediation(format!(
+            Value::JsonPath(p) => self.eval_json_path(ctx, p).await,
+            Value::Unsupported(expr) => Err(Error::mediation(format!(
                 "expression '{expr}' cannot be evaluated (see the deployment warnings)"
             ))),
         }
@@ -611,13 +613,13 @@ impl endpoint::Message for Sending<'_, '_> {
         self.ctx.body = Body::full(body);
     }
 
-    async fn eval(&mut self, expr: &ValueRt) -> Result<String> {
+    async fn eval(&mut self, expr: &Value) -> Result<String> {
         self.engine.eval(self.ctx, expr).await
     }
 
-    async fn set_property(&mut self, name: &str, value: &ValueRt, scope: Scope) -> Result<()> {
+    async fn set_property(&mut self, name: &str, value: &Value, scope: Scope) -> Result<()> {
         let v = self.engine.eval(self.ctx, value).await?;
-        set_property(self.ctx, name, scope, v)
+        properties::set(self.ctx, name, scope, v)
     }
 
     fn property(&self, name: &str) -> Option<String> {
@@ -659,74 +661,5 @@ impl endpoint::Message for Sending<'_, '_> {
 
     fn accept(&mut self, resp: Response<crate::http::body::Streamed>) {
         self.ctx.set_response(resp);
-    }
-}
-
-/// Reads a property in a scope.
-pub fn get_property(ctx: &MessageContext, scope: Scope, name: &str) -> Option<String> {
-    match scope {
-        Scope::Default | Scope::OtherLocal => ctx.props.get(name).cloned().or_else(|| match name {
-            "To" => ctx.to.clone(),
-            "Action" | "SOAPAction" => ctx.action.clone(),
-            "MESSAGE_FORMAT" => Some(ctx.message_format().to_string()),
-            "messageType" => ctx.axis2.get("messageType").cloned(),
-            _ => None,
-        }),
-        Scope::Axis2 => ctx.axis2.get(name).cloned(),
-        Scope::Transport => ctx
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        Scope::Registry | Scope::Unsupported => None,
-    }
-}
-
-/// Sets a property in a scope, with the side effects of Synapse's control properties.
-pub fn set_property(
-    ctx: &mut MessageContext,
-    name: &str,
-    scope: Scope,
-    value: String,
-) -> Result<()> {
-    match scope {
-        Scope::Default | Scope::OtherLocal => {
-            if name == "RESPONSE" {
-                ctx.is_response = value.eq_ignore_ascii_case("true");
-            }
-            ctx.props.insert(name.to_string(), value);
-        }
-        Scope::Axis2 => {
-            if name == "messageType" {
-                ctx.axis2.insert("ContentType".into(), value.clone());
-            }
-            ctx.axis2.insert(name.to_string(), value);
-        }
-        Scope::Transport => {
-            let h = http::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| Error::mediation(format!("'{name}' is not a valid header name")))?;
-            ctx.set_header(h, &value)?;
-        }
-        Scope::Registry | Scope::Unsupported => {
-            return Err(Error::mediation(format!(
-                "property '{name}': this scope is not supported yet"
-            )));
-        }
-    }
-    Ok(())
-}
-
-pub fn remove_property(ctx: &mut MessageContext, name: &str, scope: Scope) {
-    match scope {
-        Scope::Default | Scope::OtherLocal => {
-            ctx.props.remove(name);
-        }
-        Scope::Axis2 => {
-            ctx.axis2.remove(name);
-        }
-        Scope::Transport => {
-            ctx.headers.remove(name);
-        }
-        Scope::Registry | Scope::Unsupported => {}
     }
 }

@@ -3,9 +3,9 @@
 
 use http::{header, HeaderValue, Response, StatusCode};
 
-use super::context::{strip_hop_by_hop, MessageContext};
 use crate::error::ErrorKind;
 use crate::http::body::Body;
+use crate::message::context::{strip_hop_by_hop, MessageContext};
 
 /// The response for a message that `respond` (or `send` in the out-flow) sends back.
 pub fn build(ctx: &mut MessageContext) -> Response<Body> {

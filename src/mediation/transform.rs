@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::content::{Evaluated, Want};
-use super::context::{BodyType, MessageContext};
 use super::Engine;
 use crate::error::{Error, ErrorKind, Result, Side};
+use crate::message::content::{Evaluated, Want};
+use crate::message::context::{BodyType, MessageContext};
 use crate::program::mediator::{
     Enrich, EnrichAction, EnrichSource, EnrichTarget, FaultCode, Format, MakeFault, Media,
-    PayloadFactory, ValueRt,
+    PayloadFactory, Value,
 };
 use crate::xml::soap::build_envelope;
 use crate::xml::{escape_text, Content, Document, Fragment, SoapVersion};
@@ -379,7 +379,7 @@ impl Engine {
             None => String::new(),
         };
         let detail = match &f.detail {
-            Some(ValueRt::Xml(x)) => x.clone(),
+            Some(Value::Xml(x)) => x.clone(),
             Some(v) => escape_text(&self.eval(ctx, v).await?).into_owned(),
             None => String::new(),
         };

@@ -10,18 +10,12 @@ use std::time::Duration;
 
 use http::Method;
 
-use super::mediator::{Scope, ValueRt};
+use super::mediator::{Scope, Value};
 use super::suspension::{EndpointState, Policy};
 use crate::telemetry::metrics::ServiceStats;
 use crate::uri_template::ExpandTemplate;
 
-/// Identifies one backend origin (scheme, host, port): the key of the connection pools.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Origin {
-    pub https: bool,
-    pub host: String,
-    pub port: u16,
-}
+pub use crate::http::upstream::Origin;
 
 /// What a timed-out call does (`<timeout><responseAction>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +115,7 @@ pub enum EndpointKind {
     /// An endpoint type mint does not implement yet: using it raises a fault.
     Unsupported(String),
     /// `key-expression`: the expression gives the key of a defined endpoint per message.
-    Dynamic(ValueRt),
+    Dynamic(Value),
     /// A key that named no endpoint and no registry resource at deploy time: using it raises a
     /// fault, as WSO2 does at run time (the watcher redeploys when the resource appears).
     Missing(String),
@@ -138,7 +132,7 @@ pub struct Endpoint {
     /// `format="soap11|soap12|pox|get|rest|json"`.
     pub format: Option<String>,
     /// `<property>` children, set on the message before sending.
-    pub properties: Vec<(String, ValueRt, Scope)>,
+    pub properties: Vec<(String, Value, Scope)>,
     /// Suspension policy (leaf endpoints).
     pub policy: Policy,
     /// Shared by every shard: ACTIVE / TIMEOUT / SUSPENDED.
@@ -209,7 +203,7 @@ impl Endpoint {
             .iter()
             .find(|(n, _, _)| n == "loadbalance.weight")
             .and_then(|(_, v, _)| match v {
-                ValueRt::Literal(s) => s.trim().parse().ok(),
+                Value::Literal(s) => s.trim().parse().ok(),
                 _ => None,
             })
             .unwrap_or(1)

@@ -12,80 +12,17 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::context::{BodyType, MessageContext};
 use super::Engine;
 use crate::error::{Error, ErrorKind, Result, Side};
-use crate::program::mediator::Expr;
+use crate::message::content::{Evaluated, Want};
+use crate::message::context::{BodyType, MessageContext};
+use crate::message::properties;
+use crate::message::Expr;
 use crate::registry::Resource;
 use crate::xml::Document;
 use crate::xpath::dom::NodeId;
 use crate::xpath::{EmptyDom, XPath, XPathContext};
-use crate::xpath::{MessageField, PropertyValue, Scope as XScope};
-
-/// SOAP 1.1 envelope WSO2 gives a message without a body (GET, DELETE…).
-const EMPTY_ENVELOPE: &[u8] =
-    b"<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body/></soapenv:Envelope>";
-
-impl MessageContext {
-    /// The body parsed as XML (parsed once; re-parsed after the body changes).
-    pub async fn document(&mut self) -> Result<Arc<Document>> {
-        if let Some(d) = &self.xml {
-            return Ok(d.clone());
-        }
-        let bytes = self.body_bytes().await?;
-        let bytes = if self.body_type == BodyType::Json
-            && !bytes.iter().all(u8::is_ascii_whitespace)
-        {
-            // WSO2's XML view of a JSON body: <jsonObject>… inside a SOAP envelope's body,
-            // written in one buffer.
-            const OPEN: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body>";
-            const CLOSE: &str = "</soapenv:Body></soapenv:Envelope>";
-            let mut xml = String::with_capacity(OPEN.len() + 2 * bytes.len() + CLOSE.len());
-            xml.push_str(OPEN);
-            crate::json::json_to_xml_into(&bytes, &crate::json::JsonSettings::default(), &mut xml)
-                .map_err(|e| self.bad_content(format!("the message is not valid JSON: {e}")))?;
-            xml.push_str(CLOSE);
-            Bytes::from(xml)
-        } else {
-            bytes
-        };
-        let bytes = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-            Bytes::from_static(EMPTY_ENVELOPE)
-        } else {
-            bytes
-        };
-        let doc = Document::parse(bytes)
-            .map_err(|e| self.bad_content(format!("the message is not well-formed XML: {e}")))?;
-        let doc = Arc::new(doc);
-        self.xml = Some(doc.clone());
-        Ok(doc)
-    }
-}
-
-impl MessageContext {
-    /// The body as XML for mediators that can do without it (payloadFactory keeping a SOAP
-    /// envelope, makefault choosing its SOAP version): None when the body is empty or not
-    /// well-formed XML. A body that could not be read is an error, except inside a fault handler,
-    /// which is already handling that failure and may be building the answer to it.
-    pub async fn optional_document(&mut self) -> Result<Option<Arc<Document>>> {
-        match self.body_bytes().await {
-            Ok(b) if b.is_empty() => Ok(None),
-            Ok(_) => Ok(self.document().await.ok()),
-            Err(_) if self.fault.is_some() => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// A content error blamed on whoever sent the current message.
-    pub fn bad_content(&self, message: String) -> Error {
-        let side = if self.is_response {
-            Side::Backend
-        } else {
-            Side::Client
-        };
-        Error::new(ErrorKind::BadContent, side, message)
-    }
-}
+use crate::xpath::{MessageField, PropertyValue, Scope, Scope as XScope};
 
 /// Answers XPath's questions from one message.
 pub struct MessageXPathContext<'a> {
@@ -102,31 +39,6 @@ impl XPathContext for MessageXPathContext<'_> {
     fn property(&self, scope: XScope, name: &str) -> Option<PropertyValue<'_>> {
         let s = |v: &str| Some(PropertyValue::String(Cow::Owned(v.to_string())));
         match scope {
-            XScope::Default
-            | XScope::Operation
-            | XScope::Axis2Client
-            | XScope::Func
-            | XScope::Variable => {
-                if let Some(v) = self.ctx.props.get(name) {
-                    return s(v);
-                }
-                match name {
-                    "To" => self.ctx.to.as_deref().and_then(s),
-                    "MESSAGE_FORMAT" => s(self.ctx.message_format()),
-                    _ => match self.engine.config.local_entries.get(name) {
-                        Some(crate::program::LocalEntry::Text(t)) => s(t),
-                        Some(crate::program::LocalEntry::Xml(x)) => s(&x.source),
-                        _ => None,
-                    },
-                }
-            }
-            XScope::Axis2 => self.ctx.axis2.get(name).and_then(|v| s(v)),
-            XScope::Transport => self
-                .ctx
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(s),
             XScope::Registry => {
                 let (key, prop) = crate::xpath::split_registry_key(name);
                 let found = match self.fetched.get(key) {
@@ -146,32 +58,15 @@ impl XPathContext for MessageXPathContext<'_> {
                     (None, _) => s(""),
                 }
             }
-            XScope::Env => std::env::var(name).ok().and_then(|v| s(&v)),
-            XScope::System | XScope::File | XScope::Config => None,
+            _ => self
+                .engine
+                .property(self.ctx, scope, name)
+                .map(PropertyValue::String),
         }
     }
 
     fn message_field(&self, f: MessageField) -> Option<Cow<'_, str>> {
-        match f {
-            MessageField::To => Some(Cow::Owned(
-                self.ctx
-                    .to
-                    .clone()
-                    .unwrap_or_else(|| self.ctx.uri.to_string()),
-            )),
-            MessageField::Action => self.ctx.action.as_deref().map(Cow::Borrowed),
-            MessageField::MessageFormat => self
-                .ctx
-                .axis2
-                .get("messageType")
-                .map(|s| Cow::Borrowed(s.as_str())),
-            MessageField::Fault => Some(Cow::Borrowed(if self.ctx.is_fault {
-                "true"
-            } else {
-                "false"
-            })),
-            _ => None,
-        }
+        properties::field(self.ctx, f)
     }
 
     fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
@@ -193,39 +88,32 @@ impl XPathContext for MessageXPathContext<'_> {
     }
 }
 
-/// WS-Addressing namespaces (final and submission).
-const WSA: [&str; 2] = [
-    "http://www.w3.org/2005/08/addressing",
-    "http://schemas.xmlsoap.org/ws/2004/08/addressing",
-];
-
-/// The `wsa:To` header block of a SOAP message, if any.
-pub fn wsa_to(doc: &Document) -> Option<String> {
-    use crate::xpath::dom::Dom;
-    doc.soap_header_blocks()
-        .find(|&b| doc.local_name(b) == "To" && WSA.contains(&doc.namespace_uri(b)))
-        .map(|b| doc.text_content(b).trim().to_string())
-        .filter(|t| !t.is_empty())
-}
-
-/// What an evaluation returns to a mediator.
-pub enum Evaluated {
-    Text(Option<String>),
-    Bool(bool),
-    Nodes(Vec<NodeId>),
-}
-
-#[derive(Clone, Copy)]
-pub enum Want {
-    /// Synapse's string form (property, log, switch, payloadFactory args).
-    Text,
-    /// XPath `boolean()` (filter).
-    Bool,
-    /// A node-set (enrich).
-    Nodes,
-}
-
 impl Engine {
+    /// A property as every reader sees it: the message's property table, then, for a
+    /// default-scope name no property has, the local entry of that name (Synapse falls back to
+    /// `getEntry`). Registry resources are read by the callers, which may have to fetch them.
+    pub fn property<'a>(
+        &'a self,
+        ctx: &'a MessageContext,
+        scope: Scope,
+        name: &str,
+    ) -> Option<Cow<'a, str>> {
+        if let Some(v) = properties::get(ctx, scope, name) {
+            return Some(v);
+        }
+        if !matches!(
+            scope,
+            Scope::Default | Scope::Operation | Scope::Axis2Client | Scope::Func | Scope::Variable
+        ) {
+            return None;
+        }
+        match self.config.local_entries.get(name) {
+            Some(crate::program::LocalEntry::Text(t)) => Some(Cow::Borrowed(t)),
+            Some(crate::program::LocalEntry::Xml(x)) => Some(Cow::Borrowed(&x.source)),
+            _ => None,
+        }
+    }
+
     /// Evaluates a compiled XPath against the message, fetching registry resources it asks for.
     pub async fn eval_xpath(
         &self,

@@ -1,0 +1,108 @@
+//! The message's content as mediators see it: the body parsed as XML (a JSON body through WSO2's
+//! XML view), and what an evaluation returns.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::context::{BodyType, MessageContext};
+use crate::error::{Error, ErrorKind, Result, Side};
+use crate::xml::Document;
+use crate::xpath::dom::NodeId;
+
+/// SOAP 1.1 envelope WSO2 gives a message without a body (GET, DELETE…).
+const EMPTY_ENVELOPE: &[u8] =
+    b"<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body/></soapenv:Envelope>";
+
+impl MessageContext {
+    /// The body parsed as XML (parsed once; re-parsed after the body changes).
+    pub async fn document(&mut self) -> Result<Arc<Document>> {
+        if let Some(d) = &self.xml {
+            return Ok(d.clone());
+        }
+        let bytes = self.body_bytes().await?;
+        let bytes = if self.body_type == BodyType::Json
+            && !bytes.iter().all(u8::is_ascii_whitespace)
+        {
+            // WSO2's XML view of a JSON body: <jsonObject>… inside a SOAP envelope's body,
+            // written in one buffer.
+            const OPEN: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body>";
+            const CLOSE: &str = "</soapenv:Body></soapenv:Envelope>";
+            let mut xml = String::with_capacity(OPEN.len() + 2 * bytes.len() + CLOSE.len());
+            xml.push_str(OPEN);
+            crate::json::json_to_xml_into(&bytes, &crate::json::JsonSettings::default(), &mut xml)
+                .map_err(|e| self.bad_content(format!("the message is not valid JSON: {e}")))?;
+            xml.push_str(CLOSE);
+            Bytes::from(xml)
+        } else {
+            bytes
+        };
+        let bytes = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            Bytes::from_static(EMPTY_ENVELOPE)
+        } else {
+            bytes
+        };
+        let doc = Document::parse(bytes)
+            .map_err(|e| self.bad_content(format!("the message is not well-formed XML: {e}")))?;
+        let doc = Arc::new(doc);
+        self.xml = Some(doc.clone());
+        Ok(doc)
+    }
+}
+
+impl MessageContext {
+    /// The body as XML for mediators that can do without it (payloadFactory keeping a SOAP
+    /// envelope, makefault choosing its SOAP version): None when the body is empty or not
+    /// well-formed XML. A body that could not be read is an error, except inside a fault handler,
+    /// which is already handling that failure and may be building the answer to it.
+    pub async fn optional_document(&mut self) -> Result<Option<Arc<Document>>> {
+        match self.body_bytes().await {
+            Ok(b) if b.is_empty() => Ok(None),
+            Ok(_) => Ok(self.document().await.ok()),
+            Err(_) if self.fault.is_some() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A content error blamed on whoever sent the current message.
+    pub fn bad_content(&self, message: String) -> Error {
+        let side = if self.is_response {
+            Side::Backend
+        } else {
+            Side::Client
+        };
+        Error::new(ErrorKind::BadContent, side, message)
+    }
+}
+
+/// WS-Addressing namespaces (final and submission).
+const WSA: [&str; 2] = [
+    "http://www.w3.org/2005/08/addressing",
+    "http://schemas.xmlsoap.org/ws/2004/08/addressing",
+];
+
+/// The `wsa:To` header block of a SOAP message, if any.
+pub fn wsa_to(doc: &Document) -> Option<String> {
+    use crate::xpath::dom::Dom;
+    doc.soap_header_blocks()
+        .find(|&b| doc.local_name(b) == "To" && WSA.contains(&doc.namespace_uri(b)))
+        .map(|b| doc.text_content(b).trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// What an evaluation returns to a mediator.
+pub enum Evaluated {
+    Text(Option<String>),
+    Bool(bool),
+    Nodes(Vec<NodeId>),
+}
+
+#[derive(Clone, Copy)]
+pub enum Want {
+    /// Synapse's string form (property, log, switch, payloadFactory args).
+    Text,
+    /// XPath `boolean()` (filter).
+    Bool,
+    /// A node-set (enrich).
+    Nodes,
+}

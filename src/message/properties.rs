@@ -1,0 +1,133 @@
+//! The property table: how a property is read, set and removed in each scope. Both readers of
+//! properties use it: a value compiled to a plain property read (`$ctx:x`, `get-property('x')`)
+//! and the XPath context behind every other expression, so the two cannot disagree. What needs
+//! the program or the registry (local entries behind a default-scope miss, registry resources) is
+//! added by the engine on top.
+
+use std::borrow::Cow;
+
+use super::context::MessageContext;
+use super::value::Scope;
+use crate::error::{Error, Result};
+use crate::xpath::MessageField;
+
+/// The message facts `get-property()` answers by name in the default scope, before any property
+/// of that name (as Synapse's `GetPropertyFunction` does).
+pub fn field(ctx: &MessageContext, f: MessageField) -> Option<Cow<'_, str>> {
+    match f {
+        MessageField::To => Some(match &ctx.to {
+            Some(to) => Cow::Borrowed(to.as_str()),
+            None => Cow::Owned(ctx.uri.to_string()),
+        }),
+        MessageField::Action => ctx.action.as_deref().map(Cow::Borrowed),
+        MessageField::MessageFormat => Some(Cow::Borrowed(ctx.message_format())),
+        MessageField::Fault => Some(Cow::Borrowed(if ctx.is_fault { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
+/// Reads a property, or None when it is not set. The registry scope and the local entries a
+/// default-scope miss falls back to are the engine's (they need the registry and the program);
+/// the system, file and configuration scopes are not supported and read as unset.
+pub fn get<'a>(ctx: &'a MessageContext, scope: Scope, name: &str) -> Option<Cow<'a, str>> {
+    let borrowed = |v: &'a String| Cow::Borrowed(v.as_str());
+    match scope {
+        Scope::Default | Scope::Operation | Scope::Axis2Client | Scope::Func | Scope::Variable => {
+            if let Some(v) = MessageField::from_name(name).and_then(|f| field(ctx, f)) {
+                return Some(v);
+            }
+            if let Some(v) = ctx.props.get(name) {
+                return Some(borrowed(v));
+            }
+            match name {
+                "SOAPAction" => ctx.action.as_deref().map(Cow::Borrowed),
+                "messageType" => ctx.axis2.get("messageType").map(borrowed),
+                _ => None,
+            }
+        }
+        Scope::Axis2 => ctx.axis2.get(name).map(borrowed),
+        Scope::Transport => ctx
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(Cow::Borrowed),
+        Scope::Env => std::env::var(name).ok().map(Cow::Owned),
+        Scope::Registry | Scope::System | Scope::File | Scope::Config => None,
+    }
+}
+
+/// Sets a property, with the side effects of Synapse's control properties. Registry writes are
+/// the engine's; the other scopes mint cannot write are an error.
+pub fn set(ctx: &mut MessageContext, name: &str, scope: Scope, value: String) -> Result<()> {
+    match scope {
+        Scope::Default | Scope::Operation | Scope::Axis2Client => {
+            if name == "RESPONSE" {
+                ctx.is_response = value.eq_ignore_ascii_case("true");
+            }
+            ctx.props.insert(name.to_string(), value);
+        }
+        Scope::Axis2 => {
+            if name == "messageType" {
+                ctx.axis2.insert("ContentType".into(), value.clone());
+            }
+            ctx.axis2.insert(name.to_string(), value);
+        }
+        Scope::Transport => {
+            let h = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::mediation(format!("'{name}' is not a valid header name")))?;
+            ctx.set_header(h, &value)?;
+        }
+        Scope::Registry
+        | Scope::System
+        | Scope::Env
+        | Scope::Func
+        | Scope::File
+        | Scope::Config
+        | Scope::Variable => {
+            return Err(Error::mediation(format!(
+                "property '{name}': this scope is not supported yet"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Removes a property; removing from a scope mint cannot write does nothing (as WSO2 ignores
+/// `action="remove"` for the registry).
+pub fn remove(ctx: &mut MessageContext, name: &str, scope: Scope) {
+    match scope {
+        Scope::Default | Scope::Operation | Scope::Axis2Client => {
+            ctx.props.remove(name);
+        }
+        Scope::Axis2 => {
+            ctx.axis2.remove(name);
+        }
+        Scope::Transport => {
+            ctx.headers.remove(name);
+        }
+        _ => {}
+    }
+}
+
+/// The scopes a property mediator may name, and the scope each is kept in: `trace` and
+/// `analytics` are kept with the message's local properties, as `operation` is.
+pub const PROPERTY_SCOPES: [(&str, Scope); 10] = [
+    ("default", Scope::Default),
+    ("transport", Scope::Transport),
+    ("axis2", Scope::Axis2),
+    ("axis2-client", Scope::Axis2Client),
+    ("operation", Scope::Operation),
+    ("registry", Scope::Registry),
+    ("system", Scope::System),
+    ("env", Scope::Env),
+    ("trace", Scope::Operation),
+    ("analytics", Scope::Operation),
+];
+
+/// The scope a property mediator's `scope` attribute names (lower-cased), if it is one.
+pub fn scope_named(name: &str) -> Option<Scope> {
+    PROPERTY_SCOPES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, s)| s)
+}
