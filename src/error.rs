@@ -91,7 +91,21 @@ pub struct Error {
     pub cause: Option<Cause>,
 }
 
+/// Context text of a timeout whose endpoint says `responseAction=discard`.
+const DISCARDED: &str = "response discarded after the endpoint timeout";
+
 impl Error {
+    /// A timeout whose endpoint says `responseAction=discard`: the late response is dropped and
+    /// no fault handler runs.
+    pub fn discarded() -> Self {
+        Error::new(ErrorKind::Timeout, Side::Backend, DISCARDED)
+    }
+
+    /// Whether this is a [`Error::discarded`] timeout.
+    pub fn is_discarded(&self) -> bool {
+        self.kind == ErrorKind::Timeout && self.context == DISCARDED
+    }
+
     pub fn new(kind: ErrorKind, side: Side, context: impl Into<String>) -> Self {
         Error {
             kind,

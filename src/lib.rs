@@ -29,6 +29,7 @@ pub mod error;
 pub mod http;
 pub mod json;
 pub mod mediation;
+pub mod mediators;
 pub mod message;
 pub mod program;
 pub mod registry;

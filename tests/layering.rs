@@ -20,6 +20,9 @@ const LAYERS: &[&[&str]] = &[
     &["http", "synapse"],
     // One message: context, content, property table, compiled values.
     &["message"],
+    // One module per mediator: its compiled form, compile step and run step (reaching the
+    // compiler and the engine through the traits it defines).
+    &["mediators"],
     // The compiled program the engine runs.
     &["program"],
     // Synapse model -> Program.

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use http::Method;
 
+use crate::message::{Scope, Value};
 use crate::program::endpoint::{Address, Endpoint, EndpointKind, Sticky, TimeoutAction};
-use crate::program::mediator::{Scope, Value};
 use crate::program::suspension::Policy;
 use crate::synapse::model::{self, MarkForSuspension, Qos, SuspendOnFailure};
 use crate::uri_template::ExpandTemplate;

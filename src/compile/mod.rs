@@ -16,25 +16,24 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use http::{HeaderName, Method};
+use http::Method;
 
 use crate::diag::Severity;
+use crate::mediators::{self, Compile, Mediator};
+use crate::message::{EpId, Scope, SeqId, Value};
 use crate::program::endpoint::{Endpoint, EndpointKind};
-use crate::program::mediator::{
-    EpId, HeaderTarget, LogCategory, LogLevel, LogProp, Med, PropType, Scope, SeqId, Value,
-};
 use crate::program::{Api, LocalEntry, Matcher, Program, Proxy, Resource, Sequence};
 use crate::registry::Registry;
 use crate::synapse::model::{
-    self, Artifacts, Diagnostic, EndpointRef, LocalEntryValue, MediatorNode, Origin, SeqRef,
+    self, Artifacts, Diagnostic, EndpointRef, LocalEntryValue, Origin, SeqRef,
 };
+use crate::synapse::parse::Reader;
 use crate::synapse::resolve::ValueResolver;
 use crate::uri_template::{UriTemplate, UrlMapping};
 
-mod content;
 pub mod endpoint;
-
-pub use content::format_xml;
+#[cfg(test)]
+mod tests;
 
 struct Compiler<'a> {
     registry: &'a Registry,
@@ -52,26 +51,6 @@ struct Compiler<'a> {
     endpoint_templates: HashMap<String, model::EndpointTemplate>,
     /// Template instantiations in progress (a template that instantiates itself is an error).
     template_depth: usize,
-}
-
-fn log_level(l: model::LogLevel) -> LogLevel {
-    match l {
-        model::LogLevel::Simple => LogLevel::Simple,
-        model::LogLevel::Headers => LogLevel::Headers,
-        model::LogLevel::Full => LogLevel::Full,
-        model::LogLevel::Custom => LogLevel::Custom,
-    }
-}
-
-fn log_category(c: model::LogCategory) -> LogCategory {
-    match c {
-        model::LogCategory::Trace => LogCategory::Trace,
-        model::LogCategory::Debug => LogCategory::Debug,
-        model::LogCategory::Info => LogCategory::Info,
-        model::LogCategory::Warn => LogCategory::Warn,
-        model::LogCategory::Error => LogCategory::Error,
-        model::LogCategory::Fatal => LogCategory::Fatal,
-    }
 }
 
 fn local_entry(v: LocalEntryValue) -> LocalEntry {
@@ -153,11 +132,7 @@ pub fn compile_with(
     let main = match c.named_sequences.get("main") {
         Some(&id) => id,
         None => {
-            let id = c.push_seq(Sequence {
-                name: "main".into(),
-                mediators: default_main(),
-                on_error: None,
-            });
+            let id = c.built_in("main", DEFAULT_MAIN);
             c.named_sequences.insert("main".into(), id);
             id
         }
@@ -165,11 +140,7 @@ pub fn compile_with(
     let fault = match c.named_sequences.get("fault") {
         Some(&id) => id,
         None => {
-            let id = c.push_seq(Sequence {
-                name: "fault".into(),
-                mediators: default_fault(),
-                on_error: None,
-            });
+            let id = c.built_in("fault", DEFAULT_FAULT);
             c.named_sequences.insert("fault".into(), id);
             id
         }
@@ -311,57 +282,56 @@ impl UnwrapSeq for Option<Sequence> {
 }
 
 /// WSO2's shipped `main`: answer unmatched requests with an empty 404.
-fn default_main() -> Vec<Med> {
-    vec![
-        Med::SetProperty {
-            name: "NO_ENTITY_BODY".into(),
-            scope: Scope::Axis2,
-            value: Value::Literal("true".into()),
-            ty: PropType::Boolean,
-        },
-        Med::SetProperty {
-            name: "HTTP_SC".into(),
-            scope: Scope::Axis2,
-            value: Value::Literal("404".into()),
-            ty: PropType::String,
-        },
-        Med::Respond,
-    ]
-}
+const DEFAULT_MAIN: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="main">
+    <property name="NO_ENTITY_BODY" scope="axis2" value="true" type="BOOLEAN"/>
+    <property name="HTTP_SC" scope="axis2" value="404"/>
+    <respond/>
+</sequence>"#;
 
 /// WSO2's shipped `fault`: log the error and drop the message.
-fn default_fault() -> Vec<Med> {
-    vec![
-        Med::Log {
-            level: LogLevel::Custom,
-            category: LogCategory::Error,
-            separator: ", ".into(),
-            props: vec![
-                LogProp {
-                    name: "MESSAGE".into(),
-                    value: Value::Literal("Executing default 'fault' sequence".into()),
-                },
-                LogProp {
-                    name: "ERROR_MESSAGE".into(),
-                    value: Value::Property {
-                        scope: Scope::Default,
-                        name: "ERROR_MESSAGE".into(),
-                    },
-                },
-                LogProp {
-                    name: "ERROR_CODE".into(),
-                    value: Value::Property {
-                        scope: Scope::Default,
-                        name: "ERROR_CODE".into(),
-                    },
-                },
-            ],
-        },
-        Med::Drop,
-    ]
+const DEFAULT_FAULT: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="fault">
+    <log level="custom" category="ERROR" separator=", ">
+        <property name="MESSAGE" value="Executing default 'fault' sequence"/>
+        <property name="ERROR_MESSAGE" expression="get-property('ERROR_MESSAGE')"/>
+        <property name="ERROR_CODE" expression="get-property('ERROR_CODE')"/>
+    </log>
+    <drop/>
+</sequence>"#;
+
+impl Compile for Compiler<'_> {
+    fn reader(&mut self, file: &Arc<PathBuf>) -> Reader<'_> {
+        Reader::new(Arc::clone(file), self.problems)
+    }
+
+    fn sequence_key(&mut self, key: &str, at: &Origin) -> Option<SeqId> {
+        self.seq_key(key, at)
+    }
+
+    fn endpoint(&mut self, el: &model::Element, at: &Origin) -> Option<EpId> {
+        let r = crate::synapse::parse::parse_endpoint_reference(el, &at.file, self.problems)?;
+        self.endpoint_ref(&r)
+    }
+
+    fn local_entry(&self, key: &str) -> Option<&LocalEntryValue> {
+        self.local_entries.get(key)
+    }
 }
 
 impl Compiler<'_> {
+    /// A sequence mint ships (WSO2's default `main` or `fault`), compiled like any other.
+    fn built_in(&mut self, name: &str, xml: &str) -> SeqId {
+        let file = Arc::new(PathBuf::from(format!("<built-in {name} sequence>")));
+        let el = crate::xml::element::parse_document(xml)
+            .expect("the built-in sequences are well-formed");
+        let origin = Origin { file, pos: el.pos };
+        let mediators = mediators::list(self, &el, &origin);
+        self.push_seq(Sequence {
+            name: name.to_string(),
+            mediators,
+            on_error: None,
+        })
+    }
+
     fn error(&mut self, origin: &Origin, message: String) {
         self.problems.push(Diagnostic {
             origin: origin.clone(),
@@ -387,7 +357,7 @@ impl Compiler<'_> {
 
     fn sequence(&mut self, s: &model::Sequence) -> Sequence {
         let on_error = s.on_error.as_ref().and_then(|k| self.seq_key(k, &s.origin));
-        let mediators = self.mediators(&s.mediators);
+        let mediators = mediators::list(self, &s.element, &s.origin);
         Sequence {
             name: s.name.clone().unwrap_or_else(|| "anonymous".into()),
             mediators,
@@ -420,7 +390,9 @@ impl Compiler<'_> {
             );
             let id = self.push_seq(Sequence {
                 name: key.to_string(),
-                mediators: vec![Med::Raise(format!("Sequence named {key} cannot be found"))],
+                mediators: vec![Mediator::Raise(format!(
+                    "Sequence named {key} cannot be found"
+                ))],
                 on_error: None,
             });
             self.named_sequences.insert(key.to_string(), id);
@@ -728,193 +700,7 @@ impl Compiler<'_> {
     }
 
     fn value(&mut self, v: &model::ValueSpec, origin: &Origin) -> Value {
-        match v {
-            model::ValueSpec::Literal(s) => Value::Literal(s.clone()),
-            model::ValueSpec::Inline(el) => Value::Xml(el.source.clone()),
-            model::ValueSpec::Expression { text, namespaces } => match Value::expression(text) {
-                Value::Unsupported(_) => {
-                    let el = model::Element {
-                        ns_scope: namespaces.clone(),
-                        ..Default::default()
-                    };
-                    self.expression(text, &el, origin)
-                }
-                fast => fast,
-            },
-        }
-    }
-
-    fn mediators(&mut self, nodes: &[MediatorNode]) -> Vec<Med> {
-        nodes.iter().filter_map(|n| self.mediator(n)).collect()
-    }
-
-    fn mediator(&mut self, n: &MediatorNode) -> Option<Med> {
-        use model::Mediator as M;
-        let o = &n.origin;
-        Some(match &n.mediator {
-            M::Log {
-                level,
-                category,
-                separator,
-                message,
-                properties,
-            } => {
-                if message.is_some() {
-                    self.warn(
-                        o,
-                        "log <message> templates are not supported yet; the message is ignored"
-                            .into(),
-                    );
-                }
-                let props = properties
-                    .iter()
-                    .map(|p| LogProp {
-                        name: p.name.clone(),
-                        value: self.value(&p.value, o),
-                    })
-                    .collect();
-                Med::Log {
-                    level: log_level(*level),
-                    category: log_category(*category),
-                    separator: separator.clone(),
-                    props,
-                }
-            }
-            M::Property {
-                name,
-                action,
-                scope,
-                value,
-                value_type,
-                pattern,
-                ..
-            } => {
-                // The parser accepts only the property scopes.
-                let sc = crate::message::properties::scope_named(scope).unwrap_or(Scope::System);
-                if matches!(sc, Scope::System | Scope::Env) {
-                    self.warn(o, format!("property scope '{scope}' is not supported yet"));
-                }
-                if sc == Scope::Registry && *action == model::PropertyAction::Remove {
-                    self.warn(
-                        o,
-                        "action=\"remove\" is ignored for the registry scope, as in WSO2".into(),
-                    );
-                }
-                if sc == Scope::Registry
-                    && *action == model::PropertyAction::Set
-                    && name.contains('@')
-                {
-                    self.warn(
-                        o,
-                        format!(
-                            "setting registry property '{name}' empties the resource's content, as WSO2 does"
-                        ),
-                    );
-                }
-                if pattern.is_some() {
-                    self.warn(o, "property pattern/group is not supported yet".into());
-                }
-                if *action == model::PropertyAction::Remove {
-                    return Some(Med::RemoveProperty {
-                        name: name.clone(),
-                        scope: sc,
-                    });
-                }
-                let ty = match value_type.as_deref() {
-                    None => PropType::String,
-                    Some(t) => match PropType::parse(t) {
-                        Some(t) => t,
-                        None => {
-                            self.error(o, format!("unknown property type '{t}'"));
-                            PropType::String
-                        }
-                    },
-                };
-                let value = match value {
-                    Some(v) => self.value(v, o),
-                    None => {
-                        self.error(
-                            o,
-                            "property has no value, expression or inline content".into(),
-                        );
-                        Value::Literal(String::new())
-                    }
-                };
-                if let Value::Literal(text) = &value {
-                    if let Err(msg) = ty.convert(text) {
-                        self.error(o, msg);
-                    }
-                }
-                Med::SetProperty {
-                    name: name.clone(),
-                    scope: sc,
-                    value,
-                    ty,
-                }
-            }
-            M::PropertyGroup(children) => Med::Group(self.mediators(children)),
-            M::Send { endpoint, receive } => {
-                let endpoint = endpoint.as_ref().and_then(|e| self.endpoint_ref(e));
-                let receive = receive.as_ref().and_then(|k| self.seq_key(k, o));
-                Med::Send { endpoint, receive }
-            }
-            M::Call {
-                endpoint,
-                blocking: _,
-            } => {
-                let endpoint = endpoint.as_ref().and_then(|e| self.endpoint_ref(e));
-                Med::Call { endpoint }
-            }
-            M::Respond => Med::Respond,
-            M::Drop => Med::Drop,
-            M::Loopback => Med::Loopback,
-            M::SequenceRef { key } => Med::Sequence(self.seq_key(key, o)?),
-            M::Header {
-                name,
-                ns,
-                action,
-                scope,
-                value,
-            } => {
-                let transport = matches!(scope.as_deref(), Some("transport"));
-                let target = if transport {
-                    match HeaderName::from_bytes(name.as_bytes()) {
-                        Ok(h) => HeaderTarget::Transport(h),
-                        Err(_) => {
-                            self.error(o, format!("'{name}' is not a valid HTTP header name"));
-                            return None;
-                        }
-                    }
-                } else {
-                    let (prefix, local) = name.split_once(':').unwrap_or(("", name.as_str()));
-                    match (local, ns) {
-                        ("To", None) => HeaderTarget::To,
-                        ("Action", None) => HeaderTarget::Action,
-                        (_, ns) => HeaderTarget::Soap {
-                            ns: ns.clone().unwrap_or_default(),
-                            prefix: prefix.to_string(),
-                            local: local.to_string(),
-                        },
-                    }
-                };
-                let value = match action {
-                    model::PropertyAction::Remove => None,
-                    model::PropertyAction::Set => Some(match value {
-                        Some(v) => self.value(v, o),
-                        None => {
-                            self.error(o, "header has no value".into());
-                            Value::Literal(String::new())
-                        }
-                    }),
-                };
-                Med::Header { target, value }
-            }
-            M::Content(kind, el) => self.content_mediator(*kind, el, o)?,
-            M::Unsupported(el) => Med::Unsupported {
-                name: el.local.clone(),
-                origin: o.clone(),
-            },
-        })
+        mediators::value(self, v, origin)
     }
 
     fn proxy(&mut self, p: &model::Proxy) -> Proxy {

@@ -29,8 +29,8 @@ use crate::http::body::{Body, Streamed};
 use crate::http::client::Pool;
 use crate::http::rules;
 use crate::http::upstream::{LocalFuture, Upstream};
+use crate::message::{EpId, Scope, Value};
 use crate::program::endpoint::{Address, EndpointKind, Origin, TimeoutAction};
-use crate::program::mediator::{EpId, Scope, Value};
 use crate::program::{Endpoint, Program};
 
 /// The message being sent, as the send path needs it.
@@ -125,15 +125,6 @@ pub struct Backends {
     pub body_read_timeout: Duration,
     /// Per-shard round-robin counters, by endpoint id.
     round_robin: RefCell<Vec<usize>>,
-}
-
-/// Context text of a timeout whose endpoint says `responseAction=discard`.
-const DISCARDED: &str = "response discarded after the endpoint timeout";
-
-/// Whether `e` is a timeout whose endpoint says `responseAction=discard` (the late response is
-/// dropped and no fault handler runs).
-pub fn is_discarded(e: &Error) -> bool {
-    e.kind == ErrorKind::Timeout && e.context == DISCARDED
 }
 
 impl Backends {
@@ -408,7 +399,7 @@ impl Backends {
                 Ok(())
             }
             Err(e) if e.kind == ErrorKind::Timeout && action == TimeoutAction::Discard => {
-                Err(Error::new(ErrorKind::Timeout, Side::Backend, DISCARDED).with_cause(e))
+                Err(Error::discarded().with_cause(e))
             }
             Err(e) => Err(Error {
                 context: format!("endpoint {name}: {}", e.context),

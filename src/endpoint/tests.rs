@@ -207,12 +207,12 @@ fn the_endpoint_timeout_fails_the_exchange_with_101504_and_discard_is_told_apart
             .await
             .unwrap_err();
         assert_eq!((e.kind, e.synapse_code()), (ErrorKind::Timeout, 101504));
-        assert!(!is_discarded(&e));
+        assert!(!e.is_discarded());
         let e = rig
             .call("Dropped", &mut TestMessage::post("x"))
             .await
             .unwrap_err();
-        assert!(is_discarded(&e), "{e}");
+        assert!(e.is_discarded(), "{e}");
     });
 }
 

@@ -7,7 +7,7 @@ use http::{header, Method, Response, StatusCode};
 
 use crate::http::body::Body;
 use crate::message::context::MessageContext;
-use crate::program::mediator::SeqId;
+use crate::message::SeqId;
 use crate::program::{Api, Matcher, Program, Proxy, Resource};
 use crate::uri_template::{parse_query_params, UrlMatch};
 

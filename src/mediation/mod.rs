@@ -1,8 +1,8 @@
 //! The mediation engine: runs compiled sequences against a [`MessageContext`].
 //!
-//! One seam: every mediator is a [`crate::program::Med`] value built at deploy time;
-//! [`Engine::run_seq`] runs a sequence's list of them in order and each says whether the flow
-//! continues. Flows follow Synapse: a proxy runs its in-sequence, then (if the flow continued)
+//! Every mediator is a [`crate::mediators::Mediator`] built at deploy time and run through the
+//! engine's [`Runtime`] implementation; [`Engine::run_seq`] runs a sequence's list of them in
+//! order and each says whether the flow continues. Flows follow Synapse: a proxy runs its in-sequence, then (if the flow continued)
 //! sends to its target endpoint; a backend response runs the out-sequence (or goes straight back);
 //! `call` resumes the same sequence with the response; `respond` sends the current message back; a
 //! failure runs the innermost fault handler (sequence `onError`, the service's faultSequence, else
@@ -10,16 +10,13 @@
 
 pub mod dispatch;
 pub mod evaluate;
-mod log;
 
 pub mod respond;
 #[cfg(test)]
 mod tests;
-mod transform;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,26 +26,19 @@ use http::{Method, Request, Response};
 use self::dispatch::Route;
 use crate::config::Settings;
 use crate::deploy::hub::ConfigHub;
-use crate::endpoint::{self, is_discarded, Backends};
+use crate::endpoint::{self, Backends};
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::body::{Body, Streamed};
 use crate::http::rules::without_dot_segments;
+pub use crate::mediators::Flow;
+use crate::mediators::{LocalFuture, Mediator, Runtime};
 use crate::message::content::{self, Evaluated, Want};
 use crate::message::context::MessageContext;
 use crate::message::properties;
-use crate::program::mediator::{Cond, EpId, HeaderTarget, Med, Scope, SeqId, Value};
+use crate::message::{EpId, Scope, SeqId, Value};
 use crate::program::Program;
 use crate::registry::cache::ShardRegistry;
 use crate::telemetry::metrics::{Metrics, ServiceStats, ShardStats};
-
-/// Whether mediation goes on after a mediator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    Continue,
-    Stop,
-}
-
-type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// At most [`LogLimiter::PER_SECOND`] lines a second per shard; the next line allowed says how
 /// many were suppressed in between (the metrics still count every error).
@@ -330,11 +320,11 @@ impl Engine {
     fn run_list<'a>(
         &'a self,
         ctx: &'a mut MessageContext,
-        meds: &'a [Med],
+        meds: &'a [Mediator],
     ) -> LocalFuture<'a, Flow> {
         Box::pin(async move {
             for m in meds {
-                match self.mediate(ctx, m).await {
+                match m.run(self, ctx).await {
                     Ok(Flow::Continue) => {}
                     Ok(Flow::Stop) => return Flow::Stop,
                     Err(e) => {
@@ -382,144 +372,6 @@ impl Engine {
         ctx.fault_stack = saved;
     }
 
-    async fn mediate(&self, ctx: &mut MessageContext, m: &Med) -> Result<Flow> {
-        match m {
-            Med::Log {
-                level,
-                category,
-                separator,
-                props,
-            } => {
-                log::log(self, ctx, *level, *category, separator, props).await?;
-                Ok(Flow::Continue)
-            }
-            Med::SetProperty {
-                name,
-                scope,
-                value,
-                ty,
-            } => {
-                let text = self.eval(ctx, value).await?;
-                let text = ty.convert(&text).map_err(Error::mediation)?;
-                if *scope == Scope::Registry {
-                    self.registry.write(name, &text).await?;
-                } else {
-                    properties::set(ctx, name, *scope, text)?;
-                }
-                Ok(Flow::Continue)
-            }
-            Med::RemoveProperty { name, scope } => {
-                properties::remove(ctx, name, *scope);
-                Ok(Flow::Continue)
-            }
-            Med::Group(ms) => Ok(self.run_list(ctx, ms).await),
-            Med::Send { endpoint, receive } => {
-                if ctx.is_response && endpoint.is_none() {
-                    ctx.responded = true;
-                    return Ok(Flow::Stop);
-                }
-                // A proxy's `<send/>` without an endpoint goes to the proxy's target endpoint.
-                let endpoint = endpoint.or(if ctx.is_response {
-                    None
-                } else {
-                    ctx.target_endpoint
-                });
-                self.send(ctx, endpoint, *receive).await;
-                Ok(Flow::Stop)
-            }
-            Med::Call { endpoint } => match self.call(ctx, *endpoint).await {
-                Ok(()) => Ok(Flow::Continue),
-                Err(e) if is_discarded(&e) => {
-                    ctx.fault = Some((ErrorKind::Timeout, 101504, e.to_string()));
-                    Ok(Flow::Stop)
-                }
-                Err(e) => Err(e),
-            },
-            Med::Respond => {
-                ctx.responded = true;
-                Ok(Flow::Stop)
-            }
-            Med::Drop => Ok(Flow::Stop),
-            Med::Loopback => {
-                ctx.is_response = true;
-                ctx.to = None;
-                match ctx.out_seq {
-                    Some(out) => {
-                        self.run_seq(ctx, out).await;
-                    }
-                    None => ctx.responded = true,
-                }
-                Ok(Flow::Stop)
-            }
-            Med::Sequence(id) => Ok(self.run_seq(ctx, *id).await),
-            Med::Header { target, value } => {
-                let v = match value {
-                    Some(v) => Some(self.eval(ctx, v).await?),
-                    None => None,
-                };
-                match (target, v) {
-                    (HeaderTarget::Transport(name), Some(v)) => ctx.set_header(name.clone(), &v)?,
-                    (HeaderTarget::Transport(name), None) => {
-                        ctx.headers.remove(name);
-                    }
-                    (HeaderTarget::To, v) => ctx.to = v,
-                    (HeaderTarget::Action, v) => ctx.action = v,
-                    (HeaderTarget::Soap { ns, prefix, local }, v) => {
-                        self.soap_header(ctx, ns, prefix, local, v).await?;
-                    }
-                }
-                Ok(Flow::Continue)
-            }
-            Med::Filter {
-                cond,
-                then,
-                otherwise,
-            } => {
-                let ok = match cond {
-                    Cond::XPath(x) => match self.eval_xpath(ctx, x, Want::Bool).await?.0 {
-                        Evaluated::Bool(b) => b,
-                        Evaluated::Text(t) => t.is_some_and(|t| !t.is_empty()),
-                        Evaluated::Nodes(n) => !n.is_empty(),
-                    },
-                    Cond::Regex { source, regex } => {
-                        let v = self.eval(ctx, source).await?;
-                        regex.is_match(&v)
-                    }
-                };
-                Ok(self.run_list(ctx, if ok { then } else { otherwise }).await)
-            }
-            Med::Switch {
-                source,
-                cases,
-                default,
-            } => {
-                let v = self.eval(ctx, source).await?;
-                let branch = cases
-                    .iter()
-                    .find(|(re, _)| re.is_match(&v))
-                    .map(|(_, b)| b)
-                    .unwrap_or(default);
-                Ok(self.run_list(ctx, branch).await)
-            }
-            Med::PayloadFactory(pf) => {
-                self.payload_factory(ctx, pf).await?;
-                Ok(Flow::Continue)
-            }
-            Med::Enrich(e) => {
-                self.enrich(ctx, e).await?;
-                Ok(Flow::Continue)
-            }
-            Med::MakeFault(f) => {
-                self.make_fault(ctx, f).await?;
-                Ok(Flow::Continue)
-            }
-            Med::Raise(msg) => Err(Error::mediation(msg.clone())),
-            Med::Unsupported { name, origin } => Err(Error::mediation(format!(
-                "mediator '{name}' ({origin}) is not supported by mint yet"
-            ))),
-        }
-    }
-
     /// Evaluates a value against the message.
     pub async fn eval(&self, ctx: &mut MessageContext, v: &Value) -> Result<String> {
         match v {
@@ -564,7 +416,7 @@ impl Engine {
         receive: Option<SeqId>,
     ) {
         if let Err(e) = self.call(ctx, endpoint).await {
-            if is_discarded(&e) {
+            if e.is_discarded() {
                 // responseAction=discard: the late response is dropped and fault handlers are
                 // skipped (Synapse); the client gets the timeout answer.
                 ctx.fault = Some((ErrorKind::Timeout, 101504, e.to_string()));
@@ -590,6 +442,58 @@ impl Engine {
     ) -> LocalFuture<'a, Result<()>> {
         self.backends
             .call(&self.config, Sending { engine: self, ctx }, endpoint)
+    }
+}
+
+/// What mediators ask of the engine (see [`crate::mediators`]).
+impl Runtime for Engine {
+    async fn eval(&self, ctx: &mut MessageContext, value: &Value) -> Result<String> {
+        Engine::eval(self, ctx, value).await
+    }
+
+    async fn eval_xpath(
+        &self,
+        ctx: &mut MessageContext,
+        x: &crate::message::Expr,
+        want: Want,
+    ) -> Result<(Evaluated, Option<Arc<crate::xml::Document>>)> {
+        Engine::eval_xpath(self, ctx, x, want).await
+    }
+
+    fn run_list<'a>(
+        &'a self,
+        ctx: &'a mut MessageContext,
+        list: &'a [Mediator],
+    ) -> LocalFuture<'a, Flow> {
+        Engine::run_list(self, ctx, list)
+    }
+
+    fn run_sequence<'a>(
+        &'a self,
+        ctx: &'a mut MessageContext,
+        seq: SeqId,
+    ) -> LocalFuture<'a, Flow> {
+        self.run_seq(ctx, seq)
+    }
+
+    async fn send(&self, ctx: &mut MessageContext, endpoint: Option<EpId>, receive: Option<SeqId>) {
+        Engine::send(self, ctx, endpoint, receive).await
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a mut MessageContext,
+        endpoint: Option<EpId>,
+    ) -> LocalFuture<'a, Result<()>> {
+        Engine::call(self, ctx, endpoint)
+    }
+
+    fn registry(&self) -> &ShardRegistry {
+        &self.registry
+    }
+
+    fn json(&self) -> &crate::json::JsonSettings {
+        &self.json
     }
 }
 

@@ -106,3 +106,27 @@ pub enum Want {
     /// A node-set (enrich).
     Nodes,
 }
+
+impl MessageContext {
+    /// Replaces the body with new XML content, and the message type with `content_type` when
+    /// given (as mediators that build content do).
+    pub fn set_content(&mut self, body: Bytes, content_type: Option<&str>) {
+        self.set_content_typed(body, content_type, BodyType::Xml)
+    }
+
+    /// Replaces the body with content of the given type.
+    pub fn set_content_typed(
+        &mut self,
+        body: Bytes,
+        content_type: Option<&str>,
+        body_type: BodyType,
+    ) {
+        self.set_body(body);
+        self.body_type = body_type;
+        self.axis2.remove("NO_ENTITY_BODY");
+        if let Some(ct) = content_type {
+            self.axis2.insert("messageType".into(), ct.to_string());
+            self.axis2.insert("ContentType".into(), ct.to_string());
+        }
+    }
+}

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use http::Method;
 
-use super::mediator::{Scope, Value};
 use super::suspension::{EndpointState, Policy};
+use crate::message::{Scope, Value};
 use crate::telemetry::metrics::ServiceStats;
 use crate::uri_template::ExpandTemplate;
 

@@ -6,7 +6,6 @@
 //! [`Program::endpoints`].
 
 pub mod endpoint;
-pub mod mediator;
 pub mod suspension;
 
 use std::collections::HashMap;
@@ -16,7 +15,8 @@ use std::sync::Arc;
 use http::Method;
 
 pub use self::endpoint::Endpoint;
-pub use self::mediator::{EpId, Med, SeqId};
+pub use crate::mediators::Mediator;
+pub use crate::message::{EpId, SeqId};
 use crate::telemetry::metrics::{Kind, Metrics, ServiceStats};
 use crate::uri_template::{UriTemplate, UrlMapping};
 use crate::xml::element::Element;
@@ -36,7 +36,7 @@ pub enum LocalEntry {
 #[derive(Debug, Clone)]
 pub struct Sequence {
     pub name: String,
-    pub mediators: Vec<Med>,
+    pub mediators: Vec<Mediator>,
     /// `onError`: the fault handler for failures inside this sequence.
     pub on_error: Option<SeqId>,
 }

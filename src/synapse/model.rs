@@ -102,7 +102,9 @@ pub struct Sequence {
     pub origin: Origin,
     /// `onError="seqKey"`: the fault sequence for errors raised inside this sequence.
     pub on_error: Option<String>,
-    pub mediators: Vec<MediatorNode>,
+    /// The sequence's element: its child elements are the mediators, which `mediators/` reads
+    /// and compiles (each mediator is one module there, parsing included).
+    pub element: Element,
 }
 
 /// A sequence given inline or by key (`inSequence="key"` attribute or `<sequence key="..."/>`).
@@ -130,14 +132,8 @@ pub enum LocalEntryValue {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Mediators
+// Values
 // ------------------------------------------------------------------------------------------------
-
-#[derive(Debug, Clone)]
-pub struct MediatorNode {
-    pub origin: Origin,
-    pub mediator: Mediator,
-}
 
 /// A value given as a literal, an expression (XPath / `json-eval(...)`, compiled by the deployer
 /// with the namespaces in scope), or inline XML.
@@ -150,118 +146,6 @@ pub enum ValueSpec {
         namespaces: Vec<(String, String)>,
     },
     Inline(Element),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogLevel {
-    Simple,
-    Headers,
-    Full,
-    Custom,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogCategory {
-    Trace,
-    Debug,
-    Info,
-    Warn,
-    Error,
-    Fatal,
-}
-
-#[derive(Debug, Clone)]
-pub struct LogProperty {
-    pub name: String,
-    pub value: ValueSpec,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PropertyAction {
-    Set,
-    Remove,
-}
-
-#[derive(Debug, Clone)]
-pub enum Mediator {
-    Log {
-        level: LogLevel,
-        category: LogCategory,
-        /// Default `,`.
-        separator: String,
-        /// `<message>` template (MI 4.4), kept raw.
-        message: Option<String>,
-        properties: Vec<LogProperty>,
-    },
-    Property {
-        name: String,
-        action: PropertyAction,
-        /// `default`, `transport`, `axis2`, `axis2-client`, `operation`, `registry`, `system`, `env`,
-        /// `trace`, `analytics` (lower-cased as written).
-        scope: String,
-        /// None only for `action="remove"`.
-        value: Option<ValueSpec>,
-        /// `type="STRING|INTEGER|…"` upper-cased; None = STRING.
-        value_type: Option<String>,
-        pattern: Option<String>,
-        group: Option<u32>,
-    },
-    PropertyGroup(Vec<MediatorNode>),
-    Send {
-        endpoint: Option<EndpointRef>,
-        /// `receive="seqKey"`: where the response goes instead of the out sequence.
-        receive: Option<String>,
-    },
-    Call {
-        endpoint: Option<EndpointRef>,
-        blocking: bool,
-    },
-    Respond,
-    Drop,
-    Loopback,
-    /// `<sequence key="..."/>` inside a sequence.
-    SequenceRef {
-        key: String,
-    },
-    Header {
-        /// Qualified name as written (`To`, `Action`, `ns:MyHeader`).
-        name: String,
-        /// Namespace URI of `name`'s prefix, if it has one.
-        ns: Option<String>,
-        action: PropertyAction,
-        /// `transport` for HTTP headers; None (or `default`) = SOAP header.
-        scope: Option<String>,
-        value: Option<ValueSpec>,
-    },
-    /// A content mediator (filter, switch, payloadFactory, enrich, makefault): the compiler reads
-    /// it from the whole element and reports its own problems.
-    Content(ContentMediator, Element),
-    /// A mediator mint does not implement yet; kept whole so a later version can compile it.
-    Unsupported(Element),
-}
-
-/// The mediators the compiler reads from their whole element.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContentMediator {
-    Filter,
-    Switch,
-    PayloadFactory,
-    Enrich,
-    MakeFault,
-}
-
-impl ContentMediator {
-    /// The mediator that a Synapse element's local name stands for.
-    pub fn from_local(local: &str) -> Option<ContentMediator> {
-        Some(match local {
-            "filter" => ContentMediator::Filter,
-            "switch" => ContentMediator::Switch,
-            "payloadFactory" => ContentMediator::PayloadFactory,
-            "enrich" => ContentMediator::Enrich,
-            "makefault" => ContentMediator::MakeFault,
-            _ => return None,
-        })
-    }
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -23,13 +23,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use super::model::{
-    Artifacts, Diagnostic, Element, Endpoint, MediatorNode, Origin, Pos, Sequence, ValueSpec,
+    Artifacts, Diagnostic, Element, Endpoint, EndpointRef, Origin, Pos, Sequence, ValueSpec,
 };
 use crate::xml::element::parse_document;
 
 mod artifacts;
 mod endpoint;
-mod mediators;
 #[cfg(test)]
 mod tests;
 
@@ -168,7 +167,7 @@ pub fn parse_artifact_file(
     out: &mut Artifacts,
     problems: &mut Vec<Diagnostic>,
 ) {
-    let mut ctx = Ctx::new(Arc::new(path.to_path_buf()), problems);
+    let mut ctx = Reader::new(Arc::new(path.to_path_buf()), problems);
     let root = match parse_document(text) {
         Ok(root) => root,
         Err((pos, message)) => return ctx.error(pos, message),
@@ -189,7 +188,7 @@ pub fn parse_artifact_file(
         }
         ArtifactDir::Sequences => {
             if ctx.required(&root, "name").is_some() {
-                out.sequences.push(mediators::sequence(&mut ctx, &root));
+                out.sequences.push(sequence(&mut ctx, &root));
             }
         }
         ArtifactDir::Endpoints => {
@@ -236,20 +235,30 @@ pub fn parse_sequence_element(
     file: &Arc<PathBuf>,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Sequence> {
-    let mut ctx = Ctx::new(Arc::clone(file), problems);
+    let mut ctx = Reader::new(Arc::clone(file), problems);
     ctx.expect_root(element, "sequence")
-        .then(|| mediators::sequence(&mut ctx, element))
+        .then(|| sequence(&mut ctx, element))
 }
 
-/// Parses the child elements of `element` as a mediator list (the branches of filter / switch,
-/// used by the deployer when it compiles content mediators kept whole by the parser).
-pub fn parse_mediator_children(
+/// A `<sequence>` artifact or an inline `<inSequence>`/`<outSequence>`/`<faultSequence>`: its
+/// name and onError attributes; its mediators are the element's children, read by the compiler.
+fn sequence(reader: &mut Reader<'_>, el: &Element) -> Sequence {
+    Sequence {
+        name: el.attr("name").map(str::to_string),
+        origin: reader.origin(el.pos),
+        on_error: el.attr("onError").map(str::to_string),
+        element: el.clone(),
+    }
+}
+
+/// Parses the `<endpoint>` child of a mediator (send, call…): inline, or a reference by key.
+pub fn parse_endpoint_reference(
     element: &Element,
     file: &Arc<PathBuf>,
     problems: &mut Vec<Diagnostic>,
-) -> Vec<MediatorNode> {
-    let mut ctx = Ctx::new(Arc::clone(file), problems);
-    mediators::children(&mut ctx, element)
+) -> Option<EndpointRef> {
+    let mut reader = Reader::new(Arc::clone(file), problems);
+    endpoint::reference(&mut reader, element)
 }
 
 /// Parses an `<endpoint>` definition obtained elsewhere (e.g. a registry resource read from
@@ -260,7 +269,7 @@ pub fn parse_endpoint_element(
     file: &Arc<PathBuf>,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Endpoint> {
-    let mut ctx = Ctx::new(Arc::clone(file), problems);
+    let mut ctx = Reader::new(Arc::clone(file), problems);
     if !ctx.expect_root(element, "endpoint") {
         return None;
     }
@@ -281,44 +290,45 @@ fn file_problem(path: &Path, message: String) -> Diagnostic {
 
 /// True when `el` is the Synapse element `local` (Synapse namespace, or no namespace as WSO2
 /// also accepts).
-fn is_synapse(el: &Element, local: &str) -> bool {
+pub fn is_synapse(el: &Element, local: &str) -> bool {
     el.local == local && in_synapse_ns(el)
 }
 
-fn in_synapse_ns(el: &Element) -> bool {
+pub fn in_synapse_ns(el: &Element) -> bool {
     el.ns == SYNAPSE_NS || el.ns.is_empty()
 }
 
-/// Per-file parsing state: where problems go and how they are located.
-struct Ctx<'p> {
+/// Per-file parsing state: where problems go and how they are located, with the attribute
+/// readers every artifact and mediator uses (each problem at the attribute's own position).
+pub struct Reader<'p> {
     file: Arc<PathBuf>,
     problems: &'p mut Vec<Diagnostic>,
 }
 
-impl<'p> Ctx<'p> {
-    fn new(file: Arc<PathBuf>, problems: &'p mut Vec<Diagnostic>) -> Self {
-        Ctx { file, problems }
+impl<'p> Reader<'p> {
+    pub fn new(file: Arc<PathBuf>, problems: &'p mut Vec<Diagnostic>) -> Self {
+        Reader { file, problems }
     }
 
-    fn origin(&self, pos: Pos) -> Origin {
+    pub fn origin(&self, pos: Pos) -> Origin {
         Origin {
             file: Arc::clone(&self.file),
             pos,
         }
     }
 
-    fn error(&mut self, pos: Pos, message: impl Into<String>) {
+    pub fn error(&mut self, pos: Pos, message: impl Into<String>) {
         let origin = self.origin(pos);
         self.problems.push(Diagnostic::error(origin, message));
     }
 
-    fn warn(&mut self, pos: Pos, message: impl Into<String>) {
+    pub fn warn(&mut self, pos: Pos, message: impl Into<String>) {
         let origin = self.origin(pos);
         self.problems.push(Diagnostic::warning(origin, message));
     }
 
     /// Warns that `child` is not expected inside `<parent>` and is ignored.
-    fn unknown_child(&mut self, child: &Element, parent: &str) {
+    pub fn unknown_child(&mut self, child: &Element, parent: &str) {
         self.warn(
             child.pos,
             format!(
@@ -354,7 +364,7 @@ impl<'p> Ctx<'p> {
     }
 
     /// The value of a required attribute; reports an error when it is missing or empty.
-    fn required<'e>(&mut self, el: &'e Element, name: &str) -> Option<&'e str> {
+    pub fn required<'e>(&mut self, el: &'e Element, name: &str) -> Option<&'e str> {
         match el.attribute(name) {
             Some(attr) if !attr.value.trim().is_empty() => Some(attr.value.as_str()),
             Some(attr) => {
@@ -372,7 +382,7 @@ impl<'p> Ctx<'p> {
     }
 
     /// A `true`/`false` attribute (case-insensitive); `default` when absent or invalid.
-    fn bool_attr(&mut self, el: &Element, name: &str, default: bool) -> bool {
+    pub fn bool_attr(&mut self, el: &Element, name: &str, default: bool) -> bool {
         let Some(attr) = el.attribute(name) else {
             return default;
         };
@@ -393,7 +403,7 @@ impl<'p> Ctx<'p> {
     }
 
     /// A numeric attribute; None when absent, an error when it does not parse.
-    fn number_attr<T: FromStr>(&mut self, el: &Element, name: &str) -> Option<T> {
+    pub fn number_attr<T: FromStr>(&mut self, el: &Element, name: &str) -> Option<T> {
         let attr = el.attribute(name)?;
         let parsed = attr.value.trim().parse().ok();
         if parsed.is_none() {
@@ -410,7 +420,7 @@ impl<'p> Ctx<'p> {
 
     /// An attribute whose value must be one of `allowed` (compared case-insensitively); returns
     /// the allowed spelling. None when absent or invalid (invalid is reported).
-    fn choice_attr(
+    pub fn choice_attr(
         &mut self,
         el: &Element,
         name: &str,
@@ -436,8 +446,8 @@ impl<'p> Ctx<'p> {
         found
     }
 
-    /// Like [`Ctx::value_spec`], but reports an error naming `what` when no value is given.
-    fn required_value(&mut self, el: &Element, what: &str) -> Option<ValueSpec> {
+    /// Like [`Reader::value_spec`], but reports an error naming `what` when no value is given.
+    pub fn required_value(&mut self, el: &Element, what: &str) -> Option<ValueSpec> {
         let attribute_given =
             el.attribute("value").is_some() || el.attribute("expression").is_some();
         let value = self.value_spec(el);
@@ -453,7 +463,7 @@ impl<'p> Ctx<'p> {
     /// The value of a property-like element: `value="..."`, `expression="..."` or an inline XML
     /// child. None when none is given (the caller decides whether that is an error) or when both
     /// attributes are given (reported).
-    fn value_spec(&mut self, el: &Element) -> Option<ValueSpec> {
+    pub fn value_spec(&mut self, el: &Element) -> Option<ValueSpec> {
         match (el.attr("value"), el.attr("expression")) {
             (Some(_), Some(_)) => {
                 self.error(

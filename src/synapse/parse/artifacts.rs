@@ -6,7 +6,7 @@ use crate::synapse::model::{
     ResourceMatcher, SeqRef, Target, VersionType,
 };
 
-use super::{endpoint, in_synapse_ns, is_synapse, mediators, Ctx};
+use super::{endpoint, in_synapse_ns, is_synapse, Reader};
 
 /// HTTP methods a resource may list.
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"];
@@ -14,7 +14,7 @@ const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "
 /// The sequence slots of a proxy `<target>` or an API `<resource>`, as attributes or children.
 const FLOW_NAMES: [&str; 3] = ["inSequence", "outSequence", "faultSequence"];
 
-pub(super) fn proxy(ctx: &mut Ctx<'_>, el: &Element) -> Option<Proxy> {
+pub(super) fn proxy(ctx: &mut Reader<'_>, el: &Element) -> Option<Proxy> {
     let name = ctx.required(el, "name")?.to_string();
     let mut transports = el.attr("transports").map(split_list).unwrap_or_default();
     if transports.is_empty() {
@@ -62,7 +62,7 @@ pub(super) fn proxy(ctx: &mut Ctx<'_>, el: &Element) -> Option<Proxy> {
     })
 }
 
-fn proxy_target(ctx: &mut Ctx<'_>, el: &Element) -> Target {
+fn proxy_target(ctx: &mut Reader<'_>, el: &Element) -> Target {
     let [in_sequence, out_sequence, fault_sequence] = flows(ctx, el);
     let endpoint_child = el.elements().find(|c| is_synapse(c, "endpoint"));
     let endpoint = match (el.attribute("endpoint"), endpoint_child) {
@@ -100,7 +100,7 @@ fn proxy_target(ctx: &mut Ctx<'_>, el: &Element) -> Target {
     }
 }
 
-fn publish_wsdl(ctx: &mut Ctx<'_>, el: &Element) -> Option<PublishWsdl> {
+fn publish_wsdl(ctx: &mut Reader<'_>, el: &Element) -> Option<PublishWsdl> {
     if let Some(key) = el.attr("key") {
         return Some(PublishWsdl::Key(key.to_string()));
     }
@@ -133,7 +133,7 @@ fn parameter_value(el: &Element) -> String {
     }
 }
 
-pub(super) fn api(ctx: &mut Ctx<'_>, el: &Element) -> Option<Api> {
+pub(super) fn api(ctx: &mut Reader<'_>, el: &Element) -> Option<Api> {
     let name = ctx.required(el, "name").map(str::to_string);
     let mut context = ctx.required(el, "context").map(str::to_string);
     if let (Some(ctx_value), Some(attr)) = (&context, el.attribute("context")) {
@@ -200,7 +200,7 @@ pub(super) fn api(ctx: &mut Ctx<'_>, el: &Element) -> Option<Api> {
 }
 
 /// `port="..."`: `-1` (WSO2's "any") and absence mean no port restriction.
-fn api_port(ctx: &mut Ctx<'_>, el: &Element) -> Option<u16> {
+fn api_port(ctx: &mut Reader<'_>, el: &Element) -> Option<u16> {
     let attr = el.attribute("port")?;
     let value = attr.value.trim();
     if value == "-1" {
@@ -216,7 +216,7 @@ fn api_port(ctx: &mut Ctx<'_>, el: &Element) -> Option<u16> {
     port
 }
 
-fn resource(ctx: &mut Ctx<'_>, el: &Element) -> Resource {
+fn resource(ctx: &mut Reader<'_>, el: &Element) -> Resource {
     let mut methods = Vec::new();
     if let Some(attr) = el.attribute("methods") {
         for method in split_list(&attr.value) {
@@ -269,7 +269,7 @@ fn resource(ctx: &mut Ctx<'_>, el: &Element) -> Resource {
 
 /// The in/out/fault sequences of a proxy target or API resource. A key attribute wins over an
 /// inline child of the same name, as in WSO2 (the child is reported and ignored).
-fn flows(ctx: &mut Ctx<'_>, el: &Element) -> [Option<SeqRef>; 3] {
+fn flows(ctx: &mut Reader<'_>, el: &Element) -> [Option<SeqRef>; 3] {
     FLOW_NAMES.map(|name| {
         let mut children = el.elements().filter(|c| is_synapse(c, name));
         let child = children.next();
@@ -289,13 +289,13 @@ fn flows(ctx: &mut Ctx<'_>, el: &Element) -> [Option<SeqRef>; 3] {
                     origin: ctx.origin(attr.pos),
                 })
             }
-            (None, Some(child)) => Some(SeqRef::Inline(mediators::sequence(ctx, child))),
+            (None, Some(child)) => Some(SeqRef::Inline(super::sequence(ctx, child))),
             (None, None) => None,
         }
     })
 }
 
-pub(super) fn local_entry(ctx: &mut Ctx<'_>, el: &Element) -> Option<LocalEntry> {
+pub(super) fn local_entry(ctx: &mut Reader<'_>, el: &Element) -> Option<LocalEntry> {
     let key = ctx.required(el, "key")?.to_string();
     let value = if let Some(src) = el.attr("src") {
         LocalEntryValue::Src(src.to_string())
@@ -322,7 +322,7 @@ pub(super) fn local_entry(ctx: &mut Ctx<'_>, el: &Element) -> Option<LocalEntry>
 }
 
 /// A key-valued attribute that must not be empty (reported when it is).
-fn key_attr(ctx: &mut Ctx<'_>, el: &Element, name: &str) -> Option<String> {
+fn key_attr(ctx: &mut Reader<'_>, el: &Element, name: &str) -> Option<String> {
     ctx.required(el, name).map(|key| key.trim().to_string())
 }
 

@@ -10,7 +10,7 @@ use crate::synapse::model::{
     MarkForSuspension, Qos, SuspendOnFailure, Timeout, TimeoutAction, ValueSpec,
 };
 
-use super::{in_synapse_ns, Ctx};
+use super::{in_synapse_ns, Reader};
 
 /// Child elements of `<endpoint>` that give its type.
 const ENDPOINT_TYPES: [&str; 9] = [
@@ -33,7 +33,7 @@ const HTTP_METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"
 
 /// An `<endpoint>` where one is used (send, call, proxy target): a key reference or an inline
 /// definition.
-pub(super) fn reference(ctx: &mut Ctx<'_>, el: &Element) -> Option<EndpointRef> {
+pub(super) fn reference(ctx: &mut Reader<'_>, el: &Element) -> Option<EndpointRef> {
     if let Some(attr) = el.attribute("key") {
         let key = attr.value.trim();
         if key.is_empty() {
@@ -60,7 +60,7 @@ pub(super) fn reference(ctx: &mut Ctx<'_>, el: &Element) -> Option<EndpointRef> 
 }
 
 /// An `<endpoint>` that defines an endpoint (named or not). None when it defines nothing usable.
-pub(super) fn definition(ctx: &mut Ctx<'_>, el: &Element) -> Option<Endpoint> {
+pub(super) fn definition(ctx: &mut Reader<'_>, el: &Element) -> Option<Endpoint> {
     if let Some(attr) = el
         .attribute("key")
         .or_else(|| el.attribute("key-expression"))
@@ -132,7 +132,7 @@ pub(super) fn definition(ctx: &mut Ctx<'_>, el: &Element) -> Option<Endpoint> {
 }
 
 /// A `<template>` whose body is an `<endpoint>`.
-pub(super) fn template(ctx: &mut Ctx<'_>, el: &Element) -> Option<EndpointTemplate> {
+pub(super) fn template(ctx: &mut Reader<'_>, el: &Element) -> Option<EndpointTemplate> {
     let name = ctx.required(el, "name")?.to_string();
     let mut params = Vec::new();
     let mut endpoint = None;
@@ -154,7 +154,7 @@ pub(super) fn template(ctx: &mut Ctx<'_>, el: &Element) -> Option<EndpointTempla
 }
 
 /// The endpoint type given by `el`, a child of the `<endpoint>` element `endpoint`.
-fn kind(ctx: &mut Ctx<'_>, endpoint: &Element, el: &Element) -> Option<EndpointKind> {
+fn kind(ctx: &mut Reader<'_>, endpoint: &Element, el: &Element) -> Option<EndpointKind> {
     match el.local.as_str() {
         "address" => {
             let format = format(ctx, el);
@@ -225,12 +225,12 @@ fn kind(ctx: &mut Ctx<'_>, endpoint: &Element, el: &Element) -> Option<EndpointK
     }
 }
 
-fn format(ctx: &mut Ctx<'_>, el: &Element) -> Option<String> {
+fn format(ctx: &mut Reader<'_>, el: &Element) -> Option<String> {
     ctx.choice_attr(el, "format", &FORMATS).map(str::to_string)
 }
 
 /// `<property name value|expression [scope]/>` on an endpoint.
-fn property(ctx: &mut Ctx<'_>, el: &Element) -> Option<EndpointProperty> {
+fn property(ctx: &mut Reader<'_>, el: &Element) -> Option<EndpointProperty> {
     let name = ctx.required(el, "name")?.to_string();
     let value = ctx.required_value(el, &format!("endpoint property '{name}'"))?;
     let scope = el
@@ -240,7 +240,7 @@ fn property(ctx: &mut Ctx<'_>, el: &Element) -> Option<EndpointProperty> {
 }
 
 /// The QoS children of a leaf endpoint element (`<address>`, `<http>`, `<default>`).
-fn qos(ctx: &mut Ctx<'_>, el: &Element) -> Qos {
+fn qos(ctx: &mut Reader<'_>, el: &Element) -> Qos {
     let mut qos = Qos::default();
     for child in el.elements() {
         if !in_synapse_ns(child) {
@@ -269,7 +269,7 @@ fn qos(ctx: &mut Ctx<'_>, el: &Element) -> Qos {
     qos
 }
 
-fn timeout(ctx: &mut Ctx<'_>, el: &Element) -> Timeout {
+fn timeout(ctx: &mut Reader<'_>, el: &Element) -> Timeout {
     let mut timeout = Timeout {
         duration_ms: None,
         action: TimeoutAction::None,
@@ -310,7 +310,7 @@ fn timeout(ctx: &mut Ctx<'_>, el: &Element) -> Timeout {
     timeout
 }
 
-fn suspend_on_failure(ctx: &mut Ctx<'_>, el: &Element) -> SuspendOnFailure {
+fn suspend_on_failure(ctx: &mut Reader<'_>, el: &Element) -> SuspendOnFailure {
     let mut suspend = SuspendOnFailure::default();
     for child in el.elements().filter(|c| in_synapse_ns(c)) {
         match child.local.as_str() {
@@ -324,7 +324,7 @@ fn suspend_on_failure(ctx: &mut Ctx<'_>, el: &Element) -> SuspendOnFailure {
     suspend
 }
 
-fn mark_for_suspension(ctx: &mut Ctx<'_>, el: &Element) -> MarkForSuspension {
+fn mark_for_suspension(ctx: &mut Reader<'_>, el: &Element) -> MarkForSuspension {
     let mut mark = MarkForSuspension::default();
     for child in el.elements().filter(|c| in_synapse_ns(c)) {
         match child.local.as_str() {
@@ -338,7 +338,7 @@ fn mark_for_suspension(ctx: &mut Ctx<'_>, el: &Element) -> MarkForSuspension {
 }
 
 /// The number in an element's text; None (reported) when it does not parse.
-fn number<T: FromStr>(ctx: &mut Ctx<'_>, el: &Element) -> Option<T> {
+fn number<T: FromStr>(ctx: &mut Reader<'_>, el: &Element) -> Option<T> {
     let text = el.text();
     let parsed = text.trim().parse().ok();
     if parsed.is_none() {
@@ -351,7 +351,7 @@ fn number<T: FromStr>(ctx: &mut Ctx<'_>, el: &Element) -> Option<T> {
 }
 
 /// `<errorCodes>101504, 101505</errorCodes>`: comma-separated integers (`-1` allowed).
-fn error_codes(ctx: &mut Ctx<'_>, el: &Element) -> Vec<i64> {
+fn error_codes(ctx: &mut Reader<'_>, el: &Element) -> Vec<i64> {
     let text = el.text();
     let mut codes = Vec::new();
     for item in text

@@ -5,15 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::synapse::model::{
-    Artifacts, ContentMediator, Diagnostic, EndpointKind, EndpointRef, LocalEntryValue,
-    LogCategory, LogLevel, Mediator, Node, Pos, PropertyAction, PublishWsdl, ResourceMatcher,
-    SeqRef, TimeoutAction, ValueSpec, VersionType,
+    Artifacts, Diagnostic, EndpointKind, EndpointRef, LocalEntryValue, Node, Pos, PublishWsdl,
+    ResourceMatcher, SeqRef, TimeoutAction, VersionType,
 };
 use crate::xml::element::{parse_document, MAX_DEPTH};
 
 use super::{
-    load_synapse_dir, parse_artifact_file, parse_endpoint_element, parse_sequence_element,
-    ArtifactDir,
+    load_synapse_dir, parse_artifact_file, parse_endpoint_element, parse_endpoint_reference,
+    parse_sequence_element, ArtifactDir,
 };
 
 fn shared_dir() -> PathBuf {
@@ -264,97 +263,29 @@ fn proxy_is_fully_modelled() {
     let Some(SeqRef::Inline(out)) = &target.out_sequence else {
         panic!("out sequence")
     };
-    assert!(matches!(out.mediators[0].mediator, Mediator::Loopback));
-    assert!(matches!(
-        out.mediators[1].mediator,
-        Mediator::Send {
-            endpoint: None,
-            receive: None
-        }
-    ));
+    let names = |s: &crate::synapse::model::Sequence| -> Vec<String> {
+        s.element.elements().map(|e| e.local.clone()).collect()
+    };
+    assert_eq!(names(out), ["loopback", "send"]);
 
+    // The mediators are the sequence element's children, compiled by `mediators/` (their
+    // tests are in compile/tests.rs).
     let Some(SeqRef::Inline(seq)) = &target.in_sequence else {
         panic!("in sequence")
     };
     assert_eq!(seq.name, None);
     assert_eq!(seq.origin.pos, pos(4, 9));
-    let m: Vec<&Mediator> = seq.mediators.iter().map(|n| &n.mediator).collect();
-    assert_eq!(m.len(), 12);
-    assert_eq!(seq.mediators[1].origin.pos, pos(9, 13));
+    assert_eq!(seq.element.elements().count(), 12);
+    assert_eq!(seq.element.elements().nth(1).unwrap().pos, pos(9, 13));
 
-    match m[0] {
-        Mediator::Log {
-            level,
-            category,
-            separator,
-            message,
-            properties,
-        } => {
-            assert_eq!((*level, *category), (LogLevel::Custom, LogCategory::Debug));
-            assert_eq!(separator, "|");
-            assert_eq!(message, &None);
-            assert_eq!(properties[0].value, ValueSpec::Literal("x & y".into()));
-            match &properties[1].value {
-                ValueSpec::Expression { text, namespaces } => {
-                    assert_eq!(text, "//m:sym");
-                    assert!(namespaces.contains(&("m".to_string(), "urn:m".to_string())));
-                }
-                other => panic!("{other:?}"),
-            }
-        }
-        other => panic!("{other:?}"),
-    }
-    match m[1] {
-        Mediator::Property {
-            name,
-            action,
-            scope,
-            value,
-            value_type,
-            ..
-        } => {
-            assert_eq!(
-                (name.as_str(), *action, scope.as_str()),
-                ("P1", PropertyAction::Set, "axis2")
-            );
-            assert_eq!(value, &Some(ValueSpec::Literal("1".into())));
-            assert_eq!(value_type.as_deref(), Some("INTEGER"));
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(matches!(
-        m[2],
-        Mediator::Property { action: PropertyAction::Remove, value: None, scope, .. } if scope == "transport"
-    ));
-    assert!(matches!(
-        m[3],
-        Mediator::Property { value: Some(ValueSpec::Inline(el)), .. } if el.local == "inline"
-    ));
-    assert!(matches!(
-        m[4],
-        Mediator::Header { name, ns: Some(ns), action: PropertyAction::Remove, value: None, .. }
-            if name == "wsse:Security" && ns == "urn:wsse"
-    ));
-    assert!(matches!(
-        m[5],
-        Mediator::Header { ns: None, scope: Some(scope), value: Some(ValueSpec::Expression { .. }), .. }
-            if scope == "transport"
-    ));
-    assert!(matches!(
-        &m[6],
-        Mediator::Content(ContentMediator::Filter, el) if el.local == "filter"
-    ));
-    assert!(matches!(
-        m[7],
-        Mediator::Call { blocking: true, endpoint: Some(EndpointRef::Key { key, .. }) } if key == "EP"
-    ));
-    assert!(matches!(m[8], Mediator::SequenceRef { key } if key == "other"));
-    match m[9] {
-        Mediator::Send {
-            endpoint: Some(EndpointRef::Inline(ep)),
-            receive,
-        } => {
-            assert_eq!(receive.as_deref(), Some("r"));
+    // The inline endpoint of <send>, as the compiler asks the parser for it.
+    let send = seq.element.elements().nth(9).unwrap();
+    let mut problems = Vec::new();
+    let file = Arc::new(PathBuf::from("t.xml"));
+    let ep = parse_endpoint_reference(send.elements().next().unwrap(), &file, &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+    match ep {
+        Some(EndpointRef::Inline(ep)) => {
             assert_eq!(ep.name.as_deref(), Some("inline"));
             assert_eq!(ep.properties[0].scope, "axis2");
             let EndpointKind::Address { uri, format, qos } = &ep.kind else {
@@ -378,8 +309,6 @@ fn proxy_is_fully_modelled() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(m[10], Mediator::PropertyGroup(group) if group.len() == 1));
-    assert!(matches!(m[11], Mediator::Respond));
 }
 
 #[test]
@@ -455,60 +384,6 @@ fn api_errors() {
         warnings(&problems),
         ["t.xml:3:5: warning: API <handlers> are not supported yet and are ignored"]
     );
-}
-
-#[test]
-fn sequence_artifact_and_mediator_errors() {
-    let (artifacts, problems) = parse(
-        ArtifactDir::Sequences,
-        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S" onError="F" trace="disable">
-    <description>ignored</description>
-    <property name="p"/>
-    <property name="q" value="1" expression="$ctx:x"/>
-    <property name="r" value="1" scope="weird"/>
-    <property name="s" value="1" group="x"/>
-    <sequence/>
-    <header name="u:H" value="1"/>
-    <log level="loud"><property name="l"/></log>
-    <in><send/></in>
-</sequence>"#,
-    );
-    let seq = &artifacts.sequences[0];
-    assert_eq!(seq.name.as_deref(), Some("S"));
-    assert_eq!(seq.on_error.as_deref(), Some("F"));
-    assert_eq!(
-        errors(&problems),
-        [
-            "t.xml:3:5: property 'p' has no value, expression or inline XML",
-            "t.xml:4:5: <property> has both a value and an expression attribute",
-            "t.xml:5:34: invalid property scope 'weird' (expected default, transport, axis2, axis2-client, operation, registry, system, env, trace, analytics)",
-            "t.xml:6:34: attribute 'group' must be a number, found 'x'",
-            "t.xml:7:5: <sequence> used as a mediator needs a key attribute",
-            "t.xml:8:13: namespace prefix 'u' of header name 'u:H' is not declared",
-            "t.xml:9:10: invalid level 'loud' on <log> (expected simple, headers, full, custom)",
-            "t.xml:9:23: log property 'l' has no value, expression or inline XML",
-        ]
-    );
-    assert_eq!(
-        warnings(&problems),
-        ["t.xml:10:5: warning: mediator <in> is not supported yet"]
-    );
-    // The valid-but-flagged ones are kept (group error keeps the property), broken ones dropped.
-    assert_eq!(seq.mediators.len(), 3);
-}
-
-#[test]
-fn call_with_source_or_target_is_unsupported() {
-    let (artifacts, problems) = parse(
-        ArtifactDir::Sequences,
-        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S"><call><endpoint key="e"/><source type="body"/></call></sequence>"#,
-    );
-    assert!(errors(&problems).is_empty());
-    assert_eq!(warnings(&problems).len(), 1);
-    assert!(matches!(
-        artifacts.sequences[0].mediators[0].mediator,
-        Mediator::Unsupported(_)
-    ));
 }
 
 #[test]
@@ -704,7 +579,7 @@ fn registry_elements() {
         parse_document(r#"<sequence xmlns="http://ws.apache.org/ns/synapse"><drop/></sequence>"#)
             .unwrap();
     let seq = parse_sequence_element(&el, &file, &mut problems).unwrap();
-    assert_eq!((seq.name, seq.mediators.len()), (None, 1));
+    assert_eq!((seq.name, seq.element.elements().count()), (None, 1));
     assert_eq!(seq.origin.file, file);
 
     let el = parse_document(

@@ -4,7 +4,7 @@
 //!
 //! Header dumps (`level="headers"` and `"full"`) mask credentials: the values of `Authorization`,
 //! `Proxy-Authorization`, `Cookie`, `Set-Cookie` and of every header whose name says it carries a
-//! secret (see [`is_credential_header`]) are written as `*****` (an authorization scheme is
+//! secret (see `is_credential_header`) are written as `*****` (an authorization scheme is
 //! kept: `Basic *****`). Custom `<property>` values are written as the configuration asks, even
 //! when they read a credential header: naming a value to log is the operator's choice. Control
 //! characters (CR, LF, …) from message data cannot split or forge log lines: the subscriber
@@ -12,19 +12,108 @@
 
 use std::fmt::Write as _;
 
-use super::Engine;
+use super::{Compile, Flow, Mediate, Runtime};
+use crate::diag::Origin;
 use crate::error::Result;
-use crate::message::context::MessageContext;
-use crate::program::mediator::{LogCategory, LogLevel, LogProp};
+use crate::message::{MessageContext, Value};
+use crate::synapse::model::Element;
+use crate::synapse::parse::is_synapse;
 
-pub(super) async fn log(
-    engine: &Engine,
-    ctx: &mut MessageContext,
-    level: LogLevel,
-    category: LogCategory,
-    separator: &str,
-    props: &[LogProp],
-) -> Result<()> {
+#[derive(Debug, Clone)]
+pub struct Log {
+    pub level: Level,
+    pub category: Category,
+    /// Between the fields of the line; default `,`.
+    pub separator: String,
+    pub props: Vec<(String, Value)>,
+}
+
+/// What a `log` mediator writes besides its properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// To, From, WSAction, SOAPAction, ReplyTo, MessageID, Direction.
+    Simple,
+    /// Simple plus the transport headers.
+    Headers,
+    /// Headers plus the envelope.
+    Full,
+    /// Only the properties.
+    Custom,
+}
+
+/// The log level a `log` mediator writes at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl Mediate for Log {
+    fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
+        let mut r = c.reader(&at.file);
+        let level = match r.choice_attr(el, "level", &["simple", "headers", "full", "custom"]) {
+            Some("headers") => Level::Headers,
+            Some("full") => Level::Full,
+            Some("custom") => Level::Custom,
+            _ => Level::Simple,
+        };
+        let categories = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+        let category = match r.choice_attr(el, "category", &categories) {
+            Some("TRACE") => Category::Trace,
+            Some("DEBUG") => Category::Debug,
+            Some("WARN") => Category::Warn,
+            Some("ERROR") => Category::Error,
+            Some("FATAL") => Category::Fatal,
+            _ => Category::Info,
+        };
+        let separator = el.attr("separator").unwrap_or(",").to_string();
+        let mut message = None;
+        let mut specs = Vec::new();
+        for child in el.elements() {
+            if is_synapse(child, "message") {
+                message = Some(child);
+            } else if is_synapse(child, "property") {
+                let Some(name) = r.required(child, "name") else {
+                    continue;
+                };
+                let what = format!("log property '{name}'");
+                if let Some(value) = r.required_value(child, &what) {
+                    specs.push((name.to_string(), value, super::at(child, at)));
+                }
+            } else if !is_synapse(child, "description") {
+                r.unknown_child(child, "log");
+            }
+        }
+        if let Some(m) = message {
+            c.warn(
+                &super::at(m, at),
+                "log <message> templates are not supported yet; the message is ignored",
+            );
+        }
+        let props = specs
+            .into_iter()
+            .map(|(name, spec, p_at)| (name, super::value(c, &spec, &p_at)))
+            .collect();
+        Some(Log {
+            level,
+            category,
+            separator,
+            props,
+        })
+    }
+
+    async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+        log(rt, ctx, self).await?;
+        Ok(Flow::Continue)
+    }
+}
+
+async fn log(rt: &impl Runtime, ctx: &mut MessageContext, m: &Log) -> Result<()> {
+    let (level, category, separator) = (m.level, m.category, m.separator.as_str());
     let mut line = String::with_capacity(128);
     let mut first = true;
     let mut field = |line: &mut String, k: &str, v: &str| {
@@ -34,7 +123,7 @@ pub(super) async fn log(
         first = false;
         let _ = write!(line, "{k}: {v}");
     };
-    if level != LogLevel::Custom {
+    if level != Level::Custom {
         let to = ctx.to.clone().unwrap_or_else(|| ctx.uri.path().to_string());
         field(&mut line, "To", &to);
         if let Some(a) = &ctx.action {
@@ -51,7 +140,7 @@ pub(super) async fn log(
             },
         );
     }
-    if matches!(level, LogLevel::Headers | LogLevel::Full) {
+    if matches!(level, Level::Headers | Level::Full) {
         for (k, v) in ctx.headers.iter() {
             let value = v.to_str().unwrap_or("<binary>");
             if is_credential_header(k.as_str()) {
@@ -61,16 +150,16 @@ pub(super) async fn log(
             }
         }
     }
-    for p in props {
-        let v = engine.eval(ctx, &p.value).await?;
+    for (name, value) in &m.props {
+        let v = rt.eval(ctx, value).await?;
         // Custom properties read `name = value`, as WSO2 prints them.
         if !first {
             line.push_str(separator);
         }
         first = false;
-        let _ = write!(line, "{} = {v}", p.name);
+        let _ = write!(line, "{name} = {v}");
     }
-    if level == LogLevel::Full {
+    if level == Level::Full {
         let body = ctx.body_bytes().await?;
         let text = String::from_utf8_lossy(&body);
         if !first {
@@ -79,11 +168,11 @@ pub(super) async fn log(
         let _ = write!(line, "Envelope: {}", text.trim());
     }
     match category {
-        LogCategory::Trace => tracing::trace!(target: "mint::log_mediator", "{line}"),
-        LogCategory::Debug => tracing::debug!(target: "mint::log_mediator", "{line}"),
-        LogCategory::Info => tracing::info!(target: "mint::log_mediator", "{line}"),
-        LogCategory::Warn => tracing::warn!(target: "mint::log_mediator", "{line}"),
-        LogCategory::Error | LogCategory::Fatal => {
+        Category::Trace => tracing::trace!(target: "mint::log_mediator", "{line}"),
+        Category::Debug => tracing::debug!(target: "mint::log_mediator", "{line}"),
+        Category::Info => tracing::info!(target: "mint::log_mediator", "{line}"),
+        Category::Warn => tracing::warn!(target: "mint::log_mediator", "{line}"),
+        Category::Error | Category::Fatal => {
             tracing::error!(target: "mint::log_mediator", "{line}")
         }
     }

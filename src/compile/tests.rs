@@ -1,0 +1,234 @@
+//! The compiler on artifacts: each mediator read from its element into its compiled form, and the
+//! problems reported at their positions (the parser only locates the mediators; `mediators/`
+//! reads them).
+
+use std::path::Path;
+
+use crate::diag::{Diagnostic, Severity};
+use crate::mediators::header::Target;
+use crate::mediators::log::{Category, Level};
+use crate::mediators::property::Action;
+use crate::mediators::{filter, Mediator};
+use crate::message::{PropType, Scope, Value};
+use crate::program::Program;
+use crate::synapse::model::Artifacts;
+use crate::synapse::parse::{parse_artifact_file, ArtifactDir};
+
+/// Compiles whole artifact files (named `t0.xml`, `t1.xml`, …) with a registry that is empty.
+fn compile(files: &[(ArtifactDir, &str)]) -> (Program, Vec<Diagnostic>) {
+    let mut artifacts = Artifacts::default();
+    let mut problems = Vec::new();
+    for (i, (dir, text)) in files.iter().enumerate() {
+        let path = format!("t{i}.xml");
+        parse_artifact_file(Path::new(&path), text, *dir, &mut artifacts, &mut problems);
+    }
+    let home = crate::config::Home::new("/nonexistent/mint-test-home".into());
+    let registry = crate::registry::Registry::unopened(
+        crate::registry::config::RegistryConfig::defaults(&home),
+    );
+    let program = super::compile(artifacts, &registry, &mut problems);
+    (program, problems)
+}
+
+fn of(problems: &[Diagnostic], severity: Severity) -> Vec<String> {
+    problems
+        .iter()
+        .filter(|d| d.severity == severity)
+        .map(|d| d.to_string())
+        .collect()
+}
+
+fn sequence<'p>(program: &'p Program, name: &str) -> &'p [Mediator] {
+    &program.sequences[program.named_sequences[name]].mediators
+}
+
+const SUPPORT: [(ArtifactDir, &str); 3] = [
+    (
+        ArtifactDir::Sequences,
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="other"><drop/></sequence>"#,
+    ),
+    (
+        ArtifactDir::Sequences,
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="r"><respond/></sequence>"#,
+    ),
+    (
+        ArtifactDir::Endpoints,
+        r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="EP"><address uri="http://127.0.0.1:9/"/></endpoint>"#,
+    ),
+];
+
+const SEQUENCE: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S">
+    <log level="custom" category="debug" separator="|">
+        <property name="a" value="x &amp; y"/>
+        <property xmlns:m="urn:m" name="b" expression="//m:sym"/>
+    </log>
+    <property name="P1" value="1" scope="AXIS2" type="integer"/>
+    <property name="P2" scope="transport" action="remove"/>
+    <property name="P3"><inline xmlns="">v</inline></property>
+    <header xmlns:wsse="urn:wsse" name="wsse:Security" action="remove"/>
+    <header name="X-H" scope="transport" expression="$ctx:v"/>
+    <filter xpath="true()"><then><drop/></then></filter>
+    <call blocking="true"><endpoint key="EP"/></call>
+    <sequence key="other"/>
+    <send receive="r"><endpoint><address uri="http://127.0.0.1:9/svc"/></endpoint></send>
+    <propertyGroup><property name="G" value="g"/></propertyGroup>
+    <respond/>
+</sequence>"#;
+
+#[test]
+fn every_mediator_is_read_into_its_compiled_form() {
+    let mut files = SUPPORT.to_vec();
+    files.push((ArtifactDir::Sequences, SEQUENCE));
+    let (program, problems) = compile(&files);
+    assert_eq!(of(&problems, Severity::Error), Vec::<String>::new());
+    assert_eq!(of(&problems, Severity::Warning), Vec::<String>::new());
+    let m = sequence(&program, "S");
+    assert_eq!(m.len(), 12);
+
+    let Mediator::Log(log) = &m[0] else {
+        panic!("{:?}", m[0])
+    };
+    assert_eq!((log.level, log.category), (Level::Custom, Category::Debug));
+    assert_eq!(log.separator, "|");
+    assert!(matches!(&log.props[0], (n, Value::Literal(v)) if n == "a" && v == "x & y"));
+    assert!(
+        matches!(&log.props[1], (n, Value::XPath(x)) if n == "b" && x.source() == "//m:sym"),
+        "the namespace in scope on the property is bound: {:?}",
+        log.props[1]
+    );
+
+    let Mediator::Property(p1) = &m[1] else {
+        panic!("{:?}", m[1])
+    };
+    assert_eq!((p1.name.as_str(), p1.scope), ("P1", Scope::Axis2));
+    assert!(
+        matches!(&p1.action, Action::Set { value: Value::Literal(v), ty: PropType::Integer } if v == "1")
+    );
+    assert!(matches!(
+        &m[2],
+        Mediator::Property(p) if p.scope == Scope::Transport && matches!(p.action, Action::Remove)
+    ));
+    assert!(matches!(
+        &m[3],
+        Mediator::Property(p) if matches!(&p.action, Action::Set { value: Value::Xml(x), .. } if x.contains("<inline"))
+    ));
+    assert!(matches!(
+        &m[4],
+        Mediator::Header(h) if h.value.is_none()
+            && matches!(&h.target, Target::Soap { ns, prefix, local } if ns == "urn:wsse" && prefix == "wsse" && local == "Security")
+    ));
+    assert!(matches!(
+        &m[5],
+        Mediator::Header(h) if matches!(&h.target, Target::Transport(n) if n == "x-h")
+            && matches!(&h.value, Some(Value::Property { scope: Scope::Default, name }) if name == "v")
+    ));
+    assert!(matches!(
+        &m[6],
+        Mediator::Filter(f) if matches!(f.cond, filter::Cond::XPath(_)) && matches!(f.then[..], [Mediator::Drop(_)]) && f.otherwise.is_empty()
+    ));
+    let ep = program.named_endpoints["EP"];
+    assert!(matches!(&m[7], Mediator::Call(c) if c.endpoint == Some(ep)));
+    let other = program.named_sequences["other"];
+    assert!(matches!(&m[8], Mediator::Sequence(s) if s.0 == other));
+    let r = program.named_sequences["r"];
+    assert!(matches!(
+        &m[9],
+        Mediator::Send(s) if s.receive == Some(r) && s.endpoint.is_some_and(|e| program.endpoints[e].name.is_empty() || e != ep)
+    ));
+    assert!(matches!(&m[10], Mediator::PropertyGroup(g) if g.0.len() == 1));
+    assert!(matches!(&m[11], Mediator::Respond(_)));
+}
+
+#[test]
+fn mediator_problems_are_reported_where_they_are_written() {
+    let (program, problems) = compile(&[(
+        ArtifactDir::Sequences,
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S" trace="disable">
+    <description>ignored</description>
+    <property name="p"/>
+    <property name="q" value="1" expression="$ctx:x"/>
+    <property name="r" value="1" scope="weird"/>
+    <property name="s" value="1" group="x"/>
+    <sequence/>
+    <header name="u:H" value="1"/>
+    <log level="loud"><property name="l"/></log>
+    <in><send/></in>
+</sequence>"#,
+    )]);
+    assert_eq!(
+        of(&problems, Severity::Error),
+        [
+            "t0.xml:3:5: property 'p' has no value, expression or inline XML",
+            "t0.xml:4:5: <property> has both a value and an expression attribute",
+            "t0.xml:5:34: invalid property scope 'weird' (expected default, transport, axis2, axis2-client, operation, registry, system, env, trace, analytics)",
+            "t0.xml:6:34: attribute 'group' must be a number, found 'x'",
+            "t0.xml:7:5: <sequence> used as a mediator needs a key attribute",
+            "t0.xml:8:13: namespace prefix 'u' of header name 'u:H' is not declared",
+            "t0.xml:9:10: invalid level 'loud' on <log> (expected simple, headers, full, custom)",
+            "t0.xml:9:23: log property 'l' has no value, expression or inline XML",
+        ]
+    );
+    assert_eq!(
+        of(&problems, Severity::Warning),
+        ["t0.xml:10:5: warning: mediator <in> is not supported yet"]
+    );
+    // The valid-but-flagged ones are kept (a group error keeps the property), broken ones
+    // dropped; an unsupported mediator stays, to fault when it runs.
+    let m = sequence(&program, "S");
+    assert_eq!(m.len(), 3, "{m:?}");
+    assert!(matches!(&m[2], Mediator::Unsupported { name, .. } if name == "in"));
+}
+
+#[test]
+fn call_with_source_or_target_is_warned_and_faults_when_run() {
+    let (program, problems) = compile(&[
+        SUPPORT[2],
+        (
+            ArtifactDir::Sequences,
+            r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S"><call><endpoint key="EP"/><source type="body"/></call></sequence>"#,
+        ),
+    ]);
+    assert!(of(&problems, Severity::Error).is_empty());
+    assert_eq!(
+        of(&problems, Severity::Warning),
+        ["t1.xml:1:60: warning: mediator <call> with <source> or <target> is not supported yet"]
+    );
+    assert!(matches!(
+        &sequence(&program, "S")[0],
+        Mediator::Call(c) if c.source_or_target.is_some()
+    ));
+}
+
+#[test]
+fn a_mediator_in_another_namespace_is_not_that_mediator() {
+    let (program, problems) = compile(&[(
+        ArtifactDir::Sequences,
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S"><o:drop xmlns:o="urn:other"/></sequence>"#,
+    )]);
+    assert_eq!(
+        of(&problems, Severity::Warning),
+        ["t0.xml:1:60: warning: mediator <o:drop> is not supported yet"]
+    );
+    assert!(matches!(
+        &sequence(&program, "S")[0],
+        Mediator::Unsupported { .. }
+    ));
+}
+
+#[test]
+fn the_built_in_main_and_fault_compile_without_a_problem() {
+    let (program, problems) = compile(&[]);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(matches!(
+        sequence(&program, "main"),
+        [
+            Mediator::Property(_),
+            Mediator::Property(_),
+            Mediator::Respond(_)
+        ]
+    ));
+    assert!(matches!(
+        sequence(&program, "fault"),
+        [Mediator::Log(l), Mediator::Drop(_)] if l.props.len() == 3 && l.level == Level::Custom
+    ));
+}

@@ -1,0 +1,383 @@
+//! The mediators: one module each, holding that mediator's compiled form, how it is read and
+//! compiled from its element, and how it runs.
+//!
+//! A mediator's compile step needs the compiler (sequence and endpoint references, local
+//! entries) and its run step needs the engine (evaluating values, running nested lists,
+//! sending). Both sit above this module, so each is reached through a small trait defined here:
+//! [`Compile`], implemented by `compile::Compiler`, and [`Runtime`], implemented by
+//! `mediation::Engine`. Calls through them are static (one implementation each, generic methods).
+//!
+//! Adding a mediator is one module here (a type implementing [`Mediate`]) and one line in the
+//! list at the bottom of this file, which generates the [`Mediator`] enum and the two delegating
+//! matches.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::diag::{Origin, Severity};
+use crate::error::{Error, Result};
+use crate::json::JsonSettings;
+use crate::message::content::{Evaluated, Want};
+use crate::message::{EpId, Expr, MessageContext, SeqId, Value};
+use crate::registry::cache::ShardRegistry;
+use crate::synapse::model::{Element, LocalEntryValue, ValueSpec};
+use crate::synapse::parse::{is_synapse, Reader, SYNAPSE_NS};
+use crate::xml::Document;
+
+pub mod call;
+pub mod drop;
+pub mod edit;
+pub mod enrich;
+pub mod filter;
+pub mod header;
+pub mod log;
+pub mod loopback;
+pub mod makefault;
+pub mod payload_factory;
+pub mod property;
+pub mod property_group;
+pub mod respond;
+pub mod send;
+pub mod sequence;
+pub mod switch;
+
+/// Whether mediation goes on after a mediator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// A future on the shard (mediation is never sent across threads).
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// What a mediator's compile step may ask of the compiler.
+pub trait Compile {
+    /// A reader whose problems are reported for `file` (the file the element came from).
+    fn reader(&mut self, file: &Arc<PathBuf>) -> Reader<'_>;
+    /// A sequence by key: a named sequence or a registry resource (reported when missing).
+    fn sequence_key(&mut self, key: &str, at: &Origin) -> Option<SeqId>;
+    /// An `<endpoint>` element inside a mediator: inline, or a reference by key.
+    fn endpoint(&mut self, el: &Element, at: &Origin) -> Option<EpId>;
+    /// A local entry by key.
+    fn local_entry(&self, key: &str) -> Option<&LocalEntryValue>;
+
+    /// Reports an error at `at`.
+    fn error(&mut self, at: &Origin, message: impl Into<String>) {
+        report(self, Severity::Error, at, message.into());
+    }
+    /// Reports a warning at `at`.
+    fn warn(&mut self, at: &Origin, message: impl Into<String>) {
+        report(self, Severity::Warning, at, message.into());
+    }
+}
+
+fn report<C: Compile + ?Sized>(c: &mut C, severity: Severity, at: &Origin, message: String) {
+    let mut r = c.reader(&at.file);
+    match severity {
+        Severity::Error => r.error(at.pos, message),
+        Severity::Warning => r.warn(at.pos, message),
+    }
+}
+
+/// What a mediator's run step may ask of the engine.
+#[allow(async_fn_in_trait)] // one implementation, called with static dispatch on the shard
+pub trait Runtime {
+    /// A value's text for this message.
+    async fn eval(&self, ctx: &mut MessageContext, value: &Value) -> Result<String>;
+    /// A compiled XPath against this message, answered in the form asked for; the document is
+    /// returned when the tree was built (node-sets refer to it).
+    async fn eval_xpath(
+        &self,
+        ctx: &mut MessageContext,
+        x: &Expr,
+        want: Want,
+    ) -> Result<(Evaluated, Option<Arc<Document>>)>;
+    /// Runs a list of mediators (a branch); the innermost fault handler runs on a failure.
+    fn run_list<'a>(
+        &'a self,
+        ctx: &'a mut MessageContext,
+        list: &'a [Mediator],
+    ) -> LocalFuture<'a, Flow>;
+    /// Runs a sequence, with its `onError` handler on the fault stack.
+    fn run_sequence<'a>(&'a self, ctx: &'a mut MessageContext, seq: SeqId)
+        -> LocalFuture<'a, Flow>;
+    /// `send`: delivers the message to the endpoint (or its `To`), then hands the response to
+    /// `receive` or the out-flow; failures run the fault handler.
+    async fn send(&self, ctx: &mut MessageContext, endpoint: Option<EpId>, receive: Option<SeqId>);
+    /// `call`: sends the message and makes the response the current message.
+    fn call<'a>(
+        &'a self,
+        ctx: &'a mut MessageContext,
+        endpoint: Option<EpId>,
+    ) -> LocalFuture<'a, Result<()>>;
+    /// The shard's registry.
+    fn registry(&self) -> &ShardRegistry;
+    /// WSO2's JSON ⇄ XML settings.
+    fn json(&self) -> &JsonSettings;
+}
+
+/// One mediator: compiled from its element once, run per message.
+#[allow(async_fn_in_trait)] // static dispatch through the `Mediator` enum
+pub trait Mediate: Sized {
+    /// Reads and compiles the element (`at` is its position); None after reporting an error.
+    fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self>;
+    /// Runs on one message.
+    async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow>;
+}
+
+/// Large mediators are kept boxed in the [`Mediator`] enum, so that a list stays compact.
+impl<T: Mediate> Mediate for Box<T> {
+    fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
+        T::compile(c, el, at).map(Box::new)
+    }
+    async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+        (**self).run(rt, ctx).await
+    }
+}
+
+/// The position of `el` in the file `at` is in.
+pub fn at(el: &Element, at: &Origin) -> Origin {
+    Origin {
+        file: Arc::clone(&at.file),
+        pos: el.pos,
+    }
+}
+
+/// The mediators among `parent`'s child elements, compiled (`<description>` skipped; broken
+/// mediators reported and left out).
+pub fn list(c: &mut impl Compile, parent: &Element, origin: &Origin) -> Vec<Mediator> {
+    parent
+        .elements()
+        .filter(|child| !is_synapse(child, "description"))
+        .filter_map(|child| Mediator::compile(c, child, &at(child, origin)))
+        .collect()
+}
+
+/// A branch (filter's then/else, switch's case/default): the sequence its `sequence` attribute
+/// names, else its child mediators.
+pub fn branch(c: &mut impl Compile, el: &Element, origin: &Origin) -> Vec<Mediator> {
+    if let Some(key) = el.attr("sequence") {
+        return c
+            .sequence_key(key.trim(), origin)
+            .map(|id| Mediator::Sequence(sequence::Sequence(id)))
+            .into_iter()
+            .collect();
+    }
+    list(c, el, origin)
+}
+
+/// A compiled XPath written on `el` (with the namespaces in scope there).
+pub fn xpath(c: &mut impl Compile, text: &str, el: &Element, at: &Origin) -> Option<Arc<Expr>> {
+    if text.trim_start().starts_with("json-eval(") {
+        c.warn(
+            at,
+            format!("json-eval expressions ('{text}') are not supported yet"),
+        );
+        return None;
+    }
+    match crate::xpath::compile(text, &el.ns_scope) {
+        Ok(x) => Some(Arc::new(Expr::new(x))),
+        Err(e) => {
+            c.error(
+                at,
+                format!("invalid XPath '{text}' at offset {}: {e}", e.offset),
+            );
+            None
+        }
+    }
+}
+
+/// A JSONPath (`json-eval(...)`'s argument, or an `evaluator="json"` expression).
+pub fn json_path(c: &mut impl Compile, path: &str, at: &Origin) -> Value {
+    match crate::json::JsonPath::compile(path.trim()) {
+        Ok(p) => Value::JsonPath(Arc::new(p)),
+        Err(e) => {
+            c.error(at, format!("invalid JSONPath '{path}': {e}"));
+            Value::Unsupported(path.to_string())
+        }
+    }
+}
+
+/// An expression: the property-read fast path, `json-eval(...)`, else a compiled XPath.
+pub fn expression(c: &mut impl Compile, text: &str, el: &Element, at: &Origin) -> Value {
+    if let Some(inner) = text
+        .trim()
+        .strip_prefix("json-eval(")
+        .and_then(|r| r.strip_suffix(')'))
+    {
+        return json_path(c, inner, at);
+    }
+    match Value::expression(text) {
+        Value::Unsupported(_) => match xpath(c, text, el, at) {
+            Some(x) => Value::XPath(x),
+            None => Value::Unsupported(text.to_string()),
+        },
+        fast => fast,
+    }
+}
+
+/// A value as the parser gives it: a literal, inline XML or an expression.
+pub fn value(c: &mut impl Compile, v: &ValueSpec, at: &Origin) -> Value {
+    match v {
+        ValueSpec::Literal(s) => Value::Literal(s.clone()),
+        ValueSpec::Inline(el) => Value::Xml(el.source.clone()),
+        ValueSpec::Expression { text, namespaces } => {
+            let el = Element {
+                ns_scope: namespaces.clone(),
+                ..Default::default()
+            };
+            expression(c, text, &el, at)
+        }
+    }
+}
+
+/// A regular expression matched as Java's `Matcher.matches()` does: the whole string.
+pub fn regex(c: &mut impl Compile, re: &str, at: &Origin) -> Option<regex::Regex> {
+    match regex::Regex::new(&format!("^(?:{re})$")) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            c.error(at, format!("invalid regex '{re}': {e}"));
+            None
+        }
+    }
+}
+
+/// Removes whitespace-only text between tags (the indentation of an inline template), as
+/// WSO2's payloadFactory does.
+pub fn strip_indentation(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(i) = rest.find('>') {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let ws = rest.len() - rest.trim_start().len();
+        if rest[ws..].starts_with('<') {
+            rest = &rest[ws..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An inline XML template as text: the element's source, with the namespace declarations it
+/// inherits from the artifact (except Synapse's own default namespace, which WSO2 does not put into
+/// payloads) added to its start tag when its text uses them.
+pub fn format_xml(el: &Element) -> String {
+    let src = el.source.trim();
+    let mut extra = String::new();
+    let mut seen = Vec::new();
+    for (prefix, uri) in el.ns_scope.iter().rev() {
+        if seen.contains(prefix) {
+            continue;
+        }
+        seen.push(prefix.clone());
+        if uri == SYNAPSE_NS || prefix.is_empty() || prefix == "xml" {
+            continue;
+        }
+        let declared = src.contains(&format!("xmlns:{prefix}="));
+        if !declared && src.contains(&format!("{prefix}:")) {
+            extra.push_str(&format!(
+                " xmlns:{prefix}=\"{}\"",
+                crate::xml::escape_attr(uri)
+            ));
+        }
+    }
+    if extra.is_empty() {
+        return src.to_string();
+    }
+    // Insert after the element name in the start tag.
+    let name_end = src[1..]
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .map(|i| i + 1)
+        .unwrap_or(src.len());
+    format!("{}{}{}", &src[..name_end], extra, &src[name_end..])
+}
+
+/// The local entry `key` as template text (payloadFactory formats, enrich's inline source):
+/// None when it is not a local entry with inline content (then it is a registry key).
+pub fn local_text(c: &impl Compile, key: &str) -> Option<String> {
+    match c.local_entry(key)? {
+        LocalEntryValue::Xml(x) => Some(format_xml(x)),
+        LocalEntryValue::Text(t) => Some(t.clone()),
+        LocalEntryValue::Src(_) => None,
+    }
+}
+
+/// Generates [`Mediator`] and its two delegating matches from the list of mediators: the
+/// element's local name in the Synapse namespace, the variant, and its type.
+macro_rules! mediators {
+    ($($local:literal => $variant:ident($ty:ty),)*) => {
+        /// A compiled mediator.
+        #[derive(Debug, Clone)]
+        pub enum Mediator {
+            $($variant($ty),)*
+            /// Raises a fault with this message when run (a sequence key that resolved to
+            /// nothing, as WSO2 reports at run time).
+            Raise(String),
+            /// A mediator mint does not implement yet (warned at deployment): raises a fault
+            /// naming it when run.
+            Unsupported { name: String, origin: Origin },
+        }
+
+        impl Mediator {
+            /// Reads and compiles the mediator element `el`; a mediator mint does not have is
+            /// warned about and kept as [`Mediator::Unsupported`].
+            pub fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Mediator> {
+                let synapse = el.ns == SYNAPSE_NS || el.ns.is_empty();
+                match el.local.as_str() {
+                    $($local if synapse => <$ty as Mediate>::compile(c, el, at).map(Mediator::$variant),)*
+                    _ => {
+                        c.warn(at, format!("mediator <{}> is not supported yet", el.qname()));
+                        Some(Mediator::Unsupported {
+                            name: el.local.clone(),
+                            origin: at.clone(),
+                        })
+                    }
+                }
+            }
+
+            /// Runs the mediator on one message.
+            pub async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+                match self {
+                    $(Mediator::$variant(m) => m.run(rt, ctx).await,)*
+                    Mediator::Raise(msg) => Err(Error::mediation(msg.clone())),
+                    Mediator::Unsupported { name, origin } => Err(Error::mediation(format!(
+                        "mediator '{name}' ({origin}) is not supported by mint yet"
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+mediators! {
+    "call" => Call(call::Call),
+    "drop" => Drop(drop::Drop),
+    "enrich" => Enrich(Box<enrich::Enrich>),
+    "filter" => Filter(filter::Filter),
+    "header" => Header(header::Header),
+    "log" => Log(log::Log),
+    "loopback" => Loopback(loopback::Loopback),
+    "makefault" => MakeFault(Box<makefault::MakeFault>),
+    "payloadFactory" => PayloadFactory(Box<payload_factory::PayloadFactory>),
+    "property" => Property(property::Property),
+    "propertyGroup" => PropertyGroup(property_group::PropertyGroup),
+    "respond" => Respond(respond::Respond),
+    "send" => Send(send::Send),
+    "sequence" => Sequence(sequence::Sequence),
+    "switch" => Switch(switch::Switch),
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn empty_elements_keep_their_indentation_only_between_tags() {
+        assert_eq!(
+            super::strip_indentation("<a>\n  <b>x y</b>\n</a>"),
+            "<a><b>x y</b></a>"
+        );
+    }
+}

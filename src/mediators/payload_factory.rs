@@ -1,0 +1,285 @@
+//! `<payloadFactory>`: builds a new body from a template (`<format>`, inline or by key) with
+//! `$n` replaced by the n-th `<arg>`, as XML, JSON or text. A SOAP message keeps its envelope and
+//! headers: the payload replaces the body's content.
+
+use bytes::Bytes;
+
+use super::edit::as_fragment;
+use super::{Compile, Flow, Mediate, Runtime};
+use crate::diag::Origin;
+use crate::error::{Error, Result};
+use crate::message::context::BodyType;
+use crate::message::{MessageContext, Value};
+use crate::synapse::model::Element;
+use crate::xml::escape_text;
+use crate::xml::soap::build_envelope;
+
+#[derive(Debug, Clone)]
+pub struct PayloadFactory {
+    pub media: Media,
+    /// The inline format, or a registry / local-entry key.
+    pub format: Format,
+    pub args: Vec<Arg>,
+}
+
+/// `media-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    Xml,
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone)]
+pub enum Format {
+    Inline(String),
+    Key(String),
+}
+
+/// One `<arg>`.
+#[derive(Debug, Clone)]
+pub struct Arg {
+    pub value: Value,
+    /// `literal="true"`: XML-looking values are inserted as text, not as XML.
+    pub literal: bool,
+}
+
+impl Mediate for PayloadFactory {
+    fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
+        let media = match el.attr("media-type").unwrap_or("xml") {
+            "xml" => Media::Xml,
+            "json" => Media::Json,
+            "text" => Media::Text,
+            other => {
+                c.error(at, format!("unknown payloadFactory media-type '{other}'"));
+                return None;
+            }
+        };
+        if el
+            .attr("template-type")
+            .is_some_and(|t| t.eq_ignore_ascii_case("freemarker"))
+        {
+            c.warn(at, "FreeMarker payload templates are not supported yet");
+        }
+        let Some(format_el) = el.elements().find(|c| c.local == "format") else {
+            c.error(at, "payloadFactory has no <format>");
+            return None;
+        };
+        let format = match format_el.attr("key") {
+            Some(key) => {
+                let key = key.trim().to_string();
+                match super::local_text(c, &key) {
+                    Some(text) => Format::Inline(text),
+                    None => Format::Key(key),
+                }
+            }
+            None => Format::Inline(match media {
+                Media::Xml => match format_el.elements().next() {
+                    Some(first) => super::strip_indentation(&super::format_xml(first)),
+                    None => format_el.text(),
+                },
+                _ => format_el.text().trim().to_string(),
+            }),
+        };
+        let mut args = Vec::new();
+        if let Some(args_el) = el.elements().find(|c| c.local == "args") {
+            for a in args_el.elements().filter(|c| c.local == "arg") {
+                let ao = super::at(a, at);
+                let json = a.attr("evaluator").is_some_and(|e| e == "json");
+                let value = match (a.attr("value"), a.attr("expression")) {
+                    (Some(v), _) => Value::Literal(v.to_string()),
+                    (None, Some(x)) if json && !x.trim().starts_with("json-eval(") => {
+                        super::json_path(c, x, &ao)
+                    }
+                    (None, Some(x)) => super::expression(c, x, a, &ao),
+                    (None, None) => {
+                        c.error(&ao, "arg needs value or expression");
+                        Value::Literal(String::new())
+                    }
+                };
+                args.push(Arg {
+                    value,
+                    literal: a.attr("literal").is_some_and(|l| l.trim() == "true"),
+                });
+            }
+        }
+        Some(PayloadFactory {
+            media,
+            format,
+            args,
+        })
+    }
+
+    async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+        let format = match &self.format {
+            Format::Inline(f) => f.clone(),
+            Format::Key(k) => match rt.registry().lookup(k).await? {
+                Some(r) => r.text().into_owned(),
+                None => {
+                    return Err(Error::mediation(format!(
+                        "payloadFactory format '{k}' not found in the registry"
+                    )))
+                }
+            },
+        };
+        let mut values = Vec::with_capacity(self.args.len());
+        for a in &self.args {
+            let v = rt.eval(ctx, &a.value).await?;
+            values.push((v, a.literal));
+        }
+        let mut out = String::with_capacity(format.len() + 64);
+        let mut rest = format.as_str();
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                out.push('$');
+                rest = after;
+                continue;
+            }
+            let n: usize = after[..digits].parse().unwrap_or(0);
+            match values.get(n.wrapping_sub(1)) {
+                Some((v, literal)) => match self.media {
+                    Media::Xml if !*literal && as_fragment(v).is_some() => out.push_str(v),
+                    Media::Xml => out.push_str(&escape_text(v)),
+                    Media::Json => {
+                        let quoted = out.ends_with('"') && after[digits..].starts_with('"');
+                        // An XML value becomes JSON; JSON objects and arrays go in raw (replacing
+                        // the template's quotes); strings are escaped.
+                        let raw = if !*literal && as_fragment(v).is_some() {
+                            crate::json::xml_to_json(v.as_bytes(), rt.json()).ok()
+                        } else if !*literal
+                            && (v.trim_start().starts_with('{') || v.trim_start().starts_with('['))
+                            && crate::json::parse(v.as_bytes()).is_ok()
+                        {
+                            Some(v.trim().to_string())
+                        } else {
+                            None
+                        };
+                        match raw {
+                            Some(j) if quoted => {
+                                out.pop();
+                                out.push_str(&j);
+                                rest = &after[digits + 1..];
+                                continue;
+                            }
+                            Some(j) => out.push_str(&j),
+                            None if quoted => out.push_str(&json_escape(v)),
+                            None => out.push_str(v),
+                        }
+                    }
+                    Media::Text => out.push_str(v),
+                },
+                None => out.push_str(&rest[i..i + 1 + digits]),
+            }
+            rest = &after[digits..];
+        }
+        out.push_str(rest);
+        if self.media == Media::Xml {
+            out = collapse_empty_elements(&out);
+        }
+        match self.media {
+            Media::Xml => {
+                // A SOAP message keeps its envelope (and headers): the payload replaces the body.
+                let current = ctx.axis2.get("messageType").cloned().unwrap_or_default();
+                let soap = current.contains("text/xml") || current.contains("soap+xml");
+                let doc = if soap {
+                    ctx.optional_document().await?
+                } else {
+                    None
+                };
+                match doc.as_ref().and_then(|d| d.soap_version().map(|v| (d, v))) {
+                    Some((d, v)) => {
+                        let header = d.soap_header().map(|h| d.source_slice(h));
+                        let body = build_envelope(v, header.as_deref(), out.as_bytes());
+                        ctx.set_content(body, None);
+                    }
+                    None => {
+                        let ct = if current.contains("xml") {
+                            None
+                        } else {
+                            Some("application/xml")
+                        };
+                        ctx.set_content(Bytes::from(out), ct);
+                    }
+                }
+            }
+            Media::Json => {
+                ctx.set_content_typed(Bytes::from(out), Some("application/json"), BodyType::Json)
+            }
+            Media::Text => {
+                ctx.set_content_typed(Bytes::from(out), Some("text/plain"), BodyType::Other)
+            }
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+/// `<a x="1"></a>` → `<a x="1"/>`: empty elements written the way WSO2's serializer does.
+fn collapse_empty_elements(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(i) = rest.find("></") {
+        let (before, after) = rest.split_at(i);
+        let start = before.rfind('<');
+        let collapsed = start.and_then(|st| {
+            let tag = &before[st + 1..];
+            if tag.starts_with(['/', '?', '!']) || tag.ends_with('/') {
+                return None;
+            }
+            let name = tag.split(|c: char| c.is_whitespace()).next()?;
+            let close = format!("></{name}>");
+            after.starts_with(&close).then_some(close.len())
+        });
+        match collapsed {
+            Some(close_len) => {
+                out.push_str(before);
+                out.push_str("/>");
+                rest = &after[close_len..];
+            }
+            None => {
+                out.push_str(before);
+                out.push_str("></");
+                rest = &after[3..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn json_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_elements_collapse() {
+        assert_eq!(
+            collapse_empty_elements("<m:a x=\"1\"></m:a><b>t</b><c></c>"),
+            "<m:a x=\"1\"/><b>t</b><c/>"
+        );
+        assert_eq!(collapse_empty_elements("<a><b></c>"), "<a><b></c>");
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_escape("a\"b\\\n"), "a\\\"b\\\\\\n");
+    }
+}

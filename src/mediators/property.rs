@@ -1,0 +1,124 @@
+//! `<property>`: sets or removes a property in a scope (see `message::properties` for what each
+//! scope means), converting the value to its `type` as Java would; the registry scope writes the
+//! registry resource (`key`) or one of its properties (`key@name`).
+
+use super::{Compile, Flow, Mediate, Runtime};
+use crate::diag::Origin;
+use crate::error::{Error, Result};
+use crate::message::properties::{self, PROPERTY_SCOPES};
+use crate::message::{MessageContext, PropType, Scope, Value};
+use crate::synapse::model::Element;
+
+/// Values of a property mediator's `type` attribute.
+const PROPERTY_TYPES: [&str; 9] = [
+    "STRING", "INTEGER", "BOOLEAN", "DOUBLE", "FLOAT", "LONG", "SHORT", "OM", "JSON",
+];
+
+#[derive(Debug, Clone)]
+pub struct Property {
+    pub name: String,
+    pub scope: Scope,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Set { value: Value, ty: PropType },
+    Remove,
+}
+
+impl Mediate for Property {
+    fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
+        let mut r = c.reader(&at.file);
+        let name = r.required(el, "name")?.to_string();
+        let remove = r.choice_attr(el, "action", &["set", "remove"]) == Some("remove");
+        let scope = match el.attribute("scope") {
+            None => Scope::Default,
+            Some(attr) => {
+                let written = attr.value.trim().to_ascii_lowercase();
+                match properties::scope_named(&written) {
+                    Some(s) => s,
+                    None => {
+                        let names: Vec<&str> = PROPERTY_SCOPES.iter().map(|(n, _)| *n).collect();
+                        r.error(
+                            attr.pos,
+                            format!(
+                                "invalid property scope '{}' (expected {})",
+                                attr.value,
+                                names.join(", ")
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        let ty = r.choice_attr(el, "type", &PROPERTY_TYPES);
+        let pattern = el.attr("pattern").is_some();
+        r.number_attr::<u32>(el, "group");
+        let spec = if remove {
+            None
+        } else {
+            Some(r.required_value(el, &format!("property '{name}'"))?)
+        };
+        if matches!(scope, Scope::System | Scope::Env) {
+            let written = el.attr("scope").unwrap_or_default().trim();
+            c.warn(
+                at,
+                format!("property scope '{written}' is not supported yet"),
+            );
+        }
+        if pattern {
+            c.warn(at, "property pattern/group is not supported yet");
+        }
+        let Some(spec) = spec else {
+            if scope == Scope::Registry {
+                c.warn(
+                    at,
+                    "action=\"remove\" is ignored for the registry scope, as in WSO2",
+                );
+            }
+            return Some(Property {
+                name,
+                scope,
+                action: Action::Remove,
+            });
+        };
+        if scope == Scope::Registry && name.contains('@') {
+            c.warn(
+                at,
+                format!(
+                    "setting registry property '{name}' empties the resource's content, as WSO2 does"
+                ),
+            );
+        }
+        let ty = ty.and_then(PropType::parse).unwrap_or(PropType::String);
+        let value = super::value(c, &spec, at);
+        if let Value::Literal(text) = &value {
+            if let Err(msg) = ty.convert(text) {
+                c.error(at, msg);
+            }
+        }
+        Some(Property {
+            name,
+            scope,
+            action: Action::Set { value, ty },
+        })
+    }
+
+    async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+        match &self.action {
+            Action::Set { value, ty } => {
+                let text = rt.eval(ctx, value).await?;
+                let text = ty.convert(&text).map_err(Error::mediation)?;
+                if self.scope == Scope::Registry {
+                    rt.registry().write(&self.name, &text).await?;
+                } else {
+                    properties::set(ctx, &self.name, self.scope, text)?;
+                }
+            }
+            Action::Remove => properties::remove(ctx, &self.name, self.scope),
+        }
+        Ok(Flow::Continue)
+    }
+}
