@@ -15,7 +15,7 @@
 //!
 //! ## Shape of one request
 //! listener → connection task (hyper HTTP/1.1) → [`mediation::dispatch`] (proxy / API resource /
-//! main) → [`mediation::Engine`] runs the compiled mediators → `send`/`call` go through
+//! main) → [`mediation::Engine`] runs the compiled [`mediators`] → `send`/`call` go through
 //! [`endpoint`] (groups, suspension, timeouts) to the shard's [`http::upstream::Upstream`], the
 //! [`http::client::Pool`] → response. Bodies stay as streams
 //! ([`http::body::Body::Incoming`]) unless a mediator asks for the content.

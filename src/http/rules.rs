@@ -71,7 +71,10 @@ pub fn response_problem(status: StatusCode, headers: &HeaderMap) -> Option<Strin
 /// `%2e`); `..` never climbs above the root. Returns the path unchanged (borrowed) when it has
 /// none.
 pub fn remove_dot_segments(path: &str) -> Cow<'_, str> {
-    if !path.split('/').any(|s| dots(s).is_some()) {
+    // A dot segment needs a `.` or a `%` (of `%2e`): most paths have neither.
+    if memchr::memchr2(b'.', b'%', path.as_bytes()).is_none()
+        || !path.split('/').any(|s| dots(s).is_some())
+    {
         return Cow::Borrowed(path);
     }
     let absolute = path.starts_with('/');
@@ -124,7 +127,7 @@ fn dots(seg: &str) -> Option<u8> {
 
 /// [`remove_dot_segments`] on the path of a `path?query` string; the query is kept as it is.
 pub fn normalize_path_and_query(pq: &str) -> Cow<'_, str> {
-    let (path, query) = match pq.find('?') {
+    let (path, query) = match memchr::memchr(b'?', pq.as_bytes()) {
         Some(i) => pq.split_at(i),
         None => (pq, ""),
     };

@@ -8,8 +8,8 @@
 //! `mediation::Engine`. Calls through them are static (one implementation each, generic methods).
 //!
 //! Adding a mediator is one module here (a type implementing [`Mediate`]) and one line in the
-//! list at the bottom of this file, which generates the [`Mediator`] enum and the two delegating
-//! matches.
+//! list at the bottom of this file, which declares the module and generates the [`Mediator`]
+//! enum and its two delegating matches.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -26,22 +26,7 @@ use crate::synapse::model::{Element, LocalEntryValue, ValueSpec};
 use crate::synapse::parse::{is_synapse, Reader, SYNAPSE_NS};
 use crate::xml::Document;
 
-pub mod call;
-pub mod drop;
 pub mod edit;
-pub mod enrich;
-pub mod filter;
-pub mod header;
-pub mod log;
-pub mod loopback;
-pub mod makefault;
-pub mod payload_factory;
-pub mod property;
-pub mod property_group;
-pub mod respond;
-pub mod send;
-pub mod sequence;
-pub mod switch;
 
 /// Whether mediation goes on after a mediator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,14 +291,24 @@ pub fn local_text(c: &impl Compile, key: &str) -> Option<String> {
     }
 }
 
-/// Generates [`Mediator`] and its two delegating matches from the list of mediators: the
-/// element's local name in the Synapse namespace, the variant, and its type.
+/// A mediator's type in the [`Mediator`] enum: as it is, or boxed (`, boxed`) when it is large,
+/// so that a list of mediators stays compact.
+macro_rules! mediator_type {
+    ($module:ident::$name:ident) => { $module::$name };
+    ($module:ident::$name:ident, boxed) => { Box<$module::$name> };
+}
+
+/// Generates the mediator modules, [`Mediator`] and its two delegating matches from the list of
+/// mediators: the element's local name in the Synapse namespace, the variant, its module and
+/// type.
 macro_rules! mediators {
-    ($($local:literal => $variant:ident($ty:ty),)*) => {
+    ($($local:literal => $variant:ident($module:ident::$name:ident $(, $boxed:ident)?),)*) => {
+        $(pub mod $module;)*
+
         /// A compiled mediator.
         #[derive(Debug, Clone)]
         pub enum Mediator {
-            $($variant($ty),)*
+            $($variant(mediator_type!($module::$name $(, $boxed)?)),)*
             /// Raises a fault with this message when run (a sequence key that resolved to
             /// nothing, as WSO2 reports at run time).
             Raise(String),
@@ -328,7 +323,10 @@ macro_rules! mediators {
             pub fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Mediator> {
                 let synapse = el.ns == SYNAPSE_NS || el.ns.is_empty();
                 match el.local.as_str() {
-                    $($local if synapse => <$ty as Mediate>::compile(c, el, at).map(Mediator::$variant),)*
+                    $($local if synapse => {
+                        <mediator_type!($module::$name $(, $boxed)?) as Mediate>::compile(c, el, at)
+                            .map(Mediator::$variant)
+                    })*
                     _ => {
                         c.warn(at, format!("mediator <{}> is not supported yet", el.qname()));
                         Some(Mediator::Unsupported {
@@ -356,13 +354,13 @@ macro_rules! mediators {
 mediators! {
     "call" => Call(call::Call),
     "drop" => Drop(drop::Drop),
-    "enrich" => Enrich(Box<enrich::Enrich>),
+    "enrich" => Enrich(enrich::Enrich, boxed),
     "filter" => Filter(filter::Filter),
     "header" => Header(header::Header),
     "log" => Log(log::Log),
     "loopback" => Loopback(loopback::Loopback),
-    "makefault" => MakeFault(Box<makefault::MakeFault>),
-    "payloadFactory" => PayloadFactory(Box<payload_factory::PayloadFactory>),
+    "makefault" => MakeFault(makefault::MakeFault, boxed),
+    "payloadFactory" => PayloadFactory(payload_factory::PayloadFactory, boxed),
     "property" => Property(property::Property),
     "propertyGroup" => PropertyGroup(property_group::PropertyGroup),
     "respond" => Respond(respond::Respond),
