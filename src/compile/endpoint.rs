@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::Method;
 
-use crate::message::{Scope, Value};
+use crate::message::{EpId, Scope, Value};
 use crate::program::endpoint::{Address, Endpoint, EndpointKind, Sticky, TimeoutAction};
 use crate::program::suspension::Policy;
 use crate::synapse::model::{self, MarkForSuspension, Qos, SuspendOnFailure};
@@ -122,7 +122,7 @@ pub fn leaf(
 pub fn group(
     e: &model::Endpoint,
     properties: Vec<(String, Value, Scope)>,
-    children: Vec<usize>,
+    children: Vec<EpId>,
     weights: Vec<u32>,
     sticky: Option<Arc<Sticky>>,
 ) -> Endpoint {

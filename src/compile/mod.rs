@@ -122,8 +122,7 @@ pub fn compile_with(
             c.error(&e.origin, format!("duplicate endpoint '{name}'"));
             continue;
         }
-        let id = c.endpoints.len();
-        c.endpoints.push(None);
+        let id = c.push_ep(None);
         c.named_endpoints.insert(name, id);
         c.ep_models.push((id, e));
     }
@@ -148,11 +147,11 @@ pub fn compile_with(
     // Pass 2: bodies.
     for (id, e) in std::mem::take(&mut c.ep_models) {
         let rt = c.endpoint(&e);
-        c.endpoints[id] = Some(rt);
+        c.endpoints[id.index()] = Some(rt);
     }
     for (id, s) in std::mem::take(&mut c.seq_models) {
         let rt = c.sequence(&s);
-        c.sequences[id] = Some(rt);
+        c.sequences[id.index()] = Some(rt);
     }
     let mut proxies = HashMap::new();
     for p in artifacts.proxies {
@@ -348,11 +347,15 @@ impl Compiler<'_> {
     }
     fn reserve_seq(&mut self) -> SeqId {
         self.sequences.push(None);
-        self.sequences.len() - 1
+        SeqId::new(self.sequences.len() - 1)
     }
     fn push_seq(&mut self, s: Sequence) -> SeqId {
         self.sequences.push(Some(s));
-        self.sequences.len() - 1
+        SeqId::new(self.sequences.len() - 1)
+    }
+    fn push_ep(&mut self, e: Option<Endpoint>) -> EpId {
+        self.endpoints.push(e);
+        EpId::new(self.endpoints.len() - 1)
     }
 
     fn sequence(&mut self, s: &model::Sequence) -> Sequence {
@@ -417,7 +420,7 @@ impl Compiler<'_> {
                         on_error: None,
                     },
                 };
-                self.sequences[id] = Some(rt);
+                self.sequences[id.index()] = Some(rt);
                 Some(id)
             }
             None => None,
@@ -482,8 +485,7 @@ impl Compiler<'_> {
             EndpointRef::Key { key, origin } => self.endpoint_key(key, origin),
             EndpointRef::Inline(e) => {
                 let rt = self.endpoint(e);
-                self.endpoints.push(Some(rt));
-                Some(self.endpoints.len() - 1)
+                Some(self.push_ep(Some(rt)))
             }
         }
     }
@@ -500,8 +502,7 @@ impl Compiler<'_> {
             let mut rt = Endpoint::placeholder();
             rt.name = key.to_string();
             rt.kind = EndpointKind::Missing(key.to_string());
-            self.endpoints.push(Some(rt));
-            let id = self.endpoints.len() - 1;
+            let id = self.push_ep(Some(rt));
             self.named_endpoints.insert(key.to_string(), id);
             return Some(id);
         }
@@ -512,8 +513,7 @@ impl Compiler<'_> {
         if rt.name.is_empty() {
             rt.name = key.to_string();
         }
-        self.endpoints.push(Some(rt));
-        let id = self.endpoints.len() - 1;
+        let id = self.push_ep(Some(rt));
         self.named_endpoints.insert(key.to_string(), id);
         Some(id)
     }
@@ -570,7 +570,12 @@ impl Compiler<'_> {
             let weighted = algorithm.is_some_and(|a| a.contains("Weighted"));
             let weights = if weighted {
                 ids.iter()
-                    .map(|&id| self.endpoints[id].as_ref().map(|c| c.weight()).unwrap_or(1))
+                    .map(|&id| {
+                        self.endpoints[id.index()]
+                            .as_ref()
+                            .map(|c| c.weight())
+                            .unwrap_or(1)
+                    })
                     .collect()
             } else {
                 Vec::new()

@@ -265,6 +265,7 @@ impl Backends {
     /// The next start index of a load-balance group, per shard (weighted when `weights` is set).
     fn next_round_robin(&self, id: EpId, n: usize, weights: &[u32]) -> usize {
         let mut rr = self.round_robin.borrow_mut();
+        let id = id.index();
         if rr.len() <= id {
             rr.resize(id + 1, 0);
         }

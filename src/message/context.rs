@@ -44,11 +44,11 @@ pub struct MessageContext {
     /// Set by `respond` (or `send` in the out-flow): the message goes back to the client.
     pub responded: bool,
     /// Fault handler stack: innermost last.
-    pub fault_stack: Vec<usize>,
+    pub fault_stack: Vec<super::SeqId>,
     /// The out sequence of the service being run (proxy/resource), for `send` responses.
-    pub out_seq: Option<usize>,
+    pub out_seq: Option<super::SeqId>,
     /// A proxy's target endpoint (where an endpoint-less `send` in the in-flow goes).
-    pub target_endpoint: Option<usize>,
+    pub target_endpoint: Option<super::EpId>,
     /// Set when a fault handler ran for this message (for the client's answer if nobody responds).
     pub fault: Option<(ErrorKind, i64, String)>,
     /// Maximum body size read into memory.

@@ -3,10 +3,36 @@
 
 pub use crate::xpath::Scope;
 
-/// Index of a sequence in the program's sequences.
-pub type SeqId = usize;
-/// Index of an endpoint in the program's endpoints.
-pub type EpId = usize;
+/// Defines a `u32` id of one kind of program item (kept apart by type: a sequence's id cannot index
+/// the endpoints).
+macro_rules! id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(u32);
+
+        impl $name {
+            /// The id of the item at `index` (programs hold far fewer than 2^32 items).
+            pub fn new(index: usize) -> Self {
+                $name(u32::try_from(index).unwrap_or(u32::MAX))
+            }
+
+            /// The item's index in its table.
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
+
+id!(
+    /// A sequence: its index in the program's sequences.
+    SeqId
+);
+id!(
+    /// An endpoint: its index in the program's endpoints.
+    EpId
+);
 
 /// A compiled XPath, with its streaming form when it is a simple location path that can be
 /// answered by scanning the body bytes without building a tree.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use http::Method;
 
 use super::suspension::{EndpointState, Policy};
-use crate::message::{Scope, Value};
+use crate::message::{EpId, Scope, Value};
 use crate::telemetry::metrics::ServiceStats;
 use crate::uri_template::ExpandTemplate;
 
@@ -100,13 +100,13 @@ pub enum EndpointKind {
     Default,
     /// The first child ready to send; on a transport error, the next one.
     Failover {
-        children: Vec<usize>,
+        children: Vec<EpId>,
         dynamic: bool,
     },
     /// Round robin over the ready children (weighted when `weights` is not empty); with
     /// `failover`, a transport error tries the next child.
     Loadbalance {
-        children: Vec<usize>,
+        children: Vec<EpId>,
         failover: bool,
         weights: Vec<u32>,
         /// `<session type="http"/>`: requests of a known session go to the child that started it.

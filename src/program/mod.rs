@@ -129,3 +129,19 @@ impl Program {
         metrics.set_deployed(deployed);
     }
 }
+
+/// Sequences by id.
+impl std::ops::Index<SeqId> for Vec<Sequence> {
+    type Output = Sequence;
+    fn index(&self, id: SeqId) -> &Sequence {
+        &self[id.index()]
+    }
+}
+
+/// Endpoints by id.
+impl std::ops::Index<EpId> for Vec<Endpoint> {
+    type Output = Endpoint;
+    fn index(&self, id: EpId) -> &Endpoint {
+        &self[id.index()]
+    }
+}
