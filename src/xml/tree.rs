@@ -11,7 +11,7 @@
 //! each element's in-scope list is a slice of `ns_lists` (an element that declares nothing shares
 //! its parent's slice). The implicit `xml` namespace node sits right after the document element.
 //!
-//! Must not: parse (that is `parse.rs`), mutate after construction (edits are an overlay, see
+//! Must not: parse (that is `parse/`), mutate after construction (edits are an overlay, see
 //! `write.rs`), or copy names/values that need no unescaping.
 
 use std::borrow::Cow;

@@ -2,7 +2,7 @@
 //! refuse the same inputs: every token the matcher reads passes through [`Checker::token`],
 //! whether the matcher is matching, skipping a subtree or reading to the end.
 //!
-//! Rules kept from `parse.rs` / `parse/start.rs` (beyond the tokenizer's, which are quick-xml's):
+//! Rules kept from `xml/parse/mod.rs` / `xml/parse/start.rs` (beyond the tokenizer's, which are quick-xml's):
 //! one root element; no text (other than whitespace), CDATA or reference outside it; the XML
 //! declaration only at the start; element and attribute names that are XML names; attributes
 //! as quick-xml splits them, with defined references in their values, at most
