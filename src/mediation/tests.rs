@@ -707,3 +707,45 @@ fn a_filter_in_another_namespace_is_not_a_filter() {
         assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
     });
 }
+
+/// A property read compiled without XPath (`get-property('x')`) and one inside an XPath
+/// expression go through one property table: they answer alike, local entries and message
+/// fields included, as Synapse's `get-property` does.
+#[test]
+fn a_property_reads_the_same_with_or_without_xpath() {
+    run_local(async {
+        let api = format!(
+            r#"<api {NS} name="M" context="/m">
+                <resource methods="POST" uri-template="/t"><inSequence>
+                    <property name="set" value="p"/>
+                    <header name="X-Entry" scope="transport" expression="get-property('greeting')"/>
+                    <header name="X-Entry-X" scope="transport" expression="concat(get-property('greeting'), '')"/>
+                    <header name="X-Format" scope="transport" expression="get-property('MESSAGE_FORMAT')"/>
+                    <header name="X-Format-X" scope="transport" expression="concat(get-property('MESSAGE_FORMAT'), '')"/>
+                    <header name="X-Set" scope="transport" expression="$ctx:set"/>
+                    <header name="X-Set-X" scope="transport" expression="concat($ctx:set, '')"/>
+                    <respond/>
+                </inSequence></resource>
+            </api>"#
+        );
+        let entry = format!(r#"<localEntry {NS} key="greeting">hello</localEntry>"#);
+        let rig = Rig::new(&[&api, &entry]);
+        let r = rig.post("/m/t", "application/xml", "<a/>").await;
+        assert_eq!(r.header("x-entry"), Some("hello"));
+        assert_eq!(r.header("x-entry-x"), Some("hello"));
+        assert_eq!(r.header("x-format"), Some("pox"));
+        assert_eq!(r.header("x-format-x"), Some("pox"));
+        assert_eq!(r.header("x-set"), Some("p"));
+        assert_eq!(r.header("x-set-x"), Some("p"));
+    });
+}
+
+#[test]
+fn respond_answers_with_the_current_message_and_ends_the_flow() {
+    run_local(async {
+        let rig = mediator_rig(r#"<respond/><property name="HTTP_SC" value="500" scope="axis2"/>"#);
+        let r = rig.post("/m/t", "application/xml", "<a>1</a>").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body, "<a>1</a>");
+    });
+}
