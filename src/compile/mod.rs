@@ -106,10 +106,14 @@ pub fn compile_with(
         }
     }
     // Pass 1: ids for every named sequence and endpoint, so references resolve in any order.
+    // Sequences that cannot be deployed (duplicates, and those of artifacts the parser left
+    // out) are compiled too, after the others and into nothing, for their mediators' problems.
+    let mut rejected = artifacts.orphans;
     for s in artifacts.sequences {
         let name = s.name.clone().unwrap_or_default();
         if c.named_sequences.contains_key(&name) {
             c.error(&s.origin, format!("duplicate sequence '{name}'"));
+            rejected.push(s);
             continue;
         }
         let id = c.reserve_seq();
@@ -120,6 +124,7 @@ pub fn compile_with(
         let name = e.name.clone().unwrap_or_default();
         if c.named_endpoints.contains_key(&name) {
             c.error(&e.origin, format!("duplicate endpoint '{name}'"));
+            let _ = c.endpoint(&e);
             continue;
         }
         let id = c.push_ep(None);
@@ -153,10 +158,14 @@ pub fn compile_with(
         let rt = c.sequence(&s);
         c.sequences[id.index()] = Some(rt);
     }
+    for s in &rejected {
+        let _ = c.sequence(s);
+    }
     let mut proxies = HashMap::new();
     for p in artifacts.proxies {
         if proxies.contains_key(&p.name) {
             c.error(&p.origin, format!("duplicate proxy service '{}'", p.name));
+            let _ = c.proxy(&p);
             continue;
         }
         let rt = c.proxy(&p);
@@ -166,6 +175,7 @@ pub fn compile_with(
     for a in artifacts.apis {
         if apis.iter().any(|x| x.name == a.name) {
             c.error(&a.origin, format!("duplicate API '{}'", a.name));
+            let _ = c.api(&a);
             continue;
         }
         let rt = c.api(&a);
@@ -523,10 +533,17 @@ impl Compiler<'_> {
         for p in &e.properties {
             let v = self.value(&p.value, &e.origin);
             let scope = match crate::message::properties::scope_named(&p.scope) {
+                Some(s @ (Scope::System | Scope::Env)) => {
+                    self.warn(
+                        &p.scope_origin,
+                        format!("property scope '{}' is not supported yet", p.scope),
+                    );
+                    s
+                }
                 Some(s) => s,
                 None => {
                     self.error(
-                        &e.origin,
+                        &p.scope_origin,
                         format!(
                             "endpoint property '{}': invalid scope '{}'",
                             p.name, p.scope

@@ -181,21 +181,19 @@ fn mediator_problems_are_reported_where_they_are_written() {
 
 #[test]
 fn call_with_source_or_target_is_warned_and_faults_when_run() {
-    let (program, problems) = compile(&[
-        SUPPORT[2],
-        (
-            ArtifactDir::Sequences,
-            r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S"><call><endpoint key="EP"/><source type="body"/></call></sequence>"#,
-        ),
-    ]);
+    // Not read beyond the warning: its endpoint key names nothing, and that is no error.
+    let (program, problems) = compile(&[(
+        ArtifactDir::Sequences,
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S"><call><endpoint key="e"/><source type="body"/></call></sequence>"#,
+    )]);
     assert!(of(&problems, Severity::Error).is_empty());
     assert_eq!(
         of(&problems, Severity::Warning),
-        ["t1.xml:1:60: warning: mediator <call> with <source> or <target> is not supported yet"]
+        ["t0.xml:1:60: warning: mediator <call> with <source> or <target> is not supported yet"]
     );
     assert!(matches!(
         &sequence(&program, "S")[0],
-        Mediator::Call(c) if c.source_or_target.is_some()
+        Mediator::Call(c) if c.source_or_target.is_some() && c.endpoint.is_none()
     ));
 }
 
@@ -231,4 +229,52 @@ fn the_built_in_main_and_fault_compile_without_a_problem() {
         sequence(&program, "fault"),
         [Mediator::Log(l), Mediator::Drop(_)] if l.props.len() == 3 && l.level == Level::Custom
     ));
+}
+
+#[test]
+fn mediators_of_artifacts_that_are_not_deployed_are_still_checked() {
+    let seq = |name: &str| {
+        format!(
+            r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="{name}"><log level="loud"/></sequence>"#
+        )
+    };
+    let (s1, s2) = (seq("S"), seq("S"));
+    let (_, problems) = compile(&[
+        (ArtifactDir::Sequences, &s1),
+        (ArtifactDir::Sequences, &s2),
+        (
+            ArtifactDir::Api,
+            r#"<api xmlns="http://ws.apache.org/ns/synapse" name="A" context="no-slash"><resource><inSequence><log level="loud"/></inSequence></resource></api>"#,
+        ),
+    ]);
+    let errors = of(&problems, Severity::Error);
+    let loud = |file: &str, col: u32| {
+        format!("{file}:1:{col}: invalid level 'loud' on <log> (expected simple, headers, full, custom)")
+    };
+    assert!(errors.contains(&loud("t0.xml", 65)), "{errors:?}");
+    assert!(
+        errors.contains(&loud("t1.xml", 65)),
+        "the duplicate's too: {errors:?}"
+    );
+    assert!(
+        errors.contains(&loud("t2.xml", 101)),
+        "the API's, left out: {errors:?}"
+    );
+    assert!(errors.iter().any(|e| e.contains("duplicate sequence 'S'")));
+}
+
+#[test]
+fn an_endpoint_property_scope_is_checked_where_it_is_written() {
+    let (_, problems) = compile(&[(
+        ArtifactDir::Endpoints,
+        r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="E"><address uri="http://127.0.0.1:9/"/><property name="p" value="1" scope="weird"/><property name="q" value="1" scope="env"/></endpoint>"#,
+    )]);
+    assert_eq!(
+        of(&problems, Severity::Error),
+        ["t0.xml:1:125: endpoint property 'p': invalid scope 'weird'"]
+    );
+    assert_eq!(
+        of(&problems, Severity::Warning),
+        ["t0.xml:1:169: warning: property scope 'env' is not supported yet"]
+    );
 }

@@ -19,7 +19,7 @@ use crate::telemetry::metrics::Metrics;
 pub struct Deployment {
     /// None when any error was found.
     pub config: Option<Program>,
-    /// Errors and warnings, in file order.
+    /// Errors and warnings: the parser's file by file, then the compiler's (mediators, references).
     pub problems: Vec<Diagnostic>,
     /// CARs that failed and were left out (rolled back), by file name.
     pub faulty_capps: Vec<String>,

@@ -22,7 +22,7 @@ use crate::registry::Resource;
 use crate::xml::Document;
 use crate::xpath::dom::NodeId;
 use crate::xpath::{EmptyDom, XPath, XPathContext};
-use crate::xpath::{MessageField, PropertyValue, Scope, Scope as XScope};
+use crate::xpath::{MessageField, PropertyValue, Scope as XScope};
 
 /// Answers XPath's questions from one message.
 pub struct MessageXPathContext<'a> {
@@ -58,11 +58,12 @@ impl XPathContext for MessageXPathContext<'_> {
                     (None, _) => s(""),
                 }
             }
-            _ => self
-                .engine
-                .property(self.ctx, scope, name)
-                .map(PropertyValue::String),
+            _ => properties::get(self.ctx, scope, name).map(PropertyValue::String),
         }
+    }
+
+    fn entry(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.engine.local_entry_text(key).map(Cow::Borrowed)
     }
 
     fn message_field(&self, f: MessageField) -> Option<Cow<'_, str>> {
@@ -89,27 +90,12 @@ impl XPathContext for MessageXPathContext<'_> {
 }
 
 impl Engine {
-    /// A property as every reader sees it: the message's property table, then, for a
-    /// default-scope name no property has, the local entry of that name (Synapse falls back to
-    /// `getEntry`). Registry resources are read by the callers, which may have to fetch them.
-    pub fn property<'a>(
-        &'a self,
-        ctx: &'a MessageContext,
-        scope: Scope,
-        name: &str,
-    ) -> Option<Cow<'a, str>> {
-        if let Some(v) = properties::get(ctx, scope, name) {
-            return Some(v);
-        }
-        if !matches!(
-            scope,
-            Scope::Default | Scope::Operation | Scope::Axis2Client | Scope::Func | Scope::Variable
-        ) {
-            return None;
-        }
-        match self.config.local_entries.get(name) {
-            Some(crate::program::LocalEntry::Text(t)) => Some(Cow::Borrowed(t)),
-            Some(crate::program::LocalEntry::Xml(x)) => Some(Cow::Borrowed(&x.source)),
+    /// The local entry `key` as text (what `get-property('key')` falls back to when no
+    /// property has the name, as Synapse's `getEntry` does).
+    pub fn local_entry_text(&self, key: &str) -> Option<&str> {
+        match self.config.local_entries.get(key) {
+            Some(crate::program::LocalEntry::Text(t)) => Some(t),
+            Some(crate::program::LocalEntry::Xml(x)) => Some(&x.source),
             _ => None,
         }
     }

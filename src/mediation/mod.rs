@@ -15,6 +15,7 @@ pub mod respond;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
@@ -376,8 +377,12 @@ impl Engine {
     pub async fn eval(&self, ctx: &mut MessageContext, v: &Value) -> Result<String> {
         match v {
             Value::Literal(s) | Value::Xml(s) => Ok(s.clone()),
-            Value::Property { scope, name } => Ok(self
-                .property(ctx, *scope, name)
+            Value::Field(f) => Ok(properties::field(ctx, *f).unwrap_or_default().into_owned()),
+            Value::GetProperty(name) => Ok(properties::get(ctx, Scope::Default, name)
+                .or_else(|| self.local_entry_text(name).map(Cow::Borrowed))
+                .unwrap_or_default()
+                .into_owned()),
+            Value::Property { scope, name } => Ok(properties::get(ctx, *scope, name)
                 .unwrap_or_default()
                 .into_owned()),
             Value::Registry { key, property } => {

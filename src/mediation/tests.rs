@@ -708,9 +708,10 @@ fn a_filter_in_another_namespace_is_not_a_filter() {
     });
 }
 
-/// A property read compiled without XPath (`get-property('x')`) and one inside an XPath
-/// expression go through one property table: they answer alike, local entries and message
-/// fields included, as Synapse's `get-property` does.
+/// A property read compiled without XPath (`get-property('x')`, `$ctx:x`) and one inside an
+/// XPath expression go through one property table and answer alike: `get-property` as
+/// Synapse's function does (message fields first, then the property, then the local entry),
+/// `$ctx:` the property only.
 #[test]
 fn a_property_reads_the_same_with_or_without_xpath() {
     run_local(async {
@@ -724,6 +725,10 @@ fn a_property_reads_the_same_with_or_without_xpath() {
                     <header name="X-Format-X" scope="transport" expression="concat(get-property('MESSAGE_FORMAT'), '')"/>
                     <header name="X-Set" scope="transport" expression="$ctx:set"/>
                     <header name="X-Set-X" scope="transport" expression="concat($ctx:set, '')"/>
+                    <header name="X-Ctx" scope="transport" expression="concat('[', $ctx:greeting, ']')"/>
+                    <property name="ctx" expression="$ctx:greeting"/>
+                    <header name="X-Ctx-Fast" scope="transport" expression="concat('[', $ctx:ctx, ']')"/>
+                    <header name="X-Fault" scope="transport" expression="concat('[', get-property('FAULT'), ']')"/>
                     <respond/>
                 </inSequence></resource>
             </api>"#
@@ -737,6 +742,10 @@ fn a_property_reads_the_same_with_or_without_xpath() {
         assert_eq!(r.header("x-format-x"), Some("pox"));
         assert_eq!(r.header("x-set"), Some("p"));
         assert_eq!(r.header("x-set-x"), Some("p"));
+        // `$ctx:` reads the property only: no message field, no local entry.
+        assert_eq!(r.header("x-ctx"), Some("[]"));
+        assert_eq!(r.header("x-ctx-fast"), Some("[]"));
+        assert_eq!(r.header("x-fault"), Some("[]"));
     });
 }
 

@@ -19,27 +19,32 @@ pub struct Call {
 
 impl Mediate for Call {
     fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
-        // `blocking` changes how WSO2 waits for the response, not what the flow sees.
-        c.reader(&at.file).bool_attr(el, "blocking", false);
-        let source_or_target = el
+        if el
             .elements()
-            .any(|e| is_synapse(e, "source") || is_synapse(e, "target"));
-        if source_or_target {
+            .any(|e| is_synapse(e, "source") || is_synapse(e, "target"))
+        {
+            // Not read further: nothing of it is compiled until mint runs this form.
             c.warn(
                 at,
                 "mediator <call> with <source> or <target> is not supported yet",
             );
+            return Some(Call {
+                endpoint: None,
+                source_or_target: Some(at.clone()),
+            });
         }
+        // `blocking` changes how WSO2 waits for the response, not what the flow sees.
+        c.reader(&at.file).bool_attr(el, "blocking", false);
         Some(Call {
             endpoint: super::send::endpoint_child(c, el, at),
-            source_or_target: source_or_target.then(|| at.clone()),
+            source_or_target: None,
         })
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         if let Some(origin) = &self.source_or_target {
             return Err(Error::mediation(format!(
-                "mediator 'call' with <source> or <target> ({origin}) is not supported by mint yet"
+                "mediator 'call' ({origin}) is not supported by mint yet"
             )));
         }
         match rt.call(ctx, self.endpoint).await {

@@ -62,29 +62,16 @@ impl Mediate for Property {
             Some(r.required_value(el, &format!("property '{name}'"))?)
         };
         if matches!(scope, Scope::System | Scope::Env) {
-            let written = el.attr("scope").unwrap_or_default().trim();
+            let written = el.attr("scope").unwrap_or_default().trim().to_ascii_lowercase();
+            c.warn(at, format!("property scope '{written}' is not supported yet"));
+        }
+        if scope == Scope::Registry && spec.is_none() {
             c.warn(
                 at,
-                format!("property scope '{written}' is not supported yet"),
+                "action=\"remove\" is ignored for the registry scope, as in WSO2",
             );
         }
-        if pattern {
-            c.warn(at, "property pattern/group is not supported yet");
-        }
-        let Some(spec) = spec else {
-            if scope == Scope::Registry {
-                c.warn(
-                    at,
-                    "action=\"remove\" is ignored for the registry scope, as in WSO2",
-                );
-            }
-            return Some(Property {
-                name,
-                scope,
-                action: Action::Remove,
-            });
-        };
-        if scope == Scope::Registry && name.contains('@') {
+        if scope == Scope::Registry && spec.is_some() && name.contains('@') {
             c.warn(
                 at,
                 format!(
@@ -92,6 +79,16 @@ impl Mediate for Property {
                 ),
             );
         }
+        if pattern {
+            c.warn(at, "property pattern/group is not supported yet");
+        }
+        let Some(spec) = spec else {
+            return Some(Property {
+                name,
+                scope,
+                action: Action::Remove,
+            });
+        };
         let ty = ty.and_then(PropType::parse).unwrap_or(PropType::String);
         let value = super::value(c, &spec, at);
         if let Value::Literal(text) = &value {

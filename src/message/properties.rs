@@ -21,29 +21,20 @@ pub fn field(ctx: &MessageContext, f: MessageField) -> Option<Cow<'_, str>> {
         }),
         MessageField::Action => ctx.action.as_deref().map(Cow::Borrowed),
         MessageField::MessageFormat => Some(Cow::Borrowed(ctx.message_format())),
-        MessageField::Fault => Some(Cow::Borrowed(if ctx.is_fault { "true" } else { "false" })),
+        MessageField::Fault => Some(Cow::Borrowed(if ctx.is_fault { "true" } else { "" })),
         _ => None,
     }
 }
 
-/// Reads a property, or None when it is not set. The registry scope and the local entries a
-/// default-scope miss falls back to are the engine's (they need the registry and the program);
-/// the system, file and configuration scopes are not supported and read as unset.
+/// Reads a property as it is set (`$ctx:x`, `$trp:x`, …), or None. What `get-property()` adds
+/// in the default scope (the message [`field`]s first, the local entry of the name after a
+/// miss) and the registry scope are the engine's (they need the program and the registry); the
+/// system, file and configuration scopes are not supported and read as unset.
 pub fn get<'a>(ctx: &'a MessageContext, scope: Scope, name: &str) -> Option<Cow<'a, str>> {
     let borrowed = |v: &'a String| Cow::Borrowed(v.as_str());
     match scope {
         Scope::Default | Scope::Operation | Scope::Axis2Client | Scope::Func | Scope::Variable => {
-            if let Some(v) = MessageField::from_name(name).and_then(|f| field(ctx, f)) {
-                return Some(v);
-            }
-            if let Some(v) = ctx.props.get(name) {
-                return Some(borrowed(v));
-            }
-            match name {
-                "SOAPAction" => ctx.action.as_deref().map(Cow::Borrowed),
-                "messageType" => ctx.axis2.get("messageType").map(borrowed),
-                _ => None,
-            }
+            ctx.props.get(name).map(borrowed)
         }
         Scope::Axis2 => ctx.axis2.get(name).map(borrowed),
         Scope::Transport => ctx

@@ -1,6 +1,7 @@
 //! What mediators read from a message, compiled: values (literals, property reads, XPath,
 //! JSONPath), property types and the ids of sequences and endpoints.
 
+use crate::xpath::MessageField;
 pub use crate::xpath::Scope;
 
 /// Defines a `u32` id of one kind of program item (kept apart by type: a sequence's id cannot index
@@ -110,9 +111,14 @@ pub enum Value {
     Literal(String),
     /// Inline XML, serialized.
     Xml(String),
-    /// A property read, from the expressions mint already understands without XPath:
-    /// `get-property('name')`, `get-property('scope', 'name')`, `$ctx:name`, `$trp:name`,
-    /// `$axis2:name`.
+    /// `get-property('name')` (or with the `default` scope) of a message field (`To`,
+    /// `Action`, `MESSAGE_FORMAT`, `FAULT`, …), which Synapse answers before any property.
+    Field(MessageField),
+    /// `get-property('name')` of any other name: the property, else the local entry of that
+    /// name (as Synapse falls back to `getEntry`).
+    GetProperty(String),
+    /// A property as it is set, nothing else: `$ctx:name`, `$trp:name`, `$axis2:name`,
+    /// `get-property('transport' | 'axis2', 'name')`.
     Property {
         scope: Scope,
         name: String,
@@ -134,6 +140,31 @@ pub enum Value {
 }
 
 impl Value {
+    /// `get-property(scope, name)` as a value read without XPath, when it is one: a message
+    /// field or a property (then a local entry) in the default scope, a transport or axis2
+    /// property, a registry resource. None for what only XPath answers (`SYSTEM_DATE`,
+    /// `SYSTEM_TIME`, other scopes).
+    fn get_property(scope: &str, name: String) -> Option<Value> {
+        if name.is_empty() || name == "SYSTEM_DATE" || name == "SYSTEM_TIME" {
+            return None;
+        }
+        Some(match Scope::from_name(scope)? {
+            Scope::Default => match MessageField::from_name(&name) {
+                Some(field) => Value::Field(field),
+                None => Value::GetProperty(name),
+            },
+            scope @ (Scope::Transport | Scope::Axis2) => Value::Property { scope, name },
+            Scope::Registry => {
+                let (key, property) = match name.split_once('@') {
+                    Some((k, p)) => (k.to_string(), Some(p.to_string())),
+                    None => (name, None),
+                };
+                Value::Registry { key, property }
+            }
+            _ => return None,
+        })
+    }
+
     /// Compiles an expression: the property-read forms are recognised, the rest is unsupported.
     pub fn expression(text: &str) -> Value {
         let t = text.trim();
@@ -167,32 +198,15 @@ impl Value {
                     .or_else(|| s.strip_prefix('"').and_then(|r| r.strip_suffix('"')))
                     .map(str::to_string)
             };
-            match parts.as_slice() {
-                [name] => {
-                    if let Some(name) = unquote(name) {
-                        return Value::Property {
-                            scope: Scope::Default,
-                            name,
-                        };
-                    }
-                }
-                [scope, name] => {
-                    if let (Some(scope), Some(name)) = (unquote(scope), unquote(name)) {
-                        if scope.eq_ignore_ascii_case("registry") {
-                            let (key, property) = match name.split_once('@') {
-                                Some((k, p)) => (k.to_string(), Some(p.to_string())),
-                                None => (name, None),
-                            };
-                            return Value::Registry { key, property };
-                        }
-                        if let Some(sc @ (Scope::Default | Scope::Transport | Scope::Axis2)) =
-                            Scope::from_name(&scope.to_ascii_lowercase())
-                        {
-                            return Value::Property { scope: sc, name };
-                        }
-                    }
-                }
-                _ => {}
+            // The scope as the XPath function reads it (a first argument that is no scope name
+            // makes a date format: left to XPath).
+            let read = match parts.as_slice() {
+                [name] => unquote(name).map(|n| ("default".to_string(), n)),
+                [scope, name] => unquote(scope).zip(unquote(name)),
+                _ => None,
+            };
+            if let Some(v) = read.and_then(|(scope, name)| Value::get_property(&scope, name)) {
+                return v;
             }
         }
         Value::Unsupported(text.to_string())

@@ -17,6 +17,9 @@ pub struct Artifacts {
     pub endpoint_templates: Vec<EndpointTemplate>,
     /// Files that parsed but whose artifact kind mint does not deploy yet (templates, tasks, …).
     pub unsupported: Vec<(Origin, String)>,
+    /// Inline sequences of artifacts left out for their errors: compiled only so that the
+    /// problems of their mediators are reported too.
+    pub orphans: Vec<Sequence>,
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -182,7 +185,10 @@ pub struct Endpoint {
 pub struct EndpointProperty {
     pub name: String,
     pub value: ValueSpec,
+    /// Lower-cased as written; `default` when absent.
     pub scope: String,
+    /// Where the scope is written (the `scope` attribute, else the element).
+    pub scope_origin: Origin,
 }
 
 #[derive(Debug, Clone)]

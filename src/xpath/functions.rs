@@ -321,6 +321,10 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
             ),
             PropertyName::Scoped(scope, key) => match self.cx.property(*scope, key) {
                 Some(v) => from_property(v),
+                None if *scope == Scope::Default => match self.cx.entry(key) {
+                    Some(v) => Value::String(v.into_owned()),
+                    None => null(),
+                },
                 // Synapse answers "" (not null) for these scopes.
                 None if matches!(
                     scope,

@@ -166,6 +166,13 @@ pub trait XPathContext {
         None
     }
 
+    /// The entry (local entry, else registry resource) `key` names, as text: what
+    /// `get-property('key')` answers when no default-scope property has the name (Synapse's
+    /// `getEntry`). Not consulted for `$ctx:key`, which reads the property only.
+    fn entry(&self, _key: &str) -> Option<Cow<'_, str>> {
+        None
+    }
+
     /// A query parameter for `$url:name`. The default follows Synapse: the query string of the
     /// `To` address is split on `&`, names match case-insensitively, the first match wins, its
     /// value is %-decoded; a missing parameter reads as `""`.

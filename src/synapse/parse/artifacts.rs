@@ -3,7 +3,7 @@
 
 use crate::synapse::model::{
     Api, Element, EndpointRef, LocalEntry, LocalEntryValue, Proxy, PublishWsdl, Resource,
-    ResourceMatcher, SeqRef, Target, VersionType,
+    ResourceMatcher, SeqRef, Sequence, Target, VersionType,
 };
 
 use super::{endpoint, in_synapse_ns, is_synapse, Reader};
@@ -133,7 +133,9 @@ fn parameter_value(el: &Element) -> String {
     }
 }
 
-pub(super) fn api(ctx: &mut Reader<'_>, el: &Element) -> Option<Api> {
+/// An `<api>`; None when it cannot be deployed (reported), its inline sequences then going to
+/// `orphans` so that their mediators are still checked.
+pub(super) fn api(ctx: &mut Reader<'_>, el: &Element, orphans: &mut Vec<Sequence>) -> Option<Api> {
     let name = ctx.required(el, "name").map(str::to_string);
     let mut context = ctx.required(el, "context").map(str::to_string);
     if let (Some(ctx_value), Some(attr)) = (&context, el.attribute("context")) {
@@ -178,7 +180,16 @@ pub(super) fn api(ctx: &mut Reader<'_>, el: &Element) -> Option<Api> {
         ctx.error(el.pos, "<api> has no <resource>");
     }
 
-    let mut context = context?;
+    let (Some(name), Some(mut context)) = (name, context) else {
+        for r in resources {
+            for s in [r.in_sequence, r.out_sequence, r.fault_sequence] {
+                if let Some(SeqRef::Inline(s)) = s {
+                    orphans.push(s);
+                }
+            }
+        }
+        return None;
+    };
     if version_type == VersionType::Context {
         if let Some(version) = &version {
             context = context.replace("{version}", version);
@@ -188,7 +199,7 @@ pub(super) fn api(ctx: &mut Reader<'_>, el: &Element) -> Option<Api> {
         context.pop();
     }
     Some(Api {
-        name: name?,
+        name,
         origin: ctx.origin(el.pos),
         context,
         version,

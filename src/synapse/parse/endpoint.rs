@@ -236,7 +236,13 @@ fn property(ctx: &mut Reader<'_>, el: &Element) -> Option<EndpointProperty> {
     let scope = el
         .attr("scope")
         .map_or_else(|| "default".to_string(), |s| s.trim().to_ascii_lowercase());
-    Some(EndpointProperty { name, value, scope })
+    let scope_origin = ctx.origin(el.attribute("scope").map_or(el.pos, |a| a.pos));
+    Some(EndpointProperty {
+        name,
+        value,
+        scope,
+        scope_origin,
+    })
 }
 
 /// The QoS children of a leaf endpoint element (`<address>`, `<http>`, `<default>`).

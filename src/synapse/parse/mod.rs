@@ -177,7 +177,7 @@ pub fn parse_artifact_file(
     }
     match dir {
         ArtifactDir::Api => {
-            if let Some(api) = artifacts::api(&mut ctx, &root) {
+            if let Some(api) = artifacts::api(&mut ctx, &root, &mut out.orphans) {
                 out.apis.push(api);
             }
         }
