@@ -204,6 +204,7 @@ impl Streamed {
             failed: Cell::new(None),
             done: Cell::new(false),
             timer: Cell::new(None),
+            armed: Cell::new(None),
         });
         self.watch = Some(w.clone());
         w
@@ -251,29 +252,38 @@ impl http_body::Body for Streamed {
         match polled {
             Poll::Pending => {
                 let now = Instant::now();
-                let mut timer = watch.timer.take();
                 let since = match watch.waiting_since.get() {
-                    Some(s) => s,
+                    Some(since) => since,
                     None => {
                         watch.waiting_since.set(Some(now));
-                        let left = watch.budget.saturating_sub(watch.waited.get());
-                        match &mut timer {
-                            Some(t) => t.reset(left),
-                            None => timer = Some(glommio::timer::Timer::new(left)),
-                        }
                         now
                     }
                 };
-                let expired = watch.waited.get() + now.duration_since(since) >= watch.budget
-                    || timer
-                        .as_mut()
-                        .is_some_and(|t| Pin::new(t).poll(cx).is_ready());
-                if expired {
+                let waited = watch.waited.get() + now.duration_since(since);
+                if waited >= watch.budget {
                     watch.failed.set(Some(ErrorKind::ClientTimeout));
                     watch.waiting_since.set(None);
                     return Poll::Ready(Some(Err(Box::new(SenderTimeout(watch.budget)))));
                 }
-                watch.timer.set(timer);
+                // The timer only has to fire no later than the budget runs out. The deadline
+                // only moves later (time the reader does not wait is not counted), so a timer
+                // armed for an earlier wait still serves: it is re-armed only once it has fired
+                // early, not on every wait (each arming is a reactor timer-tree update).
+                let deadline = now + (watch.budget - waited);
+                if watch.armed.get().is_none_or(|armed| armed <= now) {
+                    let mut timer = watch.timer.take();
+                    match &mut timer {
+                        Some(t) => t.reset(watch.budget - waited),
+                        None => timer = Some(glommio::timer::Timer::new(watch.budget - waited)),
+                    }
+                    if let Some(t) = timer.as_mut() {
+                        // Registers this task's waker with the reactor (not ready: the
+                        // deadline is ahead).
+                        let _ = Pin::new(t).poll(cx);
+                    }
+                    watch.timer.set(timer);
+                    watch.armed.set(Some(deadline));
+                }
                 Poll::Pending
             }
             Poll::Ready(item) => {
@@ -281,7 +291,12 @@ impl http_body::Body for Streamed {
                     watch.waited.set(watch.waited.get() + since.elapsed());
                 }
                 match &item {
-                    None => watch.done.set(true),
+                    None => {
+                        watch.done.set(true);
+                        // Nothing more to wait for: the timer leaves the reactor.
+                        watch.timer.set(None);
+                        watch.armed.set(None);
+                    }
                     Some(Err(_)) => watch.failed.set(Some(ErrorKind::ClientIo)),
                     Some(Ok(_)) => {}
                 }
@@ -327,8 +342,11 @@ pub struct Watch {
     failed: Cell<Option<ErrorKind>>,
     /// The stream was read to its end.
     done: Cell<bool>,
-    /// Bounds the current wait for the sender (kept between waits and reset).
+    /// Bounds the waits for the sender: armed at the first wait, kept between waits, re-armed
+    /// only after it fired before the budget ran out.
     timer: Cell<Option<glommio::timer::Timer>>,
+    /// When the armed timer fires at the latest (None: not armed).
+    armed: Cell<Option<Instant>>,
 }
 
 impl Watch {
@@ -373,5 +391,83 @@ impl Watch {
                 .waiting_since
                 .get()
                 .map_or(Duration::ZERO, |s| s.elapsed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use http_body::Frame;
+    use http_body_util::BodyExt;
+
+    use super::{BoxError, Streamed};
+    use crate::error::{ErrorKind, Side};
+
+    fn run<F: std::future::Future>(fut: F) -> F::Output {
+        glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+            .io_memory(64 * 1024)
+            .ring_depth(16)
+            .make()
+            .expect("a test executor (io_uring; check RLIMIT_MEMLOCK)")
+            .run(fut)
+    }
+
+    /// A sender that sends `frames` chunks, each `gap` after the reader first asks for it.
+    fn sender(frames: usize, gap: Duration) -> Streamed {
+        let stream = futures_lite::stream::unfold(0, move |i| async move {
+            if i == frames {
+                return None;
+            }
+            glommio::timer::sleep(gap).await;
+            Some((
+                Ok::<_, BoxError>(Frame::data(Bytes::from_static(b"x"))),
+                i + 1,
+            ))
+        });
+        Streamed::local(http_body_util::StreamBody::new(stream), Side::Client)
+    }
+
+    #[test]
+    fn a_sender_slower_than_the_budget_in_all_fails_the_stream() {
+        run(async {
+            // 8 waits of 20 ms: 160 ms of waiting, over a 70 ms budget.
+            let mut body = sender(8, Duration::from_millis(20));
+            let watch = body.watch(Duration::from_millis(70));
+            let mut frames = 0;
+            let failed = loop {
+                match body.frame().await {
+                    Some(Ok(_)) => frames += 1,
+                    Some(Err(e)) => break e,
+                    None => panic!("the stream ended without a timeout"),
+                }
+            };
+            assert!(failed.to_string().contains("70 ms"), "{failed}");
+            assert!(
+                (1..=4).contains(&frames),
+                "{frames} frames before the timeout"
+            );
+            let blame = watch.blame(false).expect("the sender is to blame");
+            assert_eq!(blame.kind, ErrorKind::ClientTimeout);
+        });
+    }
+
+    #[test]
+    fn time_the_reader_does_not_wait_is_not_counted() {
+        run(async {
+            // 3 waits of 10 ms with the reader pausing 100 ms after each: over 300 ms of wall
+            // time, about 30 ms of waiting for the sender, under the 200 ms budget.
+            let mut body = sender(3, Duration::from_millis(10));
+            let watch = body.watch(Duration::from_millis(200));
+            let mut frames = 0;
+            while let Some(f) = body.frame().await {
+                f.expect("no timeout: the reader's own pauses are not the sender's");
+                frames += 1;
+                glommio::timer::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(frames, 3);
+            assert!(watch.blame(false).is_none());
+        });
     }
 }
