@@ -44,6 +44,9 @@ pub(super) struct Checker<'a> {
     bindings: Vec<(&'a str, Cow<'a, str>)>,
     /// Open elements.
     depth: usize,
+    /// Where the bindings of the empty element just read start: they stay in scope until the
+    /// next tag, so that the matcher, which reads the same tag after the checker, sees them.
+    empty_mark: Option<usize>,
     /// The open elements that declare namespaces (the others have their parent's scope and
     /// bindings), innermost last.
     open: Vec<Open>,
@@ -70,6 +73,7 @@ impl<'a> Checker<'a> {
             root_seen: false,
             bindings: Vec::new(),
             depth: 0,
+            empty_mark: None,
             open: Vec::new(),
             // The document node.
             nodes: 1,
@@ -105,6 +109,7 @@ impl<'a> Checker<'a> {
                 empty,
             } => {
                 self.end_text()?;
+                self.leave_empty();
                 // The usual element: below the root, an ASCII name without a prefix, no
                 // attributes. As `start` does for it.
                 if content_end == name_end && self.depth > 0 {
@@ -119,6 +124,7 @@ impl<'a> Checker<'a> {
             }
             Tok::End => {
                 self.end_text()?;
+                self.leave_empty();
                 if self.open.last().is_some_and(|o| o.depth == self.depth) {
                     if let Some(o) = self.open.pop() {
                         self.bindings.truncate(o.mark);
@@ -158,6 +164,14 @@ impl<'a> Checker<'a> {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// The bindings of the empty element read last go out of scope (the next tag is read).
+    #[inline(always)]
+    fn leave_empty(&mut self) {
+        if let Some(mark) = self.empty_mark.take() {
+            self.bindings.truncate(mark);
         }
     }
 
@@ -215,7 +229,8 @@ impl<'a> Checker<'a> {
     /// The namespace URI a written prefix (the part before a name's first `:`, possibly empty)
     /// is bound to; `None` when unbound (an empty prefix uses the default namespace, as the tree
     /// resolves it).
-    fn resolve(&self, prefix: &[u8]) -> Option<Cow<'a, str>> {
+    #[inline(never)]
+    pub(super) fn resolve(&self, prefix: &[u8]) -> Option<Cow<'a, str>> {
         if prefix == b"xml" {
             return Some(Cow::Borrowed(XML_NS));
         }
@@ -289,7 +304,9 @@ impl<'a> Checker<'a> {
         };
         self.check_count(pos)?;
         if empty {
-            self.bindings.truncate(mark);
+            if self.bindings.len() > mark {
+                self.empty_mark = Some(mark);
+            }
         } else {
             self.depth += 1;
             if self.bindings.len() > mark || scope != parent_scope {

@@ -1,12 +1,11 @@
-//! Per-tag work of the streaming matcher: namespace scope (only for tags that contain `xmlns`,
-//! and only when the path compares namespaces), the step bit-masks, positional counters, the
-//! attribute lookup, and the two pruning questions (can anything below this element match? can
-//! anything after this point match?). Must not: allocate per tag (vectors are reused; a
-//! namespace URI is copied only when its declaration holds a reference).
+//! Per-tag work of the streaming matcher: the step bit-masks (prefixes resolved through the
+//! checker's binding stack, which has read the tag's declarations already), positional
+//! counters, the attribute lookup, and the two pruning questions (can anything below this
+//! element match? can anything after this point match?). Must not: allocate per tag (vectors
+//! are reused).
 
 use std::borrow::Cow;
 
-use memchr::memmem;
 use quick_xml::events::attributes::Attributes;
 
 use super::lex::same;
@@ -14,7 +13,6 @@ use super::scan::Found;
 use super::{Frame, Matcher, NameFinder, NameSeen, StreamTarget};
 use crate::xml::error::{XmlError, XmlErrorKind};
 use crate::xml::escape::attr_value;
-use crate::xml::XML_NS;
 
 impl<'a> Matcher<'_, 'a> {
     /// A start or empty-element tag `<…>` at `pos` whose name ends at `name_end` and attributes
@@ -28,7 +26,7 @@ impl<'a> Matcher<'_, 'a> {
         content_end: usize,
         accept: bool,
     ) -> Result<Option<Found<'a>>, XmlError> {
-        let mask = self.open(pos, name_end, content_end)?;
+        let mask = self.open(pos, name_end)?;
         if !accept || mask & (1u64 << self.path.steps.len()) == 0 {
             return Ok(None);
         }
@@ -65,7 +63,6 @@ impl<'a> Matcher<'_, 'a> {
             return;
         }
         if let Some(f) = self.frames.pop() {
-            self.bindings.truncate(f.ns_mark);
             if f.mask != 0 {
                 self.forget_stop();
             }
@@ -185,19 +182,11 @@ impl<'a> Matcher<'_, 'a> {
     /// Enters an element: records its namespace declarations, computes which steps it matches,
     /// pushes its frame. Returns its mask.
     #[inline(always)]
-    fn open(&mut self, pos: usize, name_end: usize, content_end: usize) -> Result<u64, XmlError> {
+    fn open(&mut self, pos: usize, name_end: usize) -> Result<u64, XmlError> {
         if self.frames.len() > self.max_depth {
             return Err(self.err(pos, XmlErrorKind::Limit, "element nesting too deep"));
         }
         let input: &'a [u8] = self.input;
-        let ns_mark = self.bindings.len();
-        if self.path.needs_ns
-            && content_end > name_end
-            && memmem::find(&input[name_end..content_end], b"xmlns").is_some()
-        {
-            let tag = self.tag(pos, content_end)?;
-            self.declare(tag, name_end - pos - 1, pos)?;
-        }
         let (p_mask, p_anc) = self.frames.last().map_or((0, 0), |f| (f.mask, f.anc));
         let path = self.path;
         let mut bits = (p_mask & path.child_bits) | (p_anc & path.desc_bits);
@@ -261,7 +250,6 @@ impl<'a> Matcher<'_, 'a> {
         self.frames.push(Frame {
             mask,
             anc: p_anc | mask,
-            ns_mark,
         });
         if mask != 0 {
             self.forget_stop();
@@ -270,31 +258,6 @@ impl<'a> Matcher<'_, 'a> {
             self.counters.push(0);
         }
         Ok(mask)
-    }
-
-    #[inline(never)]
-    fn declare(&mut self, tag: &'a str, name_len: usize, pos: usize) -> Result<(), XmlError> {
-        for a in Attributes::new(tag, name_len).with_checks(false) {
-            let a = a.map_err(|e| {
-                self.err(
-                    pos,
-                    XmlErrorKind::Syntax,
-                    format!("malformed attribute: {e}"),
-                )
-            })?;
-            let key = a.key.0;
-            let prefix = match key.strip_prefix("xmlns") {
-                Some("") => "",
-                Some(rest) => match rest.strip_prefix(':') {
-                    Some(p) => p,
-                    None => continue,
-                },
-                None => continue,
-            };
-            let uri = self.value(a.value, pos)?;
-            self.bindings.push((prefix, uri));
-        }
-        Ok(())
     }
 
     /// A raw attribute value from the input, unescaped and normalized.
@@ -306,19 +269,12 @@ impl<'a> Matcher<'_, 'a> {
         })
     }
 
-    /// The namespace URI `prefix` is bound to here.
-    #[inline(never)]
+    /// The namespace URI `prefix` is bound to here: the checker has read this tag's
+    /// declarations already (and keeps an empty element's until the next tag).
+    #[inline(always)]
     fn resolve(&self, prefix: &[u8], pos: usize) -> Result<Cow<'a, str>, XmlError> {
-        if prefix == b"xml" {
-            return Ok(Cow::Borrowed(XML_NS));
-        }
-        match self
-            .bindings
-            .iter()
-            .rev()
-            .find(|(p, _)| same(p.as_bytes(), prefix))
-        {
-            Some((_, uri)) => Ok(uri.clone()),
+        match self.check.resolve(prefix) {
+            Some(uri) => Ok(uri),
             None if prefix.is_empty() => Ok(Cow::Borrowed("")),
             None => Err(self.err(
                 pos,

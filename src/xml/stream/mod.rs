@@ -270,7 +270,6 @@ struct Frame {
     mask: u64,
     /// OR of `mask` over this element and its ancestors.
     anc: u64,
-    ns_mark: usize,
 }
 
 struct Matcher<'p, 'a> {
@@ -279,7 +278,6 @@ struct Matcher<'p, 'a> {
     base: usize,
     frames: Vec<Frame>,
     counters: Vec<u32>,
-    bindings: Vec<(&'a str, Cow<'a, str>)>,
     max_depth: usize,
     /// Per step: what is known of where its local name occurs in the input.
     names: Vec<NameSeen>,
@@ -289,7 +287,8 @@ struct Matcher<'p, 'a> {
     /// `stop_anc`). Otherwise no stop before it; it is computed again there.
     stop_from: usize,
     stop_exact: bool,
-    /// The tree parser's rules, applied to every token read.
+    /// The tree parser's rules, applied to every token read; also the namespace bindings in
+    /// scope, which the matching reads (one binding stack, kept by the checker).
     check: check::Checker<'a>,
 }
 
@@ -301,18 +300,13 @@ impl<'p, 'a> Matcher<'p, 'a> {
             0
         };
         let mut frames = Vec::with_capacity(16);
-        frames.push(Frame {
-            mask: 1,
-            anc: 1,
-            ns_mark: 0,
-        });
+        frames.push(Frame { mask: 1, anc: 1 });
         Matcher {
             path,
             input,
             base,
             frames,
             counters: vec![0; path.slots],
-            bindings: Vec::new(),
             max_depth: ParseOptions::default().max_depth,
             names: vec![NameSeen::Unknown; path.steps.len()],
             stop_anc: u64::MAX,

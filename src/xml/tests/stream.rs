@@ -262,6 +262,8 @@ fn agrees_with_tree_on_crafted_documents() {
         "<r><e a=\"1&amp;2\tx\">a&lt;b<![CDATA[<c>]]>d</e><e><![CDATA[]]><!--x-->t</e><e>l1\r\nl2</e></r>",
         // Positions among same-named siblings at several levels.
         "<r><s><i>a</i><j/><i>b</i></s><s><i>c</i><i>d</i><i>e</i></s><t><s><i>f</i></s></t></r>",
+        // Empty elements declaring their own namespaces (in scope for themselves only).
+        r#"<x xmlns="urn:d"><y xmlns="urn:p" k="1"/><y k="2"/><p:y xmlns:p="urn:p" p:k="3"/><y/></x>"#,
     ];
     let exprs = [
         "/a",
@@ -296,6 +298,11 @@ fn agrees_with_tree_on_crafted_documents() {
         "/r//s/i[1]/text()",
         "//i[3]",
         "/r/s/*[2]",
+        "//p:y",
+        "//p:y/@k",
+        "//p:y[2]/@p:k",
+        "//d:y[2]",
+        "/d:x/d:y/@k",
     ];
     for d in docs {
         agree(d, &Bytes::from_static(d.as_bytes()), &exprs);
