@@ -1,6 +1,7 @@
 //! The compiled program: what the compiler produces from the artifacts and every shard's
-//! engine runs, immutable once built. A leaf of the runtime: it depends on the library tier and
-//! on telemetry's counters only, never on the artifact model, the engine or the server.
+//! engine runs, immutable once built. It depends on the compiled mediators ([`crate::mediators`],
+//! whose values and ids are [`crate::message`]'s), the library tier and telemetry's counters;
+//! never on the artifact model, the compiler, the engine or the server.
 //!
 //! References are resolved to indices ([`SeqId`], [`EpId`]) into [`Program::sequences`] and
 //! [`Program::endpoints`].
