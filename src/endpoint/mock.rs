@@ -16,16 +16,7 @@ use crate::http::body::{Body, BoxError, Streamed};
 use crate::http::upstream::{LocalFuture, Upstream};
 use crate::program::endpoint::Origin;
 
-/// Runs `fut` to completion on a glommio executor built on the calling thread, with the least
-/// io_uring memory glommio accepts (tests run in parallel under an 8 MiB `RLIMIT_MEMLOCK`).
-pub fn run_local<F: Future>(fut: F) -> F::Output {
-    glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
-        .io_memory(64 * 1024)
-        .ring_depth(16)
-        .make()
-        .expect("a test executor (io_uring; check RLIMIT_MEMLOCK)")
-        .run(fut)
-}
+pub use crate::http::run_local;
 
 /// What the mock backend does with one request.
 #[derive(Debug, Clone)]

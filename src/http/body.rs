@@ -405,15 +405,6 @@ mod tests {
     use super::{BoxError, Streamed};
     use crate::error::{ErrorKind, Side};
 
-    fn run<F: std::future::Future>(fut: F) -> F::Output {
-        glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
-            .io_memory(64 * 1024)
-            .ring_depth(16)
-            .make()
-            .expect("a test executor (io_uring; check RLIMIT_MEMLOCK)")
-            .run(fut)
-    }
-
     /// A sender that sends `frames` chunks, each `gap` after the reader first asks for it.
     fn sender(frames: usize, gap: Duration) -> Streamed {
         let stream = futures_lite::stream::unfold(0, move |i| async move {
@@ -431,7 +422,7 @@ mod tests {
 
     #[test]
     fn a_sender_slower_than_the_budget_in_all_fails_the_stream() {
-        run(async {
+        crate::http::run_local(async {
             // 8 waits of 20 ms: 160 ms of waiting, over a 70 ms budget.
             let mut body = sender(8, Duration::from_millis(20));
             let watch = body.watch(Duration::from_millis(70));
@@ -455,7 +446,7 @@ mod tests {
 
     #[test]
     fn time_the_reader_does_not_wait_is_not_counted() {
-        run(async {
+        crate::http::run_local(async {
             // 3 waits of 10 ms with the reader pausing 100 ms after each: over 300 ms of wall
             // time, about 30 ms of waiting for the sender, under the 200 ms budget.
             let mut body = sender(3, Duration::from_millis(10));

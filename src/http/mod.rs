@@ -16,3 +16,15 @@ pub mod rules;
 pub mod server;
 pub mod tls;
 pub mod upstream;
+
+/// Runs `fut` to completion on a glommio executor built on the calling thread, with the least
+/// io_uring memory glommio accepts (tests run in parallel under an 8 MiB `RLIMIT_MEMLOCK`).
+#[cfg(test)]
+pub fn run_local<F: std::future::Future>(fut: F) -> F::Output {
+    glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+        .io_memory(64 * 1024)
+        .ring_depth(16)
+        .make()
+        .expect("a test executor (io_uring; check RLIMIT_MEMLOCK)")
+        .run(fut)
+}
