@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -114,13 +113,7 @@ fn a_suspended_endpoint_is_retried_after_its_suspension() {
         );
     }
     // The backend comes back; once the suspension ends the next request goes through.
-    let child = Command::new(BACKEND)
-        .args(["--port", &port.to_string()])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _backend = Proc { child };
-    assert!(wait_port(port, Duration::from_secs(5)));
+    let _backend = start_backend_on(port);
     std::thread::sleep(Duration::from_millis(450));
     let r = post(mint.http, "/services/P");
     assert_eq!((r.status, r.text().as_str()), (200, "payload"));

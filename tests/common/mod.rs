@@ -136,6 +136,11 @@ pub fn wait_port(port: u16, timeout: Duration) -> bool {
 
 pub fn start_backend() -> (Proc, u16) {
     let port = next_backend_port();
+    (start_backend_on(port), port)
+}
+
+/// `mint-backend` on a given port (a backend that comes back where it was).
+pub fn start_backend_on(port: u16) -> Proc {
     let child = Command::new(BACKEND)
         .args(["--port", &port.to_string()])
         .stdout(Stdio::null())
@@ -147,7 +152,7 @@ pub fn start_backend() -> (Proc, u16) {
         wait_port(port, Duration::from_secs(10)),
         "backend did not start on {port}"
     );
-    (p, port)
+    p
 }
 
 /// A running mint: HTTP on `http`, HTTPS on `https`.
