@@ -152,7 +152,7 @@ fn mediator_problems_are_reported_where_they_are_written() {
     <sequence/>
     <header name="u:H" value="1"/>
     <log level="loud"><property name="l"/></log>
-    <in><send/></in>
+    <class name="com.example.Mediator"/>
 </sequence>"#,
     )]);
     assert_eq!(
@@ -170,13 +170,13 @@ fn mediator_problems_are_reported_where_they_are_written() {
     );
     assert_eq!(
         of(&problems, Severity::Warning),
-        ["t0.xml:10:5: warning: mediator <in> is not supported yet"]
+        ["t0.xml:10:5: warning: mediator <class> is not supported yet"]
     );
     // The valid-but-flagged ones are kept (a group error keeps the property), broken ones
     // dropped; an unsupported mediator stays, to fault when it runs.
     let m = sequence(&program, "S");
     assert_eq!(m.len(), 3, "{m:?}");
-    assert!(matches!(&m[2], Mediator::Unsupported { name, .. } if name == "in"));
+    assert!(matches!(&m[2], Mediator::Unsupported { name, .. } if name == "class"));
 }
 
 #[test]

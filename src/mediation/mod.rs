@@ -86,6 +86,11 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// How deeply sequences may run inside each other for one message (a sequence that names
+/// itself, a `main` without `<in>`/`<out>` that sends its responses on and gets them back through
+/// `main`): deeper, the flow ends with a fault instead of overflowing the shard's stack.
+pub const MAX_SEQUENCE_DEPTH: u32 = 32;
+
 /// The proxy or API a request was dispatched to.
 #[derive(Clone, Copy)]
 pub struct Served<'a> {
@@ -247,6 +252,11 @@ impl Engine {
                 (self.finish(ctx).await, Some(served))
             }
             Route::Sequence(seq) => {
+                // A response to a message that `main` sent goes through `main` again (Synapse's
+                // injectMessage: no proxy, no API, no receiving sequence); `<out>` selects it.
+                if seq == config.main {
+                    ctx.out_seq = Some(seq);
+                }
                 ctx.fault_stack.push(config.fault);
                 self.run_seq(&mut ctx, seq).await;
                 (self.finish(ctx).await, None)
@@ -306,6 +316,19 @@ impl Engine {
     pub fn run_seq<'a>(&'a self, ctx: &'a mut MessageContext, seq: SeqId) -> LocalFuture<'a, Flow> {
         Box::pin(async move {
             let s = &self.config.sequences[seq];
+            if ctx.depth >= MAX_SEQUENCE_DEPTH {
+                let msg = format!(
+                    "sequence '{}' not run: sequences nested more than {MAX_SEQUENCE_DEPTH} deep \
+                     (does a sequence call itself, or a flow send its own responses on?)",
+                    s.name
+                );
+                if let Some(suppressed) = self.fault_log.allow() {
+                    tracing::warn!(shard = self.shard, suppressed, "fault: {msg}");
+                }
+                ctx.fault = Some((ErrorKind::Mediation, 500000, msg));
+                return Flow::Stop;
+            }
+            ctx.depth += 1;
             let pushed = s.on_error.is_some();
             if let Some(h) = s.on_error {
                 ctx.fault_stack.push(h);
@@ -314,6 +337,7 @@ impl Engine {
             if pushed {
                 ctx.fault_stack.pop();
             }
+            ctx.depth -= 1;
             flow
         })
     }

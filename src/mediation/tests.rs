@@ -758,3 +758,97 @@ fn respond_answers_with_the_current_message_and_ends_the_flow() {
         assert_eq!(r.body, "<a>1</a>");
     });
 }
+
+/// `main` in Synapse's legacy style: `<in>` runs on the request, the response comes back through
+/// `main` and `<out>` runs on it.
+#[test]
+fn in_and_out_select_the_direction_and_main_gets_its_responses() {
+    run_local(async {
+        let main = format!(
+            r#"<sequence {NS} name="main">
+                <in>
+                  <header name="X-In" scope="transport" value="request"/>
+                  <send><endpoint><address uri="http://backend:9000/q"/></endpoint></send>
+                </in>
+                <out>
+                  <header name="X-Out" scope="transport" value="response"/>
+                  <send/>
+                </out>
+                <header name="X-Never" scope="transport" value="x"/>
+            </sequence>"#
+        );
+        let rig = Rig::new(&[&main]);
+        rig.upstream.always(
+            "backend:9000",
+            Answer::status(200, "<ok/>").header("content-type", "application/xml"),
+        );
+        let r = rig.post("/unmatched", "application/xml", "<a/>").await;
+        assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "<ok/>"));
+        assert_eq!(r.header("x-out"), Some("response"));
+        assert!(
+            r.header("x-never").is_none(),
+            "send and <out>'s send end the flow"
+        );
+        let sent = rig.upstream.requests();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0].headers.get("x-in").and_then(|v| v.to_str().ok()),
+            Some("request")
+        );
+    });
+}
+
+#[test]
+fn in_and_out_inside_a_resource_run_only_in_their_direction() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<out><header name="X-Out" scope="transport" value="1"/></out>
+               <in><header name="X-In" scope="transport" value="1"/></in>
+               <respond/>"#,
+        );
+        let r = rig.post("/m/t", "application/xml", "<a/>").await;
+        assert_eq!(r.header("x-in"), Some("1"));
+        assert!(r.header("x-out").is_none());
+    });
+}
+
+/// A `main` that sends to an endpoint without `<in>`/`<out>` runs again on each response and
+/// sends it on (as in Synapse): how deeply sequences nest is bounded, and the client gets a fault.
+#[test]
+fn a_flow_that_sends_its_responses_on_is_bounded() {
+    run_local(async {
+        let main = format!(
+            r#"<sequence {NS} name="main">
+                <send><endpoint><address uri="http://backend:9000/q"/></endpoint></send>
+            </sequence>"#
+        );
+        let rig = Rig::new(&[&main]);
+        rig.upstream.always(
+            "backend:9000",
+            Answer::status(200, "<ok/>").header("content-type", "application/xml"),
+        );
+        let r = rig.post("/unmatched", "application/xml", "<a/>").await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            rig.upstream.requests().len(),
+            super::MAX_SEQUENCE_DEPTH as usize
+        );
+    });
+}
+
+#[test]
+fn a_sequence_that_calls_itself_ends_in_a_fault() {
+    run_local(async {
+        let named = format!(
+            r#"<sequence {NS} name="Again"><property name="n" expression="concat($ctx:n, 'x')"/><sequence key="Again"/></sequence>"#
+        );
+        let api = format!(
+            r#"<api {NS} name="M" context="/m">
+                <resource methods="POST" uri-template="/t"><inSequence><sequence key="Again"/></inSequence></resource>
+            </api>"#
+        );
+        let rig = Rig::new(&[&named, &api]);
+        let r = rig.post("/m/t", "application/xml", "<a/>").await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    });
+}

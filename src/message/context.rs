@@ -55,6 +55,8 @@ pub struct MessageContext {
     pub max_body: usize,
     /// The client sent `Expect: 100-continue`.
     pub expect_continue: bool,
+    /// Sequences running inside each other for this message now (bounded by the engine).
+    pub depth: u32,
     /// Time allowed to read a body into memory.
     pub body_timeout: std::time::Duration,
     /// The body parsed as XML, while the body is unchanged.
@@ -159,6 +161,7 @@ impl MessageContext {
             fault: None,
             max_body,
             expect_continue,
+            depth: 0,
             body_timeout,
             xml: None,
             is_fault: false,
