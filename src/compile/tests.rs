@@ -278,3 +278,24 @@ fn an_endpoint_property_scope_is_checked_where_it_is_written() {
         ["t0.xml:1:169: warning: property scope 'env' is not supported yet"]
     );
 }
+
+#[test]
+fn control_properties_mint_does_not_act_on_are_warned_about() {
+    let (_, problems) = compile(&[(
+        ArtifactDir::Sequences,
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S">
+    <property name="FORCE_SC_ACCEPTED" value="true" scope="axis2"/>
+    <property name="OUT_ONLY" value="true"/>
+    <property name="FORCE_SC_ACCEPTED" value="true"/>
+    <property name="HTTP_SC" value="200" scope="axis2"/>
+</sequence>"#,
+    )]);
+    assert_eq!(
+        of(&problems, Severity::Warning),
+        [
+            "t0.xml:2:5: warning: control property 'FORCE_SC_ACCEPTED' is stored, but mint does not act on it yet (in WSO2 it answers the client 202 without waiting for the backend)",
+            "t0.xml:3:5: warning: control property 'OUT_ONLY' is stored, but mint does not act on it yet (in WSO2 it sends without waiting for a response)",
+        ],
+        "the default-scope FORCE_SC_ACCEPTED and HTTP_SC (honoured) are not warned about"
+    );
+}

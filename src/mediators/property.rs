@@ -14,6 +14,22 @@ const PROPERTY_TYPES: [&str; 9] = [
     "STRING", "INTEGER", "BOOLEAN", "DOUBLE", "FLOAT", "LONG", "SHORT", "OM", "JSON",
 ];
 
+/// Synapse control properties mint stores but does not act on yet: the scope WSO2 reads each
+/// in, and what it does there. Setting one is warned about at deployment (nothing silent).
+const NOT_HONOURED: [(&str, Scope, &str); 11] = [
+    ("OUT_ONLY", Scope::Default, "sends without waiting for a response"),
+    ("FORCE_SC_ACCEPTED", Scope::Axis2, "answers the client 202 without waiting for the backend"),
+    ("FORCE_ERROR_ON_SOAP_FAULT", Scope::Default, "treats a SOAP fault from the backend as an endpoint failure"),
+    ("DISABLE_CHUNKING", Scope::Axis2, "sends the request with Content-Length instead of chunked"),
+    ("FORCE_HTTP_1.0", Scope::Axis2, "sends the request as HTTP/1.0"),
+    ("FORCE_HTTP_CONTENT_LENGTH", Scope::Axis2, "sends the request with Content-Length"),
+    ("COPY_CONTENT_LENGTH_FROM_INCOMING", Scope::Axis2, "copies the client's Content-Length"),
+    ("POST_TO_URI", Scope::Axis2, "puts the absolute URI in the request line"),
+    ("NO_KEEPALIVE", Scope::Axis2, "closes the backend connection after the exchange"),
+    ("TRANSPORT_HEADERS", Scope::Axis2, "sets or clears every transport header at once"),
+    ("FAULTS_AS_HTTP_200", Scope::Axis2, "sends SOAP faults with status 200"),
+];
+
 #[derive(Debug, Clone)]
 pub struct Property {
     pub name: String,
@@ -81,6 +97,18 @@ impl Mediate for Property {
         }
         if pattern {
             c.warn(at, "property pattern/group is not supported yet");
+        }
+        if let Some((_, _, effect)) = NOT_HONOURED
+            .iter()
+            .find(|(n, sc, _)| *n == name && *sc == scope)
+        {
+            c.warn(
+                at,
+                format!(
+                    "control property '{name}' is stored, but mint does not act on it yet \
+                     (in WSO2 it {effect})"
+                ),
+            );
         }
         let Some(spec) = spec else {
             return Some(Property {
