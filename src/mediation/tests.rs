@@ -365,6 +365,14 @@ fn a_proxy_streams_an_in_memory_request_body_to_its_endpoint_and_the_response_ba
 // One test per mediator, each through an API resource, in-process.
 
 impl Rig {
+    /// The mock backend `backend:9000` answers every request with `status` and an XML `body`.
+    fn backend_answers_xml(&self, status: u16, body: &str) {
+        self.upstream.always(
+            "backend:9000",
+            Answer::status(status, body).header("content-type", "application/xml"),
+        );
+    }
+
     async fn post(&self, uri: &str, content_type: &str, body: &str) -> Answered {
         let body = Body::full(Bytes::from(body.to_string()));
         self.send(request("POST", uri, content_type).body(body).unwrap())
@@ -616,10 +624,7 @@ fn call_sends_to_the_endpoint_and_continues_with_the_response() {
                <header name="X-Got" scope="transport" expression="//price"/>
                <respond/>"#,
         );
-        rig.upstream.always(
-            "backend:9000",
-            Answer::ok("<q><price>1.5</price></q>").header("content-type", "application/xml"),
-        );
+        rig.backend_answers_xml(200, "<q><price>1.5</price></q>");
         let r = rig
             .post("/m/t", "application/xml", "<o><sym>IBM</sym></o>")
             .await;
@@ -645,10 +650,7 @@ fn send_forwards_and_the_out_sequence_answers() {
             </api>"#
         );
         let rig = Rig::new(&[&api]);
-        rig.upstream.always(
-            "backend:9000",
-            Answer::status(202, "<ok/>").header("content-type", "application/xml"),
-        );
+        rig.backend_answers_xml(202, "<ok/>");
         let r = rig.post("/m/t", "application/xml", "<a/>").await;
         assert_eq!((r.status, r.body.as_str()), (StatusCode::ACCEPTED, "<ok/>"));
         assert_eq!(r.header("x-out"), Some("yes"));
@@ -778,10 +780,7 @@ fn in_and_out_select_the_direction_and_main_gets_its_responses() {
             </sequence>"#
         );
         let rig = Rig::new(&[&main]);
-        rig.upstream.always(
-            "backend:9000",
-            Answer::status(200, "<ok/>").header("content-type", "application/xml"),
-        );
+        rig.backend_answers_xml(200, "<ok/>");
         let r = rig.post("/unmatched", "application/xml", "<a/>").await;
         assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "<ok/>"));
         assert_eq!(r.header("x-out"), Some("response"));
@@ -823,10 +822,7 @@ fn a_flow_that_sends_its_responses_on_is_bounded() {
             </sequence>"#
         );
         let rig = Rig::new(&[&main]);
-        rig.upstream.always(
-            "backend:9000",
-            Answer::status(200, "<ok/>").header("content-type", "application/xml"),
-        );
+        rig.backend_answers_xml(200, "<ok/>");
         let r = rig.post("/unmatched", "application/xml", "<a/>").await;
         assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
