@@ -51,6 +51,8 @@ struct Compiler<'a> {
     endpoint_templates: HashMap<String, model::EndpointTemplate>,
     /// Template instantiations in progress (a template that instantiates itself is an error).
     template_depth: usize,
+    /// A mediator resumes split parts after itself (see `Program::continuations`).
+    continuations: bool,
 }
 
 fn local_entry(v: LocalEntryValue) -> LocalEntry {
@@ -85,6 +87,7 @@ pub fn compile_with(
         registry_deps: Vec::new(),
         endpoint_templates: HashMap::new(),
         template_depth: 0,
+        continuations: false,
         sequences: Vec::new(),
         endpoints: Vec::new(),
         named_sequences: HashMap::new(),
@@ -212,6 +215,7 @@ pub fn compile_with(
             .collect(),
         main,
         fault,
+        continuations: c.continuations,
         resource_mismatch,
         method_not_allowed,
         registry_deps: c.registry_deps,
@@ -321,8 +325,16 @@ impl Compile for Compiler<'_> {
         self.endpoint_ref(&r)
     }
 
+    fn endpoint_by_key(&mut self, key: &str, at: &Origin) -> Option<EpId> {
+        self.endpoint_key(key, at)
+    }
+
     fn local_entry(&self, key: &str) -> Option<&LocalEntryValue> {
         self.local_entries.get(key)
+    }
+
+    fn needs_continuations(&mut self) {
+        self.continuations = true;
     }
 }
 

@@ -229,6 +229,13 @@ pub struct MediationSettings {
     /// XML → JSON: an empty element becomes null (true) or "" (false). Default: true.
     #[serde(rename = "synapse.commons.enableXmlNullForEmptyElement")]
     pub enable_xml_null_for_empty_element: bool,
+    /// How many parts iterate and clone may make of one request, nested splits included: a
+    /// payload that would split into more is a fault, not a flood of backend calls.
+    /// Default: 10000.
+    pub max_split_parts: usize,
+    /// How many parts of one split run at once (each may hold a backend connection); the others
+    /// wait their turn. `sequential="true"` runs one at a time. Default: 64.
+    pub split_concurrency: usize,
 }
 
 impl Default for MediationSettings {
@@ -240,6 +247,8 @@ impl Default for MediationSettings {
             json_out_auto_array: true,
             enable_xml_nil: false,
             enable_xml_null_for_empty_element: true,
+            max_split_parts: 10_000,
+            split_concurrency: 64,
         }
     }
 }
@@ -281,6 +290,9 @@ impl Settings {
             return Err("[tls] cert_file and key_file must be given together".into());
         }
         self.json_settings()?;
+        if self.mediation.max_split_parts == 0 || self.mediation.split_concurrency == 0 {
+            return Err("[mediation] max_split_parts and split_concurrency must be > 0".into());
+        }
         if self.http.max_headers == 0 || self.http.max_head_size < 1024 {
             return Err("[http] max_headers must be > 0 and max_head_size >= 1024".into());
         }

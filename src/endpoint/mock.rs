@@ -31,6 +31,10 @@ pub enum Answer {
     Fail(ErrorKind),
     /// No answer ever: the endpoint's timeout decides.
     Hang,
+    /// `200` with the request's body and Content-Type.
+    Echo,
+    /// This answer after a delay (on the executor's timer).
+    Delayed(std::time::Duration, Box<Answer>),
 }
 
 impl Answer {
@@ -163,6 +167,13 @@ impl MockUpstream {
             )
             .with_cause(e)
         })?;
+        let echo_type = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let echo_body = body.clone();
         self.recorded.borrow_mut().push(Recorded {
             authority: authority.clone(),
             method: parts.method,
@@ -170,7 +181,19 @@ impl MockUpstream {
             headers: parts.headers,
             body,
         });
-        match self.answer_for(&authority) {
+        let mut answer = self.answer_for(&authority);
+        while let Some(Answer::Delayed(d, inner)) = answer {
+            glommio::timer::sleep(d).await;
+            answer = Some(*inner);
+        }
+        if let Some(Answer::Echo) = answer {
+            answer = Some(Answer::Respond {
+                status: StatusCode::OK,
+                headers: vec![("content-type", echo_type)],
+                chunks: vec![echo_body],
+            });
+        }
+        match answer {
             None => Err(Error::new(
                 ErrorKind::ConnectFailed,
                 Side::Backend,
@@ -182,6 +205,11 @@ impl MockUpstream {
                 format!("backend {authority}: injected {}", kind.as_str()),
             )),
             Some(Answer::Hang) => std::future::pending().await,
+            Some(Answer::Echo | Answer::Delayed(..)) => Err(Error::new(
+                ErrorKind::Protocol,
+                Side::Backend,
+                "mock: unresolved answer",
+            )),
             Some(Answer::Respond {
                 status,
                 headers,

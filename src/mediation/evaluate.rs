@@ -166,6 +166,19 @@ impl Engine {
             .map(|m| m.to_ascii_lowercase())
             .unwrap_or_default();
         let wants = BodyType::of(&mt);
+        if ctx.payload_only {
+            // An envelope mint built around plain content: a SOAP message type keeps it, any
+            // other writes the body's first element, as Synapse's formatters do.
+            ctx.payload_only = false;
+            let soap = mt == "text/xml" || mt == "application/soap+xml";
+            if !soap && wants != BodyType::Json {
+                let doc = ctx.document().await?;
+                if let Some(p) = doc.soap_payload() {
+                    let payload = doc.standalone_bytes(p);
+                    ctx.set_body(payload);
+                }
+            }
+        }
         if wants == ctx.body_type
             || wants == BodyType::Other
             || ctx.body_type == BodyType::Other
@@ -234,12 +247,36 @@ impl Engine {
         ctx: &mut MessageContext,
         p: &crate::json::JsonPath,
     ) -> Result<String> {
+        if p.is_whole_body() {
+            return Ok(match self.json_text(ctx).await? {
+                Some(text) => String::from_utf8_lossy(&text).into_owned(),
+                None => String::new(),
+            });
+        }
+        Ok(self.eval_json(ctx, p).await?.to_synapse_string())
+    }
+
+    /// A JSONPath's matches against the message as JSON.
+    pub async fn eval_json(
+        &self,
+        ctx: &mut MessageContext,
+        p: &crate::json::JsonPath,
+    ) -> Result<crate::json::JsonPathResult> {
+        let Some(text) = self.json_text(ctx).await? else {
+            return Ok(crate::json::JsonPathResult::NotFound);
+        };
+        p.evaluate_bytes(&text)
+            .map_err(|e| ctx.bad_content(format!("the message is not valid JSON: {e}")))
+    }
+
+    /// The message as JSON text (an XML body through WSO2's JSON view); None without a body.
+    async fn json_text(&self, ctx: &mut MessageContext) -> Result<Option<Bytes>> {
         if let Some(e) = ctx.body_failure() {
             return Err(e);
         }
-        let text = match ctx.body_type {
+        Ok(Some(match ctx.body_type {
             BodyType::Json => ctx.body_bytes().await?,
-            _ if matches!(ctx.body, crate::http::body::Body::Empty) => return Ok(String::new()),
+            _ if matches!(ctx.body, crate::http::body::Body::Empty) => return Ok(None),
             _ => {
                 let doc = ctx.document().await?;
                 let node = doc.soap_payload().unwrap_or_else(|| doc.root_element());
@@ -252,14 +289,7 @@ impl Engine {
                 })?;
                 Bytes::from(json)
             }
-        };
-        if p.is_whole_body() {
-            return Ok(String::from_utf8_lossy(&text).into_owned());
-        }
-        let result = p
-            .evaluate_bytes(&text)
-            .map_err(|e| ctx.bad_content(format!("the message is not valid JSON: {e}")))?;
-        Ok(result.to_synapse_string())
+        }))
     }
 
     /// Answers a simple location path by scanning the body bytes, without building the tree,

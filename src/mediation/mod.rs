@@ -36,6 +36,7 @@ use crate::mediators::{LocalFuture, Mediator, Runtime};
 use crate::message::content::{self, Evaluated, Want};
 use crate::message::context::MessageContext;
 use crate::message::properties;
+use crate::message::split::{Frame, ListRef};
 use crate::message::{EpId, Scope, SeqId, Value};
 use crate::program::Program;
 use crate::registry::cache::ShardRegistry;
@@ -333,7 +334,18 @@ impl Engine {
             if let Some(h) = s.on_error {
                 ctx.fault_stack.push(h);
             }
-            let flow = self.run_list(ctx, &s.mediators).await;
+            let track = self.config.continuations;
+            if track {
+                ctx.frames.push(Frame {
+                    list: ListRef::Sequence(seq),
+                    next: 0,
+                    handler: pushed,
+                });
+            }
+            let flow = self.run_items(ctx, &s.mediators, 0).await;
+            if track {
+                ctx.frames.pop();
+            }
             if pushed {
                 ctx.fault_stack.pop();
             }
@@ -342,13 +354,39 @@ impl Engine {
         })
     }
 
+    /// Runs a branch (a list of mediators inside a mediator).
     fn run_list<'a>(
         &'a self,
         ctx: &'a mut MessageContext,
         meds: &'a [Mediator],
     ) -> LocalFuture<'a, Flow> {
         Box::pin(async move {
-            for m in meds {
+            let track = self.config.continuations;
+            if track {
+                ctx.frames.push(Frame {
+                    list: ListRef::Branch(meds.as_ptr() as usize),
+                    next: 0,
+                    handler: false,
+                });
+            }
+            let flow = self.run_items(ctx, meds, 0).await;
+            if track {
+                ctx.frames.pop();
+            }
+            flow
+        })
+    }
+
+    /// Runs `meds[start..]`, keeping the innermost frame's position when frames are kept.
+    async fn run_items(&self, ctx: &mut MessageContext, meds: &[Mediator], start: usize) -> Flow {
+        {
+            let track = self.config.continuations;
+            for (i, m) in meds.iter().enumerate().skip(start) {
+                if track {
+                    if let Some(f) = ctx.frames.last_mut() {
+                        f.next = i as u32 + 1;
+                    }
+                }
                 match m.run(self, ctx).await {
                     Ok(Flow::Continue) => {}
                     Ok(Flow::Stop) => return Flow::Stop,
@@ -362,7 +400,53 @@ impl Engine {
                 }
             }
             Flow::Continue
+        }
+    }
+
+    /// Resumes a split part after its splitter: the rest of each enclosing list, innermost first
+    /// (Synapse's continuation after a `call` in an iterate or clone target).
+    pub fn resume<'a>(&'a self, ctx: &'a mut MessageContext) -> LocalFuture<'a, Flow> {
+        Box::pin(async move {
+            while let Some(&top) = ctx.frames.last() {
+                let Some(list) = self.resolve(&ctx.frames) else {
+                    // Frames always come from this program; not finding them is mint's bug.
+                    tracing::error!(shard = self.shard, "a split part's position was not found");
+                    return Flow::Stop;
+                };
+                let flow = self.run_items(ctx, list, top.next as usize).await;
+                ctx.frames.pop();
+                if let ListRef::Sequence(_) = top.list {
+                    ctx.depth = ctx.depth.saturating_sub(1);
+                    if top.handler {
+                        ctx.fault_stack.pop();
+                    }
+                }
+                if flow == Flow::Stop || ctx.responded {
+                    return Flow::Stop;
+                }
+            }
+            Flow::Continue
         })
+    }
+
+    /// The list of mediators the innermost frame is in.
+    fn resolve(&self, frames: &[Frame]) -> Option<&[Mediator]> {
+        let mut list: Option<&[Mediator]> = None;
+        let mut at = 0usize;
+        for f in frames {
+            list = Some(match f.list {
+                ListRef::Sequence(s) => &self.config.sequences.get(s.index())?.mediators,
+                ListRef::Branch(addr) => {
+                    let parent = list?.get(at.checked_sub(1)?)?;
+                    parent
+                        .branches()
+                        .into_iter()
+                        .find(|b| b.as_ptr() as usize == addr)?
+                }
+            });
+            at = f.next as usize;
+        }
+        list
     }
 
     /// Runs the innermost fault handler with the error properties set.
@@ -469,6 +553,7 @@ impl Engine {
         ctx: &'a mut MessageContext,
         endpoint: Option<EpId>,
     ) -> LocalFuture<'a, Result<()>> {
+        ctx.called = true;
         self.backends
             .call(&self.config, Sending { engine: self, ctx }, endpoint)
     }
@@ -515,6 +600,25 @@ impl Runtime for Engine {
         endpoint: Option<EpId>,
     ) -> LocalFuture<'a, Result<()>> {
         Engine::call(self, ctx, endpoint)
+    }
+
+    fn resume<'a>(&'a self, ctx: &'a mut MessageContext) -> LocalFuture<'a, Flow> {
+        Engine::resume(self, ctx)
+    }
+
+    async fn eval_json(
+        &self,
+        ctx: &mut MessageContext,
+        path: &crate::json::JsonPath,
+    ) -> Result<crate::json::JsonPathResult> {
+        Engine::eval_json(self, ctx, path).await
+    }
+
+    fn split_limits(&self) -> crate::mediators::SplitLimits {
+        crate::mediators::SplitLimits {
+            max_parts: self.settings.mediation.max_split_parts,
+            concurrency: self.settings.mediation.split_concurrency,
+        }
     }
 
     fn registry(&self) -> &ShardRegistry {

@@ -46,8 +46,11 @@ impl Answered {
 
 impl Rig {
     fn new(files: &[&str]) -> Rig {
+        Rig::with_settings(files, Settings::default())
+    }
+
+    fn with_settings(files: &[&str], settings: Settings) -> Rig {
         let upstream = MockUpstream::new();
-        let settings = Settings::default();
         let home = Home::new("/nonexistent/mint-test-home".into());
         let registry = Arc::new(Registry::unopened(RegistryConfig::defaults(&home)));
         let engine = Engine {
@@ -848,3 +851,5 @@ fn a_sequence_that_calls_itself_ends_in_a_fault() {
         assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     });
 }
+
+mod split;

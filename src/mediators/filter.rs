@@ -83,4 +83,8 @@ impl Mediate for Filter {
         let branch = if ok { &self.then } else { &self.otherwise };
         Ok(rt.run_list(ctx, branch).await)
     }
+
+    fn branches(&self) -> Vec<&[Mediator]> {
+        vec![&self.then, &self.otherwise]
+    }
 }

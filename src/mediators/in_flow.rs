@@ -21,4 +21,8 @@ impl Mediate for In {
         }
         Ok(rt.run_list(ctx, &self.0).await)
     }
+
+    fn branches(&self) -> Vec<&[Mediator]> {
+        vec![&self.0]
+    }
 }

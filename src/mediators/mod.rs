@@ -27,6 +27,7 @@ use crate::synapse::parse::{is_synapse, Reader, SYNAPSE_NS};
 use crate::xml::Document;
 
 pub mod edit;
+pub mod target;
 
 /// Whether mediation goes on after a mediator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +47,12 @@ pub trait Compile {
     fn sequence_key(&mut self, key: &str, at: &Origin) -> Option<SeqId>;
     /// An `<endpoint>` element inside a mediator: inline, or a reference by key.
     fn endpoint(&mut self, el: &Element, at: &Origin) -> Option<EpId>;
+    /// An endpoint by key: a named endpoint or a registry resource (reported when missing).
+    fn endpoint_by_key(&mut self, key: &str, at: &Origin) -> Option<EpId>;
     /// A local entry by key.
     fn local_entry(&self, key: &str) -> Option<&LocalEntryValue>;
+    /// A mediator resumes split parts after itself: the engine must keep each flow's position.
+    fn needs_continuations(&mut self);
 
     /// Reports an error at `at`.
     fn error(&mut self, at: &Origin, message: impl Into<String>) {
@@ -98,10 +103,29 @@ pub trait Runtime {
         ctx: &'a mut MessageContext,
         endpoint: Option<EpId>,
     ) -> LocalFuture<'a, Result<()>>;
+    /// Resumes a split part after its splitter (the rest of each enclosing list).
+    fn resume<'a>(&'a self, ctx: &'a mut MessageContext) -> LocalFuture<'a, Flow>;
+    /// A JSONPath against the message's JSON (an XML body through WSO2's JSON view).
+    async fn eval_json(
+        &self,
+        ctx: &mut MessageContext,
+        path: &crate::json::JsonPath,
+    ) -> Result<crate::json::JsonPathResult>;
+    /// Bounds on splitting one request.
+    fn split_limits(&self) -> SplitLimits;
     /// The shard's registry.
     fn registry(&self) -> &ShardRegistry;
     /// WSO2's JSON ⇄ XML settings.
     fn json(&self) -> &JsonSettings;
+}
+
+/// How far one request may be split (`[mediation]` settings).
+#[derive(Debug, Clone, Copy)]
+pub struct SplitLimits {
+    /// Parts one request may make, nested splits included.
+    pub max_parts: usize,
+    /// Parts of one split running at once.
+    pub concurrency: usize,
 }
 
 /// One mediator: compiled from its element once, run per message.
@@ -111,6 +135,11 @@ pub trait Mediate: Sized {
     fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self>;
     /// Runs on one message.
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow>;
+    /// The lists of mediators this one runs itself (filter's then/else, a target's sequence…),
+    /// for resuming a split part inside one of them.
+    fn branches(&self) -> Vec<&[Mediator]> {
+        Vec::new()
+    }
 }
 
 /// Large mediators are kept boxed in the [`Mediator`] enum, so that a list stays compact.
@@ -120,6 +149,9 @@ impl<T: Mediate> Mediate for Box<T> {
     }
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         (**self).run(rt, ctx).await
+    }
+    fn branches(&self) -> Vec<&[Mediator]> {
+        (**self).branches()
     }
 }
 
@@ -347,17 +379,28 @@ macro_rules! mediators {
                     ))),
                 }
             }
+
+            /// The lists of mediators this one runs itself.
+            pub fn branches(&self) -> Vec<&[Mediator]> {
+                match self {
+                    $(Mediator::$variant(m) => m.branches(),)*
+                    Mediator::Raise(_) | Mediator::Unsupported { .. } => Vec::new(),
+                }
+            }
         }
     };
 }
 
 mediators! {
+    "aggregate" => Aggregate(aggregate::Aggregate, boxed),
     "call" => Call(call::Call),
+    "clone" => Clone(clone::Clone, boxed),
     "drop" => Drop(drop::Drop),
     "enrich" => Enrich(enrich::Enrich, boxed),
     "filter" => Filter(filter::Filter),
     "header" => Header(header::Header),
     "in" => In(in_flow::In),
+    "iterate" => Iterate(iterate::Iterate, boxed),
     "log" => Log(log::Log),
     "loopback" => Loopback(loopback::Loopback),
     "makefault" => MakeFault(makefault::MakeFault, boxed),

@@ -58,4 +58,10 @@ impl Mediate for Switch {
             .unwrap_or(&self.default);
         Ok(rt.run_list(ctx, branch).await)
     }
+
+    fn branches(&self) -> Vec<&[Mediator]> {
+        let mut all: Vec<&[Mediator]> = self.cases.iter().map(|(_, b)| b.as_slice()).collect();
+        all.push(&self.default);
+        all
+    }
 }

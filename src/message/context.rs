@@ -4,13 +4,16 @@
 //! The body stays an un-read stream ([`Body::Incoming`]) until a mediator asks for the content with
 //! [`MessageContext::body_bytes`], which reads it to the end once (bounded by `max_body_size`).
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Uri};
 use http_body_util::BodyExt;
 
+use super::split::{Frame, SplitGroup};
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::body::{Body, Streamed};
 pub use crate::http::rules::strip_hop_by_hop;
@@ -68,6 +71,19 @@ pub struct MessageContext {
     /// Why reading the body failed (too large, timed out, broken framing): every later read of
     /// the same body fails the same way, until a mediator replaces the body.
     body_failed: Option<BodyFailure>,
+    /// The split this message started or is a part of, shared with the other parts.
+    pub split: Option<Rc<SplitGroup>>,
+    /// Where the flow is, innermost last (kept only when the program has a mediator that resumes
+    /// parts after it: see [`Frame`]).
+    pub frames: Vec<Frame>,
+    /// A `call` ran on this message (a split part then resumes after its splitter, as Synapse's
+    /// continuation does).
+    pub called: bool,
+    /// Synapse's message id (made when first asked for).
+    message_id: Option<String>,
+    /// The body is a SOAP envelope mint built around non-SOAP content (an aggregation of plain
+    /// XML or JSON parts): as Synapse's POX formatter, only the body's first element is written.
+    pub payload_only: bool,
 }
 
 /// A failed body read, kept so that it can be raised again.
@@ -167,6 +183,11 @@ impl MessageContext {
             is_fault: false,
             body_type: BodyType::Other,
             body_failed: None,
+            split: None,
+            frames: Vec::new(),
+            called: false,
+            message_id: None,
+            payload_only: false,
         };
         if no_body {
             ctx.body = Body::Empty;
@@ -185,6 +206,54 @@ impl MessageContext {
         ctx.axis2
             .insert("HTTP_METHOD".into(), ctx.method.as_str().to_string());
         ctx
+    }
+
+    /// A copy of this message with `body` as its content, for a split part or a clone: the same
+    /// request line, headers, properties, fault handlers, flow position and split group, and a
+    /// new message id. Nothing is shared but the split group.
+    pub fn fork(&self, body: Bytes, body_type: BodyType) -> MessageContext {
+        MessageContext {
+            method: self.method.clone(),
+            uri: self.uri.clone(),
+            https: self.https,
+            host: self.host.clone(),
+            headers: self.headers.clone(),
+            body: Body::full(body),
+            is_response: self.is_response,
+            status: self.status,
+            props: self.props.clone(),
+            axis2: self.axis2.clone(),
+            to: self.to.clone(),
+            action: self.action.clone(),
+            responded: false,
+            fault_stack: self.fault_stack.clone(),
+            out_seq: self.out_seq,
+            target_endpoint: self.target_endpoint,
+            fault: None,
+            max_body: self.max_body,
+            expect_continue: false,
+            depth: self.depth,
+            body_timeout: self.body_timeout,
+            xml: None,
+            is_fault: self.is_fault,
+            body_type,
+            body_failed: None,
+            split: self.split.clone(),
+            frames: self.frames.clone(),
+            called: false,
+            message_id: None,
+            payload_only: false,
+        }
+    }
+
+    /// Synapse's message id (`urn:uuid:…`), made on first use.
+    pub fn message_id(&mut self) -> &str {
+        self.message_id.get_or_insert_with(new_message_id)
+    }
+
+    /// The message id if one was made.
+    pub fn message_id_if_made(&self) -> Option<&str> {
+        self.message_id.as_deref()
     }
 
     /// The current message becomes `resp` (after a backend call).
@@ -328,6 +397,7 @@ impl MessageContext {
     /// Replaces the body (the content changed: framing headers no longer apply).
     pub fn set_body(&mut self, b: Bytes) {
         self.xml = None;
+        self.payload_only = false;
         self.body_failed = None;
         self.body = Body::full(b);
         self.headers.remove(header::CONTENT_LENGTH);
@@ -378,6 +448,34 @@ impl MessageContext {
     pub fn rest_url_postfix(&self) -> Option<&str> {
         self.axis2.get("REST_URL_POSTFIX").map(String::as_str)
     }
+}
+
+/// A message id unique in this process: a random prefix per thread and a counter, in the
+/// `urn:uuid:` form Synapse uses.
+fn new_message_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static PREFIX: u64 = {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(0x6d69_6e74);
+            h.finish()
+        };
+        static NEXT: Cell<u64> = const { Cell::new(0) };
+    }
+    let n = NEXT.with(|c| {
+        let n = c.get().wrapping_add(1);
+        c.set(n);
+        n
+    });
+    let p = PREFIX.with(|p| *p);
+    format!(
+        "urn:uuid:{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        (p >> 32) as u32,
+        (p >> 16) as u16,
+        p as u16,
+        (n >> 48) as u16,
+        n & 0xffff_ffff_ffff
+    )
 }
 
 /// Boot-time memory policy for message bodies: every allocation of 256 KiB or more (a read

@@ -8,6 +8,7 @@
 pub mod content;
 pub mod context;
 pub mod properties;
+pub mod split;
 pub mod value;
 
 pub use self::context::MessageContext;

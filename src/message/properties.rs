@@ -21,6 +21,7 @@ pub fn field(ctx: &MessageContext, f: MessageField) -> Option<Cow<'_, str>> {
         }),
         MessageField::Action => ctx.action.as_deref().map(Cow::Borrowed),
         MessageField::MessageFormat => Some(Cow::Borrowed(ctx.message_format())),
+        MessageField::MessageId => ctx.message_id_if_made().map(Cow::Borrowed),
         MessageField::Fault => Some(Cow::Borrowed(if ctx.is_fault { "true" } else { "" })),
         _ => None,
     }

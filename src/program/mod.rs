@@ -103,6 +103,9 @@ pub struct Program {
     pub local_entries: HashMap<String, LocalEntry>,
     pub main: SeqId,
     pub fault: SeqId,
+    /// A mediator resumes split parts after itself (iterate, clone): the engine then keeps each
+    /// flow's position in the message (its continuation frames). Without one, it keeps none.
+    pub continuations: bool,
     /// `_resource_mismatch_handler_` / `_method_not_allowed_handler_` when defined.
     pub resource_mismatch: Option<SeqId>,
     pub method_not_allowed: Option<SeqId>,

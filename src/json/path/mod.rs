@@ -120,6 +120,32 @@ impl JsonPath {
         self.expr.is_definite()
     }
 
+    /// The value a definite path of names and indices from `$` selects, to change in place
+    /// (iterate's JSON attach path, foreach's write-back). None when the path is not of that
+    /// form or selects nothing. A negative index counts from the end, as Jayway's does.
+    pub fn value_mut<'v>(&self, json: &'v mut Value) -> Option<&'v mut Value> {
+        if !self.expr.root || self.expr.func.is_some() {
+            return None;
+        }
+        let mut cur = json;
+        for step in &self.expr.steps {
+            cur = match step {
+                Step::Child(Selector::Name(n)) => cur.as_object_mut()?.get_mut(n.as_str())?,
+                Step::Child(Selector::Index(i)) => {
+                    let items = cur.as_array_mut()?;
+                    let at = if *i < 0 {
+                        items.len().checked_sub(i.unsigned_abs() as usize)?
+                    } else {
+                        *i as usize
+                    };
+                    items.get_mut(at)?
+                }
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
     /// Evaluates the path against a document.
     pub fn evaluate(&self, json: &Value) -> JsonPathResult {
         eval::evaluate(&self.expr, json)

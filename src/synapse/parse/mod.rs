@@ -338,6 +338,24 @@ impl<'p> Reader<'p> {
         );
     }
 
+    /// Warns about each attribute of `el` that is not in `known` (namespace declarations aside):
+    /// an attribute mint does not read is never ignored silently.
+    pub fn known_attrs(&mut self, el: &Element, known: &[&str]) {
+        for a in &el.attrs {
+            if a.name == "xmlns" || a.name.starts_with("xmlns:") || known.contains(&a.name.as_str())
+            {
+                continue;
+            }
+            self.warn(
+                a.pos,
+                format!(
+                    "attribute '{}' of <{}> is not known and is ignored",
+                    a.name, el.local
+                ),
+            );
+        }
+    }
+
     /// Checks that `root` is the Synapse element `expected`; reports an error otherwise.
     fn expect_root(&mut self, root: &Element, expected: &str) -> bool {
         if root.local != expected {

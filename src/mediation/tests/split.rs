@@ -1,0 +1,509 @@
+//! iterate, clone and aggregate in-process: splitting XML and JSON, the parts' correlation
+//! properties, completion by count, min/max and timeout, the continuation after a `call` in a
+//! target, late parts, nested splits, failing parts and the fan-out limit.
+//!
+//! Behaviour follows wso2/wso2-synapse `modules/core/src/main/java/org/apache/synapse/mediators/
+//! eip/` (splitter/IterateMediator.java, splitter/CloneMediator.java, aggregator/
+//! AggregateMediator.java, Target.java, EIPUtils.java) and the cases of wso2/micro-integrator
+//! `integration/mediation-tests/tests-mediator-1/src/test/java/org/wso2/carbon/esb/mediator/test/
+//! {aggregate,clone,iterate}/`.
+
+use std::time::Duration;
+
+use http::StatusCode;
+
+use super::{mediator_rig, run_local, Answer, Rig, Settings, NS};
+use crate::error::ErrorKind;
+
+const ORDERS: &str =
+    "<orders><order><id>1</id></order><order><id>2</id></order><order><id>3</id></order></orders>";
+
+impl Rig {
+    fn backend_echoes(&self) {
+        self.upstream.always("backend:9000", Answer::Echo);
+    }
+}
+
+/// The ids in `body`, in order.
+fn ids(body: &str) -> Vec<String> {
+    texts(body, "id")
+}
+
+/// The text of each `<tag …>text</tag>` in `body`, in order.
+fn texts(body: &str, tag: &str) -> Vec<String> {
+    body.split(&format!("<{tag}"))
+        .skip(1)
+        .filter(|s| s.starts_with(['>', ' ']))
+        .filter_map(|s| s.split_once('>').map(|(_, rest)| rest))
+        .filter_map(|s| s.split(&format!("</{tag}>")).next())
+        .map(str::to_string)
+        .collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// MI 4's pattern: `call` in the iterate's target, the aggregate right after the iterate.
+const CALL_AND_AGGREGATE: &str = r#"
+    <property name="ROOT"><results xmlns=""/></property>
+    <iterate id="it" expression="//order">
+      <target><sequence>
+        <call><endpoint><address uri="http://backend:9000/o"/></endpoint></call>
+      </sequence></target>
+    </iterate>
+    <aggregate id="it">
+      <completeCondition><messageCount min="-1" max="-1"/></completeCondition>
+      <onComplete expression="//order" enclosingElementProperty="ROOT">
+        <header name="X-Seq" scope="transport" expression="get-property('messageSequence.it')"/>
+        <respond/>
+      </onComplete>
+    </aggregate>
+    <log/><respond/>"#;
+
+/// An API `/m` whose POST `/t` runs `seq`; its fault sequence answers 500 with ERROR_MESSAGE in
+/// `X-Error`.
+fn faulting_rig(seq: &str, settings: Settings) -> Rig {
+    let api = format!(
+        r#"<api {NS} name="M" context="/m"><resource methods="POST" uri-template="/t">
+             <inSequence>{seq}</inSequence>
+             <faultSequence>
+               <header name="X-Error" scope="transport" expression="get-property('ERROR_MESSAGE')"/>
+               <property name="HTTP_SC" scope="axis2" value="500"/>
+               <respond/>
+             </faultSequence>
+           </resource></api>"#
+    );
+    Rig::with_settings(&[&api], settings)
+}
+
+#[test]
+fn a_part_that_called_goes_on_after_the_iterate_and_the_aggregate_answers() {
+    run_local(async {
+        let rig = mediator_rig(CALL_AND_AGGREGATE);
+        rig.backend_echoes();
+        let r = rig.post("/m/t", "application/xml", ORDERS).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.starts_with("<results>"), "{}", r.body);
+        assert_eq!(sorted(ids(&r.body)), ["1", "2", "3"]);
+        // The aggregated message is the first part to arrive: its properties.
+        assert!(r.header("x-seq").is_some_and(|s| s.ends_with("/3")));
+        // Each part went alone to the backend.
+        let mut sent: Vec<String> = rig
+            .upstream
+            .requests()
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect();
+        sent.sort();
+        assert_eq!(
+            sent,
+            [
+                "<order><id>1</id></order>",
+                "<order><id>2</id></order>",
+                "<order><id>3</id></order>"
+            ]
+        );
+    });
+}
+
+#[test]
+fn parts_carry_their_sequence_and_correlation() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<iterate id="x" expression="//order" sequential="true">
+                 <target><sequence>
+                   <property name="S" expression="get-property('messageSequence.x')"/>
+                   <property name="C" expression="get-property('aggregateCorelation.x')"/>
+                   <payloadFactory media-type="xml"><format><p xmlns="">$1 $2</p></format>
+                     <args><arg expression="get-property('S')"/><arg expression="get-property('C')"/></args>
+                   </payloadFactory>
+                   <call><endpoint><address uri="http://backend:9000/o"/></endpoint></call>
+                 </sequence></target>
+               </iterate>
+               <aggregate id="x"><onComplete expression="//p" enclosingElementProperty="R">
+                 <respond/></onComplete></aggregate>"#
+                .replace("<iterate", "<property name=\"R\"><all xmlns=\"\"/></property><iterate")
+                .as_str(),
+        );
+        rig.backend_echoes();
+        let r = rig.post("/m/t", "application/xml", ORDERS).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let parts = texts(&r.body, "p");
+        assert_eq!(parts.len(), 3, "{}", r.body);
+        // Sequential: in order, 0-based `i/n`, one correlation (the parent's message id).
+        let seq: Vec<&str> = parts.iter().map(|p| p.split(' ').next().unwrap()).collect();
+        assert_eq!(seq, ["0/3", "1/3", "2/3"]);
+        let corr: Vec<&str> = parts.iter().map(|p| p.split(' ').nth(1).unwrap()).collect();
+        assert!(corr[0].starts_with("urn:uuid:"), "{}", corr[0]);
+        assert!(corr.iter().all(|c| *c == corr[0]));
+    });
+}
+
+#[test]
+fn soap_parts_keep_the_envelope_and_the_classic_proxy_aggregates_in_its_out_sequence() {
+    run_local(async {
+        // ESBJAVA-style proxy: send in the target, aggregate in the outSequence, send back.
+        let proxy = format!(
+            r#"<proxy {NS} name="Split" transports="http">
+              <target>
+                <inSequence>
+                  <iterate xmlns:m="urn:m" expression="//m:order" id="s">
+                    <target><endpoint><address uri="http://backend:9000/o"/></endpoint></target>
+                  </iterate>
+                </inSequence>
+                <outSequence>
+                  <aggregate id="s">
+                    <completeCondition><messageCount/></completeCondition>
+                    <onComplete xmlns:m="urn:m" expression="//m:order"><send/></onComplete>
+                  </aggregate>
+                </outSequence>
+              </target>
+            </proxy>"#
+        );
+        let rig = Rig::new(&[&proxy]);
+        rig.backend_echoes();
+        let env = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><h xmlns="urn:h">v</h></s:Header><s:Body><m:orders xmlns:m="urn:m"><m:order>1</m:order><m:order>2</m:order></m:orders></s:Body></s:Envelope>"#;
+        let r = rig.post("/services/Split", "text/xml", env).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        // A part: the original headers and the element alone in the body.
+        let sent = String::from_utf8_lossy(&rig.upstream.requests()[0].body).into_owned();
+        assert!(sent.contains("<h xmlns=\"urn:h\">v</h>"), "{sent}");
+        assert!(
+            sent.contains("<soapenv:Body><m:order xmlns:m=\"urn:m\">1</m:order></soapenv:Body>"),
+            "{sent}"
+        );
+        // The aggregate: the first response's body, the second's order added beside it.
+        let orders = r.body.matches("<m:order").count();
+        assert_eq!(orders, 2, "{}", r.body);
+        assert!(r.body.contains(":Envelope"), "{}", r.body);
+    });
+}
+
+#[test]
+fn preserve_payload_attaches_each_part_under_the_attach_path() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<iterate expression="//order" preservePayload="true" attachPath="//orders">
+                 <target><sequence><call><endpoint><address uri="http://backend:9000/o"/></endpoint></call></sequence></target>
+               </iterate>
+               <aggregate><onComplete expression="//orders"><respond/></onComplete></aggregate>"#,
+        );
+        rig.backend_echoes();
+        let doc = "<batch><head>h</head><orders><order><id>1</id></order><order><id>2</id></order></orders></batch>";
+        let r = rig.post("/m/t", "application/xml", doc).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let mut sent: Vec<String> = rig
+            .upstream
+            .requests()
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect();
+        sent.sort();
+        assert_eq!(
+            sent,
+            [
+                "<batch><head>h</head><orders><order><id>1</id></order></orders></batch>",
+                "<batch><head>h</head><orders><order><id>2</id></order></orders></batch>",
+            ]
+        );
+    });
+}
+
+#[test]
+fn json_iterate_and_json_aggregate_make_an_array() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<iterate id="j" expression="json-eval($.items)">
+                 <target><sequence><call><endpoint><address uri="http://backend:9000/o"/></endpoint></call></sequence></target>
+               </iterate>
+               <aggregate id="j"><onComplete expression="json-eval($)"><respond/></onComplete></aggregate>"#,
+        );
+        rig.backend_echoes();
+        let r = rig
+            .post(
+                "/m/t",
+                "application/json",
+                r#"{"items":[{"n":1},{"n":2},{"n":3}],"other":true}"#,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let mut ns: Vec<i64> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["n"].as_i64().unwrap())
+            .collect();
+        ns.sort();
+        assert_eq!(ns, [1, 2, 3]);
+        assert_eq!(rig.upstream.requests()[0].body, r#"{"n":1}"#);
+    });
+}
+
+#[test]
+fn a_json_path_that_is_not_an_array_is_a_fault() {
+    run_local(async {
+        let rig = faulting_rig(
+            r#"<iterate expression="json-eval($.one)">
+                 <target><sequence><respond/></sequence></target>
+               </iterate>"#,
+            Settings::default(),
+        );
+        let r = rig
+            .post("/m/t", "application/json", r#"{"one":{"a":1}}"#)
+            .await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let error = r.header("x-error").unwrap_or_default();
+        assert!(error.contains("not a valid JSON array"), "{error}");
+    });
+}
+
+#[test]
+fn max_completes_early_and_later_parts_are_dropped() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<property name="ROOT"><r xmlns=""/></property>
+               <iterate id="m" expression="//order" sequential="true">
+                 <target><sequence><call><endpoint><address uri="http://backend:9000/o"/></endpoint></call></sequence></target>
+               </iterate>
+               <aggregate id="m">
+                 <completeCondition><messageCount min="-1" max="2"/></completeCondition>
+                 <onComplete expression="//order" enclosingElementProperty="ROOT"><respond/></onComplete>
+               </aggregate>"#,
+        );
+        rig.backend_echoes();
+        let r = rig.post("/m/t", "application/xml", ORDERS).await;
+        assert_eq!(ids(&r.body), ["1", "2"], "{}", r.body);
+    });
+}
+
+#[test]
+fn min_and_max_may_be_expressions() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<property name="ROOT"><r xmlns=""/></property>
+               <property name="LIMIT" value="2"/>
+               <iterate id="m" expression="//order" sequential="true">
+                 <target><sequence><call><endpoint><address uri="http://backend:9000/o"/></endpoint></call></sequence></target>
+               </iterate>
+               <aggregate id="m">
+                 <completeCondition><messageCount min="{get-property('LIMIT')}" max="-1"/></completeCondition>
+                 <onComplete expression="//order" enclosingElementProperty="ROOT"><respond/></onComplete>
+               </aggregate>"#,
+        );
+        rig.backend_echoes();
+        let r = rig.post("/m/t", "application/xml", ORDERS).await;
+        assert_eq!(ids(&r.body), ["1", "2"], "{}", r.body);
+    });
+}
+
+#[test]
+fn the_timeout_completes_with_the_parts_that_arrived() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<property name="ROOT"><r xmlns=""/></property>
+               <iterate id="t" expression="//order">
+                 <target><sequence>
+                   <call><endpoint><address uri="http://backend:9000/o"/></endpoint></call>
+                 </sequence></target>
+               </iterate>
+               <aggregate id="t">
+                 <completeCondition timeout="1"><messageCount/></completeCondition>
+                 <onComplete expression="//order" enclosingElementProperty="ROOT"><respond/></onComplete>
+               </aggregate>"#,
+        );
+        rig.upstream.push("backend:9000", Answer::Echo);
+        rig.upstream.push("backend:9000", Answer::Echo);
+        rig.upstream.push("backend:9000", Answer::Hang);
+        let started = std::time::Instant::now();
+        let r = rig.post("/m/t", "application/xml", ORDERS).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(sorted(ids(&r.body)), ["1", "2"]);
+        assert!(started.elapsed() >= Duration::from_millis(900));
+    });
+}
+
+#[test]
+fn a_sequential_split_waiting_for_a_timeout_still_runs_its_other_parts() {
+    run_local(async {
+        // The first part waits for the timeout; the others must still run one by one.
+        let rig = mediator_rig(
+            r#"<property name="ROOT"><r xmlns=""/></property>
+               <iterate id="t" expression="//order" sequential="true">
+                 <target><sequence><call><endpoint><address uri="http://backend:9000/o"/></endpoint></call></sequence></target>
+               </iterate>
+               <aggregate id="t">
+                 <completeCondition timeout="30"><messageCount/></completeCondition>
+                 <onComplete expression="//order" enclosingElementProperty="ROOT"><respond/></onComplete>
+               </aggregate>"#,
+        );
+        rig.backend_echoes();
+        let r = rig.post("/m/t", "application/xml", ORDERS).await;
+        assert_eq!(ids(&r.body), ["1", "2", "3"], "{}", r.body);
+    });
+}
+
+#[test]
+fn clone_copies_the_whole_message_to_each_target() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<property name="P" value="parent"/>
+               <property name="ROOT"><r xmlns=""/></property>
+               <clone id="c">
+                 <target><sequence>
+                   <payloadFactory media-type="xml"><format><a xmlns="">$1</a></format><args><arg expression="get-property('P')"/></args></payloadFactory>
+                   <call><endpoint><address uri="http://backend:9000/a"/></endpoint></call>
+                 </sequence></target>
+                 <target><sequence><call><endpoint><address uri="http://backend:9000/b"/></endpoint></call></sequence></target>
+               </clone>
+               <aggregate id="c"><onComplete expression="/*" enclosingElementProperty="ROOT"><respond/></onComplete></aggregate>"#,
+        );
+        rig.backend_echoes();
+        let r = rig.post("/m/t", "application/xml", "<orig/>").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(texts(&r.body, "a"), ["parent"], "{}", r.body);
+        assert!(r.body.contains("<orig/>"), "{}", r.body);
+        assert_eq!(rig.upstream.requests().len(), 2);
+    });
+}
+
+#[test]
+fn clone_iterations_runs_one_target_n_times() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<property name="ROOT"><r xmlns=""/></property>
+               <clone id="c" iterations="3" sequential="true">
+                 <target><sequence>
+                   <payloadFactory media-type="xml"><format><i xmlns="">$1</i></format><args><arg expression="get-property('CLONED_ITERATION_INDEX')"/></args></payloadFactory>
+                   <call><endpoint><address uri="http://backend:9000/a"/></endpoint></call>
+                 </sequence></target>
+               </clone>
+               <aggregate id="c"><onComplete expression="//i" enclosingElementProperty="ROOT"><respond/></onComplete></aggregate>"#,
+        );
+        rig.backend_echoes();
+        let r = rig.post("/m/t", "application/xml", "<x/>").await;
+        assert!(r.body.starts_with("<r>"), "{}", r.body);
+        assert_eq!(texts(&r.body, "i"), ["1", "2", "3"], "{}", r.body);
+    });
+}
+
+#[test]
+fn nested_splits_aggregate_with_their_own_ids() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<property name="OUT"><all xmlns=""/></property>
+               <property name="IN"><group xmlns=""/></property>
+               <iterate id="outer" expression="//g">
+                 <target><sequence>
+                   <iterate id="inner" expression="//v">
+                     <target><sequence><call><endpoint><address uri="http://backend:9000/v"/></endpoint></call></sequence></target>
+                   </iterate>
+                   <aggregate id="inner"><onComplete expression="//v" enclosingElementProperty="IN">
+                     <call><endpoint><address uri="http://backend:9000/g"/></endpoint></call>
+                     <aggregate id="outer"><onComplete expression="//group" enclosingElementProperty="OUT"><respond/></onComplete></aggregate>
+                   </onComplete></aggregate>
+                 </sequence></target>
+               </iterate>"#,
+        );
+        rig.backend_echoes();
+        let r = rig
+            .post(
+                "/m/t",
+                "application/xml",
+                "<d><g><v>1</v><v>2</v></g><g><v>3</v></g></d>",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(texts(&r.body, "group").len(), 2, "{}", r.body);
+        assert_eq!(r.body.matches("<v>").count(), 3, "{}", r.body);
+    });
+}
+
+#[test]
+fn a_failing_part_runs_the_fault_handler_and_the_timeout_completes_the_rest() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<property name="ROOT"><r xmlns=""/></property>
+               <iterate id="f" expression="//order">
+                 <target><sequence><call><endpoint><address uri="http://backend:9000/o">
+                   <!-- a failure does not suspend the endpoint for the other parts -->
+                   <suspendOnFailure><errorCodes>-1</errorCodes></suspendOnFailure>
+                 </address></endpoint></call></sequence></target>
+               </iterate>
+               <aggregate id="f">
+                 <completeCondition timeout="1"/>
+                 <onComplete expression="//order" enclosingElementProperty="ROOT"><respond/></onComplete>
+               </aggregate>"#,
+        );
+        rig.upstream.push("backend:9000", Answer::Echo);
+        rig.upstream
+            .push("backend:9000", Answer::Fail(ErrorKind::ConnectFailed));
+        rig.upstream.push("backend:9000", Answer::Echo);
+        let r = rig.post("/m/t", "application/xml", ORDERS).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(ids(&r.body).len(), 2, "{}", r.body);
+    });
+}
+
+#[test]
+fn when_no_part_answers_the_client_gets_the_parts_fault() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<iterate expression="//order">
+                 <target><sequence><call><endpoint><address uri="http://backend:9000/o"/></endpoint></call></sequence></target>
+               </iterate>"#,
+        );
+        rig.upstream
+            .always("backend:9000", Answer::Fail(ErrorKind::ConnectFailed));
+        let r = rig.post("/m/t", "application/xml", ORDERS).await;
+        assert!(r.status.is_server_error(), "{} {}", r.status, r.body);
+    });
+}
+
+#[test]
+fn a_split_beyond_the_part_limit_is_a_fault_before_any_call() {
+    run_local(async {
+        let mut settings = Settings::default();
+        settings.mediation.max_split_parts = 2;
+        let rig = faulting_rig(
+            r#"<iterate expression="//order">
+                 <target><sequence><call><endpoint><address uri="http://backend:9000/o"/></endpoint></call></sequence></target>
+               </iterate>"#,
+            settings,
+        );
+        rig.backend_echoes();
+        let r = rig.post("/m/t", "application/xml", ORDERS).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let error = r.header("x-error").unwrap_or_default();
+        assert!(error.contains("max_split_parts"), "{error}");
+        assert!(rig.upstream.requests().is_empty());
+    });
+}
+
+#[test]
+fn continue_parent_goes_on_with_the_original_message() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<iterate expression="//order" continueParent="true">
+                 <target><sequence><log/></sequence></target>
+               </iterate>
+               <respond/>"#,
+        );
+        let r = rig.post("/m/t", "application/xml", ORDERS).await;
+        assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, ORDERS));
+    });
+}
+
+#[test]
+fn without_correlation_a_message_passes_the_aggregate() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<aggregate><onComplete><respond/></onComplete></aggregate>
+               <header name="X-Passed" scope="transport" value="yes"/><respond/>"#,
+        );
+        let r = rig.post("/m/t", "application/xml", "<a/>").await;
+        assert_eq!(r.header("x-passed"), Some("yes"));
+    });
+}
