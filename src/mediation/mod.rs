@@ -390,6 +390,10 @@ impl Engine {
                 match m.run(self, ctx).await {
                     Ok(Flow::Continue) => {}
                     Ok(Flow::Stop) => return Flow::Stop,
+                    Err(e) if ctx.catching > 0 => {
+                        ctx.caught = Some(e);
+                        return Flow::Stop;
+                    }
                     Err(e) => {
                         self.run_fault(ctx, e).await;
                         return Flow::Stop;

@@ -398,6 +398,7 @@ mediators! {
     "drop" => Drop(drop::Drop),
     "enrich" => Enrich(enrich::Enrich, boxed),
     "filter" => Filter(filter::Filter),
+    "foreach" => ForEach(foreach::ForEach, boxed),
     "header" => Header(header::Header),
     "in" => In(in_flow::In),
     "iterate" => Iterate(iterate::Iterate, boxed),

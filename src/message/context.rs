@@ -81,6 +81,10 @@ pub struct MessageContext {
     pub called: bool,
     /// Synapse's message id (made when first asked for).
     message_id: Option<String>,
+    /// While above 0, a failing mediator's error is kept in `caught` and the flow stops, instead
+    /// of the fault handler running (foreach's `continueLoopOnFailure`).
+    pub catching: u32,
+    pub caught: Option<Error>,
     /// The body is a SOAP envelope mint built around non-SOAP content (an aggregation of plain
     /// XML or JSON parts): as Synapse's POX formatter, only the body's first element is written.
     pub payload_only: bool,
@@ -187,6 +191,8 @@ impl MessageContext {
             frames: Vec::new(),
             called: false,
             message_id: None,
+            catching: 0,
+            caught: None,
             payload_only: false,
         };
         if no_body {
@@ -242,6 +248,8 @@ impl MessageContext {
             frames: self.frames.clone(),
             called: false,
             message_id: None,
+            catching: 0,
+            caught: None,
             payload_only: false,
         }
     }

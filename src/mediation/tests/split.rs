@@ -507,3 +507,132 @@ fn without_correlation_a_message_passes_the_aggregate() {
         assert_eq!(r.header("x-passed"), Some("yes"));
     });
 }
+
+// foreach (classic): wso2/wso2-synapse mediators/builtin/ForEachMediator.java; MI tests
+// integration/mediation-tests/tests-mediator-1/.../mediator/test/foreach/.
+
+#[test]
+fn foreach_transforms_each_element_in_place_and_counts() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<foreach id="f" expression="//order">
+                 <sequence>
+                   <payloadFactory media-type="xml">
+                     <format><order xmlns=""><no>$1</no></order></format>
+                     <args><arg expression="//id"/></args>
+                   </payloadFactory>
+                 </sequence>
+               </foreach>
+               <header name="X-Count" scope="transport" expression="get-property('f_FOREACH_COUNTER')"/>
+               <respond/>"#,
+        );
+        let doc =
+            "<orders><head/><order><id>1</id></order><tail/><order><id>2</id></order></orders>";
+        let r = rig.post("/m/t", "application/xml", doc).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        // Processed elements go to the end of the first one's parent, as WSO2 appends them.
+        assert!(
+            r.body.starts_with("<orders><head/><tail/><order"),
+            "{}",
+            r.body
+        );
+        assert_eq!(texts(&r.body, "no"), ["1", "2"], "{}", r.body);
+        assert_eq!(r.header("x-count"), Some("2"));
+    });
+}
+
+#[test]
+fn foreach_over_a_json_array_replaces_it_with_the_results() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<foreach expression="json-eval($.items)">
+                 <sequence>
+                   <payloadFactory media-type="json">
+                     <format>{"twice":$1}</format>
+                     <args><arg evaluator="json" expression="$.n"/></args>
+                   </payloadFactory>
+                 </sequence>
+               </foreach>
+               <respond/>"#,
+        );
+        let r = rig
+            .post(
+                "/m/t",
+                "application/json",
+                r#"{"items":[{"n":1},{"n":2}],"k":"v"}"#,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(
+            v["items"],
+            serde_json::json!([{"twice":1},{"twice":2}]),
+            "{}",
+            r.body
+        );
+        assert_eq!(v["k"], "v");
+    });
+}
+
+#[test]
+fn foreach_keeps_properties_set_in_the_loop_and_its_sequence_may_not_call() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<property name="SEEN" value=""/>
+               <foreach expression="//id">
+                 <sequence><property name="SEEN" expression="concat(get-property('SEEN'), //id)"/></sequence>
+               </foreach>
+               <header name="X-Seen" scope="transport" expression="get-property('SEEN')"/>
+               <respond/>"#,
+        );
+        let r = rig.post("/m/t", "application/xml", ORDERS).await;
+        assert_eq!(r.header("x-seen"), Some("123"));
+    });
+    let mut problems = Vec::new();
+    let api = format!(
+        r#"<api {NS} name="M" context="/m"><resource methods="POST" uri-template="/t"><inSequence>
+             <foreach expression="//id"><sequence><call><endpoint><address uri="http://b:1/"/></endpoint></call></sequence></foreach>
+           </inSequence></resource></api>"#
+    );
+    let mut artifacts = crate::synapse::model::Artifacts::default();
+    crate::synapse::parse::parse_artifact_file(
+        std::path::Path::new("api.xml"),
+        &api,
+        crate::synapse::parse::ArtifactDir::Api,
+        &mut artifacts,
+        &mut problems,
+    );
+    let home = crate::config::Home::new("/nonexistent/mint-test-home".into());
+    let registry = crate::registry::Registry::unopened(
+        crate::registry::config::RegistryConfig::defaults(&home),
+    );
+    crate::compile::compile(artifacts, &registry, &mut problems);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.message.contains("cannot contain call")
+                && p.to_string().contains("api.xml:2:")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn foreach_continue_loop_on_failure_keeps_going() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<foreach expression="//order" continueLoopOnFailure="true">
+                 <sequence>
+                   <filter xpath="//id = '2'"><then><xslt key="not-in-mint"/></then></filter>
+                   <property name="LAST" expression="//id"/>
+                 </sequence>
+               </foreach>
+               <header name="X-Last" scope="transport" expression="get-property('LAST')"/>
+               <respond/>"#,
+        );
+        let r = rig.post("/m/t", "application/xml", ORDERS).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        // The failed element stays as it was; the loop went on to the third.
+        assert_eq!(ids(&r.body), ["1", "2", "3"], "{}", r.body);
+        assert_eq!(r.header("x-last"), Some("3"));
+    });
+}

@@ -1,0 +1,319 @@
+//! `<foreach>` (the classic form): runs a sequence on each element its `expression` selects, on
+//! the same message, and puts the results back in place, as Synapse's ForEachMediator does:
+//! - XML: the selected elements are taken out; each in turn becomes the whole payload (in a new
+//!   envelope for a SOAP message), the sequence runs, and the payload's first element is appended
+//!   to the parent of the first selected element; the message is that document afterwards.
+//! - JSON (`json-eval` of an array): each item becomes the payload in turn, and the array is
+//!   replaced by the payloads the sequence left.
+//! - `[id_]FOREACH_COUNTER` counts the iterations and `[id_]FOREACH_ORIGINAL_MESSAGE` keeps the
+//!   message as it was. Properties set inside the loop stay (there is one message).
+//! - The sequence may not contain `call`, `send` or `callout` (an error at deployment for an
+//!   inline sequence; WSO2 checks a named one at run time, mint does not).
+//! - A sequence that stops ends the loop (the elements not reached are lost, as in WSO2); one that
+//!   fails runs the fault handler, unless `continueLoopOnFailure="true"`, which goes on with the
+//!   next element (a failed JSON item is left out, a failed XML element is kept as it was).
+//!
+//! MI 4.4's form (`collection`, `parallel-execution`…) needs Synapse expressions, which mint
+//! does not have yet: it is warned at deployment and faults when run.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::iterate::Path;
+use super::{Compile, Flow, Mediate, Mediator, Runtime};
+use crate::diag::Origin;
+use crate::error::{Error, Result};
+use crate::json::{JsonPath, JsonPathResult};
+use crate::message::content::{Evaluated, Want};
+use crate::message::context::BodyType;
+use crate::message::{Expr, MessageContext, SeqId};
+use crate::synapse::model::Element;
+use crate::synapse::parse::is_synapse;
+use crate::xml::{Content, Fragment};
+use crate::xpath::dom::NodeKind;
+
+#[derive(Debug, Clone)]
+pub struct ForEach {
+    pub id: Option<String>,
+    pub expression: Path,
+    pub body: Body,
+    pub continue_on_failure: bool,
+}
+
+/// What runs on each element.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Inline(Vec<Mediator>),
+    Sequence(SeqId),
+    /// MI 4.4's form, not run yet: where it was written.
+    Unsupported(Origin),
+}
+
+impl Mediate for ForEach {
+    fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
+        if el.attr("collection").is_some_and(|v| !v.trim().is_empty()) {
+            c.warn(
+                at,
+                "MI 4.4's foreach (collection=…) needs Synapse expressions, which mint does not \
+                 support yet: it faults when run",
+            );
+            return Some(ForEach {
+                id: None,
+                expression: Path::Json(Arc::new(JsonPath::compile("$").ok()?)),
+                body: Body::Unsupported(at.clone()),
+                continue_on_failure: false,
+            });
+        }
+        let mut r = c.reader(&at.file);
+        r.known_attrs(
+            el,
+            &[
+                "id",
+                "expression",
+                "sequence",
+                "continueLoopOnFailure",
+                "description",
+            ],
+        );
+        let text = r.required(el, "expression")?.to_string();
+        let continue_on_failure = r.bool_attr(el, "continueLoopOnFailure", false);
+        let expression = Path::compile(c, &text, el, at)?;
+        if let Path::Json(p) = &expression {
+            if !p.is_whole_body() && !p.is_definite() {
+                c.error(
+                    at,
+                    format!(
+                        "foreach over '{}': mint writes the results back only to a path of \
+                         names and indices",
+                        p.as_str()
+                    ),
+                );
+                return None;
+            }
+        }
+        let inline = el.elements().find(|e| is_synapse(e, "sequence"));
+        for child in el.elements() {
+            if !is_synapse(child, "sequence") && !is_synapse(child, "description") {
+                c.reader(&at.file).unknown_child(child, "foreach");
+            }
+        }
+        let body = match (el.attr("sequence"), inline) {
+            (Some(key), _) => Body::Sequence(c.sequence_key(key.trim(), at)?),
+            (None, Some(seq)) => {
+                let sat = super::at(seq, at);
+                for m in seq.elements() {
+                    if ["call", "send", "callout"].contains(&m.local.as_str()) && is_synapse(m, &m.local) {
+                        c.error(
+                            &super::at(m, at),
+                            "the sequence of a foreach cannot contain call, send or callout",
+                        );
+                        return None;
+                    }
+                }
+                Body::Inline(super::list(c, seq, &sat))
+            }
+            (None, None) => {
+                c.error(at, "foreach needs a sequence (sequence=\"…\" or an inline <sequence>)");
+                return None;
+            }
+        };
+        Some(ForEach {
+            id: el.attr("id").map(str::to_string),
+            expression,
+            body,
+            continue_on_failure,
+        })
+    }
+
+    async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+        if let Body::Unsupported(origin) = &self.body {
+            return Err(Error::mediation(format!(
+                "mediator 'foreach' ({origin}) in MI 4.4's form is not supported by mint yet"
+            )));
+        }
+        let prefix = self.id.as_deref().map(|id| format!("{id}_")).unwrap_or_default();
+        let original = ctx.body_bytes().await?;
+        ctx.props.insert(
+            format!("{prefix}FOREACH_ORIGINAL_MESSAGE"),
+            String::from_utf8_lossy(&original).into_owned(),
+        );
+        let counter = format!("{prefix}FOREACH_COUNTER");
+        ctx.props.insert(counter.clone(), "0".into());
+        match &self.expression {
+            Path::XPath(x) => self.run_xml(rt, ctx, x, &counter).await,
+            Path::Json(p) => self.run_json(rt, ctx, p, &counter).await,
+        }
+    }
+
+    fn branches(&self) -> Vec<&[Mediator]> {
+        match &self.body {
+            Body::Inline(list) => vec![list],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// How one iteration ended.
+enum Step {
+    Done,
+    /// The sequence stopped: the loop ends.
+    Stopped,
+    /// The sequence failed and `continueLoopOnFailure` let the loop go on.
+    Failed,
+    /// A fault handler ran or the client was answered: the flow ends here.
+    Ended,
+}
+
+impl ForEach {
+    async fn step(&self, rt: &impl Runtime, ctx: &mut MessageContext, counter: &str, i: usize) -> Step {
+        let faulted = ctx.fault.is_some();
+        if self.continue_on_failure {
+            ctx.catching += 1;
+        }
+        let flow = match &self.body {
+            Body::Inline(list) => rt.run_list(ctx, list).await,
+            Body::Sequence(id) => rt.run_sequence(ctx, *id).await,
+            Body::Unsupported(_) => Flow::Stop,
+        };
+        if self.continue_on_failure {
+            ctx.catching -= 1;
+        }
+        ctx.props.insert(counter.to_string(), (i + 1).to_string());
+        if ctx.caught.take().is_some() {
+            return Step::Failed;
+        }
+        if ctx.responded || (!faulted && ctx.fault.is_some()) {
+            return Step::Ended;
+        }
+        match flow {
+            Flow::Continue => Step::Done,
+            Flow::Stop if self.continue_on_failure => Step::Done,
+            Flow::Stop => Step::Stopped,
+        }
+    }
+
+    async fn run_xml(
+        &self,
+        rt: &impl Runtime,
+        ctx: &mut MessageContext,
+        x: &Expr,
+        counter: &str,
+    ) -> Result<Flow> {
+        let (nodes, doc) = match rt.eval_xpath(ctx, x, Want::Nodes).await? {
+            (Evaluated::Nodes(n), Some(doc)) => (n, doc),
+            _ => return Ok(Flow::Continue),
+        };
+        let elements: Vec<_> = nodes
+            .into_iter()
+            .filter(|&n| doc.kind(n) == NodeKind::Element)
+            .collect();
+        let Some(parent) = elements.first().and_then(|&e| doc.parent(e)) else {
+            return Ok(Flow::Continue);
+        };
+        let soap = if ctx.body_type == BodyType::Xml {
+            doc.soap_version()
+        } else {
+            None
+        };
+        let mut done: Vec<u8> = Vec::new();
+        for (i, &e) in elements.iter().enumerate() {
+            let element = doc.standalone_bytes(e);
+            let payload = match soap {
+                Some(v) => crate::xml::soap::build_envelope(v, None, &element),
+                None => element.clone(),
+            };
+            ctx.set_content_typed(payload, None, BodyType::Xml);
+            let step = self.step(rt, ctx, counter, i).await;
+            if let Step::Ended = step {
+                return Ok(Flow::Stop);
+            }
+            let result = match step {
+                Step::Failed => element,
+                _ => {
+                    let now = ctx.document().await?;
+                    let first = match now.soap_version() {
+                        Some(_) => now.soap_payload(),
+                        None => Some(now.root_element()),
+                    };
+                    match first {
+                        Some(p) => now.standalone_bytes(p),
+                        None => {
+                            return Err(Error::mediation(
+                                "foreach: the sequence left the message without a payload",
+                            ))
+                        }
+                    }
+                }
+            };
+            done.extend_from_slice(&result);
+            if let Step::Stopped = step {
+                break;
+            }
+        }
+        let mut ed = doc.edit();
+        for &e in &elements {
+            ed.remove(e).map_err(super::edit::edit_err)?;
+        }
+        let processed = Fragment::parse(&String::from_utf8_lossy(&done)).map_err(super::edit::edit_err)?;
+        ed.append_child(parent, Content::Xml(processed))
+            .map_err(super::edit::edit_err)?;
+        let out = ed.finish();
+        ctx.set_content_typed(out, None, BodyType::Xml);
+        Ok(Flow::Continue)
+    }
+
+    async fn run_json(
+        &self,
+        rt: &impl Runtime,
+        ctx: &mut MessageContext,
+        p: &JsonPath,
+        counter: &str,
+    ) -> Result<Flow> {
+        use serde_json::Value as J;
+        let whole = JsonPath::compile("$").map_err(|e| Error::mediation(e.to_string()))?;
+        let mut root = match rt.eval_json(ctx, &whole).await? {
+            JsonPathResult::Value(v) => v,
+            _ => J::Null,
+        };
+        let items = match rt.eval_json(ctx, p).await? {
+            JsonPathResult::Value(J::Array(items)) | JsonPathResult::List(items) => items,
+            _ => {
+                return Err(Error::mediation(format!(
+                    "JSON element expressed by the path {} is not a valid JSON array",
+                    p.as_str()
+                )))
+            }
+        };
+        if items.is_empty() {
+            return Ok(Flow::Continue);
+        }
+        let mut results = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            let text = crate::json::to_compact_string(&item);
+            ctx.set_content_typed(Bytes::from(text), None, BodyType::Json);
+            let step = self.step(rt, ctx, counter, i).await;
+            match step {
+                Step::Ended => return Ok(Flow::Stop),
+                Step::Failed => continue,
+                Step::Done | Step::Stopped => {
+                    if let JsonPathResult::Value(v) = rt.eval_json(ctx, &whole).await? {
+                        results.push(v);
+                    }
+                }
+            }
+            if let Step::Stopped = step {
+                break;
+            }
+        }
+        let results = J::Array(results);
+        if p.is_whole_body() {
+            root = results;
+        } else if let Some(slot) = p.value_mut(&mut root) {
+            *slot = results;
+        }
+        let text = crate::json::to_compact_string(&root);
+        ctx.set_content_typed(Bytes::from(text), None, BodyType::Json);
+        Ok(Flow::Continue)
+    }
+}
