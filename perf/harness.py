@@ -106,6 +106,18 @@ SCENARIOS = [
              "xslt in and out"),
     Scenario("XSLTEnhancedProxy", "XSLTEnhancedProxy-1.0.0.xml",
              "/services/XSLTEnhancedProxy/buyStocksOperation", "symbols", "fastXSLT in and out"),
+    Scenario("IterateAndAggregateProxy", "IterateAndAggregateProxy-1.0.0.xml",
+             "/services/IterateAndAggregateProxy/buyStocksOperation", "orders*1",
+             "iterate //order (one part per order: 7 at 1K), send each, aggregate"),
+    Scenario("CloneAndAggregate2", "CloneAndAggregateWithTwoBackendProxy-1.0.0.xml",
+             "/services/CloneAndAggregateWithTwoBackendProxy/buyStocksOperation", "orders*2",
+             "clone to 2 endpoints, aggregate"),
+    Scenario("CloneAndAggregate4", "CloneAndAggregateWithFourBackendProxy-1.0.0.xml",
+             "/services/CloneAndAggregateWithFourBackendProxy/buyStocksOperation", "orders*4",
+             "clone to 4 endpoints, aggregate"),
+    Scenario("CloneAndAggregate8", "CloneAndAggregateWithEightBackendProxy-1.0.0.xml",
+             "/services/CloneAndAggregateWithEightBackendProxy/buyStocksOperation", "orders*8",
+             "clone to 8 endpoints, aggregate"),
 ]
 SCENARIO_BY_KEY = {s.name.lower(): s for s in SCENARIOS}
 
@@ -489,6 +501,13 @@ def check_response(scenario_check, payload, status, body):
     if scenario_check == "identical":
         if body != payload:
             return f"body differs from the payload ({len(body)} vs {len(payload)} bytes): {body[:200]!r}"
+        return None
+    if scenario_check.startswith("orders*"):
+        # A split and aggregated answer: every part's orders (a clone's parts are whole copies).
+        want = payload.count(b"<order>") * int(scenario_check.split("*")[1])
+        got = body.count(b"<order>")
+        if got != want or b"<Aggregated" not in body:
+            return f"expected <Aggregated> with {want} <order> elements, got {got}: {body[:200]!r}"
         return None
     want = payload.count(b"<symbol>")
     got = body.count(b"<symbol>")
