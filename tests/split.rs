@@ -121,6 +121,7 @@ impl Mi {
 /// also says which SOAP action it was called with (`ns:soapAction`, not in the sample).
 const STOCK_QUOTE: &str = r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="SimpleStockQuoteService" transports="http https">
   <target><inSequence>
+    <log level="custom"><property xmlns:m0="http://services.samples" name="STOCK_QUOTE" expression="(//m0:symbol)[1]"/></log>
     <payloadFactory media-type="xml">
       <format><ns:getQuoteResponse xmlns:ns="http://services.samples" xmlns:ax21="http://services.samples/xsd"><ns:return><ax21:name>$1 Company</ax21:name><ax21:symbol>$1</ax21:symbol><ax21:soapAction>$2</ax21:soapAction></ns:return></ns:getQuoteResponse></format>
       <args>
@@ -218,4 +219,1885 @@ fn quote_responses(r: &Resp, symbol: &str) -> usize {
         assert!(q.contains(symbol), "{q} in {}", r.text());
     }
     found.len()
+}
+
+// ---------------------------------------------------------------------------------------------
+// iterate: where the parts go (inline sequence, named endpoint, named sequence), sequential, ids
+// ---------------------------------------------------------------------------------------------
+
+/// tests-mediator-2 `sequences/aggregateMessagesForIterateTests.xml`.
+const AGGREGATE_FOR_ITERATE_TESTS: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="aggregateMessagesForIterateTests">
+    <aggregate id="iterator">
+        <completeCondition>
+            <messageCount min="-1" max="-1" />
+        </completeCondition>
+        <onComplete xmlns:ns="http://org.apache.synapse/xsd"
+                    xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples"
+                    expression="//m0:getQuoteResponse">
+            <send />
+        </onComplete>
+    </aggregate>
+</sequence>"#;
+
+/// Iterate's targets: an inline sequence (with `sequence="anon"` beside it), a named endpoint, a
+/// named sequence; sequential parts; ids on nested iterates.
+///
+/// Reproduces (tests-mediator-2, `org/wso2/carbon/esb/mediator/test/iterate/`):
+/// - `IterateAttachPathTest` (proxy `iterateWithAttachPathTestProxy`),
+/// - `IterateNamedEndpointsTest` (proxy `iterateNamedEndpointsTestProxy`, endpoint
+///   `StockQuote_9001_EP`),
+/// - `IterateTargetSequenceTypeTestCase#testNamedSequences` (proxy
+///   `iterateWithNamedSequenceTestProxy`, sequence `sendToStockQuoteServiceSequence`),
+/// - `IterateSequentialPropertyTestCase` (proxy `iterateSequentialTestProxy`),
+/// - `IterateIDTestCase` (proxy `iterateDifferentIdTestProxy`: two nested iterates with ids, two
+///   nested aggregates).
+#[test]
+fn iterate_targets_sequential_parts_and_ids() {
+    let mut mi = Mi::new("split-iterate");
+    mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
+    mi.artifact("sequences", "aggregateMessagesForIterateTests.xml", AGGREGATE_FOR_ITERATE_TESTS);
+    mi.artifact(
+        "proxy-services",
+        "iterateWithAttachPathTestProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="iterateWithAttachPathTestProxy" transports="http"
+       startOnLoad="true" trace="disable">
+    <target>
+        <inSequence>
+            <iterate id="iterator" expression="//m0:getQuote/m0:request"
+                     preservePayload="true" attachPath="//m0:getQuote" xmlns:m0="http://services.samples">
+                <target sequence="anon">
+                    <sequence>
+                        <send>
+                            <endpoint>
+                                <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+                            </endpoint>
+                        </send>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <sequence key="aggregateMessagesForIterateTests"/>
+        </outSequence>
+    </target>
+</proxy>"#,
+    );
+    mi.artifact(
+        "endpoints",
+        "StockQuote_9001_EP.xml",
+        r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="StockQuote_9001_EP">
+    <address uri="http://localhost:9001/services/SimpleStockQuoteService"/>
+</endpoint>"#,
+    );
+    mi.artifact(
+        "proxy-services",
+        "iterateNamedEndpointsTestProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="iterateNamedEndpointsTestProxy" transports="http"
+       startOnLoad="true" trace="disable">
+    <target>
+        <inSequence>
+            <iterate id="iterator" expression="//m0:getQuote/m0:request"
+                     preservePayload="true" attachPath="//m0:getQuote" xmlns:m0="http://services.samples">
+                <target>
+                    <sequence>
+                        <send>
+                            <endpoint key="StockQuote_9001_EP"/>
+                        </send>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <sequence key="aggregateMessagesForIterateTests"/>
+        </outSequence>
+    </target>
+</proxy>"#,
+    );
+    mi.artifact(
+        "sequences",
+        "sendToStockQuoteServiceSequence.xml",
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="sendToStockQuoteServiceSequence">
+    <send>
+        <endpoint>
+            <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+        </endpoint>
+    </send>
+</sequence>"#,
+    );
+    mi.artifact(
+        "proxy-services",
+        "iterateWithNamedSequenceTestProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="iterateWithNamedSequenceTestProxy" transports="http"
+       startOnLoad="true" trace="disable">
+    <target>
+        <inSequence>
+            <iterate id="iterator" expression="//m0:getQuote/m0:request"
+                     preservePayload="true" attachPath="//m0:getQuote" xmlns:m0="http://services.samples">
+                <target sequence="sendToStockQuoteServiceSequence">
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <sequence key="aggregateMessagesForIterateTests"/>
+        </outSequence>
+    </target>
+</proxy>"#,
+    );
+    mi.artifact(
+        "proxy-services",
+        "iterateSequentialTestProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="iterateSequentialTestProxy" transports="http"
+       startOnLoad="true" trace="disable">
+    <target>
+        <inSequence>
+            <iterate id="iterator" expression="//m0:getQuote/m0:request"
+                     preservePayload="true" attachPath="//m0:getQuote" xmlns:m0="http://services.samples"
+                     sequential="true">
+                <target>
+                    <sequence>
+                        <log level="full"></log>
+                        <send>
+                            <endpoint>
+                                <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+                            </endpoint>
+                        </send>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <sequence key="aggregateMessagesForIterateTests"/>
+        </outSequence>
+    </target>
+</proxy>"#,
+    );
+    mi.artifact(
+        "proxy-services",
+        "iterateDifferentIdTestProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="iterateDifferentIdTestProxy" transports="http"
+       startOnLoad="true" trace="disable">
+    <target>
+        <inSequence>
+            <iterate xmlns:soapenv="http://www.w3.org/2003/05/soap-envelope"
+                     xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd"
+                     xmlns:m0="http://services.samples" id="iterate1" preservePayload="true"
+                     attachPath="//m0:getQuotes" expression="//m0:getQuotes/m0:getQuote">
+                <target>
+                    <sequence>
+                        <log level="full">
+                            <property name="target1"
+                                      value="************After 1st Iterate before 2nd Iterate*************" />
+                        </log>
+                        <iterate id="iterate2" preservePayload="true" attachPath="//m0:getQuote"
+                                 expression="//m0:getQuotes/m0:getQuote/m0:request">
+                            <target>
+                                <sequence>
+                                    <log level="full">
+                                        <property name="target2333"
+                                                  value="************After 2nd Iterate and before payload factory*************" />
+                                    </log>
+                                    <payloadFactory>
+                                        <format>
+                                            <m0:getQuote>
+                                                <m0:request>
+                                                    <m0:symbol>$1</m0:symbol>
+                                                </m0:request>
+                                            </m0:getQuote>
+                                        </format>
+                                        <args>
+                                            <arg expression="//m0:getQuote/m0:request/m0:symbol" />
+                                        </args>
+                                    </payloadFactory>
+                                    <log level="full">
+                                        <property name="target1"
+                                                  value="************after payload factory*************" />
+                                    </log>
+                                    <send>
+                                        <endpoint>
+                                            <address
+                                                    uri="http://localhost:9000/services/SimpleStockQuoteService" />
+                                        </endpoint>
+                                    </send>
+                                </sequence>
+                            </target>
+                        </iterate>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <aggregate id="iterate2">
+                <completeCondition>
+                    <messageCount min="-1" max="-1" />
+                </completeCondition>
+                <onComplete xmlns:soapenv="http://www.w3.org/2003/05/soap-envelope"
+                            xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd"
+                            xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
+                    <log level="full" category="INFO" />
+                    <aggregate id="iterate1">
+                        <completeCondition>
+                            <messageCount min="-1" max="-1" />
+                        </completeCondition>
+                        <onComplete expression="//m0:getQuoteResponse">
+                            <send />
+                        </onComplete>
+                    </aggregate>
+                </onComplete>
+            </aggregate>
+        </outSequence>
+    </target>
+</proxy>"#,
+    );
+    mi.start();
+
+    // IterateAttachPathTest, IterateNamedEndpointsTest, IterateTargetSequenceTypeTestCase:
+    // `getMultipleResponse(…, "WSO2", 2)`, two getQuoteResponse for WSO2 aggregated.
+    for proxy in [
+        "iterateWithAttachPathTestProxy",
+        "iterateNamedEndpointsTestProxy",
+        "iterateWithNamedSequenceTestProxy",
+    ] {
+        let r = mi.soap(&format!("/services/{proxy}"), &quote_of_requests("WSO2", 2));
+        assert_eq!(quote_responses(&r, "WSO2"), 2, "{proxy}: {}", r.text());
+    }
+
+    // IterateSequentialPropertyTestCase: ten requests WSO2-0 … WSO2-9, ten responses. mint runs
+    // sequential parts one after the other to their end (the backend's answer and the
+    // outSequence included), so they are aggregated in order; WSO2 only dispatches them in order.
+    let symbols: String = (0..10).map(|i| request_el(&format!("WSO2-{i}"))).collect();
+    let body = format!(r#"<ns:getQuote xmlns:ns="{SAMPLES}">{symbols}</ns:getQuote>"#);
+    let r = mi.soap("/services/iterateSequentialTestProxy", &body);
+    assert_eq!(quote_responses(&r, "WSO2"), 10, "{}", r.text());
+    let got = select(
+        &r.text(),
+        "/soapenv:Envelope/soapenv:Body/m0:getQuoteResponse/m0:return/*[local-name()='symbol']",
+    );
+    let want: Vec<String> = (0..10).map(|i| format!("WSO2-{i}")).collect();
+    assert_eq!(got, want);
+
+    // IterateIDTestCase: `getGetQuotesResponse(…, "WSO2", 2)`: two getQuote of one request each;
+    // iterate2's aggregate completes once per getQuote, iterate1's with both.
+    let r = mi.soap(
+        "/services/iterateDifferentIdTestProxy",
+        &quotes_of_quotes("WSO2", 2),
+    );
+    assert_eq!(quote_responses(&r, "WSO2"), 2, "{}", r.text());
+}
+
+/// An aggregate whose id is not the iterate's: the parts pass through it.
+///
+/// Reproduces tests-mediator-2 `org/wso2/carbon/esb/mediator/test/iterate/
+/// IterateIDAggregateIDMismatchTestCase` (proxy `IterateIDAggregateIDMismatchTestProxy`, sequence
+/// `aggregateMessagesForIterateTests`: iterate `iterate1`, aggregate `iterator`).
+#[test]
+fn iterate_id_aggregate_id_mismatch() {
+    let mut mi = Mi::new("split-mismatch");
+    mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
+    mi.artifact("sequences", "aggregateMessagesForIterateTests.xml", AGGREGATE_FOR_ITERATE_TESTS);
+    mi.artifact(
+        "proxy-services",
+        "IterateIDAggregateIDMismatchTestProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="IterateIDAggregateIDMismatchTestProxy" transports="http"
+       startOnLoad="true" trace="disable">
+    <target>
+        <inSequence>
+            <iterate id="iterate1" expression="//m0:getQuote/m0:request"
+                     preservePayload="true" attachPath="//m0:getQuote" xmlns:m0="http://services.samples">
+                <target>
+                    <sequence>
+                        <send>
+                            <endpoint>
+                                <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+                            </endpoint>
+                        </send>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <sequence key="aggregateMessagesForIterateTests"/>
+        </outSequence>
+    </target>
+</proxy>"#,
+    );
+    mi.start();
+    // `sendMultipleQuoteRequest(…, symbol, 8)` with the symbol of mediatorconfig/iterate/iterate1.txt.
+    let r = mi.soap(
+        "/services/IterateIDAggregateIDMismatchTestProxy",
+        &quote_of_requests("WSO2 Iterator mediator testing\n", 8),
+    );
+    // WSO2: no aggregation happens (aggregate `iterator` finds no `aggregateCorelation.iterator`
+    // and lets each response pass), the outSequence ends without a send, and the iterate set
+    // RESPONSE_WRITTEN=SKIP: the client gets nothing and its read times out ("Read timed out").
+    // mint (iterate.rs, target.rs `finish`): the parent ends once its parts have ended, none
+    // answered and none failed, so the client is answered 202 with no body, as for any flow that
+    // ends without a response. All eight parts reached the backend before that.
+    assert_eq!((r.status, r.text().as_str()), (202, ""), "{r:?}");
+    assert_eq!(mi.log_text().matches("STOCK_QUOTE = WSO2 Iterator").count(), 8, "{}", mi.log_text());
+}
+
+// ---------------------------------------------------------------------------------------------
+// aggregate: messageCount min/max (numbers and expressions), enclosing element, nesting
+// ---------------------------------------------------------------------------------------------
+
+/// tests-mediator-1 `proxy-services/aggregateMediatorMaxMinTestProxy.xml`.
+const MAX_MIN_PROXY: &str = r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="aggregateMediatorMaxMinTestProxy" transports="https http"
+       startOnLoad="true" trace="disable">
+    <description/>
+    <target>
+        <inSequence>
+            <iterate xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd"
+                     xmlns:m0="http://services.samples" id="iterate1" preservePayload="true" attachPath="//m0:getQuotes"
+                     expression="//m0:getQuotes/m0:getQuote" sequential="true">
+                <target>
+                    <sequence>
+                        <log level="full" category="DEBUG">
+                            <property name="target1"
+                                      value="************After 1st Iterate before 2nd Iterate*************"/>
+                        </log>
+                        <iterate id="iterate2" preservePayload="true" attachPath="//m0:getQuote"
+                                 expression="//m0:getQuotes/m0:getQuote/m0:request">
+                            <target sequence="anon">
+                                <sequence>
+                                    <log level="full" category="DEBUG"/>
+                                    <payloadFactory>
+                                        <format>
+                                            <m0:getQuote>
+                                                <m0:request>
+                                                    <m0:symbol>$1</m0:symbol>
+                                                </m0:request>
+                                            </m0:getQuote>
+                                        </format>
+                                        <args>
+                                            <arg expression="//m0:getQuotes/m0:getQuote/m0:request/m0:symbol"/>
+                                        </args>
+                                    </payloadFactory>
+                                    <log level="full" category="DEBUG">
+                                        <property name="target1"
+                                                  value="************after payload factory*************"/>
+                                    </log>
+                                    <send>
+                                        <endpoint>
+                                            <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+                                        </endpoint>
+                                    </send>
+                                </sequence>
+                            </target>
+                        </iterate>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <aggregate id="iterate2">
+                <completeCondition>
+                    <messageCount min="2" max="5"/>
+                </completeCondition>
+                <onComplete xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd"
+                            xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
+                    <log level="custom">
+                        <property name="messageLog" value="*****Aggregating*****"/>
+                    </log>
+                    <send/>
+                </onComplete>
+            </aggregate>
+        </outSequence>
+    </target>
+</proxy>"#;
+
+/// The inSequence shared by `aggregateMediatorBothMinMaxTestProxy.xml` and
+/// `aggregateMediatorMinExpressionTestProxy.xml` (tests-mediator-1 `proxy-services/`), which
+/// differ only in their outSequence's `messageCount`.
+fn min_max_expression_proxy(name: &str, message_count: &str) -> String {
+    format!(
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="{name}" transports="https http" startOnLoad="true" trace="disable">
+    <description/>
+    <target>
+        <inSequence>
+            <iterate xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples" id="iterate1" preservePayload="true" attachPath="//m0:getQuotes" expression="//m0:getQuotes/m0:getQuote" sequential="true">
+                <target>
+                    <sequence>
+                        <log level="full" category="DEBUG">
+                            <property name="target1" value="************After 1st Iterate before 2nd Iterate*************"/>
+                        </log>
+                        <iterate id="iterate2" preservePayload="true" attachPath="//m0:getQuote" expression="//m0:getQuotes/m0:getQuote/m0:request">
+                            <target sequence="anon">
+                                <sequence>
+                                    <log level="full" category="DEBUG"/>
+                                    <payloadFactory>
+                                        <format>
+                                            <m0:getQuote>
+                                                <m0:request>
+                                                    <m0:symbol>IBM</m0:symbol>
+                                                </m0:request>
+                                            </m0:getQuote>
+                                        </format>
+                                        <args>
+                                            <arg expression="//m0:getQuote/m0:request/m0:symbol"/>
+                                        </args>
+                                    </payloadFactory>
+                                    <log level="full" category="DEBUG">
+                                        <property name="target1" value="************after payload factory*************"/>
+                                    </log>
+                                    <send>
+                                        <endpoint>
+                                            <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+                                        </endpoint>
+                                    </send>
+                                </sequence>
+                            </target>
+                        </iterate>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <property name="iterate2CompMaxMsgs" value="10" scope="default" type="INTEGER"/>
+            <property name="iterate2CompMinMsgs" value="5" scope="default" type="INTEGER"/>
+            <aggregate id="iterate2">
+                <completeCondition>
+                    {message_count}
+                </completeCondition>
+                <onComplete xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
+                    <log level="custom">
+                        <property name="messageLog" value="*****Aggregating*****"/>
+                        <property name="maxTime" expression="get-property('maxTime')"/>
+                    </log>
+                    <property name="iterate1CompMaxMsgs" value="10" scope="default" type="INTEGER"/>
+                    <property name="iterate1CompMinMsgs" value="5" scope="default" type="INTEGER"/>
+                    <aggregate id="iterate1">
+                        <onComplete expression="//m0:getQuoteResponse">
+                            <send/>
+                        </onComplete>
+                    </aggregate>
+                </onComplete>
+            </aggregate>
+        </outSequence>
+    </target>
+</proxy>"#
+    )
+}
+
+/// messageCount min/max as numbers and as expressions, and the enclosing element.
+///
+/// Reproduces (tests-mediator-1, `org/wso2/carbon/esb/mediator/test/aggregate/`):
+/// - `AggregateWithMaxMInLimitsTestCase` (proxy `aggregateMediatorMaxMinTestProxy`, min 2 max 5),
+/// - `SpecifyMaxMessageCountAsExpressionTestCase` and `SpecifyBothMinMaxByExpressionTestCase`
+///   (both on proxy `aggregateMediatorBothMinMaxTestProxy`: min 5, max `{get-property(…)}` = 10),
+/// - `SpecifyMinMessageCountAsExpressionTestCase` (proxy
+///   `aggregateMediatorMinExpressionTestProxy`: min `{get-property(…)}` = 5, max 10),
+/// - `AggregatedEnclosingElementTestCase` (proxy `aggregateMediatorTestProxy`).
+///
+/// WSO2's tests bound the count (`min <= count <= n` once n reaches min); mint completes an
+/// aggregation on the part that reaches min, in one step, so the count is exactly min there,
+/// which the tests also check.
+#[test]
+fn aggregate_message_count_limits_and_enclosing_element() {
+    let mut mi = Mi::new("split-limits");
+    mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
+    mi.artifact("proxy-services", "aggregateMediatorMaxMinTestProxy.xml", MAX_MIN_PROXY);
+    mi.artifact(
+        "proxy-services",
+        "aggregateMediatorBothMinMaxTestProxy.xml",
+        &min_max_expression_proxy(
+            "aggregateMediatorBothMinMaxTestProxy",
+            r#"<messageCount min="5" max="{get-property('iterate2CompMaxMsgs')}"/>"#,
+        ),
+    );
+    mi.artifact(
+        "proxy-services",
+        "aggregateMediatorMinExpressionTestProxy.xml",
+        &min_max_expression_proxy(
+            "aggregateMediatorMinExpressionTestProxy",
+            r#"<messageCount min="{get-property('iterate2CompMinMsgs')}" max="10"/>"#,
+        ),
+    );
+    mi.artifact(
+        "proxy-services",
+        "aggregateMediatorTestProxy.xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<proxy xmlns="http://ws.apache.org/ns/synapse"
+       name="aggregateMediatorTestProxy"
+       transports="https,http"
+       statistics="disable"
+       trace="disable"
+       startOnLoad="true">
+    <target>
+        <inSequence>
+            <property name="ROOT" scope="default">
+                <root:rootelement xmlns:root="www.wso2esb.com"/>
+            </property>
+            <log level="custom">
+                <property name="REQUEST" expression="$body"/>
+            </log>
+            <iterate xmlns:m0="http://services.samples"
+                     preservePayload="true"
+                     attachPath="//m0:getQuote"
+                     expression="//m0:getQuote/m0:request">
+                <target>
+                    <sequence>
+                        <send>
+                            <endpoint>
+                                <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+                            </endpoint>
+                        </send>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <aggregate>
+                <completeCondition>
+                    <messageCount min="-1" max="-1"/>
+                </completeCondition>
+                <onComplete xmlns:m0="http://services.samples"
+                            expression="//m0:getQuoteResponse"
+                            enclosingElementProperty="ROOT">
+                    <send/>
+                </onComplete>
+            </aggregate>
+        </outSequence>
+    </target>
+    <description/>
+</proxy>"#,
+    );
+    mi.start();
+
+    // AggregateWithMaxMInLimitsTestCase: min 2, max 5, n requests for IBM.
+    let max_min = |n: usize| {
+        let r = mi.soap(
+            "/services/aggregateMediatorMaxMinTestProxy",
+            &quotes_of_one_quote("IBM", n),
+        );
+        quote_responses(&r, "IBM")
+    };
+    assert_eq!(max_min(1), 1, "testLessThanMinimum: n completes before min");
+    assert_eq!(max_min(2), 2, "testEqualtoMinimum");
+    for n in [100, 4, 10, 3] {
+        // testEqualtoMaximum (WSO2: 2 <= count <= 100), testMoreNumberThanMinimum (<= 4),
+        // testMoreNumberThanMaximum (<= 5), testLessNumberThanMaximum (<= 3).
+        assert_eq!(max_min(n), 2, "{n} requests: min completes it");
+    }
+
+    // SpecifyMaxMessageCountAsExpressionTestCase / SpecifyBothMinMaxByExpressionTestCase (min 5,
+    // max {expr} = 10) and SpecifyMinMessageCountAsExpressionTestCase (min {expr} = 5, max 10):
+    // 3 → 3 (n first), 5 → 5, 10 / 8 / 15 → between 5 and the maximum (5: min first).
+    for proxy in [
+        "aggregateMediatorBothMinMaxTestProxy",
+        "aggregateMediatorMinExpressionTestProxy",
+    ] {
+        for (n, want) in [(3, 3), (5, 5), (10, 5), (8, 5), (15, 5)] {
+            let r = mi.soap(&format!("/services/{proxy}"), &quotes_of_one_quote("IBM", n));
+            assert_eq!(quote_responses(&r, "IBM"), want, "{proxy}, {n} requests");
+        }
+    }
+
+    // AggregatedEnclosingElementTestCase: `getResponsenew()` with one request for WSO2; the
+    // answer holds WSO2, `rootelement` and its namespace www.wso2esb.com.
+    let r = mi.soap(
+        "/services/aggregateMediatorTestProxy",
+        &quote_of_requests("WSO2", 1),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("WSO2") && text.contains("rootelement") && text.contains("www.wso2esb.com"), "{text}");
+    // Precisely: the Body holds the enclosing element, which holds the aggregated responses.
+    let wrapped = select(&text, "/soapenv:Envelope/soapenv:Body/root:rootelement/m0:getQuoteResponse");
+    assert_eq!(wrapped.len(), 1, "{text}");
+    assert!(wrapped[0].contains("WSO2 Company"), "{text}");
+    // And with three requests, three responses inside one enclosing element.
+    let r = mi.soap(
+        "/services/aggregateMediatorTestProxy",
+        &quote_of_requests("WSO2", 3),
+    );
+    let text = r.text();
+    assert_eq!(select(&text, "/soapenv:Envelope/soapenv:Body/*").len(), 1, "{text}");
+    assert_eq!(
+        select(&text, "/soapenv:Envelope/soapenv:Body/root:rootelement/m0:getQuoteResponse").len(),
+        3,
+        "{text}"
+    );
+}
+
+/// Two iterates, each aggregated by its own id, the outer aggregate in the inner one's onComplete.
+///
+/// Reproduces tests-mediator-1 `org/wso2/carbon/esb/mediator/test/aggregate/
+/// NestedAggregatesTestCase` (proxy `nestedAggregatedTestCase`, sequences
+/// `IterateMediatorSequence` and `aggregateMessages`): 4 requests, then 4 × 4, then 15 × 15
+/// (ESBJAVA-2152: 240 parts).
+#[test]
+fn nested_aggregates() {
+    let mut mi = Mi::new("split-nested");
+    mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
+    mi.artifact(
+        "proxy-services",
+        "nestedAggregatedTestCase.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="nestedAggregatedTestCase" transports="http https"
+       startOnLoad="true" trace="disable">
+    <description />
+    <target>
+        <inSequence>
+            <log level="full"/>
+            <sequence key="IterateMediatorSequence"/>
+        </inSequence>
+        <outSequence>
+            <sequence key="aggregateMessages"/>
+        </outSequence>
+    </target>
+</proxy>"#,
+    );
+    mi.artifact(
+        "sequences",
+        "IterateMediatorSequence.xml",
+        r#"<?xml version="1.0" encoding="ISO-8859-1"?>
+<sequence xmlns="http://ws.apache.org/ns/synapse" name="IterateMediatorSequence">
+        <iterate xmlns:soapenv="http://www.w3.org/2003/05/soap-envelope" xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples" id="iterate1" preservePayload="true" attachPath="//m0:getQuotes" expression="//m0:getQuotes/m0:getQuote">
+            <target>
+                <sequence>
+                    <log level="full">
+                        <property name="target1" value="************After 1st Iterate before 2nd Iterate*************"/>
+                    </log>
+                    <iterate id="iterate2" preservePayload="true" attachPath="//m0:getQuotes/m0:getQuote" expression="//m0:getQuotes/m0:getQuote/m0:request">
+                        <target>
+                            <sequence>
+                                <payloadFactory>
+                                    <format>
+                                        <m:getQuote xmlns:m="http://services.samples">
+                                            <m:request>
+                                                <m:symbol>$1</m:symbol>
+                                            </m:request>
+                                        </m:getQuote>
+                                    </format>
+                                    <args>
+                                        <arg xmlns:m0="http://services.samples" expression="//m0:getQuotes/m0:getQuote/m0:request/m0:symbol"/>
+                                    </args>
+                                </payloadFactory>
+                                <send>
+                                    <endpoint>
+                                        <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+                                    </endpoint>
+                                </send>
+                            </sequence>
+                        </target>
+                    </iterate>
+                </sequence>
+            </target>
+        </iterate>
+    </sequence>"#,
+    );
+    mi.artifact(
+        "sequences",
+        "aggregateMessages.xml",
+        r#"<?xml version="1.0" encoding="ISO-8859-1"?>
+<sequence xmlns="http://ws.apache.org/ns/synapse" name="aggregateMessages">
+        <log level="full"/>
+        <aggregate id="iterate2">
+            <completeCondition>
+                <messageCount min="-1" max="-1"/>
+            </completeCondition>
+            <onComplete xmlns:soapenv="http://www.w3.org/2003/05/soap-envelope" xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
+                <aggregate id="iterate1">
+                    <completeCondition>
+                        <messageCount min="-1" max="-1"/>
+                    </completeCondition>
+                    <onComplete expression="//m0:getQuoteResponse">
+                        <send/>
+                    </onComplete>
+                </aggregate>
+            </onComplete>
+        </aggregate>
+    </sequence>"#,
+    );
+    mi.start();
+    // test(): 4 requests for IBM in one getQuote; 4 responses, each for "IBM Company".
+    let r = mi.soap(
+        "/services/nestedAggregatedTestCase",
+        &quotes_of_one_quote("IBM", 4),
+    );
+    assert_eq!(quote_responses(&r, "IBM Company"), 4, "{}", r.text());
+    // testNestedAggregate(): 4 getQuote × 4 requests for WSO2: 16 responses.
+    let r = mi.soap("/services/nestedAggregatedTestCase", &nested_quotes("WSO2", 4));
+    assert_eq!(quote_responses(&r, "WSO2 Company"), 16, "{}", r.text());
+    // testNestedAggregateWithLargeMessage(): 15 × 15.
+    let r = mi.soap("/services/nestedAggregatedTestCase", &nested_quotes("WSO2", 15));
+    assert_eq!(quote_responses(&r, "WSO2 Company"), 225);
+}
+
+// ---------------------------------------------------------------------------------------------
+// clone: several endpoints, named endpoints, registry sequences, `to` and `soapAction`
+// ---------------------------------------------------------------------------------------------
+
+/// tests-mediator-1 `sequences/aggregateMessagesSeq.xml`.
+const AGGREGATE_MESSAGES_SEQ: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="aggregateMessagesSeq">
+    <aggregate id="clone3">
+        <completeCondition>
+            <messageCount min="-1" max="-1" />
+        </completeCondition>
+        <onComplete xmlns:ns="http://org.apache.synapse/xsd"
+                    xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples"
+                    expression="//m0:getQuoteResponse">
+            <send />
+        </onComplete>
+    </aggregate>
+</sequence>"#;
+
+/// Clone's targets: sequential inline sequences sending to named and anonymous inline endpoints,
+/// sequences from the registry (`conf:` and `gov:`), and targets that only set `to` and
+/// `soapAction` before an endpoint-less send.
+///
+/// Reproduces (tests-mediator-1, `org/wso2/carbon/esb/mediator/test/clone/`):
+/// - `CloneIntegrationNamedEndpointsTestCase` (proxy `CloneIntegrationNamedEndpointsProxy`, named
+///   inline endpoints `ep1`, `ep2`; sequence `aggregateMessagesSeq`),
+/// - `CloneIntegrationAnonymousEndpointsTestCase` (mediatorconfig/clone/clone_unknown_endpoints.xml:
+///   sequence `cloningMessages9`, proxy `CloneIntegrationAnonymousEndpointsTestProxy`),
+/// - `CloneIntegrationSequenceTestCase` (proxy `CloneIntegrationSequenceProxy`, sequence
+///   mediatorconfig/clone/cloneLogAndSendSequence.xml in the config and governance registries),
+/// - `CloneSOAPActionTestCase` (proxy `CloneSOAPActionTestCaseProxy`).
+#[test]
+fn clone_targets_endpoints_registry_sequences_and_soap_action() {
+    let mut mi = Mi::new("split-clone");
+    mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
+    mi.artifact("sequences", "aggregateMessagesSeq.xml", AGGREGATE_MESSAGES_SEQ);
+    mi.artifact(
+        "proxy-services",
+        "CloneIntegrationNamedEndpointsProxy.xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<proxy xmlns="http://ws.apache.org/ns/synapse" name="CloneIntegrationNamedEndpointsProxy" startOnLoad="true"
+       statistics="disable" trace="disable" transports="http,https">
+    <target>
+        <inSequence>
+            <clone id="clone3" sequential="true">
+                <target>
+                    <sequence>
+                        <log level="full">
+                            <property name="clone3" value="clone3_target1"/>
+                        </log>
+                        <send>
+                            <endpoint name="ep1">
+                                <address uri="http://localhost:9001/services/SimpleStockQuoteService"/>
+                            </endpoint>
+                        </send>
+                    </sequence>
+                </target>
+                <target>
+                    <sequence>
+                        <log level="full">
+                            <property name="clone3" value="clone3_target2"/>
+                        </log>
+                        <send>
+                            <endpoint name="ep2">
+                                <address uri="http://localhost:9002/services/SimpleStockQuoteService"/>
+                            </endpoint>
+                        </send>
+                    </sequence>
+                </target>
+            </clone>
+        </inSequence>
+        <outSequence>
+            <sequence key="aggregateMessagesSeq"/>
+        </outSequence>
+        <faultSequence/>
+    </target>
+    <description/>
+</proxy>"#,
+    );
+    // clone_unknown_endpoints.xml is a synapse.xml; its sequence and proxy, one file each.
+    mi.artifact(
+        "sequences",
+        "cloningMessages9.xml",
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="cloningMessages9" transports="https http">
+        <clone id="clone3" sequential="true">
+            <target sequence="anon">
+                <sequence>
+                    <log level="full">
+                        <property name="clone3" value="clone3_target1"/>
+                    </log>
+                    <send>
+                        <endpoint>
+                            <address uri="http://localhost:9001/services/SimpleStockQuoteService"/>
+                        </endpoint>
+                    </send>
+                </sequence>
+            </target>
+            <target sequence="anon">
+                <sequence>
+                    <log level="full">
+                        <property name="clone3" value="clone3_target2"/>
+                    </log>
+                    <send>
+                        <endpoint>
+                            <address uri="http://localhost:9002/services/SimpleStockQuoteService"/>
+                        </endpoint>
+                    </send>
+                </sequence>
+            </target>
+        </clone>
+    </sequence>"#,
+    );
+    mi.artifact(
+        "proxy-services",
+        "CloneIntegrationAnonymousEndpointsTestProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="CloneIntegrationAnonymousEndpointsTestProxy" transports="https http">
+        <target>
+            <inSequence>
+                <sequence key="cloningMessages9"/>
+            </inSequence>
+            <outSequence>
+                <sequence key="aggregateMessagesSeq"/>
+            </outSequence>
+        </target>
+    </proxy>"#,
+    );
+    // As in WSO2's test registry: resources named without an extension.
+    let log_and_send = mi.adapt(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<sequence xmlns="http://ws.apache.org/ns/synapse" name="cloneLogAndSendSequence">
+	<in>
+		<log level="full" />
+		<send>
+			<endpoint>
+				<address uri="http://localhost:9000/services/SimpleStockQuoteService" />
+			</endpoint>
+		</send>
+	</in>
+	<out>
+		<send />
+	</out>
+</sequence>"#,
+    );
+    mi.home.file("registry/config/sequences/clone/cloneLogAndSendSequence", &log_and_send);
+    mi.home.file("registry/governance/sequences/clone/cloneLogAndSendSequence", &log_and_send);
+    mi.artifact(
+        "proxy-services",
+        "CloneIntegrationSequenceProxy.xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<proxy xmlns="http://ws.apache.org/ns/synapse" name="CloneIntegrationSequenceProxy" startOnLoad="true"
+       statistics="disable" trace="disable" transports="http,https">
+    <target>
+        <inSequence>
+            <clone>
+                <target sequence="conf:/sequences/clone/cloneLogAndSendSequence" />
+                <target sequence="gov:/sequences/clone/cloneLogAndSendSequence" />
+            </clone>
+        </inSequence>
+        <outSequence>
+            <aggregate>
+                <completeCondition>
+                    <messageCount min="0" max="5" />
+                </completeCondition>
+                <onComplete xmlns:ns3="http://org.apache.synapse/xsd"
+                            xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
+                    <log level="full">
+                    </log>
+                    <send />
+                </onComplete>
+            </aggregate>
+        </outSequence>
+        <faultSequence/>
+    </target>
+    <description/>
+</proxy>"#,
+    );
+    mi.artifact(
+        "proxy-services",
+        "CloneSOAPActionTestCaseProxy.xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<proxy xmlns="http://ws.apache.org/ns/synapse" name="CloneSOAPActionTestCaseProxy" startOnLoad="true"
+       statistics="disable" trace="disable" transports="http,https">
+    <target>
+        <inSequence>
+            <clone id="clone3" sequential="true">
+                <target to="http://localhost:9001/services/SimpleStockQuoteService" soapAction="m0:getQuote">
+                    <sequence>
+                        <send>
+                        </send>
+                    </sequence>
+                </target>
+                <target to="http://localhost:9002/services/SimpleStockQuoteService" soapAction="m0:getQuote">
+                    <sequence>
+                        <send>
+                        </send>
+                    </sequence>
+                </target>
+            </clone>
+        </inSequence>
+        <outSequence>
+            <sequence key="aggregateMessagesSeq"/>
+        </outSequence>
+        <faultSequence/>
+    </target>
+    <description/>
+</proxy>"#,
+    );
+    mi.start();
+
+    // CloneIntegrationNamedEndpointsTestCase, CloneIntegrationAnonymousEndpointsTestCase,
+    // CloneIntegrationSequenceTestCase: `CloneClient.getResponse(…, "WSO2")`, one request; two
+    // getQuoteResponse for WSO2 (one per target).
+    for proxy in [
+        "CloneIntegrationNamedEndpointsProxy",
+        "CloneIntegrationAnonymousEndpointsTestProxy",
+        "CloneIntegrationSequenceProxy",
+    ] {
+        let mark = mi.log_text().len();
+        let r = mi.soap(&format!("/services/{proxy}"), &quote_of_requests("WSO2", 1));
+        assert_eq!(quote_responses(&r, "WSO2"), 2, "{proxy}: {}", r.text());
+        assert_eq!(mi.log_since(mark).matches("STOCK_QUOTE = WSO2").count(), 2, "{proxy}");
+    }
+    // The sequential clones ran their targets in order.
+    let log = mi.log_text();
+    let t1 = log.find("clone3 = clone3_target1").expect("target 1 logged");
+    let t2 = log.find("clone3 = clone3_target2").expect("target 2 logged");
+    assert!(t1 < t2, "{log}");
+
+    // CloneSOAPActionTestCase: sent with an empty SOAP action; each copy goes to its `to` with
+    // the target's soapAction, and the answer mentions WSO2.
+    let r = mi.soap_action("/services/CloneSOAPActionTestCaseProxy", "", &quote_of_requests("WSO2", 1));
+    assert_eq!(quote_responses(&r, "WSO2"), 2, "{}", r.text());
+    let actions = select(&r.text(), "//*[local-name()='soapAction']");
+    assert_eq!(actions.len(), 2, "{}", r.text());
+    for a in actions {
+        assert_eq!(a.trim_matches('"'), "m0:getQuote", "{}", r.text());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// call inside iterate and clone targets: the parts go on after the splitter
+// ---------------------------------------------------------------------------------------------
+
+/// The `STATE` values the log mediators wrote in `log`, in order.
+fn states(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|l| l.split_once("STATE = ").map(|(_, s)| s.trim().to_string()))
+        .collect()
+}
+
+/// tests-mediator-1 `mediatorconfig/call/synapse10.xml` ("Call Mediator with Clone/Aggregate").
+const CALL_IN_CLONE: &str = r#"
+    <proxy xmlns="http://ws.apache.org/ns/synapse" name="TestCallProxy"
+           transports="https http"
+           startOnLoad="true"
+           trace="disable">
+        <description/>
+        <target>
+            <inSequence>
+                <log level="custom">
+                    <property name="STATE" value="INSEQ S1"/>
+                </log>
+                <sequence key="SEQ1"/>
+                <log level="custom">
+                    <property name="STATE" value="INSEQ S2"/>
+                </log>
+                <header name="To" action="remove"/>
+                <property name="RESPONSE" value="true"/>
+                <send/>
+            </inSequence>
+        </target>
+    </proxy>
+@@
+    <endpoint xmlns="http://ws.apache.org/ns/synapse" name="EP">
+        <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+    </endpoint>
+@@
+    <sequence xmlns="http://ws.apache.org/ns/synapse" name="SEQ1">
+        <log level="custom">
+            <property name="STATE" value="SEQ1 S1"/>
+        </log>
+        <clone>
+            <target>
+                <sequence>
+                    <log level="custom">
+                        <property name="STATE" value="CLONE TARGET1 S1"/>
+                    </log>
+                    <call>
+                        <endpoint key="EP"/>
+                    </call>
+                    <log level="custom">
+                        <property name="STATE" value="CLONE TARGET1 S2"/>
+                    </log>
+                </sequence>
+            </target>
+            <target>
+                <sequence>
+                    <log level="custom">
+                        <property name="STATE" value="CLONE TARGET2 S1"/>
+                    </log>
+                    <call>
+                        <endpoint key="EP"/>
+                    </call>
+                    <log level="custom">
+                        <property name="STATE" value="CLONE TARGET2 S2"/>
+                    </log>
+                </sequence>
+            </target>
+        </clone>
+        <log level="custom">
+            <property name="STATE" value="SEQ1 S2"/>
+        </log>
+        <aggregate>
+            <completeCondition>
+                <messageCount/>
+            </completeCondition>
+            <onComplete xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
+                <log level="custom">
+                    <property name="STATE" value="AGGREGATED STATE"/>
+                </log>
+            </onComplete>
+        </aggregate>
+        <log level="custom">
+            <property name="STATE" value="SEQ1 S3"/>
+        </log>
+    </sequence>"#;
+
+/// tests-mediator-1 `mediatorconfig/call/synapse11.xml` ("Call Mediator with Iterate/Aggregate"),
+/// from its proxy on: the same `TestCallProxy` and `EP` as [`CALL_IN_CLONE`].
+const CALL_IN_ITERATE_SEQ1: &str = r#"
+    <sequence xmlns="http://ws.apache.org/ns/synapse" name="SEQ1">
+        <log level="custom">
+            <property name="STATE" value="SEQ1 S1"/>
+        </log>
+        <iterate xmlns:m0="http://services.samples"
+                 preservePayload="true"
+                 attachPath="//m0:getQuote"
+                 expression="//m0:getQuote/m0:request">
+            <target>
+                <sequence>
+                    <log level="custom">
+                        <property name="STATE" value="ITERATE1 S1"/>
+                    </log>
+                    <call>
+                        <endpoint key="EP"/>
+                    </call>
+                    <log level="custom">
+                        <property name="STATE" value="ITERATE1 S2"/>
+                    </log>
+                </sequence>
+            </target>
+        </iterate>
+        <log level="custom">
+            <property name="STATE" value="SEQ1 S2"/>
+        </log>
+        <aggregate>
+            <completeCondition>
+                <messageCount/>
+            </completeCondition>
+            <onComplete xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
+                <log level="custom">
+                    <property name="STATE" value="AGGREGATE S1"/>
+                </log>
+                <header name="Action" value="urn:getQuote"/>
+                <payloadFactory>
+                    <format>
+                        <m0:getQuote>
+                            <m0:request>
+                                <m0:symbol>AGG</m0:symbol>
+                            </m0:request>
+                        </m0:getQuote>
+                    </format>
+                    <args/>
+                </payloadFactory>
+                <call>
+                    <endpoint key="EP"/>
+                </call>
+                <log level="custom">
+                    <property name="STATE" value="AGGREGATE S2"/>
+                </log>
+            </onComplete>
+        </aggregate>
+        <log level="custom">
+            <property name="STATE" value="SEQ1 S3"/>
+        </log>
+    </sequence>"#;
+
+/// tests-mediator-1 `mediatorconfig/call/synapse14.xml` ("Call Mediator with Clone targets points
+/// to named sequences"), from its proxy on: the same `TestCallProxy` and `EP`.
+const CALL_IN_CLONE_NAMED_SEQ1: &str = r#"
+    <sequence xmlns="http://ws.apache.org/ns/synapse" name="SEQ1">
+        <log level="custom">
+            <property name="STATE" value="SEQ1 S1"/>
+        </log>
+        <clone>
+            <target sequence="Target1"/>
+            <target sequence="Target2"/>
+        </clone>
+        <log level="custom">
+            <property name="STATE" value="SEQ1 S2"/>
+        </log>
+        <aggregate>
+            <completeCondition>
+                <messageCount/>
+            </completeCondition>
+            <onComplete xmlns:ns="http://org.apache.synapse/xsd"
+                        xmlns:m0="http://services.samples"
+                        expression="//m0:getQuoteResponse">
+                <log level="custom">
+                    <property name="STATE" value="AGGREGATED STATE"/>
+                </log>
+            </onComplete>
+        </aggregate>
+        <log level="custom">
+            <property name="STATE" value="SEQ1 P3"/>
+        </log>
+    </sequence>
+@@
+    <sequence xmlns="http://ws.apache.org/ns/synapse" name="Target1">
+        <log level="custom">
+            <property name="STATE" value="CLONE TARGET1 S1"/>
+        </log>
+        <call>
+            <endpoint key="EP"/>
+        </call>
+        <log level="custom">
+            <property name="STATE" value="CLONE TARGET1 S2"/>
+        </log>
+    </sequence>
+@@
+    <sequence xmlns="http://ws.apache.org/ns/synapse" name="Target2">
+        <log level="custom">
+            <property name="STATE" value="CLONE TARGET2 S1"/>
+        </log>
+        <call>
+            <endpoint key="EP"/>
+        </call>
+        <log level="custom">
+            <property name="STATE" value="CLONE TARGET2 S2"/>
+        </log>
+    </sequence>"#;
+
+/// Writes the artifacts of one of WSO2's synapse.xml files (split at `@@`) with every name
+/// suffixed by `_{n}`, so that the three configurations, which reuse names, share one mint.
+fn deploy_suffixed(mi: &Mi, xml: &str, n: u32) {
+    for (i, part) in xml.split("@@").enumerate() {
+        let mut part = part.trim().to_string();
+        for name in ["TestCallProxy", "SEQ1", "EP", "Target1", "Target2"] {
+            part = part.replace(&format!("\"{name}\""), &format!("\"{name}_{n}\""));
+        }
+        let dir = if part.starts_with("<proxy") {
+            "proxy-services"
+        } else if part.starts_with("<endpoint") {
+            "endpoints"
+        } else {
+            "sequences"
+        };
+        mi.artifact(dir, &format!("call{n}_{i}.xml"), &part);
+    }
+}
+
+/// A `call` in a clone's or an iterate's target: each part goes on after the splitter (through the
+/// rest of the named sequence and then the proxy's inSequence), the aggregate completes on the
+/// last one, and only the aggregated message goes on after the aggregate and back to the client.
+///
+/// Reproduces (tests-mediator-1, `org/wso2/carbon/esb/mediator/test/call/`):
+/// - `CallMediatorInCloneTestCase` (mediatorconfig/call/synapse10.xml),
+/// - `CallMediatorInCloneTargetSequencesTestCase` (mediatorconfig/call/synapse14.xml),
+/// - `CallMediatorInIterateTestCase` (mediatorconfig/call/synapse11.xml; `enabled = false` in
+///   WSO2's suite; sent here with two requests, the `-Ditr=2` of its console log).
+///
+/// The expected order of the log lines is the one each synapse.xml writes in its header comment.
+#[test]
+fn call_in_clone_and_iterate_targets() {
+    let mut mi = Mi::new("split-call");
+    mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
+    let head = CALL_IN_CLONE.split("@@").take(2).collect::<Vec<_>>().join("@@");
+    deploy_suffixed(&mi, CALL_IN_CLONE, 10);
+    deploy_suffixed(&mi, &format!("{head}@@{CALL_IN_ITERATE_SEQ1}"), 11);
+    deploy_suffixed(&mi, &format!("{head}@@{CALL_IN_CLONE_NAMED_SEQ1}"), 14);
+    mi.start();
+
+    // CallMediatorInCloneTestCase and CallMediatorInCloneTargetSequencesTestCase:
+    // `sendSimpleStockQuoteRequest(…, "WSO2")`; the Body's first element mentions WSO2.
+    for (n, last) in [(10, "SEQ1 S3"), (14, "SEQ1 P3")] {
+        let mark = mi.log_text().len();
+        let r = mi.soap(&format!("/services/TestCallProxy_{n}"), &quote_of_requests("WSO2", 1));
+        assert_eq!(quote_responses(&r, "WSO2"), 2, "synapse{n}: {}", r.text());
+        let first = select(&r.text(), "/soapenv:Envelope/soapenv:Body/*[1]");
+        assert!(first[0].contains("WSO2"), "{}", r.text());
+        let s = states(&mi.log_since(mark));
+        let at = |state: &str| s.iter().position(|x| x == state).unwrap_or_else(|| panic!("{state} not in {s:?}"));
+        let count = |state: &str| s.iter().filter(|x| *x == state).count();
+        assert_eq!(&s[..4], ["INSEQ S1", "SEQ1 S1", "CLONE TARGET1 S1", "CLONE TARGET2 S1"], "synapse{n}: {s:?}");
+        assert_eq!((count("CLONE TARGET1 S2"), count("CLONE TARGET2 S2")), (1, 1), "{s:?}");
+        assert_eq!(count("SEQ1 S2"), 2, "both copies go on after the clone: {s:?}");
+        assert_eq!(&s[s.len() - 3..], ["AGGREGATED STATE", last, "INSEQ S2"], "synapse{n}: {s:?}");
+        assert_eq!((count("AGGREGATED STATE"), count("INSEQ S2")), (1, 1), "{s:?}");
+        assert!(at("CLONE TARGET1 S2") < s.len() - 3 && at("CLONE TARGET2 S2") < s.len() - 3);
+    }
+
+    // CallMediatorInIterateTestCase: the aggregated message calls EP again for "AGG" in
+    // onComplete, and that answer is what the client gets.
+    let mark = mi.log_text().len();
+    let r = mi.soap("/services/TestCallProxy_11", &quote_of_requests("WSO2", 2));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let first = select(&r.text(), "/soapenv:Envelope/soapenv:Body/*[1]");
+    assert!(first[0].contains("AGG"), "{}", r.text());
+    let s = states(&mi.log_since(mark));
+    assert_eq!(&s[..4], ["INSEQ S1", "SEQ1 S1", "ITERATE1 S1", "ITERATE1 S1"], "{s:?}");
+    // Each part, once answered, goes on after the iterate (in the order the answers come).
+    let mut middle = s[4..s.len() - 4].to_vec();
+    middle.sort();
+    assert_eq!(middle, ["ITERATE1 S2", "ITERATE1 S2", "SEQ1 S2", "SEQ1 S2"], "{s:?}");
+    assert_eq!(&s[s.len() - 4..], ["AGGREGATE S1", "AGGREGATE S2", "SEQ1 S3", "INSEQ S2"], "{s:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// aggregate timeout: onComplete fires once, with the parts that arrived in time
+// ---------------------------------------------------------------------------------------------
+
+/// WSO2's `LBServiceWithSleep` sleeps `load` ms: here an http endpoint to mint-backend's
+/// `/delay/{ms}` (an echo), with the `load` of the message as `uri.var.load`.
+const SLEEP_SERVICE: &str = r#"<property name="uri.var.load" expression="//load"/>
+                            <send>
+                                <endpoint>
+                                    <http method="post" uri-template="http://localhost:9001/delay/{uri.var.load}"/>
+                                </endpoint>
+                            </send>"#;
+
+/// An aggregate's timeout completes it with the parts that arrived; the part that comes later
+/// does not run onComplete again.
+///
+/// Reproduces tests-mediator-1 `org/wso2/carbon/esb/mediator/test/aggregate/
+/// ESBJAVA4792AggregateTimeoutTestCase` (proxies `timeoutIterator` and `timeoutClone`, sequences
+/// `sendClone` and `createCloneSeq`). Changes: the `LBServiceWithSleep` send is [`SLEEP_SERVICE`];
+/// the timeout is 3 s instead of 5 and the slow part sleeps 5 s instead of 8 (the fast ones 1 s,
+/// as in WSO2), to keep the test short; both proxies are called over HTTP at once.
+#[test]
+fn aggregate_timeout_completes_once_with_the_parts_that_arrived() {
+    let (_backend, bport) = start_backend();
+    let mut mi = Mi::new("split-timeout");
+    mi.backend = Some(bport);
+    let sleep = |xml: &str| {
+        xml.replace(
+            r#"<send>
+                            <endpoint>
+                                <address uri="http://localhost:9001/services/LBServiceWithSleep"/>
+                            </endpoint>
+                        </send>"#,
+            SLEEP_SERVICE,
+        )
+        .replace(r#"<completeCondition timeout="5">"#, r#"<completeCondition timeout="3">"#)
+    };
+    mi.artifact(
+        "proxy-services",
+        "timeoutIterator.xml",
+        &sleep(
+            r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="timeoutIterator" transports="https,http" statistics="disable" trace="disable" startOnLoad="true">
+        <target>
+            <inSequence>
+                <iterate xmlns:m0="http://services.samples" id="id1" preservePayload="true" attachPath="//sleepOperation" expression="//sleepOperation/load">
+                    <target soapAction="sleepOperation">
+                        <sequence>
+                            <property name="ROOT" scope="default">
+                                <root:rootelement xmlns:root="www.wso2esb.com"/>
+                            </property>
+                            <send>
+                            <endpoint>
+                                <address uri="http://localhost:9001/services/LBServiceWithSleep"/>
+                            </endpoint>
+                        </send>
+                        </sequence>
+                    </target>
+                </iterate>
+            </inSequence>
+            <outSequence>
+                <aggregate id="id1">
+                    <completeCondition timeout="5">
+                        <messageCount min="-1" max="-1"/>
+                    </completeCondition>
+                    <onComplete expression="//sleepOperation" enclosingElementProperty="ROOT">
+                        <log level="custom">
+                            <property name="OnComplete" value="On Complete Triggered in Iterator for ESBJAVA4792AggregateTimeoutTestCase"/>
+                        </log>
+                        <send/>
+                    </onComplete>
+                </aggregate>
+            </outSequence>
+        </target>
+        <description/>
+    </proxy>"#,
+        ),
+    );
+    mi.artifact(
+        "proxy-services",
+        "timeoutClone.xml",
+        &sleep(
+            r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="timeoutClone" transports="https,http" statistics="disable" trace="disable" startOnLoad="true">
+        <target>
+            <inSequence>
+                <clone id="myid">
+                    <target soapAction="sleepOperation" sequence="sendClone"/>
+                    <target soapAction="sleepOperation" sequence="createCloneSeq"/>
+                    <target soapAction="sleepOperation" sequence="createCloneSeq"/>
+                </clone>
+            </inSequence>
+            <outSequence>
+                <property name="ROOT" scope="default">
+                    <root:rootelement xmlns:root="www.wso2esb.com"/>
+                </property>
+                <aggregate id="myid">
+                    <completeCondition timeout="5">
+                        <messageCount min="-1" max="-1"/>
+                    </completeCondition>
+                    <onComplete expression="//sleepOperation" enclosingElementProperty="ROOT">
+                        <log level="custom">
+                            <property name="OnComplete" value="On Complete Triggered in Clone for ESBJAVA4792AggregateTimeoutTestCase"/>
+                        </log>
+                        <send/>
+                    </onComplete>
+                </aggregate>
+            </outSequence>
+        </target>
+        <description/>
+    </proxy>"#,
+        ),
+    );
+    mi.artifact(
+        "sequences",
+        "sendClone.xml",
+        &sleep(
+            r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="sendClone">
+                        <send>
+                            <endpoint>
+                                <address uri="http://localhost:9001/services/LBServiceWithSleep"/>
+                            </endpoint>
+                        </send>
+    </sequence>"#,
+        ),
+    );
+    mi.artifact(
+        "sequences",
+        "createCloneSeq.xml",
+        &sleep(
+            r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="createCloneSeq">
+        <payloadFactory media-type="xml">
+            <format>
+                <sleepOperation xmlns="">
+                    <load>1000</load>
+                </sleepOperation>
+            </format>
+        </payloadFactory>
+                        <send>
+                            <endpoint>
+                                <address uri="http://localhost:9001/services/LBServiceWithSleep"/>
+                            </endpoint>
+                        </send>
+    </sequence>"#,
+        ),
+    );
+    assert!(!mi.adapt(&sleep(SLEEP_SERVICE)).contains("LBServiceWithSleep"));
+    mi.start();
+
+    let started = Instant::now();
+    let http = mi.http;
+    let call = move |path: &'static str, body: &'static str| {
+        std::thread::spawn(move || {
+            let r = request(
+                http,
+                "POST",
+                path,
+                &[
+                    ("Content-Type", "text/xml; charset=UTF-8"),
+                    ("SOAPAction", "\"sleepOperation\""),
+                ],
+                envelope(body).as_bytes(),
+            );
+            (r, started.elapsed())
+        })
+    };
+    // checkOnCompleteExecutionInIterator: loads 1000, 1000 and (WSO2) 8000.
+    let iterator = call(
+        "/services/timeoutIterator",
+        "<sleepOperation><load>1000</load><load>1000</load><load>5000</load></sleepOperation>",
+    );
+    // checkOnCompleteExecutionInClone: the message (load 8000 in WSO2) and two copies of 1000.
+    let clone = call(
+        "/services/timeoutClone",
+        "<sleepOperation><load>5000</load></sleepOperation>",
+    );
+    for (name, handle) in [("Iterator", iterator), ("Clone", clone)] {
+        let (r, took) = handle.join().unwrap();
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        // `countLoadElement(response) == 2`: the two fast parts, inside the enclosing element.
+        let loads = select(&r.text(), "//load");
+        assert_eq!(loads, ["1000", "1000"], "{name}: {}", r.text());
+        assert_eq!(
+            select(&r.text(), "/soapenv:Envelope/soapenv:Body/root:rootelement/sleepOperation/load").len(),
+            2,
+            "{}",
+            r.text()
+        );
+        assert!(
+            took >= Duration::from_millis(2900) && took < Duration::from_millis(4900),
+            "{name}: answered after {took:?}, not at the 3 s timeout"
+        );
+    }
+    // Past the slow part's 5 s: onComplete ran once per proxy.
+    std::thread::sleep(Duration::from_millis(5600).saturating_sub(started.elapsed()));
+    let log = mi.log_text();
+    for name in ["Iterator", "Clone"] {
+        let line = format!("On Complete Triggered in {name} for ESBJAVA4792AggregateTimeoutTestCase");
+        assert_eq!(log.matches(&line).count(), 1, "{name}: {log}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON: iterate over JSON arrays, aggregate JSON answers, max as an expression, empty payloads
+// ---------------------------------------------------------------------------------------------
+
+/// One of the APIs of tests-mediator-2 `mediatorconfig/iterate/iterate_jsonpath.xml` that iterate
+/// `$.students.studentlist`, send each part to their own `echojson{n}` resource (which answers
+/// `{"name": <echo_arg>, "status":"accepted"}`) and aggregate the answers with `json-eval($)`
+/// once 3 have come (samples 1–5 and 8, identical but for these three things).
+fn iterate_json_api(n: u32, name: &str, iterate_attrs: &str, echo_arg: &str) -> String {
+    format!(
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="{name}" context="/iteratesample{n}">
+        <resource methods="POST" uri-template="/iteratejson{n}">
+            <inSequence>
+                <log level="full"/>
+                <iterate {iterate_attrs}>
+                    <target>
+                        <sequence>
+                            <header name="Content-Type" scope="transport" value="application/json"/>
+                            <send>
+                                <endpoint>
+                                    <http method="POST" uri-template="http://localhost:8480/iteratesample{n}/echojson{n}"/>
+                                </endpoint>
+                            </send>
+                        </sequence>
+                    </target>
+                </iterate>
+                <log level="full"/>
+            </inSequence>
+            <outSequence>
+                <aggregate>
+                    <completeCondition>
+                        <messageCount min="3" max="-1"/>
+                    </completeCondition>
+                    <onComplete expression="json-eval($)">
+                        <log level="full"/>
+                        <respond/>
+                    </onComplete>
+                </aggregate>
+            </outSequence>
+        </resource>
+        <resource methods="POST" uri-template="/echojson{n}">
+            <inSequence>
+                <log level="full"/>
+                <payloadFactory media-type="json">
+                    <format>
+                        {{"name": "$1", "status":"accepted"}}
+                    </format>
+                    <args>
+                        <arg evaluator="json" expression="{echo_arg}"/>
+                    </args>
+                </payloadFactory>
+                <respond/>
+            </inSequence>
+        </resource>
+    </api>"#
+    )
+}
+
+/// tests-mediator-2 `json/inputESBIterateJson.json`.
+const STUDENTS: &str = r#"{
+  "students": {
+    "studentlist": [
+      {
+        "Name": "Alice",
+        "Age": 35
+      },
+      {
+        "Name": "Bob",
+        "Age": 32
+      },
+      {
+        "Name": "Camry",
+        "Age": 27,
+        "Status" : ["Married"]
+      }
+    ]
+  },
+  "placeHolder": "PlaceHolder"
+}"#;
+
+/// JSON payloads: iterate over a JSON array (preservePayload, attachPath, continueParent, call,
+/// sequential), aggregate JSON answers, `max` as an expression, and 204 answers aggregated.
+///
+/// Reproduces:
+/// - tests-mediator-2 `org/wso2/carbon/esb/mediator/test/iterate/IterateJsonPathTest`
+///   (mediatorconfig/iterate/iterate_jsonpath.xml, APIs `iteratesample1` … `8`),
+/// - tests-mediator-1 `org/wso2/carbon/esb/mediator/test/aggregate/
+///   AggregateWithJSONAndMaxMinLimits` (APIs `AllDevices`, `Devices`, `DeviceID`),
+/// - tests-mediator-1 `org/wso2/carbon/esb/mediator/test/aggregate/
+///   AggregateEmptyJsonPayloadTestCase` (proxy `aggregateEmptyJsonPayloadTestProxy`, API
+///   `aggregateEmptyJsonPayloadTestAPI`).
+#[test]
+fn json_iterate_and_aggregate() {
+    let mut mi = Mi::new("split-json");
+    let samples = [
+        (1, "TestIterateMediatorJsonBasicFlow", r#"id="jsonIterator1" expression="json-eval($.students.studentlist)""#, "$.Name"),
+        (2, "TestIterateMediatorJsonwithPreservePayload", r#"id="jsonIterator2" preservePayload="true" expression="json-eval($.students.studentlist)""#, "$.Name"),
+        (3, "TestIterateMediatorJsonwithAttachPath", r#"id="jsonIterator3" preservePayload="true" attachPath="json-eval($.students.studentlist)" expression="json-eval($.students.studentlist)""#, "$.students.studentlist.Name"),
+        (4, "TestIterateMediatorJsonWithDifferentAttachPath", r#"id="jsonIterator4" preservePayload="true" attachPath="json-eval($.placeHolder)" expression="json-eval($.students.studentlist)""#, "$.placeHolder.Name"),
+        (5, "TestIterateMediatorJsonwithRootAttachPath", r#"id="jsonIterator5" preservePayload="true" attachPath="json-eval($)" expression="json-eval($.students.studentlist)""#, "$.Name"),
+        (8, "TestIterateMediatorJsonwithSequential", r#"id="jsonIterator8" preservePayload="true" attachPath="json-eval($.students.studentlist)" expression="json-eval($.students.studentlist)" sequential="true""#, "$.students.studentlist.Name"),
+    ];
+    for (n, name, attrs, arg) in samples {
+        mi.artifact("api", &format!("{name}.xml"), &iterate_json_api(n, name, attrs, arg));
+    }
+    mi.artifact(
+        "api",
+        "TestIterateMediatorJsonwithContinueParent.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="TestIterateMediatorJsonwithContinueParent" context="/iteratesample6">
+        <resource methods="POST" uri-template="/iteratejson6">
+            <inSequence>
+                <log level="full"/>
+                <iterate continueParent="true" id="jsonIterator6" expression="json-eval($.students.studentlist)">
+                    <target>
+                        <sequence>
+                            <log level="full"/>
+                        </sequence>
+                    </target>
+                </iterate>
+                <payloadFactory media-type="json">
+                    <format>
+                        [{"name": "$1", "status":"accepted"},
+                        {"name": "$2", "status":"accepted"},
+                        {"name": "$3", "status":"accepted"}]
+                    </format>
+                    <args>
+                        <arg evaluator="json" expression="$.students.studentlist[0].Name"/>
+                        <arg evaluator="json" expression="$.students.studentlist[1].Name"/>
+                        <arg evaluator="json" expression="$.students.studentlist[2].Name"/>
+                    </args>
+                </payloadFactory>
+                <respond/>
+            </inSequence>
+            <outSequence/>
+        </resource>
+    </api>"#,
+    );
+    mi.artifact(
+        "api",
+        "TestIterateMediatorJsonwithCallMediator.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="TestIterateMediatorJsonwithCallMediator" context="/iteratesample7">
+        <resource methods="POST" uri-template="/iteratejson7">
+            <inSequence>
+                <log level="full"/>
+                <iterate id="jsonIterator7" preservePayload="true" attachPath="json-eval($.students.studentlist)" expression="json-eval($.students.studentlist)">
+                    <target>
+                        <sequence>
+                            <header name="Content-Type" scope="transport" value="application/json"/>
+                            <call>
+                                <endpoint>
+                                    <http method="POST" uri-template="http://localhost:8480/iteratesample7/echojson7"/>
+                                </endpoint>
+                            </call>
+                        </sequence>
+                    </target>
+                </iterate>
+                <aggregate>
+                    <completeCondition>
+                        <messageCount min="3" max="-1"/>
+                    </completeCondition>
+                    <onComplete expression="json-eval($)">
+                        <log level="full"/>
+                        <respond/>
+                    </onComplete>
+                </aggregate>
+                <log level="full"/>
+                <respond/>
+            </inSequence>
+            <outSequence/>
+        </resource>
+        <resource methods="POST" uri-template="/echojson7">
+            <inSequence>
+                <log level="full"/>
+                <payloadFactory media-type="json">
+                    <format>
+                        {"name": "$1", "status":"accepted"}
+                    </format>
+                    <args>
+                        <arg evaluator="json" expression="$.students.studentlist.Name"/>
+                    </args>
+                </payloadFactory>
+                <respond/>
+            </inSequence>
+        </resource>
+    </api>"#,
+    );
+    mi.artifact(
+        "api",
+        "AllDevices.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="AllDevices" context="/alldevices">
+    <resource methods="GET" uri-template="/">
+        <inSequence>
+            <property name="NO_ENTITY_BODY" scope="axis2" action="remove"/>
+            <payloadFactory media-type="json">
+                <format>{ "devices" : [ { "deviceId": "1" }, { "deviceId": "2" }, { "deviceId": "3" }, { "deviceId":
+                    "4" }, { "deviceId": "5" } ]}
+                </format>
+                <args/>
+            </payloadFactory>
+            <property name="NO_ENTITY_BODY" scope="axis2" action="remove"/>
+            <property name="messageType"
+                      value="application/json"
+                      scope="axis2"
+                      type="STRING"/>
+            <respond/>
+        </inSequence>
+    </resource>
+</api>"#,
+    );
+    mi.artifact(
+        "api",
+        "Devices.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Devices" context="/devices">
+    <resource methods="GET" uri-template="/getDevices/{limit}">
+        <inSequence>
+            <property name="LIMIT"
+                      expression="get-property('uri.var.limit')"
+                      scope="default"
+                      type="DOUBLE"/>
+            <call>
+                <endpoint>
+                    <http method="get" uri-template="http://localhost:8480/alldevices/"/>
+                </endpoint>
+            </call>
+            <iterate id="iterator-id" expression="//deviceId" sequential="true">
+                <target>
+                    <sequence>
+                        <property
+                                name="uri.var.id"
+                                expression="//deviceId"
+                                scope="default"
+                                type="STRING"/>
+                        <send>
+                            <endpoint>
+                                <http method="post"
+                                      uri-template="http://localhost:8480/deviceid/{uri.var.id}"/>
+                            </endpoint>
+                        </send>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <property name="root" scope="default">
+                <root:rootelement xmlns:root="http://ws.wso2.org/dataservice"/>
+            </property>
+            <aggregate id="iterator-id">
+                <completeCondition>
+                    <messageCount min="-1" max="{get-property('LIMIT')}"/>
+                </completeCondition>
+                <onComplete expression="//jsonObject" enclosingElementProperty="root">
+                    <send/>
+                </onComplete>
+            </aggregate>
+        </outSequence>
+    </resource>
+</api>"#,
+    );
+    mi.artifact(
+        "api",
+        "DeviceID.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="DeviceID" context="/deviceid">
+    <resource methods="POST" uri-template="/{id}">
+        <inSequence>
+            <property name="NO_ENTITY_BODY" scope="axis2" action="remove"/>
+            <property name="ID"
+                      expression="get-property('uri.var.id')"
+                      scope="default"
+                      type="INTEGER"/>
+            <payloadFactory media-type="json">
+                <format>{ "deviceId": "device"}</format>
+                <args>
+                    <arg evaluator="xml" expression="get-property('ID')"/>
+                </args>
+            </payloadFactory>
+            <property name="NO_ENTITY_BODY" scope="axis2" action="remove"/>
+            <property name="messageType"
+                      value="application/json"
+                      scope="axis2"
+                      type="STRING"/>
+            <respond/>
+        </inSequence>
+    </resource>
+</api>"#,
+    );
+    mi.artifact("proxy-services", "aggregateEmptyJsonPayloadTestProxy.xml", EMPTY_JSON_PROXY);
+    mi.artifact("api", "aggregateEmptyJsonPayloadTestAPI.xml", EMPTY_JSON_API);
+    mi.start();
+
+    // IterateJsonPathTest: each sample's answer holds Alice, Bob and Camry: for all but 6, the
+    // echo resources' answers for the three parts, aggregated as a JSON array.
+    for n in 1..=8 {
+        let r = request(
+            mi.http,
+            "POST",
+            &format!("/iteratesample{n}/iteratejson{n}"),
+            &[("Content-Type", "application/json")],
+            STUDENTS.as_bytes(),
+        );
+        let text = r.text();
+        assert_eq!(r.status, 200, "iteratesample{n}: {text}");
+        for name in ["Alice", "Bob", "Camry"] {
+            assert!(text.contains(name), "iteratesample{n}: {text}");
+        }
+        let answers: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let answers = answers.as_array().expect("an array");
+        let mut names: Vec<&str> = answers.iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert!(answers.iter().all(|a| a["status"] == "accepted"), "{text}");
+        if n != 6 && n != 8 {
+            // Parallel parts: in the order the answers came.
+            names.sort();
+        }
+        // 6: continueParent, the parent's payloadFactory answers. 8: sequential parts, in order.
+        assert_eq!(names, ["Alice", "Bob", "Camry"], "iteratesample{n}: {text}");
+    }
+
+    // AggregateWithJSONAndMaxMinLimits: max = {get-property('LIMIT')} from the path; the five
+    // devices' answers aggregated on //jsonObject inside `rootelement`, as JSON.
+    let devices = |limit: &str| {
+        let r = request(
+            mi.http,
+            "GET",
+            &format!("/devices/getDevices/{limit}"),
+            &[("Content-Type", "application/json")],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text()
+    };
+    let five = r#"{"rootelement":[{"deviceId":"device"},{"deviceId":"device"},{"deviceId":"device"},{"deviceId":"device"},{"deviceId":"device"}]}"#;
+    // testAggregateMaximumCountOne
+    assert_eq!(devices("1"), r#"{"rootelement":{"deviceId":"device"}}"#);
+    // testAggregateMaximumCountGreaterThanOne
+    assert_eq!(devices("2"), r#"{"rootelement":[{"deviceId":"device"},{"deviceId":"device"}]}"#);
+    assert_eq!(devices("6"), five);
+    // testAggregateMaximumCountLessThanOne: max <= 0 is not used.
+    assert_eq!(devices("0"), five);
+    assert_eq!(devices("-1"), five);
+
+    // AggregateEmptyJsonPayloadTestCase: two 204 answers, each given the JSON payload `{}` in the
+    // outSequence, aggregated with `$body/*` into ROOT_ELEMENT. WSO2 reads the aggregated
+    // envelope in the log (`AGG_ENV`); the client gets the first part's 204.
+    let mark = mi.log_text().len();
+    let r = request(
+        mi.http,
+        "POST",
+        "/services/aggregateEmptyJsonPayloadTestProxy",
+        &[("Content-Type", "text/xml"), ("SOAPAction", "urn:mediate"), ("Accept", "application/json")],
+        EMPTY_JSON_REQUEST.as_bytes(),
+    );
+    assert_eq!((r.status, r.text().as_str()), (204, ""));
+    let log = mi.log_since(mark);
+    let aggregated = aggregated_envelope(&log);
+    // Two jsonObject elements (each `{}`) in OverallResponse, and nothing else. (The namespace
+    // WSO2 expects on OverallResponse: see the ignored test below.)
+    assert_eq!(select(&aggregated, "/*[local-name()='OverallResponse']/*").len(), 2, "{log}");
+    assert_eq!(
+        select(&aggregated, "/*[local-name()='OverallResponse']/jsonObject[not(node())]").len(),
+        2,
+        "{log}"
+    );
+}
+
+/// tests-mediator-1 `proxy-services/aggregateEmptyJsonPayloadTestProxy.xml`.
+const EMPTY_JSON_PROXY: &str = r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="aggregateEmptyJsonPayloadTestProxy" transports="http https"
+       startOnLoad="true" trace="disable">
+    <description />
+    <target>
+        <inSequence>
+            <property name="ROOT_ELEMENT" scope="default">
+                <OverallResponse />
+            </property>
+            <iterate xmlns:m0="http://services.samples"
+                    xmlns:ns="http://org.apache.synapse/xsd"
+                    id="restoreIterator"
+                    expression="//m0:getQuote/m0:request">
+                <target>
+                    <sequence>
+                        <send>
+                            <endpoint>
+                                <address uri="http://localhost:8480/no-content-response" />
+                            </endpoint>
+                        </send>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <payloadFactory media-type="json">
+                <format>{}</format>
+                <args />
+            </payloadFactory>
+            <property name="messageCount" value="2.0" />
+            <aggregate id="restoreIterator">
+                <completeCondition>
+                    <messageCount min="-1" max="-1" />
+                </completeCondition>
+                <onComplete expression="$body/*" enclosingElementProperty="ROOT_ELEMENT">
+                    <log level="full">
+                        <property name="AGG_ENV" value="aggregated envelope" />
+                    </log>
+                    <respond />
+                </onComplete>
+            </aggregate>
+        </outSequence>
+    </target>
+</proxy>"#;
+
+/// tests-mediator-1 `api/aggregateEmptyJsonPayloadTestAPI.xml`.
+const EMPTY_JSON_API: &str = r#"<api xmlns="http://ws.apache.org/ns/synapse" name="aggregateEmptyJsonPayloadTestAPI" context="/no-content-response">
+    <resource methods="POST GET">
+        <inSequence>
+            <property name="ContentType" value="application/json" scope="axis2" />
+            <property name="HTTP_SC" value="204" scope="axis2" type="STRING" />
+            <respond />
+        </inSequence>
+    </resource>
+</api>"#;
+
+/// The request of `AggregateEmptyJsonPayloadTestCase`.
+const EMPTY_JSON_REQUEST: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\">\n<soapenv:Header/>\n<soapenv:Body>\n<m0:getQuote xmlns:m0=\"http://services.samples\">\n <m0:request>IBM\n </m0:request>\n   <m0:request>WSO2\n </m0:request>\n</m0:getQuote>\n</soapenv:Body>\n</soapenv:Envelope>";
+
+/// The envelope (or body) the `AGG_ENV` full log line wrote.
+fn aggregated_envelope(log: &str) -> String {
+    let line = log
+        .lines()
+        .find(|l| l.contains("AGG_ENV = aggregated envelope"))
+        .unwrap_or_else(|| panic!("no AGG_ENV line in {log}"));
+    line.split_once("Envelope: ")
+        .unwrap_or_else(|| panic!("no envelope in {line}"))
+        .1
+        .trim()
+        .to_string()
+}
+
+/// The enclosing element of an aggregation, an inline XML property written inside a synapse
+/// artifact, is in the Synapse namespace it inherits there, as WSO2 logs it.
+///
+/// Reproduces the exact check of tests-mediator-1 `org/wso2/carbon/esb/mediator/test/aggregate/
+/// AggregateEmptyJsonPayloadTestCase`: the log holds `<OverallResponse
+/// xmlns="http://ws.apache.org/ns/synapse"><jsonObject xmlns=""/><jsonObject xmlns=""/>
+/// </OverallResponse>` (compared here namespace-aware, not as text).
+#[test]
+#[ignore = "mint bug: an inline XML property value loses the namespaces it inherits from the artifact (OverallResponse ends up in no namespace)"]
+fn aggregate_empty_json_payload_enclosing_element_keeps_the_synapse_namespace() {
+    let mut mi = Mi::new("split-emptyjson");
+    mi.artifact("proxy-services", "aggregateEmptyJsonPayloadTestProxy.xml", EMPTY_JSON_PROXY);
+    mi.artifact("api", "aggregateEmptyJsonPayloadTestAPI.xml", EMPTY_JSON_API);
+    mi.start();
+    let r = request(
+        mi.http,
+        "POST",
+        "/services/aggregateEmptyJsonPayloadTestProxy",
+        &[("Content-Type", "text/xml"), ("SOAPAction", "urn:mediate"), ("Accept", "application/json")],
+        EMPTY_JSON_REQUEST.as_bytes(),
+    );
+    assert_eq!(r.status, 204);
+    let log = mi.log_text();
+    let aggregated = aggregated_envelope(&log);
+    assert_eq!(select(&aggregated, "/syn:OverallResponse/*").len(), 2, "{aggregated}");
+    assert_eq!(select(&aggregated, "/syn:OverallResponse/jsonObject").len(), 2, "{aggregated}");
 }
