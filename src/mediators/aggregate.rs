@@ -612,6 +612,11 @@ fn enclose(ctx: &MessageContext, property: &str, children: &[u8]) -> Result<Vec<
     let text = ctx.props.get(property).ok_or_else(|| {
         Error::mediation(format!("Enclosing Element property: {property} not found"))
     })?;
+    wrap(property, text, children)
+}
+
+/// `children` inside the element `text` (the value of `property`), after its own content.
+fn wrap(property: &str, text: &str, children: &[u8]) -> Result<Vec<u8>> {
     // `xmlns=""` on a top-level element undeclares nothing: written in an artifact to keep the
     // element out of Synapse's namespace, it is not written out (as AXIOM does not).
     let text = text.trim();
@@ -626,6 +631,33 @@ fn enclose(ctx: &MessageContext, property: &str, children: &[u8]) -> Result<Vec<
     })?;
     if children.is_empty() {
         return Ok(doc.source().to_vec());
+    }
+    // Every child is standalone XML (its namespaces declared on it), so unless the enclosing
+    // element binds a default namespace (which would capture unprefixed children), the children
+    // go between its tags as they are, without parsing them again.
+    let src = doc.source();
+    if memchr::memmem::find(src, b"xmlns=").is_none() {
+        let root = doc.root_element();
+        let name = doc.name(root).as_bytes();
+        let mut out = Vec::with_capacity(src.len() + children.len() + name.len() + 3);
+        let range = doc.source_range(root);
+        let element = &src[range.clone()];
+        if let Some(open) = element.strip_suffix(b"/>") {
+            out.extend_from_slice(&src[..range.start]);
+            out.extend_from_slice(open.trim_ascii_end());
+            out.push(b'>');
+            out.extend_from_slice(children);
+            out.extend_from_slice(b"</");
+            out.extend_from_slice(name);
+            out.push(b'>');
+        } else {
+            let close = memchr::memmem::rfind(element, b"</").unwrap_or(element.len());
+            out.extend_from_slice(&src[..range.start + close]);
+            out.extend_from_slice(children);
+            out.extend_from_slice(&element[close..]);
+        }
+        out.extend_from_slice(&src[range.end..]);
+        return Ok(out);
     }
     let inner = Fragment::parse(&String::from_utf8_lossy(children)).map_err(super::edit::edit_err)?;
     let mut ed = doc.edit();
@@ -645,4 +677,31 @@ fn enclosing_name(ctx: &MessageContext, property: &str) -> Result<String> {
         ))
     })?;
     Ok(doc.local(doc.root_element()).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    fn wrapped(enclosing: &str, children: &str) -> String {
+        String::from_utf8(wrap("P", enclosing, children.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_enclosing_element_takes_the_parts_after_its_own_content() {
+        assert_eq!(wrapped("<r/>", "<a/><b/>"), "<r><a/><b/></r>");
+        assert_eq!(
+            wrapped(r#"<r xmlns="" k="v" />"#, "<a/>"),
+            r#"<r k="v"><a/></r>"#
+        );
+        assert_eq!(wrapped("<r><x/></r >", "<a/>"), "<r><x/><a/></r >");
+        assert_eq!(
+            wrapped(r#"<p:r xmlns:p="urn:p"/>"#, "<a/>"),
+            r#"<p:r xmlns:p="urn:p"><a/></p:r>"#
+        );
+        // A default namespace on the enclosing element must not capture unprefixed parts.
+        let out = wrapped(r#"<r xmlns="urn:r"/>"#, "<a/>");
+        assert!(out.contains(r#"<a xmlns="""#), "{out}");
+        assert!(wrap("P", "not xml", b"<a/>").is_err());
+    }
 }
