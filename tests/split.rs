@@ -19,7 +19,7 @@
 
 mod common;
 
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -60,9 +60,18 @@ impl Mi {
     fn adapt(&self, xml: &str) -> String {
         let me = format!("http://127.0.0.1:{}", self.http);
         let mut xml = xml
-            .replace("http://localhost:9000/services/SimpleStockQuoteService", &format!("{me}/services/SimpleStockQuoteService"))
-            .replace("http://localhost:9001/services/SimpleStockQuoteService", &format!("{me}/services/SimpleStockQuoteService"))
-            .replace("http://localhost:9002/services/SimpleStockQuoteService", &format!("{me}/services/SimpleStockQuoteService"))
+            .replace(
+                "http://localhost:9000/services/SimpleStockQuoteService",
+                &format!("{me}/services/SimpleStockQuoteService"),
+            )
+            .replace(
+                "http://localhost:9001/services/SimpleStockQuoteService",
+                &format!("{me}/services/SimpleStockQuoteService"),
+            )
+            .replace(
+                "http://localhost:9002/services/SimpleStockQuoteService",
+                &format!("{me}/services/SimpleStockQuoteService"),
+            )
             .replace("http://localhost:8480/", &format!("{me}/"));
         if let Some(b) = self.backend {
             xml = xml.replace("http://localhost:9001/", &format!("http://127.0.0.1:{b}/"));
@@ -137,7 +146,9 @@ const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 const SAMPLES: &str = "http://services.samples";
 
 fn envelope(body: &str) -> String {
-    format!(r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{SOAP11}"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#)
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{SOAP11}"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
+    )
 }
 
 fn request_el(symbol: &str) -> String {
@@ -175,7 +186,11 @@ fn quotes_of_quotes(symbol: &str, n: usize) -> String {
 fn nested_quotes(symbol: &str, n: usize) -> String {
     format!(
         r#"<ns:getQuotes xmlns:ns="{SAMPLES}">{}</ns:getQuotes>"#,
-        format!("<ns:getQuote>{}</ns:getQuote>", request_el(symbol).repeat(n)).repeat(n)
+        format!(
+            "<ns:getQuote>{}</ns:getQuote>",
+            request_el(symbol).repeat(n)
+        )
+        .repeat(n)
     )
 }
 
@@ -183,8 +198,8 @@ fn nested_quotes(symbol: &str, n: usize) -> String {
 /// XPath implementation, as WSO2's tests read responses with AXIOM). Prefixes: `soapenv`
 /// (SOAP 1.1), `m0` (services.samples), `root` (www.wso2esb.com), `cts`.
 fn select(xml: &str, expr: &str) -> Vec<String> {
-    let package = sxd_document::parser::parse(xml)
-        .unwrap_or_else(|e| panic!("not XML ({e:?}): {xml}"));
+    let package =
+        sxd_document::parser::parse(xml).unwrap_or_else(|e| panic!("not XML ({e:?}): {xml}"));
     let doc = package.as_document();
     let xpath = sxd_xpath::Factory::new()
         .build(expr)
@@ -214,7 +229,10 @@ fn select(xml: &str, expr: &str) -> Vec<String> {
 /// (`soapBody.getChildrenWithName(getQuoteResponse)`), each asserted to mention `symbol`.
 fn quote_responses(r: &Resp, symbol: &str) -> usize {
     assert_eq!(r.status, 200, "{}", r.text());
-    let found = select(&r.text(), "/soapenv:Envelope/soapenv:Body/m0:getQuoteResponse");
+    let found = select(
+        &r.text(),
+        "/soapenv:Envelope/soapenv:Body/m0:getQuoteResponse",
+    );
     for q in &found {
         assert!(q.contains(symbol), "{q} in {}", r.text());
     }
@@ -250,12 +268,18 @@ const AGGREGATE_FOR_ITERATE_TESTS: &str = r#"<sequence xmlns="http://ws.apache.o
 ///   `iterateWithNamedSequenceTestProxy`, sequence `sendToStockQuoteServiceSequence`),
 /// - `IterateSequentialPropertyTestCase` (proxy `iterateSequentialTestProxy`),
 /// - `IterateIDTestCase` (proxy `iterateDifferentIdTestProxy`: two nested iterates with ids, two
-///   nested aggregates).
+///   nested aggregates),
+/// - `InvalidXPathTestCase` (proxy `iterateInvalidXpathTestProxy`: an attachPath that selects
+///   nothing).
 #[test]
 fn iterate_targets_sequential_parts_and_ids() {
     let mut mi = Mi::new("split-iterate");
     mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
-    mi.artifact("sequences", "aggregateMessagesForIterateTests.xml", AGGREGATE_FOR_ITERATE_TESTS);
+    mi.artifact(
+        "sequences",
+        "aggregateMessagesForIterateTests.xml",
+        AGGREGATE_FOR_ITERATE_TESTS,
+    );
     mi.artifact(
         "proxy-services",
         "iterateWithAttachPathTestProxy.xml",
@@ -448,6 +472,32 @@ fn iterate_targets_sequential_parts_and_ids() {
     </target>
 </proxy>"#,
     );
+    mi.artifact(
+        "proxy-services",
+        "iterateInvalidXpathTestProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="iterateInvalidXpathTestProxy" transports="http"
+       startOnLoad="true" trace="disable">
+    <target>
+        <inSequence>
+            <iterate id="iterator" expression="//m0:getQuote/m0:request"
+                     preservePayload="true" attachPath="/m0:getQuote" xmlns:m0="http://services.samples">
+                <target>
+                    <sequence>
+                        <send>
+                            <endpoint>
+                                <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+                            </endpoint>
+                        </send>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <sequence key="aggregateMessagesForIterateTests"/>
+        </outSequence>
+    </target>
+</proxy>"#,
+    );
     mi.start();
 
     // IterateAttachPathTest, IterateNamedEndpointsTest, IterateTargetSequenceTypeTestCase:
@@ -482,6 +532,26 @@ fn iterate_targets_sequential_parts_and_ids() {
         &quotes_of_quotes("WSO2", 2),
     );
     assert_eq!(quote_responses(&r, "WSO2"), 2, "{}", r.text());
+
+    // InvalidXPathTestCase: `sendMultipleQuoteRequest(…, symbol, 5)`; attachPath `/m0:getQuote`
+    // selects nothing (the document's root is the Envelope).
+    let mark = mi.log_text().len();
+    let r = mi.soap(
+        "/services/iterateInvalidXpathTestProxy",
+        &quote_of_requests("WSO2 Iterator mediator testing\n", 5),
+    );
+    // WSO2: the iterate fails ("Unable to get the attach path …") before any part is sent; the
+    // proxy has no fault sequence, WSO2's default `fault` logs and drops, and the client reads a
+    // response without a body ("The input stream for an incoming message is null."). mint runs
+    // the same default fault sequence and, as nothing answered, answers 500 without a body.
+    assert_eq!((r.status, r.text().as_str()), (500, ""), "{r:?}");
+    assert_eq!(r.header("x-mint-error-code"), Some("500000"));
+    let log = mi.log_since(mark);
+    assert!(
+        log.contains("Unable to get the attach path specified by the expression /m0:getQuote"),
+        "{log}"
+    );
+    assert!(!log.contains("STOCK_QUOTE"), "no part was sent: {log}");
 }
 
 /// An aggregate whose id is not the iterate's: the parts pass through it.
@@ -493,7 +563,11 @@ fn iterate_targets_sequential_parts_and_ids() {
 fn iterate_id_aggregate_id_mismatch() {
     let mut mi = Mi::new("split-mismatch");
     mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
-    mi.artifact("sequences", "aggregateMessagesForIterateTests.xml", AGGREGATE_FOR_ITERATE_TESTS);
+    mi.artifact(
+        "sequences",
+        "aggregateMessagesForIterateTests.xml",
+        AGGREGATE_FOR_ITERATE_TESTS,
+    );
     mi.artifact(
         "proxy-services",
         "IterateIDAggregateIDMismatchTestProxy.xml",
@@ -533,7 +607,12 @@ fn iterate_id_aggregate_id_mismatch() {
     // answered and none failed, so the client is answered 202 with no body, as for any flow that
     // ends without a response. All eight parts reached the backend before that.
     assert_eq!((r.status, r.text().as_str()), (202, ""), "{r:?}");
-    assert_eq!(mi.log_text().matches("STOCK_QUOTE = WSO2 Iterator").count(), 8, "{}", mi.log_text());
+    assert_eq!(
+        mi.log_text().matches("STOCK_QUOTE = WSO2 Iterator").count(),
+        8,
+        "{}",
+        mi.log_text()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -686,7 +765,13 @@ fn min_max_expression_proxy(name: &str, message_count: &str) -> String {
 ///   (both on proxy `aggregateMediatorBothMinMaxTestProxy`: min 5, max `{get-property(…)}` = 10),
 /// - `SpecifyMinMessageCountAsExpressionTestCase` (proxy
 ///   `aggregateMediatorMinExpressionTestProxy`: min `{get-property(…)}` = 5, max 10),
-/// - `AggregatedEnclosingElementTestCase` (proxy `aggregateMediatorTestProxy`).
+/// - `AggregatedEnclosingElementTestCase` (proxy `aggregateMediatorTestProxy`),
+/// - `OnCompleteSequenceFromRegistryTestCase` (proxy
+///   `aggregateMediatorOnCompleteFromConfTestProxy`, onComplete `sequence=
+///   "conf:/sequences/dynamic_seq1.xml"` from the test's config registry),
+/// - `PropertyWithinSequenceTestCase` (proxy `aggregateMediatorPropertyTestProxy`),
+/// - `AggregateOnCompleteConditionErrorTestCase` (proxy
+///   `aggregateMediatorOnCompleteErrorTestProxy`: onComplete expression `.`).
 ///
 /// WSO2's tests bound the count (`min <= count <= n` once n reaches min); mint completes an
 /// aggregation on the part that reaches min, in one step, so the count is exactly min there,
@@ -695,7 +780,11 @@ fn min_max_expression_proxy(name: &str, message_count: &str) -> String {
 fn aggregate_message_count_limits_and_enclosing_element() {
     let mut mi = Mi::new("split-limits");
     mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
-    mi.artifact("proxy-services", "aggregateMediatorMaxMinTestProxy.xml", MAX_MIN_PROXY);
+    mi.artifact(
+        "proxy-services",
+        "aggregateMediatorMaxMinTestProxy.xml",
+        MAX_MIN_PROXY,
+    );
     mi.artifact(
         "proxy-services",
         "aggregateMediatorBothMinMaxTestProxy.xml",
@@ -761,6 +850,223 @@ fn aggregate_message_count_limits_and_enclosing_element() {
     <description/>
 </proxy>"#,
     );
+    mi.home.file(
+        "registry/config/sequences/dynamic_seq1.xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<sequence xmlns="http://ws.apache.org/ns/synapse" name="dynamic_seq1">
+    <log xmlns="http://ws.apache.org/ns/synapse">
+        <property name="Receiving Sequence" value="Config Reg"></property>
+    </log>
+    <payloadFactory xmlns:m0="http://services.samples">
+        <format>
+            <m0:getQuoteResponse>
+                <m0:responseFromPayloadFactory>
+                    <m0:symbol>WSO2</m0:symbol>
+                </m0:responseFromPayloadFactory>
+            </m0:getQuoteResponse>
+        </format>
+        <args>
+            <arg expression="//m0:getQuote/m0:request/m0:symbol"/>
+        </args>
+    </payloadFactory>
+    <send/>
+</sequence>"#,
+    );
+    mi.artifact(
+        "proxy-services",
+        "aggregateMediatorOnCompleteFromConfTestProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="aggregateMediatorOnCompleteFromConfTestProxy"
+       transports="https http"
+       startOnLoad="true"
+       trace="disable">
+    <description/>
+    <target>
+        <inSequence>
+            <iterate xmlns:ns="http://org.apache.synapse/xsd"
+                     xmlns:ns3="http://org.apache.synapse/xsd"
+                     xmlns:m0="http://services.samples"
+                     id="iterate1"
+                     preservePayload="true"
+                     attachPath="//m0:getQuotes"
+                     expression="//m0:getQuotes/m0:getQuote"
+                     sequential="true">
+                <target>
+                    <sequence>
+                        <log level="full" category="DEBUG">
+                            <property name="target1"
+                                      value="************After 1st Iterate before 2nd Iterate*************"/>
+                        </log>
+                        <iterate id="iterate2"
+                                 preservePayload="true"
+                                 attachPath="//m0:getQuote"
+                                 expression="//m0:getQuotes/m0:getQuote/m0:request">
+                            <target sequence="anon">
+                                <sequence>
+                                    <log level="full" category="DEBUG"/>
+                                    <payloadFactory>
+                                        <format>
+                                            <m0:getQuote>
+                                                <m0:request>
+                                                    <m0:symbol>WSO2</m0:symbol>
+                                                </m0:request>
+                                            </m0:getQuote>
+                                        </format>
+                                        <args>
+                                            <arg expression="//m0:getQuote/m0:request/m0:symbol"/>
+                                        </args>
+                                    </payloadFactory>
+                                    <log level="full" category="DEBUG">
+                                        <property name="target1" value="************after payload factory*************"/>
+                                    </log>
+                                    <send>
+                                        <endpoint>
+                                            <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+                                        </endpoint>
+                                    </send>
+                                </sequence>
+                            </target>
+                        </iterate>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <aggregate id="iterate2">
+                <completeCondition>
+                    <messageCount min="-1" max="-1"/>
+                </completeCondition>
+                <onComplete xmlns:ns="http://org.apache.synapse/xsd"
+                            xmlns:ns3="http://org.apache.synapse/xsd"
+                            xmlns:m0="http://services.samples"
+                            expression="//m0:getQuoteResponse">
+                    <log level="custom">
+                        <property name="messageLog" value="*****Aggregating*****"/>
+                    </log>
+                    <aggregate id="iterate1">
+                        <completeCondition timeout="1">
+                            <messageCount min="-1" max="-1"/>
+                        </completeCondition>
+                        <onComplete expression="//m0:getQuoteResponse"
+                                    sequence="conf:/sequences/dynamic_seq1.xml"/>
+                    </aggregate>
+                </onComplete>
+            </aggregate>
+        </outSequence>
+    </target>
+</proxy>"#,
+    );
+    mi.artifact(
+        "proxy-services",
+        "aggregateMediatorPropertyTestProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="aggregateMediatorPropertyTestProxy" transports="https http" startOnLoad="true" trace="disable">
+    <description/>
+    <target>
+        <inSequence>
+            <property name="counter" value="0" scope="operation"/>
+            <iterate xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples" id="iterate1" preservePayload="true" attachPath="//m0:getQuotes" expression="//m0:getQuotes/m0:getQuote" sequential="true">
+                <target>
+                    <sequence>
+                        <log level="full">
+                            <property name="target1" value="************After 1st Iterate before 2nd Iterate*************"/>
+                        </log>
+                        <iterate id="iterate2" preservePayload="true" attachPath="//m0:getQuote" expression="//m0:getQuotes/m0:getQuote/m0:request">
+                            <target sequence="anon">
+                                <sequence>
+                                    <property name="counter" expression="get-property('operation','counter')+1" scope="operation"/>
+                                    <log level="full">
+                                        <property name="printingCount" expression="get-property('operation','counter')"/>
+                                    </log>
+                                    <payloadFactory>
+                                        <format>
+                                            <m0:getQuote>
+                                                <m0:request>
+                                                    <m0:symbol>WSO2 $1</m0:symbol>
+                                                </m0:request>
+                                            </m0:getQuote>
+                                        </format>
+                                        <args>
+                                            <arg expression="get-property('operation','counter')"/>
+                                        </args>
+                                    </payloadFactory>
+                                    <log level="full" category="DEBUG">
+                                        <property name="target1" value="************after payload factory*************"/>
+                                    </log>
+                                    <send>
+                                        <endpoint>
+                                            <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+                                        </endpoint>
+                                    </send>
+                                </sequence>
+                            </target>
+                        </iterate>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <aggregate id="iterate2">
+                <completeCondition>
+                    <messageCount min="-1" max="-1"/>
+                </completeCondition>
+                <onComplete xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
+                    <log level="custom">
+                        <property name="messageLog" value="*****Aggregating*****"/>
+                    </log>
+                    <send/>
+                </onComplete>
+            </aggregate>
+        </outSequence>
+    </target>
+</proxy>"#,
+    );
+    mi.artifact(
+        "proxy-services",
+        "aggregateMediatorOnCompleteErrorTestProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="aggregateMediatorOnCompleteErrorTestProxy"
+       transports="http,https"
+       statistics="disable"
+       trace="disable"
+       startOnLoad="true">
+    <target>
+        <inSequence>
+            <property name="ROOT" scope="default">
+                <root:rootelement xmlns:root="www.wso2esb.com"/>
+            </property>
+            <iterate xmlns:m0="http://services.samples" expression="//m0:getQuote">
+                <target>
+                    <sequence>
+                        <send>
+                            <endpoint>
+                                <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+                            </endpoint>
+                        </send>
+                    </sequence>
+                </target>
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <aggregate>
+                <completeCondition>
+                    <messageCount min="-1" max="-1"/>
+                </completeCondition>
+                <onComplete xmlns:m0="http://services.samples"
+                            expression="."
+                            enclosingElementProperty="ROOT">
+                    <send/>
+                </onComplete>
+            </aggregate>
+        </outSequence>
+        <faultSequence>
+            <makefault version="soap11">
+                <code xmlns:soap11Env="http://schemas.xmlsoap.org/soap/envelope/" value="soap11Env:Server"/>
+                <reason xmlns:ns="http://org.apache.synapse/xsd" expression="get-property('ERROR_MESSAGE')"/>
+            </makefault>
+            <send/>
+        </faultSequence>
+    </target>
+    <description/>
+</proxy>"#,
+    );
     mi.start();
 
     // AggregateWithMaxMInLimitsTestCase: min 2, max 5, n requests for IBM.
@@ -787,7 +1093,10 @@ fn aggregate_message_count_limits_and_enclosing_element() {
         "aggregateMediatorMinExpressionTestProxy",
     ] {
         for (n, want) in [(3, 3), (5, 5), (10, 5), (8, 5), (15, 5)] {
-            let r = mi.soap(&format!("/services/{proxy}"), &quotes_of_one_quote("IBM", n));
+            let r = mi.soap(
+                &format!("/services/{proxy}"),
+                &quotes_of_one_quote("IBM", n),
+            );
             assert_eq!(quote_responses(&r, "IBM"), want, "{proxy}, {n} requests");
         }
     }
@@ -800,9 +1109,15 @@ fn aggregate_message_count_limits_and_enclosing_element() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let text = r.text();
-    assert!(text.contains("WSO2") && text.contains("rootelement") && text.contains("www.wso2esb.com"), "{text}");
+    assert!(
+        text.contains("WSO2") && text.contains("rootelement") && text.contains("www.wso2esb.com"),
+        "{text}"
+    );
     // Precisely: the Body holds the enclosing element, which holds the aggregated responses.
-    let wrapped = select(&text, "/soapenv:Envelope/soapenv:Body/root:rootelement/m0:getQuoteResponse");
+    let wrapped = select(
+        &text,
+        "/soapenv:Envelope/soapenv:Body/root:rootelement/m0:getQuoteResponse",
+    );
     assert_eq!(wrapped.len(), 1, "{text}");
     assert!(wrapped[0].contains("WSO2 Company"), "{text}");
     // And with three requests, three responses inside one enclosing element.
@@ -811,11 +1126,82 @@ fn aggregate_message_count_limits_and_enclosing_element() {
         &quote_of_requests("WSO2", 3),
     );
     let text = r.text();
-    assert_eq!(select(&text, "/soapenv:Envelope/soapenv:Body/*").len(), 1, "{text}");
     assert_eq!(
-        select(&text, "/soapenv:Envelope/soapenv:Body/root:rootelement/m0:getQuoteResponse").len(),
+        select(&text, "/soapenv:Envelope/soapenv:Body/*").len(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        select(
+            &text,
+            "/soapenv:Envelope/soapenv:Body/root:rootelement/m0:getQuoteResponse"
+        )
+        .len(),
         3,
         "{text}"
+    );
+
+    // OnCompleteSequenceFromRegistryTestCase: 5 requests for IBM; the outer aggregate's
+    // onComplete is the registry sequence, whose payloadFactory answers.
+    let r = mi.soap(
+        "/services/aggregateMediatorOnCompleteFromConfTestProxy",
+        &quotes_of_one_quote("IBM", 5),
+    );
+    let text = r.text();
+    assert_eq!(r.status, 200, "{text}");
+    assert!(
+        text.contains("getQuoteResponse")
+            && text.contains("responseFromPayloadFactory")
+            && text.contains("WSO2"),
+        "{text}"
+    );
+    assert_eq!(
+        select(&text, "/soapenv:Envelope/soapenv:Body/m0:getQuoteResponse/m0:responseFromPayloadFactory/m0:symbol"),
+        ["WSO2"]
+    );
+
+    // PropertyWithinSequenceTestCase: ten times 15 requests; each response's symbol is
+    // "WSO2 <counter>", the operation-scope counter below 16. (mint keeps operation-scope
+    // properties with the message, so each part counts from the parent's 0: every symbol is
+    // "WSO2 1…"; in WSO2 the parts share the operation context and count up. The test holds
+    // either way.)
+    for _ in 0..10 {
+        let r = mi.soap(
+            "/services/aggregateMediatorPropertyTestProxy",
+            &quotes_of_one_quote("IBM", 15),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let symbols = select(
+            &r.text(),
+            "/soapenv:Envelope/soapenv:Body/*[local-name()='getQuoteResponse']/*[1]/*[local-name()='symbol']",
+        );
+        assert_eq!(symbols.len(), 15, "{}", r.text());
+        for s in symbols {
+            let values: Vec<&str> = s.split(' ').collect();
+            assert_eq!(values.len(), 2, "{s}");
+            assert!(values[1].parse::<f64>().unwrap() < 16.0, "{s}");
+        }
+    }
+
+    // AggregateOnCompleteConditionErrorTestCase: onComplete expression `.` selects the
+    // envelope, which cannot be aggregated: the proxy's fault sequence answers a SOAP fault
+    // whose reason says "Error evaluating expression" (WSO2's client expects an AxisFault with
+    // that message). The status is the backend answer's 200: mint lets an explicit HTTP_SC win
+    // over a fault's 500.
+    let r = mi.soap(
+        "/services/aggregateMediatorOnCompleteErrorTestProxy",
+        r#"<ser:getQuotes xmlns:ser="http://services.samples" xmlns:xsd="http://services.samples/xsd"><ser:getQuote><ser:request><xsd:symbol>IBM</xsd:symbol></ser:request></ser:getQuote><ser:getQuote><ser:request><xsd:symbol>WSO2</xsd:symbol></ser:request></ser:getQuote></ser:getQuotes>"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let reason = select(
+        &r.text(),
+        "/soapenv:Envelope/soapenv:Body/soapenv:Fault/faultstring",
+    );
+    assert_eq!(reason.len(), 1, "{}", r.text());
+    assert!(
+        reason[0].contains("Error evaluating expression"),
+        "{}",
+        r.text()
     );
 }
 
@@ -916,10 +1302,16 @@ fn nested_aggregates() {
     );
     assert_eq!(quote_responses(&r, "IBM Company"), 4, "{}", r.text());
     // testNestedAggregate(): 4 getQuote × 4 requests for WSO2: 16 responses.
-    let r = mi.soap("/services/nestedAggregatedTestCase", &nested_quotes("WSO2", 4));
+    let r = mi.soap(
+        "/services/nestedAggregatedTestCase",
+        &nested_quotes("WSO2", 4),
+    );
     assert_eq!(quote_responses(&r, "WSO2 Company"), 16, "{}", r.text());
     // testNestedAggregateWithLargeMessage(): 15 × 15.
-    let r = mi.soap("/services/nestedAggregatedTestCase", &nested_quotes("WSO2", 15));
+    let r = mi.soap(
+        "/services/nestedAggregatedTestCase",
+        &nested_quotes("WSO2", 15),
+    );
     assert_eq!(quote_responses(&r, "WSO2 Company"), 225);
 }
 
@@ -957,7 +1349,11 @@ const AGGREGATE_MESSAGES_SEQ: &str = r#"<sequence xmlns="http://ws.apache.org/ns
 fn clone_targets_endpoints_registry_sequences_and_soap_action() {
     let mut mi = Mi::new("split-clone");
     mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
-    mi.artifact("sequences", "aggregateMessagesSeq.xml", AGGREGATE_MESSAGES_SEQ);
+    mi.artifact(
+        "sequences",
+        "aggregateMessagesSeq.xml",
+        AGGREGATE_MESSAGES_SEQ,
+    );
     mi.artifact(
         "proxy-services",
         "CloneIntegrationNamedEndpointsProxy.xml",
@@ -1065,8 +1461,14 @@ fn clone_targets_endpoints_registry_sequences_and_soap_action() {
 	</out>
 </sequence>"#,
     );
-    mi.home.file("registry/config/sequences/clone/cloneLogAndSendSequence", &log_and_send);
-    mi.home.file("registry/governance/sequences/clone/cloneLogAndSendSequence", &log_and_send);
+    mi.home.file(
+        "registry/config/sequences/clone/cloneLogAndSendSequence",
+        &log_and_send,
+    );
+    mi.home.file(
+        "registry/governance/sequences/clone/cloneLogAndSendSequence",
+        &log_and_send,
+    );
     mi.artifact(
         "proxy-services",
         "CloneIntegrationSequenceProxy.xml",
@@ -1142,17 +1544,29 @@ fn clone_targets_endpoints_registry_sequences_and_soap_action() {
         let mark = mi.log_text().len();
         let r = mi.soap(&format!("/services/{proxy}"), &quote_of_requests("WSO2", 1));
         assert_eq!(quote_responses(&r, "WSO2"), 2, "{proxy}: {}", r.text());
-        assert_eq!(mi.log_since(mark).matches("STOCK_QUOTE = WSO2").count(), 2, "{proxy}");
+        assert_eq!(
+            mi.log_since(mark).matches("STOCK_QUOTE = WSO2").count(),
+            2,
+            "{proxy}"
+        );
     }
     // The sequential clones ran their targets in order.
     let log = mi.log_text();
-    let t1 = log.find("clone3 = clone3_target1").expect("target 1 logged");
-    let t2 = log.find("clone3 = clone3_target2").expect("target 2 logged");
+    let t1 = log
+        .find("clone3 = clone3_target1")
+        .expect("target 1 logged");
+    let t2 = log
+        .find("clone3 = clone3_target2")
+        .expect("target 2 logged");
     assert!(t1 < t2, "{log}");
 
     // CloneSOAPActionTestCase: sent with an empty SOAP action; each copy goes to its `to` with
     // the target's soapAction, and the answer mentions WSO2.
-    let r = mi.soap_action("/services/CloneSOAPActionTestCaseProxy", "", &quote_of_requests("WSO2", 1));
+    let r = mi.soap_action(
+        "/services/CloneSOAPActionTestCaseProxy",
+        "",
+        &quote_of_requests("WSO2", 1),
+    );
     assert_eq!(quote_responses(&r, "WSO2"), 2, "{}", r.text());
     let actions = select(&r.text(), "//*[local-name()='soapAction']");
     assert_eq!(actions.len(), 2, "{}", r.text());
@@ -1398,7 +1812,11 @@ fn deploy_suffixed(mi: &Mi, xml: &str, n: u32) {
 fn call_in_clone_and_iterate_targets() {
     let mut mi = Mi::new("split-call");
     mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
-    let head = CALL_IN_CLONE.split("@@").take(2).collect::<Vec<_>>().join("@@");
+    let head = CALL_IN_CLONE
+        .split("@@")
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("@@");
     deploy_suffixed(&mi, CALL_IN_CLONE, 10);
     deploy_suffixed(&mi, &format!("{head}@@{CALL_IN_ITERATE_SEQ1}"), 11);
     deploy_suffixed(&mi, &format!("{head}@@{CALL_IN_CLONE_NAMED_SEQ1}"), 14);
@@ -1408,18 +1826,50 @@ fn call_in_clone_and_iterate_targets() {
     // `sendSimpleStockQuoteRequest(…, "WSO2")`; the Body's first element mentions WSO2.
     for (n, last) in [(10, "SEQ1 S3"), (14, "SEQ1 P3")] {
         let mark = mi.log_text().len();
-        let r = mi.soap(&format!("/services/TestCallProxy_{n}"), &quote_of_requests("WSO2", 1));
+        let r = mi.soap(
+            &format!("/services/TestCallProxy_{n}"),
+            &quote_of_requests("WSO2", 1),
+        );
         assert_eq!(quote_responses(&r, "WSO2"), 2, "synapse{n}: {}", r.text());
         let first = select(&r.text(), "/soapenv:Envelope/soapenv:Body/*[1]");
         assert!(first[0].contains("WSO2"), "{}", r.text());
         let s = states(&mi.log_since(mark));
-        let at = |state: &str| s.iter().position(|x| x == state).unwrap_or_else(|| panic!("{state} not in {s:?}"));
+        let at = |state: &str| {
+            s.iter()
+                .position(|x| x == state)
+                .unwrap_or_else(|| panic!("{state} not in {s:?}"))
+        };
         let count = |state: &str| s.iter().filter(|x| *x == state).count();
-        assert_eq!(&s[..4], ["INSEQ S1", "SEQ1 S1", "CLONE TARGET1 S1", "CLONE TARGET2 S1"], "synapse{n}: {s:?}");
-        assert_eq!((count("CLONE TARGET1 S2"), count("CLONE TARGET2 S2")), (1, 1), "{s:?}");
-        assert_eq!(count("SEQ1 S2"), 2, "both copies go on after the clone: {s:?}");
-        assert_eq!(&s[s.len() - 3..], ["AGGREGATED STATE", last, "INSEQ S2"], "synapse{n}: {s:?}");
-        assert_eq!((count("AGGREGATED STATE"), count("INSEQ S2")), (1, 1), "{s:?}");
+        assert_eq!(
+            &s[..4],
+            [
+                "INSEQ S1",
+                "SEQ1 S1",
+                "CLONE TARGET1 S1",
+                "CLONE TARGET2 S1"
+            ],
+            "synapse{n}: {s:?}"
+        );
+        assert_eq!(
+            (count("CLONE TARGET1 S2"), count("CLONE TARGET2 S2")),
+            (1, 1),
+            "{s:?}"
+        );
+        assert_eq!(
+            count("SEQ1 S2"),
+            2,
+            "both copies go on after the clone: {s:?}"
+        );
+        assert_eq!(
+            &s[s.len() - 3..],
+            ["AGGREGATED STATE", last, "INSEQ S2"],
+            "synapse{n}: {s:?}"
+        );
+        assert_eq!(
+            (count("AGGREGATED STATE"), count("INSEQ S2")),
+            (1, 1),
+            "{s:?}"
+        );
         assert!(at("CLONE TARGET1 S2") < s.len() - 3 && at("CLONE TARGET2 S2") < s.len() - 3);
     }
 
@@ -1431,12 +1881,24 @@ fn call_in_clone_and_iterate_targets() {
     let first = select(&r.text(), "/soapenv:Envelope/soapenv:Body/*[1]");
     assert!(first[0].contains("AGG"), "{}", r.text());
     let s = states(&mi.log_since(mark));
-    assert_eq!(&s[..4], ["INSEQ S1", "SEQ1 S1", "ITERATE1 S1", "ITERATE1 S1"], "{s:?}");
+    assert_eq!(
+        &s[..4],
+        ["INSEQ S1", "SEQ1 S1", "ITERATE1 S1", "ITERATE1 S1"],
+        "{s:?}"
+    );
     // Each part, once answered, goes on after the iterate (in the order the answers come).
     let mut middle = s[4..s.len() - 4].to_vec();
     middle.sort();
-    assert_eq!(middle, ["ITERATE1 S2", "ITERATE1 S2", "SEQ1 S2", "SEQ1 S2"], "{s:?}");
-    assert_eq!(&s[s.len() - 4..], ["AGGREGATE S1", "AGGREGATE S2", "SEQ1 S3", "INSEQ S2"], "{s:?}");
+    assert_eq!(
+        middle,
+        ["ITERATE1 S2", "ITERATE1 S2", "SEQ1 S2", "SEQ1 S2"],
+        "{s:?}"
+    );
+    assert_eq!(
+        &s[s.len() - 4..],
+        ["AGGREGATE S1", "AGGREGATE S2", "SEQ1 S3", "INSEQ S2"],
+        "{s:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1452,6 +1914,9 @@ const SLEEP_SERVICE: &str = r#"<property name="uri.var.load" expression="//load"
                                 </endpoint>
                             </send>"#;
 
+/// The request of `FaultSeqInvokeWithAggregateTimeoutTestCase`.
+const MARKETS: &str = "<marketDetail>\n    <market>\n        <id>100</id>\n        <openTime>10.00AM</openTime>\n        <closeTime>4.00PM</closeTime>\n        <name>New York</name>\n    </market>\n    <market>\n        <id>200</id>\n        <openTime>9.00AM</openTime>\n        <closeTime>5.00PM</closeTime>\n        <name>London</name>\n    </market>\n    <market>\n        <id>300</id>\n        <openTime>8.00AM</openTime>\n        <closeTime>3.00PM</closeTime>\n        <name>Colombo</name>\n    </market>\n    <market>\n        <id>250</id>\n        <openTime>8.00AM</openTime>\n        <closeTime>8.00PM</closeTime>\n        <name>London</name>\n    </market>\n</marketDetail>";
+
 /// An aggregate's timeout completes it with the parts that arrived; the part that comes later
 /// does not run onComplete again.
 ///
@@ -1460,21 +1925,38 @@ const SLEEP_SERVICE: &str = r#"<property name="uri.var.load" expression="//load"
 /// `sendClone` and `createCloneSeq`). Changes: the `LBServiceWithSleep` send is [`SLEEP_SERVICE`];
 /// the timeout is 3 s instead of 5 and the slow part sleeps 5 s instead of 8 (the fast ones 1 s,
 /// as in WSO2), to keep the test short; both proxies are called over HTTP at once.
+///
+/// Also reproduces tests-mediator-1 `org/wso2/carbon/esb/mediator/test/aggregate/
+/// FaultSeqInvokeWithAggregateTimeoutTestCase` (mediatorconfig/aggregate/OnCompleteWithTimeoutTest.xml:
+/// API `testApiAggregate`, sequences `aggregatingOnTimeOutSeq`, `errorSeq`, `apiErrorseq`): an
+/// onComplete run by the timeout that fails goes to the fault handler of the sequence holding the
+/// aggregate. Changes: the part for Colombo waits 5 s for mint-backend instead of a
+/// `<script>` sleeping 15 s (mint has no script mediator), and the missing sequence the
+/// onComplete calls is `conf:/sequences/invalidSequence` rather than `invalidSequence`: WSO2
+/// deploys a reference to an unknown sequence and faults when it runs, mint does the same for a
+/// registry key but refuses an unknown bare name at deployment (compile/mod.rs
+/// `registry_missing`).
 #[test]
 fn aggregate_timeout_completes_once_with_the_parts_that_arrived() {
     let (_backend, bport) = start_backend();
     let mut mi = Mi::new("split-timeout");
     mi.backend = Some(bport);
     let sleep = |xml: &str| {
-        xml.replace(
-            r#"<send>
+        let out = xml
+            .replace(
+                r#"<send>
                             <endpoint>
                                 <address uri="http://localhost:9001/services/LBServiceWithSleep"/>
                             </endpoint>
                         </send>"#,
-            SLEEP_SERVICE,
-        )
-        .replace(r#"<completeCondition timeout="5">"#, r#"<completeCondition timeout="3">"#)
+                SLEEP_SERVICE,
+            )
+            .replace(
+                r#"<completeCondition timeout="5">"#,
+                r#"<completeCondition timeout="3">"#,
+            );
+        assert!(!out.contains("LBServiceWithSleep"), "{out}");
+        out
     };
     mi.artifact(
         "proxy-services",
@@ -1583,7 +2065,116 @@ fn aggregate_timeout_completes_once_with_the_parts_that_arrived() {
     </sequence>"#,
         ),
     );
-    assert!(!mi.adapt(&sleep(SLEEP_SERVICE)).contains("LBServiceWithSleep"));
+    mi.artifact(
+        "sequences",
+        "errorSeq.xml",
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="errorSeq">
+        <log level="custom">
+            <property name="ERRR_LOG" value="=============ERROR============"/>
+        </log>
+        <payloadFactory media-type="xml">
+            <format>
+                <response xmlns="">
+                    <error>
+                        <error-code>$1</error-code>
+                        <error-message>$2</error-message>
+                        <error-detail>$3</error-detail>
+                        <error-exception>$4</error-exception>
+                        <error-handler-name>SEQUENCE_ERROR_HANDLER</error-handler-name>
+                    </error>
+                </response>
+            </format>
+            <args>
+                <arg evaluator="xml"
+                     expression="get-property('ERROR_CODE')" xmlns:ns="http://org.apache.synapse/xsd"/>
+                <arg evaluator="xml"
+                     expression="get-property('ERROR_MESSAGE')" xmlns:ns="http://org.apache.synapse/xsd"/>
+                <arg evaluator="xml"
+                     expression="get-property('ERROR_DETAIL')" xmlns:ns="http://org.apache.synapse/xsd"/>
+                <arg evaluator="xml"
+                     expression="get-property('ERROR_EXCEPTION')" xmlns:ns="http://org.apache.synapse/xsd"/>
+            </args>
+        </payloadFactory>
+        <respond/>
+    </sequence>"#,
+    );
+    mi.artifact(
+        "sequences",
+        "apiErrorseq.xml",
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="apiErrorseq">
+        <log level="custom">
+            <property name="ERRR_LOG" value="=============API_ERROR============"/>
+        </log>
+        <payloadFactory media-type="xml">
+            <format>
+                <response xmlns="">
+                    <error>
+                        <error-code>$1</error-code>
+                        <error-message>$2</error-message>
+                        <error-detail>$3</error-detail>
+                        <error-exception>$4</error-exception>
+                        <error-handler-name>API_ERROR_SEQUENCE</error-handler-name>
+                    </error>
+                </response>
+            </format>
+            <args>
+                <arg evaluator="xml" expression="get-property('ERROR_CODE')"/>
+                <arg evaluator="xml" expression="get-property('ERROR_MESSAGE')"/>
+                <arg evaluator="xml" expression="get-property('ERROR_DETAIL')"/>
+                <arg evaluator="xml" expression="get-property('ERROR_EXCEPTION')"/>
+            </args>
+        </payloadFactory>
+        <respond/>
+    </sequence>"#,
+    );
+    mi.artifact(
+        "sequences",
+        "aggregatingOnTimeOutSeq.xml",
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="aggregatingOnTimeOutSeq" onError="errorSeq">
+        <aggregate>
+            <completeCondition timeout="3">
+                <messageCount max="-1" min="-1"/>
+            </completeCondition>
+            <onComplete enclosingElementProperty="enclosingElement"
+                        expression="//market"
+                        xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns2="http://org.apache.synapse/xsd">
+                <sequence key="conf:/sequences/invalidSequence"/>
+                <respond/>
+            </onComplete>
+        </aggregate>
+    </sequence>"#,
+    );
+    mi.artifact(
+        "api",
+        "testApiAggregate.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" context="/testApiAggregate" name="testApiAggregate">
+        <resource methods="POST">
+            <inSequence>
+                <property description="Define enclosing element"
+                          name="enclosingElement" scope="default">
+                    <aggregatedContent/>
+                </property>
+                <iterate description="Iterate requestMessage" expression="//market">
+                    <target>
+                        <sequence>
+                            <filter xpath="//name[.='Colombo']">
+                                <then>
+                                    <call><endpoint><http method="post" uri-template="http://localhost:9001/delay/5000"/></endpoint></call>
+                                </then>
+                                <else/>
+                            </filter>
+                            <sequence key="aggregatingOnTimeOutSeq"/>
+                        </sequence>
+                    </target>
+                </iterate>
+            </inSequence>
+            <outSequence/>
+            <faultSequence>
+                <sequence key="apiErrorseq"/>
+            </faultSequence>
+        </resource>
+    </api>"#,
+    );
     mi.start();
 
     let started = Instant::now();
@@ -1613,6 +2204,17 @@ fn aggregate_timeout_completes_once_with_the_parts_that_arrived() {
         "/services/timeoutClone",
         "<sleepOperation><load>5000</load></sleepOperation>",
     );
+    // FaultSeqInvokeWithAggregateTimeoutTestCase: four markets, Colombo's part late.
+    let markets = std::thread::spawn(move || {
+        let r = request(
+            http,
+            "POST",
+            "/testApiAggregate",
+            &[("Content-Type", "application/xml")],
+            MARKETS.as_bytes(),
+        );
+        (r, started.elapsed())
+    });
     for (name, handle) in [("Iterator", iterator), ("Clone", clone)] {
         let (r, took) = handle.join().unwrap();
         assert_eq!(r.status, 200, "{name}: {}", r.text());
@@ -1620,7 +2222,11 @@ fn aggregate_timeout_completes_once_with_the_parts_that_arrived() {
         let loads = select(&r.text(), "//load");
         assert_eq!(loads, ["1000", "1000"], "{name}: {}", r.text());
         assert_eq!(
-            select(&r.text(), "/soapenv:Envelope/soapenv:Body/root:rootelement/sleepOperation/load").len(),
+            select(
+                &r.text(),
+                "/soapenv:Envelope/soapenv:Body/root:rootelement/sleepOperation/load"
+            )
+            .len(),
             2,
             "{}",
             r.text()
@@ -1630,11 +2236,23 @@ fn aggregate_timeout_completes_once_with_the_parts_that_arrived() {
             "{name}: answered after {took:?}, not at the 3 s timeout"
         );
     }
+    let (r, took) = markets.join().unwrap();
+    let text = r.text();
+    // The timeout (3 s) ran the onComplete; its failure went to `errorSeq`, the onError of the
+    // sequence holding the aggregate, not to the API's fault sequence.
+    assert_eq!(r.status, 200, "{text}");
+    assert!(text.contains("SEQUENCE_ERROR_HANDLER"), "{text}");
+    assert!(text.contains("invalidSequence"), "{text}");
+    assert!(
+        took >= Duration::from_millis(2900) && took < Duration::from_millis(4900),
+        "{took:?}"
+    );
     // Past the slow part's 5 s: onComplete ran once per proxy.
     std::thread::sleep(Duration::from_millis(5600).saturating_sub(started.elapsed()));
     let log = mi.log_text();
     for name in ["Iterator", "Clone"] {
-        let line = format!("On Complete Triggered in {name} for ESBJAVA4792AggregateTimeoutTestCase");
+        let line =
+            format!("On Complete Triggered in {name} for ESBJAVA4792AggregateTimeoutTestCase");
         assert_eq!(log.matches(&line).count(), 1, "{name}: {log}");
     }
 }
@@ -1734,15 +2352,49 @@ const STUDENTS: &str = r#"{
 fn json_iterate_and_aggregate() {
     let mut mi = Mi::new("split-json");
     let samples = [
-        (1, "TestIterateMediatorJsonBasicFlow", r#"id="jsonIterator1" expression="json-eval($.students.studentlist)""#, "$.Name"),
-        (2, "TestIterateMediatorJsonwithPreservePayload", r#"id="jsonIterator2" preservePayload="true" expression="json-eval($.students.studentlist)""#, "$.Name"),
-        (3, "TestIterateMediatorJsonwithAttachPath", r#"id="jsonIterator3" preservePayload="true" attachPath="json-eval($.students.studentlist)" expression="json-eval($.students.studentlist)""#, "$.students.studentlist.Name"),
-        (4, "TestIterateMediatorJsonWithDifferentAttachPath", r#"id="jsonIterator4" preservePayload="true" attachPath="json-eval($.placeHolder)" expression="json-eval($.students.studentlist)""#, "$.placeHolder.Name"),
-        (5, "TestIterateMediatorJsonwithRootAttachPath", r#"id="jsonIterator5" preservePayload="true" attachPath="json-eval($)" expression="json-eval($.students.studentlist)""#, "$.Name"),
-        (8, "TestIterateMediatorJsonwithSequential", r#"id="jsonIterator8" preservePayload="true" attachPath="json-eval($.students.studentlist)" expression="json-eval($.students.studentlist)" sequential="true""#, "$.students.studentlist.Name"),
+        (
+            1,
+            "TestIterateMediatorJsonBasicFlow",
+            r#"id="jsonIterator1" expression="json-eval($.students.studentlist)""#,
+            "$.Name",
+        ),
+        (
+            2,
+            "TestIterateMediatorJsonwithPreservePayload",
+            r#"id="jsonIterator2" preservePayload="true" expression="json-eval($.students.studentlist)""#,
+            "$.Name",
+        ),
+        (
+            3,
+            "TestIterateMediatorJsonwithAttachPath",
+            r#"id="jsonIterator3" preservePayload="true" attachPath="json-eval($.students.studentlist)" expression="json-eval($.students.studentlist)""#,
+            "$.students.studentlist.Name",
+        ),
+        (
+            4,
+            "TestIterateMediatorJsonWithDifferentAttachPath",
+            r#"id="jsonIterator4" preservePayload="true" attachPath="json-eval($.placeHolder)" expression="json-eval($.students.studentlist)""#,
+            "$.placeHolder.Name",
+        ),
+        (
+            5,
+            "TestIterateMediatorJsonwithRootAttachPath",
+            r#"id="jsonIterator5" preservePayload="true" attachPath="json-eval($)" expression="json-eval($.students.studentlist)""#,
+            "$.Name",
+        ),
+        (
+            8,
+            "TestIterateMediatorJsonwithSequential",
+            r#"id="jsonIterator8" preservePayload="true" attachPath="json-eval($.students.studentlist)" expression="json-eval($.students.studentlist)" sequential="true""#,
+            "$.students.studentlist.Name",
+        ),
     ];
     for (n, name, attrs, arg) in samples {
-        mi.artifact("api", &format!("{name}.xml"), &iterate_json_api(n, name, attrs, arg));
+        mi.artifact(
+            "api",
+            &format!("{name}.xml"),
+            &iterate_json_api(n, name, attrs, arg),
+        );
     }
     mi.artifact(
         "api",
@@ -1924,8 +2576,16 @@ fn json_iterate_and_aggregate() {
     </resource>
 </api>"#,
     );
-    mi.artifact("proxy-services", "aggregateEmptyJsonPayloadTestProxy.xml", EMPTY_JSON_PROXY);
-    mi.artifact("api", "aggregateEmptyJsonPayloadTestAPI.xml", EMPTY_JSON_API);
+    mi.artifact(
+        "proxy-services",
+        "aggregateEmptyJsonPayloadTestProxy.xml",
+        EMPTY_JSON_PROXY,
+    );
+    mi.artifact(
+        "api",
+        "aggregateEmptyJsonPayloadTestAPI.xml",
+        EMPTY_JSON_API,
+    );
     mi.start();
 
     // IterateJsonPathTest: each sample's answer holds Alice, Bob and Camry: for all but 6, the
@@ -1945,7 +2605,10 @@ fn json_iterate_and_aggregate() {
         }
         let answers: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         let answers = answers.as_array().expect("an array");
-        let mut names: Vec<&str> = answers.iter().map(|a| a["name"].as_str().unwrap()).collect();
+        let mut names: Vec<&str> = answers
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
         assert!(answers.iter().all(|a| a["status"] == "accepted"), "{text}");
         if n != 6 && n != 8 {
             // Parallel parts: in the order the answers came.
@@ -1972,7 +2635,10 @@ fn json_iterate_and_aggregate() {
     // testAggregateMaximumCountOne
     assert_eq!(devices("1"), r#"{"rootelement":{"deviceId":"device"}}"#);
     // testAggregateMaximumCountGreaterThanOne
-    assert_eq!(devices("2"), r#"{"rootelement":[{"deviceId":"device"},{"deviceId":"device"}]}"#);
+    assert_eq!(
+        devices("2"),
+        r#"{"rootelement":[{"deviceId":"device"},{"deviceId":"device"}]}"#
+    );
     assert_eq!(devices("6"), five);
     // testAggregateMaximumCountLessThanOne: max <= 0 is not used.
     assert_eq!(devices("0"), five);
@@ -1986,7 +2652,11 @@ fn json_iterate_and_aggregate() {
         mi.http,
         "POST",
         "/services/aggregateEmptyJsonPayloadTestProxy",
-        &[("Content-Type", "text/xml"), ("SOAPAction", "urn:mediate"), ("Accept", "application/json")],
+        &[
+            ("Content-Type", "text/xml"),
+            ("SOAPAction", "urn:mediate"),
+            ("Accept", "application/json"),
+        ],
         EMPTY_JSON_REQUEST.as_bytes(),
     );
     assert_eq!((r.status, r.text().as_str()), (204, ""));
@@ -1994,9 +2664,17 @@ fn json_iterate_and_aggregate() {
     let aggregated = aggregated_envelope(&log);
     // Two jsonObject elements (each `{}`) in OverallResponse, and nothing else. (The namespace
     // WSO2 expects on OverallResponse: see the ignored test below.)
-    assert_eq!(select(&aggregated, "/*[local-name()='OverallResponse']/*").len(), 2, "{log}");
     assert_eq!(
-        select(&aggregated, "/*[local-name()='OverallResponse']/jsonObject[not(node())]").len(),
+        select(&aggregated, "/*[local-name()='OverallResponse']/*").len(),
+        2,
+        "{log}"
+    );
+    assert_eq!(
+        select(
+            &aggregated,
+            "/*[local-name()='OverallResponse']/jsonObject[not(node())]"
+        )
+        .len(),
         2,
         "{log}"
     );
@@ -2082,22 +2760,518 @@ fn aggregated_envelope(log: &str) -> String {
 /// xmlns="http://ws.apache.org/ns/synapse"><jsonObject xmlns=""/><jsonObject xmlns=""/>
 /// </OverallResponse>` (compared here namespace-aware, not as text).
 #[test]
-#[ignore = "mint bug: an inline XML property value loses the namespaces it inherits from the artifact (OverallResponse ends up in no namespace)"]
 fn aggregate_empty_json_payload_enclosing_element_keeps_the_synapse_namespace() {
     let mut mi = Mi::new("split-emptyjson");
-    mi.artifact("proxy-services", "aggregateEmptyJsonPayloadTestProxy.xml", EMPTY_JSON_PROXY);
-    mi.artifact("api", "aggregateEmptyJsonPayloadTestAPI.xml", EMPTY_JSON_API);
+    mi.artifact(
+        "proxy-services",
+        "aggregateEmptyJsonPayloadTestProxy.xml",
+        EMPTY_JSON_PROXY,
+    );
+    mi.artifact(
+        "api",
+        "aggregateEmptyJsonPayloadTestAPI.xml",
+        EMPTY_JSON_API,
+    );
     mi.start();
     let r = request(
         mi.http,
         "POST",
         "/services/aggregateEmptyJsonPayloadTestProxy",
-        &[("Content-Type", "text/xml"), ("SOAPAction", "urn:mediate"), ("Accept", "application/json")],
+        &[
+            ("Content-Type", "text/xml"),
+            ("SOAPAction", "urn:mediate"),
+            ("Accept", "application/json"),
+        ],
         EMPTY_JSON_REQUEST.as_bytes(),
     );
     assert_eq!(r.status, 204);
     let log = mi.log_text();
     let aggregated = aggregated_envelope(&log);
-    assert_eq!(select(&aggregated, "/syn:OverallResponse/*").len(), 2, "{aggregated}");
-    assert_eq!(select(&aggregated, "/syn:OverallResponse/jsonObject").len(), 2, "{aggregated}");
+    assert_eq!(
+        select(&aggregated, "/syn:OverallResponse/*").len(),
+        2,
+        "{aggregated}"
+    );
+    assert_eq!(
+        select(&aggregated, "/syn:OverallResponse/jsonObject").len(),
+        2,
+        "{aggregated}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// SOAP header blocks through iterate and aggregate
+// ---------------------------------------------------------------------------------------------
+
+/// The request of `SoapHeaderBlocksTestCase`: a SOAP header block and a letter to split.
+const SEND_LETTER: &str = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:u=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd\"><s:Header><VsDebugger xmlns=\"http://schemas.microsoft.com/vstudio/diagnostics/servicemodelsink\">uIDPo0Mttttvvvvvvv</VsDebugger></s:Header><s:Body xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><sendLetter xmlns=\"http://ws.cts.deg.gov.ae/\"><letter xmlns=\"\"><body/><confidentiality>Public</confidentiality><date>201d6-02-29T15:22:14.88dd7</date><from><code>ADdddSG</code><id>AAdd7</id></from><importance>Normal</importance><outgoingRef>DSssssG/ddddOUT/2016TEST/0uy0099</outgoingRef><priority>Normal</priority><replyTo>218602</replyTo><signedCopy><filename>Test.pdf</filename><format>pdf</format></signedCopy><subject>Test 1</subject><to><code>DM</code><id>eeeeeeeeeeeee@dd.com</id></to></letter></sendLetter></s:Body></s:Envelope>";
+
+/// A SOAP request with a header block, split by an iterate with preservePayload and attachPath,
+/// each part sent to a processor, and the answers aggregated in the outSequence.
+///
+/// Reproduces tests-mediator-1 `org/wso2/carbon/esb/mediator/test/aggregate/
+/// SoapHeaderBlocksTestCase` (synapseconfig/requestWithSoapHeaderBlockConfig/synapse.xml: proxies
+/// `SoapHeaderBlockTestProxy` and `testProcessor`, endpoint `ProcessorEPR`, sequences
+/// `SendLetterSequence` and `fault`). Changes: the proxies are called over HTTP, without their
+/// Rampart security policy (`<policy>`, `engagedModules`, `<enableSec/>`, the client's basic
+/// auth); `testProcessor`'s XSLT (registry `conf:/xslt/eMurProcessorRes.xsl`, from the test's CAR:
+/// it writes `<cts:sendLetterResponse><cts:gsbReference>` with an unset property) is
+/// `processor_xslt`, which writes it with `gsb_reference`; and the proxy's
+/// unused `checkStatusRequest` case names a sequence the configuration does not have: WSO2
+/// deploys that (and would fault if the case ran), mint refuses an unknown bare sequence name at
+/// deployment (compile/mod.rs `registry_missing`: "almost always a typo"), so a stub is deployed.
+fn soap_header_blocks(processor_xslt: &str, gsb_reference: &str) {
+    let mut mi = Mi::new("split-soapheader");
+    mi.artifact(
+        "proxy-services",
+        "SoapHeaderBlockTestProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="SoapHeaderBlockTestProxy"
+           transports="http https"
+           startOnLoad="true"
+           trace="disable">
+        <description/>
+        <target faultSequence="fault">
+            <inSequence>
+                <property name="enableSwA" value="false" scope="axis2"/>
+                <header name="Expect" scope="transport" action="remove"/>
+                <log>
+                    <property name="Log1" value="***Came here-Log1***"/>
+                </log>
+                <switch source="get-property('Action')">
+                    <case regex=".*sendLetterRequest">
+                        <log>
+                            <property name="Log2" value="***Came here-Log2***"/>
+                        </log>
+                        <sequence key="SendLetterSequence"/>
+                    </case>
+                    <case regex=".*checkStatusRequest">
+                        <log>
+                            <property name="Log3" value="***Came here-Log3***"/>
+                        </log>
+                        <sequence key="eMurCheckStatusSequenceV2"/>
+                    </case>
+                    <default>
+                        <makefault version="soap11">
+                            <code xmlns:soap11Env="http://schemas.xmlsoap.org/soap/envelope/"
+                                  value="soap11Env:Server"/>
+                            <reason value="Invalid service request!!!"/>
+                            <role/>
+                        </makefault>
+                        <header name="To" action="remove"/>
+                        <property name="RESPONSE" value="true"/>
+                        <property name="enableMTOM" value="false" scope="axis2"/>
+                        <send/>
+                    </default>
+                </switch>
+            </inSequence>
+            <outSequence>
+                <log>
+                    <property name="BeforeAggregate" value="***Came here-BeforeAggregate***"/>
+                </log>
+                <aggregate id="eMurMsgs">
+                    <completeCondition>
+                        <messageCount min="-1" max="-1"/>
+                    </completeCondition>
+                    <onComplete xmlns:ns="http://org.apache.synapse/xsd"
+                                xmlns:ns3="http://org.apache.synapse/xsd"
+                                xmlns:cts="http://ws.cts.deg.gov.ae/"
+                                expression="//cts:sendLetterResponse/cts:gsbReference">
+                        <header name="To" action="remove"/>
+                        <property name="RESPONSE" value="true"/>
+                        <property name="enableMTOM" value="false" scope="axis2"/>
+                        <property name="enableSwA" value="false" scope="axis2"/>
+                        <log>
+                            <property name="BeforeAggregateSend" value="***Came here-BeforeAggregateSend***"/>
+                        </log>
+                    </onComplete>
+                </aggregate>
+                <log>
+                    <property name="AfterAggregate" value="***Came here-AfterAggregate***"/>
+                </log>
+                <send/>
+            </outSequence>
+        </target>
+        <parameter name="enableMTOM">true</parameter>
+        <parameter name="ScenarioID">scenario1</parameter>
+    </proxy>"#,
+    );
+    mi.artifact(
+        "proxy-services",
+        "testProcessor.xml",
+        &r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="testProcessor"
+           transports="http https"
+           startOnLoad="true"
+           trace="disable">
+        <target>
+            <inSequence>
+                <log>
+                    <property name="Log4" value="***Came here-Log4***"/>
+                </log>
+                <header xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+                        name="wsse:Security"
+                        action="remove"/>
+                <property name="enableSwA" value="false" scope="axis2"/>
+                <property name="outgoingRef" expression="//letter/outgoingRef"/>
+                @XSLT@
+                <header name="To" action="remove"/>
+                <property name="RESPONSE" value="true"/>
+                <property name="enableMTOM" value="false" scope="axis2"/>
+                <property name="enableSwA" value="false" scope="axis2"/>
+                <send/>
+            </inSequence>
+        </target>
+        <parameter name="enableMTOM">true</parameter>
+        <parameter name="ScenarioID">scenario1</parameter>
+    </proxy>"#
+            .replace("@XSLT@", processor_xslt),
+    );
+    mi.artifact(
+        "sequences",
+        "eMurCheckStatusSequenceV2.xml",
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="eMurCheckStatusSequenceV2"><drop/></sequence>"#,
+    );
+    mi.artifact(
+        "endpoints",
+        "ProcessorEPR.xml",
+        r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="ProcessorEPR">
+        <address uri="http://localhost:8480/services/testProcessor"/>
+    </endpoint>"#,
+    );
+    mi.artifact(
+        "sequences",
+        "fault.xml",
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="fault">
+        <log level="full">
+            <property name="MESSAGE" value="Executing default 'fault' sequence"/>
+            <property name="ERROR_CODE" expression="get-property('ERROR_CODE')"/>
+            <property name="ERROR_MESSAGE" expression="get-property('ERROR_MESSAGE')"/>
+        </log>
+        <drop/>
+    </sequence>"#,
+    );
+    mi.artifact(
+        "sequences",
+        "SendLetterSequence.xml",
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="SendLetterSequence">
+        <log>
+            <property name="BeforePropety" value="***Came here-BeforeProperty***"/>
+        </log>
+        <property xmlns:ns3="http://org.apache.synapse/xsd"
+                  name="outgoingRef"
+                  expression="//letter/outgoingRef"/>
+        <log>
+            <property name="BeforeIterate" value="***Came here-BeforeIterate***"/>
+        </log>
+        <iterate xmlns:ns3="http://org.apache.synapse/xsd"
+                 id="eMurMsgs"
+                 preservePayload="true"
+                 attachPath="//letter"
+                 expression="//letter/to">
+            <target>
+                <sequence>
+                    <log>
+                        <property name="BeforeSend" value="***Came here-BeforeSend***"/>
+                    </log>
+                    <header name="Action" value="urn:mediate"/>
+                    <send>
+                        <endpoint key="ProcessorEPR"/>
+                    </send>
+                </sequence>
+            </target>
+        </iterate>
+    </sequence>"#,
+    );
+    mi.start();
+    let r = request(
+        mi.http,
+        "POST",
+        "/services/SoapHeaderBlockTestProxy",
+        &[
+            ("Content-Type", "text/xml;charset=UTF-8"),
+            ("SOAPAction", "http://test/sendLetterRequest"),
+        ],
+        SEND_LETTER.as_bytes(),
+    );
+    // WSO2 asserts the 200. The answer is the aggregated message: the header block the client
+    // sent (which each part carried to the processor and back), and the gsbReference.
+    let text = r.text();
+    assert_eq!(r.status, 200, "{text}\n{}", mi.log_text());
+    let header = select(
+        &text,
+        "/soapenv:Envelope/soapenv:Header/*[local-name()='VsDebugger']",
+    );
+    assert_eq!(header, ["uIDPo0Mttttvvvvvvv"], "{text}");
+    assert_eq!(
+        select(&text, "/soapenv:Envelope/soapenv:Header/*").len(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        select(&text, "//cts:gsbReference"),
+        [gsb_reference],
+        "{text}"
+    );
+    let log = mi.log_text();
+    for step in [
+        "BeforeIterate",
+        "BeforeSend",
+        "Log4",
+        "BeforeAggregate",
+        "BeforeAggregateSend",
+        "AfterAggregate",
+    ] {
+        assert_eq!(
+            log.matches(&format!("{step} = ***Came here")).count(),
+            1,
+            "{step}: {log}"
+        );
+    }
+}
+
+/// [`soap_header_blocks`] with the processor's XSLT as an enrich mediator putting the response it
+/// writes in the body (the gsbReference fixed).
+///
+/// Reproduces tests-mediator-1 `org/wso2/carbon/esb/mediator/test/aggregate/
+/// SoapHeaderBlocksTestCase` (see [`soap_header_blocks`]).
+#[test]
+fn soap_header_blocks_through_iterate_and_aggregate() {
+    soap_header_blocks(
+        r#"<enrich><source type="inline" clone="true"><cts:sendLetterResponse xmlns:cts="http://ws.cts.deg.gov.ae/"><cts:gsbReference>GSB-1</cts:gsbReference></cts:sendLetterResponse></source><target type="body"/></enrich>"#,
+        "GSB-1",
+    );
+}
+
+/// [`soap_header_blocks`] with the processor's XSLT as a payloadFactory writing the response with
+/// the letter's `outgoingRef`.
+///
+/// Reproduces tests-mediator-1 `org/wso2/carbon/esb/mediator/test/aggregate/
+/// SoapHeaderBlocksTestCase` (see [`soap_header_blocks`]).
+#[test]
+fn soap_header_blocks_with_a_payload_factory_processor() {
+    soap_header_blocks(
+        r#"<payloadFactory media-type="xml">
+                    <format><cts:sendLetterResponse xmlns:cts="http://ws.cts.deg.gov.ae/"><cts:gsbReference>$1</cts:gsbReference></cts:sendLetterResponse></format>
+                    <args><arg expression="get-property('outgoingRef')"/></args>
+                </payloadFactory>"#,
+        "DSssssG/ddddOUT/2016TEST/0uy0099",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// mint's own limits: the fan-out limit, and a client that leaves mid-split
+// ---------------------------------------------------------------------------------------------
+
+/// An API whose parts call mint-backend's `/delay/{ms}` and are aggregated in the same
+/// inSequence (MI 4's pattern); its fault sequence answers 500 with the error in `X-Error`.
+const SPLIT_API: &str = r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Split" context="/split">
+  <resource methods="POST" uri-template="/flat/{ms}">
+    <inSequence>
+      <property name="ROOT"><results xmlns=""/></property>
+      <iterate id="it" expression="//item">
+        <target><sequence>
+          <log level="custom"><property name="PART" expression="//item"/></log>
+          <call><endpoint><http method="post" uri-template="http://localhost:9001/delay/{uri.var.ms}"/></endpoint></call>
+          <log level="custom"><property name="CALLED" expression="//item"/></log>
+        </sequence></target>
+      </iterate>
+      <aggregate id="it">
+        <onComplete expression="//item" enclosingElementProperty="ROOT"><respond/></onComplete>
+      </aggregate>
+    </inSequence>
+    <faultSequence>
+      <header name="X-Error" scope="transport" expression="get-property('ERROR_MESSAGE')"/>
+      <property name="HTTP_SC" scope="axis2" value="500"/>
+      <respond/>
+    </faultSequence>
+  </resource>
+  <resource methods="POST" uri-template="/nested/{ms}">
+    <inSequence>
+      <property name="ROOT"><results xmlns=""/></property>
+      <iterate id="groups" expression="//group">
+        <target><sequence>
+          <iterate id="items" expression="//item">
+            <target><sequence>
+              <log level="custom"><property name="PART" expression="//item"/></log>
+              <call><endpoint><http method="post" uri-template="http://localhost:9001/delay/{uri.var.ms}"/></endpoint></call>
+            </sequence></target>
+          </iterate>
+          <aggregate id="items">
+            <onComplete expression="//item"><sequence key="Groups"/></onComplete>
+          </aggregate>
+        </sequence></target>
+      </iterate>
+    </inSequence>
+    <faultSequence>
+      <header name="X-Error" scope="transport" expression="get-property('ERROR_MESSAGE')"/>
+      <property name="HTTP_SC" scope="axis2" value="500"/>
+      <respond/>
+    </faultSequence>
+  </resource>
+</api>"#;
+
+/// The outer aggregate of `/split/nested`.
+const GROUPS_SEQ: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="Groups">
+  <aggregate id="groups">
+    <onComplete expression="//item" enclosingElementProperty="ROOT"><respond/></onComplete>
+  </aggregate>
+</sequence>"#;
+
+fn items(prefix: &str, n: usize) -> String {
+    let items: String = (0..n)
+        .map(|i| format!("<item>{prefix}{i}</item>"))
+        .collect();
+    format!("<items>{items}</items>")
+}
+
+/// `[mediation] max_split_parts` bounds the parts one request may make, nested splits included:
+/// a payload that would make more is a fault (the fault sequence runs), not a flood of backend
+/// calls. And a client that goes away in the middle of a split leaves the server serving.
+///
+/// mint only: WSO2 has no such limit (an iterate makes as many parts as its expression selects),
+/// and keeps running the parts of a request whose client left. The flow reproduces the MI 4 form
+/// of tests-mediator-1 `org/wso2/carbon/esb/mediator/test/call/CallMediatorInIterateTestCase`
+/// (call in the target, aggregate after the iterate).
+#[test]
+fn fan_out_limit_and_a_client_that_leaves_mid_split() {
+    let (_backend, bport) = start_backend();
+    let mut mi = Mi::new("split-limit");
+    mi.backend = Some(bport);
+    mi.home
+        .file("conf/deployment.toml", "[mediation]\nmax_split_parts = 4\n");
+    mi.artifact("api", "Split.xml", SPLIT_API);
+    mi.artifact("sequences", "Groups.xml", GROUPS_SEQ);
+    mi.start();
+    let post = |path: &str, body: &str| {
+        request(
+            mi.http,
+            "POST",
+            path,
+            &[("Content-Type", "application/xml")],
+            body.as_bytes(),
+        )
+    };
+
+    // Four parts: within the limit.
+    let r = post("/split/flat/0", &items("a", 4));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut got = select(&r.text(), "/results/item");
+    got.sort();
+    assert_eq!(got, ["a0", "a1", "a2", "a3"]);
+
+    // Five: a fault before any part runs; the fault sequence answers.
+    let mark = mi.log_text().len();
+    let r = post("/split/flat/0", &items("b", 5));
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(
+        r.header("x-error")
+            .is_some_and(|e| e.contains("max_split_parts")),
+        "{r:?}"
+    );
+    assert!(
+        !mi.log_since(mark).contains("PART = b"),
+        "{}",
+        mi.log_since(mark)
+    );
+
+    // Nested: 2 groups of 1 item are 2 + 2 parts; 2 groups of 2 items would be 2 + 4: the
+    // second group's iterate faults (in that part, whose fault sequence answers) before its
+    // items run.
+    let r = post(
+        "/split/nested/0",
+        "<all><group><item>c0</item></group><group><item>c1</item></group></all>",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut got = select(&r.text(), "/results/item");
+    got.sort();
+    assert_eq!(got, ["c0", "c1"]);
+    let mark = mi.log_text().len();
+    let r = post("/split/nested/0", "<all><group><item>d0</item><item>d1</item></group><group><item>d2</item><item>d3</item></group></all>");
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(
+        r.header("x-error")
+            .is_some_and(|e| e.contains("max_split_parts")),
+        "{r:?}"
+    );
+    let log = mi.log_since(mark);
+    assert!(
+        !log.contains("PART = d2") && !log.contains("PART = d3"),
+        "{log}"
+    );
+
+    // Clients that leave (a TCP reset) while their parts wait 1.5 s for the backend; meanwhile
+    // and afterwards, other requests are served at once.
+    for _ in 0..3 {
+        leave_mid_split(&mi, "gone");
+    }
+    let started = Instant::now();
+    let r = post("/split/flat/0", &items("e", 2));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(select(&r.text(), "/results/item").len(), 2, "{}", r.text());
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(1600));
+    let r = post("/split/flat/0", &items("f", 4));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(select(&r.text(), "/results/item").len(), 4, "{}", r.text());
+}
+
+/// Sends a request to `/split/flat/1500` with three items `{prefix}0…2`, waits until its parts
+/// are waiting for the backend, and resets the connection.
+fn leave_mid_split(mi: &Mi, prefix: &str) {
+    let body = items(prefix, 3);
+    let mut s = connect(mi.http);
+    let req = format!(
+        "POST /split/flat/1500 HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let parts = format!("PART = {prefix}2");
+    assert!(eventually(Duration::from_secs(5), || mi
+        .log_text()
+        .contains(&parts)));
+    reset(s);
+}
+
+/// A client that leaves in the middle of a split cancels what its request started: its parts
+/// stop waiting for the backend and never go on after the iterate.
+///
+/// mint only (WSO2 runs the parts to their end): this is what `src/message/split.rs` says ("a
+/// client that goes away cancels everything its request started").
+#[test]
+#[ignore = "not built yet: a client reset mid-request is not noticed before mint answers (hyper does not read a connection that may be half-closed while serving it), so the parts run to their end"]
+fn a_client_that_leaves_cancels_its_parts() {
+    let (_backend, bport) = start_backend();
+    let mut mi = Mi::new("split-leave");
+    mi.backend = Some(bport);
+    mi.artifact("api", "Split.xml", SPLIT_API);
+    mi.artifact("sequences", "Groups.xml", GROUPS_SEQ);
+    mi.start();
+    leave_mid_split(&mi, "gone");
+    std::thread::sleep(Duration::from_millis(2500));
+    let log = mi.log_text();
+    assert!(!log.contains("CALLED = gone"), "{log}");
+}
+
+/// Closes `s` with a TCP reset (SO_LINGER 0): the peer learns at once that the client is gone.
+fn reset(s: std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a socket this function owns, with a linger struct of the right size.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const libc::linger as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    drop(s);
 }

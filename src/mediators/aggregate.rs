@@ -36,7 +36,7 @@ use crate::message::split::{Aggregation, Collected, SplitGroup};
 use crate::message::{MessageContext, SeqId, Value};
 use crate::synapse::model::Element;
 use crate::synapse::parse::is_synapse;
-use crate::xml::{Content, Document, Fragment};
+use crate::xml::{Document, Fragment};
 use crate::xpath::dom::NodeKind;
 
 #[derive(Debug, Clone)]
@@ -413,7 +413,7 @@ impl Aggregate {
                 Path::Json(p) => p.as_str().to_string(),
             })
             .unwrap_or_else(|| "the first child of the body".into());
-        let mut children: Vec<u8> = Vec::new();
+        let mut children: Vec<Bytes> = Vec::new();
         for (i, c) in collected.into_iter().enumerate() {
             match c {
                 Collected::Xml(parts) if parts.is_empty() && i > 0 => {
@@ -421,7 +421,7 @@ impl Aggregate {
                         "Error evaluating expression: {what}: Could not find matching elements to aggregate."
                     )))
                 }
-                Collected::Xml(parts) => parts.iter().for_each(|p| children.extend_from_slice(p)),
+                Collected::Xml(parts) => children.extend(parts),
                 Collected::Failed(e) => {
                     return Err(Error::mediation(format!(
                         "Error evaluating expression: {what}: {e}"
@@ -432,7 +432,7 @@ impl Aggregate {
         }
         let children = match &self.enclosing {
             Some(p) => enclose(ctx, p, &children)?,
-            None => children,
+            None => children.concat(),
         };
         let soap = if ctx.body_type == BodyType::Xml {
             ctx.xml
@@ -443,16 +443,8 @@ impl Aggregate {
         };
         let body = match soap {
             Some((v, doc)) => {
-                let header = doc.soap_header().map(|h| {
-                    doc.child_elements(h)
-                        .flat_map(|b| doc.standalone_bytes(b).to_vec())
-                        .collect::<Vec<u8>>()
-                });
-                crate::xml::soap::build_envelope(
-                    v,
-                    header.as_deref().filter(|h| !h.is_empty()),
-                    &children,
-                )
+                let header = doc.soap_header_content();
+                crate::xml::soap::build_envelope(v, header.as_deref(), &children)
             }
             None => {
                 let single = Fragment::parse(&String::from_utf8_lossy(&children))
@@ -608,62 +600,133 @@ fn merge(into: &mut serde_json::Map<String, serde_json::Value>, from: serde_json
 }
 
 /// The enclosing element property's XML, with `children` inside it.
-fn enclose(ctx: &MessageContext, property: &str, children: &[u8]) -> Result<Vec<u8>> {
+fn enclose(ctx: &MessageContext, property: &str, children: &[Bytes]) -> Result<Vec<u8>> {
     let text = ctx.props.get(property).ok_or_else(|| {
         Error::mediation(format!("Enclosing Element property: {property} not found"))
     })?;
     wrap(property, text, children)
 }
 
-/// `children` inside the element `text` (the value of `property`), after its own content.
-fn wrap(property: &str, text: &str, children: &[u8]) -> Result<Vec<u8>> {
-    // `xmlns=""` on a top-level element undeclares nothing: written in an artifact to keep the
-    // element out of Synapse's namespace, it is not written out (as AXIOM does not).
-    let text = text.trim();
-    let text = match text.find(" xmlns=\"\"") {
-        Some(i) if !text[..i].contains(['>', ' ']) => format!("{}{}", &text[..i], &text[i + 9..]),
-        _ => text.to_string(),
-    };
-    let doc = Document::parse(Bytes::from(text)).map_err(|_| {
+/// `children` (each a standalone element) inside the element `text` (the value of `property`),
+/// after its own content. They are spliced in as bytes, not parsed again; when the enclosing
+/// element binds a default namespace, a child that declares none gets `xmlns=""`, so that it
+/// stays in the namespace it had.
+fn wrap(property: &str, text: &str, children: &[Bytes]) -> Result<Vec<u8>> {
+    let doc = Document::parse(Bytes::from(text.trim().to_string())).map_err(|_| {
         Error::mediation(format!(
             "Enclosing Element property: {property} is not an OMElement"
         ))
     })?;
-    if children.is_empty() {
-        return Ok(doc.source().to_vec());
-    }
-    // Every child is standalone XML (its namespaces declared on it), so unless the enclosing
-    // element binds a default namespace (which would capture unprefixed children), the children
-    // go between its tags as they are, without parsing them again.
+    let root = doc.root_element();
     let src = doc.source();
-    if memchr::memmem::find(src, b"xmlns=").is_none() {
-        let root = doc.root_element();
-        let name = doc.name(root).as_bytes();
-        let mut out = Vec::with_capacity(src.len() + children.len() + name.len() + 3);
-        let range = doc.source_range(root);
-        let element = &src[range.clone()];
-        if let Some(open) = element.strip_suffix(b"/>") {
-            out.extend_from_slice(&src[..range.start]);
-            out.extend_from_slice(open.trim_ascii_end());
-            out.push(b'>');
-            out.extend_from_slice(children);
-            out.extend_from_slice(b"</");
-            out.extend_from_slice(name);
-            out.push(b'>');
-        } else {
-            let close = memchr::memmem::rfind(element, b"</").unwrap_or(element.len());
-            out.extend_from_slice(&src[..range.start + close]);
-            out.extend_from_slice(children);
-            out.extend_from_slice(&element[close..]);
-        }
-        out.extend_from_slice(&src[range.end..]);
-        return Ok(out);
+    let range = doc.source_range(root);
+    let element = &src[range.clone()];
+    let mut tag = start_tag(element);
+    // `xmlns=""` on the enclosing element undeclares nothing: written in an artifact to keep it
+    // out of Synapse's namespace, it is not written out (AXIOM does not).
+    tag.attrs
+        .retain(|a| !(a.name == b"xmlns" && a.value.is_empty()));
+    let default_bound = tag
+        .attrs
+        .iter()
+        .any(|a| a.name == b"xmlns" && !a.value.is_empty());
+    let name = doc.name(root).as_bytes();
+    let size: usize = children.iter().map(|c| c.len() + 9).sum();
+    let mut out = Vec::with_capacity(src.len() + size + name.len() + 3);
+    out.extend_from_slice(&src[..range.start]);
+    out.push(b'<');
+    out.extend_from_slice(name);
+    for a in &tag.attrs {
+        out.push(b' ');
+        out.extend_from_slice(a.whole);
     }
-    let inner = Fragment::parse(&String::from_utf8_lossy(children)).map_err(super::edit::edit_err)?;
-    let mut ed = doc.edit();
-    ed.append_child(doc.root_element(), Content::Xml(inner))
-        .map_err(super::edit::edit_err)?;
-    Ok(ed.finish().to_vec())
+    out.push(b'>');
+    if !tag.self_closing {
+        let close = memchr::memmem::rfind(element, b"</").unwrap_or(element.len());
+        out.extend_from_slice(&element[tag.len.min(close)..close]);
+    }
+    for child in children {
+        let declares = start_tag(child).attrs.iter().any(|a| a.name == b"xmlns");
+        if default_bound && !declares {
+            let name_end = 1 + child
+                .iter()
+                .skip(1)
+                .position(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
+                .unwrap_or(child.len().saturating_sub(1));
+            out.extend_from_slice(&child[..name_end]);
+            out.extend_from_slice(b" xmlns=\"\"");
+            out.extend_from_slice(&child[name_end..]);
+        } else {
+            out.extend_from_slice(child);
+        }
+    }
+    out.extend_from_slice(b"</");
+    out.extend_from_slice(name);
+    out.push(b'>');
+    out.extend_from_slice(&src[range.end..]);
+    Ok(out)
+}
+
+/// A start tag's attributes, as written.
+struct StartTag<'a> {
+    attrs: Vec<Attr<'a>>,
+    /// Bytes up to and including its `>`.
+    len: usize,
+    self_closing: bool,
+}
+
+struct Attr<'a> {
+    name: &'a [u8],
+    value: &'a [u8],
+    /// `name="value"` as written.
+    whole: &'a [u8],
+}
+
+/// Reads the start tag at the beginning of `el` (well-formed XML: quotes balance).
+fn start_tag(el: &[u8]) -> StartTag<'_> {
+    let mut i = 1;
+    while i < el.len() && !(el[i].is_ascii_whitespace() || el[i] == b'>' || el[i] == b'/') {
+        i += 1;
+    }
+    let mut attrs = Vec::new();
+    loop {
+        while i < el.len() && el[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let (len, self_closing) = match el.get(i) {
+            None => (el.len(), false),
+            Some(b'>') => (i + 1, false),
+            Some(b'/') => (i + 2, true),
+            Some(_) => {
+                let start = i;
+                while i < el.len() && el[i] != b'=' && !el[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                let name = &el[start..i];
+                while i < el.len() && (el[i] == b'=' || el[i].is_ascii_whitespace()) {
+                    i += 1;
+                }
+                let quote = el.get(i).copied().unwrap_or(b'"');
+                let value_start = (i + 1).min(el.len());
+                let value_end = el[value_start..]
+                    .iter()
+                    .position(|&b| b == quote)
+                    .map_or(el.len(), |p| value_start + p);
+                i = (value_end + 1).min(el.len());
+                attrs.push(Attr {
+                    name,
+                    value: &el[value_start..value_end],
+                    whole: &el[start..i],
+                });
+                continue;
+            }
+        };
+        return StartTag {
+            attrs,
+            len,
+            self_closing,
+        };
+    }
 }
 
 /// The local name of the enclosing element property (JSON aggregation uses only the name).
@@ -684,7 +747,11 @@ mod tests {
     use super::wrap;
 
     fn wrapped(enclosing: &str, children: &str) -> String {
-        String::from_utf8(wrap("P", enclosing, children.as_bytes()).unwrap()).unwrap()
+        let children: Vec<bytes::Bytes> = children
+            .split_inclusive("/>")
+            .map(|c| bytes::Bytes::copy_from_slice(c.as_bytes()))
+            .collect();
+        String::from_utf8(wrap("P", enclosing, &children).unwrap()).unwrap()
     }
 
     #[test]
@@ -694,14 +761,16 @@ mod tests {
             wrapped(r#"<r xmlns="" k="v" />"#, "<a/>"),
             r#"<r k="v"><a/></r>"#
         );
-        assert_eq!(wrapped("<r><x/></r >", "<a/>"), "<r><x/><a/></r >");
+        assert_eq!(wrapped("<r><x/></r >", "<a/>"), "<r><x/><a/></r>");
         assert_eq!(
             wrapped(r#"<p:r xmlns:p="urn:p"/>"#, "<a/>"),
             r#"<p:r xmlns:p="urn:p"><a/></p:r>"#
         );
         // A default namespace on the enclosing element must not capture unprefixed parts.
-        let out = wrapped(r#"<r xmlns="urn:r"/>"#, "<a/>");
-        assert!(out.contains(r#"<a xmlns="""#), "{out}");
-        assert!(wrap("P", "not xml", b"<a/>").is_err());
+        assert_eq!(
+            wrapped(r#"<r xmlns="urn:r"/>"#, r#"<a/><b xmlns="urn:b"/>"#),
+            r#"<r xmlns="urn:r"><a xmlns=""/><b xmlns="urn:b"/></r>"#
+        );
+        assert!(wrap("P", "not xml", &[]).is_err());
     }
 }

@@ -246,21 +246,13 @@ impl Iterate {
             None
         };
         if !self.preserve_payload {
-            let header = soap.and_then(|_| doc.soap_header()).map(|h| {
-                doc.child_elements(h)
-                    .flat_map(|b| doc.standalone_bytes(b).to_vec())
-                    .collect::<Vec<u8>>()
-            });
+            let header = soap.and_then(|_| doc.soap_header_content());
             return Ok(elements
                 .iter()
                 .map(|&e| {
                     let element = doc.standalone_bytes(e);
                     let body = match soap {
-                        Some(v) => crate::xml::soap::build_envelope(
-                            v,
-                            header.as_deref().filter(|h| !h.is_empty()),
-                            &element,
-                        ),
+                        Some(v) => crate::xml::soap::build_envelope(v, header.as_deref(), &element),
                         None => element,
                     };
                     (body, BodyType::Xml)

@@ -240,7 +240,7 @@ pub fn expression(c: &mut impl Compile, text: &str, el: &Element, at: &Origin) -
 pub fn value(c: &mut impl Compile, v: &ValueSpec, at: &Origin) -> Value {
     match v {
         ValueSpec::Literal(s) => Value::Literal(s.clone()),
-        ValueSpec::Inline(el) => Value::Xml(el.source.clone()),
+        ValueSpec::Inline(el) => Value::Xml(inline_element(el)),
         ValueSpec::Expression { text, namespaces } => {
             let el = Element {
                 ns_scope: namespaces.clone(),
@@ -311,6 +311,31 @@ pub fn format_xml(el: &Element) -> String {
         .map(|i| i + 1)
         .unwrap_or(src.len());
     format!("{}{}{}", &src[..name_end], extra, &src[name_end..])
+}
+
+/// Inline XML as a value (a property's or header's element): the element as WSO2 holds it, an
+/// OMElement of the artifact, so it keeps the namespaces it inherits there, the default one
+/// included (an unprefixed element written inside a Synapse artifact is in Synapse's namespace
+/// unless it says `xmlns=""`).
+pub fn inline_element(el: &Element) -> String {
+    let with_prefixes = format_xml(el);
+    if !el.prefix.is_empty() || el.ns.is_empty() {
+        return with_prefixes;
+    }
+    let start_tag_end = with_prefixes.find('>').unwrap_or(with_prefixes.len());
+    if with_prefixes[..start_tag_end].contains("xmlns=") {
+        return with_prefixes;
+    }
+    let name_end = with_prefixes[1..]
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .map(|i| i + 1)
+        .unwrap_or(with_prefixes.len());
+    format!(
+        "{} xmlns=\"{}\"{}",
+        &with_prefixes[..name_end],
+        crate::xml::escape_attr(&el.ns),
+        &with_prefixes[name_end..]
+    )
 }
 
 /// The local entry `key` as template text (payloadFactory formats, enrich's inline source):

@@ -191,7 +191,7 @@ impl Mediate for PayloadFactory {
                 };
                 match doc.as_ref().and_then(|d| d.soap_version().map(|v| (d, v))) {
                     Some((d, v)) => {
-                        let header = d.soap_header().map(|h| d.source_slice(h));
+                        let header = d.soap_header_content();
                         let body = build_envelope(v, header.as_deref(), out.as_bytes());
                         ctx.set_content(body, None);
                     }

@@ -2,8 +2,12 @@
 //! resumes after its target (the continuation frames).
 //!
 //! mint runs every part of a split on the shard that owns the request, inside the request's own
-//! future: there is no lock and no cross-core traffic, and a client that goes away cancels
-//! everything its request started. The parts of one request (and the parts of parts) share one
+//! future: there is no lock and no cross-core traffic, and when that future is dropped (the
+//! connection closes while mint is still working on it) everything the request started goes with
+//! it. A client that resets its connection mid-request is noticed only when mint writes the answer
+//! (hyper does not read a connection that may be half-closed while its request is being served),
+//! so until then the parts run to their end, bounded by their endpoints' and aggregates'
+//! timeouts. The parts of one request (and the parts of parts) share one
 //! [`SplitGroup`]: the message that answers the client, the open aggregations and the fan-out
 //! count. Synapse keeps aggregations per mediator across all requests; mint keeps them per request,
 //! which is the same thing for the correlation Synapse's splitters set (the parent's message id).

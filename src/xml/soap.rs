@@ -119,6 +119,16 @@ impl Document {
             .flat_map(|h| self.child_elements(h))
     }
 
+    /// The header blocks as self-contained XML, one after the other (what goes inside a new
+    /// envelope's `Header`): None without a header or blocks.
+    pub fn soap_header_content(&self) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        for b in self.soap_header_blocks() {
+            out.extend_from_slice(&self.standalone_bytes(b));
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
     /// The `Body` element of the envelope.
     pub fn soap_body(&self) -> Option<NodeId> {
         let v = self.soap_version()?;
