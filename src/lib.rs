@@ -35,6 +35,7 @@ pub mod program;
 pub mod registry;
 pub mod server;
 pub mod synapse;
+pub mod synexpr;
 pub mod telemetry;
 pub mod uri_template;
 pub mod xml;

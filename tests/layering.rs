@@ -12,6 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["xpath", "uri_template"],
     &["xml"],
     &["json"],
+    &["synexpr"],
     // Services used by the runtime and the deployer.
     &["config"],
     &["telemetry"],

@@ -368,3 +368,118 @@ fn evaluate<D: crate::xpath::dom::Dom + ?Sized>(
         }
     }
 }
+
+impl Engine {
+    /// A Synapse expression's value (MI's `objectValueOf`): a failed evaluation is logged (at
+    /// most [`LogLimiter::PER_SECOND`](super::LogLimiter) lines a second) and gives `""`, as in MI.
+    pub async fn eval_synapse(
+        &self,
+        ctx: &mut MessageContext,
+        e: &crate::message::SynapseExpr,
+    ) -> crate::synexpr::Val {
+        match self.try_synapse(ctx, e).await {
+            Ok(v) => v,
+            Err(msg) => {
+                if let Some(suppressed) = self.fault_log.allow() {
+                    tracing::warn!(
+                        shard = self.shard,
+                        suppressed,
+                        "Error evaluating expression: {} cause : {msg}",
+                        e.expr.source()
+                    );
+                }
+                crate::synexpr::Val::Str(String::new())
+            }
+        }
+    }
+
+    async fn try_synapse(
+        &self,
+        ctx: &mut MessageContext,
+        e: &crate::message::SynapseExpr,
+    ) -> std::result::Result<crate::synexpr::Val, String> {
+        use crate::synexpr::Val;
+        let payload = if e.expr.reads_payload() {
+            Some(match self.json_text(ctx).await {
+                Ok(Some(text)) => crate::json::parse(&text).map_err(|e| e.to_string()),
+                Ok(None) => Err("Payload is empty".to_string()),
+                Err(e) => Err(e.to_string()),
+            })
+        } else {
+            None
+        };
+        let mut xpaths = Vec::with_capacity(e.xpaths.len());
+        for x in &e.xpaths {
+            xpaths.push(match self.eval_xpath(ctx, x, Want::Text).await {
+                Ok((Evaluated::Text(t), _)) => Ok(Val::Str(t.unwrap_or_default())),
+                Ok((Evaluated::Bool(b), _)) => Ok(Val::Bool(b)),
+                Ok((Evaluated::Nodes(_), _)) => Ok(Val::Str(String::new())),
+                Err(err) => Err(format!("Invalid XPATH expression : {}: {err}", x.source())),
+            });
+        }
+        let env = MessageEnv {
+            ctx,
+            payload: payload.as_ref(),
+            xpaths: &xpaths,
+        };
+        e.expr.eval(&env)
+    }
+}
+
+/// The message as a Synapse expression reads it.
+struct MessageEnv<'a> {
+    ctx: &'a MessageContext,
+    payload: Option<&'a std::result::Result<serde_json::Value, String>>,
+    xpaths: &'a [std::result::Result<crate::synexpr::Val, String>],
+}
+
+impl crate::synexpr::Env for MessageEnv<'_> {
+    fn payload(&self) -> std::result::Result<&serde_json::Value, String> {
+        match self.payload {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err("Payload is empty".into()),
+        }
+    }
+
+    fn var(&self, name: &str) -> Option<crate::synexpr::Val> {
+        self.ctx.vars.get(name).cloned()
+    }
+
+    fn header(&self, name: &str) -> Option<String> {
+        self.ctx
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    fn property(&self, axis2: bool, name: &str) -> Option<String> {
+        let map = if axis2 {
+            &self.ctx.axis2
+        } else {
+            &self.ctx.props
+        };
+        map.get(name).cloned()
+    }
+
+    fn param(&self, kind: crate::synexpr::ParamKind, name: &str) -> Option<String> {
+        use crate::synexpr::ParamKind;
+        match kind {
+            ParamKind::Query => self.ctx.props.get(&format!("query.param.{name}")).cloned(),
+            ParamKind::Path => self.ctx.props.get(&format!("uri.var.{name}")).cloned(),
+            ParamKind::Function => None,
+        }
+    }
+
+    fn config(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    fn xpath(&self, i: usize) -> std::result::Result<crate::synexpr::Val, String> {
+        self.xpaths
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| Err("xpath() not evaluated".into()))
+    }
+}

@@ -467,7 +467,8 @@ impl Engine {
                 "fault: {e}"
             );
         }
-        ctx.props.insert("ERROR_CODE".into(), code.to_string());
+        let code_text = ctx.thrown.take().unwrap_or_else(|| code.to_string());
+        ctx.props.insert("ERROR_CODE".into(), code_text);
         ctx.props.insert("ERROR_MESSAGE".into(), e.context.clone());
         ctx.props.insert("ERROR_DETAIL".into(), e.to_string());
         ctx.props.insert("ERROR_EXCEPTION".into(), e.to_string());
@@ -518,6 +519,7 @@ impl Engine {
                 Evaluated::Nodes(_) => Ok(String::new()),
             },
             Value::JsonPath(p) => self.eval_json_path(ctx, p).await,
+            Value::Synapse(e) => Ok(self.eval_synapse(ctx, e).await.text().into_owned()),
             Value::Unsupported(expr) => Err(Error::mediation(format!(
                 "expression '{expr}' cannot be evaluated (see the deployment warnings)"
             ))),
@@ -567,6 +569,19 @@ impl Engine {
 impl Runtime for Engine {
     async fn eval(&self, ctx: &mut MessageContext, value: &Value) -> Result<String> {
         Engine::eval(self, ctx, value).await
+    }
+
+    async fn eval_object(
+        &self,
+        ctx: &mut MessageContext,
+        value: &Value,
+    ) -> Result<crate::synexpr::Val> {
+        match value {
+            Value::Synapse(e) => Ok(self.eval_synapse(ctx, e).await),
+            other => Ok(crate::synexpr::Val::Str(
+                Engine::eval(self, ctx, other).await?,
+            )),
+        }
     }
 
     async fn eval_xpath(

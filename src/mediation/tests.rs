@@ -852,4 +852,5 @@ fn a_sequence_that_calls_itself_ends_in_a_fault() {
     });
 }
 
+mod expressions;
 mod split;

@@ -181,58 +181,9 @@ impl Mediate for Aggregate {
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
-        let Some(key) = self.correlation(rt, ctx).await? else {
-            // Nothing to correlate on: the message passes, as in WSO2.
-            return Ok(Flow::Continue);
-        };
-        let Some(group) = ctx.split.clone() else {
-            return Err(Error::mediation(
-                "aggregate with correlateOn: mint aggregates the parts of one request's split, \
-                 and this message is not a part of one",
-            ));
-        };
-        let owner = self as *const Aggregate as usize;
-        if group.is_completed(owner, &key) {
-            // A part arriving after its aggregation completed is dropped, as in WSO2.
-            return Ok(Flow::Stop);
-        }
-        let first = group.with_open(owner, &key, |a| a.is_none());
-        let collected = self.collect(rt, ctx, first).await;
-        if first {
-            let agg = Aggregation {
-                min: self.count(rt, ctx, self.min.as_ref()).await?,
-                max: self.count(rt, ctx, self.max.as_ref()).await?,
-                total: self.total(ctx),
-                deadline: self.timeout.map(|t| Instant::now() + t),
-                first: Some(self.keep(ctx).await?),
-                collected: vec![collected],
-                waiter: None,
-            };
-            group.insert_open(owner, key.clone(), agg);
-        } else {
-            group.with_open(owner, &key, |a| {
-                if let Some(a) = a {
-                    a.collected.push(collected);
-                }
-            });
-        }
-        let complete = group.with_open(owner, &key, |a| a.is_some_and(|a| a.is_complete()));
-        if complete {
-            return self.complete(rt, ctx, &group, owner, &key).await;
-        }
-        if first {
-            if let Some(t) = self.timeout {
-                // The first part waits for the timeout (not counted as running meanwhile), and
-                // completes the aggregation with what has arrived unless others complete it.
-                group.set_parked(true);
-                let timed_out = wait(&group, owner, &key, t).await;
-                group.set_parked(false);
-                if timed_out {
-                    return self.complete(rt, ctx, &group, owner, &key).await;
-                }
-            }
-        }
-        Ok(Flow::Stop)
+        // Boxed: a split's future is large, and the future of every mediator list would
+        // otherwise carry it (and the stack of each nested sequence with it).
+        Box::pin(self.run_boxed(rt, ctx)).await
     }
 
     fn branches(&self) -> Vec<&[Mediator]> {
@@ -740,6 +691,63 @@ fn enclosing_name(ctx: &MessageContext, property: &str) -> Result<String> {
         ))
     })?;
     Ok(doc.local(doc.root_element()).to_string())
+}
+
+impl Aggregate {
+    async fn run_boxed(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+        let Some(key) = self.correlation(rt, ctx).await? else {
+            // Nothing to correlate on: the message passes, as in WSO2.
+            return Ok(Flow::Continue);
+        };
+        let Some(group) = ctx.split.clone() else {
+            return Err(Error::mediation(
+                "aggregate with correlateOn: mint aggregates the parts of one request's split, \
+                 and this message is not a part of one",
+            ));
+        };
+        let owner = self as *const Aggregate as usize;
+        if group.is_completed(owner, &key) {
+            // A part arriving after its aggregation completed is dropped, as in WSO2.
+            return Ok(Flow::Stop);
+        }
+        let first = group.with_open(owner, &key, |a| a.is_none());
+        let collected = self.collect(rt, ctx, first).await;
+        if first {
+            let agg = Aggregation {
+                min: self.count(rt, ctx, self.min.as_ref()).await?,
+                max: self.count(rt, ctx, self.max.as_ref()).await?,
+                total: self.total(ctx),
+                deadline: self.timeout.map(|t| Instant::now() + t),
+                first: Some(self.keep(ctx).await?),
+                collected: vec![collected],
+                waiter: None,
+            };
+            group.insert_open(owner, key.clone(), agg);
+        } else {
+            group.with_open(owner, &key, |a| {
+                if let Some(a) = a {
+                    a.collected.push(collected);
+                }
+            });
+        }
+        let complete = group.with_open(owner, &key, |a| a.is_some_and(|a| a.is_complete()));
+        if complete {
+            return self.complete(rt, ctx, &group, owner, &key).await;
+        }
+        if first {
+            if let Some(t) = self.timeout {
+                // The first part waits for the timeout (not counted as running meanwhile), and
+                // completes the aggregation with what has arrived unless others complete it.
+                group.set_parked(true);
+                let timed_out = wait(&group, owner, &key, t).await;
+                group.set_parked(false);
+                if timed_out {
+                    return self.complete(rt, ctx, &group, owner, &key).await;
+                }
+            }
+        }
+        Ok(Flow::Stop)
+    }
 }
 
 #[cfg(test)]

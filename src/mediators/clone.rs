@@ -84,6 +84,18 @@ impl Mediate for Clone {
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+        // Boxed: a split's future is large, and the future of every mediator list would
+        // otherwise carry it (and the stack of each nested sequence with it).
+        Box::pin(self.run_boxed(rt, ctx)).await
+    }
+
+    fn branches(&self) -> Vec<&[Mediator]> {
+        self.targets.iter().filter_map(Target::branch).collect()
+    }
+}
+
+impl Clone {
+    async fn run_boxed(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         let n = match &self.iterations {
             Some(v) => {
                 let text = rt.eval(ctx, v).await?;
@@ -129,9 +141,5 @@ impl Mediate for Clone {
         }
         target::run_parts(rt, &group, parts.into_iter(), self.sequential).await;
         Ok(target::finish(ctx, &group, root, self.continue_parent))
-    }
-
-    fn branches(&self) -> Vec<&[Mediator]> {
-        self.targets.iter().filter_map(Target::branch).collect()
     }
 }

@@ -26,11 +26,16 @@ pub enum Cond {
     /// `source="…" regex="…"`: the source's string value matches the whole regex (Java's
     /// `Matcher.matches`).
     Regex { source: Value, regex: regex::Regex },
+    /// `xpath="${…}"` (MI 4.4): holds when the expression's text is `true` (any case).
+    Expression(Value),
 }
 
 impl Mediate for Filter {
     fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
         let cond = match (el.attr("xpath"), el.attr("source"), el.attr("regex")) {
+            (Some(x), _, _) if crate::synexpr::inner(x).is_some() => {
+                Cond::Expression(super::expression(c, x, el, at))
+            }
             (Some(x), _, _) => Cond::XPath(super::xpath(c, x, el, at)?),
             (None, Some(src), Some(re)) => {
                 let source = super::expression(c, src, el, at);
@@ -75,6 +80,7 @@ impl Mediate for Filter {
                 Evaluated::Text(t) => t.is_some_and(|t| !t.is_empty()),
                 Evaluated::Nodes(n) => !n.is_empty(),
             },
+            Cond::Expression(v) => rt.eval(ctx, v).await?.eq_ignore_ascii_case("true"),
             Cond::Regex { source, regex } => {
                 let v = rt.eval(ctx, source).await?;
                 regex.is_match(&v)

@@ -127,23 +127,9 @@ impl Mediate for ForEach {
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
-        if let Body::Unsupported(origin) = &self.body {
-            return Err(Error::mediation(format!(
-                "mediator 'foreach' ({origin}) in MI 4.4's form is not supported by mint yet"
-            )));
-        }
-        let prefix = self.id.as_deref().map(|id| format!("{id}_")).unwrap_or_default();
-        let original = ctx.body_bytes().await?;
-        ctx.props.insert(
-            format!("{prefix}FOREACH_ORIGINAL_MESSAGE"),
-            String::from_utf8_lossy(&original).into_owned(),
-        );
-        let counter = format!("{prefix}FOREACH_COUNTER");
-        ctx.props.insert(counter.clone(), "0".into());
-        match &self.expression {
-            Path::XPath(x) => self.run_xml(rt, ctx, x, &counter).await,
-            Path::Json(p) => self.run_json(rt, ctx, p, &counter).await,
-        }
+        // Boxed: a split's future is large, and the future of every mediator list would
+        // otherwise carry it (and the stack of each nested sequence with it).
+        Box::pin(self.run_boxed(rt, ctx)).await
     }
 
     fn branches(&self) -> Vec<&[Mediator]> {
@@ -315,5 +301,27 @@ impl ForEach {
         let text = crate::json::to_compact_string(&root);
         ctx.set_content_typed(Bytes::from(text), None, BodyType::Json);
         Ok(Flow::Continue)
+    }
+}
+
+impl ForEach {
+    async fn run_boxed(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+        if let Body::Unsupported(origin) = &self.body {
+            return Err(Error::mediation(format!(
+                "mediator 'foreach' ({origin}) in MI 4.4's form is not supported by mint yet"
+            )));
+        }
+        let prefix = self.id.as_deref().map(|id| format!("{id}_")).unwrap_or_default();
+        let original = ctx.body_bytes().await?;
+        ctx.props.insert(
+            format!("{prefix}FOREACH_ORIGINAL_MESSAGE"),
+            String::from_utf8_lossy(&original).into_owned(),
+        );
+        let counter = format!("{prefix}FOREACH_COUNTER");
+        ctx.props.insert(counter.clone(), "0".into());
+        match &self.expression {
+            Path::XPath(x) => self.run_xml(rt, ctx, x, &counter).await,
+            Path::Json(p) => self.run_json(rt, ctx, p, &counter).await,
+        }
     }
 }

@@ -163,30 +163,9 @@ impl Mediate for Iterate {
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
-        let bodies = match &self.expression {
-            Path::XPath(x) => self.xml_parts(rt, ctx, x).await?,
-            Path::Json(p) => self.json_parts(rt, ctx, p).await?,
-        };
-        let (group, root) = target::split_group(ctx);
-        if let Err(e) = target::admit(rt, &group, bodies.len()) {
-            if root {
-                ctx.split = None;
-            }
-            return Err(e);
-        }
-        let parent_id = ctx.message_id().to_string();
-        let n = bodies.len();
-        let parent = &*ctx;
-        let parts = bodies
-            .into_iter()
-            .enumerate()
-            .map(|(i, (body, body_type))| {
-                let mut part = parent.fork(body, body_type);
-                set_sequence(&mut part, self.id.as_deref(), &parent_id, i, n);
-                (part, &self.target)
-            });
-        target::run_parts(rt, &group, parts, self.sequential).await;
-        Ok(target::finish(ctx, &group, root, self.continue_parent))
+        // Boxed: a split's future is large, and the future of every mediator list would
+        // otherwise carry it (and the stack of each nested sequence with it).
+        Box::pin(self.run_boxed(rt, ctx)).await
     }
 
     fn branches(&self) -> Vec<&[Mediator]> {
@@ -364,5 +343,34 @@ impl Iterate {
             out.push((write(&body), BodyType::Json));
         }
         Ok(out)
+    }
+}
+
+impl Iterate {
+    async fn run_boxed(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+        let bodies = match &self.expression {
+            Path::XPath(x) => self.xml_parts(rt, ctx, x).await?,
+            Path::Json(p) => self.json_parts(rt, ctx, p).await?,
+        };
+        let (group, root) = target::split_group(ctx);
+        if let Err(e) = target::admit(rt, &group, bodies.len()) {
+            if root {
+                ctx.split = None;
+            }
+            return Err(e);
+        }
+        let parent_id = ctx.message_id().to_string();
+        let n = bodies.len();
+        let parent = &*ctx;
+        let parts = bodies
+            .into_iter()
+            .enumerate()
+            .map(|(i, (body, body_type))| {
+                let mut part = parent.fork(body, body_type);
+                set_sequence(&mut part, self.id.as_deref(), &parent_id, i, n);
+                (part, &self.target)
+            });
+        target::run_parts(rt, &group, parts, self.sequential).await;
+        Ok(target::finish(ctx, &group, root, self.continue_parent))
     }
 }

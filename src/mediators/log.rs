@@ -26,6 +26,8 @@ pub struct Log {
     /// Between the fields of the line; default `,`.
     pub separator: String,
     pub props: Vec<(String, Value)>,
+    /// MI 4.4's `<message>` template: literal pieces with an expression between each two.
+    pub message: Option<(Vec<String>, Vec<Value>)>,
 }
 
 /// What a `log` mediator writes besides its properties.
@@ -55,7 +57,10 @@ pub enum Category {
 impl Mediate for Log {
     fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
         let mut r = c.reader(&at.file);
+        let message_given = el.elements().any(|c| is_synapse(c, "message"));
         let level = match r.choice_attr(el, "level", &["simple", "headers", "full", "custom"]) {
+            // A message template without a level logs the message and the properties only.
+            None if message_given => Level::Custom,
             Some("headers") => Level::Headers,
             Some("full") => Level::Full,
             Some("custom") => Level::Custom,
@@ -88,12 +93,41 @@ impl Mediate for Log {
                 r.unknown_child(child, "log");
             }
         }
-        if let Some(m) = message {
-            c.warn(
-                &super::at(m, at),
-                "log <message> templates are not supported yet; the message is ignored",
-            );
-        }
+        let message = match message {
+            None => None,
+            Some(m) => {
+                let mat = super::at(m, at);
+                // The two-character sequences \n and \t are a newline and a tab, as in MI.
+                let text = m.text().replace("\\n", "\n").replace("\\t", "\t");
+                match crate::synexpr::Template::compile(&text, &m.ns_scope) {
+                    Ok(t) => {
+                        let exprs = t
+                            .exprs
+                            .into_iter()
+                            .map(|e| {
+                                for f in e.unsupported() {
+                                    c.warn(&mat, format!("{f} is not supported by mint yet: it evaluates to \"\""));
+                                }
+                                Value::Synapse(std::sync::Arc::new(
+                                    crate::message::SynapseExpr::new(e),
+                                ))
+                            })
+                            .collect();
+                        Some((t.pieces, exprs))
+                    }
+                    Err(e) => {
+                        c.error(
+                            &mat,
+                            format!(
+                                "Invalid message template : {text}: at offset {}: {}",
+                                e.offset, e.message
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
         let props = specs
             .into_iter()
             .map(|(name, spec, p_at)| (name, super::value(c, &spec, &p_at)))
@@ -103,6 +137,7 @@ impl Mediate for Log {
             category,
             separator,
             props,
+            message,
         })
     }
 
@@ -116,6 +151,16 @@ async fn log(rt: &impl Runtime, ctx: &mut MessageContext, m: &Log) -> Result<()>
     let (level, category, separator) = (m.level, m.category, m.separator.as_str());
     let mut line = String::with_capacity(128);
     let mut first = true;
+    if let Some((pieces, exprs)) = &m.message {
+        for (i, piece) in pieces.iter().enumerate() {
+            line.push_str(piece);
+            if let Some(e) = exprs.get(i) {
+                let v = rt.eval(ctx, e).await?;
+                line.push_str(&v);
+            }
+        }
+        first = false;
+    }
     let mut field = |line: &mut String, k: &str, v: &str| {
         if !first {
             line.push_str(separator);

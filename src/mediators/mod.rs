@@ -77,6 +77,13 @@ fn report<C: Compile + ?Sized>(c: &mut C, severity: Severity, at: &Origin, messa
 pub trait Runtime {
     /// A value's text for this message.
     async fn eval(&self, ctx: &mut MessageContext, value: &Value) -> Result<String>;
+    /// A value's typed result: a Synapse expression's value as MI's `objectValueOf` gives it
+    /// (a failed evaluation is `""`), any other value's text as a string.
+    async fn eval_object(
+        &self,
+        ctx: &mut MessageContext,
+        value: &Value,
+    ) -> Result<crate::synexpr::Val>;
     /// A compiled XPath against this message, answered in the form asked for; the document is
     /// returned when the tree was built (node-sets refer to it).
     async fn eval_xpath(
@@ -218,8 +225,48 @@ pub fn json_path(c: &mut impl Compile, path: &str, at: &Origin) -> Value {
     }
 }
 
-/// An expression: the property-read fast path, `json-eval(...)`, else a compiled XPath.
+/// A Synapse expression (`${…}`, MI 4.4) written on `el`, compiled; reported and None when it
+/// does not compile.
+pub fn synapse_expression(
+    c: &mut impl Compile,
+    inner: &str,
+    el: &Element,
+    at: &Origin,
+) -> Option<Arc<crate::message::SynapseExpr>> {
+    match crate::synexpr::Expression::compile(inner, &el.ns_scope) {
+        Ok(e) => {
+            for f in e.unsupported() {
+                c.warn(
+                    at,
+                    format!(
+                        "{f} in '${{{inner}}}' is not supported by mint yet: it evaluates to \"\""
+                    ),
+                );
+            }
+            Some(Arc::new(crate::message::SynapseExpr::new(e)))
+        }
+        Err(e) => {
+            c.error(
+                at,
+                format!(
+                    "invalid Synapse expression '${{{inner}}}' at offset {}: {}",
+                    e.offset, e.message
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// An expression: a Synapse expression (`${…}`), the property-read fast path, `json-eval(...)`,
+/// else a compiled XPath.
 pub fn expression(c: &mut impl Compile, text: &str, el: &Element, at: &Origin) -> Value {
+    if let Some(inner) = crate::synexpr::inner(text) {
+        return match synapse_expression(c, inner, el, at) {
+            Some(e) => Value::Synapse(e),
+            None => Value::Unsupported(text.to_string()),
+        };
+    }
     if let Some(inner) = text
         .trim()
         .strip_prefix("json-eval(")
@@ -426,6 +473,7 @@ mediators! {
     "foreach" => ForEach(foreach::ForEach, boxed),
     "header" => Header(header::Header),
     "in" => In(in_flow::In),
+    "throwError" => ThrowError(throw_error::ThrowError),
     "iterate" => Iterate(iterate::Iterate, boxed),
     "log" => Log(log::Log),
     "loopback" => Loopback(loopback::Loopback),
@@ -438,6 +486,7 @@ mediators! {
     "send" => Send(send::Send),
     "sequence" => Sequence(sequence::Sequence),
     "switch" => Switch(switch::Switch),
+    "variable" => Variable(variable::Variable),
 }
 
 #[cfg(test)]

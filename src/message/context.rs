@@ -38,6 +38,8 @@ pub struct MessageContext {
     pub status: StatusCode,
     /// `default` scope properties.
     pub props: HashMap<String, PropValue>,
+    /// MI 4.4's variables (`variable` mediator, `${vars.x}`).
+    pub vars: HashMap<String, crate::synexpr::Val>,
     /// `axis2` scope properties (control properties such as HTTP_SC, messageType…).
     pub axis2: HashMap<String, PropValue>,
     /// WS-Addressing `To`.
@@ -85,6 +87,8 @@ pub struct MessageContext {
     /// of the fault handler running (foreach's `continueLoopOnFailure`).
     pub catching: u32,
     pub caught: Option<Error>,
+    /// The `type` a `throwError` raised the current fault with (its ERROR_CODE).
+    pub thrown: Option<String>,
     /// The body is a SOAP envelope mint built around non-SOAP content (an aggregation of plain
     /// XML or JSON parts): as Synapse's POX formatter, only the body's first element is written.
     pub payload_only: bool,
@@ -171,6 +175,7 @@ impl MessageContext {
             is_response: false,
             status: StatusCode::OK,
             props: HashMap::new(),
+            vars: HashMap::new(),
             axis2: HashMap::new(),
             to: None,
             action,
@@ -193,6 +198,7 @@ impl MessageContext {
             message_id: None,
             catching: 0,
             caught: None,
+            thrown: None,
             payload_only: false,
         };
         if no_body {
@@ -228,6 +234,7 @@ impl MessageContext {
             is_response: self.is_response,
             status: self.status,
             props: self.props.clone(),
+            vars: self.vars.clone(),
             axis2: self.axis2.clone(),
             to: self.to.clone(),
             action: self.action.clone(),
@@ -250,6 +257,7 @@ impl MessageContext {
             message_id: None,
             catching: 0,
             caught: None,
+            thrown: None,
             payload_only: false,
         }
     }

@@ -12,4 +12,4 @@ pub mod split;
 pub mod value;
 
 pub use self::context::MessageContext;
-pub use self::value::{EpId, Expr, PropType, Scope, SeqId, Value};
+pub use self::value::{EpId, Expr, PropType, Scope, SeqId, SynapseExpr, Value};

@@ -134,9 +134,29 @@ pub enum Value {
     /// `json-eval(<JSONPath>)` (or an `evaluator="json"` argument): Jayway JSONPath over the JSON
     /// body (an XML body is converted to JSON first, as WSO2 does).
     JsonPath(std::sync::Arc<crate::json::JsonPath>),
+    /// A Synapse expression (`${…}`, MI 4.4).
+    Synapse(std::sync::Arc<SynapseExpr>),
     /// An expression mint cannot evaluate yet (XPath and JSONPath arrive with the XPath issue);
     /// evaluating it raises a mediation fault naming the expression.
     Unsupported(String),
+}
+
+/// A compiled Synapse expression with its `xpath()` calls ready for the message's XPath engine.
+#[derive(Debug)]
+pub struct SynapseExpr {
+    pub expr: crate::synexpr::Expression,
+    pub xpaths: Vec<std::sync::Arc<Expr>>,
+}
+
+impl SynapseExpr {
+    pub fn new(expr: crate::synexpr::Expression) -> SynapseExpr {
+        let xpaths = expr
+            .xpaths()
+            .iter()
+            .map(|x| std::sync::Arc::new(Expr::new(x.clone())))
+            .collect();
+        SynapseExpr { expr, xpaths }
+    }
 }
 
 impl Value {

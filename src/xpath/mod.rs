@@ -37,7 +37,7 @@ mod functions;
 mod lexer;
 mod parser;
 mod resolve;
-mod stringify;
+pub mod stringify;
 mod synapse;
 mod value;
 
