@@ -80,8 +80,10 @@ impl XPathContext for MessageXPathContext<'_> {
     }
 
     fn soap_body(&self) -> Option<NodeId> {
+        // A plain XML message is, in Synapse, the only child of a SOAP body: its document node
+        // plays that part here (`$body/*` is the root element, as in WSO2).
         let d = self.doc?;
-        d.soap_body().or_else(|| Some(d.root_element()))
+        d.soap_body().or_else(|| d.parent(d.root_element()))
     }
 
     fn soap_header(&self) -> Option<NodeId> {

@@ -13,8 +13,8 @@
 //!   fails runs the fault handler, unless `continueLoopOnFailure="true"`, which goes on with the
 //!   next element (a failed JSON item is left out, a failed XML element is kept as it was).
 //!
-//! MI 4.4's form (`collection`, `parallel-execution`…) needs Synapse expressions, which mint
-//! does not have yet: it is warned at deployment and faults when run.
+//! MI 4.4's form (`collection="${…}"`) is [`Collection`]: each item runs on its own copy of the
+//! message, and the results replace the collection (or go to a variable).
 
 use std::sync::Arc;
 
@@ -46,22 +46,18 @@ pub struct ForEach {
 pub enum Body {
     Inline(Vec<Mediator>),
     Sequence(SeqId),
-    /// MI 4.4's form, not run yet: where it was written.
-    Unsupported(Origin),
+    /// MI 4.4's form (`collection=…`).
+    Collection(Box<Collection>),
 }
 
 impl Mediate for ForEach {
     fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
         if el.attr("collection").is_some_and(|v| !v.trim().is_empty()) {
-            c.warn(
-                at,
-                "MI 4.4's foreach (collection=…) needs Synapse expressions, which mint does not \
-                 support yet: it faults when run",
-            );
+            let collection = Collection::compile(c, el, at)?;
             return Some(ForEach {
                 id: None,
                 expression: Path::Json(Arc::new(JsonPath::compile("$").ok()?)),
-                body: Body::Unsupported(at.clone()),
+                body: Body::Collection(Box::new(collection)),
                 continue_on_failure: false,
             });
         }
@@ -135,6 +131,7 @@ impl Mediate for ForEach {
     fn branches(&self) -> Vec<&[Mediator]> {
         match &self.body {
             Body::Inline(list) => vec![list],
+            Body::Collection(c) => vec![&c.body],
             _ => Vec::new(),
         }
     }
@@ -160,7 +157,7 @@ impl ForEach {
         let flow = match &self.body {
             Body::Inline(list) => rt.run_list(ctx, list).await,
             Body::Sequence(id) => rt.run_sequence(ctx, *id).await,
-            Body::Unsupported(_) => Flow::Stop,
+            Body::Collection(_) => Flow::Stop,
         };
         if self.continue_on_failure {
             ctx.catching -= 1;
@@ -306,10 +303,8 @@ impl ForEach {
 
 impl ForEach {
     async fn run_boxed(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
-        if let Body::Unsupported(origin) = &self.body {
-            return Err(Error::mediation(format!(
-                "mediator 'foreach' ({origin}) in MI 4.4's form is not supported by mint yet"
-            )));
+        if let Body::Collection(c) = &self.body {
+            return c.run(rt, ctx).await;
         }
         let prefix = self.id.as_deref().map(|id| format!("{id}_")).unwrap_or_default();
         let original = ctx.body_bytes().await?;
@@ -323,5 +318,241 @@ impl ForEach {
             Path::XPath(x) => self.run_xml(rt, ctx, x, &counter).await,
             Path::Json(p) => self.run_json(rt, ctx, p, &counter).await,
         }
+    }
+}
+
+/// MI 4.4's foreach (`ForEachMediatorV2`): `collection="${…}"` (a JSON array) is split into
+/// one branch per item, each on a copy of the message whose payload is the item; the branches
+/// run concurrently (`parallel-execution`, default true) or one by one with `counter-variable`
+/// holding the index. Then, unless `continue-without-aggregation`, each branch's payload
+/// replaces its item where the collection was read (`update-original`, the default), or the
+/// results go to `target-variable` as a JSON array or, with `result-content-type="XML"`, inside
+/// `<result-enclosing-element>`; results are in item order. The original message goes on after
+/// the branches have ended (MI continues it when they are aggregated). A branch that stops
+/// contributes nothing: its item stays as it was (MI never completes then). Collections of XML
+/// nodes (`${xpath(…)}`) are not supported yet.
+#[derive(Debug, Clone)]
+pub struct Collection {
+    pub collection: Arc<crate::message::SynapseExpr>,
+    pub parallel: bool,
+    pub aggregate: bool,
+    pub update_original: bool,
+    pub target_variable: Option<String>,
+    pub result_xml: bool,
+    pub enclosing: Option<String>,
+    pub counter: Option<String>,
+    pub body: Vec<Mediator>,
+    id: String,
+}
+
+impl Collection {
+    fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Collection> {
+        let mut r = c.reader(&at.file);
+        r.known_attrs(
+            el,
+            &[
+                "collection",
+                "parallel-execution",
+                "continue-without-aggregation",
+                "update-original",
+                "target-variable",
+                "result-content-type",
+                "result-enclosing-element",
+                "counter-variable",
+                "description",
+            ],
+        );
+        let text = el.attr("collection").unwrap_or_default();
+        let Some(inner) = crate::synexpr::inner(text) else {
+            r.error(el.pos, "collection must be a Synapse expression ${…}");
+            return None;
+        };
+        let parallel = el.attr("parallel-execution") != Some("false");
+        let aggregate = !el
+            .attr("continue-without-aggregation")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let update_original = el.attr("update-original") != Some("false");
+        let target_variable = el.attr("target-variable").map(str::to_string);
+        let result_type = el.attr("result-content-type");
+        let enclosing = el.attr("result-enclosing-element").map(str::to_string);
+        let counter = el.attr("counter-variable").map(str::to_string);
+        if counter.is_some() && parallel {
+            r.error(
+                el.pos,
+                "counter-variable is allowed only with parallel-execution=\"false\"",
+            );
+            return None;
+        }
+        if aggregate && !update_original {
+            if target_variable.is_none() || !matches!(result_type, Some("JSON" | "XML")) {
+                r.error(
+                    el.pos,
+                    "update-original=\"false\" needs target-variable and result-content-type JSON or XML",
+                );
+                return None;
+            }
+            if result_type == Some("XML") && enclosing.is_none() {
+                r.error(
+                    el.pos,
+                    "result-content-type=\"XML\" needs result-enclosing-element",
+                );
+                return None;
+            }
+        }
+        let Some(seq) = el.elements().find(|e| is_synapse(e, "sequence")) else {
+            r.error(el.pos, "foreach needs a <sequence>");
+            return None;
+        };
+        let collection = super::synapse_expression(c, inner, el, at)?;
+        if aggregate && update_original && collection.expr.location().is_none() {
+            c.error(
+                at,
+                format!(
+                    "foreach updates the original collection, so '{text}' must read the payload \
+                     or a variable with a fixed path"
+                ),
+            );
+            return None;
+        }
+        let body = super::list(c, seq, &super::at(seq, at));
+        c.needs_continuations();
+        Some(Collection {
+            collection,
+            parallel,
+            aggregate,
+            update_original,
+            target_variable,
+            result_xml: result_type == Some("XML"),
+            enclosing,
+            counter,
+            body,
+            id: format!("{:x}", at.pos.line as u64 * 100_003 + at.pos.col as u64),
+        })
+    }
+
+    async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+        use crate::synexpr::Val;
+        let value = crate::message::Value::Synapse(self.collection.clone());
+        let items = match rt.eval_object(ctx, &value).await? {
+            Val::Json(serde_json::Value::Array(items)) => items,
+            Val::Xml(_) => {
+                return Err(Error::mediation(
+                    "foreach over XML nodes (collection=\"${xpath(…)}\") is not supported by mint yet",
+                ))
+            }
+            _ => {
+                return Err(Error::mediation(format!(
+                    "Expression ${{{}}} did not resolve to a valid array",
+                    self.collection.expr.source()
+                )))
+            }
+        };
+        if items.is_empty() {
+            return Ok(Flow::Continue);
+        }
+        let (group, root) = super::target::split_group(ctx);
+        let admitted = super::target::admit(rt, &group, items.len());
+        if root {
+            ctx.split = None;
+        }
+        admitted?;
+        let n = items.len();
+        let parent_id = ctx.message_id().to_string();
+        let mut branches = Vec::with_capacity(n);
+        for (i, item) in items.iter().enumerate() {
+            let body = bytes::Bytes::from(crate::json::to_compact_string(item));
+            let mut part = ctx.fork(body, BodyType::Json);
+            part.split = None;
+            super::iterate::set_sequence(&mut part, Some(&self.id), &parent_id, i, n);
+            part.props.insert("SCATTER_MESSAGES".into(), "true".into());
+            if let Some(counter) = &self.counter {
+                part.vars.insert(counter.clone(), Val::Int(i as i32));
+            }
+            branches.push(super::gather::Branch {
+                ctx: part,
+                list: &self.body,
+            });
+        }
+        let done = super::gather::run(
+            rt,
+            branches,
+            !self.parallel,
+            super::gather::Until::default(),
+            None,
+        )
+        .await;
+        if !self.aggregate {
+            return Ok(Flow::Continue);
+        }
+        let whole = JsonPath::compile("$").map_err(|e| Error::mediation(e.to_string()))?;
+        let mut results: Vec<Option<serde_json::Value>> = vec![None; n];
+        let mut xml: Vec<Option<bytes::Bytes>> = vec![None; n];
+        for (i, mut part) in done {
+            if self.result_xml && !self.update_original {
+                let doc = part.document().await?;
+                xml[i] = doc.payload_bytes();
+            } else if let JsonPathResult::Value(v) = rt.eval_json(&mut part, &whole).await? {
+                results[i] = Some(v);
+            }
+        }
+        if !self.update_original {
+            let name = self.target_variable.clone().unwrap_or_default();
+            let v = if self.result_xml {
+                let tag = self.enclosing.as_deref().unwrap_or("result");
+                let mut out = format!("<{tag}>");
+                for x in xml.into_iter().flatten() {
+                    out.push_str(&String::from_utf8_lossy(&x));
+                }
+                out.push_str(&format!("</{tag}>"));
+                Val::Xml(out)
+            } else {
+                Val::Json(serde_json::Value::Array(
+                    results
+                        .into_iter()
+                        .map(|r| r.unwrap_or(serde_json::Value::Null))
+                        .collect(),
+                ))
+            };
+            ctx.vars.insert(name, v);
+            return Ok(Flow::Continue);
+        }
+        let array = serde_json::Value::Array(
+            results
+                .into_iter()
+                .zip(items)
+                .map(|(r, item)| r.unwrap_or(item))
+                .collect(),
+        );
+        let Some((var, path)) = self.collection.expr.location() else {
+            return Ok(Flow::Continue);
+        };
+        let mut root = match var {
+            None => match rt.eval_json(ctx, &whole).await? {
+                JsonPathResult::Value(v) => v,
+                _ => serde_json::Value::Null,
+            },
+            Some(name) => match ctx.vars.get(name) {
+                Some(v) => v.to_json(),
+                None => serde_json::Value::Null,
+            },
+        };
+        match path {
+            None => root = array,
+            Some(p) => {
+                if let Some(slot) = p.value_mut(&mut root) {
+                    *slot = array;
+                }
+            }
+        }
+        match var {
+            None => {
+                let text = crate::json::to_compact_string(&root);
+                ctx.set_content_typed(bytes::Bytes::from(text), None, BodyType::Json);
+            }
+            Some(name) => {
+                ctx.vars.insert(name.to_string(), Val::from_json(root));
+            }
+        }
+        Ok(Flow::Continue)
     }
 }

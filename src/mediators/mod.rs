@@ -27,6 +27,7 @@ use crate::synapse::parse::{is_synapse, Reader, SYNAPSE_NS};
 use crate::xml::Document;
 
 pub mod edit;
+pub mod gather;
 pub mod target;
 
 /// Whether mediation goes on after a mediator.
@@ -483,6 +484,7 @@ mediators! {
     "property" => Property(property::Property),
     "propertyGroup" => PropertyGroup(property_group::PropertyGroup),
     "respond" => Respond(respond::Respond),
+    "scatter-gather" => ScatterGather(scatter_gather::ScatterGather, boxed),
     "send" => Send(send::Send),
     "sequence" => Sequence(sequence::Sequence),
     "switch" => Switch(switch::Switch),

@@ -110,6 +110,21 @@ impl Expression {
         out
     }
 
+    /// Where a plain access expression reads from, for writing results back there (foreach):
+    /// the variable (None: the payload) and the fixed path after it (None: the whole value).
+    pub fn location(&self) -> Option<(Option<&str>, Option<&crate::json::JsonPath>)> {
+        let (var, path) = match &self.root {
+            Node::Access(Root::Payload, p) => (None, p),
+            Node::Access(Root::Var(v), p) => (Some(v.as_str()), p),
+            _ => return None,
+        };
+        match path {
+            None => Some((var, None)),
+            Some(PathSpec::Fixed(p)) => Some((var, Some(&**p))),
+            Some(PathSpec::Dynamic { .. }) => None,
+        }
+    }
+
     /// Evaluates to a value (MI's `objectValueOf` before its error handling).
     pub fn eval(&self, env: &dyn Env) -> Result<Val, String> {
         eval::eval(&self.root, env)

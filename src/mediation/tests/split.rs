@@ -636,3 +636,135 @@ fn foreach_continue_loop_on_failure_keeps_going() {
         assert_eq!(r.header("x-last"), Some("3"));
     });
 }
+
+// MI 4.4's foreach and scatter-gather: wso2/wso2-synapse mediators/v2/ForEachMediatorV2.java and
+// ScatterGather.java; MI tests .../mediator/test/v2/{ForEachMediatorTestCase,ScatterGatherTestCase}.
+
+#[test]
+fn foreach_collection_updates_the_original_array_in_item_order() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<foreach collection="${payload.items}" parallel-execution="false" counter-variable="i">
+                 <sequence>
+                   <payloadFactory media-type="json">
+                     <format>{"n":$1,"at":$2}</format>
+                     <args><arg evaluator="json" expression="$.n"/><arg expression="${vars.i}"/></args>
+                   </payloadFactory>
+                 </sequence>
+               </foreach>
+               <respond/>"#,
+        );
+        let r = rig
+            .post(
+                "/m/t",
+                "application/json",
+                r#"{"items":[{"n":1},{"n":2},{"n":3}],"k":1}"#,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"items":[{"n":1,"at":0},{"n":2,"at":1},{"n":3,"at":2}],"k":1})
+        );
+    });
+}
+
+#[test]
+fn foreach_collection_calls_in_parallel_and_collects_into_a_variable() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<foreach collection="${payload.items}" update-original="false"
+                        target-variable="out" result-content-type="JSON">
+                 <sequence>
+                   <call><endpoint><address uri="http://backend:9000/o"/></endpoint></call>
+                 </sequence>
+               </foreach>
+               <header name="X-Out" scope="transport" expression="${vars.out}"/>
+               <respond/>"#,
+        );
+        rig.backend_echoes();
+        let r = rig
+            .post("/m/t", "application/json", r#"{"items":[{"n":1},{"n":2}]}"#)
+            .await;
+        assert_eq!(r.header("x-out"), Some(r#"[{"n":1},{"n":2}]"#));
+        // The message itself is as it was.
+        assert_eq!(r.body, r#"{"items":[{"n":1},{"n":2}]}"#);
+        assert_eq!(rig.upstream.requests().len(), 2);
+    });
+}
+
+#[test]
+fn scatter_gather_collects_each_branch_into_the_body_or_a_variable() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<scatter-gather parallel-execution="true" target="body" result-content-type="JSON">
+                 <aggregation expression="${payload}"/>
+                 <sequence>
+                   <payloadFactory media-type="json"><format>{"from":"a"}</format><args/></payloadFactory>
+                 </sequence>
+                 <sequence>
+                   <call><endpoint><address uri="http://backend:9000/b"/></endpoint></call>
+                 </sequence>
+                 <sequence><drop/></sequence>
+               </scatter-gather>
+               <respond/>"#,
+        );
+        rig.backend_echoes();
+        let r = rig
+            .post("/m/t", "application/json", r#"{"from":"client"}"#)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let mut got: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["from"].as_str().unwrap().to_string())
+            .collect();
+        got.sort();
+        // The dropped branch contributes nothing.
+        assert_eq!(got, ["a", "client"]);
+
+        let rig = mediator_rig(
+            r#"<scatter-gather target="variable" target-variable="all" result-content-type="XML"
+                               result-enclosing-element="all">
+                 <aggregation expression="${xpath('$body/*')}" condition="${exists(payload.req.keep)}"/>
+                 <sequence><payloadFactory media-type="xml"><format><a xmlns="">1</a></format><args/></payloadFactory></sequence>
+                 <sequence><log/></sequence>
+               </scatter-gather>
+               <header name="X-All" scope="transport" expression="${vars.all}"/>
+               <respond/>"#,
+        );
+        let r = rig
+            .post("/m/t", "application/xml", "<req><keep>y</keep></req>")
+            .await;
+        // The first branch's payload has no `keep`: its condition is false.
+        assert_eq!(
+            r.header("x-all"),
+            Some("<all><req><keep>y</keep></req></all>")
+        );
+        assert_eq!(r.body, "<req><keep>y</keep></req>");
+    });
+}
+
+#[test]
+fn scatter_gather_timeout_is_in_milliseconds() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<scatter-gather target="body" result-content-type="JSON">
+                 <aggregation expression="${payload}" timeout="300"/>
+                 <sequence><call><endpoint><address uri="http://backend:9000/fast"/></endpoint></call></sequence>
+                 <sequence><call><endpoint><address uri="http://slow:9000/slow"/></endpoint></call></sequence>
+               </scatter-gather>
+               <respond/>"#,
+        );
+        rig.backend_echoes();
+        rig.upstream.always("slow:9000", Answer::Hang);
+        let started = std::time::Instant::now();
+        let r = rig.post("/m/t", "application/json", r#"{"x":1}"#).await;
+        assert_eq!(r.body, r#"[{"x":1}]"#);
+        assert!(started.elapsed() < Duration::from_secs(2));
+    });
+}
