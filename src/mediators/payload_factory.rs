@@ -2,6 +2,8 @@
 //! `$n` replaced by the n-th `<arg>`, as XML, JSON or text. A SOAP message keeps its envelope and
 //! headers: the payload replaces the body's content.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use super::edit::as_fragment;
@@ -9,7 +11,7 @@ use super::{Compile, Flow, Mediate, Runtime};
 use crate::diag::Origin;
 use crate::error::{Error, Result};
 use crate::message::context::BodyType;
-use crate::message::{MessageContext, Value};
+use crate::message::{MessageContext, SynapseExpr, Value};
 use crate::synapse::model::Element;
 use crate::xml::escape_text;
 use crate::xml::soap::build_envelope;
@@ -20,6 +22,8 @@ pub struct PayloadFactory {
     /// The inline format, or a registry / local-entry key.
     pub format: Format,
     pub args: Vec<Arg>,
+    /// MI 4.4's `${…}` placeholders of an inline format: each as written, and compiled.
+    pub placeholders: Vec<(String, Arc<SynapseExpr>)>,
 }
 
 /// `media-type`.
@@ -42,6 +46,50 @@ pub struct Arg {
     pub value: Value,
     /// `literal="true"`: XML-looking values are inserted as text, not as XML.
     pub literal: bool,
+}
+
+impl PayloadFactory {
+    /// A `${…}` placeholder's value as MI writes it: inside quotes always as string content;
+    /// bare, JSON objects and arrays as JSON (as XML elements in an XML format), XML as XML,
+    /// anything else as its text (escaped for XML and inside JSON strings).
+    fn render(
+        &self,
+        v: &crate::synexpr::Val,
+        quoted: bool,
+        settings: &crate::json::JsonSettings,
+    ) -> String {
+        use crate::synexpr::Val;
+        let text = v.text();
+        match self.media {
+            Media::Text => text.into_owned(),
+            Media::Json if quoted => json_escape(&text),
+            Media::Json => match v {
+                Val::Xml(x) => crate::json::xml_to_json(x.as_bytes(), settings)
+                    .unwrap_or_else(|_| x.clone()),
+                Val::Str(s) if as_fragment(s).is_some() => {
+                    crate::json::xml_to_json(s.as_bytes(), settings).unwrap_or_else(|_| s.clone())
+                }
+                _ => text.into_owned(),
+            },
+            Media::Xml if quoted => escape_text(&text).into_owned(),
+            Media::Xml => match v {
+                Val::Json(j) => {
+                    let json = crate::json::to_compact_string(j);
+                    match crate::json::json_to_xml(json.as_bytes(), settings) {
+                        Ok(xml) => xml
+                            .strip_prefix("<jsonObject>")
+                            .and_then(|x| x.strip_suffix("</jsonObject>"))
+                            .map(str::to_string)
+                            .unwrap_or(xml),
+                        Err(_) => escape_text(&json).into_owned(),
+                    }
+                }
+                Val::Xml(x) => x.clone(),
+                Val::Str(s) if as_fragment(s).is_some() => s.clone(),
+                _ => escape_text(&text).into_owned(),
+            },
+        }
+    }
 }
 
 impl Mediate for PayloadFactory {
@@ -103,10 +151,39 @@ impl Mediate for PayloadFactory {
                 });
             }
         }
+        let mut placeholders = Vec::new();
+        if let Format::Inline(text) = &format {
+            let mut rest = text.as_str();
+            while let Some(i) = rest.find("${") {
+                let Some(end) = rest[i + 2..].find('}') else {
+                    break;
+                };
+                let whole = &rest[i..i + 3 + end];
+                let inner = &rest[i + 2..i + 2 + end];
+                if !inner.trim().is_empty() && !placeholders.iter().any(|(w, _)| w == whole) {
+                    match crate::synexpr::Expression::compile(inner, &format_el.ns_scope) {
+                        Ok(e) => placeholders
+                            .push((whole.to_string(), Arc::new(SynapseExpr::new(e)))),
+                        Err(e) => {
+                            c.error(
+                                at,
+                                format!(
+                                    "Invalid Payload format : '{whole}' at offset {}: {}",
+                                    e.offset, e.message
+                                ),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                rest = &rest[i + 3 + end..];
+            }
+        }
         Some(PayloadFactory {
             media,
             format,
             args,
+            placeholders,
         })
     }
 
@@ -127,10 +204,32 @@ impl Mediate for PayloadFactory {
             let v = rt.eval(ctx, &a.value).await?;
             values.push((v, a.literal));
         }
+        // Each placeholder once per message (MI caches them per mediation).
+        let mut filled = Vec::with_capacity(self.placeholders.len());
+        for (whole, e) in &self.placeholders {
+            let value = Value::Synapse(e.clone());
+            let v = if whole.contains("xpath(") {
+                crate::synexpr::Val::Str(rt.eval(ctx, &value).await?)
+            } else {
+                rt.eval_object(ctx, &value).await?
+            };
+            filled.push(v);
+        }
         let mut out = String::with_capacity(format.len() + 64);
         let mut rest = format.as_str();
         while let Some(i) = rest.find('$') {
             out.push_str(&rest[..i]);
+            if let Some(k) = self
+                .placeholders
+                .iter()
+                .position(|(w, _)| rest[i..].starts_with(w.as_str()))
+            {
+                let after = &rest[i + self.placeholders[k].0.len()..];
+                let quoted = out.ends_with('"') && after.starts_with('"');
+                out.push_str(&self.render(&filled[k], quoted, rt.json()));
+                rest = after;
+                continue;
+            }
             let after = &rest[i + 1..];
             let digits = after.bytes().take_while(u8::is_ascii_digit).count();
             if digits == 0 {

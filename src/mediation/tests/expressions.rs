@@ -161,3 +161,58 @@ fn a_malformed_expression_is_a_deployment_error_with_its_position() {
     assert!(p.to_string().starts_with("api.xml:2:"), "{p}");
     assert!(p.message.contains("leftover input"), "{p}");
 }
+
+// payloadFactory's `${…}` placeholders: wso2/wso2-synapse mediators/transform/pfutils/
+// RegexTemplateProcessor.java; MI's PayloadFactory expression integration test (json→json and
+// json→xml cases).
+#[test]
+fn payload_factory_fills_expression_placeholders_as_mi_does() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<variable name="id" type="INTEGER" value="123"/>
+               <variable name="user" value="123&lt;456"/>
+               <payloadFactory media-type="json">
+                 <format>{"variable": ${vars.id}, "quoted": "${vars.id}", "pet": ${payload.pet}, "petText": "${payload.pet}", "flag": ${payload.path}}</format>
+                 <args/>
+               </payloadFactory>
+               <respond/>"#,
+        );
+        let r = rig
+            .post(
+                "/m/t",
+                "application/json",
+                r#"{"pet":{"type":"dog","name":"rex"},"path":true}"#,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let v: serde_json::Value =
+            serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body));
+        assert_eq!(v["variable"], 123);
+        assert_eq!(v["quoted"], "123");
+        assert_eq!(v["pet"], serde_json::json!({"type":"dog","name":"rex"}));
+        assert_eq!(v["petText"], r#"{"type":"dog","name":"rex"}"#);
+        assert_eq!(v["flag"], true);
+
+        let rig = mediator_rig(
+            r#"<variable name="user" value="123&lt;456"/>
+               <payloadFactory media-type="xml">
+                 <format><r xmlns=""><u>${vars.user}</u><p>${payload.pet}</p></r></format>
+                 <args/>
+               </payloadFactory>
+               <respond/>"#,
+        );
+        let r = rig
+            .post(
+                "/m/t",
+                "application/json",
+                r#"{"pet":{"type":"dog","name":"rex"}}"#,
+            )
+            .await;
+        assert!(
+            r.body
+                .ends_with("><u>123&lt;456</u><p><type>dog</type><name>rex</name></p></r>"),
+            "{}",
+            r.body
+        );
+    });
+}
