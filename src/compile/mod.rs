@@ -53,6 +53,8 @@ struct Compiler<'a> {
     template_depth: usize,
     /// A mediator resumes split parts after itself (see `Program::continuations`).
     continuations: bool,
+    /// Sequence templates by name (their sequences are named sequences).
+    sequence_templates: HashMap<String, model::SequenceTemplate>,
 }
 
 fn local_entry(v: LocalEntryValue) -> LocalEntry {
@@ -88,6 +90,7 @@ pub fn compile_with(
         endpoint_templates: HashMap::new(),
         template_depth: 0,
         continuations: false,
+        sequence_templates: HashMap::new(),
         sequences: Vec::new(),
         endpoints: Vec::new(),
         named_sequences: HashMap::new(),
@@ -102,6 +105,13 @@ pub fn compile_with(
             continue;
         }
         c.endpoint_templates.insert(t.name.clone(), t);
+    }
+    for t in artifacts.sequence_templates {
+        if c.sequence_templates.contains_key(&t.name) {
+            c.error(&t.origin, format!("duplicate template '{}'", t.name));
+            continue;
+        }
+        c.sequence_templates.insert(t.name.clone(), t);
     }
     for le in artifacts.local_entries {
         if c.local_entries.insert(le.key.clone(), le.value).is_some() {
@@ -331,6 +341,10 @@ impl Compile for Compiler<'_> {
 
     fn local_entry(&self, key: &str) -> Option<&LocalEntryValue> {
         self.local_entries.get(key)
+    }
+
+    fn sequence_template(&self, name: &str) -> Option<&model::SequenceTemplate> {
+        self.sequence_templates.get(name)
     }
 
     fn needs_continuations(&mut self) {

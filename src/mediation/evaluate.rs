@@ -403,7 +403,7 @@ impl Engine {
         use crate::synexpr::Val;
         let payload = if e.expr.reads_payload() {
             Some(match self.json_text(ctx).await {
-                Ok(Some(text)) => crate::json::parse(&text).map_err(|e| e.to_string()),
+                Ok(Some(text)) => Ok(text),
                 Ok(None) => Err("Payload is empty".to_string()),
                 Err(e) => Err(e.to_string()),
             })
@@ -422,6 +422,7 @@ impl Engine {
         let env = MessageEnv {
             ctx,
             payload: payload.as_ref(),
+            parsed: std::cell::OnceCell::new(),
             xpaths: &xpaths,
         };
         e.expr.eval(&env)
@@ -431,17 +432,39 @@ impl Engine {
 /// The message as a Synapse expression reads it.
 struct MessageEnv<'a> {
     ctx: &'a MessageContext,
-    payload: Option<&'a std::result::Result<serde_json::Value, String>>,
+    /// The payload's JSON text; parsed only when an expression needs the whole tree.
+    payload: Option<&'a std::result::Result<Bytes, String>>,
+    parsed: std::cell::OnceCell<std::result::Result<serde_json::Value, String>>,
     xpaths: &'a [std::result::Result<crate::synexpr::Val, String>],
+}
+
+impl MessageEnv<'_> {
+    fn text(&self) -> std::result::Result<&[u8], String> {
+        match self.payload {
+            Some(Ok(t)) => Ok(t),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err("Payload is empty".into()),
+        }
+    }
 }
 
 impl crate::synexpr::Env for MessageEnv<'_> {
     fn payload(&self) -> std::result::Result<&serde_json::Value, String> {
-        match self.payload {
-            Some(Ok(v)) => Ok(v),
-            Some(Err(e)) => Err(e.clone()),
-            None => Err("Payload is empty".into()),
+        let text = self.text()?;
+        self.parsed
+            .get_or_init(|| crate::json::parse(text).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn payload_path(
+        &self,
+        path: &crate::json::JsonPath,
+    ) -> std::result::Result<crate::json::JsonPathResult, String> {
+        if let Some(Ok(v)) = self.parsed.get() {
+            return Ok(path.evaluate(v));
         }
+        path.evaluate_bytes(self.text()?).map_err(|e| e.to_string())
     }
 
     fn var(&self, name: &str) -> Option<crate::synexpr::Val> {
@@ -470,7 +493,7 @@ impl crate::synexpr::Env for MessageEnv<'_> {
         match kind {
             ParamKind::Query => self.ctx.props.get(&format!("query.param.{name}")).cloned(),
             ParamKind::Path => self.ctx.props.get(&format!("uri.var.{name}")).cloned(),
-            ParamKind::Function => None,
+            ParamKind::Function => self.ctx.func_stack.last()?.get(name).cloned(),
         }
     }
 

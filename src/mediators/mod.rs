@@ -52,6 +52,9 @@ pub trait Compile {
     fn endpoint_by_key(&mut self, key: &str, at: &Origin) -> Option<EpId>;
     /// A local entry by key.
     fn local_entry(&self, key: &str) -> Option<&LocalEntryValue>;
+    /// A sequence template by name (its sequence is the named sequence
+    /// `synapse::model::template_sequence_name(name)`).
+    fn sequence_template(&self, name: &str) -> Option<&crate::synapse::model::SequenceTemplate>;
     /// A mediator resumes split parts after itself: the engine must keep each flow's position.
     fn needs_continuations(&mut self);
 
@@ -467,6 +470,7 @@ macro_rules! mediators {
 mediators! {
     "aggregate" => Aggregate(aggregate::Aggregate, boxed),
     "call" => Call(call::Call),
+    "call-template" => CallTemplate(call_template::CallTemplate),
     "clone" => Clone(clone::Clone, boxed),
     "drop" => Drop(drop::Drop),
     "enrich" => Enrich(enrich::Enrich, boxed),

@@ -40,6 +40,9 @@ pub struct MessageContext {
     pub props: HashMap<String, PropValue>,
     /// MI 4.4's variables (`variable` mediator, `${vars.x}`).
     pub vars: HashMap<String, crate::synexpr::Val>,
+    /// The parameters of the sequence templates running, innermost last (`$func:p`,
+    /// `get-property('func', 'p')`, `${params.functionParams.p}`).
+    pub func_stack: Vec<HashMap<String, String>>,
     /// `axis2` scope properties (control properties such as HTTP_SC, messageType…).
     pub axis2: HashMap<String, PropValue>,
     /// WS-Addressing `To`.
@@ -176,6 +179,7 @@ impl MessageContext {
             status: StatusCode::OK,
             props: HashMap::new(),
             vars: HashMap::new(),
+            func_stack: Vec::new(),
             axis2: HashMap::new(),
             to: None,
             action,
@@ -235,6 +239,7 @@ impl MessageContext {
             status: self.status,
             props: self.props.clone(),
             vars: self.vars.clone(),
+            func_stack: self.func_stack.clone(),
             axis2: self.axis2.clone(),
             to: self.to.clone(),
             action: self.action.clone(),

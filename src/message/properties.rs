@@ -34,7 +34,12 @@ pub fn field(ctx: &MessageContext, f: MessageField) -> Option<Cow<'_, str>> {
 pub fn get<'a>(ctx: &'a MessageContext, scope: Scope, name: &str) -> Option<Cow<'a, str>> {
     let borrowed = |v: &'a String| Cow::Borrowed(v.as_str());
     match scope {
-        Scope::Default | Scope::Operation | Scope::Axis2Client | Scope::Func | Scope::Variable => {
+        // A template's parameter, else (outside templates) a property, as mint read it before.
+        Scope::Func => match ctx.func_stack.last() {
+            Some(frame) => frame.get(name).map(borrowed),
+            None => ctx.props.get(name).map(borrowed),
+        },
+        Scope::Default | Scope::Operation | Scope::Axis2Client | Scope::Variable => {
             ctx.props.get(name).map(borrowed)
         }
         Scope::Axis2 => ctx.axis2.get(name).map(borrowed),

@@ -13,8 +13,11 @@ pub struct Artifacts {
     pub sequences: Vec<Sequence>,
     pub endpoints: Vec<Endpoint>,
     pub local_entries: Vec<LocalEntry>,
-    /// `<template>`s that define an endpoint (sequence templates are not supported yet).
+    /// `<template>`s that define an endpoint.
     pub endpoint_templates: Vec<EndpointTemplate>,
+    /// `<template>`s that define a sequence: their parameters (the sequence itself is in
+    /// `sequences`, named [`template_sequence_name`] of the template).
+    pub sequence_templates: Vec<SequenceTemplate>,
     /// Files that parsed but whose artifact kind mint does not deploy yet (templates, tasks, …).
     pub unsupported: Vec<(Origin, String)>,
     /// Inline sequences of artifacts left out for their errors: compiled only so that the
@@ -108,6 +111,27 @@ pub struct Sequence {
     /// The sequence's element: its child elements are the mediators, which `mediators/` reads
     /// and compiles (each mediator is one module there, parsing included).
     pub element: Element,
+}
+
+/// `<template name="T"><parameter name="p" [defaultValue] [isMandatory]/>…<sequence>…</sequence>`.
+#[derive(Debug, Clone)]
+pub struct SequenceTemplate {
+    pub name: String,
+    pub origin: Origin,
+    pub params: Vec<TemplateParam>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TemplateParam {
+    pub name: String,
+    pub default: Option<String>,
+    pub mandatory: bool,
+}
+
+/// The name a sequence template's sequence is deployed under (not a name an artifact can have:
+/// Synapse names cannot contain `#`).
+pub fn template_sequence_name(template: &str) -> String {
+    format!("#template#{template}")
 }
 
 /// A sequence given inline or by key (`inSequence="key"` attribute or `<sequence key="..."/>`).

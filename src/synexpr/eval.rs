@@ -13,6 +13,11 @@ use crate::json::{JsonPath, JsonPathResult};
 pub trait Env {
     /// The payload as JSON (a JSON body, or the XML body through WSO2's JSON view).
     fn payload(&self) -> Result<&serde_json::Value, String>;
+    /// A path on the payload. The default evaluates on [`Env::payload`]; an environment holding
+    /// the payload's text can answer a simple path without building the whole tree.
+    fn payload_path(&self, path: &JsonPath) -> Result<JsonPathResult, String> {
+        Ok(path.evaluate(self.payload()?))
+    }
     fn var(&self, name: &str) -> Option<Val>;
     fn header(&self, name: &str) -> Option<String>;
     fn property(&self, axis2: bool, name: &str) -> Option<String>;
@@ -117,13 +122,20 @@ fn binary(op: Op, a: &Val, b: &Val) -> Result<Val, String> {
 fn access(root: &Root, path: Option<&PathSpec>, env: &dyn Env) -> Result<Val, String> {
     let missing = |name: &str| format!("Could not fetch the value of the key: {name}");
     match root {
-        Root::Payload => {
-            let doc = env.payload()?;
-            match path {
-                None => Ok(Val::from_json(doc.clone())),
-                Some(p) => json_path(doc, p, env),
+        Root::Payload => match path {
+            None => Ok(Val::from_json(env.payload()?.clone())),
+            Some(p) => {
+                let compiled;
+                let path = match p {
+                    PathSpec::Fixed(p) => &**p,
+                    PathSpec::Dynamic { .. } => {
+                        compiled = fill(p, env)?;
+                        &compiled
+                    }
+                };
+                result(path, env.payload_path(path)?)
             }
-        }
+        },
         Root::Var(name) => {
             let v = env
                 .var(name)
@@ -174,6 +186,27 @@ fn json_path(doc: &serde_json::Value, p: &PathSpec, env: &dyn Env) -> Result<Val
     let compiled;
     let path = match p {
         PathSpec::Fixed(p) => &**p,
+        PathSpec::Dynamic { .. } => {
+            compiled = fill(p, env)?;
+            &compiled
+        }
+    };
+    result(path, path.evaluate(doc))
+}
+
+/// A path's result as a value; nothing found is an error (Jayway's PathNotFound).
+fn result(path: &JsonPath, r: JsonPathResult) -> Result<Val, String> {
+    match r {
+        JsonPathResult::Value(v) => Ok(Val::from_json(v)),
+        JsonPathResult::List(items) => Ok(Val::Json(serde_json::Value::Array(items))),
+        JsonPathResult::NotFound => Err(format!("No results for path: {}", path.as_str())),
+    }
+}
+
+/// A path with holes, filled for this message and compiled.
+fn fill(p: &PathSpec, env: &dyn Env) -> Result<JsonPath, String> {
+    match p {
+        PathSpec::Fixed(p) => Ok((**p).clone()),
         PathSpec::Dynamic { pieces, holes } => {
             let mut text = String::new();
             for (i, piece) in pieces.iter().enumerate() {
@@ -189,13 +222,7 @@ fn json_path(doc: &serde_json::Value, p: &PathSpec, env: &dyn Env) -> Result<Val
                     }
                 }
             }
-            compiled = JsonPath::compile(&text).map_err(|e| e.to_string())?;
-            &compiled
+            JsonPath::compile(&text).map_err(|e| e.to_string())
         }
-    };
-    match path.evaluate(doc) {
-        JsonPathResult::Value(v) => Ok(Val::from_json(v)),
-        JsonPathResult::List(items) => Ok(Val::Json(serde_json::Value::Array(items))),
-        JsonPathResult::NotFound => Err(format!("No results for path: {}", path.as_str())),
     }
 }

@@ -4,9 +4,9 @@
 //! reached through [`eval::Env`]. Behaviour follows wso2/wso2-synapse
 //! `modules/core/src/main/java/org/apache/synapse/util/synapse/expression/` and its unit tests.
 //!
-//! What mint does not have yet: `registry()`, `wso2-vault()`, `hashicorp-vault()`, `configs.*`
-//! and `params.functionParams` (templates are not built yet) fail when evaluated, with a warning
-//! at deployment; `xpath(expression, variable)` is a deployment error.
+//! What mint does not have yet: `registry()`, `wso2-vault()`, `hashicorp-vault()` and
+//! `configs.*` fail when evaluated, with a warning at deployment; `xpath(expression, variable)`
+//! is a deployment error.
 
 pub mod eval;
 pub mod functions;
@@ -95,16 +95,6 @@ impl Expression {
                 if matches!(*name, "registry" | "wso2-vault" | "hashicorp-vault") {
                     out.push(*name);
                 }
-            }
-            if let Node::Access(
-                Root::Param {
-                    kind: ParamKind::Function,
-                    ..
-                },
-                _,
-            ) = n
-            {
-                out.push("params.functionParams");
             }
             if let Node::Access(Root::Config(_), _) = n {
                 out.push("configs");

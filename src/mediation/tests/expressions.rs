@@ -216,3 +216,47 @@ fn payload_factory_fills_expression_placeholders_as_mi_does() {
         );
     });
 }
+
+// Sequence templates and call-template: wso2/wso2-synapse mediators/template/InvokeMediator.java
+// and TemplateMediator.java; WSO2's "using templates" tutorial.
+#[test]
+fn call_template_passes_parameters_with_defaults_and_overrides() {
+    run_local(async {
+        let template = format!(
+            r#"<template {NS} name="Greet">
+                 <parameter name="greeting" defaultValue="Hello"/>
+                 <parameter name="who"/>
+                 <sequence>
+                   <header name="X-Greeting" scope="transport" expression="concat($func:greeting, ' ', get-property('func', 'who'))"/>
+                   <header name="X-Who" scope="transport" expression="${{params.functionParams.who}}"/>
+                 </sequence>
+               </template>"#
+        );
+        let api = format!(
+            r#"<api {NS} name="M" context="/m">
+                 <resource methods="POST" uri-template="/default"><inSequence>
+                   <call-template target="Greet"><with-param name="who" value="{{json-eval($.name)}}"/></call-template>
+                   <respond/>
+                 </inSequence></resource>
+                 <resource methods="POST" uri-template="/override"><inSequence>
+                   <call-template target="Greet">
+                     <with-param name="greeting" value="Hi"/>
+                     <with-param name="who" value="{{${{payload.name}}}}"/>
+                   </call-template>
+                   <respond/>
+                 </inSequence></resource>
+               </api>"#
+        );
+        let rig = super::Rig::new(&[&template, &api]);
+        let r = rig
+            .post("/m/default", "application/json", r#"{"name":"Ann"}"#)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.header("x-greeting"), Some("Hello Ann"));
+        assert_eq!(r.header("x-who"), Some("Ann"));
+        let r = rig
+            .post("/m/override", "application/json", r#"{"name":"Bo"}"#)
+            .await;
+        assert_eq!(r.header("x-greeting"), Some("Hi Bo"));
+    });
+}

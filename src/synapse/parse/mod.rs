@@ -208,6 +208,44 @@ pub fn parse_artifact_file(
                 out.endpoint_templates.push(t);
             }
         }
+        ArtifactDir::Templates if root.elements().any(|c| is_synapse(c, "sequence")) => {
+            let Some(name) = ctx.required(&root, "name").map(str::to_string) else {
+                return;
+            };
+            ctx.known_attrs(&root, &["name", "xmlns", "onError"]);
+            let mut params = Vec::new();
+            for p in root.elements().filter(|c| is_synapse(c, "parameter")) {
+                let Some(pname) = ctx.required(p, "name") else {
+                    continue;
+                };
+                params.push(crate::synapse::model::TemplateParam {
+                    name: pname.to_string(),
+                    default: p.attr("defaultValue").map(str::to_string),
+                    mandatory: p
+                        .attr("isMandatory")
+                        .is_some_and(|m| m.trim().eq_ignore_ascii_case("true")),
+                });
+            }
+            for c in root.elements() {
+                if !["parameter", "sequence", "description"].contains(&c.local.as_str()) {
+                    ctx.unknown_child(c, "template");
+                }
+            }
+            if let Some(el) = root.elements().find(|c| is_synapse(c, "sequence")) {
+                let mut seq = sequence(&mut ctx, el);
+                seq.name = Some(crate::synapse::model::template_sequence_name(&name));
+                if seq.on_error.is_none() {
+                    seq.on_error = root.attr("onError").map(str::to_string);
+                }
+                out.sequences.push(seq);
+            }
+            out.sequence_templates
+                .push(crate::synapse::model::SequenceTemplate {
+                    name,
+                    origin: ctx.origin(root.pos),
+                    params,
+                });
+        }
         ArtifactDir::Templates
         | ArtifactDir::InboundEndpoints
         | ArtifactDir::MessageStores

@@ -516,14 +516,33 @@ fn root_element_is_checked() {
 #[test]
 fn unsupported_artifact_kinds_are_recorded() {
     let (artifacts, problems) = parse(
-        ArtifactDir::Templates,
-        r#"<template xmlns="http://ws.apache.org/ns/synapse" name="T"><sequence/></template>"#,
+        ArtifactDir::Tasks,
+        r#"<task xmlns="http://ws.apache.org/ns/synapse" name="T"/>"#,
     );
     assert_eq!(artifacts.unsupported.len(), 1);
-    assert_eq!(artifacts.unsupported[0].1, "template 'T'");
+    assert_eq!(artifacts.unsupported[0].1, "task 'T'");
     assert_eq!(
         warnings(&problems),
-        ["t.xml:1:1: warning: <template> artifacts are not supported yet; template 'T' is not deployed"]
+        ["t.xml:1:1: warning: <task> artifacts are not supported yet; task 'T' is not deployed"]
+    );
+}
+
+#[test]
+fn a_sequence_template_keeps_its_parameters_and_deploys_its_sequence() {
+    let (artifacts, problems) = parse(
+        ArtifactDir::Templates,
+        r#"<template xmlns="http://ws.apache.org/ns/synapse" name="T">
+             <parameter name="a" defaultValue="x"/><parameter name="b" isMandatory="true"/>
+             <sequence><log/></sequence></template>"#,
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    let t = &artifacts.sequence_templates[0];
+    assert_eq!(t.name, "T");
+    assert_eq!(t.params[0].default.as_deref(), Some("x"));
+    assert!(t.params[1].mandatory);
+    assert_eq!(
+        artifacts.sequences[0].name.as_deref(),
+        Some(crate::synapse::model::template_sequence_name("T").as_str())
     );
 }
 
