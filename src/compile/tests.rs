@@ -180,20 +180,22 @@ fn mediator_problems_are_reported_where_they_are_written() {
 }
 
 #[test]
-fn call_with_source_or_target_is_warned_and_faults_when_run() {
-    // Not read beyond the warning: its endpoint key names nothing, and that is no error.
+fn call_reads_its_source_and_target() {
     let (program, problems) = compile(&[(
         ArtifactDir::Sequences,
-        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S"><call><endpoint key="e"/><source type="body"/></call></sequence>"#,
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S"><call><endpoint><address uri="http://b:1/"/></endpoint><source type="property">P</source><target type="variable">v</target></call><call><endpoint><address uri="http://b:1/"/></endpoint><target type="variable">w</target></call></sequence>"#,
     )]);
-    assert!(of(&problems, Severity::Error).is_empty());
-    assert_eq!(
-        of(&problems, Severity::Warning),
-        ["t0.xml:1:60: warning: mediator <call> with <source> or <target> is not supported yet"]
-    );
+    assert!(of(&problems, Severity::Error).is_empty(), "{problems:?}");
+    let seq = sequence(&program, "S");
     assert!(matches!(
-        &sequence(&program, "S")[0],
-        Mediator::Call(c) if c.source_or_target.is_some() && c.endpoint.is_none()
+        &seq[0],
+        Mediator::Call(c) if matches!(&c.source, Some(s) if matches!(&s.kind, crate::mediators::call::SourceKind::Property(p) if p == "P"))
+            && matches!(c.target, Some(crate::mediators::call::Target::Variable(_)))
+    ));
+    // A target without a source sends the body.
+    assert!(matches!(
+        &seq[1],
+        Mediator::Call(c) if matches!(&c.source, Some(s) if matches!(s.kind, crate::mediators::call::SourceKind::Body))
     ));
 }
 

@@ -260,3 +260,37 @@ fn call_template_passes_parameters_with_defaults_and_overrides() {
         assert_eq!(r.header("x-greeting"), Some("Hi Bo"));
     });
 }
+
+// call's `<source>`/`<target>` (MI 4.4): wso2/wso2-synapse mediators/builtin/CallMediator.java
+// (the target variable holds {payload, headers, attributes}).
+#[test]
+fn call_with_a_variable_target_keeps_the_message_and_stores_the_response() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<call>
+                 <endpoint><address uri="http://backend:9000/q"/></endpoint>
+                 <source type="inline" contentType="application/json">{"q":1}</source>
+                 <target type="variable">quote</target>
+               </call>
+               <header name="X-Price" scope="transport" expression="${vars.quote.payload.price}"/>
+               <header name="X-Status" scope="transport" expression="${vars.quote.attributes.statusCode}"/>
+               <respond/>"#,
+        );
+        rig.upstream.always(
+            "backend:9000",
+            super::Answer::Respond {
+                status: StatusCode::CREATED,
+                headers: vec![("content-type", "application/json".to_string())],
+                chunks: vec![bytes::Bytes::from_static(br#"{"price":4.5}"#)],
+            },
+        );
+        let r = rig.post("/m/t", "application/xml", "<original/>").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body, "<original/>");
+        assert_eq!(r.header("x-price"), Some("4.5"));
+        assert_eq!(r.header("x-status"), Some("201"));
+        let sent = &rig.upstream.requests()[0];
+        assert_eq!(sent.body, r#"{"q":1}"#);
+        assert_eq!(sent.headers["content-type"], "application/json");
+    });
+}
