@@ -26,14 +26,20 @@ pub enum Cond {
     /// `source="…" regex="…"`: the source's string value matches the whole regex (Java's
     /// `Matcher.matches`).
     Regex { source: Value, regex: regex::Regex },
-    /// `xpath="${…}"` (MI 4.4): holds when the expression's text is `true` (any case).
+    /// `xpath="${…}"` (MI 4.4) or `xpath="json-eval(…)"`: holds when the expression's text is
+    /// `true` (any case).
     Expression(Value),
 }
 
 impl Mediate for Filter {
     fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
         let cond = match (el.attr("xpath"), el.attr("source"), el.attr("regex")) {
-            (Some(x), _, _) if crate::synexpr::inner(x).is_some() => {
+            // A Synapse expression, or `json-eval(…)` (Synapse's SynapseJsonPath: the filter
+            // holds when the result's text is `true`, as Java's Boolean.parseBoolean reads it).
+            (Some(x), _, _)
+                if crate::synexpr::inner(x).is_some()
+                    || x.trim_start().starts_with("json-eval(") =>
+            {
                 Cond::Expression(super::expression(c, x, el, at))
             }
             (Some(x), _, _) => Cond::XPath(super::xpath(c, x, el, at)?),

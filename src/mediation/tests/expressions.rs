@@ -294,3 +294,28 @@ fn call_with_a_variable_target_keeps_the_message_and_stores_the_response() {
         assert_eq!(sent.headers["content-type"], "application/json");
     });
 }
+
+// filter xpath="json-eval(…)": wso2/wso2-synapse util/xpath/SynapseJsonPath.java booleanValueOf
+// (Boolean.parseBoolean of the string value).
+#[test]
+fn a_json_eval_filter_holds_when_its_value_reads_true() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<filter xpath="json-eval($.vip)">
+                 <then><header name="X-Vip" scope="transport" value="yes"/></then>
+                 <else><header name="X-Vip" scope="transport" value="no"/></else>
+               </filter>
+               <respond/>"#,
+        );
+        let r = rig
+            .post("/m/t", "application/json", r#"{"vip":true}"#)
+            .await;
+        assert_eq!(r.header("x-vip"), Some("yes"));
+        let r = rig
+            .post("/m/t", "application/json", r#"{"vip":"TRUE"}"#)
+            .await;
+        assert_eq!(r.header("x-vip"), Some("yes"));
+        let r = rig.post("/m/t", "application/json", r#"{"vip":1}"#).await;
+        assert_eq!(r.header("x-vip"), Some("no"));
+    });
+}
