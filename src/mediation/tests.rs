@@ -853,4 +853,21 @@ fn a_sequence_that_calls_itself_ends_in_a_fault() {
 }
 
 mod expressions;
+/// The problems deploying the API artifact `api` (written to `api.xml`) reports.
+fn deploy_problems(api: &str) -> Vec<crate::diag::Diagnostic> {
+    let mut problems = Vec::new();
+    let mut artifacts = crate::synapse::model::Artifacts::default();
+    crate::synapse::parse::parse_artifact_file(
+        std::path::Path::new("api.xml"),
+        api,
+        crate::synapse::parse::ArtifactDir::Api,
+        &mut artifacts,
+        &mut problems,
+    );
+    let home = Home::new("/nonexistent/mint-test-home".into());
+    let registry = Registry::unopened(RegistryConfig::defaults(&home));
+    crate::compile::compile(artifacts, &registry, &mut problems);
+    problems
+}
+
 mod split;

@@ -573,83 +573,9 @@ fn json_of(v: &Val) -> Option<Cow<'_, J>> {
     gson::parse(&inner.replace('\\', "")).map(Cow::Owned)
 }
 
-/// The Java charsets MI configurations name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Charset {
-    Utf8,
-    Latin1,
-    Ascii,
-    /// Big-endian with a byte-order mark, as Java's "UTF-16" encodes.
-    Utf16,
-    Utf16Be,
-    Utf16Le,
-}
+use crate::xpath::codec::Charset;
 
-impl Charset {
-    /// `Charset.forName` for the supported charsets and their common aliases (any case).
-    fn from_name(name: &str) -> Option<Charset> {
-        let n = name.to_ascii_uppercase();
-        Some(match n.as_str() {
-            "UTF-8" | "UTF8" | "UNICODE-1-1-UTF-8" => Charset::Utf8,
-            "ISO-8859-1" | "ISO8859-1" | "ISO8859_1" | "ISO_8859_1" | "ISO_8859-1" | "LATIN1"
-            | "L1" | "8859_1" | "CP819" | "IBM819" | "IBM-819" | "819" | "CSISOLATIN1"
-            | "ISO-IR-100" | "ISO_8859-1:1987" => Charset::Latin1,
-            "US-ASCII" | "ASCII" | "US" | "ASCII7" | "646" | "ISO646-US" | "CP367" | "IBM367"
-            | "CSASCII" | "DEFAULT" | "ISO-IR-6" | "ANSI_X3.4-1968" | "ANSI_X3.4-1986"
-            | "ISO_646.IRV:1983" => Charset::Ascii,
-            "UTF-16" | "UTF16" | "UTF_16" | "UNICODE" => Charset::Utf16,
-            "UTF-16BE" | "UTF_16BE" | "X-UTF-16BE" | "ISO-10646-UCS-2" | "UNICODEBIGUNMARKED" => {
-                Charset::Utf16Be
-            }
-            "UTF-16LE" | "UTF_16LE" | "X-UTF-16LE" | "UNICODELITTLEUNMARKED" => Charset::Utf16Le,
-            _ => return None,
-        })
-    }
-
-    /// `String.getBytes(charset)`: unmappable characters become `?`.
-    fn encode(self, s: &str) -> Vec<u8> {
-        match self {
-            Charset::Utf8 => s.as_bytes().to_vec(),
-            Charset::Latin1 => s
-                .chars()
-                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-                .collect(),
-            Charset::Ascii => s
-                .chars()
-                .map(|c| if c.is_ascii() { c as u8 } else { b'?' })
-                .collect(),
-            Charset::Utf16 | Charset::Utf16Be => {
-                let mut out = Vec::with_capacity(2 * s.len() + 2);
-                if self == Charset::Utf16 && !s.is_empty() {
-                    out.extend_from_slice(&[0xFE, 0xFF]);
-                }
-                s.encode_utf16()
-                    .for_each(|u| out.extend_from_slice(&u.to_be_bytes()));
-                out
-            }
-            Charset::Utf16Le => s.encode_utf16().flat_map(u16::to_le_bytes).collect(),
-        }
-    }
-}
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// `Base64.getEncoder()`: standard alphabet, padded, no line breaks.
-fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
-        let n = (b(0) << 16) | (b(1) << 8) | b(2);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
+use crate::xpath::codec::base64_encode;
 
 /// `Base64.getDecoder().decode(String)`: strict (no whitespace, no URL-safe characters);
 /// padding optional but, when present, correct. `Err` carries Java's message.
@@ -1208,29 +1134,7 @@ mod datetime {
         stack.pop()
     }
 
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    const DAYS: [&str; 7] = [
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ];
+    use crate::xpath::datefmt::{DAYS, MONTHS};
 
     /// The texts of a field's values, with the values.
     fn texts(f: F, style: Style) -> Vec<(String, i64)> {

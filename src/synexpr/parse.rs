@@ -117,49 +117,8 @@ struct Parser<'s, 'k> {
     sink: &'k mut dyn XPathSink,
 }
 
-const FUNCTIONS: &[&str] = &[
-    "length",
-    "toUpper",
-    "toLower",
-    "subString",
-    "startsWith",
-    "endsWith",
-    "contains",
-    "trim",
-    "replace",
-    "split",
-    "indexOf",
-    "now",
-    "formatDateTime",
-    "charAt",
-    "abs",
-    "ceil",
-    "floor",
-    "sqrt",
-    "log",
-    "pow",
-    "base64encode",
-    "base64decode",
-    "urlEncode",
-    "urlDecode",
-    "isString",
-    "isNumber",
-    "isArray",
-    "isObject",
-    "string",
-    "float",
-    "boolean",
-    "integer",
-    "round",
-    "exists",
-    "xpath",
-    "wso2-vault",
-    "hashicorp-vault",
-    "not",
-    "registry",
-    "object",
-    "array",
-];
+/// Function names the grammar accepts (MI's FUNCTIONS token).
+use super::functions::NAMES as FUNCTIONS;
 
 fn is_ident_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_'

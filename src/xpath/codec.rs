@@ -22,12 +22,19 @@ impl Charset {
     pub(crate) fn from_name(name: &str) -> Option<Charset> {
         let n = name.trim().to_ascii_uppercase().replace('_', "-");
         Some(match n.as_str() {
-            "UTF-8" | "UTF8" => Charset::Utf8,
-            "ISO-8859-1" | "ISO8859-1" | "LATIN1" | "ISO-LATIN-1" | "8859-1" => Charset::Latin1,
-            "US-ASCII" | "ASCII" => Charset::Ascii,
-            "UTF-16BE" => Charset::Utf16Be,
-            "UTF-16LE" => Charset::Utf16Le,
-            "UTF-16" | "UTF16" => Charset::Utf16,
+            "UTF-8" | "UTF8" | "UNICODE-1-1-UTF-8" => Charset::Utf8,
+            "ISO-8859-1" | "ISO8859-1" | "LATIN1" | "ISO-LATIN-1" | "8859-1" | "L1" | "CP819"
+            | "IBM819" | "IBM-819" | "819" | "CSISOLATIN1" | "ISO-IR-100" | "ISO-8859-1:1987" => {
+                Charset::Latin1
+            }
+            "US-ASCII" | "ASCII" | "US" | "ASCII7" | "646" | "ISO646-US" | "CP367" | "IBM367"
+            | "CSASCII" | "DEFAULT" | "ISO-IR-6" | "ANSI-X3.4-1968" | "ANSI-X3.4-1986"
+            | "ISO-646.IRV:1983" => Charset::Ascii,
+            "UTF-16BE" | "X-UTF-16BE" | "ISO-10646-UCS-2" | "UNICODEBIGUNMARKED" => {
+                Charset::Utf16Be
+            }
+            "UTF-16LE" | "X-UTF-16LE" | "UNICODELITTLEUNMARKED" => Charset::Utf16Le,
+            "UTF-16" | "UTF16" | "UNICODE" => Charset::Utf16,
             _ => return None,
         })
     }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 /// Java's default `new SimpleDateFormat()` pattern for the en_US locale (JDK 9+ CLDR data).
 pub(crate) const DEFAULT_PATTERN: &str = "M/d/yy, h:mm a";
 
-const MONTHS: [&str; 12] = [
+pub(crate) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -21,7 +21,7 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const DAYS: [&str; 7] = [
+pub(crate) const DAYS: [&str; 7] = [
     "Monday",
     "Tuesday",
     "Wednesday",

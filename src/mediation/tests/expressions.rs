@@ -140,20 +140,7 @@ fn a_malformed_expression_is_a_deployment_error_with_its_position() {
              <variable name="x" expression="${{5-3}}"/>
            </inSequence></resource></api>"#
     );
-    let mut problems = Vec::new();
-    let mut artifacts = crate::synapse::model::Artifacts::default();
-    crate::synapse::parse::parse_artifact_file(
-        std::path::Path::new("api.xml"),
-        &api,
-        crate::synapse::parse::ArtifactDir::Api,
-        &mut artifacts,
-        &mut problems,
-    );
-    let home = crate::config::Home::new("/nonexistent/mint-test-home".into());
-    let registry = crate::registry::Registry::unopened(
-        crate::registry::config::RegistryConfig::defaults(&home),
-    );
-    crate::compile::compile(artifacts, &registry, &mut problems);
+    let problems = super::deploy_problems(&api);
     let p = problems
         .iter()
         .find(|p| p.message.contains("invalid Synapse expression '${5-3}'"))

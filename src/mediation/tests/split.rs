@@ -588,25 +588,12 @@ fn foreach_keeps_properties_set_in_the_loop_and_its_sequence_may_not_call() {
         let r = rig.post("/m/t", "application/xml", ORDERS).await;
         assert_eq!(r.header("x-seen"), Some("123"));
     });
-    let mut problems = Vec::new();
     let api = format!(
         r#"<api {NS} name="M" context="/m"><resource methods="POST" uri-template="/t"><inSequence>
              <foreach expression="//id"><sequence><call><endpoint><address uri="http://b:1/"/></endpoint></call></sequence></foreach>
            </inSequence></resource></api>"#
     );
-    let mut artifacts = crate::synapse::model::Artifacts::default();
-    crate::synapse::parse::parse_artifact_file(
-        std::path::Path::new("api.xml"),
-        &api,
-        crate::synapse::parse::ArtifactDir::Api,
-        &mut artifacts,
-        &mut problems,
-    );
-    let home = crate::config::Home::new("/nonexistent/mint-test-home".into());
-    let registry = crate::registry::Registry::unopened(
-        crate::registry::config::RegistryConfig::defaults(&home),
-    );
-    crate::compile::compile(artifacts, &registry, &mut problems);
+    let problems = super::deploy_problems(&api);
     assert!(
         problems
             .iter()
