@@ -11,6 +11,10 @@
 //! - `http://localhost:8480/…` (WSO2's own HTTP port in those tests) is the mint under test;
 //! - `LBServiceWithSleep` is `mint-backend`'s `/delay/{ms}` (an echo after a delay).
 //!
+//! Where several artifacts share a shape, one helper writes it (its doc names the WSO2 files it
+//! stands for) and each test passes what differs: what they write differs from WSO2's files only
+//! in white space and in namespace declarations that nothing uses.
+//!
 //! Every request, backend included, stays on 127.0.0.1. Run with `--test-threads=2`: each test
 //! starts one mint (and at most one backend).
 
@@ -51,9 +55,19 @@ impl Mi {
         }
     }
 
-    /// Writes an artifact, with WSO2's addresses moved to 127.0.0.1 (see the module docs).
-    fn artifact(&self, dir: &str, file: &str, xml: &str) -> &Self {
-        self.home.artifact(dir, file, &self.adapt(xml));
+    /// [`Mi::new`] with [`STOCK_QUOTE`] deployed.
+    fn with_stock_quote(name: &str) -> Mi {
+        let mi = Mi::new(name);
+        mi.deploy(STOCK_QUOTE);
+        mi
+    }
+
+    /// Writes an artifact into the folder of its kind (`<proxy>` into `proxy-services/`, …), in a
+    /// file named after it, with WSO2's addresses moved to 127.0.0.1 (see the module docs).
+    fn deploy(&self, xml: &str) -> &Self {
+        let (dir, name) = kind_and_name(xml);
+        self.home
+            .artifact(dir, &format!("{name}.xml"), &self.adapt(xml));
         self
     }
 
@@ -123,8 +137,53 @@ impl Mi {
             envelope(body).as_bytes(),
         )
     }
+
+    /// [`Mi::soap`] to proxy `proxy`, whose answer must aggregate `want` `getQuoteResponse`s for
+    /// `symbol` ([`quote_responses`]).
+    fn assert_quotes(&self, proxy: &str, body: &str, symbol: &str, want: usize) -> Resp {
+        let r = self.soap(&format!("/services/{proxy}"), body);
+        assert_eq!(quote_responses(&r, symbol), want, "{proxy}: {}", r.text());
+        r
+    }
+
+    /// A POST of `body` as `content_type`.
+    fn post(&self, path: &str, content_type: &str, body: &str) -> Resp {
+        request(
+            self.http,
+            "POST",
+            path,
+            &[("Content-Type", content_type)],
+            body.as_bytes(),
+        )
+    }
 }
 
+/// The folder of an artifact's kind and the artifact's name: `<proxy … name="P">` is
+/// (`proxy-services`, `P`).
+fn kind_and_name(xml: &str) -> (&'static str, &str) {
+    let xml = xml.trim_start();
+    let xml = match xml.strip_prefix("<?xml") {
+        Some(rest) => rest
+            .split_once("?>")
+            .expect("an XML declaration")
+            .1
+            .trim_start(),
+        None => xml,
+    };
+    let head = &xml[1..xml.find('>').expect("an element")];
+    let dir = match head.split_whitespace().next() {
+        Some("proxy") => "proxy-services",
+        Some("sequence") => "sequences",
+        Some("endpoint") => "endpoints",
+        Some("api") => "api",
+        _ => panic!("not an artifact: {head}"),
+    };
+    let name = head
+        .split_whitespace()
+        .find_map(|a| a.strip_prefix("name=\"")?.split('"').next())
+        .unwrap_or_else(|| panic!("no name: {head}"));
+    (dir, name)
+}
 /// WSO2's `SimpleStockQuoteService` (the Axis2 sample the tests call), as a proxy: a `getQuote`
 /// is answered with a `getQuoteResponse` for its (first) symbol, in the sample's namespaces. It
 /// also says which SOAP action it was called with (`ns:soapAction`, not in the sample).
@@ -239,23 +298,104 @@ fn quote_responses(r: &Resp, symbol: &str) -> usize {
     found.len()
 }
 
+/// How many nodes `expr` selects in `xml` ([`select`]).
+fn count(xml: &str, expr: &str) -> usize {
+    select(xml, expr).len()
+}
+
+/// The send to WSO2's SimpleStockQuoteService on :9000 that most artifacts below hold.
+const SEND_TO_STOCK_QUOTE: &str = r#"<send>
+    <endpoint>
+        <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
+    </endpoint>
+</send>"#;
+
+/// A splitter's `<target>` whose inline sequence is `mediators`.
+fn target(mediators: &str) -> String {
+    format!("<target>\n<sequence>\n{mediators}\n</sequence>\n</target>")
+}
+
+/// An aggregate of the parts of the splitter `id` whose completeCondition is `message_count` and
+/// whose onComplete, on their `getQuoteResponse`s, runs `on_complete` (with the namespaces
+/// tests-mediator-1 and -2's aggregates declare).
+fn aggregate(id: &str, message_count: &str, on_complete: &str) -> String {
+    format!(
+        r#"<aggregate id="{id}">
+    <completeCondition>
+        {message_count}
+    </completeCondition>
+    <onComplete xmlns:ns="http://org.apache.synapse/xsd"
+                xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples"
+                expression="//m0:getQuoteResponse">
+        {on_complete}
+    </onComplete>
+</aggregate>"#
+    )
+}
+
+/// [`aggregate`] of all the parts (messageCount -1, -1).
+fn aggregate_all(id: &str, on_complete: &str) -> String {
+    aggregate(id, r#"<messageCount min="-1" max="-1" />"#, on_complete)
+}
+
+/// tests-mediator-2 `sequences/aggregateMessagesForIterateTests.xml` (`name`
+/// `aggregateMessagesForIterateTests`, `id` `iterator`) and tests-mediator-1
+/// `sequences/aggregateMessagesSeq.xml` (`aggregateMessagesSeq`, `clone3`): the parts' answers
+/// aggregated and sent back.
+fn aggregate_sequence(name: &str, id: &str) -> String {
+    format!(
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="{name}">
+    {}
+</sequence>"#,
+        aggregate_all(id, "<send />")
+    )
+}
+
+/// A payloadFactory that writes `<m0:getQuote><m0:request><m0:symbol>{symbol}`, with `arg` as
+/// its `$1`.
+fn get_quote_factory(symbol: &str, arg: &str) -> String {
+    format!(
+        r#"<payloadFactory>
+    <format>
+        <m0:getQuote>
+            <m0:request>
+                <m0:symbol>{symbol}</m0:symbol>
+            </m0:request>
+        </m0:getQuote>
+    </format>
+    <args>
+        <arg expression="{arg}"/>
+    </args>
+</payloadFactory>"#
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // iterate: where the parts go (inline sequence, named endpoint, named sequence), sequential, ids
 // ---------------------------------------------------------------------------------------------
 
-/// tests-mediator-2 `sequences/aggregateMessagesForIterateTests.xml`.
-const AGGREGATE_FOR_ITERATE_TESTS: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="aggregateMessagesForIterateTests">
-    <aggregate id="iterator">
-        <completeCondition>
-            <messageCount min="-1" max="-1" />
-        </completeCondition>
-        <onComplete xmlns:ns="http://org.apache.synapse/xsd"
-                    xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples"
-                    expression="//m0:getQuoteResponse">
-            <send />
-        </onComplete>
-    </aggregate>
-</sequence>"#;
+/// tests-mediator-2's iterate proxies (`proxy-services/iterate*TestProxy.xml`), all of one shape:
+/// an iterate over `//m0:getQuote/m0:request` with preservePayload and `iterate`'s attributes
+/// (id, attachPath, sequential), one `target`, and the outSequence
+/// `aggregateMessagesForIterateTests`.
+fn iterate_proxy(name: &str, iterate: &str, target: &str) -> String {
+    format!(
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="{name}" transports="http"
+       startOnLoad="true" trace="disable">
+    <target>
+        <inSequence>
+            <iterate {iterate} expression="//m0:getQuote/m0:request"
+                     preservePayload="true" xmlns:m0="http://services.samples">
+                {target}
+            </iterate>
+        </inSequence>
+        <outSequence>
+            <sequence key="aggregateMessagesForIterateTests"/>
+        </outSequence>
+    </target>
+</proxy>"#
+    )
+}
 
 /// Iterate's targets: an inline sequence (with `sequence="anon"` beside it), a named endpoint, a
 /// named sequence; sequential parts; ids on nested iterates.
@@ -273,131 +413,42 @@ const AGGREGATE_FOR_ITERATE_TESTS: &str = r#"<sequence xmlns="http://ws.apache.o
 ///   nothing).
 #[test]
 fn iterate_targets_sequential_parts_and_ids() {
-    let mut mi = Mi::new("split-iterate");
-    mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
-    mi.artifact(
-        "sequences",
-        "aggregateMessagesForIterateTests.xml",
-        AGGREGATE_FOR_ITERATE_TESTS,
-    );
-    mi.artifact(
-        "proxy-services",
-        "iterateWithAttachPathTestProxy.xml",
-        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="iterateWithAttachPathTestProxy" transports="http"
-       startOnLoad="true" trace="disable">
-    <target>
-        <inSequence>
-            <iterate id="iterator" expression="//m0:getQuote/m0:request"
-                     preservePayload="true" attachPath="//m0:getQuote" xmlns:m0="http://services.samples">
-                <target sequence="anon">
-                    <sequence>
-                        <send>
-                            <endpoint>
-                                <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-                            </endpoint>
-                        </send>
-                    </sequence>
-                </target>
-            </iterate>
-        </inSequence>
-        <outSequence>
-            <sequence key="aggregateMessagesForIterateTests"/>
-        </outSequence>
-    </target>
-</proxy>"#,
-    );
-    mi.artifact(
-        "endpoints",
-        "StockQuote_9001_EP.xml",
+    let mut mi = Mi::with_stock_quote("split-iterate");
+    mi.deploy(&aggregate_sequence(
+        "aggregateMessagesForIterateTests",
+        "iterator",
+    ))
+    .deploy(&iterate_proxy(
+        "iterateWithAttachPathTestProxy",
+        r#"id="iterator" attachPath="//m0:getQuote""#,
+        &format!(r#"<target sequence="anon"><sequence>{SEND_TO_STOCK_QUOTE}</sequence></target>"#),
+    ))
+    .deploy(
         r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="StockQuote_9001_EP">
     <address uri="http://localhost:9001/services/SimpleStockQuoteService"/>
 </endpoint>"#,
-    );
-    mi.artifact(
-        "proxy-services",
-        "iterateNamedEndpointsTestProxy.xml",
-        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="iterateNamedEndpointsTestProxy" transports="http"
-       startOnLoad="true" trace="disable">
-    <target>
-        <inSequence>
-            <iterate id="iterator" expression="//m0:getQuote/m0:request"
-                     preservePayload="true" attachPath="//m0:getQuote" xmlns:m0="http://services.samples">
-                <target>
-                    <sequence>
-                        <send>
-                            <endpoint key="StockQuote_9001_EP"/>
-                        </send>
-                    </sequence>
-                </target>
-            </iterate>
-        </inSequence>
-        <outSequence>
-            <sequence key="aggregateMessagesForIterateTests"/>
-        </outSequence>
-    </target>
-</proxy>"#,
-    );
-    mi.artifact(
-        "sequences",
-        "sendToStockQuoteServiceSequence.xml",
+    )
+    .deploy(&iterate_proxy(
+        "iterateNamedEndpointsTestProxy",
+        r#"id="iterator" attachPath="//m0:getQuote""#,
+        &target(r#"<send><endpoint key="StockQuote_9001_EP"/></send>"#),
+    ))
+    .deploy(&format!(
         r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="sendToStockQuoteServiceSequence">
-    <send>
-        <endpoint>
-            <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-        </endpoint>
-    </send>
-</sequence>"#,
-    );
-    mi.artifact(
-        "proxy-services",
-        "iterateWithNamedSequenceTestProxy.xml",
-        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="iterateWithNamedSequenceTestProxy" transports="http"
-       startOnLoad="true" trace="disable">
-    <target>
-        <inSequence>
-            <iterate id="iterator" expression="//m0:getQuote/m0:request"
-                     preservePayload="true" attachPath="//m0:getQuote" xmlns:m0="http://services.samples">
-                <target sequence="sendToStockQuoteServiceSequence">
-                </target>
-            </iterate>
-        </inSequence>
-        <outSequence>
-            <sequence key="aggregateMessagesForIterateTests"/>
-        </outSequence>
-    </target>
-</proxy>"#,
-    );
-    mi.artifact(
-        "proxy-services",
-        "iterateSequentialTestProxy.xml",
-        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="iterateSequentialTestProxy" transports="http"
-       startOnLoad="true" trace="disable">
-    <target>
-        <inSequence>
-            <iterate id="iterator" expression="//m0:getQuote/m0:request"
-                     preservePayload="true" attachPath="//m0:getQuote" xmlns:m0="http://services.samples"
-                     sequential="true">
-                <target>
-                    <sequence>
-                        <log level="full"></log>
-                        <send>
-                            <endpoint>
-                                <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-                            </endpoint>
-                        </send>
-                    </sequence>
-                </target>
-            </iterate>
-        </inSequence>
-        <outSequence>
-            <sequence key="aggregateMessagesForIterateTests"/>
-        </outSequence>
-    </target>
-</proxy>"#,
-    );
-    mi.artifact(
-        "proxy-services",
-        "iterateDifferentIdTestProxy.xml",
+    {SEND_TO_STOCK_QUOTE}
+</sequence>"#
+    ))
+    .deploy(&iterate_proxy(
+        "iterateWithNamedSequenceTestProxy",
+        r#"id="iterator" attachPath="//m0:getQuote""#,
+        r#"<target sequence="sendToStockQuoteServiceSequence"></target>"#,
+    ))
+    .deploy(&iterate_proxy(
+        "iterateSequentialTestProxy",
+        r#"id="iterator" attachPath="//m0:getQuote" sequential="true""#,
+        &target(&format!(r#"<log level="full"></log>{SEND_TO_STOCK_QUOTE}"#)),
+    ))
+    .deploy(&format!(
         r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="iterateDifferentIdTestProxy" transports="http"
        startOnLoad="true" trace="disable">
     <target>
@@ -420,28 +471,12 @@ fn iterate_targets_sequential_parts_and_ids() {
                                         <property name="target2333"
                                                   value="************After 2nd Iterate and before payload factory*************" />
                                     </log>
-                                    <payloadFactory>
-                                        <format>
-                                            <m0:getQuote>
-                                                <m0:request>
-                                                    <m0:symbol>$1</m0:symbol>
-                                                </m0:request>
-                                            </m0:getQuote>
-                                        </format>
-                                        <args>
-                                            <arg expression="//m0:getQuote/m0:request/m0:symbol" />
-                                        </args>
-                                    </payloadFactory>
+                                    {}
                                     <log level="full">
                                         <property name="target1"
                                                   value="************after payload factory*************" />
                                     </log>
-                                    <send>
-                                        <endpoint>
-                                            <address
-                                                    uri="http://localhost:9000/services/SimpleStockQuoteService" />
-                                        </endpoint>
-                                    </send>
+                                    {SEND_TO_STOCK_QUOTE}
                                 </sequence>
                             </target>
                         </iterate>
@@ -450,54 +485,25 @@ fn iterate_targets_sequential_parts_and_ids() {
             </iterate>
         </inSequence>
         <outSequence>
-            <aggregate id="iterate2">
-                <completeCondition>
-                    <messageCount min="-1" max="-1" />
-                </completeCondition>
-                <onComplete xmlns:soapenv="http://www.w3.org/2003/05/soap-envelope"
-                            xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd"
-                            xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
-                    <log level="full" category="INFO" />
-                    <aggregate id="iterate1">
-                        <completeCondition>
-                            <messageCount min="-1" max="-1" />
-                        </completeCondition>
-                        <onComplete expression="//m0:getQuoteResponse">
-                            <send />
-                        </onComplete>
-                    </aggregate>
-                </onComplete>
-            </aggregate>
+            {}
         </outSequence>
     </target>
 </proxy>"#,
-    );
-    mi.artifact(
-        "proxy-services",
-        "iterateInvalidXpathTestProxy.xml",
-        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="iterateInvalidXpathTestProxy" transports="http"
-       startOnLoad="true" trace="disable">
-    <target>
-        <inSequence>
-            <iterate id="iterator" expression="//m0:getQuote/m0:request"
-                     preservePayload="true" attachPath="/m0:getQuote" xmlns:m0="http://services.samples">
-                <target>
-                    <sequence>
-                        <send>
-                            <endpoint>
-                                <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-                            </endpoint>
-                        </send>
-                    </sequence>
-                </target>
-            </iterate>
-        </inSequence>
-        <outSequence>
-            <sequence key="aggregateMessagesForIterateTests"/>
-        </outSequence>
-    </target>
-</proxy>"#,
-    );
+        get_quote_factory("$1", "//m0:getQuote/m0:request/m0:symbol"),
+        aggregate_all(
+            "iterate2",
+            &format!(
+                r#"<log level="full" category="INFO" />
+                {}"#,
+                aggregate_all("iterate1", "<send />")
+            )
+        ),
+    ))
+    .deploy(&iterate_proxy(
+        "iterateInvalidXpathTestProxy",
+        r#"id="iterator" attachPath="/m0:getQuote""#,
+        &target(SEND_TO_STOCK_QUOTE),
+    ));
     mi.start();
 
     // IterateAttachPathTest, IterateNamedEndpointsTest, IterateTargetSequenceTypeTestCase:
@@ -507,8 +513,7 @@ fn iterate_targets_sequential_parts_and_ids() {
         "iterateNamedEndpointsTestProxy",
         "iterateWithNamedSequenceTestProxy",
     ] {
-        let r = mi.soap(&format!("/services/{proxy}"), &quote_of_requests("WSO2", 2));
-        assert_eq!(quote_responses(&r, "WSO2"), 2, "{proxy}: {}", r.text());
+        mi.assert_quotes(proxy, &quote_of_requests("WSO2", 2), "WSO2", 2);
     }
 
     // IterateSequentialPropertyTestCase: ten requests WSO2-0 … WSO2-9, ten responses. mint runs
@@ -516,8 +521,7 @@ fn iterate_targets_sequential_parts_and_ids() {
     // outSequence included), so they are aggregated in order; WSO2 only dispatches them in order.
     let symbols: String = (0..10).map(|i| request_el(&format!("WSO2-{i}"))).collect();
     let body = format!(r#"<ns:getQuote xmlns:ns="{SAMPLES}">{symbols}</ns:getQuote>"#);
-    let r = mi.soap("/services/iterateSequentialTestProxy", &body);
-    assert_eq!(quote_responses(&r, "WSO2"), 10, "{}", r.text());
+    let r = mi.assert_quotes("iterateSequentialTestProxy", &body, "WSO2", 10);
     let got = select(
         &r.text(),
         "/soapenv:Envelope/soapenv:Body/m0:getQuoteResponse/m0:return/*[local-name()='symbol']",
@@ -527,11 +531,12 @@ fn iterate_targets_sequential_parts_and_ids() {
 
     // IterateIDTestCase: `getGetQuotesResponse(…, "WSO2", 2)`: two getQuote of one request each;
     // iterate2's aggregate completes once per getQuote, iterate1's with both.
-    let r = mi.soap(
-        "/services/iterateDifferentIdTestProxy",
+    mi.assert_quotes(
+        "iterateDifferentIdTestProxy",
         &quotes_of_quotes("WSO2", 2),
+        "WSO2",
+        2,
     );
-    assert_eq!(quote_responses(&r, "WSO2"), 2, "{}", r.text());
 
     // InvalidXPathTestCase: `sendMultipleQuoteRequest(…, symbol, 5)`; attachPath `/m0:getQuote`
     // selects nothing (the document's root is the Envelope).
@@ -561,39 +566,16 @@ fn iterate_targets_sequential_parts_and_ids() {
 /// `aggregateMessagesForIterateTests`: iterate `iterate1`, aggregate `iterator`).
 #[test]
 fn iterate_id_aggregate_id_mismatch() {
-    let mut mi = Mi::new("split-mismatch");
-    mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
-    mi.artifact(
-        "sequences",
-        "aggregateMessagesForIterateTests.xml",
-        AGGREGATE_FOR_ITERATE_TESTS,
-    );
-    mi.artifact(
-        "proxy-services",
-        "IterateIDAggregateIDMismatchTestProxy.xml",
-        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="IterateIDAggregateIDMismatchTestProxy" transports="http"
-       startOnLoad="true" trace="disable">
-    <target>
-        <inSequence>
-            <iterate id="iterate1" expression="//m0:getQuote/m0:request"
-                     preservePayload="true" attachPath="//m0:getQuote" xmlns:m0="http://services.samples">
-                <target>
-                    <sequence>
-                        <send>
-                            <endpoint>
-                                <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-                            </endpoint>
-                        </send>
-                    </sequence>
-                </target>
-            </iterate>
-        </inSequence>
-        <outSequence>
-            <sequence key="aggregateMessagesForIterateTests"/>
-        </outSequence>
-    </target>
-</proxy>"#,
-    );
+    let mut mi = Mi::with_stock_quote("split-mismatch");
+    mi.deploy(&aggregate_sequence(
+        "aggregateMessagesForIterateTests",
+        "iterator",
+    ))
+    .deploy(&iterate_proxy(
+        "IterateIDAggregateIDMismatchTestProxy",
+        r#"id="iterate1" attachPath="//m0:getQuote""#,
+        &target(SEND_TO_STOCK_QUOTE),
+    ));
     mi.start();
     // `sendMultipleQuoteRequest(…, symbol, 8)` with the symbol of mediatorconfig/iterate/iterate1.txt.
     let r = mi.soap(
@@ -619,126 +601,116 @@ fn iterate_id_aggregate_id_mismatch() {
 // aggregate: messageCount min/max (numbers and expressions), enclosing element, nesting
 // ---------------------------------------------------------------------------------------------
 
-/// tests-mediator-1 `proxy-services/aggregateMediatorMaxMinTestProxy.xml`.
-const MAX_MIN_PROXY: &str = r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="aggregateMediatorMaxMinTestProxy" transports="https http"
+/// The log of the onComplete of tests-mediator-1's aggregate proxies.
+const AGGREGATING: &str = r#"<log level="custom">
+    <property name="messageLog" value="*****Aggregating*****"/>
+</log>"#;
+
+/// The attributes of a full log in category DEBUG.
+const FULL_DEBUG: &str = r#"level="full" category="DEBUG""#;
+
+/// The enclosing element of tests-mediator-1's aggregate proxies and of `ESBJAVA4792`'s.
+const ROOT_PROPERTY: &str = r#"<property name="ROOT" scope="default">
+    <root:rootelement xmlns:root="www.wso2esb.com"/>
+</property>"#;
+
+/// The outSequence's aggregate of tests-mediator-1 `proxy-services/aggregateMediatorTestProxy.xml`
+/// and `aggregateMediatorOnCompleteErrorTestProxy.xml`: all the parts, on `expression`, in the
+/// enclosing element `ROOT`.
+fn aggregate_in_root(expression: &str) -> String {
+    format!(
+        r#"<aggregate>
+    <completeCondition>
+        <messageCount min="-1" max="-1"/>
+    </completeCondition>
+    <onComplete xmlns:m0="http://services.samples"
+                expression="{expression}"
+                enclosingElementProperty="ROOT">
+        <send/>
+    </onComplete>
+</aggregate>"#
+    )
+}
+
+/// A proxy's `inSequence` and `outSequence`.
+fn in_and_out(in_sequence: &str, out_sequence: &str) -> String {
+    format!(
+        "<inSequence>\n{in_sequence}\n</inSequence>\n<outSequence>\n{out_sequence}\n</outSequence>"
+    )
+}
+
+/// tests-mediator-1's aggregate proxies that nest two iterates
+/// (`proxy-services/aggregateMediator{MaxMin,BothMinMax,MinExpression,OnCompleteFromConf,
+/// Property}TestProxy.xml`), with `in_sequence` and `out_sequence`.
+fn aggregate_test_proxy(name: &str, in_sequence: &str, out_sequence: &str) -> String {
+    format!(
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="{name}" transports="https http"
        startOnLoad="true" trace="disable">
     <description/>
     <target>
-        <inSequence>
-            <iterate xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd"
-                     xmlns:m0="http://services.samples" id="iterate1" preservePayload="true" attachPath="//m0:getQuotes"
-                     expression="//m0:getQuotes/m0:getQuote" sequential="true">
-                <target>
-                    <sequence>
-                        <log level="full" category="DEBUG">
-                            <property name="target1"
-                                      value="************After 1st Iterate before 2nd Iterate*************"/>
-                        </log>
-                        <iterate id="iterate2" preservePayload="true" attachPath="//m0:getQuote"
-                                 expression="//m0:getQuotes/m0:getQuote/m0:request">
-                            <target sequence="anon">
-                                <sequence>
-                                    <log level="full" category="DEBUG"/>
-                                    <payloadFactory>
-                                        <format>
-                                            <m0:getQuote>
-                                                <m0:request>
-                                                    <m0:symbol>$1</m0:symbol>
-                                                </m0:request>
-                                            </m0:getQuote>
-                                        </format>
-                                        <args>
-                                            <arg expression="//m0:getQuotes/m0:getQuote/m0:request/m0:symbol"/>
-                                        </args>
-                                    </payloadFactory>
-                                    <log level="full" category="DEBUG">
-                                        <property name="target1"
-                                                  value="************after payload factory*************"/>
-                                    </log>
-                                    <send>
-                                        <endpoint>
-                                            <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-                                        </endpoint>
-                                    </send>
-                                </sequence>
-                            </target>
-                        </iterate>
-                    </sequence>
-                </target>
-            </iterate>
-        </inSequence>
-        <outSequence>
-            <aggregate id="iterate2">
-                <completeCondition>
-                    <messageCount min="2" max="5"/>
-                </completeCondition>
-                <onComplete xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd"
-                            xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
-                    <log level="custom">
-                        <property name="messageLog" value="*****Aggregating*****"/>
-                    </log>
-                    <send/>
-                </onComplete>
-            </aggregate>
-        </outSequence>
+        {}
     </target>
-</proxy>"#;
+</proxy>"#,
+        in_and_out(in_sequence, out_sequence)
+    )
+}
 
-/// The inSequence shared by `aggregateMediatorBothMinMaxTestProxy.xml` and
-/// `aggregateMediatorMinExpressionTestProxy.xml` (tests-mediator-1 `proxy-services/`), which
-/// differ only in their outSequence's `messageCount`.
-fn min_max_expression_proxy(name: &str, message_count: &str) -> String {
+/// The two iterates of [`aggregate_test_proxy`]'s proxies: the sequential `iterate1` splits a
+/// `getQuotes` into its `getQuote`s and logs each (with the log attributes `log`), `iterate2`
+/// splits each into its requests, and each of these runs `part`, a payloadFactory writing a
+/// getQuote for `symbol` (`$1` is `arg`), a DEBUG log, and goes to SimpleStockQuoteService.
+fn nested_iterates(log: &str, part: &str, symbol: &str, arg: &str) -> String {
     format!(
-        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="{name}" transports="https http" startOnLoad="true" trace="disable">
-    <description/>
+        r#"<iterate xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd"
+         xmlns:m0="http://services.samples" id="iterate1" preservePayload="true" attachPath="//m0:getQuotes"
+         expression="//m0:getQuotes/m0:getQuote" sequential="true">
     <target>
-        <inSequence>
-            <iterate xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples" id="iterate1" preservePayload="true" attachPath="//m0:getQuotes" expression="//m0:getQuotes/m0:getQuote" sequential="true">
-                <target>
+        <sequence>
+            <log {log}>
+                <property name="target1"
+                          value="************After 1st Iterate before 2nd Iterate*************"/>
+            </log>
+            <iterate id="iterate2" preservePayload="true" attachPath="//m0:getQuote"
+                     expression="//m0:getQuotes/m0:getQuote/m0:request">
+                <target sequence="anon">
                     <sequence>
-                        <log level="full" category="DEBUG">
-                            <property name="target1" value="************After 1st Iterate before 2nd Iterate*************"/>
+                        {part}
+                        {}
+                        <log {FULL_DEBUG}>
+                            <property name="target1"
+                                      value="************after payload factory*************"/>
                         </log>
-                        <iterate id="iterate2" preservePayload="true" attachPath="//m0:getQuote" expression="//m0:getQuotes/m0:getQuote/m0:request">
-                            <target sequence="anon">
-                                <sequence>
-                                    <log level="full" category="DEBUG"/>
-                                    <payloadFactory>
-                                        <format>
-                                            <m0:getQuote>
-                                                <m0:request>
-                                                    <m0:symbol>IBM</m0:symbol>
-                                                </m0:request>
-                                            </m0:getQuote>
-                                        </format>
-                                        <args>
-                                            <arg expression="//m0:getQuote/m0:request/m0:symbol"/>
-                                        </args>
-                                    </payloadFactory>
-                                    <log level="full" category="DEBUG">
-                                        <property name="target1" value="************after payload factory*************"/>
-                                    </log>
-                                    <send>
-                                        <endpoint>
-                                            <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-                                        </endpoint>
-                                    </send>
-                                </sequence>
-                            </target>
-                        </iterate>
+                        {SEND_TO_STOCK_QUOTE}
                     </sequence>
                 </target>
             </iterate>
-        </inSequence>
-        <outSequence>
-            <property name="iterate2CompMaxMsgs" value="10" scope="default" type="INTEGER"/>
+        </sequence>
+    </target>
+</iterate>"#,
+        get_quote_factory(symbol, arg)
+    )
+}
+
+/// `aggregateMediatorBothMinMaxTestProxy.xml` and `aggregateMediatorMinExpressionTestProxy.xml`
+/// (tests-mediator-1 `proxy-services/`), which differ only in their outSequence's
+/// `messageCount`.
+fn min_max_expression_proxy(name: &str, message_count: &str) -> String {
+    aggregate_test_proxy(
+        name,
+        &nested_iterates(
+            FULL_DEBUG,
+            &format!("<log {FULL_DEBUG}/>"),
+            "IBM",
+            "//m0:getQuote/m0:request/m0:symbol",
+        ),
+        &format!(
+            r#"<property name="iterate2CompMaxMsgs" value="10" scope="default" type="INTEGER"/>
             <property name="iterate2CompMinMsgs" value="5" scope="default" type="INTEGER"/>
-            <aggregate id="iterate2">
-                <completeCondition>
-                    {message_count}
-                </completeCondition>
-                <onComplete xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
-                    <log level="custom">
+            {}"#,
+            aggregate(
+                "iterate2",
+                message_count,
+                r#"<log level="custom">
                         <property name="messageLog" value="*****Aggregating*****"/>
                         <property name="maxTime" expression="get-property('maxTime')"/>
                     </log>
@@ -748,12 +720,9 @@ fn min_max_expression_proxy(name: &str, message_count: &str) -> String {
                         <onComplete expression="//m0:getQuoteResponse">
                             <send/>
                         </onComplete>
-                    </aggregate>
-                </onComplete>
-            </aggregate>
-        </outSequence>
-    </target>
-</proxy>"#
+                    </aggregate>"#
+            )
+        ),
     )
 }
 
@@ -778,32 +747,31 @@ fn min_max_expression_proxy(name: &str, message_count: &str) -> String {
 /// which the tests also check.
 #[test]
 fn aggregate_message_count_limits_and_enclosing_element() {
-    let mut mi = Mi::new("split-limits");
-    mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
-    mi.artifact(
-        "proxy-services",
-        "aggregateMediatorMaxMinTestProxy.xml",
-        MAX_MIN_PROXY,
-    );
-    mi.artifact(
-        "proxy-services",
-        "aggregateMediatorBothMinMaxTestProxy.xml",
-        &min_max_expression_proxy(
-            "aggregateMediatorBothMinMaxTestProxy",
-            r#"<messageCount min="5" max="{get-property('iterate2CompMaxMsgs')}"/>"#,
+    let mut mi = Mi::with_stock_quote("split-limits");
+    // tests-mediator-1 `proxy-services/aggregateMediatorMaxMinTestProxy.xml`.
+    mi.deploy(&aggregate_test_proxy(
+        "aggregateMediatorMaxMinTestProxy",
+        &nested_iterates(
+            FULL_DEBUG,
+            &format!("<log {FULL_DEBUG}/>"),
+            "$1",
+            "//m0:getQuotes/m0:getQuote/m0:request/m0:symbol",
         ),
-    );
-    mi.artifact(
-        "proxy-services",
-        "aggregateMediatorMinExpressionTestProxy.xml",
-        &min_max_expression_proxy(
-            "aggregateMediatorMinExpressionTestProxy",
-            r#"<messageCount min="{get-property('iterate2CompMinMsgs')}" max="10"/>"#,
+        &aggregate(
+            "iterate2",
+            r#"<messageCount min="2" max="5"/>"#,
+            &format!("{AGGREGATING}<send/>"),
         ),
-    );
-    mi.artifact(
-        "proxy-services",
-        "aggregateMediatorTestProxy.xml",
+    ))
+    .deploy(&min_max_expression_proxy(
+        "aggregateMediatorBothMinMaxTestProxy",
+        r#"<messageCount min="5" max="{get-property('iterate2CompMaxMsgs')}"/>"#,
+    ))
+    .deploy(&min_max_expression_proxy(
+        "aggregateMediatorMinExpressionTestProxy",
+        r#"<messageCount min="{get-property('iterate2CompMinMsgs')}" max="10"/>"#,
+    ))
+    .deploy(&format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <proxy xmlns="http://ws.apache.org/ns/synapse"
        name="aggregateMediatorTestProxy"
@@ -813,9 +781,7 @@ fn aggregate_message_count_limits_and_enclosing_element() {
        startOnLoad="true">
     <target>
         <inSequence>
-            <property name="ROOT" scope="default">
-                <root:rootelement xmlns:root="www.wso2esb.com"/>
-            </property>
+            {ROOT_PROPERTY}
             <log level="custom">
                 <property name="REQUEST" expression="$body"/>
             </log>
@@ -823,33 +789,86 @@ fn aggregate_message_count_limits_and_enclosing_element() {
                      preservePayload="true"
                      attachPath="//m0:getQuote"
                      expression="//m0:getQuote/m0:request">
-                <target>
-                    <sequence>
-                        <send>
-                            <endpoint>
-                                <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-                            </endpoint>
-                        </send>
-                    </sequence>
-                </target>
+                {}
             </iterate>
         </inSequence>
         <outSequence>
-            <aggregate>
-                <completeCondition>
-                    <messageCount min="-1" max="-1"/>
-                </completeCondition>
-                <onComplete xmlns:m0="http://services.samples"
-                            expression="//m0:getQuoteResponse"
-                            enclosingElementProperty="ROOT">
-                    <send/>
-                </onComplete>
-            </aggregate>
+            {}
         </outSequence>
     </target>
     <description/>
 </proxy>"#,
-    );
+        target(SEND_TO_STOCK_QUOTE),
+        aggregate_in_root("//m0:getQuoteResponse")
+    ))
+    .deploy(&aggregate_test_proxy(
+        "aggregateMediatorOnCompleteFromConfTestProxy",
+        &nested_iterates(
+            FULL_DEBUG,
+            &format!("<log {FULL_DEBUG}/>"),
+            "WSO2",
+            "//m0:getQuote/m0:request/m0:symbol",
+        ),
+        &aggregate_all(
+            "iterate2",
+            &format!(
+                r#"{AGGREGATING}
+                    <aggregate id="iterate1">
+                        <completeCondition timeout="1">
+                            <messageCount min="-1" max="-1"/>
+                        </completeCondition>
+                        <onComplete expression="//m0:getQuoteResponse"
+                                    sequence="conf:/sequences/dynamic_seq1.xml"/>
+                    </aggregate>"#
+            ),
+        ),
+    ))
+    .deploy(&aggregate_test_proxy(
+        "aggregateMediatorPropertyTestProxy",
+        &format!(
+            r#"<property name="counter" value="0" scope="operation"/>
+            {}"#,
+            nested_iterates(
+                r#"level="full""#,
+                r#"<property name="counter" expression="get-property('operation','counter')+1" scope="operation"/>
+                    <log level="full">
+                        <property name="printingCount" expression="get-property('operation','counter')"/>
+                    </log>"#,
+                "WSO2 $1",
+                "get-property('operation','counter')",
+            )
+        ),
+        &aggregate_all("iterate2", &format!("{AGGREGATING}<send/>")),
+    ))
+    .deploy(&format!(
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="aggregateMediatorOnCompleteErrorTestProxy"
+       transports="http,https"
+       statistics="disable"
+       trace="disable"
+       startOnLoad="true">
+    <target>
+        <inSequence>
+            {ROOT_PROPERTY}
+            <iterate xmlns:m0="http://services.samples" expression="//m0:getQuote">
+                {}
+            </iterate>
+        </inSequence>
+        <outSequence>
+            {}
+        </outSequence>
+        <faultSequence>
+            <makefault version="soap11">
+                <code xmlns:soap11Env="http://schemas.xmlsoap.org/soap/envelope/" value="soap11Env:Server"/>
+                <reason xmlns:ns="http://org.apache.synapse/xsd" expression="get-property('ERROR_MESSAGE')"/>
+            </makefault>
+            <send/>
+        </faultSequence>
+    </target>
+    <description/>
+</proxy>"#,
+        target(SEND_TO_STOCK_QUOTE),
+        aggregate_in_root(".")
+    ));
     mi.home.file(
         "registry/config/sequences/dynamic_seq1.xml",
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -872,211 +891,18 @@ fn aggregate_message_count_limits_and_enclosing_element() {
     <send/>
 </sequence>"#,
     );
-    mi.artifact(
-        "proxy-services",
-        "aggregateMediatorOnCompleteFromConfTestProxy.xml",
-        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="aggregateMediatorOnCompleteFromConfTestProxy"
-       transports="https http"
-       startOnLoad="true"
-       trace="disable">
-    <description/>
-    <target>
-        <inSequence>
-            <iterate xmlns:ns="http://org.apache.synapse/xsd"
-                     xmlns:ns3="http://org.apache.synapse/xsd"
-                     xmlns:m0="http://services.samples"
-                     id="iterate1"
-                     preservePayload="true"
-                     attachPath="//m0:getQuotes"
-                     expression="//m0:getQuotes/m0:getQuote"
-                     sequential="true">
-                <target>
-                    <sequence>
-                        <log level="full" category="DEBUG">
-                            <property name="target1"
-                                      value="************After 1st Iterate before 2nd Iterate*************"/>
-                        </log>
-                        <iterate id="iterate2"
-                                 preservePayload="true"
-                                 attachPath="//m0:getQuote"
-                                 expression="//m0:getQuotes/m0:getQuote/m0:request">
-                            <target sequence="anon">
-                                <sequence>
-                                    <log level="full" category="DEBUG"/>
-                                    <payloadFactory>
-                                        <format>
-                                            <m0:getQuote>
-                                                <m0:request>
-                                                    <m0:symbol>WSO2</m0:symbol>
-                                                </m0:request>
-                                            </m0:getQuote>
-                                        </format>
-                                        <args>
-                                            <arg expression="//m0:getQuote/m0:request/m0:symbol"/>
-                                        </args>
-                                    </payloadFactory>
-                                    <log level="full" category="DEBUG">
-                                        <property name="target1" value="************after payload factory*************"/>
-                                    </log>
-                                    <send>
-                                        <endpoint>
-                                            <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-                                        </endpoint>
-                                    </send>
-                                </sequence>
-                            </target>
-                        </iterate>
-                    </sequence>
-                </target>
-            </iterate>
-        </inSequence>
-        <outSequence>
-            <aggregate id="iterate2">
-                <completeCondition>
-                    <messageCount min="-1" max="-1"/>
-                </completeCondition>
-                <onComplete xmlns:ns="http://org.apache.synapse/xsd"
-                            xmlns:ns3="http://org.apache.synapse/xsd"
-                            xmlns:m0="http://services.samples"
-                            expression="//m0:getQuoteResponse">
-                    <log level="custom">
-                        <property name="messageLog" value="*****Aggregating*****"/>
-                    </log>
-                    <aggregate id="iterate1">
-                        <completeCondition timeout="1">
-                            <messageCount min="-1" max="-1"/>
-                        </completeCondition>
-                        <onComplete expression="//m0:getQuoteResponse"
-                                    sequence="conf:/sequences/dynamic_seq1.xml"/>
-                    </aggregate>
-                </onComplete>
-            </aggregate>
-        </outSequence>
-    </target>
-</proxy>"#,
-    );
-    mi.artifact(
-        "proxy-services",
-        "aggregateMediatorPropertyTestProxy.xml",
-        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="aggregateMediatorPropertyTestProxy" transports="https http" startOnLoad="true" trace="disable">
-    <description/>
-    <target>
-        <inSequence>
-            <property name="counter" value="0" scope="operation"/>
-            <iterate xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples" id="iterate1" preservePayload="true" attachPath="//m0:getQuotes" expression="//m0:getQuotes/m0:getQuote" sequential="true">
-                <target>
-                    <sequence>
-                        <log level="full">
-                            <property name="target1" value="************After 1st Iterate before 2nd Iterate*************"/>
-                        </log>
-                        <iterate id="iterate2" preservePayload="true" attachPath="//m0:getQuote" expression="//m0:getQuotes/m0:getQuote/m0:request">
-                            <target sequence="anon">
-                                <sequence>
-                                    <property name="counter" expression="get-property('operation','counter')+1" scope="operation"/>
-                                    <log level="full">
-                                        <property name="printingCount" expression="get-property('operation','counter')"/>
-                                    </log>
-                                    <payloadFactory>
-                                        <format>
-                                            <m0:getQuote>
-                                                <m0:request>
-                                                    <m0:symbol>WSO2 $1</m0:symbol>
-                                                </m0:request>
-                                            </m0:getQuote>
-                                        </format>
-                                        <args>
-                                            <arg expression="get-property('operation','counter')"/>
-                                        </args>
-                                    </payloadFactory>
-                                    <log level="full" category="DEBUG">
-                                        <property name="target1" value="************after payload factory*************"/>
-                                    </log>
-                                    <send>
-                                        <endpoint>
-                                            <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-                                        </endpoint>
-                                    </send>
-                                </sequence>
-                            </target>
-                        </iterate>
-                    </sequence>
-                </target>
-            </iterate>
-        </inSequence>
-        <outSequence>
-            <aggregate id="iterate2">
-                <completeCondition>
-                    <messageCount min="-1" max="-1"/>
-                </completeCondition>
-                <onComplete xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
-                    <log level="custom">
-                        <property name="messageLog" value="*****Aggregating*****"/>
-                    </log>
-                    <send/>
-                </onComplete>
-            </aggregate>
-        </outSequence>
-    </target>
-</proxy>"#,
-    );
-    mi.artifact(
-        "proxy-services",
-        "aggregateMediatorOnCompleteErrorTestProxy.xml",
-        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="aggregateMediatorOnCompleteErrorTestProxy"
-       transports="http,https"
-       statistics="disable"
-       trace="disable"
-       startOnLoad="true">
-    <target>
-        <inSequence>
-            <property name="ROOT" scope="default">
-                <root:rootelement xmlns:root="www.wso2esb.com"/>
-            </property>
-            <iterate xmlns:m0="http://services.samples" expression="//m0:getQuote">
-                <target>
-                    <sequence>
-                        <send>
-                            <endpoint>
-                                <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-                            </endpoint>
-                        </send>
-                    </sequence>
-                </target>
-            </iterate>
-        </inSequence>
-        <outSequence>
-            <aggregate>
-                <completeCondition>
-                    <messageCount min="-1" max="-1"/>
-                </completeCondition>
-                <onComplete xmlns:m0="http://services.samples"
-                            expression="."
-                            enclosingElementProperty="ROOT">
-                    <send/>
-                </onComplete>
-            </aggregate>
-        </outSequence>
-        <faultSequence>
-            <makefault version="soap11">
-                <code xmlns:soap11Env="http://schemas.xmlsoap.org/soap/envelope/" value="soap11Env:Server"/>
-                <reason xmlns:ns="http://org.apache.synapse/xsd" expression="get-property('ERROR_MESSAGE')"/>
-            </makefault>
-            <send/>
-        </faultSequence>
-    </target>
-    <description/>
-</proxy>"#,
-    );
     mi.start();
 
-    // AggregateWithMaxMInLimitsTestCase: min 2, max 5, n requests for IBM.
-    let max_min = |n: usize| {
+    // The count of getQuoteResponse for IBM that proxy `proxy` answers for n requests.
+    let quotes = |proxy: &str, n: usize| {
         let r = mi.soap(
-            "/services/aggregateMediatorMaxMinTestProxy",
+            &format!("/services/{proxy}"),
             &quotes_of_one_quote("IBM", n),
         );
         quote_responses(&r, "IBM")
     };
+    // AggregateWithMaxMInLimitsTestCase: min 2, max 5, n requests for IBM.
+    let max_min = |n: usize| quotes("aggregateMediatorMaxMinTestProxy", n);
     assert_eq!(max_min(1), 1, "testLessThanMinimum: n completes before min");
     assert_eq!(max_min(2), 2, "testEqualtoMinimum");
     for n in [100, 4, 10, 3] {
@@ -1093,11 +919,7 @@ fn aggregate_message_count_limits_and_enclosing_element() {
         "aggregateMediatorMinExpressionTestProxy",
     ] {
         for (n, want) in [(3, 3), (5, 5), (10, 5), (8, 5), (15, 5)] {
-            let r = mi.soap(
-                &format!("/services/{proxy}"),
-                &quotes_of_one_quote("IBM", n),
-            );
-            assert_eq!(quote_responses(&r, "IBM"), want, "{proxy}, {n} requests");
+            assert_eq!(quotes(proxy, n), want, "{proxy}, {n} requests");
         }
     }
 
@@ -1114,10 +936,8 @@ fn aggregate_message_count_limits_and_enclosing_element() {
         "{text}"
     );
     // Precisely: the Body holds the enclosing element, which holds the aggregated responses.
-    let wrapped = select(
-        &text,
-        "/soapenv:Envelope/soapenv:Body/root:rootelement/m0:getQuoteResponse",
-    );
+    let in_root = "/soapenv:Envelope/soapenv:Body/root:rootelement/m0:getQuoteResponse";
+    let wrapped = select(&text, in_root);
     assert_eq!(wrapped.len(), 1, "{text}");
     assert!(wrapped[0].contains("WSO2 Company"), "{text}");
     // And with three requests, three responses inside one enclosing element.
@@ -1127,19 +947,11 @@ fn aggregate_message_count_limits_and_enclosing_element() {
     );
     let text = r.text();
     assert_eq!(
-        select(&text, "/soapenv:Envelope/soapenv:Body/*").len(),
+        count(&text, "/soapenv:Envelope/soapenv:Body/*"),
         1,
         "{text}"
     );
-    assert_eq!(
-        select(
-            &text,
-            "/soapenv:Envelope/soapenv:Body/root:rootelement/m0:getQuoteResponse"
-        )
-        .len(),
-        3,
-        "{text}"
-    );
+    assert_eq!(count(&text, in_root), 3, "{text}");
 
     // OnCompleteSequenceFromRegistryTestCase: 5 requests for IBM; the outer aggregate's
     // onComplete is the registry sequence, whose payloadFactory answers.
@@ -1213,11 +1025,8 @@ fn aggregate_message_count_limits_and_enclosing_element() {
 /// (ESBJAVA-2152: 240 parts).
 #[test]
 fn nested_aggregates() {
-    let mut mi = Mi::new("split-nested");
-    mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
-    mi.artifact(
-        "proxy-services",
-        "nestedAggregatedTestCase.xml",
+    let mut mi = Mi::with_stock_quote("split-nested");
+    mi.deploy(
         r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="nestedAggregatedTestCase" transports="http https"
        startOnLoad="true" trace="disable">
     <description />
@@ -1231,10 +1040,8 @@ fn nested_aggregates() {
         </outSequence>
     </target>
 </proxy>"#,
-    );
-    mi.artifact(
-        "sequences",
-        "IterateMediatorSequence.xml",
+    )
+    .deploy(&format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1"?>
 <sequence xmlns="http://ws.apache.org/ns/synapse" name="IterateMediatorSequence">
         <iterate xmlns:soapenv="http://www.w3.org/2003/05/soap-envelope" xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples" id="iterate1" preservePayload="true" attachPath="//m0:getQuotes" expression="//m0:getQuotes/m0:getQuote">
@@ -1258,80 +1065,73 @@ fn nested_aggregates() {
                                         <arg xmlns:m0="http://services.samples" expression="//m0:getQuotes/m0:getQuote/m0:request/m0:symbol"/>
                                     </args>
                                 </payloadFactory>
-                                <send>
-                                    <endpoint>
-                                        <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-                                    </endpoint>
-                                </send>
+                                {SEND_TO_STOCK_QUOTE}
                             </sequence>
                         </target>
                     </iterate>
                 </sequence>
             </target>
         </iterate>
-    </sequence>"#,
-    );
-    mi.artifact(
-        "sequences",
-        "aggregateMessages.xml",
+    </sequence>"#
+    ))
+    .deploy(&format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1"?>
 <sequence xmlns="http://ws.apache.org/ns/synapse" name="aggregateMessages">
         <log level="full"/>
-        <aggregate id="iterate2">
-            <completeCondition>
-                <messageCount min="-1" max="-1"/>
-            </completeCondition>
-            <onComplete xmlns:soapenv="http://www.w3.org/2003/05/soap-envelope" xmlns:ns="http://org.apache.synapse/xsd" xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
-                <aggregate id="iterate1">
-                    <completeCondition>
-                        <messageCount min="-1" max="-1"/>
-                    </completeCondition>
-                    <onComplete expression="//m0:getQuoteResponse">
-                        <send/>
-                    </onComplete>
-                </aggregate>
-            </onComplete>
-        </aggregate>
+        {}
     </sequence>"#,
-    );
+        aggregate_all("iterate2", &aggregate_all("iterate1", "<send/>"))
+    ));
     mi.start();
     // test(): 4 requests for IBM in one getQuote; 4 responses, each for "IBM Company".
-    let r = mi.soap(
-        "/services/nestedAggregatedTestCase",
-        &quotes_of_one_quote("IBM", 4),
-    );
-    assert_eq!(quote_responses(&r, "IBM Company"), 4, "{}", r.text());
+    let proxy = "nestedAggregatedTestCase";
+    mi.assert_quotes(proxy, &quotes_of_one_quote("IBM", 4), "IBM Company", 4);
     // testNestedAggregate(): 4 getQuote × 4 requests for WSO2: 16 responses.
-    let r = mi.soap(
-        "/services/nestedAggregatedTestCase",
-        &nested_quotes("WSO2", 4),
-    );
-    assert_eq!(quote_responses(&r, "WSO2 Company"), 16, "{}", r.text());
+    mi.assert_quotes(proxy, &nested_quotes("WSO2", 4), "WSO2 Company", 16);
     // testNestedAggregateWithLargeMessage(): 15 × 15.
-    let r = mi.soap(
-        "/services/nestedAggregatedTestCase",
-        &nested_quotes("WSO2", 15),
-    );
-    assert_eq!(quote_responses(&r, "WSO2 Company"), 225);
+    mi.assert_quotes(proxy, &nested_quotes("WSO2", 15), "WSO2 Company", 225);
 }
 
 // ---------------------------------------------------------------------------------------------
 // clone: several endpoints, named endpoints, registry sequences, `to` and `soapAction`
 // ---------------------------------------------------------------------------------------------
 
-/// tests-mediator-1 `sequences/aggregateMessagesSeq.xml`.
-const AGGREGATE_MESSAGES_SEQ: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="aggregateMessagesSeq">
-    <aggregate id="clone3">
-        <completeCondition>
-            <messageCount min="-1" max="-1" />
-        </completeCondition>
-        <onComplete xmlns:ns="http://org.apache.synapse/xsd"
-                    xmlns:ns3="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples"
-                    expression="//m0:getQuoteResponse">
-            <send />
-        </onComplete>
-    </aggregate>
-</sequence>"#;
+/// Target `n` (1 or 2) of tests-mediator-1's sequential `clone3` clones, with the attributes
+/// `target`: it logs `clone3 = clone3_target{n}` and sends to SimpleStockQuoteService on :900{n}
+/// through an inline endpoint with the attributes `endpoint`.
+fn clone3_target(n: u8, target: &str, endpoint: &str) -> String {
+    format!(
+        r#"<target{target}>
+    <sequence>
+        <log level="full">
+            <property name="clone3" value="clone3_target{n}"/>
+        </log>
+        <send>
+            <endpoint{endpoint}>
+                <address uri="http://localhost:900{n}/services/SimpleStockQuoteService"/>
+            </endpoint>
+        </send>
+    </sequence>
+</target>"#
+    )
+}
+
+/// tests-mediator-1's clone proxies (`proxy-services/Clone*Proxy.xml`), with `in_sequence` and
+/// `out_sequence`.
+fn clone_proxy(name: &str, in_sequence: &str, out_sequence: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<proxy xmlns="http://ws.apache.org/ns/synapse" name="{name}" startOnLoad="true"
+       statistics="disable" trace="disable" transports="http,https">
+    <target>
+        {}
+        <faultSequence/>
+    </target>
+    <description/>
+</proxy>"#,
+        in_and_out(in_sequence, out_sequence)
+    )
+}
 
 /// Clone's targets: sequential inline sequences sending to named and anonymous inline endpoints,
 /// sequences from the registry (`conf:` and `gov:`), and targets that only set `to` and
@@ -1347,93 +1147,27 @@ const AGGREGATE_MESSAGES_SEQ: &str = r#"<sequence xmlns="http://ws.apache.org/ns
 /// - `CloneSOAPActionTestCase` (proxy `CloneSOAPActionTestCaseProxy`).
 #[test]
 fn clone_targets_endpoints_registry_sequences_and_soap_action() {
-    let mut mi = Mi::new("split-clone");
-    mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
-    mi.artifact(
-        "sequences",
-        "aggregateMessagesSeq.xml",
-        AGGREGATE_MESSAGES_SEQ,
-    );
-    mi.artifact(
-        "proxy-services",
-        "CloneIntegrationNamedEndpointsProxy.xml",
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<proxy xmlns="http://ws.apache.org/ns/synapse" name="CloneIntegrationNamedEndpointsProxy" startOnLoad="true"
-       statistics="disable" trace="disable" transports="http,https">
-    <target>
-        <inSequence>
-            <clone id="clone3" sequential="true">
-                <target>
-                    <sequence>
-                        <log level="full">
-                            <property name="clone3" value="clone3_target1"/>
-                        </log>
-                        <send>
-                            <endpoint name="ep1">
-                                <address uri="http://localhost:9001/services/SimpleStockQuoteService"/>
-                            </endpoint>
-                        </send>
-                    </sequence>
-                </target>
-                <target>
-                    <sequence>
-                        <log level="full">
-                            <property name="clone3" value="clone3_target2"/>
-                        </log>
-                        <send>
-                            <endpoint name="ep2">
-                                <address uri="http://localhost:9002/services/SimpleStockQuoteService"/>
-                            </endpoint>
-                        </send>
-                    </sequence>
-                </target>
-            </clone>
-        </inSequence>
-        <outSequence>
-            <sequence key="aggregateMessagesSeq"/>
-        </outSequence>
-        <faultSequence/>
-    </target>
-    <description/>
-</proxy>"#,
-    );
-    // clone_unknown_endpoints.xml is a synapse.xml; its sequence and proxy, one file each.
-    mi.artifact(
-        "sequences",
-        "cloningMessages9.xml",
-        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="cloningMessages9" transports="https http">
-        <clone id="clone3" sequential="true">
-            <target sequence="anon">
-                <sequence>
-                    <log level="full">
-                        <property name="clone3" value="clone3_target1"/>
-                    </log>
-                    <send>
-                        <endpoint>
-                            <address uri="http://localhost:9001/services/SimpleStockQuoteService"/>
-                        </endpoint>
-                    </send>
-                </sequence>
-            </target>
-            <target sequence="anon">
-                <sequence>
-                    <log level="full">
-                        <property name="clone3" value="clone3_target2"/>
-                    </log>
-                    <send>
-                        <endpoint>
-                            <address uri="http://localhost:9002/services/SimpleStockQuoteService"/>
-                        </endpoint>
-                    </send>
-                </sequence>
-            </target>
-        </clone>
+    let mut mi = Mi::with_stock_quote("split-clone");
+    mi.deploy(&aggregate_sequence("aggregateMessagesSeq", "clone3"))
+        .deploy(&clone_proxy(
+            "CloneIntegrationNamedEndpointsProxy",
+            &format!(
+                r#"<clone id="clone3" sequential="true">{}{}</clone>"#,
+                clone3_target(1, "", r#" name="ep1""#),
+                clone3_target(2, "", r#" name="ep2""#)
+            ),
+            r#"<sequence key="aggregateMessagesSeq"/>"#,
+        ))
+        // clone_unknown_endpoints.xml is a synapse.xml; its sequence and proxy, one file each.
+        .deploy(&format!(
+            r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="cloningMessages9" transports="https http">
+        <clone id="clone3" sequential="true">{}{}</clone>
     </sequence>"#,
-    );
-    mi.artifact(
-        "proxy-services",
-        "CloneIntegrationAnonymousEndpointsTestProxy.xml",
-        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="CloneIntegrationAnonymousEndpointsTestProxy" transports="https http">
+            clone3_target(1, r#" sequence="anon""#, ""),
+            clone3_target(2, r#" sequence="anon""#, "")
+        ))
+        .deploy(
+            r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="CloneIntegrationAnonymousEndpointsTestProxy" transports="https http">
         <target>
             <inSequence>
                 <sequence key="cloningMessages9"/>
@@ -1443,7 +1177,7 @@ fn clone_targets_endpoints_registry_sequences_and_soap_action() {
             </outSequence>
         </target>
     </proxy>"#,
-    );
+        );
     // As in WSO2's test registry: resources named without an extension.
     let log_and_send = mi.adapt(
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -1461,29 +1195,19 @@ fn clone_targets_endpoints_registry_sequences_and_soap_action() {
 	</out>
 </sequence>"#,
     );
-    mi.home.file(
-        "registry/config/sequences/clone/cloneLogAndSendSequence",
-        &log_and_send,
-    );
-    mi.home.file(
-        "registry/governance/sequences/clone/cloneLogAndSendSequence",
-        &log_and_send,
-    );
-    mi.artifact(
-        "proxy-services",
-        "CloneIntegrationSequenceProxy.xml",
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<proxy xmlns="http://ws.apache.org/ns/synapse" name="CloneIntegrationSequenceProxy" startOnLoad="true"
-       statistics="disable" trace="disable" transports="http,https">
-    <target>
-        <inSequence>
-            <clone>
+    for registry in ["config", "governance"] {
+        mi.home.file(
+            &format!("registry/{registry}/sequences/clone/cloneLogAndSendSequence"),
+            &log_and_send,
+        );
+    }
+    mi.deploy(&clone_proxy(
+        "CloneIntegrationSequenceProxy",
+        r#"<clone>
                 <target sequence="conf:/sequences/clone/cloneLogAndSendSequence" />
                 <target sequence="gov:/sequences/clone/cloneLogAndSendSequence" />
-            </clone>
-        </inSequence>
-        <outSequence>
-            <aggregate>
+            </clone>"#,
+        r#"<aggregate>
                 <completeCondition>
                     <messageCount min="0" max="5" />
                 </completeCondition>
@@ -1493,44 +1217,20 @@ fn clone_targets_endpoints_registry_sequences_and_soap_action() {
                     </log>
                     <send />
                 </onComplete>
-            </aggregate>
-        </outSequence>
-        <faultSequence/>
-    </target>
-    <description/>
-</proxy>"#,
-    );
-    mi.artifact(
-        "proxy-services",
-        "CloneSOAPActionTestCaseProxy.xml",
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<proxy xmlns="http://ws.apache.org/ns/synapse" name="CloneSOAPActionTestCaseProxy" startOnLoad="true"
-       statistics="disable" trace="disable" transports="http,https">
-    <target>
-        <inSequence>
-            <clone id="clone3" sequential="true">
+            </aggregate>"#,
+    ))
+    .deploy(&clone_proxy(
+        "CloneSOAPActionTestCaseProxy",
+        r#"<clone id="clone3" sequential="true">
                 <target to="http://localhost:9001/services/SimpleStockQuoteService" soapAction="m0:getQuote">
-                    <sequence>
-                        <send>
-                        </send>
-                    </sequence>
+                    <sequence><send></send></sequence>
                 </target>
                 <target to="http://localhost:9002/services/SimpleStockQuoteService" soapAction="m0:getQuote">
-                    <sequence>
-                        <send>
-                        </send>
-                    </sequence>
+                    <sequence><send></send></sequence>
                 </target>
-            </clone>
-        </inSequence>
-        <outSequence>
-            <sequence key="aggregateMessagesSeq"/>
-        </outSequence>
-        <faultSequence/>
-    </target>
-    <description/>
-</proxy>"#,
-    );
+            </clone>"#,
+        r#"<sequence key="aggregateMessagesSeq"/>"#,
+    ));
     mi.start();
 
     // CloneIntegrationNamedEndpointsTestCase, CloneIntegrationAnonymousEndpointsTestCase,
@@ -1542,8 +1242,7 @@ fn clone_targets_endpoints_registry_sequences_and_soap_action() {
         "CloneIntegrationSequenceProxy",
     ] {
         let mark = mi.log_text().len();
-        let r = mi.soap(&format!("/services/{proxy}"), &quote_of_requests("WSO2", 1));
-        assert_eq!(quote_responses(&r, "WSO2"), 2, "{proxy}: {}", r.text());
+        mi.assert_quotes(proxy, &quote_of_requests("WSO2", 1), "WSO2", 2);
         assert_eq!(
             mi.log_since(mark).matches("STOCK_QUOTE = WSO2").count(),
             2,
@@ -1586,9 +1285,19 @@ fn states(log: &str) -> Vec<String> {
         .collect()
 }
 
-/// tests-mediator-1 `mediatorconfig/call/synapse10.xml` ("Call Mediator with Clone/Aggregate").
-const CALL_IN_CLONE: &str = r#"
-    <proxy xmlns="http://ws.apache.org/ns/synapse" name="TestCallProxy"
+/// The log of `STATE = {state}` that tests-mediator-1 `mediatorconfig/call/synapse{10,11,14}.xml`
+/// write all along.
+fn state(state: &str) -> String {
+    format!(
+        r#"<log level="custom">
+    <property name="STATE" value="{state}"/>
+</log>"#
+    )
+}
+
+/// The proxy `TestCallProxy` of tests-mediator-1 `mediatorconfig/call/synapse{10,11,14}.xml`
+/// (the same in the three), which runs `SEQ1`.
+const CALL_PROXY: &str = r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="TestCallProxy"
            transports="https http"
            startOnLoad="true"
            trace="disable">
@@ -1607,98 +1316,81 @@ const CALL_IN_CLONE: &str = r#"
                 <send/>
             </inSequence>
         </target>
-    </proxy>
-@@
-    <endpoint xmlns="http://ws.apache.org/ns/synapse" name="EP">
+    </proxy>"#;
+
+/// The endpoint `EP` of the same files.
+const CALL_EP: &str = r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="EP">
         <address uri="http://localhost:9000/services/SimpleStockQuoteService"/>
-    </endpoint>
-@@
-    <sequence xmlns="http://ws.apache.org/ns/synapse" name="SEQ1">
-        <log level="custom">
-            <property name="STATE" value="SEQ1 S1"/>
-        </log>
-        <clone>
-            <target>
-                <sequence>
-                    <log level="custom">
-                        <property name="STATE" value="CLONE TARGET1 S1"/>
-                    </log>
-                    <call>
-                        <endpoint key="EP"/>
-                    </call>
-                    <log level="custom">
-                        <property name="STATE" value="CLONE TARGET1 S2"/>
-                    </log>
-                </sequence>
-            </target>
-            <target>
-                <sequence>
-                    <log level="custom">
-                        <property name="STATE" value="CLONE TARGET2 S1"/>
-                    </log>
-                    <call>
-                        <endpoint key="EP"/>
-                    </call>
-                    <log level="custom">
-                        <property name="STATE" value="CLONE TARGET2 S2"/>
-                    </log>
-                </sequence>
-            </target>
-        </clone>
-        <log level="custom">
-            <property name="STATE" value="SEQ1 S2"/>
-        </log>
-        <aggregate>
-            <completeCondition>
-                <messageCount/>
-            </completeCondition>
-            <onComplete xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
-                <log level="custom">
-                    <property name="STATE" value="AGGREGATED STATE"/>
-                </log>
-            </onComplete>
-        </aggregate>
-        <log level="custom">
-            <property name="STATE" value="SEQ1 S3"/>
-        </log>
-    </sequence>"#;
+    </endpoint>"#;
+
+/// The sequence `SEQ1` of the same files: it logs `SEQ1 S1`, runs `splitter`, logs `SEQ1 S2`,
+/// aggregates the `getQuoteResponse`s with `on_complete`, and logs `last`.
+fn call_seq1(splitter: &str, on_complete: &str, last: &str) -> String {
+    format!(
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="SEQ1">
+    {}
+    {splitter}
+    {}
+    <aggregate>
+        <completeCondition>
+            <messageCount/>
+        </completeCondition>
+        <onComplete xmlns:ns="http://org.apache.synapse/xsd" xmlns:m0="http://services.samples"
+                    expression="//m0:getQuoteResponse">
+            {on_complete}
+        </onComplete>
+    </aggregate>
+    {}
+</sequence>"#,
+        state("SEQ1 S1"),
+        state("SEQ1 S2"),
+        state(last)
+    )
+}
+
+/// What the splitters' targets of the same files do: log `{name} S1`, call `EP`, log
+/// `{name} S2`.
+fn call_ep(name: &str) -> String {
+    format!(
+        r#"{}
+<call>
+    <endpoint key="EP"/>
+</call>
+{}"#,
+        state(&format!("{name} S1")),
+        state(&format!("{name} S2"))
+    )
+}
+
+/// tests-mediator-1 `mediatorconfig/call/synapse10.xml` ("Call Mediator with Clone/Aggregate"),
+/// after [`CALL_PROXY`] and [`CALL_EP`].
+fn call_in_clone() -> Vec<String> {
+    vec![call_seq1(
+        &format!(
+            "<clone>{}{}</clone>",
+            target(&call_ep("CLONE TARGET1")),
+            target(&call_ep("CLONE TARGET2"))
+        ),
+        &state("AGGREGATED STATE"),
+        "SEQ1 S3",
+    )]
+}
 
 /// tests-mediator-1 `mediatorconfig/call/synapse11.xml` ("Call Mediator with Iterate/Aggregate"),
-/// from its proxy on: the same `TestCallProxy` and `EP` as [`CALL_IN_CLONE`].
-const CALL_IN_ITERATE_SEQ1: &str = r#"
-    <sequence xmlns="http://ws.apache.org/ns/synapse" name="SEQ1">
-        <log level="custom">
-            <property name="STATE" value="SEQ1 S1"/>
-        </log>
-        <iterate xmlns:m0="http://services.samples"
+/// after [`CALL_PROXY`] and [`CALL_EP`].
+fn call_in_iterate() -> Vec<String> {
+    vec![call_seq1(
+        &format!(
+            r#"<iterate xmlns:m0="http://services.samples"
                  preservePayload="true"
                  attachPath="//m0:getQuote"
                  expression="//m0:getQuote/m0:request">
-            <target>
-                <sequence>
-                    <log level="custom">
-                        <property name="STATE" value="ITERATE1 S1"/>
-                    </log>
-                    <call>
-                        <endpoint key="EP"/>
-                    </call>
-                    <log level="custom">
-                        <property name="STATE" value="ITERATE1 S2"/>
-                    </log>
-                </sequence>
-            </target>
-        </iterate>
-        <log level="custom">
-            <property name="STATE" value="SEQ1 S2"/>
-        </log>
-        <aggregate>
-            <completeCondition>
-                <messageCount/>
-            </completeCondition>
-            <onComplete xmlns:m0="http://services.samples" expression="//m0:getQuoteResponse">
-                <log level="custom">
-                    <property name="STATE" value="AGGREGATE S1"/>
-                </log>
+            {}
+        </iterate>"#,
+            target(&call_ep("ITERATE1"))
+        ),
+        &format!(
+            r#"{}
                 <header name="Action" value="urn:getQuote"/>
                 <payloadFactory>
                     <format>
@@ -1713,87 +1405,50 @@ const CALL_IN_ITERATE_SEQ1: &str = r#"
                 <call>
                     <endpoint key="EP"/>
                 </call>
-                <log level="custom">
-                    <property name="STATE" value="AGGREGATE S2"/>
-                </log>
-            </onComplete>
-        </aggregate>
-        <log level="custom">
-            <property name="STATE" value="SEQ1 S3"/>
-        </log>
-    </sequence>"#;
+                {}"#,
+            state("AGGREGATE S1"),
+            state("AGGREGATE S2")
+        ),
+        "SEQ1 S3",
+    )]
+}
 
 /// tests-mediator-1 `mediatorconfig/call/synapse14.xml` ("Call Mediator with Clone targets points
-/// to named sequences"), from its proxy on: the same `TestCallProxy` and `EP`.
-const CALL_IN_CLONE_NAMED_SEQ1: &str = r#"
-    <sequence xmlns="http://ws.apache.org/ns/synapse" name="SEQ1">
-        <log level="custom">
-            <property name="STATE" value="SEQ1 S1"/>
-        </log>
-        <clone>
+/// to named sequences"), after [`CALL_PROXY`] and [`CALL_EP`].
+fn call_in_clone_named() -> Vec<String> {
+    let named = |name: &str, target: &str| {
+        format!(
+            r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="{name}">{}</sequence>"#,
+            call_ep(target)
+        )
+    };
+    vec![
+        call_seq1(
+            r#"<clone>
             <target sequence="Target1"/>
             <target sequence="Target2"/>
-        </clone>
-        <log level="custom">
-            <property name="STATE" value="SEQ1 S2"/>
-        </log>
-        <aggregate>
-            <completeCondition>
-                <messageCount/>
-            </completeCondition>
-            <onComplete xmlns:ns="http://org.apache.synapse/xsd"
-                        xmlns:m0="http://services.samples"
-                        expression="//m0:getQuoteResponse">
-                <log level="custom">
-                    <property name="STATE" value="AGGREGATED STATE"/>
-                </log>
-            </onComplete>
-        </aggregate>
-        <log level="custom">
-            <property name="STATE" value="SEQ1 P3"/>
-        </log>
-    </sequence>
-@@
-    <sequence xmlns="http://ws.apache.org/ns/synapse" name="Target1">
-        <log level="custom">
-            <property name="STATE" value="CLONE TARGET1 S1"/>
-        </log>
-        <call>
-            <endpoint key="EP"/>
-        </call>
-        <log level="custom">
-            <property name="STATE" value="CLONE TARGET1 S2"/>
-        </log>
-    </sequence>
-@@
-    <sequence xmlns="http://ws.apache.org/ns/synapse" name="Target2">
-        <log level="custom">
-            <property name="STATE" value="CLONE TARGET2 S1"/>
-        </log>
-        <call>
-            <endpoint key="EP"/>
-        </call>
-        <log level="custom">
-            <property name="STATE" value="CLONE TARGET2 S2"/>
-        </log>
-    </sequence>"#;
+        </clone>"#,
+            &state("AGGREGATED STATE"),
+            "SEQ1 P3",
+        ),
+        named("Target1", "CLONE TARGET1"),
+        named("Target2", "CLONE TARGET2"),
+    ]
+}
 
-/// Writes the artifacts of one of WSO2's synapse.xml files (split at `@@`) with every name
-/// suffixed by `_{n}`, so that the three configurations, which reuse names, share one mint.
-fn deploy_suffixed(mi: &Mi, xml: &str, n: u32) {
-    for (i, part) in xml.split("@@").enumerate() {
-        let mut part = part.trim().to_string();
+/// Writes the artifacts of one of WSO2's synapse.xml files ([`CALL_PROXY`], [`CALL_EP`] and
+/// `artifacts`) with every name suffixed by `_{n}`, so that the three configurations, which reuse
+/// names, share one mint.
+fn deploy_suffixed(mi: &Mi, artifacts: &[String], n: u32) {
+    for part in [CALL_PROXY, CALL_EP]
+        .into_iter()
+        .chain(artifacts.iter().map(String::as_str))
+    {
+        let mut part = part.to_string();
         for name in ["TestCallProxy", "SEQ1", "EP", "Target1", "Target2"] {
             part = part.replace(&format!("\"{name}\""), &format!("\"{name}_{n}\""));
         }
-        let dir = if part.starts_with("<proxy") {
-            "proxy-services"
-        } else if part.starts_with("<endpoint") {
-            "endpoints"
-        } else {
-            "sequences"
-        };
-        mi.artifact(dir, &format!("call{n}_{i}.xml"), &part);
+        mi.deploy(&part);
     }
 }
 
@@ -1810,27 +1465,22 @@ fn deploy_suffixed(mi: &Mi, xml: &str, n: u32) {
 /// The expected order of the log lines is the one each synapse.xml writes in its header comment.
 #[test]
 fn call_in_clone_and_iterate_targets() {
-    let mut mi = Mi::new("split-call");
-    mi.artifact("proxy-services", "SimpleStockQuoteService.xml", STOCK_QUOTE);
-    let head = CALL_IN_CLONE
-        .split("@@")
-        .take(2)
-        .collect::<Vec<_>>()
-        .join("@@");
-    deploy_suffixed(&mi, CALL_IN_CLONE, 10);
-    deploy_suffixed(&mi, &format!("{head}@@{CALL_IN_ITERATE_SEQ1}"), 11);
-    deploy_suffixed(&mi, &format!("{head}@@{CALL_IN_CLONE_NAMED_SEQ1}"), 14);
+    let mut mi = Mi::with_stock_quote("split-call");
+    deploy_suffixed(&mi, &call_in_clone(), 10);
+    deploy_suffixed(&mi, &call_in_iterate(), 11);
+    deploy_suffixed(&mi, &call_in_clone_named(), 14);
     mi.start();
 
     // CallMediatorInCloneTestCase and CallMediatorInCloneTargetSequencesTestCase:
     // `sendSimpleStockQuoteRequest(…, "WSO2")`; the Body's first element mentions WSO2.
     for (n, last) in [(10, "SEQ1 S3"), (14, "SEQ1 P3")] {
         let mark = mi.log_text().len();
-        let r = mi.soap(
-            &format!("/services/TestCallProxy_{n}"),
+        let r = mi.assert_quotes(
+            &format!("TestCallProxy_{n}"),
             &quote_of_requests("WSO2", 1),
+            "WSO2",
+            2,
         );
-        assert_eq!(quote_responses(&r, "WSO2"), 2, "synapse{n}: {}", r.text());
         let first = select(&r.text(), "/soapenv:Envelope/soapenv:Body/*[1]");
         assert!(first[0].contains("WSO2"), "{}", r.text());
         let s = states(&mi.log_since(mark));
@@ -1917,6 +1567,82 @@ const SLEEP_SERVICE: &str = r#"<property name="uri.var.load" expression="//load"
 /// The request of `FaultSeqInvokeWithAggregateTimeoutTestCase`.
 const MARKETS: &str = "<marketDetail>\n    <market>\n        <id>100</id>\n        <openTime>10.00AM</openTime>\n        <closeTime>4.00PM</closeTime>\n        <name>New York</name>\n    </market>\n    <market>\n        <id>200</id>\n        <openTime>9.00AM</openTime>\n        <closeTime>5.00PM</closeTime>\n        <name>London</name>\n    </market>\n    <market>\n        <id>300</id>\n        <openTime>8.00AM</openTime>\n        <closeTime>3.00PM</closeTime>\n        <name>Colombo</name>\n    </market>\n    <market>\n        <id>250</id>\n        <openTime>8.00AM</openTime>\n        <closeTime>8.00PM</closeTime>\n        <name>London</name>\n    </market>\n</marketDetail>";
 
+/// WSO2's send to `LBServiceWithSleep` in `ESBJAVA4792AggregateTimeoutTestCase`'s artifacts,
+/// which [`SLEEP_SERVICE`] replaces.
+const LB_SERVICE_WITH_SLEEP: &str = r#"<send>
+    <endpoint>
+        <address uri="http://localhost:9001/services/LBServiceWithSleep"/>
+    </endpoint>
+</send>"#;
+
+/// A proxy of `ESBJAVA4792AggregateTimeoutTestCase`, with `in_sequence` and `out_sequence`.
+fn timeout_proxy(name: &str, in_sequence: &str, out_sequence: &str) -> String {
+    format!(
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="{name}" transports="https,http" statistics="disable" trace="disable" startOnLoad="true">
+        <target>
+            {}
+        </target>
+        <description/>
+    </proxy>"#,
+        in_and_out(in_sequence, out_sequence)
+    )
+}
+
+/// The aggregate of `ESBJAVA4792AggregateTimeoutTestCase`'s proxies, of the parts of `id` (the
+/// `splitter`): their `sleepOperation`s in `ROOT`, once all have come or after 5 s, logged.
+fn sleep_aggregate(id: &str, splitter: &str) -> String {
+    format!(
+        r#"<aggregate id="{id}">
+    <completeCondition timeout="5">
+        <messageCount min="-1" max="-1"/>
+    </completeCondition>
+    <onComplete expression="//sleepOperation" enclosingElementProperty="ROOT">
+        <log level="custom">
+            <property name="OnComplete" value="On Complete Triggered in {splitter} for ESBJAVA4792AggregateTimeoutTestCase"/>
+        </log>
+        <send/>
+    </onComplete>
+</aggregate>"#
+    )
+}
+
+/// The sequences `errorSeq` and `apiErrorseq` of OnCompleteWithTimeoutTest.xml: they log `log`
+/// as `ERRR_LOG` and answer the error's properties, with `handler` as its handler's name (WSO2's
+/// `errorSeq` also declares an unused prefix on each arg).
+fn error_answer_sequence(name: &str, log: &str, handler: &str) -> String {
+    format!(
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="{name}">
+        <log level="custom">
+            <property name="ERRR_LOG" value="{log}"/>
+        </log>
+        <payloadFactory media-type="xml">
+            <format>
+                <response xmlns="">
+                    <error>
+                        <error-code>$1</error-code>
+                        <error-message>$2</error-message>
+                        <error-detail>$3</error-detail>
+                        <error-exception>$4</error-exception>
+                        <error-handler-name>{handler}</error-handler-name>
+                    </error>
+                </response>
+            </format>
+            <args>
+                <arg evaluator="xml" expression="get-property('ERROR_CODE')"/>
+                <arg evaluator="xml" expression="get-property('ERROR_MESSAGE')"/>
+                <arg evaluator="xml" expression="get-property('ERROR_DETAIL')"/>
+                <arg evaluator="xml" expression="get-property('ERROR_EXCEPTION')"/>
+            </args>
+        </payloadFactory>
+        <respond/>
+    </sequence>"#
+    )
+}
+
+/// Whether `took` is the 3 s of the aggregates' timeout (and not the slow part's 5 s).
+fn at_the_timeout(took: Duration) -> bool {
+    took >= Duration::from_millis(2900) && took < Duration::from_millis(4900)
+}
 /// An aggregate's timeout completes it with the parts that arrived; the part that comes later
 /// does not run onComplete again.
 ///
@@ -1942,114 +1668,43 @@ fn aggregate_timeout_completes_once_with_the_parts_that_arrived() {
     let mut mi = Mi::new("split-timeout");
     mi.backend = Some(bport);
     let sleep = |xml: &str| {
-        let out = xml
-            .replace(
-                r#"<send>
-                            <endpoint>
-                                <address uri="http://localhost:9001/services/LBServiceWithSleep"/>
-                            </endpoint>
-                        </send>"#,
-                SLEEP_SERVICE,
-            )
-            .replace(
-                r#"<completeCondition timeout="5">"#,
-                r#"<completeCondition timeout="3">"#,
-            );
+        let out = xml.replace(LB_SERVICE_WITH_SLEEP, SLEEP_SERVICE).replace(
+            r#"<completeCondition timeout="5">"#,
+            r#"<completeCondition timeout="3">"#,
+        );
         assert!(!out.contains("LBServiceWithSleep"), "{out}");
         out
     };
-    mi.artifact(
-        "proxy-services",
-        "timeoutIterator.xml",
-        &sleep(
-            r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="timeoutIterator" transports="https,http" statistics="disable" trace="disable" startOnLoad="true">
-        <target>
-            <inSequence>
-                <iterate xmlns:m0="http://services.samples" id="id1" preservePayload="true" attachPath="//sleepOperation" expression="//sleepOperation/load">
+    mi.deploy(&sleep(&timeout_proxy(
+        "timeoutIterator",
+        &format!(
+            r#"<iterate xmlns:m0="http://services.samples" id="id1" preservePayload="true" attachPath="//sleepOperation" expression="//sleepOperation/load">
                     <target soapAction="sleepOperation">
                         <sequence>
-                            <property name="ROOT" scope="default">
-                                <root:rootelement xmlns:root="www.wso2esb.com"/>
-                            </property>
-                            <send>
-                            <endpoint>
-                                <address uri="http://localhost:9001/services/LBServiceWithSleep"/>
-                            </endpoint>
-                        </send>
+                            {ROOT_PROPERTY}
+                            {LB_SERVICE_WITH_SLEEP}
                         </sequence>
                     </target>
-                </iterate>
-            </inSequence>
-            <outSequence>
-                <aggregate id="id1">
-                    <completeCondition timeout="5">
-                        <messageCount min="-1" max="-1"/>
-                    </completeCondition>
-                    <onComplete expression="//sleepOperation" enclosingElementProperty="ROOT">
-                        <log level="custom">
-                            <property name="OnComplete" value="On Complete Triggered in Iterator for ESBJAVA4792AggregateTimeoutTestCase"/>
-                        </log>
-                        <send/>
-                    </onComplete>
-                </aggregate>
-            </outSequence>
-        </target>
-        <description/>
-    </proxy>"#,
+                </iterate>"#
         ),
-    );
-    mi.artifact(
-        "proxy-services",
-        "timeoutClone.xml",
-        &sleep(
-            r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="timeoutClone" transports="https,http" statistics="disable" trace="disable" startOnLoad="true">
-        <target>
-            <inSequence>
-                <clone id="myid">
+        &sleep_aggregate("id1", "Iterator"),
+    )))
+    .deploy(&sleep(&timeout_proxy(
+        "timeoutClone",
+        r#"<clone id="myid">
                     <target soapAction="sleepOperation" sequence="sendClone"/>
                     <target soapAction="sleepOperation" sequence="createCloneSeq"/>
                     <target soapAction="sleepOperation" sequence="createCloneSeq"/>
-                </clone>
-            </inSequence>
-            <outSequence>
-                <property name="ROOT" scope="default">
-                    <root:rootelement xmlns:root="www.wso2esb.com"/>
-                </property>
-                <aggregate id="myid">
-                    <completeCondition timeout="5">
-                        <messageCount min="-1" max="-1"/>
-                    </completeCondition>
-                    <onComplete expression="//sleepOperation" enclosingElementProperty="ROOT">
-                        <log level="custom">
-                            <property name="OnComplete" value="On Complete Triggered in Clone for ESBJAVA4792AggregateTimeoutTestCase"/>
-                        </log>
-                        <send/>
-                    </onComplete>
-                </aggregate>
-            </outSequence>
-        </target>
-        <description/>
-    </proxy>"#,
-        ),
-    );
-    mi.artifact(
-        "sequences",
-        "sendClone.xml",
-        &sleep(
-            r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="sendClone">
-                        <send>
-                            <endpoint>
-                                <address uri="http://localhost:9001/services/LBServiceWithSleep"/>
-                            </endpoint>
-                        </send>
-    </sequence>"#,
-        ),
-    );
-    mi.artifact(
-        "sequences",
-        "createCloneSeq.xml",
-        &sleep(
-            r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="createCloneSeq">
+                </clone>"#,
+        &format!("{ROOT_PROPERTY}{}", sleep_aggregate("myid", "Clone")),
+    )))
+    .deploy(&sleep(&format!(
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="sendClone">
+        {LB_SERVICE_WITH_SLEEP}
+    </sequence>"#
+    )))
+    .deploy(&sleep(&format!(
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="createCloneSeq">
         <payloadFactory media-type="xml">
             <format>
                 <sleepOperation xmlns="">
@@ -2057,79 +1712,20 @@ fn aggregate_timeout_completes_once_with_the_parts_that_arrived() {
                 </sleepOperation>
             </format>
         </payloadFactory>
-                        <send>
-                            <endpoint>
-                                <address uri="http://localhost:9001/services/LBServiceWithSleep"/>
-                            </endpoint>
-                        </send>
-    </sequence>"#,
-        ),
-    );
-    mi.artifact(
-        "sequences",
-        "errorSeq.xml",
-        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="errorSeq">
-        <log level="custom">
-            <property name="ERRR_LOG" value="=============ERROR============"/>
-        </log>
-        <payloadFactory media-type="xml">
-            <format>
-                <response xmlns="">
-                    <error>
-                        <error-code>$1</error-code>
-                        <error-message>$2</error-message>
-                        <error-detail>$3</error-detail>
-                        <error-exception>$4</error-exception>
-                        <error-handler-name>SEQUENCE_ERROR_HANDLER</error-handler-name>
-                    </error>
-                </response>
-            </format>
-            <args>
-                <arg evaluator="xml"
-                     expression="get-property('ERROR_CODE')" xmlns:ns="http://org.apache.synapse/xsd"/>
-                <arg evaluator="xml"
-                     expression="get-property('ERROR_MESSAGE')" xmlns:ns="http://org.apache.synapse/xsd"/>
-                <arg evaluator="xml"
-                     expression="get-property('ERROR_DETAIL')" xmlns:ns="http://org.apache.synapse/xsd"/>
-                <arg evaluator="xml"
-                     expression="get-property('ERROR_EXCEPTION')" xmlns:ns="http://org.apache.synapse/xsd"/>
-            </args>
-        </payloadFactory>
-        <respond/>
-    </sequence>"#,
-    );
-    mi.artifact(
-        "sequences",
-        "apiErrorseq.xml",
-        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="apiErrorseq">
-        <log level="custom">
-            <property name="ERRR_LOG" value="=============API_ERROR============"/>
-        </log>
-        <payloadFactory media-type="xml">
-            <format>
-                <response xmlns="">
-                    <error>
-                        <error-code>$1</error-code>
-                        <error-message>$2</error-message>
-                        <error-detail>$3</error-detail>
-                        <error-exception>$4</error-exception>
-                        <error-handler-name>API_ERROR_SEQUENCE</error-handler-name>
-                    </error>
-                </response>
-            </format>
-            <args>
-                <arg evaluator="xml" expression="get-property('ERROR_CODE')"/>
-                <arg evaluator="xml" expression="get-property('ERROR_MESSAGE')"/>
-                <arg evaluator="xml" expression="get-property('ERROR_DETAIL')"/>
-                <arg evaluator="xml" expression="get-property('ERROR_EXCEPTION')"/>
-            </args>
-        </payloadFactory>
-        <respond/>
-    </sequence>"#,
-    );
-    mi.artifact(
-        "sequences",
-        "aggregatingOnTimeOutSeq.xml",
+        {LB_SERVICE_WITH_SLEEP}
+    </sequence>"#
+    )))
+    .deploy(&error_answer_sequence(
+        "errorSeq",
+        "=============ERROR============",
+        "SEQUENCE_ERROR_HANDLER",
+    ))
+    .deploy(&error_answer_sequence(
+        "apiErrorseq",
+        "=============API_ERROR============",
+        "API_ERROR_SEQUENCE",
+    ))
+    .deploy(
         r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="aggregatingOnTimeOutSeq" onError="errorSeq">
         <aggregate>
             <completeCondition timeout="3">
@@ -2143,10 +1739,8 @@ fn aggregate_timeout_completes_once_with_the_parts_that_arrived() {
             </onComplete>
         </aggregate>
     </sequence>"#,
-    );
-    mi.artifact(
-        "api",
-        "testApiAggregate.xml",
+    )
+    .deploy(
         r#"<api xmlns="http://ws.apache.org/ns/synapse" context="/testApiAggregate" name="testApiAggregate">
         <resource methods="POST">
             <inSequence>
@@ -2178,75 +1772,52 @@ fn aggregate_timeout_completes_once_with_the_parts_that_arrived() {
     mi.start();
 
     let started = Instant::now();
-    let http = mi.http;
-    let call = move |path: &'static str, body: &'static str| {
-        std::thread::spawn(move || {
-            let r = request(
-                http,
-                "POST",
-                path,
-                &[
-                    ("Content-Type", "text/xml; charset=UTF-8"),
-                    ("SOAPAction", "\"sleepOperation\""),
-                ],
-                envelope(body).as_bytes(),
-            );
+    std::thread::scope(|s| {
+        let mi = &mi;
+        let call = |path: &'static str, body: &'static str| {
+            s.spawn(move || {
+                let r = mi.soap_action(path, "sleepOperation", body);
+                (r, started.elapsed())
+            })
+        };
+        // checkOnCompleteExecutionInIterator: loads 1000, 1000 and (WSO2) 8000.
+        let iterator = call(
+            "/services/timeoutIterator",
+            "<sleepOperation><load>1000</load><load>1000</load><load>5000</load></sleepOperation>",
+        );
+        // checkOnCompleteExecutionInClone: the message (load 8000 in WSO2) and two copies of 1000.
+        let clone = call(
+            "/services/timeoutClone",
+            "<sleepOperation><load>5000</load></sleepOperation>",
+        );
+        // FaultSeqInvokeWithAggregateTimeoutTestCase: four markets, Colombo's part late.
+        let markets = s.spawn(move || {
+            let r = mi.post("/testApiAggregate", "application/xml", MARKETS);
             (r, started.elapsed())
-        })
-    };
-    // checkOnCompleteExecutionInIterator: loads 1000, 1000 and (WSO2) 8000.
-    let iterator = call(
-        "/services/timeoutIterator",
-        "<sleepOperation><load>1000</load><load>1000</load><load>5000</load></sleepOperation>",
-    );
-    // checkOnCompleteExecutionInClone: the message (load 8000 in WSO2) and two copies of 1000.
-    let clone = call(
-        "/services/timeoutClone",
-        "<sleepOperation><load>5000</load></sleepOperation>",
-    );
-    // FaultSeqInvokeWithAggregateTimeoutTestCase: four markets, Colombo's part late.
-    let markets = std::thread::spawn(move || {
-        let r = request(
-            http,
-            "POST",
-            "/testApiAggregate",
-            &[("Content-Type", "application/xml")],
-            MARKETS.as_bytes(),
-        );
-        (r, started.elapsed())
+        });
+        for (name, handle) in [("Iterator", iterator), ("Clone", clone)] {
+            let (r, took) = handle.join().unwrap();
+            let text = r.text();
+            assert_eq!(r.status, 200, "{name}: {text}");
+            // `countLoadElement(response) == 2`: the two fast parts, inside the enclosing element.
+            let loads = select(&text, "//load");
+            assert_eq!(loads, ["1000", "1000"], "{name}: {text}");
+            let in_root = "/soapenv:Envelope/soapenv:Body/root:rootelement/sleepOperation/load";
+            assert_eq!(count(&text, in_root), 2, "{text}");
+            assert!(
+                at_the_timeout(took),
+                "{name}: answered after {took:?}, not at the 3 s timeout"
+            );
+        }
+        let (r, took) = markets.join().unwrap();
+        let text = r.text();
+        // The timeout (3 s) ran the onComplete; its failure went to `errorSeq`, the onError of the
+        // sequence holding the aggregate, not to the API's fault sequence.
+        assert_eq!(r.status, 200, "{text}");
+        assert!(text.contains("SEQUENCE_ERROR_HANDLER"), "{text}");
+        assert!(text.contains("invalidSequence"), "{text}");
+        assert!(at_the_timeout(took), "{took:?}");
     });
-    for (name, handle) in [("Iterator", iterator), ("Clone", clone)] {
-        let (r, took) = handle.join().unwrap();
-        assert_eq!(r.status, 200, "{name}: {}", r.text());
-        // `countLoadElement(response) == 2`: the two fast parts, inside the enclosing element.
-        let loads = select(&r.text(), "//load");
-        assert_eq!(loads, ["1000", "1000"], "{name}: {}", r.text());
-        assert_eq!(
-            select(
-                &r.text(),
-                "/soapenv:Envelope/soapenv:Body/root:rootelement/sleepOperation/load"
-            )
-            .len(),
-            2,
-            "{}",
-            r.text()
-        );
-        assert!(
-            took >= Duration::from_millis(2900) && took < Duration::from_millis(4900),
-            "{name}: answered after {took:?}, not at the 3 s timeout"
-        );
-    }
-    let (r, took) = markets.join().unwrap();
-    let text = r.text();
-    // The timeout (3 s) ran the onComplete; its failure went to `errorSeq`, the onError of the
-    // sequence holding the aggregate, not to the API's fault sequence.
-    assert_eq!(r.status, 200, "{text}");
-    assert!(text.contains("SEQUENCE_ERROR_HANDLER"), "{text}");
-    assert!(text.contains("invalidSequence"), "{text}");
-    assert!(
-        took >= Duration::from_millis(2900) && took < Duration::from_millis(4900),
-        "{took:?}"
-    );
     // Past the slow part's 5 s: onComplete ran once per proxy.
     std::thread::sleep(Duration::from_millis(5600).saturating_sub(started.elapsed()));
     let log = mi.log_text();
@@ -2260,6 +1831,40 @@ fn aggregate_timeout_completes_once_with_the_parts_that_arrived() {
 // ---------------------------------------------------------------------------------------------
 // JSON: iterate over JSON arrays, aggregate JSON answers, max as an expression, empty payloads
 // ---------------------------------------------------------------------------------------------
+
+/// The `echojson{n}` resource of the APIs of tests-mediator-2
+/// `mediatorconfig/iterate/iterate_jsonpath.xml`: it answers
+/// `{"name": <arg>, "status":"accepted"}`.
+fn echo_json_resource(n: u32, arg: &str) -> String {
+    format!(
+        r#"<resource methods="POST" uri-template="/echojson{n}">
+            <inSequence>
+                <log level="full"/>
+                <payloadFactory media-type="json">
+                    <format>
+                        {{"name": "$1", "status":"accepted"}}
+                    </format>
+                    <args>
+                        <arg evaluator="json" expression="{arg}"/>
+                    </args>
+                </payloadFactory>
+                <respond/>
+            </inSequence>
+        </resource>"#
+    )
+}
+
+/// The aggregate of the APIs of tests-mediator-2 `mediatorconfig/iterate/iterate_jsonpath.xml`:
+/// the parts' JSON answers, once 3 have come, answered.
+const JSON_AGGREGATE: &str = r#"<aggregate>
+    <completeCondition>
+        <messageCount min="3" max="-1"/>
+    </completeCondition>
+    <onComplete expression="json-eval($)">
+        <log level="full"/>
+        <respond/>
+    </onComplete>
+</aggregate>"#;
 
 /// One of the APIs of tests-mediator-2 `mediatorconfig/iterate/iterate_jsonpath.xml` that iterate
 /// `$.students.studentlist`, send each part to their own `echojson{n}` resource (which answers
@@ -2286,35 +1891,35 @@ fn iterate_json_api(n: u32, name: &str, iterate_attrs: &str, echo_arg: &str) -> 
                 <log level="full"/>
             </inSequence>
             <outSequence>
-                <aggregate>
-                    <completeCondition>
-                        <messageCount min="3" max="-1"/>
-                    </completeCondition>
-                    <onComplete expression="json-eval($)">
-                        <log level="full"/>
-                        <respond/>
-                    </onComplete>
-                </aggregate>
+                {JSON_AGGREGATE}
             </outSequence>
         </resource>
-        <resource methods="POST" uri-template="/echojson{n}">
-            <inSequence>
-                <log level="full"/>
-                <payloadFactory media-type="json">
-                    <format>
-                        {{"name": "$1", "status":"accepted"}}
-                    </format>
-                    <args>
-                        <arg evaluator="json" expression="{echo_arg}"/>
-                    </args>
-                </payloadFactory>
-                <respond/>
-            </inSequence>
-        </resource>
-    </api>"#
+        {}
+    </api>"#,
+        echo_json_resource(n, echo_arg)
     )
 }
 
+/// The APIs `AllDevices` and `DeviceID` of tests-mediator-1 `AggregateWithJSONAndMaxMinLimits`,
+/// alike but for their `resource`'s attributes and the `mediators` that write their JSON answer.
+fn device_api(name: &str, context: &str, resource: &str, mediators: &str) -> String {
+    format!(
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="{name}" context="{context}">
+    <resource {resource}>
+        <inSequence>
+            <property name="NO_ENTITY_BODY" scope="axis2" action="remove"/>
+            {mediators}
+            <property name="NO_ENTITY_BODY" scope="axis2" action="remove"/>
+            <property name="messageType"
+                      value="application/json"
+                      scope="axis2"
+                      type="STRING"/>
+            <respond/>
+        </inSequence>
+    </resource>
+</api>"#
+    )
+}
 /// tests-mediator-2 `json/inputESBIterateJson.json`.
 const STUDENTS: &str = r#"{
   "students": {
@@ -2390,15 +1995,9 @@ fn json_iterate_and_aggregate() {
         ),
     ];
     for (n, name, attrs, arg) in samples {
-        mi.artifact(
-            "api",
-            &format!("{name}.xml"),
-            &iterate_json_api(n, name, attrs, arg),
-        );
+        mi.deploy(&iterate_json_api(n, name, attrs, arg));
     }
-    mi.artifact(
-        "api",
-        "TestIterateMediatorJsonwithContinueParent.xml",
+    mi.deploy(
         r#"<api xmlns="http://ws.apache.org/ns/synapse" name="TestIterateMediatorJsonwithContinueParent" context="/iteratesample6">
         <resource methods="POST" uri-template="/iteratejson6">
             <inSequence>
@@ -2427,10 +2026,8 @@ fn json_iterate_and_aggregate() {
             <outSequence/>
         </resource>
     </api>"#,
-    );
-    mi.artifact(
-        "api",
-        "TestIterateMediatorJsonwithCallMediator.xml",
+    )
+    .deploy(&format!(
         r#"<api xmlns="http://ws.apache.org/ns/synapse" name="TestIterateMediatorJsonwithCallMediator" context="/iteratesample7">
         <resource methods="POST" uri-template="/iteratejson7">
             <inSequence>
@@ -2447,62 +2044,28 @@ fn json_iterate_and_aggregate() {
                         </sequence>
                     </target>
                 </iterate>
-                <aggregate>
-                    <completeCondition>
-                        <messageCount min="3" max="-1"/>
-                    </completeCondition>
-                    <onComplete expression="json-eval($)">
-                        <log level="full"/>
-                        <respond/>
-                    </onComplete>
-                </aggregate>
+                {JSON_AGGREGATE}
                 <log level="full"/>
                 <respond/>
             </inSequence>
             <outSequence/>
         </resource>
-        <resource methods="POST" uri-template="/echojson7">
-            <inSequence>
-                <log level="full"/>
-                <payloadFactory media-type="json">
-                    <format>
-                        {"name": "$1", "status":"accepted"}
-                    </format>
-                    <args>
-                        <arg evaluator="json" expression="$.students.studentlist.Name"/>
-                    </args>
-                </payloadFactory>
-                <respond/>
-            </inSequence>
-        </resource>
+        {}
     </api>"#,
-    );
-    mi.artifact(
-        "api",
-        "AllDevices.xml",
-        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="AllDevices" context="/alldevices">
-    <resource methods="GET" uri-template="/">
-        <inSequence>
-            <property name="NO_ENTITY_BODY" scope="axis2" action="remove"/>
-            <payloadFactory media-type="json">
+        echo_json_resource(7, "$.students.studentlist.Name")
+    ))
+    .deploy(&device_api(
+        "AllDevices",
+        "/alldevices",
+        r#"methods="GET" uri-template="/""#,
+        r#"<payloadFactory media-type="json">
                 <format>{ "devices" : [ { "deviceId": "1" }, { "deviceId": "2" }, { "deviceId": "3" }, { "deviceId":
                     "4" }, { "deviceId": "5" } ]}
                 </format>
                 <args/>
-            </payloadFactory>
-            <property name="NO_ENTITY_BODY" scope="axis2" action="remove"/>
-            <property name="messageType"
-                      value="application/json"
-                      scope="axis2"
-                      type="STRING"/>
-            <respond/>
-        </inSequence>
-    </resource>
-</api>"#,
-    );
-    mi.artifact(
-        "api",
-        "Devices.xml",
+            </payloadFactory>"#,
+    ))
+    .deploy(
         r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Devices" context="/devices">
     <resource methods="GET" uri-template="/getDevices/{limit}">
         <inSequence>
@@ -2548,15 +2111,12 @@ fn json_iterate_and_aggregate() {
         </outSequence>
     </resource>
 </api>"#,
-    );
-    mi.artifact(
-        "api",
-        "DeviceID.xml",
-        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="DeviceID" context="/deviceid">
-    <resource methods="POST" uri-template="/{id}">
-        <inSequence>
-            <property name="NO_ENTITY_BODY" scope="axis2" action="remove"/>
-            <property name="ID"
+    )
+    .deploy(&device_api(
+        "DeviceID",
+        "/deviceid",
+        r#"methods="POST" uri-template="/{id}""#,
+        r#"<property name="ID"
                       expression="get-property('uri.var.id')"
                       scope="default"
                       type="INTEGER"/>
@@ -2565,38 +2125,19 @@ fn json_iterate_and_aggregate() {
                 <args>
                     <arg evaluator="xml" expression="get-property('ID')"/>
                 </args>
-            </payloadFactory>
-            <property name="NO_ENTITY_BODY" scope="axis2" action="remove"/>
-            <property name="messageType"
-                      value="application/json"
-                      scope="axis2"
-                      type="STRING"/>
-            <respond/>
-        </inSequence>
-    </resource>
-</api>"#,
-    );
-    mi.artifact(
-        "proxy-services",
-        "aggregateEmptyJsonPayloadTestProxy.xml",
-        EMPTY_JSON_PROXY,
-    );
-    mi.artifact(
-        "api",
-        "aggregateEmptyJsonPayloadTestAPI.xml",
-        EMPTY_JSON_API,
-    );
+            </payloadFactory>"#,
+    ))
+    .deploy(EMPTY_JSON_PROXY)
+    .deploy(EMPTY_JSON_API);
     mi.start();
 
     // IterateJsonPathTest: each sample's answer holds Alice, Bob and Camry: for all but 6, the
     // echo resources' answers for the three parts, aggregated as a JSON array.
     for n in 1..=8 {
-        let r = request(
-            mi.http,
-            "POST",
+        let r = mi.post(
             &format!("/iteratesample{n}/iteratejson{n}"),
-            &[("Content-Type", "application/json")],
-            STUDENTS.as_bytes(),
+            "application/json",
+            STUDENTS,
         );
         let text = r.text();
         assert_eq!(r.status, 200, "iteratesample{n}: {text}");
@@ -2648,33 +2189,16 @@ fn json_iterate_and_aggregate() {
     // outSequence, aggregated with `$body/*` into ROOT_ELEMENT. WSO2 reads the aggregated
     // envelope in the log (`AGG_ENV`); the client gets the first part's 204.
     let mark = mi.log_text().len();
-    let r = request(
-        mi.http,
-        "POST",
-        "/services/aggregateEmptyJsonPayloadTestProxy",
-        &[
-            ("Content-Type", "text/xml"),
-            ("SOAPAction", "urn:mediate"),
-            ("Accept", "application/json"),
-        ],
-        EMPTY_JSON_REQUEST.as_bytes(),
-    );
+    let r = post_empty_json(&mi);
     assert_eq!((r.status, r.text().as_str()), (204, ""));
     let log = mi.log_since(mark);
     let aggregated = aggregated_envelope(&log);
     // Two jsonObject elements (each `{}`) in OverallResponse, and nothing else. (The namespace
     // WSO2 expects on OverallResponse: see the ignored test below.)
+    let overall = "/*[local-name()='OverallResponse']";
+    assert_eq!(count(&aggregated, &format!("{overall}/*")), 2, "{log}");
     assert_eq!(
-        select(&aggregated, "/*[local-name()='OverallResponse']/*").len(),
-        2,
-        "{log}"
-    );
-    assert_eq!(
-        select(
-            &aggregated,
-            "/*[local-name()='OverallResponse']/jsonObject[not(node())]"
-        )
-        .len(),
+        count(&aggregated, &format!("{overall}/jsonObject[not(node())]")),
         2,
         "{log}"
     );
@@ -2739,6 +2263,21 @@ const EMPTY_JSON_API: &str = r#"<api xmlns="http://ws.apache.org/ns/synapse" nam
 /// The request of `AggregateEmptyJsonPayloadTestCase`.
 const EMPTY_JSON_REQUEST: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\">\n<soapenv:Header/>\n<soapenv:Body>\n<m0:getQuote xmlns:m0=\"http://services.samples\">\n <m0:request>IBM\n </m0:request>\n   <m0:request>WSO2\n </m0:request>\n</m0:getQuote>\n</soapenv:Body>\n</soapenv:Envelope>";
 
+/// `AggregateEmptyJsonPayloadTestCase`'s request: [`EMPTY_JSON_REQUEST`] to
+/// `aggregateEmptyJsonPayloadTestProxy`, accepting JSON.
+fn post_empty_json(mi: &Mi) -> Resp {
+    request(
+        mi.http,
+        "POST",
+        "/services/aggregateEmptyJsonPayloadTestProxy",
+        &[
+            ("Content-Type", "text/xml"),
+            ("SOAPAction", "urn:mediate"),
+            ("Accept", "application/json"),
+        ],
+        EMPTY_JSON_REQUEST.as_bytes(),
+    )
+}
 /// The envelope (or body) the `AGG_ENV` full log line wrote.
 fn aggregated_envelope(log: &str) -> String {
     let line = log
@@ -2762,38 +2301,19 @@ fn aggregated_envelope(log: &str) -> String {
 #[test]
 fn aggregate_empty_json_payload_enclosing_element_keeps_the_synapse_namespace() {
     let mut mi = Mi::new("split-emptyjson");
-    mi.artifact(
-        "proxy-services",
-        "aggregateEmptyJsonPayloadTestProxy.xml",
-        EMPTY_JSON_PROXY,
-    );
-    mi.artifact(
-        "api",
-        "aggregateEmptyJsonPayloadTestAPI.xml",
-        EMPTY_JSON_API,
-    );
+    mi.deploy(EMPTY_JSON_PROXY).deploy(EMPTY_JSON_API);
     mi.start();
-    let r = request(
-        mi.http,
-        "POST",
-        "/services/aggregateEmptyJsonPayloadTestProxy",
-        &[
-            ("Content-Type", "text/xml"),
-            ("SOAPAction", "urn:mediate"),
-            ("Accept", "application/json"),
-        ],
-        EMPTY_JSON_REQUEST.as_bytes(),
-    );
+    let r = post_empty_json(&mi);
     assert_eq!(r.status, 204);
     let log = mi.log_text();
     let aggregated = aggregated_envelope(&log);
     assert_eq!(
-        select(&aggregated, "/syn:OverallResponse/*").len(),
+        count(&aggregated, "/syn:OverallResponse/*"),
         2,
         "{aggregated}"
     );
     assert_eq!(
-        select(&aggregated, "/syn:OverallResponse/jsonObject").len(),
+        count(&aggregated, "/syn:OverallResponse/jsonObject"),
         2,
         "{aggregated}"
     );
@@ -2822,9 +2342,7 @@ const SEND_LETTER: &str = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap
 /// deployment (compile/mod.rs `registry_missing`: "almost always a typo"), so a stub is deployed.
 fn soap_header_blocks(processor_xslt: &str, gsb_reference: &str) {
     let mut mi = Mi::new("split-soapheader");
-    mi.artifact(
-        "proxy-services",
-        "SoapHeaderBlockTestProxy.xml",
+    mi.deploy(
         r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="SoapHeaderBlockTestProxy"
            transports="http https"
            startOnLoad="true"
@@ -2895,9 +2413,7 @@ fn soap_header_blocks(processor_xslt: &str, gsb_reference: &str) {
         <parameter name="ScenarioID">scenario1</parameter>
     </proxy>"#,
     );
-    mi.artifact(
-        "proxy-services",
-        "testProcessor.xml",
+    mi.deploy(
         &r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="testProcessor"
            transports="http https"
            startOnLoad="true"
@@ -2925,21 +2441,15 @@ fn soap_header_blocks(processor_xslt: &str, gsb_reference: &str) {
     </proxy>"#
             .replace("@XSLT@", processor_xslt),
     );
-    mi.artifact(
-        "sequences",
-        "eMurCheckStatusSequenceV2.xml",
+    mi.deploy(
         r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="eMurCheckStatusSequenceV2"><drop/></sequence>"#,
     );
-    mi.artifact(
-        "endpoints",
-        "ProcessorEPR.xml",
+    mi.deploy(
         r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="ProcessorEPR">
         <address uri="http://localhost:8480/services/testProcessor"/>
     </endpoint>"#,
     );
-    mi.artifact(
-        "sequences",
-        "fault.xml",
+    mi.deploy(
         r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="fault">
         <log level="full">
             <property name="MESSAGE" value="Executing default 'fault' sequence"/>
@@ -2949,9 +2459,7 @@ fn soap_header_blocks(processor_xslt: &str, gsb_reference: &str) {
         <drop/>
     </sequence>"#,
     );
-    mi.artifact(
-        "sequences",
-        "SendLetterSequence.xml",
+    mi.deploy(
         r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="SendLetterSequence">
         <log>
             <property name="BeforePropety" value="***Came here-BeforeProperty***"/>
@@ -3061,13 +2569,39 @@ fn soap_header_blocks_with_a_payload_factory_processor() {
 // mint's own limits: the fan-out limit, and a client that leaves mid-split
 // ---------------------------------------------------------------------------------------------
 
-/// An API whose parts call mint-backend's `/delay/{ms}` and are aggregated in the same
-/// inSequence (MI 4's pattern); its fault sequence answers 500 with the error in `X-Error`.
-const SPLIT_API: &str = r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Split" context="/split">
-  <resource methods="POST" uri-template="/flat/{ms}">
+// ---------------------------------------------------------------------------------------------
+// mint's own limits: the fan-out limit, and a client that leaves mid-split
+// ---------------------------------------------------------------------------------------------
+
+/// A resource of [`split_api`] for `uri_template`: `in_sequence` after a `ROOT` property (the
+/// enclosing element `<results>`); its fault sequence answers 500 with the error in `X-Error`.
+fn split_resource(uri_template: &str, in_sequence: &str) -> String {
+    format!(
+        r#"<resource methods="POST" uri-template="{uri_template}">
     <inSequence>
       <property name="ROOT"><results xmlns=""/></property>
-      <iterate id="it" expression="//item">
+      {in_sequence}
+    </inSequence>
+    <faultSequence>
+      <header name="X-Error" scope="transport" expression="get-property('ERROR_MESSAGE')"/>
+      <property name="HTTP_SC" scope="axis2" value="500"/>
+      <respond/>
+    </faultSequence>
+  </resource>"#
+    )
+}
+
+/// An API whose parts call mint-backend's `/delay/{ms}` and are aggregated in the same
+/// inSequence (MI 4's pattern); its fault sequence answers 500 with the error in `X-Error`.
+fn split_api() -> String {
+    format!(
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Split" context="/split">
+  {}
+  {}
+</api>"#,
+        split_resource(
+            "/flat/{ms}",
+            r#"<iterate id="it" expression="//item">
         <target><sequence>
           <log level="custom"><property name="PART" expression="//item"/></log>
           <call><endpoint><http method="post" uri-template="http://localhost:9001/delay/{uri.var.ms}"/></endpoint></call>
@@ -3076,18 +2610,11 @@ const SPLIT_API: &str = r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Sp
       </iterate>
       <aggregate id="it">
         <onComplete expression="//item" enclosingElementProperty="ROOT"><respond/></onComplete>
-      </aggregate>
-    </inSequence>
-    <faultSequence>
-      <header name="X-Error" scope="transport" expression="get-property('ERROR_MESSAGE')"/>
-      <property name="HTTP_SC" scope="axis2" value="500"/>
-      <respond/>
-    </faultSequence>
-  </resource>
-  <resource methods="POST" uri-template="/nested/{ms}">
-    <inSequence>
-      <property name="ROOT"><results xmlns=""/></property>
-      <iterate id="groups" expression="//group">
+      </aggregate>"#
+        ),
+        split_resource(
+            "/nested/{ms}",
+            r#"<iterate id="groups" expression="//group">
         <target><sequence>
           <iterate id="items" expression="//item">
             <target><sequence>
@@ -3099,15 +2626,10 @@ const SPLIT_API: &str = r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Sp
             <onComplete expression="//item"><sequence key="Groups"/></onComplete>
           </aggregate>
         </sequence></target>
-      </iterate>
-    </inSequence>
-    <faultSequence>
-      <header name="X-Error" scope="transport" expression="get-property('ERROR_MESSAGE')"/>
-      <property name="HTTP_SC" scope="axis2" value="500"/>
-      <respond/>
-    </faultSequence>
-  </resource>
-</api>"#;
+      </iterate>"#
+        )
+    )
+}
 
 /// The outer aggregate of `/split/nested`.
 const GROUPS_SEQ: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="Groups">
@@ -3116,11 +2638,42 @@ const GROUPS_SEQ: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" na
   </aggregate>
 </sequence>"#;
 
+/// A mint-backend, and a mint with [`split_api`] and [`GROUPS_SEQ`] (and `deployment_toml`).
+fn start_split_mi(name: &str, deployment_toml: Option<&str>) -> (Proc, Mi) {
+    let (backend, bport) = start_backend();
+    let mut mi = Mi::new(name);
+    mi.backend = Some(bport);
+    if let Some(toml) = deployment_toml {
+        mi.home.file("conf/deployment.toml", toml);
+    }
+    mi.deploy(&split_api()).deploy(GROUPS_SEQ);
+    mi.start();
+    (backend, mi)
+}
+
 fn items(prefix: &str, n: usize) -> String {
     let items: String = (0..n)
         .map(|i| format!("<item>{prefix}{i}</item>"))
         .collect();
     format!("<items>{items}</items>")
+}
+
+/// The items of a `/split` answer, which must be a 200, sorted.
+fn sorted_items(r: &Resp) -> Vec<String> {
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut got = select(&r.text(), "/results/item");
+    got.sort();
+    got
+}
+
+/// A `/split` answer of the fault sequence to the fan-out limit.
+fn assert_split_limit(r: &Resp) {
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(
+        r.header("x-error")
+            .is_some_and(|e| e.contains("max_split_parts")),
+        "{r:?}"
+    );
 }
 
 /// `[mediation] max_split_parts` bounds the parts one request may make, nested splits included:
@@ -3133,40 +2686,17 @@ fn items(prefix: &str, n: usize) -> String {
 /// (call in the target, aggregate after the iterate).
 #[test]
 fn fan_out_limit_and_a_client_that_leaves_mid_split() {
-    let (_backend, bport) = start_backend();
-    let mut mi = Mi::new("split-limit");
-    mi.backend = Some(bport);
-    mi.home
-        .file("conf/deployment.toml", "[mediation]\nmax_split_parts = 4\n");
-    mi.artifact("api", "Split.xml", SPLIT_API);
-    mi.artifact("sequences", "Groups.xml", GROUPS_SEQ);
-    mi.start();
-    let post = |path: &str, body: &str| {
-        request(
-            mi.http,
-            "POST",
-            path,
-            &[("Content-Type", "application/xml")],
-            body.as_bytes(),
-        )
-    };
+    let (_backend, mi) = start_split_mi("split-limit", Some("[mediation]\nmax_split_parts = 4\n"));
+    let post = |path: &str, body: &str| mi.post(path, "application/xml", body);
 
     // Four parts: within the limit.
     let r = post("/split/flat/0", &items("a", 4));
-    assert_eq!(r.status, 200, "{}", r.text());
-    let mut got = select(&r.text(), "/results/item");
-    got.sort();
-    assert_eq!(got, ["a0", "a1", "a2", "a3"]);
+    assert_eq!(sorted_items(&r), ["a0", "a1", "a2", "a3"]);
 
     // Five: a fault before any part runs; the fault sequence answers.
     let mark = mi.log_text().len();
     let r = post("/split/flat/0", &items("b", 5));
-    assert_eq!(r.status, 500, "{}", r.text());
-    assert!(
-        r.header("x-error")
-            .is_some_and(|e| e.contains("max_split_parts")),
-        "{r:?}"
-    );
+    assert_split_limit(&r);
     assert!(
         !mi.log_since(mark).contains("PART = b"),
         "{}",
@@ -3180,18 +2710,10 @@ fn fan_out_limit_and_a_client_that_leaves_mid_split() {
         "/split/nested/0",
         "<all><group><item>c0</item></group><group><item>c1</item></group></all>",
     );
-    assert_eq!(r.status, 200, "{}", r.text());
-    let mut got = select(&r.text(), "/results/item");
-    got.sort();
-    assert_eq!(got, ["c0", "c1"]);
+    assert_eq!(sorted_items(&r), ["c0", "c1"]);
     let mark = mi.log_text().len();
     let r = post("/split/nested/0", "<all><group><item>d0</item><item>d1</item></group><group><item>d2</item><item>d3</item></group></all>");
-    assert_eq!(r.status, 500, "{}", r.text());
-    assert!(
-        r.header("x-error")
-            .is_some_and(|e| e.contains("max_split_parts")),
-        "{r:?}"
-    );
+    assert_split_limit(&r);
     let log = mi.log_since(mark);
     assert!(
         !log.contains("PART = d2") && !log.contains("PART = d3"),
@@ -3205,8 +2727,7 @@ fn fan_out_limit_and_a_client_that_leaves_mid_split() {
     }
     let started = Instant::now();
     let r = post("/split/flat/0", &items("e", 2));
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(select(&r.text(), "/results/item").len(), 2, "{}", r.text());
+    assert_eq!(sorted_items(&r).len(), 2, "{}", r.text());
     assert!(
         started.elapsed() < Duration::from_millis(1000),
         "{:?}",
@@ -3214,8 +2735,7 @@ fn fan_out_limit_and_a_client_that_leaves_mid_split() {
     );
     std::thread::sleep(Duration::from_millis(1600));
     let r = post("/split/flat/0", &items("f", 4));
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(select(&r.text(), "/results/item").len(), 4, "{}", r.text());
+    assert_eq!(sorted_items(&r).len(), 4, "{}", r.text());
 }
 
 /// Sends a request to `/split/flat/1500` with three items `{prefix}0…2`, waits until its parts
@@ -3243,12 +2763,7 @@ fn leave_mid_split(mi: &Mi, prefix: &str) {
 #[test]
 #[ignore = "not built yet: a client reset mid-request is not noticed before mint answers (hyper does not read a connection that may be half-closed while serving it), so the parts run to their end"]
 fn a_client_that_leaves_cancels_its_parts() {
-    let (_backend, bport) = start_backend();
-    let mut mi = Mi::new("split-leave");
-    mi.backend = Some(bport);
-    mi.artifact("api", "Split.xml", SPLIT_API);
-    mi.artifact("sequences", "Groups.xml", GROUPS_SEQ);
-    mi.start();
+    let (_backend, mi) = start_split_mi("split-leave", None);
     leave_mid_split(&mi, "gone");
     std::thread::sleep(Duration::from_millis(2500));
     let log = mi.log_text();
