@@ -145,7 +145,7 @@ fn log_dumps_mask_credentials_and_client_data_cannot_forge_lines() {
     assert!(
         dumps
             .iter()
-            .all(|l| l.contains(",authorization: Basic *****")
+            .all(|l| l.contains(", authorization: Basic *****")
                 && l.contains("proxy-authorization: Bearer *****")
                 && l.contains("cookie: *****")
                 && l.contains("apikey: *****")),

@@ -23,7 +23,7 @@ use crate::synapse::parse::is_synapse;
 pub struct Log {
     pub level: Level,
     pub category: Category,
-    /// Between the fields of the line; default `,`.
+    /// Between the fields of the line; default `, ` (Synapse's `DEFAULT_SEP`).
     pub separator: String,
     pub props: Vec<(String, Value)>,
     /// MI 4.4's `<message>` template: literal pieces with an expression between each two.
@@ -75,7 +75,8 @@ impl Mediate for Log {
             Some("FATAL") => Category::Fatal,
             _ => Category::Info,
         };
-        let separator = el.attr("separator").unwrap_or(",").to_string();
+        // Synapse's LogMediator.DEFAULT_SEP.
+        let separator = el.attr("separator").unwrap_or(", ").to_string();
         let mut message = None;
         let mut specs = Vec::new();
         for child in el.elements() {
