@@ -572,7 +572,7 @@ fn wrap(property: &str, text: &str, children: &[Bytes]) -> Result<Vec<u8>> {
     let src = doc.source();
     let range = doc.source_range(root);
     let element = &src[range.clone()];
-    let mut tag = start_tag(element);
+    let mut tag = super::edit::start_tag(element);
     // `xmlns=""` on the enclosing element undeclares nothing: written in an artifact to keep it
     // out of Synapse's namespace, it is not written out (AXIOM does not).
     tag.attrs
@@ -597,7 +597,7 @@ fn wrap(property: &str, text: &str, children: &[Bytes]) -> Result<Vec<u8>> {
         out.extend_from_slice(&element[tag.len.min(close)..close]);
     }
     for child in children {
-        let declares = start_tag(child).attrs.iter().any(|a| a.name == b"xmlns");
+        let declares = super::edit::start_tag(child).attrs.iter().any(|a| a.name == b"xmlns");
         if default_bound && !declares {
             let name_end = 1 + child
                 .iter()
@@ -618,67 +618,6 @@ fn wrap(property: &str, text: &str, children: &[Bytes]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// A start tag's attributes, as written.
-struct StartTag<'a> {
-    attrs: Vec<Attr<'a>>,
-    /// Bytes up to and including its `>`.
-    len: usize,
-    self_closing: bool,
-}
-
-struct Attr<'a> {
-    name: &'a [u8],
-    value: &'a [u8],
-    /// `name="value"` as written.
-    whole: &'a [u8],
-}
-
-/// Reads the start tag at the beginning of `el` (well-formed XML: quotes balance).
-fn start_tag(el: &[u8]) -> StartTag<'_> {
-    let mut i = 1;
-    while i < el.len() && !(el[i].is_ascii_whitespace() || el[i] == b'>' || el[i] == b'/') {
-        i += 1;
-    }
-    let mut attrs = Vec::new();
-    loop {
-        while i < el.len() && el[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let (len, self_closing) = match el.get(i) {
-            None => (el.len(), false),
-            Some(b'>') => (i + 1, false),
-            Some(b'/') => (i + 2, true),
-            Some(_) => {
-                let start = i;
-                while i < el.len() && el[i] != b'=' && !el[i].is_ascii_whitespace() {
-                    i += 1;
-                }
-                let name = &el[start..i];
-                while i < el.len() && (el[i] == b'=' || el[i].is_ascii_whitespace()) {
-                    i += 1;
-                }
-                let quote = el.get(i).copied().unwrap_or(b'"');
-                let value_start = (i + 1).min(el.len());
-                let value_end = el[value_start..]
-                    .iter()
-                    .position(|&b| b == quote)
-                    .map_or(el.len(), |p| value_start + p);
-                i = (value_end + 1).min(el.len());
-                attrs.push(Attr {
-                    name,
-                    value: &el[value_start..value_end],
-                    whole: &el[start..i],
-                });
-                continue;
-            }
-        };
-        return StartTag {
-            attrs,
-            len,
-            self_closing,
-        };
-    }
-}
 
 /// The local name of the enclosing element property (JSON aggregation uses only the name).
 fn enclosing_name(ctx: &MessageContext, property: &str) -> Result<String> {

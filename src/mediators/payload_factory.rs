@@ -123,7 +123,9 @@ impl Mediate for PayloadFactory {
             }
             None => Format::Inline(match media {
                 Media::Xml => match format_el.elements().next() {
-                    Some(first) => super::strip_indentation(&super::format_xml(first)),
+                    Some(first) => super::strip_indentation(
+                        &super::edit::without_empty_default_ns(&super::format_xml(first)),
+                    ),
                     None => format_el.text(),
                 },
                 _ => format_el.text().trim().to_string(),
