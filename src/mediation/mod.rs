@@ -379,32 +379,30 @@ impl Engine {
 
     /// Runs `meds[start..]`, keeping the innermost frame's position when frames are kept.
     async fn run_items(&self, ctx: &mut MessageContext, meds: &[Mediator], start: usize) -> Flow {
-        {
-            let track = self.config.continuations;
-            for (i, m) in meds.iter().enumerate().skip(start) {
-                if track {
-                    if let Some(f) = ctx.frames.last_mut() {
-                        f.next = i as u32 + 1;
-                    }
+        let track = self.config.continuations;
+        for (i, m) in meds.iter().enumerate().skip(start) {
+            if track {
+                if let Some(f) = ctx.frames.last_mut() {
+                    f.next = i as u32 + 1;
                 }
-                match m.run(self, ctx).await {
-                    Ok(Flow::Continue) => {}
-                    Ok(Flow::Stop) => return Flow::Stop,
-                    Err(e) if ctx.catching > 0 => {
-                        ctx.caught = Some(e);
-                        return Flow::Stop;
-                    }
-                    Err(e) => {
-                        self.run_fault(ctx, e).await;
-                        return Flow::Stop;
-                    }
+            }
+            match m.run(self, ctx).await {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Stop) => return Flow::Stop,
+                Err(e) if ctx.catching > 0 => {
+                    ctx.caught = Some(e);
+                    return Flow::Stop;
                 }
-                if ctx.responded {
+                Err(e) => {
+                    self.run_fault(ctx, e).await;
                     return Flow::Stop;
                 }
             }
-            Flow::Continue
+            if ctx.responded {
+                return Flow::Stop;
+            }
         }
+        Flow::Continue
     }
 
     /// Resumes a split part after its splitter: the rest of each enclosing list, innermost first

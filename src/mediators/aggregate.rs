@@ -199,14 +199,11 @@ fn count(c: &mut impl Compile, el: &Element, name: &str, at: &Origin) -> Option<
     let Some(text) = el.attr(name).map(str::trim) else {
         return Some(None);
     };
-    if let Some(expr) = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-        return Some(Some(super::expression(c, expr, el, at)));
-    }
-    if text.parse::<f64>().is_err() {
+    if !text.starts_with('{') && text.parse::<f64>().is_err() {
         c.error(at, format!("messageCount {name} '{text}' is not a number"));
         return None;
     }
-    Some(Some(Value::Literal(text.to_string())))
+    Some(Some(super::dynamic_value(c, text, el, at)))
 }
 
 /// Waits until the aggregation completes (false) or `timeout` after it was opened passes (true).

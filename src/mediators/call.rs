@@ -89,10 +89,7 @@ impl Mediate for Call {
                 c.reader(&at.file).known_attrs(child, &["type"]);
                 let text = child.text();
                 let t = text.trim();
-                let name = match t.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
-                    Some(expr) => super::expression(c, expr, child, &cat),
-                    None => Value::Literal(t.to_string()),
-                };
+                let name = super::dynamic_value(c, t, child, &cat);
                 target = Some(match child.attr("type").unwrap_or("body") {
                     "body" => Target::Body,
                     "property" => Target::Property(name),

@@ -43,11 +43,7 @@ impl Mediate for CallTemplate {
                 continue;
             };
             let text = p.attr("value").unwrap_or_default();
-            let t = text.trim();
-            let value = match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-                Some(expr) => super::expression(c, expr, p, &pat),
-                None => Value::Literal(text.to_string()),
-            };
+            let value = super::dynamic_value(c, text, p, &pat);
             given.push(name.clone());
             args.push((name, value));
         }

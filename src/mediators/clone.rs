@@ -59,18 +59,11 @@ impl Mediate for Clone {
             }
             Some(text) => {
                 let text = text.trim();
-                Some(
-                    match text.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-                        Some(expr) => super::expression(c, expr, el, at),
-                        None => match text.parse::<u32>() {
-                            Ok(_) => Value::Literal(text.to_string()),
-                            Err(_) => {
-                                c.error(at, format!("iterations '{text}' is not a number"));
-                                return None;
-                            }
-                        },
-                    },
-                )
+                if !text.starts_with('{') && text.parse::<u32>().is_err() {
+                    c.error(at, format!("iterations '{text}' is not a number"));
+                    return None;
+                }
+                Some(super::dynamic_value(c, text, el, at))
             }
         };
         c.needs_continuations();
@@ -115,13 +108,7 @@ impl Clone {
             });
         }
         let body = ctx.body_bytes().await?;
-        let (group, root) = target::split_group(ctx);
-        if let Err(e) = target::admit(rt, &group, n) {
-            if root {
-                ctx.split = None;
-            }
-            return Err(e);
-        }
+        let (group, root) = target::begin(rt, ctx, n)?;
         let parent_id = ctx.message_id().to_string();
         let mut parts = Vec::with_capacity(n);
         for i in 0..n {

@@ -450,12 +450,11 @@ impl Collection {
         if items.is_empty() {
             return Ok(Flow::Continue);
         }
-        let (group, root) = super::target::split_group(ctx);
-        let admitted = super::target::admit(rt, &group, items.len());
+        // Counted against the request's limit; the branches start splits of their own.
+        let (_, root) = super::target::begin(rt, ctx, items.len())?;
         if root {
             ctx.split = None;
         }
-        admitted?;
         let n = items.len();
         let parent_id = ctx.message_id().to_string();
         let mut branches = Vec::with_capacity(n);

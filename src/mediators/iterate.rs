@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::json::{JsonPath, JsonPathResult};
 use crate::message::content::{Evaluated, Want};
 use crate::message::context::BodyType;
-use crate::message::{Expr, MessageContext};
+use crate::message::{Expr, MessageContext, Value};
 use crate::synapse::model::Element;
 use crate::synapse::parse::is_synapse;
 use crate::xml::{Content, Fragment};
@@ -56,12 +56,9 @@ impl Path {
             .strip_prefix("json-eval(")
             .and_then(|r| r.strip_suffix(')'))
         {
-            return match JsonPath::compile(inner.trim()) {
-                Ok(p) => Some(Path::Json(Arc::new(p))),
-                Err(e) => {
-                    c.error(at, format!("invalid JSONPath '{inner}': {e}"));
-                    None
-                }
+            return match super::json_path(c, inner, at) {
+                Value::JsonPath(p) => Some(Path::Json(p)),
+                _ => None,
             };
         }
         super::xpath(c, text, el, at).map(Path::XPath)
@@ -352,13 +349,7 @@ impl Iterate {
             Path::XPath(x) => self.xml_parts(rt, ctx, x).await?,
             Path::Json(p) => self.json_parts(rt, ctx, p).await?,
         };
-        let (group, root) = target::split_group(ctx);
-        if let Err(e) = target::admit(rt, &group, bodies.len()) {
-            if root {
-                ctx.split = None;
-            }
-            return Err(e);
-        }
+        let (group, root) = target::begin(rt, ctx, bodies.len())?;
         let parent_id = ctx.message_id().to_string();
         let n = bodies.len();
         let parent = &*ctx;

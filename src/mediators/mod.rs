@@ -287,6 +287,16 @@ pub fn expression(c: &mut impl Compile, text: &str, el: &Element, at: &Origin) -
     }
 }
 
+/// A value written as Synapse's `Value` (a key, a name, a count): `{expression}` is evaluated
+/// per message, anything else is the literal text.
+pub fn dynamic_value(c: &mut impl Compile, text: &str, el: &Element, at: &Origin) -> Value {
+    let t = text.trim();
+    match t.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
+        Some(expr) => expression(c, expr, el, at),
+        None => Value::Literal(text.to_string()),
+    }
+}
+
 /// A value as the parser gives it: a literal, inline XML or an expression.
 pub fn value(c: &mut impl Compile, v: &ValueSpec, at: &Origin) -> Value {
     match v {

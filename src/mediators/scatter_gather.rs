@@ -121,17 +121,13 @@ impl Mediate for ScatterGather {
         let condition = agg
             .attr("condition")
             .map(|t| super::expression(c, t, agg, &aat));
-        let count = |c: &mut _, name: &str| -> Option<Value> {
-            let t = agg.attr(name)?.trim();
-            Some(
-                match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-                    Some(e) => super::expression(c, e, agg, &aat),
-                    None => Value::Literal(t.to_string()),
-                },
-            )
-        };
-        let max = count(c, "max-messages");
-        let _min = count(c, "min-messages");
+        let max = agg
+            .attr("max-messages")
+            .map(|t| super::dynamic_value(c, t.trim(), agg, &aat));
+        // `min-messages` changes nothing here: every branch is waited for anyway.
+        if let Some(t) = agg.attr("min-messages") {
+            super::dynamic_value(c, t.trim(), agg, &aat);
+        }
         let branches: Vec<Vec<Mediator>> = el
             .elements()
             .filter(|e| is_synapse(e, "sequence"))
@@ -187,12 +183,11 @@ impl ScatterGather {
             }
             None => None,
         };
-        let (group, root) = super::target::split_group(ctx);
-        let admitted = super::target::admit(rt, &group, self.branches.len());
+        // Counted against the request's limit; the branches start splits of their own.
+        let (_, root) = super::target::begin(rt, ctx, self.branches.len())?;
         if root {
             ctx.split = None;
         }
-        admitted?;
         let body = ctx.body_bytes().await?;
         let n = self.branches.len();
         let parent_id = ctx.message_id().to_string();

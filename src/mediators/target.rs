@@ -143,30 +143,33 @@ impl Target {
     }
 }
 
-/// The split group of `ctx`, made when `ctx` starts the request's first split; the bool says
-/// whether it was (that split owns the client's answer).
-pub fn split_group(ctx: &mut MessageContext) -> (Rc<SplitGroup>, bool) {
-    match &ctx.split {
+/// Starts a split of `ctx` into `n` parts: the request's split group (made when `ctx` starts the
+/// request's first split; the bool says whether it did: that split owns the client's answer),
+/// with the parts counted against `[mediation] max_split_parts`. Beyond the limit, nothing is
+/// left behind and the split is a fault.
+pub fn begin(
+    rt: &impl Runtime,
+    ctx: &mut MessageContext,
+    n: usize,
+) -> Result<(Rc<SplitGroup>, bool)> {
+    let (group, root) = match &ctx.split {
         Some(g) => (g.clone(), false),
         None => {
             let g = Rc::new(SplitGroup::default());
             ctx.split = Some(g.clone());
             (g, true)
         }
-    }
-}
-
-/// Counts `n` new parts against the request's limit.
-pub fn admit(rt: &impl Runtime, group: &SplitGroup, n: usize) -> Result<()> {
+    };
     let limit = rt.split_limits().max_parts;
     if group.admit_parts(n, limit) {
-        Ok(())
-    } else {
-        Err(Error::mediation(format!(
-            "the message would split into more than {limit} parts \
-             ([mediation] max_split_parts)"
-        )))
+        return Ok((group, root));
     }
+    if root {
+        ctx.split = None;
+    }
+    Err(Error::mediation(format!(
+        "the message would split into more than {limit} parts ([mediation] max_split_parts)"
+    )))
 }
 
 /// Runs the parts `parts` yields, each through its target (see the module docs). Returns once

@@ -22,14 +22,7 @@ impl Mediate for ThrowError {
         let text = el
             .attr("errorMessage")
             .unwrap_or("Error occurred in the mediation flow");
-        let message = match text
-            .trim()
-            .strip_prefix('{')
-            .and_then(|t| t.strip_suffix('}'))
-        {
-            Some(expr) => super::expression(c, expr, el, at),
-            None => Value::Literal(text.to_string()),
-        };
+        let message = super::dynamic_value(c, text, el, at);
         Some(ThrowError { kind, message })
     }
 

@@ -13,7 +13,6 @@
 //! which is the same thing for the correlation Synapse's splitters set (the parent's message id).
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -49,8 +48,9 @@ pub enum ListRef {
 pub struct SplitGroup {
     /// The message that answers the client, once a part has answered.
     reply: RefCell<Option<MessageContext>>,
-    /// Open aggregations, by aggregate mediator and correlation.
-    open: RefCell<HashMap<(usize, String), Aggregation>>,
+    /// Open aggregations, by aggregate mediator and correlation (a request has a few: a list
+    /// looked up without building a key).
+    open: RefCell<Vec<(usize, String, Aggregation)>>,
     /// Aggregations already completed: a part arriving later is dropped (Synapse's shared
     /// "completed" flag).
     completed: RefCell<Vec<(usize, String)>>,
@@ -138,17 +138,23 @@ impl SplitGroup {
         f: impl FnOnce(Option<&mut Aggregation>) -> T,
     ) -> T {
         let mut open = self.open.borrow_mut();
-        f(open.get_mut(&(owner, key.to_string())))
+        f(open
+            .iter_mut()
+            .find(|(o, k, _)| *o == owner && k == key)
+            .map(|(_, _, a)| a))
     }
 
     pub fn insert_open(&self, owner: usize, key: String, agg: Aggregation) {
-        self.open.borrow_mut().insert((owner, key), agg);
+        self.open.borrow_mut().push((owner, key, agg));
     }
 
     /// Closes an aggregation: it is marked completed (later parts are dropped) and its waiting
     /// part, if any, is woken. None when it was closed already.
     pub fn close(&self, owner: usize, key: &str) -> Option<Aggregation> {
-        let mut agg = self.open.borrow_mut().remove(&(owner, key.to_string()))?;
+        let mut open = self.open.borrow_mut();
+        let i = open.iter().position(|(o, k, _)| *o == owner && k == key)?;
+        let (_, _, mut agg) = open.swap_remove(i);
+        drop(open);
         self.completed.borrow_mut().push((owner, key.to_string()));
         if let Some(w) = agg.waiter.take() {
             w.wake();
