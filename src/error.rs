@@ -89,6 +89,9 @@ pub struct Error {
     pub side: Side,
     pub context: String,
     pub cause: Option<Cause>,
+    /// The `ERROR_CODE` a `throwError` raised the fault with (its `type`), in place of the
+    /// Synapse code of the kind.
+    pub thrown: Option<Box<str>>,
 }
 
 /// Context text of a timeout whose endpoint says `responseAction=discard`.
@@ -112,6 +115,15 @@ impl Error {
             side,
             context: context.into(),
             cause: None,
+            thrown: None,
+        }
+    }
+
+    /// A fault a `throwError` raises: ERROR_CODE is `code`, ERROR_MESSAGE the message.
+    pub fn thrown(code: &str, message: impl Into<String>) -> Self {
+        Error {
+            thrown: Some(code.into()),
+            ..Error::mediation(message)
         }
     }
 

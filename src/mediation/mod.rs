@@ -465,7 +465,10 @@ impl Engine {
                 "fault: {e}"
             );
         }
-        let code_text = ctx.thrown.take().unwrap_or_else(|| code.to_string());
+        let code_text = e
+            .thrown
+            .as_deref()
+            .map_or_else(|| code.to_string(), str::to_string);
         ctx.props.insert("ERROR_CODE".into(), code_text);
         ctx.props.insert("ERROR_MESSAGE".into(), e.context.clone());
         ctx.props.insert("ERROR_DETAIL".into(), e.to_string());

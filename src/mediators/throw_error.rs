@@ -28,7 +28,6 @@ impl Mediate for ThrowError {
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         let message = rt.eval(ctx, &self.message).await?;
-        ctx.thrown = Some(self.kind.clone());
-        Err(Error::mediation(message))
+        Err(Error::thrown(&self.kind, message))
     }
 }

@@ -90,8 +90,6 @@ pub struct MessageContext {
     /// of the fault handler running (foreach's `continueLoopOnFailure`).
     pub catching: u32,
     pub caught: Option<Error>,
-    /// The `type` a `throwError` raised the current fault with (its ERROR_CODE).
-    pub thrown: Option<String>,
     /// The body is a SOAP envelope mint built around non-SOAP content (an aggregation of plain
     /// XML or JSON parts): as Synapse's POX formatter, only the body's first element is written.
     pub payload_only: bool,
@@ -202,7 +200,6 @@ impl MessageContext {
             message_id: None,
             catching: 0,
             caught: None,
-            thrown: None,
             payload_only: false,
         };
         if no_body {
@@ -262,7 +259,6 @@ impl MessageContext {
             message_id: None,
             catching: 0,
             caught: None,
-            thrown: None,
             payload_only: false,
         }
     }
