@@ -105,14 +105,7 @@ impl Mediate for Log {
                         let exprs = t
                             .exprs
                             .into_iter()
-                            .map(|e| {
-                                for f in e.unsupported() {
-                                    c.warn(&mat, format!("{f} is not supported by mint yet: it evaluates to \"\""));
-                                }
-                                Value::Synapse(std::sync::Arc::new(
-                                    crate::message::SynapseExpr::new(e),
-                                ))
-                            })
+                            .map(|e| Value::Synapse(super::adopt_expression(c, e, &mat)))
                             .collect();
                         Some((t.pieces, exprs))
                     }

@@ -238,17 +238,7 @@ pub fn synapse_expression(
     at: &Origin,
 ) -> Option<Arc<crate::message::SynapseExpr>> {
     match crate::synexpr::Expression::compile(inner, &el.ns_scope) {
-        Ok(e) => {
-            for f in e.unsupported() {
-                c.warn(
-                    at,
-                    format!(
-                        "{f} in '${{{inner}}}' is not supported by mint yet: it evaluates to \"\""
-                    ),
-                );
-            }
-            Some(Arc::new(crate::message::SynapseExpr::new(e)))
-        }
+        Ok(e) => Some(adopt_expression(c, e, at)),
         Err(e) => {
             c.error(
                 at,
@@ -260,6 +250,25 @@ pub fn synapse_expression(
             None
         }
     }
+}
+
+/// A compiled Synapse expression, ready to run, with a warning for each function or root mint
+/// does not have (they evaluate to `""`).
+pub fn adopt_expression(
+    c: &mut impl Compile,
+    e: crate::synexpr::Expression,
+    at: &Origin,
+) -> Arc<crate::message::SynapseExpr> {
+    for f in e.unsupported() {
+        c.warn(
+            at,
+            format!(
+                "{f} in '${{{}}}' is not supported by mint yet: it evaluates to \"\"",
+                e.source()
+            ),
+        );
+    }
+    Arc::new(crate::message::SynapseExpr::new(e))
 }
 
 /// An expression: a Synapse expression (`${…}`), the property-read fast path, `json-eval(...)`,

@@ -165,7 +165,7 @@ impl Mediate for PayloadFactory {
                 if !inner.trim().is_empty() && !placeholders.iter().any(|(w, _)| w == whole) {
                     match crate::synexpr::Expression::compile(inner, &format_el.ns_scope) {
                         Ok(e) => placeholders
-                            .push((whole.to_string(), Arc::new(SynapseExpr::new(e)))),
+                            .push((whole.to_string(), super::adopt_expression(c, e, at))),
                         Err(e) => {
                             c.error(
                                 at,
