@@ -4,7 +4,7 @@
 //! branch that ends normally leaves. MI runs them on its worker pool; a branch that stops (drop,
 //! respond, a handled fault) contributes nothing, as in MI.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
@@ -40,7 +40,10 @@ pub async fn run<'m>(
     } else {
         rt.split_limits().concurrency
     };
-    let deadline = until.timeout.map(|t| Instant::now() + t);
+    // One timer for the whole gather, armed once.
+    let mut timer = until
+        .timeout
+        .map(|t| Box::pin(glommio::timer::Timer::new(t)));
     let mut waiting = branches.into_iter().enumerate();
     let mut running: FuturesUnordered<LocalFuture<'_, Option<(usize, MessageContext)>>> =
         FuturesUnordered::new();
@@ -67,13 +70,13 @@ pub async fn run<'m>(
                 Some((i, b.ctx))
             }));
         }
-        let next = match deadline {
-            Some(d) => {
-                let timer = async {
-                    glommio::timer::Timer::new(d.saturating_duration_since(Instant::now())).await;
+        let next = match &mut timer {
+            Some(t) => {
+                let expired = async {
+                    t.as_mut().await;
                     None
                 };
-                futures_lite::future::or(async { Some(running.next().await) }, timer).await
+                futures_lite::future::or(async { Some(running.next().await) }, expired).await
             }
             None => Some(running.next().await),
         };
