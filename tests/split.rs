@@ -24,99 +24,39 @@
 mod common;
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
 
-/// A mint whose artifacts may name its own port (`http`), with its log (the log mediator at
-/// `info`, everything else at `warn`) in a file.
-struct Mi {
-    proc: Option<Proc>,
-    offset: u16,
-    http: u16,
-    backend: Option<u16>,
-    log: PathBuf,
-    home: TempHome,
-}
-
 impl Mi {
-    fn new(name: &str) -> Mi {
-        let home = TempHome::new(name);
-        let offset = next_offset();
-        Mi {
-            proc: None,
-            offset,
-            http: 8280 + offset,
-            backend: None,
-            log: home.root.join("mint.log"),
-            home,
+    /// A mint ([`Mi`]) that deploys its artifacts with WSO2's addresses moved to 127.0.0.1 (see
+    /// the module docs).
+    fn wso2(name: &str) -> Mi {
+        let mut mi = Mi::new(name);
+        let me = mi.url();
+        for port in [9000, 9001, 9002] {
+            mi.rewrite(
+                &format!("http://localhost:{port}/services/SimpleStockQuoteService"),
+                &format!("{me}/services/SimpleStockQuoteService"),
+            );
         }
-    }
-
-    /// [`Mi::new`] with [`STOCK_QUOTE`] deployed.
-    fn with_stock_quote(name: &str) -> Mi {
-        let mi = Mi::new(name);
-        mi.deploy(STOCK_QUOTE);
+        mi.rewrite("http://localhost:8480/", &format!("{me}/"));
         mi
     }
 
-    /// Writes an artifact into the folder of its kind (`<proxy>` into `proxy-services/`, …), in a
-    /// file named after it, with WSO2's addresses moved to 127.0.0.1 (see the module docs).
-    fn deploy(&self, xml: &str) -> &Self {
-        let (dir, name) = kind_and_name(xml);
-        self.home
-            .artifact(dir, &format!("{name}.xml"), &self.adapt(xml));
-        self
+    /// [`Mi::wso2`] with a `mint-backend` at WSO2's `http://localhost:9001/`.
+    fn wso2_with_backend(name: &str) -> Mi {
+        let mut mi = Mi::wso2(name);
+        let b = mi.start_backend();
+        mi.rewrite("http://localhost:9001/", &format!("http://127.0.0.1:{b}/"));
+        mi
     }
 
-    fn adapt(&self, xml: &str) -> String {
-        let me = format!("http://127.0.0.1:{}", self.http);
-        let mut xml = xml
-            .replace(
-                "http://localhost:9000/services/SimpleStockQuoteService",
-                &format!("{me}/services/SimpleStockQuoteService"),
-            )
-            .replace(
-                "http://localhost:9001/services/SimpleStockQuoteService",
-                &format!("{me}/services/SimpleStockQuoteService"),
-            )
-            .replace(
-                "http://localhost:9002/services/SimpleStockQuoteService",
-                &format!("{me}/services/SimpleStockQuoteService"),
-            )
-            .replace("http://localhost:8480/", &format!("{me}/"));
-        if let Some(b) = self.backend {
-            xml = xml.replace("http://localhost:9001/", &format!("http://127.0.0.1:{b}/"));
-        }
-        xml
-    }
-
-    fn start(&mut self) {
-        let file = std::fs::File::create(&self.log).unwrap();
-        let child = mint_command(&self.home.root, Some(self.offset), 2)
-            .env("RUST_LOG", "warn,mint::log_mediator=info")
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .expect("start mint");
-        self.proc = Some(Proc { child });
-        assert!(
-            wait_port(self.http, Duration::from_secs(10)),
-            "mint did not start on {}: {}",
-            self.http,
-            self.log_text()
-        );
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The log written since `mark` (a length of [`Mi::log_text`]).
-    fn log_since(&self, mark: usize) -> String {
-        self.log_text().get(mark..).unwrap_or_default().to_string()
+    /// [`Mi::wso2`] with [`STOCK_QUOTE`] deployed.
+    fn with_stock_quote(name: &str) -> Mi {
+        let mi = Mi::wso2(name);
+        mi.deploy(STOCK_QUOTE);
+        mi
     }
 
     /// A SOAP 1.1 request (`SOAPAction: urn:getQuote`, as WSO2's Axis2 clients send) with `body`
@@ -145,45 +85,8 @@ impl Mi {
         assert_eq!(quote_responses(&r, symbol), want, "{proxy}: {}", r.text());
         r
     }
-
-    /// A POST of `body` as `content_type`.
-    fn post(&self, path: &str, content_type: &str, body: &str) -> Resp {
-        request(
-            self.http,
-            "POST",
-            path,
-            &[("Content-Type", content_type)],
-            body.as_bytes(),
-        )
-    }
 }
 
-/// The folder of an artifact's kind and the artifact's name: `<proxy … name="P">` is
-/// (`proxy-services`, `P`).
-fn kind_and_name(xml: &str) -> (&'static str, &str) {
-    let xml = xml.trim_start();
-    let xml = match xml.strip_prefix("<?xml") {
-        Some(rest) => rest
-            .split_once("?>")
-            .expect("an XML declaration")
-            .1
-            .trim_start(),
-        None => xml,
-    };
-    let head = &xml[1..xml.find('>').expect("an element")];
-    let dir = match head.split_whitespace().next() {
-        Some("proxy") => "proxy-services",
-        Some("sequence") => "sequences",
-        Some("endpoint") => "endpoints",
-        Some("api") => "api",
-        _ => panic!("not an artifact: {head}"),
-    };
-    let name = head
-        .split_whitespace()
-        .find_map(|a| a.strip_prefix("name=\"")?.split('"').next())
-        .unwrap_or_else(|| panic!("no name: {head}"));
-    (dir, name)
-}
 /// WSO2's `SimpleStockQuoteService` (the Axis2 sample the tests call), as a proxy: a `getQuote`
 /// is answered with a `getQuoteResponse` for its (first) symbol, in the sample's namespaces. It
 /// also says which SOAP action it was called with (`ns:soapAction`, not in the sample).
@@ -257,31 +160,17 @@ fn nested_quotes(symbol: &str, n: usize) -> String {
 /// XPath implementation, as WSO2's tests read responses with AXIOM). Prefixes: `soapenv`
 /// (SOAP 1.1), `m0` (services.samples), `root` (www.wso2esb.com), `cts`.
 fn select(xml: &str, expr: &str) -> Vec<String> {
-    let package =
-        sxd_document::parser::parse(xml).unwrap_or_else(|e| panic!("not XML ({e:?}): {xml}"));
-    let doc = package.as_document();
-    let xpath = sxd_xpath::Factory::new()
-        .build(expr)
-        .unwrap()
-        .expect("an expression");
-    let mut ctx = sxd_xpath::Context::new();
-    for (p, u) in [
-        ("soapenv", SOAP11),
-        ("m0", SAMPLES),
-        ("root", "www.wso2esb.com"),
-        ("cts", "http://ws.cts.deg.gov.ae/"),
-        ("syn", "http://ws.apache.org/ns/synapse"),
-    ] {
-        ctx.set_namespace(p, u);
-    }
-    match xpath.evaluate(&ctx, doc.root()).unwrap() {
-        sxd_xpath::Value::Nodeset(n) => n
-            .document_order()
-            .iter()
-            .map(|n| n.string_value())
-            .collect(),
-        other => panic!("{expr} is not a node-set: {other:?}"),
-    }
+    select_ns(
+        xml,
+        expr,
+        &[
+            ("soapenv", SOAP11),
+            ("m0", SAMPLES),
+            ("root", "www.wso2esb.com"),
+            ("cts", "http://ws.cts.deg.gov.ae/"),
+            ("syn", "http://ws.apache.org/ns/synapse"),
+        ],
+    )
 }
 
 /// WSO2's check on a stock-quote aggregation: the `getQuoteResponse` children of the Body
@@ -1664,9 +1553,7 @@ fn at_the_timeout(took: Duration) -> bool {
 /// `registry_missing`).
 #[test]
 fn aggregate_timeout_completes_once_with_the_parts_that_arrived() {
-    let (_backend, bport) = start_backend();
-    let mut mi = Mi::new("split-timeout");
-    mi.backend = Some(bport);
+    let mut mi = Mi::wso2_with_backend("split-timeout");
     let sleep = |xml: &str| {
         let out = xml.replace(LB_SERVICE_WITH_SLEEP, SLEEP_SERVICE).replace(
             r#"<completeCondition timeout="5">"#,
@@ -1955,7 +1842,7 @@ const STUDENTS: &str = r#"{
 ///   `aggregateEmptyJsonPayloadTestAPI`).
 #[test]
 fn json_iterate_and_aggregate() {
-    let mut mi = Mi::new("split-json");
+    let mut mi = Mi::wso2("split-json");
     let samples = [
         (
             1,
@@ -2300,7 +2187,7 @@ fn aggregated_envelope(log: &str) -> String {
 /// </OverallResponse>` (compared here namespace-aware, not as text).
 #[test]
 fn aggregate_empty_json_payload_enclosing_element_keeps_the_synapse_namespace() {
-    let mut mi = Mi::new("split-emptyjson");
+    let mut mi = Mi::wso2("split-emptyjson");
     mi.deploy(EMPTY_JSON_PROXY).deploy(EMPTY_JSON_API);
     mi.start();
     let r = post_empty_json(&mi);
@@ -2341,7 +2228,7 @@ const SEND_LETTER: &str = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap
 /// deploys that (and would fault if the case ran), mint refuses an unknown bare sequence name at
 /// deployment (compile/mod.rs `registry_missing`: "almost always a typo"), so a stub is deployed.
 fn soap_header_blocks(processor_xslt: &str, gsb_reference: &str) {
-    let mut mi = Mi::new("split-soapheader");
+    let mut mi = Mi::wso2("split-soapheader");
     mi.deploy(
         r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="SoapHeaderBlockTestProxy"
            transports="http https"
@@ -2638,17 +2525,15 @@ const GROUPS_SEQ: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" na
   </aggregate>
 </sequence>"#;
 
-/// A mint-backend, and a mint with [`split_api`] and [`GROUPS_SEQ`] (and `deployment_toml`).
-fn start_split_mi(name: &str, deployment_toml: Option<&str>) -> (Proc, Mi) {
-    let (backend, bport) = start_backend();
-    let mut mi = Mi::new(name);
-    mi.backend = Some(bport);
+/// A mint with a mint-backend, [`split_api`] and [`GROUPS_SEQ`] (and `deployment_toml`).
+fn start_split_mi(name: &str, deployment_toml: Option<&str>) -> Mi {
+    let mut mi = Mi::wso2_with_backend(name);
     if let Some(toml) = deployment_toml {
         mi.home.file("conf/deployment.toml", toml);
     }
     mi.deploy(&split_api()).deploy(GROUPS_SEQ);
     mi.start();
-    (backend, mi)
+    mi
 }
 
 fn items(prefix: &str, n: usize) -> String {
@@ -2686,7 +2571,7 @@ fn assert_split_limit(r: &Resp) {
 /// (call in the target, aggregate after the iterate).
 #[test]
 fn fan_out_limit_and_a_client_that_leaves_mid_split() {
-    let (_backend, mi) = start_split_mi("split-limit", Some("[mediation]\nmax_split_parts = 4\n"));
+    let mi = start_split_mi("split-limit", Some("[mediation]\nmax_split_parts = 4\n"));
     let post = |path: &str, body: &str| mi.post(path, "application/xml", body);
 
     // Four parts: within the limit.
@@ -2763,7 +2648,7 @@ fn leave_mid_split(mi: &Mi, prefix: &str) {
 #[test]
 #[ignore = "not built yet: a client reset mid-request is not noticed before mint answers (hyper does not read a connection that may be half-closed while serving it), so the parts run to their end"]
 fn a_client_that_leaves_cancels_its_parts() {
-    let (_backend, mi) = start_split_mi("split-leave", None);
+    let mi = start_split_mi("split-leave", None);
     leave_mid_split(&mi, "gone");
     std::thread::sleep(Duration::from_millis(2500));
     let log = mi.log_text();

@@ -311,3 +311,178 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
     bytes.extend_from_slice(body);
     raw(port, &bytes).expect("no response")
 }
+
+/// A mint on 127.0.0.1 with a temporary home, whose artifacts may name its own port (`http`) and
+/// a backend, with its log (the log mediator at `info`, everything else at `warn`) in a file.
+/// Artifacts are written before [`Mi::start`], with the rewrites of [`Mi::rewrite`] applied.
+pub struct Mi {
+    // Dropped in this order: mint, then the backend, then the home.
+    proc: Option<Proc>,
+    backend: Option<(Proc, u16)>,
+    rewrites: Vec<(String, String)>,
+    pub offset: u16,
+    pub http: u16,
+    pub log: PathBuf,
+    pub home: TempHome,
+}
+
+impl Mi {
+    pub fn new(name: &str) -> Mi {
+        let home = TempHome::new(name);
+        let offset = next_offset();
+        Mi {
+            proc: None,
+            backend: None,
+            rewrites: Vec::new(),
+            offset,
+            http: 8280 + offset,
+            log: home.root.join("mint.log"),
+            home,
+        }
+    }
+
+    /// `http://127.0.0.1:<http>`: this mint, as its artifacts call it.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http)
+    }
+
+    /// Replaces `from` with `to` in the artifacts written after this call (after the rewrites
+    /// asked for before it).
+    pub fn rewrite(&mut self, from: &str, to: &str) -> &mut Self {
+        self.rewrites.push((from.to_string(), to.to_string()));
+        self
+    }
+
+    /// Starts `mint-backend` (an echo, stopped with this mint) and returns its port.
+    pub fn start_backend(&mut self) -> u16 {
+        let (proc, port) = start_backend();
+        self.backend = Some((proc, port));
+        port
+    }
+
+    /// `xml` with the rewrites of [`Mi::rewrite`] applied.
+    pub fn adapt(&self, xml: &str) -> String {
+        self.rewrites
+            .iter()
+            .fold(xml.to_string(), |x, (from, to)| x.replace(from, to))
+    }
+
+    /// Writes an artifact into `synapse-configs/default/<dir>/<file>`, rewritten ([`Mi::adapt`]).
+    pub fn artifact(&self, dir: &str, file: &str, xml: &str) -> &Self {
+        self.home.artifact(dir, file, &self.adapt(xml));
+        self
+    }
+
+    /// Writes an artifact into the folder of its kind (`<proxy>` into `proxy-services/`, …), in a
+    /// file named after it ([`kind_and_name`]), rewritten.
+    pub fn deploy(&self, xml: &str) -> &Self {
+        let (dir, name) = kind_and_name(xml);
+        self.artifact(dir, &format!("{name}.xml"), xml)
+    }
+
+    pub fn start(&mut self) {
+        let file = std::fs::File::create(&self.log).unwrap();
+        let child = mint_command(&self.home.root, Some(self.offset), 2)
+            .env("RUST_LOG", "warn,mint::log_mediator=info")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start mint");
+        self.proc = Some(Proc { child });
+        assert!(
+            wait_port(self.http, Duration::from_secs(10)),
+            "mint did not start on {}: {}",
+            self.http,
+            self.log_text()
+        );
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The log written since `mark` (a length of [`Mi::log_text`]).
+    pub fn log_since(&self, mark: usize) -> String {
+        self.log_text().get(mark..).unwrap_or_default().to_string()
+    }
+
+    /// Waits (up to 5 s) for `needle` in the log; panics with the log when it never comes.
+    pub fn expect_log(&self, needle: &str) {
+        let found = eventually(Duration::from_secs(5), || self.log_text().contains(needle));
+        assert!(found, "log has no {needle:?}:\n{}", self.log_text());
+    }
+
+    /// A request with `body` as `content_type` (no Content-Type when it is empty).
+    pub fn send(&self, method: &str, path: &str, content_type: &str, body: &str) -> Resp {
+        let mut headers = vec![];
+        if !content_type.is_empty() {
+            headers.push(("Content-Type", content_type));
+        }
+        request(self.http, method, path, &headers, body.as_bytes())
+    }
+
+    /// A POST of `body` as `content_type`.
+    pub fn post(&self, path: &str, content_type: &str, body: &str) -> Resp {
+        self.send("POST", path, content_type, body)
+    }
+
+    pub fn post_json(&self, path: &str, body: &str) -> Resp {
+        self.post(path, "application/json", body)
+    }
+
+    pub fn post_xml(&self, path: &str, body: &str) -> Resp {
+        self.post(path, "application/xml", body)
+    }
+}
+
+/// The folder of an artifact's kind and the artifact's name: `<proxy … name="P">` is
+/// (`proxy-services`, `P`).
+pub fn kind_and_name(xml: &str) -> (&'static str, &str) {
+    let xml = xml.trim_start();
+    let xml = match xml.strip_prefix("<?xml") {
+        Some(rest) => rest
+            .split_once("?>")
+            .expect("an XML declaration")
+            .1
+            .trim_start(),
+        None => xml,
+    };
+    let head = &xml[1..xml.find('>').expect("an element")];
+    let dir = match head.split_whitespace().next() {
+        Some("proxy") => "proxy-services",
+        Some("sequence") => "sequences",
+        Some("endpoint") => "endpoints",
+        Some("api") => "api",
+        Some("template") => "templates",
+        _ => panic!("not an artifact: {head}"),
+    };
+    let name = head
+        .split_whitespace()
+        .find_map(|a| a.strip_prefix("name=\"")?.split('"').next())
+        .unwrap_or_else(|| panic!("no name: {head}"));
+    (dir, name)
+}
+
+/// The string value of each node `expr` selects in `xml`, in document order (an XPath
+/// implementation independent of mint's), with the prefixes `namespaces` declares.
+pub fn select_ns(xml: &str, expr: &str, namespaces: &[(&str, &str)]) -> Vec<String> {
+    let package =
+        sxd_document::parser::parse(xml).unwrap_or_else(|e| panic!("not XML ({e:?}): {xml}"));
+    let doc = package.as_document();
+    let xpath = sxd_xpath::Factory::new()
+        .build(expr)
+        .unwrap()
+        .expect("an expression");
+    let mut ctx = sxd_xpath::Context::new();
+    for (prefix, uri) in namespaces {
+        ctx.set_namespace(prefix, uri);
+    }
+    match xpath.evaluate(&ctx, doc.root()).unwrap() {
+        sxd_xpath::Value::Nodeset(n) => n
+            .document_order()
+            .iter()
+            .map(|n| n.string_value())
+            .collect(),
+        other => panic!("{expr} is not a node-set: {other:?}"),
+    }
+}
