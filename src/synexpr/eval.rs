@@ -125,15 +125,8 @@ fn access(root: &Root, path: Option<&PathSpec>, env: &dyn Env) -> Result<Val, St
         Root::Payload => match path {
             None => Ok(Val::from_json(env.payload()?.clone())),
             Some(p) => {
-                let compiled;
-                let path = match p {
-                    PathSpec::Fixed(p) => &**p,
-                    PathSpec::Dynamic { .. } => {
-                        compiled = fill(p, env)?;
-                        &compiled
-                    }
-                };
-                result(path, env.payload_path(path)?)
+                let path = resolved(p, env)?;
+                result(&path, env.payload_path(&path)?)
             }
         },
         Root::Var(name) => {
@@ -183,15 +176,8 @@ fn on_path(v: &Val, p: &PathSpec, env: &dyn Env) -> Result<Val, String> {
 }
 
 fn json_path(doc: &serde_json::Value, p: &PathSpec, env: &dyn Env) -> Result<Val, String> {
-    let compiled;
-    let path = match p {
-        PathSpec::Fixed(p) => &**p,
-        PathSpec::Dynamic { .. } => {
-            compiled = fill(p, env)?;
-            &compiled
-        }
-    };
-    result(path, path.evaluate(doc))
+    let path = resolved(p, env)?;
+    result(&path, path.evaluate(doc))
 }
 
 /// A path's result as a value; nothing found is an error (Jayway's PathNotFound).
@@ -203,10 +189,10 @@ fn result(path: &JsonPath, r: JsonPathResult) -> Result<Val, String> {
     }
 }
 
-/// A path with holes, filled for this message and compiled.
-fn fill(p: &PathSpec, env: &dyn Env) -> Result<JsonPath, String> {
+/// The path as compiled, or with its holes filled for this message and compiled.
+fn resolved<'p>(p: &'p PathSpec, env: &dyn Env) -> Result<std::borrow::Cow<'p, JsonPath>, String> {
     match p {
-        PathSpec::Fixed(p) => Ok((**p).clone()),
+        PathSpec::Fixed(p) => Ok(std::borrow::Cow::Borrowed(&**p)),
         PathSpec::Dynamic { pieces, holes } => {
             let mut text = String::new();
             for (i, piece) in pieces.iter().enumerate() {
@@ -222,7 +208,9 @@ fn fill(p: &PathSpec, env: &dyn Env) -> Result<JsonPath, String> {
                     }
                 }
             }
-            JsonPath::compile(&text).map_err(|e| e.to_string())
+            JsonPath::compile(&text)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| e.to_string())
         }
     }
 }
