@@ -153,6 +153,11 @@ pub struct HttpSettings {
     /// for the backend connection each client connection may need, divided by the shards. A
     /// larger configured value is lowered to that bound, with a warning.
     pub max_connections_per_shard: Option<usize>,
+    /// Whether a client may shut its sending side once its request is complete and still get
+    /// the answer. With `false`, a client's FIN while its request is served abandons the request,
+    /// as nginx does: its backend calls and split parts are cancelled (a reset always does
+    /// that). Default: true.
+    pub half_close: bool,
 }
 
 impl Default for HttpSettings {
@@ -164,6 +169,7 @@ impl Default for HttpSettings {
             header_read_timeout_ms: 30_000,
             body_read_timeout_ms: 60_000,
             max_connections_per_shard: None,
+            half_close: true,
         }
     }
 }

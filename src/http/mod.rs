@@ -7,6 +7,7 @@
 //! - [`upstream`]: the [`upstream::Upstream`] trait the engine sends backend requests through.
 //! - [`client`]: the per-shard keep-alive connection pool to backends (the production `Upstream`).
 //! - [`server`]: serving one accepted connection with mint's limits.
+//! - [`watch`]: noticing that a client left while its request is served.
 //! - [`rules`]: HTTP/1.1 rules hyper leaves to us (transfer codings, `Host`, dot-segments).
 
 pub mod body;
@@ -16,6 +17,7 @@ pub mod rules;
 pub mod server;
 pub mod tls;
 pub mod upstream;
+pub mod watch;
 
 /// Runs `fut` to completion on a glommio executor built on the calling thread, with the least
 /// io_uring memory glommio accepts (tests run in parallel under an 8 MiB `RLIMIT_MEMLOCK`).

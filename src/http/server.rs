@@ -7,11 +7,14 @@
 //! Rules hyper does not check are checked here before mediation: a missing, repeated or invalid
 //! `Host` → 400, a transfer coding other than `chunked` → 501 (both close the connection).
 //!
-//! A client may half-close its side once its request is complete: the answer is still sent.
+//! A client may half-close its side once its request is complete: the answer is still sent
+//! (unless `[http] half_close = false`). A client that resets its connection while its request is
+//! served abandons it: [`super::watch`] notices, and the request's work is dropped (logged as 499).
 
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
 use std::future::Future;
+use std::os::fd::RawFd;
 use std::panic::AssertUnwindSafe;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
@@ -27,6 +30,7 @@ use hyper::service::service_fn;
 use super::body::Body;
 use super::io::{GlommioTimer, HyperIo};
 use super::rules;
+use super::watch;
 use crate::config::Settings;
 
 /// A one-shot, shard-local broadcast: fired once, wakes every waiter. Each waiting future holds
@@ -131,10 +135,12 @@ pub trait Handler: 'static {
 }
 
 /// Serves HTTP/1.1 on `io` until the peer closes, an error occurs, or `drain` fires (then the
-/// in-flight request finishes and the connection closes).
+/// in-flight request finishes and the connection closes). `fd` is the client's socket, watched
+/// while a request is served so that a client who leaves does not keep its work running.
 pub async fn serve<S, H>(
     builder: &http1::Builder,
     io: S,
+    fd: RawFd,
     handler: Rc<H>,
     https: bool,
     drain: Rc<Signal>,
@@ -150,10 +156,16 @@ pub async fn serve<S, H>(
         async move {
             let resp = match outcome {
                 Err(refused) => refused,
-                Ok(answer) => AssertUnwindSafe(answer)
-                    .catch_unwind()
-                    .await
-                    .unwrap_or_else(|_| panic_response()),
+                Ok(answer) => {
+                    let answer = pin!(AssertUnwindSafe(answer).catch_unwind());
+                    match select(answer, watch::client_gone(fd)).await {
+                        Either::Left((done, _)) => done.unwrap_or_else(|_| panic_response()),
+                        Either::Right(((), _)) => {
+                            tracing::debug!("the client left; its request was abandoned (499)");
+                            abandoned_response()
+                        }
+                    }
+                }
             };
             Ok::<_, Infallible>(resp)
         }
@@ -289,6 +301,16 @@ fn refuse(req: &Request<Incoming>) -> Option<Response<Body>> {
 }
 
 /// A request whose mediation panicked: 500, and the connection closes.
+/// What a request abandoned by its client ends with: nginx's 499, written to a socket that is
+/// gone, so in effect only what the connection's end is logged as.
+fn abandoned_response() -> Response<Body> {
+    let mut r = Response::new(Body::Empty);
+    *r.status_mut() = StatusCode::from_u16(499).expect("499 is a valid status code");
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
 fn panic_response() -> Response<Body> {
     tracing::error!("request handler panicked; answering 500 and closing the connection");
     let mut r = Response::new(Body::Empty);

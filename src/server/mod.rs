@@ -8,6 +8,7 @@
 
 use std::cell::Cell;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -445,6 +446,7 @@ async fn shard_main(
     let drain = Rc::new(Signal::default());
     let active = Rc::new(Cell::new(0usize));
     let hb = Rc::new(builder(&settings));
+    crate::http::watch::set_half_close(settings.http.half_close);
 
     // Plain HTTP.
     {
@@ -464,7 +466,8 @@ async fn shard_main(
                 let (engine, drain, hb) = (engine.clone(), drain.clone(), hb.clone());
                 let open = OpenConn::new(&active, &stats, shard);
                 glommio::spawn_local(async move {
-                    serve(&hb, stream, engine, false, drain).await;
+                    let fd = stream.as_raw_fd();
+                    serve(&hb, stream, fd, engine, false, drain).await;
                     drop(open);
                 })
                 .detach();
@@ -511,6 +514,7 @@ async fn shard_main(
                         (engine.clone(), drain.clone(), hb.clone(), tls.clone());
                     let open = OpenConn::new(&active, &stats, shard);
                     glommio::spawn_local(async move {
+                        let fd = stream.as_raw_fd();
                         let hs = tls.accept(stream);
                         let timer = async {
                             glommio::timer::Timer::new(handshake_timeout).await;
@@ -520,7 +524,7 @@ async fn shard_main(
                             ))
                         };
                         match futures_lite::future::or(hs, timer).await {
-                            Ok(tls_stream) => serve(&hb, tls_stream, engine, true, drain).await,
+                            Ok(tls_stream) => serve(&hb, tls_stream, fd, engine, true, drain).await,
                             Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
                         }
                         drop(open);
