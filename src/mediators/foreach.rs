@@ -451,10 +451,7 @@ impl Collection {
             return Ok(Flow::Continue);
         }
         // Counted against the request's limit; the branches start splits of their own.
-        let (_, root) = super::target::begin(rt, ctx, items.len())?;
-        if root {
-            ctx.split = None;
-        }
+        let budget = super::target::begin_branches(rt, ctx, items.len())?;
         let n = items.len();
         let parent_id = ctx.message_id().to_string();
         let mut branches = Vec::with_capacity(n);
@@ -462,6 +459,7 @@ impl Collection {
             let body = bytes::Bytes::from(crate::json::to_compact_string(item));
             let mut part = ctx.fork(body, BodyType::Json);
             part.split = None;
+            part.split_budget = Some(budget.clone());
             super::iterate::set_sequence(&mut part, Some(&self.id), &parent_id, i, n);
             part.props.insert("SCATTER_MESSAGES".into(), "true".into());
             if let Some(counter) = &self.counter {

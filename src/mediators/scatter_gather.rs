@@ -184,10 +184,7 @@ impl ScatterGather {
             None => None,
         };
         // Counted against the request's limit; the branches start splits of their own.
-        let (_, root) = super::target::begin(rt, ctx, self.branches.len())?;
-        if root {
-            ctx.split = None;
-        }
+        let budget = super::target::begin_branches(rt, ctx, self.branches.len())?;
         let body = ctx.body_bytes().await?;
         let n = self.branches.len();
         let parent_id = ctx.message_id().to_string();
@@ -199,6 +196,7 @@ impl ScatterGather {
                 let mut part = ctx.fork(body.clone(), ctx.body_type);
                 part.xml = ctx.xml.clone();
                 part.split = None;
+                part.split_budget = Some(budget.clone());
                 super::iterate::set_sequence(&mut part, None, &parent_id, i, n);
                 part.props.insert("SCATTER_MESSAGES".into(), "true".into());
                 super::gather::Branch { ctx: part, list }

@@ -155,7 +155,7 @@ pub fn begin(
     let (group, root) = match &ctx.split {
         Some(g) => (g.clone(), false),
         None => {
-            let g = Rc::new(SplitGroup::default());
+            let g = Rc::new(SplitGroup::counting_in(ctx.split_budget.clone()));
             ctx.split = Some(g.clone());
             (g, true)
         }
@@ -170,6 +170,24 @@ pub fn begin(
     Err(Error::mediation(format!(
         "the message would split into more than {limit} parts ([mediation] max_split_parts)"
     )))
+}
+
+/// Starts the `n` branches of an MI 4.4 foreach or scatter-gather: they are counted as parts, and
+/// run outside any split group (they answer into the gathering mediator, never the client), but
+/// splits they start count their parts with the request's: the returned count is for
+/// [`MessageContext::split_budget`] of each branch.
+pub fn begin_branches(
+    rt: &impl Runtime,
+    ctx: &mut MessageContext,
+    n: usize,
+) -> Result<Rc<std::cell::Cell<usize>>> {
+    let (group, root) = begin(rt, ctx, n)?;
+    let budget = group.budget();
+    if root {
+        ctx.split = None;
+        ctx.split_budget = Some(budget.clone());
+    }
+    Ok(budget)
 }
 
 /// Runs the parts `parts` yields, each through its target (see the module docs). Returns once

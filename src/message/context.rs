@@ -78,6 +78,9 @@ pub struct MessageContext {
     body_failed: Option<BodyFailure>,
     /// The split this message started or is a part of, shared with the other parts.
     pub split: Option<Rc<SplitGroup>>,
+    /// The request's fan-out count, for a branch of MI 4.4's foreach or scatter-gather (which
+    /// runs outside its parent's split group): splits it starts count their parts in it.
+    pub split_budget: Option<Rc<std::cell::Cell<usize>>>,
     /// Where the flow is, innermost last (kept only when the program has a mediator that resumes
     /// parts after it: see [`Frame`]).
     pub frames: Vec<Frame>,
@@ -195,6 +198,7 @@ impl MessageContext {
             body_type: BodyType::Other,
             body_failed: None,
             split: None,
+            split_budget: None,
             frames: Vec::new(),
             called: false,
             message_id: None,
@@ -254,6 +258,7 @@ impl MessageContext {
             body_type,
             body_failed: None,
             split: self.split.clone(),
+            split_budget: self.split_budget.clone(),
             frames: self.frames.clone(),
             called: false,
             message_id: None,

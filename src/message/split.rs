@@ -3,16 +3,14 @@
 //!
 //! mint runs every part of a split on the shard that owns the request, inside the request's own
 //! future: there is no lock and no cross-core traffic, and when that future is dropped (the
-//! connection closes while mint is still working on it) everything the request started goes with
-//! it. A client that resets its connection mid-request is noticed only when mint writes the answer
-//! (hyper does not read a connection that may be half-closed while its request is being served),
-//! so until then the parts run to their end, bounded by their endpoints' and aggregates'
-//! timeouts. The parts of one request (and the parts of parts) share one
+//! client left: `http::watch` notices a reset within a tick) everything the request started goes
+//! with it. The parts of one request (and the parts of parts) share one
 //! [`SplitGroup`]: the message that answers the client, the open aggregations and the fan-out
 //! count. Synapse keeps aggregations per mediator across all requests; mint keeps them per request,
 //! which is the same thing for the correlation Synapse's splitters set (the parent's message id).
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -54,8 +52,9 @@ pub struct SplitGroup {
     /// Aggregations already completed: a part arriving later is dropped (Synapse's shared
     /// "completed" flag).
     completed: RefCell<Vec<(usize, String)>>,
-    /// Parts created for this request so far (bounded by `[mediation] max_split_parts`).
-    parts: Cell<usize>,
+    /// Parts created for this request so far (bounded by `[mediation] max_split_parts`); shared
+    /// with the groups that branches of MI 4.4's foreach and scatter-gather start.
+    parts: Rc<Cell<usize>>,
     /// Parts that only wait for an aggregation's timeout (they do not count as running).
     parked: Cell<usize>,
     /// Split loops waiting for a part to finish or park.
@@ -88,6 +87,20 @@ impl SplitGroup {
 
     pub fn take_fault(&self) -> Option<(ErrorKind, i64, String)> {
         self.fault.borrow_mut().take()
+    }
+
+    /// A group counting its parts in `budget` (the request's count, when this group is started
+    /// by a branch of a foreach or scatter-gather) or from zero.
+    pub fn counting_in(budget: Option<Rc<Cell<usize>>>) -> SplitGroup {
+        SplitGroup {
+            parts: budget.unwrap_or_default(),
+            ..SplitGroup::default()
+        }
+    }
+
+    /// The request's part count, for branches that start groups of their own.
+    pub fn budget(&self) -> Rc<Cell<usize>> {
+        self.parts.clone()
     }
 
     /// Counts `n` more parts; false when that would exceed `limit`.

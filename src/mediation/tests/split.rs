@@ -481,6 +481,40 @@ fn a_split_beyond_the_part_limit_is_a_fault_before_any_call() {
     });
 }
 
+/// The branches of MI 4.4's foreach run outside the request's split group, but an iterate inside
+/// one counts its parts with the request's: 2 items + 2 × 2 orders exceed a limit of 5.
+#[test]
+fn splits_inside_foreach_branches_count_against_the_request_limit() {
+    run_local(async {
+        let mut settings = Settings::default();
+        settings.mediation.max_split_parts = 5;
+        let rig = faulting_rig(
+            r#"<foreach collection="${payload.groups}" parallel-execution="false">
+                 <sequence>
+                   <iterate expression="json-eval($.orders)">
+                     <target><sequence><call><endpoint><address uri="http://backend:9000/o"/></endpoint></call><drop/></sequence></target>
+                   </iterate>
+                 </sequence>
+               </foreach>
+               <respond/>"#,
+            settings,
+        );
+        rig.backend_echoes();
+        let within = r#"{"groups":[{"orders":[1]},{"orders":[2]}]}"#;
+        let r = rig.post("/m/t", "application/json", within).await;
+        assert_ne!(
+            r.header("x-error").map(|e| e.contains("max_split_parts")),
+            Some(true)
+        );
+        assert_eq!(rig.upstream.requests().len(), 2);
+        let beyond = r#"{"groups":[{"orders":[1,2]},{"orders":[3,4]}]}"#;
+        let _ = rig.post("/m/t", "application/json", beyond).await;
+        // The first branch's two orders fit (2 + 2); the second branch's are refused (a fault in
+        // that branch, which then contributes nothing, as in MI).
+        assert_eq!(rig.upstream.requests().len(), 4);
+    });
+}
+
 #[test]
 fn continue_parent_goes_on_with_the_original_message() {
     run_local(async {
