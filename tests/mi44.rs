@@ -799,8 +799,7 @@ const FOREACH_REQUEST: &str = r#"{
 const FOREACH_REQUEST_XML: &str = "<data><list><name>apple</name><type>fruit</type></list>\
      <list><name>carrot</name><type>vegetable</type></list></data>";
 
-/// A mint with `TestForEachMediator.xml`, whole or without its XML resources (mint refuses to
-/// deploy them, see [`foreach_collection_xml_mi_integration_tests`]).
+/// A mint with `TestForEachMediator.xml`, whole or without its XML resources.
 fn foreach_mi(with_xml: bool) -> Mi {
     let mut mi = Mi::mi44("mi44-foreach");
     let xml = if with_xml {
@@ -866,7 +865,6 @@ fn foreach_collection_json_mi_integration_tests() {
 
 /// The XML cases of the same `ForEachMediatorTestCase`.
 #[test]
-#[ignore = "mint: foreach collection over XML nodes (${xpath(…)}) and xpath(expr, variable) are not built"]
 fn foreach_collection_xml_mi_integration_tests() {
     let mi = foreach_mi(true);
 

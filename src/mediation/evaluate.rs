@@ -117,38 +117,74 @@ impl Engine {
         } else {
             None
         };
+        let r = self.eval_xpath_on(ctx, x, doc.as_ref(), want).await?;
+        Ok((r, doc))
+    }
+
+    /// Evaluates a compiled XPath on `doc` (from its root element), with the message's
+    /// properties, variables and registry at hand.
+    pub async fn eval_xpath_on(
+        &self,
+        ctx: &mut MessageContext,
+        x: &Expr,
+        doc: Option<&Arc<Document>>,
+        want: Want,
+    ) -> Result<Evaluated> {
         // Evaluation is synchronous and bounded by its work budget (`crate::xpath`, about a few
         // dozen passes over the document); other connections on the shard get their turn
         // between evaluations.
         glommio::yield_if_needed().await;
-        // Registry keys the expression reads are fetched off the shard, then it is evaluated
-        // again with them at hand (bounded: keys can be computed from other keys).
-        let mut fetched: HashMap<String, Option<Arc<Resource>>> = HashMap::new();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let cx = MessageXPathContext {
-                engine: self,
-                ctx,
-                doc: doc.as_deref(),
-                fetched: &fetched,
-                misses: RefCell::new(Vec::new()),
-            };
-            let result = match &doc {
-                Some(d) => evaluate(x, d.as_ref(), &cx, d.root_element(), want, Some(d)),
-                None => evaluate(x, &EmptyDom, &cx, 0, want, None),
-            };
-            let misses = cx.misses.into_inner();
-            if misses.is_empty() || attempt == 4 {
-                let r = result
-                    .map_err(|e| Error::mediation(format!("evaluating '{}': {e}", x.source())))?;
-                return Ok((r, doc));
-            }
-            for key in misses {
-                let res = self.registry.lookup(&key).await?;
-                fetched.insert(key, res);
-            }
+        let mut fetched = HashMap::new();
+        let (result, misses) = self.xpath_attempt(ctx, x, doc, want, &fetched);
+        if misses.is_empty() {
+            return result;
         }
+        // Registry keys the expression reads are fetched off the shard, then it is evaluated
+        // again with them at hand (bounded: keys can be computed from other keys). Boxed: this
+        // rare path would otherwise enlarge the future of every mediator that evaluates XPath.
+        Box::pin(async move {
+            let mut misses = misses;
+            for _ in 0..3 {
+                for key in misses {
+                    let res = self.registry.lookup(&key).await?;
+                    fetched.insert(key, res);
+                }
+                let (result, more) = self.xpath_attempt(ctx, x, doc, want, &fetched);
+                if more.is_empty() {
+                    return result;
+                }
+                misses = more;
+            }
+            self.xpath_attempt(ctx, x, doc, want, &fetched).0
+        })
+        .await
+    }
+
+    /// One evaluation with the registry resources fetched so far: the result, and the keys it
+    /// missed (then the result read them as absent).
+    fn xpath_attempt(
+        &self,
+        ctx: &MessageContext,
+        x: &Expr,
+        doc: Option<&Arc<Document>>,
+        want: Want,
+        fetched: &HashMap<String, Option<Arc<Resource>>>,
+    ) -> (Result<Evaluated>, Vec<String>) {
+        let cx = MessageXPathContext {
+            engine: self,
+            ctx,
+            doc: doc.map(|d| &**d),
+            fetched,
+            misses: RefCell::new(Vec::new()),
+        };
+        let result = match doc {
+            Some(d) => evaluate(x, d.as_ref(), &cx, d.root_element(), want, Some(d)),
+            None => evaluate(x, &EmptyDom, &cx, 0, want, None),
+        };
+        let misses = cx.misses.into_inner();
+        let result =
+            result.map_err(|e| Error::mediation(format!("evaluating '{}': {e}", x.source())));
+        (result, misses)
     }
 }
 
@@ -411,11 +447,21 @@ impl Engine {
             None
         };
         let mut xpaths = Vec::with_capacity(e.xpaths.len());
-        for x in &e.xpaths {
-            xpaths.push(match self.eval_xpath(ctx, x, Want::Text).await {
-                Ok((Evaluated::Text(t), _)) => Ok(Val::Str(t.unwrap_or_default())),
-                Ok((Evaluated::Bool(b), _)) => Ok(Val::Bool(b)),
-                Ok((Evaluated::Nodes(_), _)) => Ok(Val::Str(String::new())),
+        for (x, var) in &e.xpaths {
+            let r = match var {
+                None => self.eval_xpath(ctx, x, Want::Text).await.map(|r| r.0),
+                Some(name) => match ctx.variable_document(name) {
+                    Ok(doc) => self.eval_xpath_on(ctx, x, Some(&doc), Want::Text).await,
+                    Err(msg) => {
+                        xpaths.push(Err(msg));
+                        continue;
+                    }
+                },
+            };
+            xpaths.push(match r {
+                Ok(Evaluated::Text(t)) => Ok(Val::Str(t.unwrap_or_default())),
+                Ok(Evaluated::Bool(b)) => Ok(Val::Bool(b)),
+                Ok(Evaluated::Nodes(_)) => Ok(Val::Str(String::new())),
                 Err(err) => Err(format!("Invalid XPATH expression : {}: {err}", x.source())),
             });
         }

@@ -594,6 +594,16 @@ impl Runtime for Engine {
         Engine::eval_xpath(self, ctx, x, want).await
     }
 
+    async fn eval_xpath_on(
+        &self,
+        ctx: &mut MessageContext,
+        x: &crate::message::Expr,
+        doc: &Arc<crate::xml::Document>,
+        want: Want,
+    ) -> Result<Evaluated> {
+        Engine::eval_xpath_on(self, ctx, x, Some(doc), want).await
+    }
+
     fn run_list<'a>(
         &'a self,
         ctx: &'a mut MessageContext,

@@ -191,9 +191,9 @@ impl ForEach {
             .into_iter()
             .filter(|&n| doc.kind(n) == NodeKind::Element)
             .collect();
-        let Some(parent) = elements.first().and_then(|&e| doc.parent(e)) else {
+        if elements.is_empty() {
             return Ok(Flow::Continue);
-        };
+        }
         let soap = if ctx.body_type == BodyType::Xml {
             doc.soap_version()
         } else {
@@ -234,14 +234,7 @@ impl ForEach {
                 break;
             }
         }
-        let mut ed = doc.edit();
-        for &e in &elements {
-            ed.remove(e).map_err(super::edit::edit_err)?;
-        }
-        let processed = Fragment::parse(&String::from_utf8_lossy(&done)).map_err(super::edit::edit_err)?;
-        ed.append_child(parent, Content::Xml(processed))
-            .map_err(super::edit::edit_err)?;
-        let out = ed.finish();
+        let out = replace_elements(&doc, &elements, &done)?;
         ctx.set_content_typed(out, None, BodyType::Xml);
         Ok(Flow::Continue)
     }
@@ -329,8 +322,12 @@ impl ForEach {
 /// results go to `target-variable` as a JSON array or, with `result-content-type="XML"`, inside
 /// `<result-enclosing-element>`; results are in item order. The original message goes on after
 /// the branches have ended (MI continues it when they are aggregated). A branch that stops
-/// contributes nothing: its item stays as it was (MI never completes then). Collections of XML
-/// nodes (`${xpath(…)}`) are not supported yet.
+/// contributes nothing: its item stays as it was (MI never completes then).
+///
+/// A collection that is one `xpath()` call (`${xpath('//a')}`, or `${xpath('//a', 'v')}` over the
+/// XML variable `v` holds) iterates over the elements it selects: each branch's payload is the
+/// element, and updating the original takes the elements out and appends the branches' payloads
+/// to the first one's parent, as MI's ForEachMediatorV2 does.
 #[derive(Debug, Clone)]
 pub struct Collection {
     pub collection: Arc<crate::message::SynapseExpr>,
@@ -404,12 +401,16 @@ impl Collection {
             return None;
         };
         let collection = super::synapse_expression(c, inner, el, at)?;
-        if aggregate && update_original && collection.expr.location().is_none() {
+        if aggregate
+            && update_original
+            && collection.expr.location().is_none()
+            && collection.expr.as_xpath().is_none()
+        {
             c.error(
                 at,
                 format!(
                     "foreach updates the original collection, so '{text}' must read the payload \
-                     or a variable with a fixed path"
+                     or a variable with a fixed path, or be one xpath() call"
                 ),
             );
             return None;
@@ -432,32 +433,59 @@ impl Collection {
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         use crate::synexpr::Val;
-        let value = crate::message::Value::Synapse(self.collection.clone());
-        let items = match rt.eval_object(ctx, &value).await? {
-            Val::Json(serde_json::Value::Array(items)) => items,
-            Val::Xml(_) => {
-                return Err(Error::mediation(
-                    "foreach over XML nodes (collection=\"${xpath(…)}\") is not supported by mint yet",
-                ))
-            }
-            _ => {
-                return Err(Error::mediation(format!(
-                    "Expression ${{{}}} did not resolve to a valid array",
-                    self.collection.expr.source()
-                )))
+        let source = match self.collection.expr.as_xpath() {
+            Some(i) => self.xml_source(rt, ctx, i).await?,
+            None => match rt
+                .eval_object(ctx, &crate::message::Value::Synapse(self.collection.clone()))
+                .await?
+            {
+                Val::Json(serde_json::Value::Array(items)) => Source::Json(items),
+                _ => {
+                    return Err(Error::mediation(format!(
+                        "Expression ${{{}}} did not resolve to a valid array",
+                        self.collection.expr.source()
+                    )))
+                }
+            },
+        };
+        let bodies: Vec<(Bytes, BodyType)> = match &source {
+            Source::Json(items) => items
+                .iter()
+                .map(|item| (Bytes::from(crate::json::to_compact_string(item)), BodyType::Json))
+                .collect(),
+            Source::Xml {
+                doc,
+                elements,
+                variable,
+            } => {
+                // A SOAP message's branches are SOAP messages.
+                let soap = match (&ctx.body_type, variable) {
+                    (BodyType::Xml, None) => doc.soap_version(),
+                    _ => None,
+                };
+                elements
+                    .iter()
+                    .map(|&e| {
+                        let element = doc.standalone_bytes(e);
+                        let body = match soap {
+                            Some(v) => crate::xml::soap::build_envelope(v, None, &element),
+                            None => element,
+                        };
+                        (body, BodyType::Xml)
+                    })
+                    .collect()
             }
         };
-        if items.is_empty() {
+        if bodies.is_empty() {
             return Ok(Flow::Continue);
         }
         // Counted against the request's limit; the branches start splits of their own.
-        let budget = super::target::begin_branches(rt, ctx, items.len())?;
-        let n = items.len();
+        let budget = super::target::begin_branches(rt, ctx, bodies.len())?;
+        let n = bodies.len();
         let parent_id = ctx.message_id().to_string();
         let mut branches = Vec::with_capacity(n);
-        for (i, item) in items.iter().enumerate() {
-            let body = bytes::Bytes::from(crate::json::to_compact_string(item));
-            let mut part = ctx.fork(body, BodyType::Json);
+        for (i, (body, body_type)) in bodies.into_iter().enumerate() {
+            let mut part = ctx.fork(body, body_type);
             part.split = None;
             part.split_budget = Some(budget.clone());
             super::iterate::set_sequence(&mut part, Some(&self.id), &parent_id, i, n);
@@ -482,10 +510,11 @@ impl Collection {
             return Ok(Flow::Continue);
         }
         let whole = JsonPath::compile("$").map_err(|e| Error::mediation(e.to_string()))?;
+        let xml_results = self.result_xml || matches!(source, Source::Xml { .. });
         let mut results: Vec<Option<serde_json::Value>> = vec![None; n];
-        let mut xml: Vec<Option<bytes::Bytes>> = vec![None; n];
+        let mut xml: Vec<Option<Bytes>> = vec![None; n];
         for (i, mut part) in done {
-            if self.result_xml && !self.update_original {
+            if xml_results && (self.update_original || self.result_xml) {
                 let doc = part.document().await?;
                 xml[i] = doc.payload_bytes();
             } else if let JsonPathResult::Value(v) = rt.eval_json(&mut part, &whole).await? {
@@ -513,6 +542,77 @@ impl Collection {
             ctx.vars.insert(name, v);
             return Ok(Flow::Continue);
         }
+        match source {
+            Source::Json(items) => self.update_json(rt, ctx, items, results).await,
+            Source::Xml {
+                doc,
+                elements,
+                variable,
+            } => {
+                // MI detaches the collection's elements and appends the results to the parent
+                // of the first (at its end), in item order; an item whose branch did not end
+                // normally is gone.
+                let results: Vec<u8> = xml.into_iter().flatten().flatten().collect();
+                let out = replace_elements(&doc, &elements, &results)?;
+                match variable {
+                    None => ctx.set_content(out, None),
+                    Some(name) => {
+                        let text = String::from_utf8_lossy(&out).into_owned();
+                        ctx.vars.insert(name, Val::Xml(text));
+                    }
+                }
+                Ok(Flow::Continue)
+            }
+        }
+    }
+
+    /// The elements `${xpath(…)}` selects, in the message or in the XML a variable holds.
+    async fn xml_source(
+        &self,
+        rt: &impl Runtime,
+        ctx: &mut MessageContext,
+        i: usize,
+    ) -> Result<Source> {
+        let (x, variable) = &self.collection.xpaths[i];
+        let (nodes, doc) = match variable {
+            None => match rt.eval_xpath(ctx, x, Want::Nodes).await? {
+                (Evaluated::Nodes(n), Some(doc)) => (n, doc),
+                _ => (Vec::new(), ctx.document().await?),
+            },
+            Some(name) => {
+                let doc = ctx.variable_document(name).map_err(Error::mediation)?;
+                match rt.eval_xpath_on(ctx, x, &doc, Want::Nodes).await? {
+                    Evaluated::Nodes(n) => (n, doc),
+                    _ => (Vec::new(), doc),
+                }
+            }
+        };
+        let elements: Vec<_> = nodes
+            .into_iter()
+            .filter(|&n| doc.kind(n) == NodeKind::Element)
+            .collect();
+        if elements.is_empty() {
+            return Err(Error::mediation(format!(
+                "Expression ${{{}}} did not resolve to a valid array",
+                self.collection.expr.source()
+            )));
+        }
+        Ok(Source::Xml {
+            doc,
+            elements,
+            variable: variable.clone(),
+        })
+    }
+
+    /// Writes the branches' results over the JSON array the collection read.
+    async fn update_json(
+        &self,
+        rt: &impl Runtime,
+        ctx: &mut MessageContext,
+        items: Vec<serde_json::Value>,
+        results: Vec<Option<serde_json::Value>>,
+    ) -> Result<Flow> {
+        use crate::synexpr::Val;
         let array = serde_json::Value::Array(
             results
                 .into_iter()
@@ -523,6 +623,7 @@ impl Collection {
         let Some((var, path)) = self.collection.expr.location() else {
             return Ok(Flow::Continue);
         };
+        let whole = JsonPath::compile("$").map_err(|e| Error::mediation(e.to_string()))?;
         let mut root = match var {
             None => match rt.eval_json(ctx, &whole).await? {
                 JsonPathResult::Value(v) => v,
@@ -544,7 +645,7 @@ impl Collection {
         match var {
             None => {
                 let text = crate::json::to_compact_string(&root);
-                ctx.set_content_typed(bytes::Bytes::from(text), None, BodyType::Json);
+                ctx.set_content_typed(Bytes::from(text), None, BodyType::Json);
             }
             Some(name) => {
                 ctx.vars.insert(name.to_string(), Val::from_json(root));
@@ -552,4 +653,44 @@ impl Collection {
         }
         Ok(Flow::Continue)
     }
+}
+
+/// What a collection foreach iterates over.
+enum Source {
+    Json(Vec<serde_json::Value>),
+    /// Elements of `doc`: the message's document, or the one a variable holds.
+    Xml {
+        doc: Arc<crate::xml::Document>,
+        elements: Vec<crate::xpath::dom::NodeId>,
+        variable: Option<String>,
+    },
+}
+
+/// `doc` with `elements` taken out and `results` (well-formed XML, possibly several elements)
+/// appended to the parent of the first of them, as both foreach forms put their results back.
+fn replace_elements(
+    doc: &crate::xml::Document,
+    elements: &[crate::xpath::dom::NodeId],
+    results: &[u8],
+) -> Result<Bytes> {
+    let Some(parent) = elements
+        .first()
+        .and_then(|&e| doc.parent(e))
+        .filter(|&p| doc.kind(p) == NodeKind::Element)
+    else {
+        return Err(Error::mediation(
+            "foreach: the collection's elements have no parent element to put the results in",
+        ));
+    };
+    let mut ed = doc.edit();
+    for &e in elements {
+        ed.remove(e).map_err(super::edit::edit_err)?;
+    }
+    if !results.is_empty() {
+        let processed =
+            Fragment::parse(&String::from_utf8_lossy(results)).map_err(super::edit::edit_err)?;
+        ed.append_child(parent, Content::Xml(processed))
+            .map_err(super::edit::edit_err)?;
+    }
+    Ok(ed.finish())
 }

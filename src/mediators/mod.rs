@@ -96,6 +96,14 @@ pub trait Runtime {
         x: &Expr,
         want: Want,
     ) -> Result<(Evaluated, Option<Arc<Document>>)>;
+    /// A compiled XPath against `doc` (from its root element), with this message's properties.
+    async fn eval_xpath_on(
+        &self,
+        ctx: &mut MessageContext,
+        x: &Expr,
+        doc: &Arc<Document>,
+        want: Want,
+    ) -> Result<Evaluated>;
     /// Runs a list of mediators (a branch); the innermost fault handler runs on a failure.
     fn run_list<'a>(
         &'a self,

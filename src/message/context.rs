@@ -268,6 +268,22 @@ impl MessageContext {
         }
     }
 
+    /// The XML a variable holds, parsed (for `xpath(expression, variable)`), or why not.
+    pub fn variable_document(
+        &self,
+        name: &str,
+    ) -> std::result::Result<std::sync::Arc<crate::xml::Document>, String> {
+        use crate::synexpr::Val;
+        let text = match self.vars.get(name) {
+            Some(Val::Xml(x) | Val::Str(x)) => x,
+            Some(_) => return Err(format!("Variable '{name}' does not hold XML")),
+            None => return Err(format!("Variable '{name}' is not defined")),
+        };
+        crate::xml::Document::parse(Bytes::from(text.clone()))
+            .map(std::sync::Arc::new)
+            .map_err(|e| format!("Variable '{name}' does not hold XML: {e}"))
+    }
+
     /// Synapse's message id (`urn:uuid:…`), made on first use.
     pub fn message_id(&mut self) -> &str {
         self.message_id.get_or_insert_with(new_message_id)

@@ -145,7 +145,8 @@ pub enum Value {
 #[derive(Debug)]
 pub struct SynapseExpr {
     pub expr: crate::synexpr::Expression,
-    pub xpaths: Vec<std::sync::Arc<Expr>>,
+    /// Its `xpath()` calls, each with the variable it reads (None: the message).
+    pub xpaths: Vec<(std::sync::Arc<Expr>, Option<String>)>,
 }
 
 impl SynapseExpr {
@@ -153,7 +154,12 @@ impl SynapseExpr {
         let xpaths = expr
             .xpaths()
             .iter()
-            .map(|x| std::sync::Arc::new(Expr::new(x.clone())))
+            .map(|x| {
+                (
+                    std::sync::Arc::new(Expr::new(x.xpath.clone())),
+                    x.variable.clone(),
+                )
+            })
             .collect();
         SynapseExpr { expr, xpaths }
     }

@@ -5,8 +5,7 @@
 //! `modules/core/src/main/java/org/apache/synapse/util/synapse/expression/` and its unit tests.
 //!
 //! What mint does not have yet: `registry()`, `wso2-vault()`, `hashicorp-vault()` and
-//! `configs.*` fail when evaluated, with a warning at deployment; `xpath(expression, variable)`
-//! is a deployment error.
+//! `configs.*` fail when evaluated, with a warning at deployment.
 
 pub mod eval;
 pub mod functions;
@@ -25,8 +24,18 @@ use parse::{Node, PathSpec, Root};
 pub struct Expression {
     src: String,
     root: Node,
-    xpaths: Vec<crate::xpath::XPath>,
+    xpaths: Vec<XPathCall>,
     reads_payload: bool,
+}
+
+/// An `xpath()` call of an expression.
+#[derive(Debug, Clone)]
+pub struct XPathCall {
+    /// What it evaluates. With a variable, MI evaluates `$var:NAME` followed by the text, so a
+    /// `//a` there is `.//a` from the variable's element: that is how it is compiled.
+    pub xpath: crate::xpath::XPath,
+    /// `xpath(expression, 'name')`: evaluated on the XML the variable holds.
+    pub variable: Option<String>,
 }
 
 /// The expression of an attribute written `${…}` (the whole value), without the braces.
@@ -38,13 +47,37 @@ pub fn inner(text: &str) -> Option<&str> {
 
 struct Sink<'n> {
     namespaces: &'n [(String, String)],
-    xpaths: Vec<crate::xpath::XPath>,
+    xpaths: Vec<XPathCall>,
 }
 
 impl parse::XPathSink for Sink<'_> {
-    fn xpath(&mut self, text: &str) -> Result<usize, String> {
-        let x = crate::xpath::compile(text, self.namespaces).map_err(|e| e.to_string())?;
-        self.xpaths.push(x);
+    fn xpath(&mut self, text: &str, variable: Option<&str>) -> Result<usize, String> {
+        let x = match variable {
+            None => crate::xpath::compile(text, self.namespaces),
+            Some(_) if !text.trim_start().starts_with(['/', '[']) => {
+                return Err(
+                    "with a variable, the XPath goes on from the variable's element: it must \
+                     start with '/' or '['"
+                        .into(),
+                )
+            }
+            // `.` and `self::*` rather than `self::node()`: Synapse's string conversion of
+            // the result changes when the text contains `node()`.
+            Some(_) => {
+                let text = text.trim_start();
+                let from = if text.starts_with('/') {
+                    "."
+                } else {
+                    "self::*"
+                };
+                crate::xpath::compile(&format!("{from}{text}"), self.namespaces)
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        self.xpaths.push(XPathCall {
+            xpath: x,
+            variable: variable.map(str::to_string),
+        });
         Ok(self.xpaths.len() - 1)
     }
 }
@@ -78,8 +111,16 @@ impl Expression {
     }
 
     /// The `xpath()` calls, in the order [`Env::xpath`] numbers them.
-    pub fn xpaths(&self) -> &[crate::xpath::XPath] {
+    pub fn xpaths(&self) -> &[XPathCall] {
         &self.xpaths
+    }
+
+    /// The `xpath()` call the whole expression is, if it is one (`${xpath('//a')}`): its index.
+    pub fn as_xpath(&self) -> Option<usize> {
+        match self.root {
+            Node::XPath(i) => Some(i),
+            _ => None,
+        }
     }
 
     /// Whether evaluating needs the payload as JSON.

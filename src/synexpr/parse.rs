@@ -97,8 +97,9 @@ pub enum Node {
 
 /// What the parser needs from its caller: compiling an `xpath()` argument.
 pub trait XPathSink {
-    /// Compiles the XPath text; the index it is stored at, or an error message.
-    fn xpath(&mut self, text: &str) -> Result<usize, String>;
+    /// Compiles the XPath text, to be evaluated on the message or (`xpath(expr, 'name')`) on
+    /// the XML the variable holds; the index it is stored at, or an error message.
+    fn xpath(&mut self, text: &str, variable: Option<&str>) -> Result<usize, String>;
 }
 
 pub fn parse(src: &str, sink: &mut dyn XPathSink) -> Result<Node, ParseError> {
@@ -472,12 +473,14 @@ impl Parser<'_, '_> {
                 return Ok(Node::Exists(Box::new(arg)));
             }
             "xpath" => {
-                let text = match args.as_slice() {
-                    [Node::Lit(Val::Str(s))] => s.clone(),
+                let (text, variable) = match args.as_slice() {
+                    [Node::Lit(Val::Str(s))] => (s.clone(), None),
+                    [Node::Lit(Val::Str(s)), Node::Lit(Val::Str(v))] => (s.clone(), Some(v)),
                     [_, _] => {
                         return Err(ParseError {
                             offset: args_at,
-                            message: "xpath(expression, variable) is not supported by mint yet"
+                            message: "xpath(expression, variable) takes a quoted XPath and a \
+                                      quoted variable name"
                                 .into(),
                         })
                     }
@@ -488,10 +491,13 @@ impl Parser<'_, '_> {
                         })
                     }
                 };
-                let i = self.sink.xpath(&text).map_err(|m| ParseError {
-                    offset: args_at,
-                    message: format!("Invalid XPATH expression : {text}: {m}"),
-                })?;
+                let i = self
+                    .sink
+                    .xpath(&text, variable.map(String::as_str))
+                    .map_err(|m| ParseError {
+                        offset: args_at,
+                        message: format!("Invalid XPATH expression : {text}: {m}"),
+                    })?;
                 return Ok(Node::XPath(i));
             }
             _ => {}

@@ -62,6 +62,33 @@ fn an_expression_on_an_xml_payload_reads_its_json_view_and_xpath() {
     });
 }
 
+/// `xpath(expression, variable)` reads the XML a variable holds: MI evaluates `$var:NAME`
+/// followed by the expression, so `//b` there is every `b` below the variable's element.
+#[test]
+fn xpath_with_a_variable_reads_the_xml_it_holds() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<variable name="doc" type="XML" expression="${xpath('//data')}"/>
+               <header name="X-Names" scope="transport" expression="${xpath('//name', 'doc')}"/>
+               <header name="X-First" scope="transport" expression="${xpath('/list[2]/name/text()', 'doc')}"/>
+               <header name="X-None" scope="transport" expression="${xpath('//name', 'nothing')}"/>
+               <respond/>"#,
+        );
+        let r = rig
+            .post(
+                "/m/t",
+                "application/xml",
+                "<in><data><list><name>a</name></list><list><name>b</name></list></data></in>",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.header("x-names"), Some("<name>a</name><name>b</name>"));
+        assert_eq!(r.header("x-first"), Some("b"));
+        // A variable that is not set: the expression fails, and reads as "".
+        assert_eq!(r.header("x-none"), Some(""));
+    });
+}
+
 #[test]
 fn a_failed_expression_is_empty_and_a_typed_variable_must_match() {
     run_local(async {

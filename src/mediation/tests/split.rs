@@ -690,6 +690,36 @@ fn foreach_collection_updates_the_original_array_in_item_order() {
     });
 }
 
+/// A collection of XML elements (`${xpath(…)}`): the branches of a SOAP message are SOAP
+/// messages, and updating the original takes the elements out and appends the results to the
+/// first one's parent (after its other children, as MI's ForEachMediatorV2 does).
+#[test]
+fn foreach_collection_over_xml_elements_replaces_them_in_the_envelope() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<foreach collection="${xpath('//o:order')}" xmlns:o="urn:o">
+                 <sequence>
+                   <payloadFactory media-type="xml">
+                     <format><done xmlns="">$1</done></format>
+                     <args><arg expression="//*[local-name()='order']/@n"/></args>
+                   </payloadFactory>
+                 </sequence>
+               </foreach>
+               <respond/>"#,
+        );
+        let soap = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><o:orders xmlns:o="urn:o"><o:order n="1"/><note/><o:order n="2"/></o:orders></s:Body></s:Envelope>"#;
+        let r = rig.post("/m/t", "text/xml", soap).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(
+            r.body.contains(
+                r#"<o:orders xmlns:o="urn:o"><note/><done>1</done><done>2</done></o:orders>"#
+            ),
+            "{}",
+            r.body
+        );
+    });
+}
+
 #[test]
 fn foreach_collection_calls_in_parallel_and_collects_into_a_variable() {
     run_local(async {
