@@ -52,10 +52,16 @@ impl PayloadFactory {
     /// A `${…}` placeholder's value as MI writes it: inside quotes always as string content;
     /// bare, JSON objects and arrays as JSON (as XML elements in an XML format), XML as XML,
     /// anything else as its text (escaped for XML and inside JSON strings).
+    ///
+    /// A bare string in a JSON format's value position (`{"a": ${payload.name}}`) is written
+    /// unquoted by MI, and read back by gson's lenient parser as a string when it is one
+    /// unquoted word: mint writes that string quoted, which is what MI's next reader sees
+    /// (`in_string`: the placeholder is inside a string literal of the format).
     fn render(
         &self,
         v: &crate::synexpr::Val,
         quoted: bool,
+        in_string: bool,
         settings: &crate::json::JsonSettings,
     ) -> String {
         use crate::synexpr::Val;
@@ -69,6 +75,7 @@ impl PayloadFactory {
                 Val::Str(s) if as_fragment(s).is_some() => {
                     crate::json::xml_to_json(s.as_bytes(), settings).unwrap_or_else(|_| s.clone())
                 }
+                Val::Str(s) if !in_string && lenient_word(s) => json_quote(s),
                 _ => text.into_owned(),
             },
             Media::Xml if quoted => escape_text(&text).into_owned(),
@@ -219,6 +226,9 @@ impl Mediate for PayloadFactory {
         }
         let mut out = String::with_capacity(format.len() + 64);
         let mut rest = format.as_str();
+        // Whether the format is inside a JSON string at `out`'s end (the format's own text,
+        // scanned up to `scanned`; the values written are whole strings or whole values).
+        let (mut in_string, mut scanned) = (false, 0);
         while let Some(i) = rest.find('$') {
             out.push_str(&rest[..i]);
             if let Some(k) = self
@@ -228,7 +238,11 @@ impl Mediate for PayloadFactory {
             {
                 let after = &rest[i + self.placeholders[k].0.len()..];
                 let quoted = out.ends_with('"') && after.starts_with('"');
-                out.push_str(&self.render(&filled[k], quoted, rt.json()));
+                if self.media == Media::Json {
+                    in_string = json_string_state(&out.as_bytes()[scanned..], in_string);
+                }
+                out.push_str(&self.render(&filled[k], quoted, in_string, rt.json()));
+                scanned = out.len();
                 rest = after;
                 continue;
             }
@@ -315,6 +329,39 @@ impl Mediate for PayloadFactory {
         }
         Ok(Flow::Continue)
     }
+}
+
+/// Whether JSON text that starts inside a string (`in_string`) ends inside one.
+fn json_string_state(text: &[u8], mut in_string: bool) -> bool {
+    let mut escaped = false;
+    for &b in text {
+        if escaped {
+            escaped = false;
+        } else if in_string && b == b'\\' {
+            escaped = true;
+        } else if b == b'"' {
+            in_string = !in_string;
+        }
+    }
+    in_string
+}
+
+/// Whether gson's lenient reader takes `s`, written bare as a JSON value, as one unquoted string:
+/// one word without JSON's or gson's delimiters that is not a number or a keyword.
+fn lenient_word(s: &str) -> bool {
+    !s.is_empty()
+        && !s.bytes().any(|b| {
+            b.is_ascii_whitespace()
+                || b"{}[]:,;#=/\\\"'".contains(&b)
+                || b == 0x0c
+        })
+        && !matches!(s, "true" | "false" | "null")
+        && crate::json::parse(s.as_bytes()).is_err()
+}
+
+/// `s` as a JSON string literal.
+fn json_quote(s: &str) -> String {
+    format!("\"{}\"", json_escape(s))
 }
 
 /// `<a x="1"></a>` → `<a x="1"/>`: empty elements written the way WSO2's serializer does.

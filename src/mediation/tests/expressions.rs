@@ -186,7 +186,7 @@ fn payload_factory_fills_expression_placeholders_as_mi_does() {
             r#"<variable name="id" type="INTEGER" value="123"/>
                <variable name="user" value="123&lt;456"/>
                <payloadFactory media-type="json">
-                 <format>{"variable": ${vars.id}, "quoted": "${vars.id}", "pet": ${payload.pet}, "petText": "${payload.pet}", "flag": ${payload.path}}</format>
+                 <format>{"variable": ${vars.id}, "quoted": "${vars.id}", "pet": ${payload.pet}, "petText": "${payload.pet}", "flag": ${payload.path}, "name": ${payload.pet.name}, "inside": "a ${payload.pet.name} b", "code": ${payload.code}, "zip": ${payload.zip}}</format>
                  <args/>
                </payloadFactory>
                <respond/>"#,
@@ -195,7 +195,7 @@ fn payload_factory_fills_expression_placeholders_as_mi_does() {
             .post(
                 "/m/t",
                 "application/json",
-                r#"{"pet":{"type":"dog","name":"rex"},"path":true}"#,
+                r#"{"pet":{"type":"dog","name":"rex"},"path":true,"code":"42","zip":"0042"}"#,
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -206,6 +206,12 @@ fn payload_factory_fills_expression_placeholders_as_mi_does() {
         assert_eq!(v["pet"], serde_json::json!({"type":"dog","name":"rex"}));
         assert_eq!(v["petText"], r#"{"type":"dog","name":"rex"}"#);
         assert_eq!(v["flag"], true);
+        // A bare string: MI writes `rex` unquoted and gson's lenient reader takes it as the
+        // string; inside a string literal it is written as is. A string that reads as a
+        // number is written bare by MI and read as that number.
+        assert_eq!(v["name"], "rex");
+        assert_eq!(v["inside"], "a rex b");
+        assert_eq!(v["code"], 42);
 
         let rig = mediator_rig(
             r#"<variable name="user" value="123&lt;456"/>
