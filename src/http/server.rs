@@ -149,23 +149,25 @@ pub async fn serve<S, H>(
     H: Handler,
 {
     let svc = service_fn(move |req: Request<Incoming>| {
+        // Built here, not inside the async block: the answer's future is large, and each move
+        // of it is a copy. `or` polls the answer first, so an answer ready at once never
+        // registers a watch.
         let outcome = match refuse(&req) {
             Some(refused) => Err(refused),
-            None => Ok(handler.handle(req, https)),
+            None => Ok(futures_lite::future::or(
+                AssertUnwindSafe(handler.handle(req, https))
+                    .catch_unwind()
+                    .map(|r| r.unwrap_or_else(|_| panic_response())),
+                watch::client_gone(fd).map(|()| {
+                    tracing::debug!("the client left; its request was abandoned (499)");
+                    abandoned_response()
+                }),
+            )),
         };
         async move {
             let resp = match outcome {
                 Err(refused) => refused,
-                Ok(answer) => {
-                    let answer = pin!(AssertUnwindSafe(answer).catch_unwind());
-                    match select(answer, watch::client_gone(fd)).await {
-                        Either::Left((done, _)) => done.unwrap_or_else(|_| panic_response()),
-                        Either::Right(((), _)) => {
-                            tracing::debug!("the client left; its request was abandoned (499)");
-                            abandoned_response()
-                        }
-                    }
-                }
+                Ok(answer) => answer.await,
             };
             Ok::<_, Infallible>(resp)
         }
