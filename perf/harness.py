@@ -136,12 +136,15 @@ PAYLOADS = {  # label -> file in REQUESTS
     "1K": "1000B_buyStocks.xml",
     "10K": "10000B_buyStocks.xml",
     "100K": "100000B_buyStocks.xml",
+    # mint's own: WSO2's 1K request with 10 shorter orders (1,185 bytes), so that iterate makes 10 parts.
+    "1K10": "../payloads/1000B_10orders_buyStocks.xml",
 }
 PAYLOAD_ALIASES = {
     "500": "500B", "500b": "500B",
     "1k": "1K", "1kb": "1K", "1000": "1K", "1000b": "1K",
     "10k": "10K", "10kb": "10K", "10000": "10K", "10000b": "10K",
     "100k": "100K", "100kb": "100K", "100000": "100K", "100000b": "100K",
+    "1k10": "1K10",
 }
 
 
@@ -178,7 +181,8 @@ def parse_payloads(text):
 
 
 def payload_path(label):
-    return REQUESTS / PAYLOADS[label]
+    name = PAYLOADS[label]
+    return (PERF_DIR / "payloads" / name[len("../payloads/"):]) if name.startswith("../payloads/") else REQUESTS / name
 
 
 # ---------------------------------------------------------------------------------------------------------
