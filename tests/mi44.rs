@@ -2142,3 +2142,31 @@ fn integration_samples_synapse_expressions() {
         "Invert a boolean value : false, true",
     ]);
 }
+
+/// `${configs.key}`: a configurable property, read at deployment from the environment or
+/// `conf/file.properties` (MI's PropertyHolder); a value that reads as a number is one. A key
+/// without a value is a warning at deployment with its position, and evaluates to `""` (MI
+/// fails the evaluation and logs it).
+#[test]
+fn configs_are_read_at_deployment() {
+    let mut mi = Mi::mi44("mi44-configs");
+    mi.home
+        .file("conf/file.properties", "greeting = hello\nlimit=5\n");
+    mi.deploy(&docs_api(
+        "ConfigsAPI",
+        "/configs",
+        r#"<header name="X-Greeting" scope="transport" expression="${configs.greeting + ' world'}"/>
+<header name="X-Next" scope="transport" expression="${configs.limit + 1}"/>
+<header name="X-Missing" scope="transport" expression="${configs.nothing}"/>"#,
+    ));
+    mi.start();
+    let r = mi.post_json("/configs", "{}");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-greeting"), Some("hello world"));
+    assert_eq!(r.header("x-next"), Some("6"));
+    assert_eq!(r.header("x-missing"), Some(""));
+    let log = mi.log_text();
+    let warned =
+        regex::Regex::new(r"ConfigsAPI\.xml:\d+:\d+: .*configs\.nothing .* has no value").unwrap();
+    assert!(warned.is_match(&log), "{log}");
+}

@@ -350,6 +350,10 @@ impl Compile for Compiler<'_> {
     fn needs_continuations(&mut self) {
         self.continuations = true;
     }
+
+    fn config_value(&self, key: &str) -> Option<String> {
+        self.resolver.config(key)
+    }
 }
 
 impl Compiler<'_> {

@@ -57,6 +57,8 @@ pub trait Compile {
     fn sequence_template(&self, name: &str) -> Option<&crate::synapse::model::SequenceTemplate>;
     /// A mediator resumes split parts after itself: the engine must keep each flow's position.
     fn needs_continuations(&mut self);
+    /// A configurable property's value (`${configs.key}`), fixed for the deployment.
+    fn config_value(&self, key: &str) -> Option<String>;
 
     /// Reports an error at `at`.
     fn error(&mut self, at: &Origin, message: impl Into<String>) {
@@ -264,9 +266,20 @@ pub fn synapse_expression(
 /// does not have (they evaluate to `""`).
 pub fn adopt_expression(
     c: &mut impl Compile,
-    e: crate::synexpr::Expression,
+    mut e: crate::synexpr::Expression,
     at: &Origin,
 ) -> Arc<crate::message::SynapseExpr> {
+    // `configs.key` is fixed for a deployment (MI's PropertyHolder): read once, here.
+    for key in e.resolve_configs(|k| c.config_value(k)) {
+        c.warn(
+            at,
+            format!(
+                "configs.{key} in '${{{}}}' has no value (set the environment variable '{key}' \
+                 or add it to conf/file.properties): it evaluates to \"\"",
+                e.source()
+            ),
+        );
+    }
     for f in e.unsupported() {
         c.warn(
             at,

@@ -25,6 +25,14 @@ impl ValueResolver {
         }
     }
 
+    /// A configurable property's value (`${configs.key}`): the environment variable `key`, else
+    /// `key` in `conf/file.properties`.
+    pub fn config(&self, key: &str) -> Option<String> {
+        std::env::var(key)
+            .ok()
+            .or_else(|| self.file.get(key).cloned())
+    }
+
     /// The value with every resolver applied; an unresolvable reference is an error.
     pub fn resolve<'a>(&self, value: &'a str) -> Result<Cow<'a, str>, String> {
         let v = value.trim();
@@ -52,7 +60,7 @@ impl ValueResolver {
                 return Err(format!("'{value}': unterminated ${{configs.…}}"));
             };
             let key = &tail[..end];
-            match std::env::var(key).ok().or_else(|| self.file.get(key).cloned()) {
+            match self.config(key) {
                 Some(v) => out.push_str(&v),
                 None => {
                     return Err(format!(

@@ -4,8 +4,9 @@
 //! reached through [`eval::Env`]. Behaviour follows wso2/wso2-synapse
 //! `modules/core/src/main/java/org/apache/synapse/util/synapse/expression/` and its unit tests.
 //!
-//! What mint does not have yet: `registry()`, `wso2-vault()`, `hashicorp-vault()` and
-//! `configs.*` fail when evaluated, with a warning at deployment.
+//! What mint does not have yet: `registry()`, `wso2-vault()` and `hashicorp-vault()` fail when
+//! evaluated, with a warning at deployment. `configs.key` is read at deployment (the
+//! environment, else `conf/file.properties`, as the rest of mint's configurables).
 
 pub mod eval;
 pub mod functions;
@@ -137,11 +138,23 @@ impl Expression {
                     out.push(*name);
                 }
             }
-            if let Node::Access(Root::Config(_), _) = n {
-                out.push("configs");
-            }
         });
         out
+    }
+
+    /// Replaces each `configs.key` with its value from `value` (MI reads it as its
+    /// number or text); returns the keys without a value, which stay (and fail when evaluated).
+    pub fn resolve_configs(&mut self, value: impl Fn(&str) -> Option<String>) -> Vec<String> {
+        let mut missing = Vec::new();
+        walk_mut(&mut self.root, &mut |n| {
+            if let Node::Access(Root::Config(key), None) = n {
+                match value(key) {
+                    Some(v) => *n = Node::Lit(Val::reparsed(&v)),
+                    None => missing.push(key.clone()),
+                }
+            }
+        });
+        missing
     }
 
     /// Where a plain access expression reads from, for writing results back there (foreach):
@@ -200,6 +213,45 @@ fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
             }
         }
         Node::Exists(e) => walk(e, f),
+    }
+}
+
+/// [`walk`], allowing `f` to replace the nodes it visits (before their children are visited).
+fn walk_mut(n: &mut Node, f: &mut dyn FnMut(&mut Node)) {
+    f(n);
+    let path = |p: &mut Option<PathSpec>, f: &mut dyn FnMut(&mut Node)| {
+        if let Some(PathSpec::Dynamic { holes, .. }) = p {
+            for h in holes {
+                walk_mut(h, f);
+            }
+        }
+    };
+    match n {
+        Node::Lit(_) | Node::XPath(_) => {}
+        Node::Array(items) => items.iter_mut().for_each(|i| walk_mut(i, f)),
+        Node::Bin(_, a, b) => {
+            walk_mut(a, f);
+            walk_mut(b, f);
+        }
+        Node::Cond(c, a, b) => {
+            walk_mut(c, f);
+            walk_mut(a, f);
+            walk_mut(b, f);
+        }
+        Node::Access(_, p) => path(p, f),
+        Node::Call {
+            args,
+            path: p,
+            property,
+            ..
+        } => {
+            args.iter_mut().for_each(|a| walk_mut(a, f));
+            path(p, f);
+            if let Some(pr) = property {
+                walk_mut(pr, f);
+            }
+        }
+        Node::Exists(e) => walk_mut(e, f),
     }
 }
 
