@@ -2170,3 +2170,37 @@ fn configs_are_read_at_deployment() {
         regex::Regex::new(r"ConfigsAPI\.xml:\d+:\d+: .*configs\.nothing .* has no value").unwrap();
     assert!(warned.is_match(&log), "{log}");
 }
+
+/// `registry(key)`, a path on it, and `.property(name)` (MI's `handleRegistryAccess`): the
+/// resource's text, JSON read through the path, a property of the resource; a missing resource
+/// fails the evaluation, which reads as `""`.
+#[test]
+fn registry_function_reads_resources_and_their_properties() {
+    let mut mi = Mi::mi44("mi44-registry");
+    mi.home
+        .file(
+            "registry/governance/conf/limits.json",
+            r#"{"limits":{"max":7}}"#,
+        )
+        .file("registry/governance/conf/hello.txt", "hello")
+        .file(
+            "registry/governance/conf/hello.txt.properties",
+            "owner=ann\n",
+        );
+    mi.deploy(&docs_api(
+        "RegistryAPI",
+        "/registry",
+        r#"<variable name="key" value="gov:conf/hello.txt"/>
+<header name="X-Text" scope="transport" expression="${registry('gov:conf/hello.txt')}"/>
+<header name="X-Max" scope="transport" expression="${registry('gov:conf/limits.json').limits.max + 1}"/>
+<header name="X-Owner" scope="transport" expression="${registry(vars.key).property('owner')}"/>
+<header name="X-Missing" scope="transport" expression="${exists(registry('gov:conf/none.txt')) ? 'yes' : 'no'}"/>"#,
+    ));
+    mi.start();
+    let r = mi.post_json("/registry", "{}");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-text"), Some("hello"));
+    assert_eq!(r.header("x-max"), Some("8"));
+    assert_eq!(r.header("x-owner"), Some("ann"));
+    assert_eq!(r.header("x-missing"), Some("no"));
+}

@@ -465,14 +465,58 @@ impl Engine {
                 Err(err) => Err(format!("Invalid XPATH expression : {}: {err}", x.source())),
             });
         }
-        let env = MessageEnv {
-            ctx,
-            payload: payload.as_ref(),
-            parsed: std::cell::OnceCell::new(),
-            xpaths: &xpaths,
-        };
-        e.expr.eval(&env)
+        let mut fetched = HashMap::new();
+        let (result, misses) = synapse_attempt(ctx, e, payload.as_ref(), &xpaths, &fetched);
+        if misses.is_empty() {
+            return result;
+        }
+        // `registry()` keys (possibly computed) are fetched off the shard, then the expression
+        // is evaluated again with them at hand, as for XPath. Boxed: a rare path.
+        Box::pin(async move {
+            let mut misses = misses;
+            for _ in 0..3 {
+                for key in misses {
+                    let res = self
+                        .registry
+                        .lookup(&key)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    fetched.insert(key, res);
+                }
+                let (result, more) = synapse_attempt(ctx, e, payload.as_ref(), &xpaths, &fetched);
+                if more.is_empty() {
+                    return result;
+                }
+                misses = more;
+            }
+            synapse_attempt(ctx, e, payload.as_ref(), &xpaths, &fetched).0
+        })
+        .await
     }
+}
+
+/// One evaluation of a Synapse expression with the registry resources fetched so far: the
+/// result, and the keys it missed.
+fn synapse_attempt(
+    ctx: &MessageContext,
+    e: &crate::message::SynapseExpr,
+    payload: Option<&std::result::Result<Bytes, String>>,
+    xpaths: &[std::result::Result<crate::synexpr::Val, String>],
+    fetched: &HashMap<String, Option<Arc<Resource>>>,
+) -> (
+    std::result::Result<crate::synexpr::Val, String>,
+    Vec<String>,
+) {
+    let env = MessageEnv {
+        ctx,
+        payload,
+        parsed: std::cell::OnceCell::new(),
+        xpaths,
+        registry: fetched,
+        misses: RefCell::new(Vec::new()),
+    };
+    let result = e.expr.eval(&env);
+    (result, env.misses.into_inner())
 }
 
 /// The message as a Synapse expression reads it.
@@ -482,6 +526,9 @@ struct MessageEnv<'a> {
     payload: Option<&'a std::result::Result<Bytes, String>>,
     parsed: std::cell::OnceCell<std::result::Result<serde_json::Value, String>>,
     xpaths: &'a [std::result::Result<crate::synexpr::Val, String>],
+    /// Registry resources fetched for `registry()`, and the keys asked for but not fetched.
+    registry: &'a HashMap<String, Option<Arc<Resource>>>,
+    misses: RefCell<Vec<String>>,
 }
 
 impl MessageEnv<'_> {
@@ -545,6 +592,30 @@ impl crate::synexpr::Env for MessageEnv<'_> {
 
     fn config(&self, _name: &str) -> Option<String> {
         None
+    }
+
+    fn registry(&self, key: &str, property: Option<&str>) -> std::result::Result<String, String> {
+        let found = match self.registry.get(key) {
+            Some(found) => found,
+            None => {
+                self.misses.borrow_mut().push(key.to_string());
+                return Err(format!("registry resource '{key}' not fetched yet"));
+            }
+        };
+        let Some(r) = found else {
+            return Err(format!("Could not find the registry resource: {key}"));
+        };
+        match property {
+            None => Ok(r.text().into_owned()),
+            Some(p) => r
+                .properties
+                .iter()
+                .find(|(k, _)| k == p)
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| {
+                    format!("Could not find the property: {p} in the registry resource: {key}")
+                }),
+        }
     }
 
     fn xpath(&self, i: usize) -> std::result::Result<crate::synexpr::Val, String> {

@@ -25,6 +25,11 @@ pub trait Env {
     fn config(&self, name: &str) -> Option<String>;
     /// The value of the expression's `i`-th `xpath()` (evaluated by the caller beforehand).
     fn xpath(&self, i: usize) -> Result<Val, String>;
+    /// `registry(key)`: the resource's text; `registry(key).property(name)`: that property.
+    fn registry(&self, key: &str, property: Option<&str>) -> Result<String, String> {
+        let _ = (key, property);
+        Err("registry() is not available here".into())
+    }
 }
 
 pub fn eval(node: &Node, env: &dyn Env) -> Result<Val, String> {
@@ -66,8 +71,25 @@ pub fn eval(node: &Node, env: &dyn Env) -> Result<Val, String> {
             for a in args {
                 vals.push(eval(a, env)?);
             }
-            if *name == "registry" || *name == "wso2-vault" || *name == "hashicorp-vault" {
-                let _ = property;
+            if *name == "registry" {
+                // MI: the key (and the property name) must be strings; the resource reads as
+                // its text, on which a path reads JSON.
+                let key = match vals.first() {
+                    Some(Val::Str(k)) => k.clone(),
+                    _ => return Err("Invalid argument provided for registry function".into()),
+                };
+                let prop = match (property, vals.get(1)) {
+                    (Some(p), _) => Some(eval(p, env)?.text().into_owned()),
+                    (None, Some(p)) => Some(p.text().into_owned()),
+                    (None, None) => None,
+                };
+                let v = Val::Str(env.registry(&key, prop.as_deref())?);
+                return match path {
+                    Some(p) => on_path(&v, p, env),
+                    None => Ok(v),
+                };
+            }
+            if *name == "wso2-vault" || *name == "hashicorp-vault" {
                 return Err(format!(
                     "the function {name}() is not supported by mint yet"
                 ));
