@@ -2204,3 +2204,59 @@ fn registry_function_reads_resources_and_their_properties() {
     assert_eq!(r.header("x-owner"), Some("ann"));
     assert_eq!(r.header("x-missing"), Some("no"));
 }
+
+/// A sequence template called with a parameter left to its default and one overridden, both read
+/// as `${params.functionParams.…}` (MI 4.4) and `$func:` (earlier MI); and a malformed
+/// expression, which `mint check` reports at the attribute's `file:line:col` with its offset.
+#[test]
+fn templates_with_defaults_and_expression_errors_with_positions() {
+    let mut mi = Mi::mi44("mi44-template");
+    mi.deploy(
+        r#"<template name="Greet" xmlns="http://ws.apache.org/ns/synapse">
+    <parameter name="greeting" isMandatory="false" defaultValue="Hello"/>
+    <parameter name="who" isMandatory="true"/>
+    <sequence>
+        <variable name="line" expression="${params.functionParams.greeting + ', ' + params.functionParams.who}"/>
+        <header name="X-Func" scope="transport" expression="$func:greeting"/>
+    </sequence>
+</template>"#,
+    );
+    mi.deploy(&docs_api(
+        "TemplateAPI",
+        "/greet",
+        r#"<call-template target="Greet">
+    <with-param name="who" value="{${payload.name}}"/>
+</call-template>
+<header name="X-Default" scope="transport" expression="${vars.line}"/>
+<call-template target="Greet">
+    <with-param name="greeting" value="Hi"/>
+    <with-param name="who" value="Bob"/>
+</call-template>
+<header name="X-Override" scope="transport" expression="${vars.line}"/>"#,
+    ));
+    mi.start();
+    let r = mi.post_json("/greet", r#"{"name":"Ann"}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-default"), Some("Hello, Ann"));
+    assert_eq!(r.header("x-override"), Some("Hi, Bob"));
+    assert_eq!(r.header("x-func"), Some("Hi"));
+
+    let broken = TempHome::new("mi44-expr-error");
+    broken.artifact(
+        "api",
+        "Broken.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Broken" context="/broken">
+    <resource methods="POST">
+        <inSequence>
+            <variable name="v" expression="${payload.a +}"/>
+            <respond/>
+        </inSequence>
+    </resource>
+</api>"#,
+    );
+    let out = check_command(&broken.root).output().unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("api/Broken.xml:4:13: "), "{err}");
+    assert!(err.contains("payload.a +"), "{err}");
+}
