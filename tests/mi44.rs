@@ -1761,7 +1761,6 @@ const BUSINESS_LOGIC_SEQUENCES: [&str; 4] = [
 /// `RESTtoSOAPConversion/src/test/wso2mi/CityInformationAPITest.xml`, against the SOAP demo
 /// mock. Their endpoints say `format="soap11"`.
 #[test]
-#[ignore = "mint: endpoint format=\"soap11\" is parsed but not applied: the message goes out unwrapped, with its own Content-Type"]
 fn integration_samples_soap_demo_routing() {
     let mut mi = Mi::mi44("mi44-soap");
     soap_demo_samples(&mi);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::Method;
 
 use crate::message::{EpId, Scope, Value};
-use crate::program::endpoint::{Address, Endpoint, EndpointKind, Sticky, TimeoutAction};
+use crate::program::endpoint::{Address, Endpoint, EndpointKind, Format, Sticky, TimeoutAction};
 use crate::program::suspension::Policy;
 use crate::synapse::model::{self, MarkForSuspension, Qos, SuspendOnFailure};
 use crate::uri_template::ExpandTemplate;
@@ -104,6 +104,19 @@ pub fn leaf(
         qos.and_then(|q| q.suspend_on_failure.as_ref()),
         qos.and_then(|q| q.mark_for_suspension.as_ref()),
     );
+    let format = match format.as_deref() {
+        None => None,
+        Some(f) => match Format::parse(f) {
+            Some(f) => Some(f),
+            None => {
+                warnings.push(format!(
+                    "format=\"{f}\" is not one Synapse applies (soap11, soap12, pox, get, rest): \
+                     the message goes out as it is"
+                ));
+                None
+            }
+        },
+    };
     let rt = Endpoint {
         name: e.name.clone().unwrap_or_default(),
         kind,

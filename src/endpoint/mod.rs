@@ -30,7 +30,7 @@ use crate::http::client::Pool;
 use crate::http::rules;
 use crate::http::upstream::{LocalFuture, Upstream};
 use crate::message::{EpId, Scope, Value};
-use crate::program::endpoint::{Address, EndpointKind, Origin, TimeoutAction};
+use crate::program::endpoint::{Address, EndpointKind, Format, Origin, TimeoutAction};
 use crate::program::{Endpoint, Program};
 
 /// The message being sent, as the send path needs it.
@@ -66,8 +66,9 @@ pub trait Message {
     /// The `To` address a `default` endpoint sends to (header mediator, else WS-Addressing).
     fn to_address(&mut self) -> impl Future<Output = Option<String>>;
 
-    /// Converts the content for the wire and hands over the message as a backend request.
-    fn outbound(&mut self) -> impl Future<Output = Result<Outbound>>;
+    /// Applies the endpoint's `format`, converts the content for the wire and hands over the
+    /// message as a backend request.
+    fn outbound(&mut self, format: Option<Format>) -> impl Future<Output = Result<Outbound>>;
 
     /// The backend's response becomes the current message.
     fn accept(&mut self, resp: Response<Streamed>);
@@ -83,6 +84,8 @@ pub struct Outbound {
     pub soap_action: Option<String>,
     /// The `Content-Type` to send (`ContentType` after the output conversion).
     pub content_type: Option<String>,
+    /// Query parameters to add to the address (`format="get"`: the payload's fields).
+    pub query: Option<String>,
 }
 
 /// Where a shard's backend requests go: its connection pool, called directly (no boxed future
@@ -327,8 +330,15 @@ impl Backends {
             }
         }
         let kind = ep.map(|e| &e.kind).unwrap_or(&EndpointKind::Default);
+        let format = ep.and_then(|e| e.format);
+        // A SOAP format sends SOAP: `REST_URL_POSTFIX` is not appended (Synapse's isRest).
+        let postfix = match format {
+            Some(Format::Soap11 | Format::Soap12) => None,
+            _ => msg.rest_url_postfix().map(str::to_string),
+        };
+        let postfix = postfix.as_deref();
         let (addr, method) = match kind {
-            EndpointKind::Address(a) => (with_postfix(a, msg.rest_url_postfix()), None),
+            EndpointKind::Address(a) => (with_postfix(a, postfix), None),
             EndpointKind::Http { template, method } => {
                 let url = template.expand(&|name: &str| msg.property(name));
                 (
@@ -343,7 +353,7 @@ impl Backends {
                     )
                 })?;
                 let a = Address::parse(&to).map_err(Error::mediation)?;
-                (with_postfix(&a, msg.rest_url_postfix()), None)
+                (with_postfix(&a, postfix), None)
             }
             EndpointKind::Unsupported(t) => {
                 return Err(Error::mediation(format!(
@@ -363,7 +373,7 @@ impl Backends {
                 ));
             }
         };
-        let out = msg.outbound().await?;
+        let out = msg.outbound(format).await?;
         let mut req = outgoing_request(out, &addr, method)?;
         // A body streamed from its sender (the client, or an earlier backend) is watched: when it
         // fails, the sender is to blame, not this endpoint.
@@ -423,7 +433,23 @@ fn outgoing_request(
         body,
         soap_action,
         content_type,
+        query,
     } = out;
+    let with_query;
+    let addr = match query.filter(|q| !q.is_empty()) {
+        Some(q) => {
+            let mut a = addr.clone();
+            let sep = if a.path_and_query.contains('?') {
+                '&'
+            } else {
+                '?'
+            };
+            a.path_and_query = format!("{}{sep}{q}", a.path_and_query);
+            with_query = a;
+            &with_query
+        }
+        None => addr,
+    };
     let method = method.unwrap_or(msg_method);
     crate::http::rules::strip_hop_by_hop(&mut headers);
     if !matches!(body, Body::Incoming(_)) {

@@ -96,13 +96,17 @@ impl Message for &mut TestMessage {
         self.to.clone()
     }
 
-    async fn outbound(&mut self) -> Result<Outbound> {
+    async fn outbound(
+        &mut self,
+        _format: Option<crate::program::endpoint::Format>,
+    ) -> Result<Outbound> {
         Ok(Outbound {
             method: Method::POST,
             headers: std::mem::take(&mut self.headers),
             body: std::mem::take(&mut self.body),
             soap_action: None,
             content_type: Some("text/plain".into()),
+            query: None,
         })
     }
 

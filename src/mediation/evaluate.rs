@@ -191,10 +191,21 @@ impl Engine {
 impl Engine {
     /// Converts the body to what `messageType` asks for before it leaves: XML → JSON when the
     /// message type is JSON and the body is XML, JSON → XML (SOAP 1.1, SOAP 1.2 or POX) the
-    /// other way round. A body no mediator read is never converted twice or parsed needlessly.
-    /// A body whose read failed (and that no mediator replaced) cannot go out: its error is
-    /// returned.
+    /// other way round, and between plain XML and SOAP as Axis2's formatters write them (a SOAP
+    /// type wraps plain XML in an envelope; a plain-XML type writes the SOAP body's first
+    /// element). A body no mediator read is never converted twice or parsed needlessly. A body
+    /// whose read failed (and that no mediator replaced) cannot go out: its error is returned.
     pub async fn convert_for_output(&self, ctx: &mut MessageContext) -> Result<()> {
+        self.convert_for_output_as(ctx, None).await
+    }
+
+    /// [`Engine::convert_for_output`], converting a SOAP envelope of the other version to
+    /// `soap` (an endpoint's `format="soap11|soap12"`; a message type alone does not).
+    pub async fn convert_for_output_as(
+        &self,
+        ctx: &mut MessageContext,
+        soap: Option<crate::xml::SoapVersion>,
+    ) -> Result<()> {
         if let Some(e) = ctx.body_failure() {
             return Err(e);
         }
@@ -216,6 +227,12 @@ impl Engine {
                     ctx.set_body(payload);
                 }
             }
+        }
+        if wants == BodyType::Xml
+            && ctx.body_type == BodyType::Xml
+            && !matches!(ctx.body, crate::http::body::Body::Empty)
+        {
+            return self.xml_form_for_output(ctx, &mt, soap).await;
         }
         if wants == ctx.body_type
             || wants == BodyType::Other
@@ -275,6 +292,86 @@ impl Engine {
             if let Ok(v) = http::HeaderValue::from_str(&ct) {
                 ctx.headers.insert(http::header::CONTENT_TYPE, v);
             }
+        }
+        Ok(())
+    }
+
+    /// XML content written as the message type's formatter writes it: SOAP 1.1 (`text/xml`),
+    /// SOAP 1.2 (`application/soap+xml`) or plain XML (anything else). A body as its sender sent
+    /// it (streaming or read) is left alone when its own `Content-Type` is of the same form. What is
+    /// known without reading is decided here; a conversion runs boxed (it is rare, and its
+    /// future would otherwise enlarge every send's).
+    async fn xml_form_for_output(
+        &self,
+        ctx: &mut MessageContext,
+        mt: &str,
+        force: Option<crate::xml::SoapVersion>,
+    ) -> Result<()> {
+        let want = xml_form(mt);
+        let have = match &ctx.body {
+            _ if !ctx.body_replaced && force.is_none() => {
+                let sent = ctx
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|ct| ct.split(';').next().unwrap_or("").trim())
+                    .unwrap_or_default();
+                if xml_form(sent) == want {
+                    return Ok(());
+                }
+                None
+            }
+            crate::http::body::Body::Full(Some(b)) => Some(crate::xml::soap::soap_version_of(b)),
+            _ => None,
+        };
+        if have.is_some_and(|have| !needs_form_change(have, want, force)) {
+            return self.set_output_type(ctx);
+        }
+        Box::pin(self.change_xml_form(ctx, want, force)).await
+    }
+
+    /// Reads the body and writes it in the form `want` (None: plain XML) asks for.
+    async fn change_xml_form(
+        &self,
+        ctx: &mut MessageContext,
+        want: Option<crate::xml::SoapVersion>,
+        force: Option<crate::xml::SoapVersion>,
+    ) -> Result<()> {
+        let bytes = ctx.body_bytes().await?;
+        let have = crate::xml::soap::soap_version_of(&bytes);
+        if needs_form_change(have, want, force) {
+            let doc = ctx.document().await?;
+            let payload = match have {
+                Some(_) => doc.soap_payload().map(|p| doc.standalone_bytes(p)),
+                None => Some(doc.standalone_bytes(doc.root_element())),
+            };
+            let out = match want {
+                Some(v) => {
+                    let header = have.and_then(|_| doc.soap_header_content());
+                    crate::xml::soap::build_envelope(
+                        v,
+                        header.as_deref(),
+                        payload.as_deref().unwrap_or_default(),
+                    )
+                }
+                None => payload.unwrap_or_default(),
+            };
+            ctx.set_body(out);
+        }
+        self.set_output_type(ctx)
+    }
+
+    /// The `Content-Type` header of what goes out: `ContentType`, as the conversions leave it.
+    fn set_output_type(&self, ctx: &mut MessageContext) -> Result<()> {
+        let Some(ct) = ctx.axis2.get("ContentType") else {
+            return Ok(());
+        };
+        let current = ctx.headers.get(http::header::CONTENT_TYPE);
+        if current.is_some_and(|c| c.as_bytes() == ct.as_bytes()) {
+            return Ok(());
+        }
+        if let Ok(v) = http::HeaderValue::from_str(ct) {
+            ctx.headers.insert(http::header::CONTENT_TYPE, v);
         }
         Ok(())
     }
@@ -517,6 +614,32 @@ fn synapse_attempt(
     };
     let result = e.expr.eval(&env);
     (result, env.misses.into_inner())
+}
+
+/// The XML form a message type's formatter writes: SOAP 1.1, SOAP 1.2, or plain XML (None).
+fn xml_form(mt: &str) -> Option<crate::xml::SoapVersion> {
+    if mt.eq_ignore_ascii_case("text/xml") {
+        Some(crate::xml::SoapVersion::Soap11)
+    } else if mt.eq_ignore_ascii_case("application/soap+xml") {
+        Some(crate::xml::SoapVersion::Soap12)
+    } else {
+        None
+    }
+}
+
+/// Whether XML in form `have` is written differently in form `want`: plain XML and SOAP
+/// convert both ways; SOAP of the other version only when an endpoint's format forces it (Axis2
+/// writes the envelope a message has).
+fn needs_form_change(
+    have: Option<crate::xml::SoapVersion>,
+    want: Option<crate::xml::SoapVersion>,
+    force: Option<crate::xml::SoapVersion>,
+) -> bool {
+    match (have, want) {
+        (None, None) => false,
+        (Some(h), Some(w)) => h != w && force == Some(w),
+        _ => true,
+    }
 }
 
 /// The message as a Synapse expression reads it.

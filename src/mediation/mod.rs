@@ -38,6 +38,7 @@ use crate::message::context::MessageContext;
 use crate::message::properties;
 use crate::message::split::{Frame, ListRef};
 use crate::message::{EpId, Scope, SeqId, Value};
+use crate::program::endpoint::Format;
 use crate::program::Program;
 use crate::registry::cache::ShardRegistry;
 use crate::telemetry::metrics::{Metrics, ServiceStats, ShardStats};
@@ -710,23 +711,92 @@ impl endpoint::Message for Sending<'_, '_> {
         ctx.to.clone()
     }
 
-    async fn outbound(&mut self) -> Result<endpoint::Outbound> {
+    async fn outbound(&mut self, format: Option<Format>) -> Result<endpoint::Outbound> {
         let ctx = &mut *self.ctx;
+        let (soap, query) = match format {
+            // Boxed: rare, and its future would otherwise enlarge every send's.
+            Some(f) => Box::pin(apply_format(ctx, f)).await?,
+            None => (None, None),
+        };
         let method = match ctx.axis2.get("HTTP_METHOD") {
             Some(m) => Method::from_bytes(m.as_bytes()).unwrap_or_else(|_| ctx.method.clone()),
             None => ctx.method.clone(),
         };
-        self.engine.convert_for_output(ctx).await?;
+        self.engine.convert_for_output_as(ctx, soap).await?;
         Ok(endpoint::Outbound {
             method,
             headers: std::mem::take(&mut ctx.headers),
             body: std::mem::take(&mut ctx.body),
             soap_action: ctx.action.clone().filter(|_| !ctx.doing_rest()),
             content_type: ctx.axis2.get("ContentType").cloned(),
+            query,
         })
     }
 
     fn accept(&mut self, resp: Response<crate::http::body::Streamed>) {
         self.ctx.set_response(resp);
     }
+}
+
+/// What an endpoint's `format` does to the message before it is sent, as Synapse's
+/// Axis2FlexibleMEPClient does: the message type (and `Content-Type`, keeping a charset), the
+/// method, and for GET the query the payload's fields make (the body is then not sent). Returns
+/// the SOAP version the content must be converted to, and that query.
+async fn apply_format(
+    ctx: &mut MessageContext,
+    format: Format,
+) -> Result<(Option<crate::xml::SoapVersion>, Option<String>)> {
+    use crate::xml::SoapVersion;
+    let charset = ctx
+        .axis2
+        .get("ContentType")
+        .and_then(|ct| {
+            ct.split(';')
+                .skip(1)
+                .find_map(|p| p.trim().strip_prefix("charset="))
+        })
+        .map(|c| format!("; charset={}", c.trim_matches('"')))
+        .unwrap_or_default();
+    let set_type = |ctx: &mut MessageContext, mt: &str, ct: String| {
+        ctx.axis2.insert("messageType".into(), mt.to_string());
+        ctx.axis2.insert("ContentType".into(), ct);
+    };
+    Ok(match format {
+        Format::Pox => {
+            set_type(ctx, "application/xml", format!("application/xml{charset}"));
+            (None, None)
+        }
+        Format::Soap11 => {
+            set_type(ctx, "text/xml", format!("text/xml{charset}"));
+            ctx.axis2.insert("HTTP_METHOD".into(), "POST".into());
+            (Some(SoapVersion::Soap11), None)
+        }
+        Format::Soap12 => {
+            let action = ctx
+                .action
+                .as_deref()
+                .map(|a| format!(";action=\"{a}\""))
+                .unwrap_or_default();
+            set_type(
+                ctx,
+                "application/soap+xml",
+                format!("application/soap+xml{action}{charset}"),
+            );
+            ctx.axis2.insert("HTTP_METHOD".into(), "POST".into());
+            (Some(SoapVersion::Soap12), None)
+        }
+        Format::Get => {
+            ctx.axis2.insert("HTTP_METHOD".into(), "GET".into());
+            let query = if matches!(ctx.body, crate::http::body::Body::Empty) {
+                None
+            } else {
+                let doc = ctx.document().await?;
+                Some(content::form_query(&doc))
+            };
+            ctx.set_body(bytes::Bytes::new());
+            ctx.body = crate::http::body::Body::Empty;
+            (None, query)
+        }
+        Format::Rest => (None, None),
+    })
 }

@@ -90,6 +90,31 @@ pub fn wsa_to(doc: &Document) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// The query a GET request makes of the payload (Axis2's `XFormURLEncodedFormatter`): each
+/// child element of the payload's first element as `name=text`, form-encoded.
+pub fn form_query(doc: &Document) -> String {
+    use crate::xpath::dom::{Dom, NodeKind};
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let payload = match doc.soap_version() {
+        Some(_) => doc.soap_payload(),
+        None => Some(doc.root_element()),
+    };
+    let Some(payload) = payload else {
+        return String::new();
+    };
+    let mut pairs = Vec::new();
+    for c in doc.children(payload) {
+        if doc.kind(c) == NodeKind::Element {
+            pairs.push(format!(
+                "{}={}",
+                utf8_percent_encode(doc.local_name(c), NON_ALPHANUMERIC),
+                utf8_percent_encode(&doc.text_content(c), NON_ALPHANUMERIC)
+            ));
+        }
+    }
+    pairs.join("&")
+}
+
 /// What an evaluation returns to a mediator.
 pub enum Evaluated {
     Text(Option<String>),

@@ -96,6 +96,8 @@ pub struct MessageContext {
     /// The body is a SOAP envelope mint built around non-SOAP content (an aggregation of plain
     /// XML or JSON parts): as Synapse's POX formatter, only the body's first element is written.
     pub payload_only: bool,
+    /// A mediator replaced the body: its `Content-Type` header no longer describes it.
+    pub body_replaced: bool,
 }
 
 /// A failed body read, kept so that it can be raised again.
@@ -205,6 +207,7 @@ impl MessageContext {
             catching: 0,
             caught: None,
             payload_only: false,
+            body_replaced: false,
         };
         if no_body {
             ctx.body = Body::Empty;
@@ -265,6 +268,7 @@ impl MessageContext {
             catching: 0,
             caught: None,
             payload_only: false,
+            body_replaced: true,
         }
     }
 
@@ -298,6 +302,7 @@ impl MessageContext {
     pub fn set_response(&mut self, resp: http::Response<Streamed>) {
         let (parts, body) = resp.into_parts();
         self.xml = None;
+        self.body_replaced = false;
         self.body_failed = None;
         self.is_fault = false;
         self.status = parts.status;
@@ -435,6 +440,7 @@ impl MessageContext {
     /// Replaces the body (the content changed: framing headers no longer apply).
     pub fn set_body(&mut self, b: Bytes) {
         self.xml = None;
+        self.body_replaced = true;
         self.payload_only = false;
         self.body_failed = None;
         self.body = Body::full(b);

@@ -121,6 +121,34 @@ pub enum EndpointKind {
     Missing(String),
 }
 
+/// An endpoint's `format`, as Synapse's Axis2FlexibleMEPClient applies it before sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// SOAP 1.1 (`text/xml`), POST; a SOAP 1.2 envelope is converted, other content wrapped.
+    Soap11,
+    /// SOAP 1.2 (`application/soap+xml`), POST; likewise.
+    Soap12,
+    /// Plain XML (`application/xml`): the SOAP body's first element.
+    Pox,
+    /// GET, the payload's first element's children as query parameters.
+    Get,
+    /// REST: the message type is kept; `REST_URL_POSTFIX` is appended.
+    Rest,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        Some(match s {
+            "soap11" => Format::Soap11,
+            "soap12" => Format::Soap12,
+            "pox" => Format::Pox,
+            "get" => Format::Get,
+            "rest" => Format::Rest,
+            _ => return None,
+        })
+    }
+}
+
 /// A compiled endpoint.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
@@ -129,8 +157,8 @@ pub struct Endpoint {
     /// Endpoint `<timeout><duration>`; None = the global timeout.
     pub timeout: Option<Duration>,
     pub timeout_action: TimeoutAction,
-    /// `format="soap11|soap12|pox|get|rest|json"`.
-    pub format: Option<String>,
+    /// `format="soap11|soap12|pox|get|rest"`: how the message goes out.
+    pub format: Option<Format>,
     /// `<property>` children, set on the message before sending.
     pub properties: Vec<(String, Value, Scope)>,
     /// Suspension policy (leaf endpoints).
