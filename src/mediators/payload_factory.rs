@@ -49,9 +49,12 @@ pub struct Arg {
 }
 
 impl PayloadFactory {
-    /// A `${…}` placeholder's value as MI writes it: inside quotes always as string content;
-    /// bare, JSON objects and arrays as JSON (as XML elements in an XML format), XML as XML,
-    /// anything else as its text (escaped for XML and inside JSON strings).
+    /// A `${…}` placeholder's value as MI's RegexTemplateProcessor writes it. What MI holds as
+    /// JSON (`from_json`: a payload path, a path into a variable) is JSON-escaped wherever it
+    /// goes, XML-escaped after that in an XML format; JSON objects and arrays go into XML with
+    /// their strings still JSON-escaped. Plain strings (variables, properties, `xpath()`) go
+    /// into a JSON string as they are (escape sequences in them stay escape sequences) unless
+    /// they are XML, and XML made JSON has its texts read as JSON-escaped text.
     ///
     /// A bare string in a JSON format's value position (`{"a": ${payload.name}}`) is written
     /// unquoted by MI, and read back by gson's lenient parser as a string when it is one
@@ -60,28 +63,54 @@ impl PayloadFactory {
     fn render(
         &self,
         v: &crate::synexpr::Val,
+        from_json: bool,
         quoted: bool,
         in_string: bool,
         settings: &crate::json::JsonSettings,
     ) -> String {
         use crate::synexpr::Val;
         let text = v.text();
+        let xml_to_json = |x: &str| match crate::json::xml_to_json(x.as_bytes(), settings) {
+            Ok(j) => match crate::json::parse(j.as_bytes()) {
+                Ok(mut v) => {
+                    map_strings(&mut v, &json_unescape);
+                    crate::json::to_compact_string(&v)
+                }
+                Err(_) => j,
+            },
+            Err(_) => x.to_string(),
+        };
         match self.media {
             Media::Text => text.into_owned(),
-            Media::Json if quoted => json_escape(&text),
             Media::Json => match v {
-                Val::Xml(x) => crate::json::xml_to_json(x.as_bytes(), settings)
-                    .unwrap_or_else(|_| x.clone()),
-                Val::Str(s) if as_fragment(s).is_some() => {
-                    crate::json::xml_to_json(s.as_bytes(), settings).unwrap_or_else(|_| s.clone())
+                Val::Str(s) if from_json => {
+                    let escaped = json_escape(s);
+                    if !quoted && !in_string && lenient_word(&escaped) {
+                        json_quote(s)
+                    } else {
+                        escaped
+                    }
                 }
+                Val::Str(s) | Val::Xml(s) if quoted => {
+                    if as_fragment(s).is_some() {
+                        json_escape(s)
+                    } else {
+                        json_as_escaped(s)
+                    }
+                }
+                _ if quoted => json_escape(&text),
+                Val::Xml(x) => xml_to_json(x),
+                Val::Str(s) if as_fragment(s).is_some() => xml_to_json(s),
                 Val::Str(s) if !in_string && lenient_word(s) => json_quote(s),
                 _ => text.into_owned(),
             },
-            Media::Xml if quoted => escape_text(&text).into_owned(),
             Media::Xml => match v {
+                Val::Str(s) if from_json => escape_text(&json_escape(s)).into_owned(),
+                _ if quoted => escape_text(&text).into_owned(),
                 Val::Json(j) => {
-                    let json = crate::json::to_compact_string(j);
+                    let mut j = j.clone();
+                    map_strings(&mut j, &|s| json_escape(s));
+                    let json = crate::json::to_compact_string(&j);
                     match crate::json::json_to_xml(json.as_bytes(), settings) {
                         Ok(xml) => xml
                             .strip_prefix("<jsonObject>")
@@ -97,6 +126,84 @@ impl PayloadFactory {
             },
         }
     }
+}
+
+/// Applies `f` to every string in `v` (object keys excepted).
+fn map_strings(v: &mut serde_json::Value, f: &dyn Fn(&str) -> String) {
+    match v {
+        serde_json::Value::String(s) => *s = f(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|i| map_strings(i, f)),
+        serde_json::Value::Object(m) => m.values_mut().for_each(|i| map_strings(i, f)),
+        _ => {}
+    }
+}
+
+/// Text taken as the inside of a JSON string literal, as MI inserts a plain string between a
+/// format's quotes: its escape sequences stay escape sequences. What would not be valid JSON
+/// there (a bare quote, a control character, a backslash before something that is not an
+/// escape) is escaped, where MI would write invalid JSON.
+fn json_as_escaped(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.peek() {
+                Some('"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't' | 'u') => {
+                    o.push('\\');
+                    o.push(chars.next().unwrap_or_default());
+                }
+                _ => o.push_str("\\\\"),
+            },
+            '"' => o.push_str("\\\""),
+            c if (c as u32) < 0x20 => o.push_str(&json_escape(&c.to_string())),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The JSON escape sequences in `s` read as what they stand for (`\n` → a newline, `\\` → one
+/// backslash); anything else as it is.
+fn json_unescape(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let mut o = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            o.push(c);
+            continue;
+        }
+        match chars.peek().copied() {
+            Some(e @ ('"' | '\\' | '/')) => {
+                chars.next();
+                o.push(e);
+            }
+            Some('b') => {
+                chars.next();
+                o.push('\u{8}');
+            }
+            Some('f') => {
+                chars.next();
+                o.push('\u{c}');
+            }
+            Some('n') => {
+                chars.next();
+                o.push('\n');
+            }
+            Some('r') => {
+                chars.next();
+                o.push('\r');
+            }
+            Some('t') => {
+                chars.next();
+                o.push('\t');
+            }
+            _ => o.push('\\'),
+        }
+    }
+    o
 }
 
 impl Mediate for PayloadFactory {
@@ -241,7 +348,8 @@ impl Mediate for PayloadFactory {
                 if self.media == Media::Json {
                     in_string = json_string_state(&out.as_bytes()[scanned..], in_string);
                 }
-                out.push_str(&self.render(&filled[k], quoted, in_string, rt.json()));
+                let from_json = self.placeholders[k].1.expr.yields_json();
+                out.push_str(&self.render(&filled[k], from_json, quoted, in_string, rt.json()));
                 scanned = out.len();
                 rest = after;
                 continue;
@@ -429,5 +537,34 @@ mod tests {
     #[test]
     fn json_strings_are_escaped() {
         assert_eq!(json_escape("a\"b\\\n"), "a\\\"b\\\\\\n");
+    }
+
+    #[test]
+    fn plain_strings_keep_their_escape_sequences_inside_a_json_string() {
+        assert_eq!(json_as_escaped(r"123\n456"), r"123\n456");
+        assert_eq!(json_as_escaped(r#"say "hi""#), r#"say \"hi\""#);
+        assert_eq!(json_as_escaped(r"a\d"), r"a\\d");
+        assert_eq!(json_as_escaped("tab\there"), r"tab\there");
+    }
+
+    #[test]
+    fn json_escapes_read_back() {
+        assert_eq!(json_unescape(r"emily\\ntini"), r"emily\ntini");
+        assert_eq!(json_unescape(r"a\nb"), "a\nb");
+        assert_eq!(json_unescape(r"a\qb"), r"a\qb");
+        assert_eq!(json_unescape("plain"), "plain");
+    }
+
+    #[test]
+    fn gson_lenient_words_and_json_string_state() {
+        assert!(lenient_word("apple"));
+        assert!(lenient_word("0042"));
+        for not in ["42", "true", "null", "two words", "a:b", "", r"a\n"] {
+            assert!(!lenient_word(not), "{not}");
+        }
+        assert!(json_string_state(b"{\"a\": \"x", false));
+        assert!(json_string_state(b"{\"a\": \"x\\\"y", false));
+        assert!(!json_string_state(b"x\", \"b\": 1, ", true));
+        assert!(!json_string_state(b"{\"a\": 1, ", false));
     }
 }

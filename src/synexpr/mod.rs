@@ -157,6 +157,16 @@ impl Expression {
         missing
     }
 
+    /// Whether its value comes out of JSON (a payload path, or a path into a variable): what MI
+    /// holds as a Gson JsonPrimitive or JsonElement, which payloadFactory escapes differently
+    /// from the plain strings of variables, properties, headers and `xpath()`.
+    pub fn yields_json(&self) -> bool {
+        matches!(
+            &self.root,
+            Node::Access(Root::Payload, _) | Node::Access(Root::Var(_), Some(_))
+        )
+    }
+
     /// Where a plain access expression reads from, for writing results back there (foreach):
     /// the variable (None: the payload) and the fixed path after it (None: the whole value).
     pub fn location(&self) -> Option<(Option<&str>, Option<&crate::json::JsonPath>)> {
