@@ -51,6 +51,9 @@ enum Command {
     Check {
         #[arg(long, env = "MINT_HOME")]
         home: Option<PathBuf>,
+        /// Treat warnings (constructs mint does not honour) as errors: exit 65 if there is one.
+        #[arg(long)]
+        strict: bool,
     },
 }
 
@@ -69,17 +72,18 @@ fn home_dir(home: Option<PathBuf>) -> Result<Home, String> {
 
 /// Reads `conf/registry.xml` and opens the registry (creating missing root folders when `create`).
 /// Problems print as `path:line:col: message`; None means the file is unusable.
-fn load_registry(home: &Home, create: bool) -> Option<Registry> {
+fn load_registry(home: &Home, create: bool) -> Option<(Registry, usize)> {
     match RegistryConfig::load(home) {
         Ok((cfg, warnings)) => {
-            for w in warnings {
+            for w in &warnings {
                 eprintln!("{w}");
             }
+            let warned = warnings.len();
             if !create {
-                return Some(Registry::unopened(cfg));
+                return Some((Registry::unopened(cfg), warned));
             }
             match Registry::open(cfg) {
-                Ok(r) => Some(r),
+                Ok(r) => Some((r, warned)),
                 Err(e) => {
                     eprintln!("{e}");
                     None
@@ -104,7 +108,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check { home } => {
+        Command::Check { home, strict } => {
             let home = match home_dir(home) {
                 Ok(h) => h,
                 Err(e) => {
@@ -116,7 +120,7 @@ fn main() -> ExitCode {
                 eprintln!("{e}");
                 return ExitCode::from(EX_USAGE);
             }
-            let Some(registry) = load_registry(&home, false) else {
+            let Some((registry, registry_warnings)) = load_registry(&home, false) else {
                 return ExitCode::from(EX_USAGE);
             };
             let d = deploy::deploy_home(&home, &registry, None);
@@ -127,6 +131,15 @@ fn main() -> ExitCode {
                 eprintln!("{car}: faulty CAR (not deployed)");
             }
             if !d.faulty_capps.is_empty() {
+                return ExitCode::from(EX_DATAERR);
+            }
+            let warnings = registry_warnings
+                + d.problems
+                    .iter()
+                    .filter(|p| p.severity == mint::diag::Severity::Warning)
+                    .count();
+            if strict && warnings > 0 && d.config.is_some() {
+                eprintln!("{warnings} warning(s): not accepted with --strict");
                 return ExitCode::from(EX_DATAERR);
             }
             match d.config {
@@ -181,7 +194,7 @@ fn main() -> ExitCode {
                 0 => online,
                 n => n,
             };
-            let Some(registry) = load_registry(&home, true) else {
+            let Some((registry, _)) = load_registry(&home, true) else {
                 return ExitCode::from(EX_USAGE);
             };
             let metrics = Arc::new(Metrics::new(shards));

@@ -385,6 +385,47 @@ fn sample_home_checks_clean() {
     );
 }
 
+/// `mint check --strict`: a warning (a construct mint does not honour) is an error, named with its
+/// position; without `--strict` the same home checks ok. The sample home is clean either way.
+#[test]
+fn check_strict_refuses_warnings() {
+    let home = TempHome::new("strict");
+    home.artifact(
+        "api",
+        "Warned.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Warned" context="/w">
+    <resource methods="GET">
+        <inSequence>
+            <payloadFactory media-type="json" template-type="freemarker"><format>{}</format><args/></payloadFactory>
+            <respond/>
+        </inSequence>
+    </resource>
+</api>"#,
+    );
+    let out = check_command(&home.root).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = check_command(&home.root).arg("--strict").output().unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("api/Warned.xml:4:13: "), "{err}");
+    assert!(err.contains("FreeMarker"), "{err}");
+    let sample = check_command(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+        .arg("--strict")
+        .output()
+        .unwrap();
+    assert_eq!(
+        sample.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&sample.stderr)
+    );
+}
+
 #[test]
 fn sigterm_drains_and_exits_zero() {
     let (_backend, bport) = start_backend();
