@@ -134,30 +134,43 @@ impl Engine {
         // dozen passes over the document); other connections on the shard get their turn
         // between evaluations.
         glommio::yield_if_needed().await;
-        let mut fetched = HashMap::new();
-        let (result, misses) = self.xpath_attempt(ctx, x, doc, want, &fetched);
+        let ctx = &*ctx;
+        let (result, misses) = self.xpath_attempt(ctx, x, doc, want, &HashMap::new());
         if misses.is_empty() {
             return result;
         }
-        // Registry keys the expression reads are fetched off the shard, then it is evaluated
-        // again with them at hand (bounded: keys can be computed from other keys). Boxed: this
-        // rare path would otherwise enlarge the future of every mediator that evaluates XPath.
-        Box::pin(async move {
-            let mut misses = misses;
-            for _ in 0..3 {
-                for key in misses {
-                    let res = self.registry.lookup(&key).await?;
-                    fetched.insert(key, res);
+        // Boxed: this rare path would otherwise enlarge the future of every mediator that
+        // evaluates XPath.
+        let attempt = |fetched: &Fetched| self.xpath_attempt(ctx, x, doc, want, fetched);
+        Box::pin(self.fetch_and_retry(misses, attempt, Err)).await
+    }
+
+    /// Registry keys an evaluation missed are fetched off the shard, then it runs again with
+    /// them at hand, until it misses none (at most three rounds: keys can be computed from other
+    /// keys; the last result stands). A failed fetch ends it with `failed`.
+    async fn fetch_and_retry<R>(
+        &self,
+        mut misses: Vec<String>,
+        attempt: impl Fn(&Fetched) -> (R, Vec<String>),
+        failed: impl Fn(Error) -> R,
+    ) -> R {
+        let mut fetched = HashMap::new();
+        for _ in 0..3 {
+            for key in misses {
+                match self.registry.lookup(&key).await {
+                    Ok(res) => {
+                        fetched.insert(key, res);
+                    }
+                    Err(e) => return failed(e),
                 }
-                let (result, more) = self.xpath_attempt(ctx, x, doc, want, &fetched);
-                if more.is_empty() {
-                    return result;
-                }
-                misses = more;
             }
-            self.xpath_attempt(ctx, x, doc, want, &fetched).0
-        })
-        .await
+            let (result, more) = attempt(&fetched);
+            if more.is_empty() {
+                return result;
+            }
+            misses = more;
+        }
+        attempt(&fetched).0
     }
 
     /// One evaluation with the registry resources fetched so far: the result, and the keys it
@@ -168,7 +181,7 @@ impl Engine {
         x: &Expr,
         doc: Option<&Arc<Document>>,
         want: Want,
-        fetched: &HashMap<String, Option<Arc<Resource>>>,
+        fetched: &Fetched,
     ) -> (Result<Evaluated>, Vec<String>) {
         let cx = MessageXPathContext {
             engine: self,
@@ -562,35 +575,20 @@ impl Engine {
                 Err(err) => Err(format!("Invalid XPATH expression : {}: {err}", x.source())),
             });
         }
-        let mut fetched = HashMap::new();
-        let (result, misses) = synapse_attempt(ctx, e, payload.as_ref(), &xpaths, &fetched);
+        let ctx = &*ctx;
+        let (result, misses) = synapse_attempt(ctx, e, payload.as_ref(), &xpaths, &HashMap::new());
         if misses.is_empty() {
             return result;
         }
-        // `registry()` keys (possibly computed) are fetched off the shard, then the expression
-        // is evaluated again with them at hand, as for XPath. Boxed: a rare path.
-        Box::pin(async move {
-            let mut misses = misses;
-            for _ in 0..3 {
-                for key in misses {
-                    let res = self
-                        .registry
-                        .lookup(&key)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    fetched.insert(key, res);
-                }
-                let (result, more) = synapse_attempt(ctx, e, payload.as_ref(), &xpaths, &fetched);
-                if more.is_empty() {
-                    return result;
-                }
-                misses = more;
-            }
-            synapse_attempt(ctx, e, payload.as_ref(), &xpaths, &fetched).0
-        })
-        .await
+        // `registry()` keys (possibly computed), as for XPath. Boxed: a rare path.
+        let attempt =
+            |fetched: &Fetched| synapse_attempt(ctx, e, payload.as_ref(), &xpaths, fetched);
+        Box::pin(self.fetch_and_retry(misses, attempt, |e| Err(e.to_string()))).await
     }
 }
+
+/// Registry resources fetched for an evaluation (None: no such resource).
+type Fetched = HashMap<String, Option<Arc<Resource>>>;
 
 /// One evaluation of a Synapse expression with the registry resources fetched so far: the
 /// result, and the keys it missed.
@@ -599,7 +597,7 @@ fn synapse_attempt(
     e: &crate::message::SynapseExpr,
     payload: Option<&std::result::Result<Bytes, String>>,
     xpaths: &[std::result::Result<crate::synexpr::Val, String>],
-    fetched: &HashMap<String, Option<Arc<Resource>>>,
+    fetched: &Fetched,
 ) -> (
     std::result::Result<crate::synexpr::Val, String>,
     Vec<String>,
