@@ -9,8 +9,9 @@
 //! task per shard, running only while something is registered, checks every registered socket
 //! with a single non-blocking `poll(2)` each [`TICK`]: a socket reset or closed in both
 //! directions (`POLLERR`/`POLLHUP`) ends the wait, and with `[http] half_close = false` so does a
-//! client's FIN (`POLLRDHUP`), as nginx treats it. Dropping the request's future then cancels
-//! what it was doing. Registering is a slot in a shard-local table: no syscall, no timer.
+//! client's FIN (`POLLRDHUP`) once no unread data is left before it, as nginx checks with a
+//! `MSG_PEEK`. Dropping the request's future then cancels what it was doing. Registering is a
+//! slot in a shard-local table: no syscall, no timer.
 //!
 //! A request is checked from the tick after the one it registered in, so what answers within a
 //! tick is never polled.
@@ -132,10 +133,6 @@ async fn check_loop() {
     loop {
         glommio::timer::sleep(TICK).await;
         let half_close = HALF_CLOSE.with(Cell::get);
-        let mut gone_mask = libc::POLLERR | libc::POLLHUP;
-        if !half_close {
-            gone_mask |= libc::POLLRDHUP;
-        }
         let done = TABLE.with(|t| {
             let mut t = t.borrow_mut();
             if t.live == 0 {
@@ -173,7 +170,9 @@ async fn check_loop() {
         TABLE.with(|t| {
             let mut t = t.borrow_mut();
             for (p, &i) in fds.iter().zip(&which) {
-                if p.revents & gone_mask == 0 {
+                let gone = p.revents & (libc::POLLERR | libc::POLLHUP) != 0
+                    || (!half_close && p.revents & libc::POLLRDHUP != 0 && at_eof(p.fd));
+                if !gone {
                     continue;
                 }
                 if let Some(e) = t.slots[i].as_mut().filter(|e| e.fd == p.fd) {
@@ -183,4 +182,21 @@ async fn check_loop() {
             }
         });
     }
+}
+
+/// Whether nothing is left to read before the peer's FIN (the request's body, a pipelined
+/// request): then the client has closed, not merely finished sending.
+fn at_eof(fd: RawFd) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: a one-byte buffer this function owns; MSG_PEEK leaves the data in the socket and
+    // MSG_DONTWAIT never blocks. The descriptor belongs to a registered, open connection.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n == 0
 }

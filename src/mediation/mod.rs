@@ -793,8 +793,10 @@ async fn apply_format(
                 let doc = ctx.document().await?;
                 Some(content::form_query(&doc))
             };
+            // No body, so no content type.
             ctx.set_body(bytes::Bytes::new());
-            ctx.body = crate::http::body::Body::Empty;
+            ctx.axis2.remove("ContentType");
+            ctx.headers.remove(http::header::CONTENT_TYPE);
             (None, query)
         }
         Format::Rest => (None, None),

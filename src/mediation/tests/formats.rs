@@ -114,6 +114,7 @@ fn format_get_sends_the_payload_fields_as_the_query() {
         assert_eq!(sent.method, http::Method::GET);
         assert_eq!(sent.uri.to_string(), "/svc/t?city=New%20York&n=2");
         assert!(sent.body.is_empty());
+        assert!(sent.headers.get("content-type").is_none());
     });
 }
 
