@@ -40,5 +40,6 @@ pub mod telemetry;
 pub mod uri_template;
 pub mod xml;
 pub mod xpath;
+pub mod xslt;
 
 pub use error::{Error, ErrorKind, Side};

@@ -11,6 +11,7 @@ const LAYERS: &[&[&str]] = &[
     // Libraries: no knowledge of artifacts, shards or each other beyond this order.
     &["xpath", "uri_template"],
     &["xml"],
+    &["xslt"],
     &["json"],
     &["synexpr"],
     // Services used by the runtime and the deployer.

@@ -246,6 +246,19 @@ impl Upstream for MockUpstream {
 /// `<endpoint>`, `<localEntry>`, `<template>`) into a [`Program`], as deployment does, with a
 /// registry that is never written. Panics on any error diagnostic.
 pub fn program(files: &[&str]) -> crate::program::Program {
+    let (program, problems) = compile_files(files);
+    let errors: Vec<String> = problems
+        .iter()
+        .filter(|d| d.severity == crate::diag::Severity::Error)
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(errors.is_empty(), "artifacts do not compile: {errors:?}");
+    program
+}
+
+/// Compiles artifact texts (their kind told by the root element) and returns what deploying
+/// them reports, errors included.
+pub fn compile_files(files: &[&str]) -> (crate::program::Program, Vec<crate::diag::Diagnostic>) {
     use crate::synapse::parse::{parse_artifact_file, ArtifactDir};
     let mut artifacts = crate::synapse::model::Artifacts::default();
     let mut problems = Vec::new();
@@ -271,11 +284,5 @@ pub fn program(files: &[&str]) -> crate::program::Program {
         crate::registry::config::RegistryConfig::defaults(&home),
     );
     let program = crate::compile::compile(artifacts, &registry, &mut problems);
-    let errors: Vec<String> = problems
-        .iter()
-        .filter(|d| d.severity == crate::diag::Severity::Error)
-        .map(|d| d.message.clone())
-        .collect();
-    assert!(errors.is_empty(), "artifacts do not compile: {errors:?}");
-    program
+    (program, problems)
 }

@@ -533,6 +533,7 @@ mediators! {
     "sequence" => Sequence(sequence::Sequence),
     "switch" => Switch(switch::Switch),
     "variable" => Variable(variable::Variable),
+    "xslt" => Xslt(xslt::Xslt, boxed),
 }
 
 #[cfg(test)]
