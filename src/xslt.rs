@@ -24,12 +24,15 @@ const PARSE_OPTIONS: c_int = (ffi::xmlParserOption_XML_PARSE_NONET
 
 static SECURITY: Once = Once::new();
 
-/// Forbids file and network access to every transformation of the process (once).
+/// Initializes libxml2 (its global state must be set up by one thread before the others use
+/// it) and forbids file and network access to every transformation of the process (once).
 fn forbid_io() {
     SECURITY.call_once(|| {
-        // SAFETY: libxslt's documented set-up calls, made once before any transformation; the
-        // preferences object lives for the rest of the process (it is the default).
+        // SAFETY: libxml2's and libxslt's documented set-up calls, made once, before any parse
+        // or transformation (`Once` makes the other threads wait); the preferences object lives
+        // for the rest of the process (it is the default).
         unsafe {
+            ffi::xmlInitParser();
             let prefs = ffi::xsltNewSecurityPrefs();
             if prefs.is_null() {
                 return;
