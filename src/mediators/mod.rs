@@ -514,6 +514,7 @@ mediators! {
     "clone" => Clone(clone::Clone, boxed),
     "drop" => Drop(drop::Drop),
     "enrich" => Enrich(enrich::Enrich, boxed),
+    "fastXSLT" => FastXslt(fast_xslt::FastXslt, boxed),
     "filter" => Filter(filter::Filter),
     "foreach" => ForEach(foreach::ForEach, boxed),
     "header" => Header(header::Header),

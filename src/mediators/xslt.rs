@@ -45,11 +45,69 @@ pub struct Xslt {
 
 /// Where the stylesheet comes from.
 #[derive(Debug, Clone)]
-enum Key {
+pub(super) enum Key {
     /// A local entry's text (shared by the shards; each compiles its own).
     Local(Arc<str>),
     /// A registry resource, or a key computed per message.
     Lookup(Value),
+}
+
+impl Key {
+    /// A `key` attribute: a local entry's stylesheet (compiled once here, so that a broken one
+    /// is reported with its position), else a registry key, or `{expression}`.
+    pub(super) fn compile(
+        c: &mut impl Compile,
+        key_text: &str,
+        el: &Element,
+        at: &Origin,
+    ) -> Option<Key> {
+        Some(match super::dynamic_value(c, key_text, el, at) {
+            Value::Literal(k) => match super::local_text(c, k.trim()) {
+                Some(text) => {
+                    if let Err(e) = Stylesheet::compile(text.as_bytes()) {
+                        c.error(at, format!("xslt stylesheet '{}': {e}", k.trim()));
+                        return None;
+                    }
+                    Key::Local(Arc::from(text))
+                }
+                None => Key::Lookup(Value::Literal(k.trim().to_string())),
+            },
+            dynamic => {
+                c.warn(
+                    at,
+                    "a computed xslt key is looked up in the registry only (mint does not search \
+                     local entries for it)",
+                );
+                Key::Lookup(dynamic)
+            }
+        })
+    }
+
+    /// This shard's compiled stylesheet for this message.
+    pub(super) async fn stylesheet(
+        &self,
+        rt: &impl Runtime,
+        ctx: &mut MessageContext,
+    ) -> Result<Rc<Stylesheet>> {
+        match self {
+            Key::Local(text) => compiled(SheetText::Local(text.clone())),
+            Key::Lookup(v) => {
+                let key = rt.eval(ctx, v).await?;
+                let found = rt.registry().lookup(&key).await.map_err(|e| {
+                    Error::mediation(format!(
+                        "Unable to perform XSLT transformation using : {key}: {e}"
+                    ))
+                })?;
+                match found {
+                    Some(res) => compiled(SheetText::Registry(res)),
+                    None => Err(Error::mediation(format!(
+                        "Unable to perform XSLT transformation using : {key}: no such local \
+                         entry or registry resource"
+                    ))),
+                }
+            }
+        }
+    }
 }
 
 impl Mediate for Xslt {
@@ -92,26 +150,7 @@ impl Mediate for Xslt {
             Some(s) => Some(super::xpath(c, s, el, at)?),
             None => None,
         };
-        let key = match super::dynamic_value(c, &key_text, el, at) {
-            Value::Literal(k) => match super::local_text(c, k.trim()) {
-                Some(text) => {
-                    if let Err(e) = Stylesheet::compile(text.as_bytes()) {
-                        c.error(at, format!("xslt stylesheet '{}': {e}", k.trim()));
-                        return None;
-                    }
-                    Key::Local(Arc::from(text))
-                }
-                None => Key::Lookup(Value::Literal(k.trim().to_string())),
-            },
-            dynamic => {
-                c.warn(
-                    at,
-                    "a computed xslt key is looked up in the registry only (mint does not search \
-                     local entries for it)",
-                );
-                Key::Lookup(dynamic)
-            }
-        };
+        let key = Key::compile(c, &key_text, el, at)?;
         Some(Xslt {
             key,
             source,
@@ -121,24 +160,7 @@ impl Mediate for Xslt {
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
-        let sheet = match &self.key {
-            Key::Local(text) => compiled(SheetText::Local(text.clone()))?,
-            Key::Lookup(v) => {
-                let key = rt.eval(ctx, v).await?;
-                let found = rt.registry().lookup(&key).await.map_err(|e| {
-                    Error::mediation(format!("Unable to perform XSLT transformation using : {key}: {e}"))
-                })?;
-                match found {
-                    Some(res) => compiled(SheetText::Registry(res))?,
-                    None => {
-                        return Err(Error::mediation(format!(
-                            "Unable to perform XSLT transformation using : {key}: no such \
-                             local entry or registry resource"
-                        )))
-                    }
-                }
-            }
-        };
+        let sheet = self.key.stylesheet(rt, ctx).await?;
         let mut params = Vec::with_capacity(self.params.len());
         for (name, v) in &self.params {
             params.push((name.as_str(), rt.eval(ctx, v).await?));
