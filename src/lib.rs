@@ -39,7 +39,7 @@ pub mod synexpr;
 pub mod telemetry;
 pub mod uri_template;
 pub mod xml;
+pub mod xmllib;
 pub mod xpath;
-pub mod xslt;
 
 pub use error::{Error, ErrorKind, Side};

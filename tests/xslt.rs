@@ -53,3 +53,66 @@ fn wso2_xslt_proxies_round_trip_the_orders() {
         }
     }
 }
+
+/// validate with a schema from the registry (`gov:`), and an xslt with a stylesheet from the
+/// registry and a parameter: WSO2's usual layout of a CAR's resources.
+#[test]
+fn registry_schema_and_stylesheet() {
+    let h = TempHome::new("xslt-registry");
+    h.file(
+        "registry/governance/schemas/order.xsd",
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:element name="order"><xs:complexType><xs:sequence>
+    <xs:element name="id" type="xs:int"/>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>"#,
+    )
+    .file(
+        "registry/governance/xslt/tag.xslt",
+        r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:param name="who"/>
+  <xsl:template match="/order"><tagged by="{$who}"><xsl:copy-of select="id"/></tagged></xsl:template>
+</xsl:stylesheet>"#,
+    );
+    h.artifact(
+        "api",
+        "Orders.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Orders" context="/orders">
+  <resource methods="POST">
+    <inSequence>
+      <validate>
+        <schema key="gov:schemas/order.xsd"/>
+        <on-fail>
+          <payloadFactory media-type="xml"><format><invalid xmlns="">$1</invalid></format>
+            <args><arg expression="get-property('ERROR_MESSAGE')"/></args></payloadFactory>
+          <property name="HTTP_SC" scope="axis2" value="400"/>
+          <respond/>
+        </on-fail>
+      </validate>
+      <xslt key="gov:xslt/tag.xslt"><property name="who" value="mint"/></xslt>
+      <respond/>
+    </inSequence>
+  </resource>
+</api>"#,
+    );
+    let mint = start_mint(&h.root, 1);
+    let post = |body: &str| {
+        request(
+            mint.http,
+            "POST",
+            "/orders",
+            &[("Content-Type", "application/xml")],
+            body.as_bytes(),
+        )
+    };
+    let r = post("<order><id>7</id></order>");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), r#"<tagged by="mint"><id>7</id></tagged>"#);
+    let r = post("<order><id>seven</id></order>");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("'seven' is not a valid value"),
+        "{}",
+        r.text()
+    );
+}

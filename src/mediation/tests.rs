@@ -854,6 +854,7 @@ fn a_sequence_that_calls_itself_ends_in_a_fault() {
 
 mod expressions;
 mod formats;
+mod validate;
 mod xslt;
 /// The problems deploying the API artifact `api` (written to `api.xml`) reports.
 fn deploy_problems(api: &str) -> Vec<crate::diag::Diagnostic> {

@@ -7,7 +7,9 @@
 
 use bytes::Bytes;
 
-use super::xslt::Key;
+use super::compiled_key::Key;
+use crate::xmllib::Stylesheet;
+use std::rc::Rc;
 use super::{Compile, Flow, Mediate, Runtime};
 use crate::diag::Origin;
 use crate::error::{Error, Result};
@@ -29,12 +31,12 @@ impl Mediate for FastXslt {
         }
         let key_text = r.required(el, "key").map(str::to_string)?;
         Some(FastXslt {
-            key: Key::compile(c, &key_text, el, at)?,
+            key: Key::compile::<Stylesheet>(c, &key_text, el, at)?,
         })
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
-        let sheet = self.key.stylesheet(rt, ctx).await?;
+        let sheet: Rc<Stylesheet> = self.key.get(rt, ctx).await?;
         let input = ctx.body_bytes().await?;
         // Synchronous and bounded (libxslt's recursion limit); other connections on the shard
         // get their turn before it.

@@ -26,6 +26,7 @@ use crate::synapse::model::{Element, LocalEntryValue, ValueSpec};
 use crate::synapse::parse::{is_synapse, Reader, SYNAPSE_NS};
 use crate::xml::Document;
 
+pub mod compiled_key;
 pub mod edit;
 pub mod gather;
 pub mod target;
@@ -520,6 +521,7 @@ mediators! {
     "header" => Header(header::Header),
     "in" => In(in_flow::In),
     "throwError" => ThrowError(throw_error::ThrowError),
+    "validate" => Validate(validate::Validate, boxed),
     "iterate" => Iterate(iterate::Iterate, boxed),
     "log" => Log(log::Log),
     "loopback" => Loopback(loopback::Loopback),

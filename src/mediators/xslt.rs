@@ -1,5 +1,5 @@
 //! `<xslt>`: transforms part of the message with an XSLT 1.0 stylesheet (libxslt, through
-//! [`crate::xslt`]), as Synapse's XSLTMediator does:
+//! [`crate::xmllib`]), as Synapse's XSLTMediator does:
 //! - `key`: a local entry or registry resource holding the stylesheet, or `{expression}`
 //!   evaluated per message (a registry key only: mint does not search local entries for it);
 //! - `source` (XPath): the element transformed; by default the first element of the SOAP body
@@ -15,11 +15,10 @@
 //! `<attribute>` children are warned about (not honoured); `<resource>` imports are not supported
 //! (a stylesheet cannot read files, so an `xsl:import` of one fails).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use super::compiled_key::Key;
 use super::{Compile, Flow, Mediate, Runtime};
 use crate::diag::Origin;
 use crate::error::{Error, Result};
@@ -30,7 +29,7 @@ use crate::synapse::model::Element;
 use crate::synapse::parse::is_synapse;
 use crate::xml::{Content, Fragment};
 use crate::xpath::dom::NodeKind;
-use crate::xslt::Stylesheet;
+use crate::xmllib::Stylesheet;
 
 /// Axis2's wrapper of text content (the payload of a text message).
 const TEXT_NS: &str = "http://ws.apache.org/commons/ns/payload";
@@ -41,73 +40,6 @@ pub struct Xslt {
     source: Option<Arc<Expr>>,
     target: Option<String>,
     params: Vec<(String, Value)>,
-}
-
-/// Where the stylesheet comes from.
-#[derive(Debug, Clone)]
-pub(super) enum Key {
-    /// A local entry's text (shared by the shards; each compiles its own).
-    Local(Arc<str>),
-    /// A registry resource, or a key computed per message.
-    Lookup(Value),
-}
-
-impl Key {
-    /// A `key` attribute: a local entry's stylesheet (compiled once here, so that a broken one
-    /// is reported with its position), else a registry key, or `{expression}`.
-    pub(super) fn compile(
-        c: &mut impl Compile,
-        key_text: &str,
-        el: &Element,
-        at: &Origin,
-    ) -> Option<Key> {
-        Some(match super::dynamic_value(c, key_text, el, at) {
-            Value::Literal(k) => match super::local_text(c, k.trim()) {
-                Some(text) => {
-                    if let Err(e) = Stylesheet::compile(text.as_bytes()) {
-                        c.error(at, format!("xslt stylesheet '{}': {e}", k.trim()));
-                        return None;
-                    }
-                    Key::Local(Arc::from(text))
-                }
-                None => Key::Lookup(Value::Literal(k.trim().to_string())),
-            },
-            dynamic => {
-                c.warn(
-                    at,
-                    "a computed xslt key is looked up in the registry only (mint does not search \
-                     local entries for it)",
-                );
-                Key::Lookup(dynamic)
-            }
-        })
-    }
-
-    /// This shard's compiled stylesheet for this message.
-    pub(super) async fn stylesheet(
-        &self,
-        rt: &impl Runtime,
-        ctx: &mut MessageContext,
-    ) -> Result<Rc<Stylesheet>> {
-        match self {
-            Key::Local(text) => compiled(SheetText::Local(text.clone())),
-            Key::Lookup(v) => {
-                let key = rt.eval(ctx, v).await?;
-                let found = rt.registry().lookup(&key).await.map_err(|e| {
-                    Error::mediation(format!(
-                        "Unable to perform XSLT transformation using : {key}: {e}"
-                    ))
-                })?;
-                match found {
-                    Some(res) => compiled(SheetText::Registry(res)),
-                    None => Err(Error::mediation(format!(
-                        "Unable to perform XSLT transformation using : {key}: no such local \
-                         entry or registry resource"
-                    ))),
-                }
-            }
-        }
-    }
 }
 
 impl Mediate for Xslt {
@@ -150,7 +82,7 @@ impl Mediate for Xslt {
             Some(s) => Some(super::xpath(c, s, el, at)?),
             None => None,
         };
-        let key = Key::compile(c, &key_text, el, at)?;
+        let key = Key::compile::<Stylesheet>(c, &key_text, el, at)?;
         Some(Xslt {
             key,
             source,
@@ -160,7 +92,9 @@ impl Mediate for Xslt {
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
-        let sheet = self.key.stylesheet(rt, ctx).await?;
+        let sheet: Rc<Stylesheet> = self.key.get(rt, ctx).await.map_err(|e| {
+            Error::mediation(format!("Unable to perform XSLT transformation: {e}"))
+        })?;
         let mut params = Vec::with_capacity(self.params.len());
         for (name, v) in &self.params {
             params.push((name.as_str(), rt.eval(ctx, v).await?));
@@ -216,55 +150,4 @@ fn result_element(out: &[u8]) -> String {
         "<axis2ns:text xmlns:axis2ns=\"{TEXT_NS}\">{}</axis2ns:text>",
         crate::xml::escape_text(&text)
     )
-}
-
-/// Where a stylesheet's text came from: what the shard's cache is keyed by (the value is kept
-/// alive by its entry, so its address is never reused while cached).
-enum SheetText {
-    Local(Arc<str>),
-    Registry(Arc<crate::registry::Resource>),
-}
-
-impl SheetText {
-    fn address(&self) -> usize {
-        match self {
-            SheetText::Local(t) => Arc::as_ptr(t) as *const u8 as usize,
-            SheetText::Registry(r) => Arc::as_ptr(r) as usize,
-        }
-    }
-
-    fn text(&self) -> &[u8] {
-        match self {
-            SheetText::Local(t) => t.as_bytes(),
-            SheetText::Registry(r) => &r.content,
-        }
-    }
-}
-
-/// Most stylesheets a shard keeps compiled; beyond, the cache starts again (redeployments and
-/// registry refreshes leave old entries behind).
-const CACHE_MAX: usize = 256;
-
-thread_local! {
-    static COMPILED: RefCell<HashMap<usize, (SheetText, Rc<Stylesheet>)>> = RefCell::default();
-}
-
-/// This shard's compiled stylesheet for `origin`, compiling it on first use.
-fn compiled(origin: SheetText) -> Result<Rc<Stylesheet>> {
-    let address = origin.address();
-    if let Some(s) = COMPILED.with(|c| c.borrow().get(&address).map(|(_, s)| s.clone())) {
-        return Ok(s);
-    }
-    let sheet = Rc::new(
-        Stylesheet::compile(origin.text())
-            .map_err(|e| Error::mediation(format!("xslt stylesheet: {e}")))?,
-    );
-    COMPILED.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= CACHE_MAX {
-            c.clear();
-        }
-        c.insert(address, (origin, sheet.clone()));
-    });
-    Ok(sheet)
 }

@@ -1,55 +1,10 @@
-//! XSLT 1.0 through libxslt (the `libxslt` crate's bindings to the system's libxslt and libxml2):
-//! a stylesheet compiled once, applied to standalone XML with string parameters.
-//!
-//! What a stylesheet may not do: read or write files, create folders, or reach the network
-//! (`document()`, `xsl:import` of a file, `xsl:result-document`: libxslt's security preferences
-//! forbid them all, for every transformation in the process). Neither the stylesheet nor the
-//! input may carry a DOCTYPE, so no external entity is ever resolved and no entity expanded.
-//! Recursion is bounded by libxslt's own template-depth limit (3000), which ends the
-//! transformation with an error.
-//!
-//! A [`Stylesheet`] is not `Send`: each shard compiles its own (libxslt documents are not shared
-//! between threads here).
+//! XSLT 1.0 through libxslt: a stylesheet compiled once, applied to standalone XML with string
+//! parameters (see [`super`] for what a stylesheet may not do). Recursion is bounded by
+//! libxslt's own template-depth limit (3000), which ends the transformation with an error.
 
-use std::ffi::{c_char, c_int, CStr, CString};
-use std::sync::Once;
+use std::ffi::{c_char, c_int, CString};
 
-use libxslt::bindings as ffi;
-
-/// Options for parsing stylesheets and inputs: no network, no error printing (errors are read
-/// back with `xmlGetLastError`), no entity substitution, no DTD loading.
-const PARSE_OPTIONS: c_int = (ffi::xmlParserOption_XML_PARSE_NONET
-    | ffi::xmlParserOption_XML_PARSE_NOERROR
-    | ffi::xmlParserOption_XML_PARSE_NOWARNING) as c_int;
-
-static SECURITY: Once = Once::new();
-
-/// Initializes libxml2 (its global state must be set up by one thread before the others use
-/// it) and forbids file and network access to every transformation of the process (once).
-fn forbid_io() {
-    SECURITY.call_once(|| {
-        // SAFETY: libxml2's and libxslt's documented set-up calls, made once, before any parse
-        // or transformation (`Once` makes the other threads wait); the preferences object lives
-        // for the rest of the process (it is the default).
-        unsafe {
-            ffi::xmlInitParser();
-            let prefs = ffi::xsltNewSecurityPrefs();
-            if prefs.is_null() {
-                return;
-            }
-            for option in [
-                ffi::xsltSecurityOption_XSLT_SECPREF_READ_FILE,
-                ffi::xsltSecurityOption_XSLT_SECPREF_WRITE_FILE,
-                ffi::xsltSecurityOption_XSLT_SECPREF_CREATE_DIRECTORY,
-                ffi::xsltSecurityOption_XSLT_SECPREF_READ_NETWORK,
-                ffi::xsltSecurityOption_XSLT_SECPREF_WRITE_NETWORK,
-            ] {
-                ffi::xsltSetSecurityPrefs(prefs, option, Some(ffi::xsltSecurityForbid));
-            }
-            ffi::xsltSetDefaultSecurityPrefs(prefs);
-        }
-    });
-}
+use super::{ffi, init, last_error, parse, Doc};
 
 /// A compiled stylesheet.
 pub struct Stylesheet {
@@ -64,62 +19,10 @@ impl Drop for Stylesheet {
     }
 }
 
-/// What went wrong, in libxml2's words when it said something.
-fn last_error(what: &str) -> String {
-    // SAFETY: xmlGetLastError returns null or a pointer to this thread's last error, valid
-    // until the next libxml2 call on this thread; the message is copied at once.
-    let detail = unsafe {
-        let e = ffi::xmlGetLastError();
-        if e.is_null() || (*e).message.is_null() {
-            None
-        } else {
-            Some(
-                CStr::from_ptr((*e).message)
-                    .to_string_lossy()
-                    .trim()
-                    .to_string(),
-            )
-        }
-    };
-    // SAFETY: resets this thread's last error, so that a later failure is not blamed on it.
-    unsafe { ffi::xmlResetLastError() };
-    match detail {
-        Some(d) if !d.is_empty() => format!("{what}: {d}"),
-        _ => what.to_string(),
-    }
-}
-
-/// Whether XML text declares a DOCTYPE (refused: it could bring external or expanding entities).
-fn has_doctype(xml: &[u8]) -> bool {
-    memchr::memmem::find(xml, b"<!DOCTYPE").is_some()
-}
-
-/// Parses XML with [`PARSE_OPTIONS`]; the caller frees the document.
-fn parse(xml: &[u8], what: &str) -> Result<ffi::xmlDocPtr, String> {
-    if has_doctype(xml) {
-        return Err(format!("{what}: a DOCTYPE is not allowed"));
-    }
-    let len = c_int::try_from(xml.len()).map_err(|_| format!("{what}: too large"))?;
-    // SAFETY: the buffer and its length are valid for the call; libxml2 copies what it keeps.
-    let doc = unsafe {
-        ffi::xmlReadMemory(
-            xml.as_ptr().cast::<c_char>(),
-            len,
-            c"mint:".as_ptr(),
-            std::ptr::null(),
-            PARSE_OPTIONS,
-        )
-    };
-    if doc.is_null() {
-        return Err(last_error(&format!("{what} is not well-formed XML")));
-    }
-    Ok(doc)
-}
-
 impl Stylesheet {
     /// Compiles a stylesheet's text.
     pub fn compile(text: &[u8]) -> Result<Stylesheet, String> {
-        forbid_io();
+        init();
         let doc = parse(text, "the stylesheet")?;
         // SAFETY: `doc` is a valid document; on success the stylesheet takes it over, on
         // failure it is still ours to free.
@@ -187,16 +90,6 @@ impl Stylesheet {
             drop(guard);
             Ok(bytes)
         }
-    }
-}
-
-/// A libxml2 document freed on drop.
-struct Doc(ffi::xmlDocPtr);
-
-impl Drop for Doc {
-    fn drop(&mut self) {
-        // SAFETY: the document is owned by this guard alone.
-        unsafe { ffi::xmlFreeDoc(self.0) }
     }
 }
 
