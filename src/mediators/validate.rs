@@ -20,12 +20,10 @@ use super::compiled_key::Key;
 use super::{Compile, Flow, Mediate, Mediator, Runtime};
 use crate::diag::Origin;
 use crate::error::{Error, Result};
-use crate::message::content::{Evaluated, Want};
 use crate::message::{Expr, MessageContext};
 use crate::synapse::model::Element;
 use crate::synapse::parse::is_synapse;
 use crate::xmllib::Schema;
-use crate::xpath::dom::NodeKind;
 
 #[derive(Debug, Clone)]
 pub struct Validate {
@@ -109,20 +107,14 @@ impl Mediate for Validate {
             ));
         }
         let schema: Rc<Schema> = self.schema.get(rt, ctx).await?;
-        let doc = ctx.document().await?;
-        let node = match &self.source {
-            None => Some(doc.soap_payload().unwrap_or_else(|| doc.root_element())),
-            Some(x) => match rt.eval_xpath(ctx, x, Want::Nodes).await? {
-                (Evaluated::Nodes(n), _) => n.first().copied(),
-                _ => None,
-            },
-        };
-        let Some(node) = node.filter(|&n| doc.kind(n) == NodeKind::Element) else {
-            return Err(Error::mediation(
-                "The evaluation of the XPath expression of the validate source did not result \
-                 in an OMNode",
-            ));
-        };
+        let (doc, node) = super::xslt::source_element(rt, ctx, self.source.as_deref())
+            .await?
+            .ok_or_else(|| {
+                Error::mediation(
+                    "The evaluation of the XPath expression of the validate source did not \
+                     result in an OMNode",
+                )
+            })?;
         let input = doc.standalone_bytes(node);
         // Synchronous and bounded by the input's size; other connections on the shard get their
         // turn before it.

@@ -99,19 +99,9 @@ impl Mediate for Xslt {
         for (name, v) in &self.params {
             params.push((name.as_str(), rt.eval(ctx, v).await?));
         }
-        let doc = ctx.document().await?;
-        let node = match &self.source {
-            None => Some(doc.soap_payload().unwrap_or_else(|| doc.root_element())),
-            Some(x) => match rt.eval_xpath(ctx, x, Want::Nodes).await? {
-                (Evaluated::Nodes(n), _) => n.first().copied(),
-                _ => None,
-            },
-        };
-        let Some(node) = node.filter(|&n| doc.kind(n) == NodeKind::Element) else {
-            return Err(Error::mediation(
-                "The evaluation of the XSLT source resulted in no element",
-            ));
-        };
+        let (doc, node) = source_element(rt, ctx, self.source.as_deref())
+            .await?
+            .ok_or_else(|| Error::mediation("The evaluation of the XSLT source resulted in no element"))?;
         let input = doc.standalone_bytes(node);
         let pairs: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
         // Synchronous and bounded (libxslt's recursion limit); other connections on the shard
@@ -151,3 +141,25 @@ fn result_element(out: &[u8]) -> String {
         crate::xml::escape_text(&text)
     )
 }
+
+/// The element a transformation or validation applies to: the one `source` selects first, by
+/// default the SOAP body's first element (the root element of plain XML, and of a JSON
+/// message's XML view); None when that is no element.
+pub(super) async fn source_element(
+    rt: &impl Runtime,
+    ctx: &mut MessageContext,
+    source: Option<&Expr>,
+) -> Result<Option<(Arc<crate::xml::Document>, crate::xpath::dom::NodeId)>> {
+    let doc = ctx.document().await?;
+    let node = match source {
+        None => Some(doc.soap_payload().unwrap_or_else(|| doc.root_element())),
+        Some(x) => match rt.eval_xpath(ctx, x, Want::Nodes).await? {
+            (Evaluated::Nodes(n), _) => n.first().copied(),
+            _ => None,
+        },
+    };
+    Ok(node
+        .filter(|&n| doc.kind(n) == NodeKind::Element)
+        .map(|n| (doc, n)))
+}
+
