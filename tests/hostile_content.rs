@@ -77,16 +77,16 @@ fn api(backend: u16) -> String {
         <inSequence><respond/></inSequence>
     </resource>
     <resource methods="POST" uri-template="/faulty">
-        <inSequence><nosuchmediator/></inSequence>
+        <inSequence><script language="js">mc.setPayloadXML(null);</script></inSequence>
     </resource>
 </api>"#
     )
 }
 
-/// The global `fault` sequence reads the body too (and itself fails on an unknown mediator).
+/// The global `fault` sequence reads the body too (and itself fails on a mediator mint does not have).
 const FAULT: &str = r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="fault">
     <log level="full"/>
-    <nosuchmediator/>
+    <script language="js">mc.setPayloadXML(null);</script>
 </sequence>"#;
 
 #[test]

@@ -199,6 +199,32 @@ fn call_reads_its_source_and_target() {
     ));
 }
 
+/// An element of the Synapse namespace that no MI mediator has is a deployment error, as in WSO2;
+/// a mediator MI has and mint lacks, and a connector operation, are warnings.
+#[test]
+fn an_unknown_mediator_does_not_deploy_and_a_missing_one_is_warned() {
+    let (_, problems) = compile(&[(
+        ArtifactDir::Sequences,
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S"><respnd/></sequence>"#,
+    )]);
+    assert_eq!(
+        of(&problems, Severity::Error),
+        ["t0.xml:1:60: <respnd> is not a mediator (Unknown mediator referenced by configuration element)"]
+    );
+    let (program, problems) = compile(&[(
+        ArtifactDir::Sequences,
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S"><script language="js"/><email.send configKey="c"/></sequence>"#,
+    )]);
+    assert_eq!(
+        of(&problems, Severity::Warning),
+        [
+            "t0.xml:1:60: warning: mediator <script> is not supported yet",
+            "t0.xml:1:83: warning: connector operation <email.send> is not supported yet"
+        ]
+    );
+    assert_eq!(sequence(&program, "S").len(), 2);
+}
+
 #[test]
 fn a_mediator_in_another_namespace_is_not_that_mediator() {
     let (program, problems) = compile(&[(

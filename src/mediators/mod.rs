@@ -440,6 +440,40 @@ pub fn local_text(c: &impl Compile, key: &str) -> Option<String> {
     }
 }
 
+/// MI's mediators that mint does not have (their elements in the Synapse namespace): deployed
+/// with a warning, a fault when run. Any other element there is a deployment error.
+const MI_MEDIATORS: &[&str] = &[
+    "bean",
+    "builder",
+    "cache",
+    "callout",
+    "class",
+    "conditionalRouter",
+    "dataServiceCall",
+    "datamapper",
+    "dblookup",
+    "dbreport",
+    "ejb",
+    "enqueue",
+    "entitlementService",
+    "event",
+    "jsontransform",
+    "ntlm",
+    "oauthService",
+    "pojoCommand",
+    "publishEvent",
+    "rewrite",
+    "router",
+    "rule",
+    "script",
+    "smooks",
+    "spring",
+    "store",
+    "throttle",
+    "transaction",
+    "xquery",
+];
+
 /// A mediator's type in the [`Mediator`] enum: as it is, or boxed (`, boxed`) when it is large,
 /// so that a list of mediators stays compact.
 macro_rules! mediator_type {
@@ -476,8 +510,29 @@ macro_rules! mediators {
                         <mediator_type!($module::$name $(, $boxed)?) as Mediate>::compile(c, el, at)
                             .map(Mediator::$variant)
                     })*
+                    // An element of the Synapse namespace that no MI mediator has is an error,
+                    // as in WSO2 ("Unknown mediator referenced by configuration element"); a
+                    // mediator MI has and mint lacks, a connector operation (`name.operation`)
+                    // or a mediator of another namespace (a custom mediator's) is a warning, and
+                    // a fault when run.
+                    local if synapse && !local.contains('.') && !MI_MEDIATORS.contains(&local) => {
+                        c.error(
+                            at,
+                            format!(
+                                "<{}> is not a mediator (Unknown mediator referenced by \
+                                 configuration element)",
+                                el.qname()
+                            ),
+                        );
+                        None
+                    }
                     _ => {
-                        c.warn(at, format!("mediator <{}> is not supported yet", el.qname()));
+                        let what = if synapse && el.local.contains('.') {
+                            "connector operation"
+                        } else {
+                            "mediator"
+                        };
+                        c.warn(at, format!("{what} <{}> is not supported yet", el.qname()));
                         Some(Mediator::Unsupported {
                             name: el.local.clone(),
                             origin: at.clone(),
