@@ -9,7 +9,8 @@
 //!
 //! A client may half-close its side once its request is complete: the answer is still sent
 //! (unless `[http] half_close = false`). A client that resets its connection while its request is
-//! served abandons it: [`super::watch`] notices, and the request's work is dropped (logged as 499).
+//! served abandons it: [`super::watch`] notices, and the request's work is dropped (a debug log line;
+//! the access log does not record it).
 
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
@@ -302,17 +303,17 @@ fn refuse(req: &Request<Incoming>) -> Option<Response<Body>> {
     Some(r)
 }
 
-/// A request whose mediation panicked: 500, and the connection closes.
 /// What a request abandoned by its client ends with: nginx's 499, written to a socket that is
-/// gone, so in effect only what the connection's end is logged as.
+/// gone (hyper's write fails and the connection ends).
 fn abandoned_response() -> Response<Body> {
     let mut r = Response::new(Body::Empty);
-    *r.status_mut() = StatusCode::from_u16(499).expect("499 is a valid status code");
+    *r.status_mut() = StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST);
     r.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     r
 }
 
+/// A request whose mediation panicked: 500, and the connection closes.
 fn panic_response() -> Response<Body> {
     tracing::error!("request handler panicked; answering 500 and closing the connection");
     let mut r = Response::new(Body::Empty);
