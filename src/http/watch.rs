@@ -74,7 +74,11 @@ impl Future for ClientGone {
             let mut t = t.borrow_mut();
             match self.slot {
                 Some(i) => {
-                    let e = t.slots[i].as_mut().expect("a registered slot");
+                    // The slot is this future's until it drops; were it missing, the request
+                    // would just not be watched.
+                    let Some(e) = t.slots.get_mut(i).and_then(Option::as_mut) else {
+                        return Poll::Pending;
+                    };
                     if e.gone {
                         return Poll::Ready(());
                     }
@@ -118,9 +122,11 @@ impl Drop for ClientGone {
             // A shard being torn down may drop its futures after its thread-locals.
             let _ = TABLE.try_with(|t| {
                 let mut t = t.borrow_mut();
-                t.slots[i] = None;
-                t.free.push(i);
-                t.live -= 1;
+                if let Some(slot) = t.slots.get_mut(i).filter(|s| s.is_some()) {
+                    *slot = None;
+                    t.free.push(i);
+                    t.live -= 1;
+                }
             });
         }
     }
