@@ -13,6 +13,8 @@ use serde::Deserialize;
 
 use crate::diag::{Diagnostic, Origin, Pos};
 
+pub mod keystore;
+
 /// The home folder (mirrors `<MI_HOME>`).
 #[derive(Debug, Clone)]
 pub struct Home {
