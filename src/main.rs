@@ -55,6 +55,51 @@ enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// WSO2's secure vault: encrypt a value for `[secrets]` with the primary keystore's
+    /// certificate (what MI's cipher tool does). Prints `alias = "ciphertext"`.
+    Secret {
+        #[command(subcommand)]
+        action: SecretAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretAction {
+    /// Encrypt VALUE (or, without it, one line read from standard input).
+    Encrypt {
+        #[arg(long, env = "MINT_HOME")]
+        home: Option<PathBuf>,
+        /// The alias the value will have in `[secrets]`.
+        alias: String,
+        value: Option<String>,
+    },
+}
+
+/// `mint secret encrypt`: the `[secrets]` line for `alias`, encrypted with the primary keystore.
+fn encrypt_secret(home: &Home, alias: &str, value: Option<String>) -> Result<String, String> {
+    let settings = Settings::load(home).map_err(|e| e.to_string())?;
+    let store = settings.primary_store(home).ok_or(
+        "no primary keystore: set [keystore.primary] (or put MI's wso2carbon.jks in repository/resources/security/)",
+    )?;
+    let ks = store.open(home)?;
+    let cert = ks.certificate(store.alias.as_deref()).ok_or_else(|| {
+        format!(
+            "{}: no certificate to encrypt with",
+            store.file_name.display()
+        )
+    })?;
+    let value = match value {
+        Some(v) => v,
+        None => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let c = mint::config::secrets::encrypt(cert, &value)?;
+    Ok(format!("{alias} = \"{c}\""))
 }
 
 fn home_dir(home: Option<PathBuf>) -> Result<Home, String> {
@@ -108,6 +153,27 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Secret {
+            action: SecretAction::Encrypt { home, alias, value },
+        } => {
+            let home = match home_dir(home) {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EX_USAGE);
+                }
+            };
+            match encrypt_secret(&home, &alias, value) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("mint: {e}");
+                    ExitCode::from(EX_USAGE)
+                }
+            }
+        }
         Command::Check { home, strict } => {
             let home = match home_dir(home) {
                 Ok(h) => h,
@@ -116,10 +182,19 @@ fn main() -> ExitCode {
                     return ExitCode::from(EX_USAGE);
                 }
             };
-            if let Err(e) = Settings::load(&home) {
-                eprintln!("{e}");
-                return ExitCode::from(EX_USAGE);
-            }
+            let settings_warnings = match Settings::load(&home) {
+                Ok(s) => {
+                    let w = s.warning_diagnostics(&home);
+                    for d in &w {
+                        eprintln!("{d}");
+                    }
+                    w.len()
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EX_USAGE);
+                }
+            };
             let Some((registry, registry_warnings)) = load_registry(&home, false) else {
                 return ExitCode::from(EX_USAGE);
             };
@@ -134,6 +209,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(EX_DATAERR);
             }
             let warnings = registry_warnings
+                + settings_warnings
                 + d.problems
                     .iter()
                     .filter(|p| p.severity == mint::diag::Severity::Warning)
@@ -176,7 +252,10 @@ fn main() -> ExitCode {
                     return ExitCode::from(EX_USAGE);
                 }
             };
-            mint::telemetry::init(&settings.logging);
+            mint::telemetry::init(&settings.logging, &settings.vault);
+            for d in settings.warning_diagnostics(&home) {
+                eprintln!("{d}");
+            }
             if let Some(o) = offset {
                 if o > 65535 - 9191 {
                     eprintln!("--offset {o} pushes ports past 65535");

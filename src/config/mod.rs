@@ -14,6 +14,11 @@ use serde::Deserialize;
 use crate::diag::{Diagnostic, Origin, Pos};
 
 pub mod keystore;
+pub mod secrets;
+pub mod security;
+
+use secrets::Secrets;
+use security::{KeystoreSections, StoreSettings, SynapseProperties, TransportSettings};
 
 /// The home folder (mirrors `<MI_HOME>`).
 #[derive(Debug, Clone)]
@@ -63,6 +68,32 @@ pub struct Settings {
     pub client: ClientSettings,
     pub mediation: MediationSettings,
     pub logging: LoggingSettings,
+    /// MI's `[keystore.primary]`, `[keystore.tls]`, `[keystore.internal]`.
+    pub keystore: KeystoreSections,
+    /// MI's `[truststore]`: CAs trusted for backends and client certificates.
+    pub truststore: Option<StoreSettings>,
+    /// MI's `[transport.http]` TLS keys (`listener.*`, `sender.*`).
+    pub transport: TransportSettings,
+    /// MI's `[secrets]`: alias → ciphertext (decrypted into `vault` by `load`).
+    pub secrets: std::collections::BTreeMap<String, String>,
+    pub secure_vault: SecureVaultSettings,
+    /// MI's `[synapse_properties]` (CORS and the other `synapse.*` switches).
+    pub synapse_properties: SynapseProperties,
+    /// The decrypted `[secrets]`.
+    #[serde(skip)]
+    pub vault: Secrets,
+    /// Keys accepted from MI's sections that mint does not act on: warnings, with position.
+    #[serde(skip)]
+    pub warnings: Vec<(Pos, String)>,
+}
+
+/// `[secure_vault]`: mint's switch for MI's bracketed plain-text secrets.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecureVaultSettings {
+    /// Accept `alias = "[plain text]"` in `[secrets]` (MI's form before the cipher tool runs).
+    /// Default: false, so that a secret is never left readable by mistake.
+    pub allow_plain_text: bool,
 }
 
 /// `[logging]`: the tracing subscriber and the access log.
@@ -262,7 +293,8 @@ impl Default for MediationSettings {
 }
 
 impl Settings {
-    /// Reads `conf/deployment.toml` (absent = defaults).
+    /// Reads `conf/deployment.toml` (absent = defaults), decrypts `[secrets]` with the primary
+    /// keystore and puts them where `$secret{alias}` stands.
     pub fn load(home: &Home) -> std::result::Result<Settings, Diagnostic> {
         let path = home.deployment_toml();
         let at =
@@ -272,19 +304,90 @@ impl Settings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
             Err(e) => return Err(at((START, format!("cannot read: {e}")))),
         };
-        Settings::parse(&text).map_err(at)
+        Settings::parse_in(&text, home).map_err(at)
     }
 
     /// Parses the TOML text; an error comes with its position. `$env{VAR}` and `$sys{VAR}`
-    /// (WSO2's placeholders; both read the environment here) are replaced first.
+    /// (WSO2's placeholders; both read the environment here) are replaced first. Secrets are not
+    /// decrypted (see `parse_in`).
     pub fn parse(text: &str) -> std::result::Result<Settings, (Pos, String)> {
         let text = &expand_env_placeholders(text)?;
-        let settings: Settings = toml::from_str(text).map_err(|e| {
+        let mut settings: Settings = toml::from_str(text).map_err(|e| {
             let pos = e.span().map(|s| pos_of(text, s.start)).unwrap_or(START);
             (pos, e.message().to_string())
         })?;
         settings.validate().map_err(|m| (START, m))?;
+        for (key, message) in security::check_tls(&settings.transport).map_err(|m| (START, m))? {
+            let pos = security::key_position(text, &key).unwrap_or(START);
+            settings.warnings.push((pos, message));
+        }
+        for key in security::unhonoured(&settings.transport, &settings.keystore) {
+            let pos = security::key_position(text, &key).unwrap_or(START);
+            settings.warnings.push((
+                pos,
+                format!("'{key}' is accepted from MI but not honoured by mint"),
+            ));
+        }
         Ok(settings)
+    }
+
+    /// `parse`, then `[secrets]` decrypted with the primary keystore (paths relative to `home`)
+    /// and substituted for each `$secret{alias}`.
+    pub fn parse_in(text: &str, home: &Home) -> std::result::Result<Settings, (Pos, String)> {
+        let mut settings = Settings::parse(text)?;
+        if settings.secrets.is_empty() {
+            if let Some(i) = text.find("$secret{") {
+                return Err((pos_of(text, i), "$secret{…} needs a [secrets] entry".into()));
+            }
+            return Ok(settings);
+        }
+        let needs_key = settings
+            .secrets
+            .values()
+            .any(|v| !v.trim().starts_with('['));
+        let key = match (needs_key, settings.primary_store(home)) {
+            (false, _) => None,
+            (true, None) => None,
+            (true, Some(store)) => Some(
+                store
+                    .open(home)
+                    .and_then(|ks| ks.key(store.alias.as_deref(), store.key_password()))
+                    .map_err(|m| (START, format!("[secrets] need the primary keystore: {m}")))?,
+            ),
+        };
+        let vault = Secrets::decrypt(
+            &settings.secrets,
+            key.as_ref(),
+            settings.secure_vault.allow_plain_text,
+        )
+        .map_err(|m| (START, m))?;
+        if text.contains("$secret{") {
+            let replaced = substitute_secrets(text, &vault)?;
+            let warnings = std::mem::take(&mut settings.warnings);
+            settings = Settings::parse(&replaced)?;
+            settings.warnings = warnings;
+        }
+        settings.vault = vault;
+        Ok(settings)
+    }
+
+    /// The warnings of `parse`, as diagnostics of `conf/deployment.toml`.
+    pub fn warning_diagnostics(&self, home: &Home) -> Vec<Diagnostic> {
+        let path = home.deployment_toml();
+        self.warnings
+            .iter()
+            .map(|(pos, m)| Diagnostic::warning(Origin::new(&path, *pos), m.clone()))
+            .collect()
+    }
+
+    /// The primary keystore: `[keystore.primary]`, else MI's stock
+    /// `repository/resources/security/wso2carbon.jks` when the home has it.
+    pub fn primary_store(&self, home: &Home) -> Option<StoreSettings> {
+        if let Some(p) = &self.keystore.primary {
+            return Some(p.clone());
+        }
+        let d = StoreSettings::mi_default_primary();
+        home.resolve(&d.file_name).is_file().then_some(d)
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
@@ -378,6 +481,39 @@ pub fn expand_env_placeholders(text: &str) -> std::result::Result<String, (Pos, 
                     pos_of(text, offset),
                     format!("environment variable '{name}' is not set"),
                 ));
+            }
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Replaces `$secret{alias}` with the secret, escaped for a TOML string (secrets stand inside
+/// quoted values); an unknown alias is an error at its position.
+fn substitute_secrets(text: &str, vault: &Secrets) -> std::result::Result<String, (Pos, String)> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("$secret{") {
+        out.push_str(&rest[..i]);
+        let offset = text.len() - rest.len() + i;
+        let tail = &rest[i + "$secret{".len()..];
+        let end = tail
+            .find('}')
+            .ok_or_else(|| (pos_of(text, offset), "unterminated $secret{…}".to_string()))?;
+        let alias = &tail[..end];
+        let value = vault.get(alias).ok_or_else(|| {
+            (
+                pos_of(text, offset),
+                format!("$secret{{{alias}}}: no such alias in [secrets]"),
+            )
+        })?;
+        for c in value.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+                c => out.push(c),
             }
         }
         rest = &tail[end + 1..];

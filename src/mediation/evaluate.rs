@@ -89,6 +89,10 @@ impl XPathContext for MessageXPathContext<'_> {
     fn soap_header(&self) -> Option<NodeId> {
         self.doc?.soap_header()
     }
+
+    fn vault_lookup(&self, alias: &str) -> Option<Cow<'_, str>> {
+        self.engine.settings.vault.get(alias).map(Cow::Borrowed)
+    }
 }
 
 impl Engine {
@@ -576,13 +580,28 @@ impl Engine {
             });
         }
         let ctx = &*ctx;
-        let (result, misses) = synapse_attempt(ctx, e, payload.as_ref(), &xpaths, &HashMap::new());
+        let (result, misses) = synapse_attempt(
+            ctx,
+            &self.settings.vault,
+            e,
+            payload.as_ref(),
+            &xpaths,
+            &HashMap::new(),
+        );
         if misses.is_empty() {
             return result;
         }
         // `registry()` keys (possibly computed), as for XPath. Boxed: a rare path.
-        let attempt =
-            |fetched: &Fetched| synapse_attempt(ctx, e, payload.as_ref(), &xpaths, fetched);
+        let attempt = |fetched: &Fetched| {
+            synapse_attempt(
+                ctx,
+                &self.settings.vault,
+                e,
+                payload.as_ref(),
+                &xpaths,
+                fetched,
+            )
+        };
         Box::pin(self.fetch_and_retry(misses, attempt, |e| Err(e.to_string()))).await
     }
 }
@@ -594,6 +613,7 @@ type Fetched = HashMap<String, Option<Arc<Resource>>>;
 /// result, and the keys it missed.
 fn synapse_attempt(
     ctx: &MessageContext,
+    vault: &crate::config::secrets::Secrets,
     e: &crate::message::SynapseExpr,
     payload: Option<&std::result::Result<Bytes, String>>,
     xpaths: &[std::result::Result<crate::synexpr::Val, String>],
@@ -604,6 +624,7 @@ fn synapse_attempt(
 ) {
     let env = MessageEnv {
         ctx,
+        vault,
         payload,
         parsed: std::cell::OnceCell::new(),
         xpaths,
@@ -643,6 +664,7 @@ fn needs_form_change(
 /// The message as a Synapse expression reads it.
 struct MessageEnv<'a> {
     ctx: &'a MessageContext,
+    vault: &'a crate::config::secrets::Secrets,
     /// The payload's JSON text; parsed only when an expression needs the whole tree.
     payload: Option<&'a std::result::Result<Bytes, String>>,
     parsed: std::cell::OnceCell<std::result::Result<serde_json::Value, String>>,
@@ -713,6 +735,10 @@ impl crate::synexpr::Env for MessageEnv<'_> {
 
     fn config(&self, _name: &str) -> Option<String> {
         None
+    }
+
+    fn vault(&self, alias: &str) -> Option<String> {
+        self.vault.get(alias).map(str::to_string)
     }
 
     fn registry(&self, key: &str, property: Option<&str>) -> std::result::Result<String, String> {

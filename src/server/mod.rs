@@ -6,7 +6,7 @@
 //! lets in-flight requests finish (keep-alive connections close after their current request) for up
 //! to `drain_timeout_ms`, then returns; `run` returns once every shard has.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::pin::pin;
@@ -486,20 +486,26 @@ async fn shard_main(
             stats.clone(),
         );
         let handshake_timeout = settings.header_read_timeout();
+        let tls_settings = settings.clone();
         glommio::spawn_local(async move {
-            let material = loop {
-                match tls_source.get() {
-                    Some(m) => break m,
-                    None => glommio::timer::sleep(Duration::from_millis(1)).await,
-                }
+            while tls_source.generation() == 0 {
+                glommio::timer::sleep(Duration::from_millis(1)).await;
+            }
+            // This shard's acceptor, rebuilt when the certificate files are re-read.
+            let build = move |src: &TlsSource| {
+                let generation = src.generation();
+                let cfg = match src.get() {
+                    Some(m) => match m.as_ref() {
+                        Ok(m) => m.server_config(&tls_settings).map_err(|e| e.to_string()),
+                        Err(e) => Err(e.clone()),
+                    },
+                    None => Err("no certificate".to_string()),
+                };
+                (generation, cfg.map(futures_rustls::TlsAcceptor::from))
             };
-            let tls = match material
-                .as_ref()
-                .map_err(|e| e.to_string())
-                .and_then(|m| m.server_config().map_err(|e| e.to_string()))
-            {
-                Ok(cfg) => futures_rustls::TlsAcceptor::from(cfg),
-                Err(e) => {
+            let acceptor = match build(&tls_source) {
+                (g, Ok(a)) => Rc::new(RefCell::new((g, a))),
+                (_, Err(e)) => {
                     tracing::error!(error = %e, "HTTPS listener disabled: no usable certificate");
                     return;
                 }
@@ -510,8 +516,18 @@ async fn shard_main(
                 active.clone(),
                 max_conns,
                 move |stream| {
-                    let (engine, drain, hb, tls) =
-                        (engine.clone(), drain.clone(), hb.clone(), tls.clone());
+                    let generation = tls_source.generation();
+                    if generation != acceptor.borrow().0 {
+                        match build(&tls_source) {
+                            (g, Ok(a)) => *acceptor.borrow_mut() = (g, a),
+                            (g, Err(e)) => {
+                                acceptor.borrow_mut().0 = g;
+                                tracing::error!(error = %e, "new HTTPS certificate unusable: the previous one stays in service");
+                            }
+                        }
+                    }
+                    let tls = acceptor.borrow().1.clone();
+                    let (engine, drain, hb) = (engine.clone(), drain.clone(), hb.clone());
                     let open = OpenConn::new(&active, &stats, shard);
                     glommio::spawn_local(async move {
                         let fd = stream.as_raw_fd();

@@ -30,6 +30,11 @@ pub trait Env {
         let _ = (key, property);
         Err("registry() is not available here".into())
     }
+    /// `wso2-vault(alias)`: a `[secrets]` value.
+    fn vault(&self, alias: &str) -> Option<String> {
+        let _ = alias;
+        None
+    }
 }
 
 pub fn eval(node: &Node, env: &dyn Env) -> Result<Val, String> {
@@ -89,7 +94,17 @@ pub fn eval(node: &Node, env: &dyn Env) -> Result<Val, String> {
                     None => Ok(v),
                 };
             }
-            if *name == "wso2-vault" || *name == "hashicorp-vault" {
+            if *name == "wso2-vault" {
+                let alias = vals
+                    .first()
+                    .map(|v| v.text().into_owned())
+                    .unwrap_or_default();
+                return env
+                    .vault(&alias)
+                    .map(Val::Str)
+                    .ok_or_else(|| format!("no secret with the alias '{alias}' in [secrets]"));
+            }
+            if *name == "hashicorp-vault" {
                 return Err(format!(
                     "the function {name}() is not supported by mint yet"
                 ));

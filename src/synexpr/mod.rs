@@ -4,8 +4,8 @@
 //! reached through [`eval::Env`]. Behaviour follows wso2/wso2-synapse
 //! `modules/core/src/main/java/org/apache/synapse/util/synapse/expression/` and its unit tests.
 //!
-//! What mint does not have yet: `wso2-vault()` and `hashicorp-vault()` fail when evaluated, with
-//! a warning at deployment. `configs.key` is read at deployment (the
+//! What mint does not have yet: `hashicorp-vault()` fails when evaluated, with a warning at
+//! deployment (`wso2-vault()` reads `[secrets]`). `configs.key` is read at deployment (the
 //! environment, else `conf/file.properties`, as the rest of mint's configurables).
 
 pub mod eval;
@@ -134,7 +134,7 @@ impl Expression {
         let mut out = Vec::new();
         walk(&self.root, &mut |n| {
             if let Node::Call { name, .. } = n {
-                if matches!(*name, "wso2-vault" | "hashicorp-vault") {
+                if *name == "hashicorp-vault" {
                     out.push(*name);
                 }
             }

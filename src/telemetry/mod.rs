@@ -24,7 +24,8 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{LogFormat, LoggingSettings};
 
 /// Installs the global subscriber once; later calls do nothing.
-pub fn init(logging: &LoggingSettings) {
+pub fn init(logging: &LoggingSettings, secrets: &crate::config::secrets::Secrets) {
+    let mask = Mask::new(secrets);
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&logging.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
@@ -38,6 +39,7 @@ pub fn init(logging: &LoggingSettings) {
         .with_writer(move || OneLine {
             inner: std::io::stderr(),
             ansi,
+            mask: mask.clone(),
         })
         .with_ansi(ansi);
     let _ = if json {
@@ -53,6 +55,43 @@ pub fn init(logging: &LoggingSettings) {
 pub struct OneLine<W> {
     pub inner: W,
     pub ansi: bool,
+    /// Secrets to write as `****` wherever they appear.
+    pub mask: Mask,
+}
+
+/// The `[secrets]` values a log line must never show, as written and as JSON escapes them.
+#[derive(Clone, Default)]
+pub struct Mask(std::sync::Arc<Vec<String>>);
+
+impl Mask {
+    pub fn new(secrets: &crate::config::secrets::Secrets) -> Mask {
+        let mut v: Vec<String> = Vec::new();
+        for s in secrets.values() {
+            v.push(s.to_string());
+            let json = serde_json::to_string(s).unwrap_or_default();
+            let json = json
+                .strip_prefix('"')
+                .and_then(|j| j.strip_suffix('"'))
+                .unwrap_or(&json);
+            if json != s {
+                v.push(json.to_string());
+            }
+        }
+        // Longest first, so that a secret containing another is masked whole.
+        v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Mask(std::sync::Arc::new(v))
+    }
+
+    /// `text` with every secret replaced (borrowed when none is there).
+    pub fn apply<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
+        for s in self.0.iter() {
+            if memchr::memmem::find(out.as_bytes(), s.as_bytes()).is_some() {
+                out = Cow::Owned(out.replace(s.as_str(), "****"));
+            }
+        }
+        out
+    }
 }
 
 impl<W: Write> Write for OneLine<W> {
@@ -62,6 +101,10 @@ impl<W: Write> Write for OneLine<W> {
             None => (buf, false),
         };
         let text = String::from_utf8_lossy(text);
+        let text = match self.mask.apply(&text) {
+            Cow::Borrowed(_) => text,
+            Cow::Owned(masked) => Cow::Owned(masked),
+        };
         match escape_controls(&text, self.ansi) {
             Cow::Borrowed(_) if matches!(text, Cow::Borrowed(_)) => self.inner.write_all(buf)?,
             escaped => {
@@ -159,6 +202,7 @@ mod tests {
         let mut w = OneLine {
             inner: Vec::new(),
             ansi: false,
+            mask: Mask::default(),
         };
         let event = b"INFO log: Envelope: <a>x\r\nERROR forged</a>\n";
         assert_eq!(w.write(event).unwrap(), event.len());
@@ -166,6 +210,26 @@ mod tests {
         assert_eq!(
             String::from_utf8(w.inner).unwrap(),
             "INFO log: Envelope: <a>x\\r\\nERROR forged</a>\nINFO clean\n"
+        );
+    }
+
+    #[test]
+    fn secrets_are_masked_wherever_they_appear() {
+        let secrets = crate::config::secrets::Secrets::from_plain(&[
+            ("a", "hunter2"),
+            ("b", "hunter2-long"),
+            ("q", "say \"hi\""),
+        ]);
+        let mut w = OneLine {
+            inner: Vec::new(),
+            ansi: false,
+            mask: Mask::new(&secrets),
+        };
+        w.write_all(b"INFO token=hunter2-long pw=hunter2 json=\"say \\\"hi\\\"\"\n")
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(w.inner).unwrap(),
+            "INFO token=**** pw=**** json=\"****\"\n"
         );
     }
 }

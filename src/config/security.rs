@@ -1,0 +1,400 @@
+//! The security sections of MI's `deployment.toml`, with MI's key names: `[keystore.primary]`,
+//! `[keystore.tls]`, `[keystore.internal]`, `[truststore]`, the TLS keys of `[transport.http]`
+//! (`listener.*`, `sender.*`), `[secrets]` and `[synapse_properties]`.
+//!
+//! MI keys mint does not honour are accepted and reported once as warnings with their position
+//! (`unhonoured`); keys of mint's own sections stay strict.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::keystore::{Keystore, StoreType};
+use super::{Home, Pos};
+
+/// `[keystore.*]`: MI's named keystores.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeystoreSections {
+    /// The server's key: the HTTPS listener's and the sender's unless they name their own, and
+    /// the key that decrypts `[secrets]`.
+    pub primary: Option<StoreSettings>,
+    /// The listener's key when given (WSO2 Carbon's `[keystore.tls]`).
+    pub tls: Option<StoreSettings>,
+    /// MI's key for internal data encryption; accepted, not used by mint.
+    pub internal: Option<StoreSettings>,
+}
+
+/// One keystore or truststore, as `[keystore.primary]` (`file_name`, `alias`) and as the
+/// transport's `listener.keystore.*` (`location`, `key_alias`) name it.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    #[serde(alias = "location")]
+    pub file_name: PathBuf,
+    /// `JKS` (MI's default) or `PKCS12`.
+    #[serde(rename = "type", default = "jks")]
+    pub kind: String,
+    pub password: String,
+    #[serde(alias = "key_alias")]
+    pub alias: Option<String>,
+    /// Defaults to `password`, as Java does for PKCS#12 and keytool proposes for JKS.
+    pub key_password: Option<String>,
+    /// `[truststore]`'s symmetric key algorithm (MI's internal encryption); not used by mint.
+    pub algorithm: Option<String>,
+}
+
+fn jks() -> String {
+    "JKS".into()
+}
+
+impl std::fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSettings")
+            .field("file_name", &self.file_name)
+            .field("type", &self.kind)
+            .field("alias", &self.alias)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreSettings {
+    /// MI's stock primary keystore, used when `[keystore.primary]` is absent and the file is in
+    /// the home (as in an MI distribution).
+    pub fn mi_default_primary() -> StoreSettings {
+        StoreSettings {
+            file_name: "repository/resources/security/wso2carbon.jks".into(),
+            kind: "JKS".into(),
+            password: "wso2carbon".into(),
+            alias: Some("wso2carbon".into()),
+            key_password: Some("wso2carbon".into()),
+            algorithm: None,
+        }
+    }
+
+    pub fn store_type(&self) -> Result<StoreType, String> {
+        StoreType::parse(&self.kind).ok_or_else(|| {
+            format!(
+                "keystore type '{}' is not supported (JKS or PKCS12)",
+                self.kind
+            )
+        })
+    }
+
+    /// Reads the file (relative to the home).
+    pub fn open(&self, home: &Home) -> Result<Keystore, String> {
+        Keystore::read(
+            &home.resolve(&self.file_name),
+            self.store_type()?,
+            &self.password,
+        )
+    }
+
+    pub fn key_password(&self) -> &str {
+        self.key_password.as_deref().unwrap_or(&self.password)
+    }
+}
+
+/// `[transport]`: mint honours the TLS keys of `[transport.http]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct TransportSettings {
+    pub http: TransportHttp,
+    #[serde(flatten)]
+    pub other: toml::Table,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct TransportHttp {
+    pub listener: ListenerTls,
+    pub sender: SenderTls,
+    #[serde(flatten)]
+    pub other: toml::Table,
+}
+
+/// `[transport.http] listener.*`: the HTTPS listener.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct ListenerTls {
+    /// The listener's key (default: `[keystore.tls]`, else `[keystore.primary]`).
+    pub keystore: Option<StoreSettings>,
+    /// The CAs client certificates must chain to (default: `[truststore]`).
+    pub truststore: Option<StoreSettings>,
+    /// `TLSv1.2,TLSv1.3` (comma-separated, Java's names).
+    pub secured_protocols: Option<String>,
+    /// Cipher suites by their IANA/JSSE names, comma-separated.
+    pub preferred_ciphers: Option<String>,
+    /// Client certificates: `require`, `optional` or `none` (MI's `SSLVerifyClient`).
+    pub verify_client: Option<String>,
+    #[serde(flatten)]
+    pub other: toml::Table,
+}
+
+/// MI's `SSLVerifyClient`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyClient {
+    None,
+    Optional,
+    Require,
+}
+
+impl ListenerTls {
+    pub fn verify_client(&self) -> VerifyClient {
+        match self
+            .verify_client
+            .as_deref()
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("require" | "required") => VerifyClient::Require,
+            Some("optional") => VerifyClient::Optional,
+            _ => VerifyClient::None,
+        }
+    }
+}
+
+/// A TLS version mint can speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Tls12,
+    Tls13,
+}
+
+/// The versions in a `secured_protocols` list (Java's names, comma-separated), and the names
+/// mint cannot offer. Default (no list): TLS 1.2 and 1.3.
+pub fn protocols(list: Option<&str>) -> (Vec<Protocol>, Vec<String>) {
+    let Some(list) = list else {
+        return (vec![Protocol::Tls13, Protocol::Tls12], Vec::new());
+    };
+    let (mut ok, mut not) = (Vec::new(), Vec::new());
+    for p in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match p {
+            "TLSv1.3" => ok.push(Protocol::Tls13),
+            "TLSv1.2" => ok.push(Protocol::Tls12),
+            other => not.push(other.to_string()),
+        }
+    }
+    (ok, not)
+}
+
+impl SenderTls {
+    /// `hostname_verifier = "AllowAll"`.
+    pub fn allows_any_host_name(&self) -> bool {
+        self.hostname_verifier
+            .as_deref()
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("AllowAll"))
+    }
+}
+
+/// Checks the TLS keys' values: errors for values that cannot work, warnings (key, message) for
+/// what is accepted but cannot be honoured (TLS 1.0/1.1, cipher suites rustls lacks).
+pub fn check_tls(t: &TransportSettings) -> Result<Vec<(String, String)>, String> {
+    let mut warnings = Vec::new();
+    let l = &t.http.listener;
+    if let Some(v) = &l.verify_client {
+        if !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "require" | "required" | "optional" | "none" | "optional_no_ca"
+        ) {
+            return Err(format!(
+                "[transport.http] listener.verify_client = \"{v}\": use \"require\", \"optional\" or \"none\""
+            ));
+        }
+        if v.trim().eq_ignore_ascii_case("optional_no_ca") {
+            return Err("[transport.http] listener.verify_client = \"optional_no_ca\" (accepting certificates from any CA) is not supported: name the CAs in a truststore and use \"optional\"".into());
+        }
+    }
+    let s = &t.http.sender;
+    if let Some(v) = &s.hostname_verifier {
+        if !matches!(
+            v.trim(),
+            "AllowAll" | "Strict" | "DefaultAndLocalhost" | "Default"
+        ) {
+            return Err(format!("[transport.http] sender.hostname_verifier = \"{v}\": use \"Strict\", \"DefaultAndLocalhost\" or \"AllowAll\""));
+        }
+    }
+    for (side, list) in [
+        ("listener", l.secured_protocols.as_deref()),
+        ("sender", s.secured_protocols.as_deref()),
+    ] {
+        let (ok, not) = protocols(list);
+        for p in &not {
+            warnings.push((
+                format!("transport.http.{side}.secured_protocols"),
+                format!("{p} is not available in mint (rustls speaks TLSv1.2 and TLSv1.3 only): peers that need it are refused"),
+            ));
+        }
+        if ok.is_empty() {
+            return Err(format!(
+                "[transport.http] {side}.secured_protocols: none of '{}' is available (TLSv1.2, TLSv1.3)",
+                list.unwrap_or("")
+            ));
+        }
+    }
+    let available: Vec<String> = rustls::crypto::aws_lc_rs::default_provider()
+        .cipher_suites
+        .iter()
+        .map(|s| {
+            let n = s.suite().as_str().unwrap_or("");
+            match n.strip_prefix("TLS13_") {
+                Some(rest) => format!("TLS_{rest}"),
+                None => n.to_string(),
+            }
+        })
+        .collect();
+    for (side, list) in [
+        ("listener", l.preferred_ciphers.as_deref()),
+        ("sender", s.preferred_ciphers.as_deref()),
+    ] {
+        let Some(list) = list else { continue };
+        let names: Vec<String> = list
+            .split(',')
+            .map(|c| c.trim().to_ascii_uppercase())
+            .filter(|c| !c.is_empty())
+            .collect();
+        let missing: Vec<&String> = names.iter().filter(|n| !available.contains(n)).collect();
+        if missing.len() == names.len() {
+            return Err(format!(
+                "[transport.http] {side}.preferred_ciphers: none is available in mint (it has {})",
+                available.join(", ")
+            ));
+        }
+        for m in missing {
+            warnings.push((
+                format!("transport.http.{side}.preferred_ciphers"),
+                format!("cipher suite {m} is not available in mint and is left out"),
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+/// `[transport.http] sender.*`: https:// backends.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct SenderTls {
+    /// The key presented to backends that ask for a client certificate (default: the primary
+    /// keystore).
+    pub keystore: Option<StoreSettings>,
+    /// CAs trusted for backends, besides the system roots (default: `[truststore]`).
+    pub truststore: Option<StoreSettings>,
+    pub secured_protocols: Option<String>,
+    pub preferred_ciphers: Option<String>,
+    /// `Strict` / `DefaultAndLocalhost` (host names checked, the default) or `AllowAll`.
+    pub hostname_verifier: Option<String>,
+    #[serde(flatten)]
+    pub other: toml::Table,
+}
+
+/// The TOML keys (dotted, from the file's root) written in sections mint accepts from MI but
+/// does not act on; each becomes a warning.
+pub fn unhonoured(t: &TransportSettings, keystores: &KeystoreSections) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut add = |prefix: &str, table: &toml::Table| {
+        let mut leaves = Vec::new();
+        flatten_keys(String::new(), table, &mut leaves);
+        out.extend(leaves.into_iter().map(|k| format!("{prefix}{k}")));
+    };
+    add("transport.", &t.other);
+    add("transport.http.", &t.http.other);
+    add("transport.http.listener.", &t.http.listener.other);
+    add("transport.http.sender.", &t.http.sender.other);
+    if keystores.internal.is_some() {
+        out.push("keystore.internal".into());
+    }
+    out
+}
+
+fn flatten_keys(prefix: String, t: &toml::Table, out: &mut Vec<String>) {
+    for (k, v) in t {
+        let name = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(sub) => flatten_keys(name, sub, out),
+            _ => out.push(name),
+        }
+    }
+}
+
+/// `[synapse_properties]` by their dotted names, whether written quoted
+/// (`'synapse.rest.CORSConfig.enabled' = true`) or bare (`synapse.rest.CORSConfig.enabled = true`,
+/// which TOML reads as nested tables).
+#[derive(Debug, Clone, Default)]
+pub struct SynapseProperties(pub BTreeMap<String, toml::Value>);
+
+impl<'de> Deserialize<'de> for SynapseProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = toml::Table::deserialize(d)?;
+        let mut out = BTreeMap::new();
+        fn walk(prefix: String, t: toml::Table, out: &mut BTreeMap<String, toml::Value>) {
+            for (k, v) in t {
+                let name = if prefix.is_empty() {
+                    k
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match v {
+                    toml::Value::Table(sub) => walk(name, sub, out),
+                    v => {
+                        out.insert(name, v);
+                    }
+                }
+            }
+        }
+        walk(String::new(), t, &mut out);
+        Ok(SynapseProperties(out))
+    }
+}
+
+impl SynapseProperties {
+    pub fn get(&self, name: &str) -> Option<&toml::Value> {
+        self.0.get(name)
+    }
+
+    /// A property as text (strings as written, numbers and booleans printed).
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name).map(|v| match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Array(a) => a
+                .iter()
+                .map(|x| match x {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            other => other.to_string(),
+        })
+    }
+
+    pub fn flag(&self, name: &str) -> Option<bool> {
+        match self.get(name)? {
+            toml::Value::Boolean(b) => Some(*b),
+            toml::Value::String(s) => Some(s.trim().eq_ignore_ascii_case("true")),
+            _ => None,
+        }
+    }
+}
+
+/// Where the dotted key `path` is written in `text` (its last key), for warnings.
+pub fn key_position(text: &str, path: &str) -> Option<Pos> {
+    let parsed = toml::de::DeTable::parse(text).ok()?;
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut table = parsed.get_ref();
+    for (i, part) in parts.iter().enumerate() {
+        let (key, value) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *part)?;
+        if i + 1 == parts.len() {
+            return Some(super::pos_of(text, key.span().start));
+        }
+        match value.get_ref() {
+            toml::de::DeValue::Table(t) => table = t,
+            _ => return Some(super::pos_of(text, key.span().start)),
+        }
+    }
+    None
+}
