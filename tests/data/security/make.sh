@@ -32,6 +32,8 @@ sign() {
 sign server "dns:localhost,ip:127.0.0.1" "CN=localhost, O=mint test"
 kt -importkeystore -srckeystore server.jks -srcstorepass "$P" -srcstoretype JKS \
    -destkeystore server.p12 -deststorepass "$P" -deststoretype PKCS12
+# A second listener key (the certificate-reload test swaps it in).
+sign server2 "dns:localhost,ip:127.0.0.1" "CN=localhost, O=mint test, OU=second"
 # A client's key (mutual TLS), and its PEM form for curl.
 sign client "" "CN=mint test client"
 kt -importkeystore -srckeystore client.jks -srcstorepass "$P" -srcstoretype JKS \
