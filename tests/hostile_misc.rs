@@ -33,9 +33,15 @@ const OPTIONS_API: &str = r#"<api xmlns="http://ws.apache.org/ns/synapse" name="
     </resource>
 </api>"#;
 
+/// Any origin allowed: Synapse's CORS, on by default with no origin allowed, answers OPTIONS 403
+/// otherwise (tests/security.rs covers that); these tests are about dispatch.
+const ANY_ORIGIN: &str =
+    "[synapse_properties]\n'synapse.rest.CORSConfig.Access-Control-Allow-Origin' = \"*\"\n";
+
 #[test]
 fn options_is_answered_with_allow_and_not_mediated() {
     let h = TempHome::new("options");
+    h.file("conf/deployment.toml", ANY_ORIGIN);
     h.artifact("api", "Opt.xml", OPTIONS_API);
     let mint = start_mint(&h.root, 1);
     let hit = h.root.join("registry/config/probe/hit.txt");
@@ -64,6 +70,7 @@ fn options_is_answered_with_allow_and_not_mediated() {
 #[test]
 fn options_listed_in_methods_is_mediated_until_max_forwards_runs_out() {
     let h = TempHome::new("options-own");
+    h.file("conf/deployment.toml", ANY_ORIGIN);
     h.artifact("api", "Opt.xml", OPTIONS_API);
     let mint = start_mint(&h.root, 1);
 

@@ -705,3 +705,62 @@ fn plain_text_secrets_are_refused_unless_allowed() {
     );
     assert!(check_command(&home.root).output().unwrap().status.success());
 }
+
+#[test]
+fn cors_preflight_is_answered_and_a_disallowed_origin_refused() {
+    // As MI's own CORS test writes it (wso2/micro-integrator
+    // integration/mediation-tests/tests-other/src/test/resources/artifacts/ESB/cors/deployment.toml),
+    // with a list of origins instead of `*`, and keys unquoted as MI's docs write them.
+    let home = hello_home(
+        "cors",
+        "[synapse_properties]\nsynapse.rest.CORSConfig.enabled = true\nsynapse.rest.CORSConfig.Access-Control-Allow-Origin = \"https://app.example,http://localhost:3000\"\n'synapse.rest.CORSConfig.Access-Control-Allow-Headers' = \"content-type\"\n",
+    );
+    let m = start_mint(&home.root, 1);
+    let preflight = |origin: &str| {
+        request(
+            m.http,
+            "OPTIONS",
+            "/hello",
+            &[("Origin", origin), ("Access-Control-Request-Method", "GET")],
+            b"",
+        )
+    };
+    let r = preflight("https://app.example");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(r.header("access-control-allow-methods"), Some("GET"));
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("content-type")
+    );
+    // A localhost origin also allows the loopback address, as Synapse adds every local address.
+    let r = preflight("http://127.0.0.1:3000");
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = preflight("https://evil.example");
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.header("access-control-allow-origin"), Some(""));
+    // The actual request carries the headers; a disallowed origin gets no origin back.
+    let r = request(
+        m.http,
+        "GET",
+        "/hello",
+        &[("Origin", "https://app.example")],
+        b"",
+    );
+    assert_eq!((r.status, r.text().as_str()), (200, "hello"));
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    let r = request(
+        m.http,
+        "GET",
+        "/hello",
+        &[("Origin", "https://evil.example")],
+        b"",
+    );
+    assert_eq!(r.header("access-control-allow-origin"), Some(""));
+}

@@ -82,6 +82,9 @@ pub struct Settings {
     /// The decrypted `[secrets]`.
     #[serde(skip)]
     pub vault: Secrets,
+    /// CORS for APIs, from `[synapse_properties]`.
+    #[serde(skip)]
+    pub cors: security::CorsSettings,
     /// Keys accepted from MI's sections that mint does not act on: warnings, with position.
     #[serde(skip)]
     pub warnings: Vec<(Pos, String)>,
@@ -317,6 +320,8 @@ impl Settings {
             (pos, e.message().to_string())
         })?;
         settings.validate().map_err(|m| (START, m))?;
+        settings.cors = security::CorsSettings::from_properties(&settings.synapse_properties)
+            .map_err(|m| (START, m))?;
         for (key, message) in security::check_tls(&settings.transport).map_err(|m| (START, m))? {
             let pos = security::key_position(text, &key).unwrap_or(START);
             settings.warnings.push((pos, message));

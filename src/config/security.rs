@@ -398,3 +398,120 @@ pub fn key_position(text: &str, path: &str) -> Option<Pos> {
     }
     None
 }
+
+/// Synapse's global CORS configuration for APIs (`synapse.rest.CORSConfig.*` in
+/// `[synapse_properties]`), as wso2/wso2-synapse `api/cors/SynapseCORSConfiguration.java` reads
+/// it: enabled unless `synapse.rest.CORSConfig.enabled` is false, no origin allowed unless listed
+/// in `…Access-Control-Allow-Origin` (comma-separated, `*` for any; a `localhost` origin also
+/// allows the same origin on every local interface address), `…Access-Control-Allow-Headers`
+/// sent as written.
+#[derive(Debug, Clone)]
+pub struct CorsSettings {
+    pub enabled: bool,
+    pub any_origin: bool,
+    pub origins: Vec<String>,
+    pub allow_headers: String,
+}
+
+impl Default for CorsSettings {
+    fn default() -> Self {
+        CorsSettings {
+            enabled: true,
+            any_origin: false,
+            origins: Vec::new(),
+            allow_headers: String::new(),
+        }
+    }
+}
+
+impl CorsSettings {
+    pub fn from_properties(p: &SynapseProperties) -> Result<CorsSettings, String> {
+        const PREFIX: &str = "synapse.rest.CORSConfig.";
+        let enabled = p.flag(&format!("{PREFIX}enabled")).unwrap_or(true);
+        if !enabled {
+            return Ok(CorsSettings {
+                enabled,
+                ..CorsSettings::default()
+            });
+        }
+        let mut origins = Vec::new();
+        let list = p
+            .text(&format!("{PREFIX}Access-Control-Allow-Origin"))
+            .unwrap_or_default();
+        for o in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            origins.push(o.to_string());
+            if !o.contains("localhost") || o == "*" {
+                continue;
+            }
+            let url = http::Uri::try_from(o).map_err(|_| {
+                format!("[synapse_properties] {PREFIX}Access-Control-Allow-Origin: origin '{o}' is malformed")
+            })?;
+            if url.host() == Some("localhost") {
+                let scheme = url.scheme_str().unwrap_or("http");
+                for ip in local_addresses() {
+                    let host = match ip {
+                        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                        v4 => v4.to_string(),
+                    };
+                    origins.push(match url.port_u16() {
+                        Some(port) => format!("{scheme}://{host}:{port}"),
+                        None => format!("{scheme}://{host}"),
+                    });
+                }
+            }
+        }
+        Ok(CorsSettings {
+            enabled,
+            any_origin: origins.iter().any(|o| o == "*"),
+            origins,
+            allow_headers: p
+                .text(&format!("{PREFIX}Access-Control-Allow-Headers"))
+                .unwrap_or_default(),
+        })
+    }
+
+    /// `CORSHelper.getAllowedOrigins`: `*`, the origin itself, or "" when it is not allowed.
+    pub fn allowed_origin<'a>(&self, origin: Option<&'a str>) -> &'a str {
+        if self.any_origin {
+            return "*";
+        }
+        match origin {
+            Some(o) if self.origins.iter().any(|x| x == o) => o,
+            _ => "",
+        }
+    }
+}
+
+/// The addresses of this machine's interfaces (what Java's `NetworkInterface` lists).
+fn local_addresses() -> Vec<std::net::IpAddr> {
+    let mut out = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list that freeifaddrs releases; each node's
+    // `ifa_addr` is null or points to a sockaddr of the family it states.
+    unsafe {
+        if libc::getifaddrs(&mut list) != 0 {
+            return vec![std::net::IpAddr::from([127, 0, 0, 1])];
+        }
+        let mut cur = list;
+        while !cur.is_null() {
+            let a = (*cur).ifa_addr;
+            if !a.is_null() {
+                match (*a).sa_family as i32 {
+                    libc::AF_INET => {
+                        let sin = &*(a as *const libc::sockaddr_in);
+                        out.push(std::net::IpAddr::from(sin.sin_addr.s_addr.to_ne_bytes()));
+                    }
+                    libc::AF_INET6 => {
+                        let sin6 = &*(a as *const libc::sockaddr_in6);
+                        out.push(std::net::IpAddr::from(sin6.sin6_addr.s6_addr));
+                    }
+                    _ => {}
+                }
+            }
+            cur = (*cur).ifa_next;
+        }
+        libc::freeifaddrs(list);
+    }
+    out.dedup();
+    out
+}

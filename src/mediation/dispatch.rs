@@ -1,10 +1,12 @@
 //! Request → service: proxy by name (`/services/NAME…`), else REST API by context (longest first)
 //! and resource (url-mapping, then uri-template, then default), else the `main` sequence — the
 //! rules of Synapse's `ProxyService` dispatch and `API.canProcess` / `ApiUtils` dispatchers.
-//! OPTIONS is answered here with `Allow` unless the resource lists OPTIONS in its methods.
+//! OPTIONS is answered here with `Allow` unless the resource lists OPTIONS in its methods; CORS
+//! headers are added as Synapse's `CORSHelper` adds them (`cors`).
 
 use http::{header, Method, Response, StatusCode};
 
+use crate::config::security::CorsSettings;
 use crate::http::body::Body;
 use crate::message::context::MessageContext;
 use crate::message::SeqId;
@@ -23,7 +25,7 @@ pub enum Route<'c> {
 
 /// Chooses the route and sets the dispatch properties (`REST_URL_POSTFIX`, `uri.var.*`,
 /// `query.param.*`, …) on the context.
-pub fn route<'c>(config: &'c Program, ctx: &mut MessageContext) -> Route<'c> {
+pub fn route<'c>(config: &'c Program, cors: &CorsSettings, ctx: &mut MessageContext) -> Route<'c> {
     let path = ctx.uri.path().to_string();
     let query = ctx.uri.query().map(str::to_string);
     if let Some(rest) = path.strip_prefix("/services/") {
@@ -54,7 +56,7 @@ pub fn route<'c>(config: &'c Program, ctx: &mut MessageContext) -> Route<'c> {
     }
     for api in &config.apis {
         if let Some(sub) = api_sub_path(api, ctx, &path) {
-            return route_resource(config, api, ctx, sub, query.as_deref());
+            return route_resource(config, cors, api, ctx, sub, query.as_deref());
         }
     }
     Route::Sequence(config.main)
@@ -104,6 +106,7 @@ fn api_sub_path<'p>(api: &Api, ctx: &MessageContext, path: &'p str) -> Option<&'
 
 fn route_resource<'c>(
     config: &'c Program,
+    cors: &CorsSettings,
     api: &'c Api,
     ctx: &mut MessageContext,
     sub: &str,
@@ -160,9 +163,23 @@ fn route_resource<'c>(
     let mut vars = Vec::new();
     if let Some(res) = select(&acceptable, sub_path, &with_query, &mut vars) {
         if ctx.method == Method::OPTIONS {
-            if let Some(reply) = answer_options(res, ctx) {
+            if let Some(mut reply) = answer_options(res, ctx) {
+                if cors.enabled {
+                    let allowed = cors_headers(cors, res, ctx, reply.headers_mut(), false);
+                    if allowed.is_empty() {
+                        *reply.status_mut() = StatusCode::FORBIDDEN;
+                    }
+                }
                 return Route::Reply(reply);
             }
+        }
+        if cors.enabled {
+            let mut extra = http::HeaderMap::new();
+            let allowed = cors_headers(cors, res, ctx, &mut extra, true);
+            if allowed.is_empty() && ctx.method == Method::OPTIONS {
+                ctx.axis2.insert("HTTP_SC".into(), "403".into());
+            }
+            ctx.response_headers = Some(Box::new(extra));
         }
         for (k, v) in vars {
             ctx.props.insert(format!("uri.var.{k}"), v);
@@ -212,6 +229,41 @@ fn answer_options(res: &Resource, ctx: &mut MessageContext) -> Option<Response<B
         r.headers_mut().insert(header::ALLOW, allow);
     }
     Some(r)
+}
+
+/// Synapse's `CORSHelper`: `Access-Control-Allow-Methods` (the resource's methods),
+/// `Access-Control-Allow-Origin` (`*`, the request's origin, or empty when it is not allowed) and
+/// `Access-Control-Allow-Headers` (as configured); on a mediated request's response also the
+/// request's `Origin`, as `handleCORSHeadersForResponse` copies it. Returns the allowed origin.
+fn cors_headers<'a>(
+    cors: &CorsSettings,
+    res: &Resource,
+    ctx: &'a MessageContext,
+    headers: &mut http::HeaderMap,
+    echo_origin: bool,
+) -> &'a str {
+    let origin = ctx
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok());
+    let allowed = cors.allowed_origin(origin);
+    let value =
+        |s: &str| http::HeaderValue::from_str(s).unwrap_or(http::HeaderValue::from_static(""));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        value(&allowed_methods(res)),
+    );
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value(allowed));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        value(&cors.allow_headers),
+    );
+    if echo_origin {
+        if let Some(o) = ctx.headers.get(header::ORIGIN) {
+            headers.insert(header::ORIGIN, o.clone());
+        }
+    }
+    allowed
 }
 
 /// The `Allow` value of a resource: its methods other than OPTIONS, or Synapse's

@@ -220,7 +220,7 @@ impl Engine {
         );
         // Borrowed, not cloned: an Arc clone per request would bounce its counter between cores.
         let config = &*self.config;
-        match dispatch::route(config, &mut ctx) {
+        match dispatch::route(config, &self.settings.cors, &mut ctx) {
             Route::Reply(r) => (r, None),
             Route::Proxy(p) => {
                 ctx.out_seq = p.out_seq;

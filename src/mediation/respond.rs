@@ -58,6 +58,11 @@ pub fn build(ctx: &mut MessageContext) -> Response<Body> {
     if matches!(body, Body::Empty) && !ctx.is_response {
         headers.remove(header::CONTENT_TYPE);
     }
+    if let Some(extra) = ctx.response_headers.take() {
+        for (k, v) in extra.iter() {
+            headers.insert(k.clone(), v.clone());
+        }
+    }
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     *resp.headers_mut() = headers;

@@ -105,6 +105,10 @@ fn answer(name: &str, expr: &str) -> String {
 }
 
 fn dispatch_rig() -> Rig {
+    dispatch_rig_with(Settings::default())
+}
+
+fn dispatch_rig_with(settings: Settings) -> Rig {
     let orders = format!(
         r#"<api {NS} name="Orders" context="/orders">
             <resource methods="GET" uri-template="/search?q={{q}}"><inSequence>{}</inSequence></resource>
@@ -137,7 +141,7 @@ fn dispatch_rig() -> Rig {
         r#"<sequence {NS} name="main">{}</sequence>"#,
         answer("main", "get-property('To')")
     );
-    Rig::new(&[&orders, &versioned, &nested, &proxy, &main])
+    Rig::with_settings(&[&orders, &versioned, &nested, &proxy, &main], settings)
 }
 
 #[test]
@@ -199,8 +203,101 @@ fn api_dispatch_answers_404_and_405_and_options_itself() {
         );
         let r = rig.request("POST", "/orders/exact", Body::full("x")).await;
         assert_eq!(r.header("x-res"), Some("exact"));
+        // Synapse's CORS is on by default with no origin allowed: OPTIONS is answered 403.
+        let r = rig.request("OPTIONS", "/orders/17", Body::Empty).await;
+        assert_eq!(
+            (r.status, r.header("allow")),
+            (StatusCode::FORBIDDEN, Some("GET"))
+        );
+        let off =
+            Settings::parse("[synapse_properties]\nsynapse.rest.CORSConfig.enabled = false\n")
+                .unwrap();
+        let rig = dispatch_rig_with(off);
         let r = rig.request("OPTIONS", "/orders/17", Body::Empty).await;
         assert_eq!((r.status, r.header("allow")), (StatusCode::OK, Some("GET")));
+        assert_eq!(r.header("access-control-allow-origin"), None);
+    });
+}
+
+/// Synapse's `CORSHelper` (wso2/wso2-synapse `api/cors/CORSHelper.java`, `api/Resource.java`
+/// `sendOptions`, `RespondMediator`): preflights answered with the resource's methods, the origin
+/// when allowed and the configured headers, 403 when the origin is not allowed; other requests
+/// are mediated whatever their origin, and their answer carries the same headers.
+#[test]
+fn cors_preflights_and_responses_as_synapse_answers_them() {
+    run_local(async {
+        let settings = Settings::parse(
+            "[synapse_properties]\n'synapse.rest.CORSConfig.enabled' = \"true\"\n'synapse.rest.CORSConfig.Access-Control-Allow-Origin' = \"https://a.example, https://b.example\"\n'synapse.rest.CORSConfig.Access-Control-Allow-Headers' = \"content-type\"\n",
+        )
+        .unwrap();
+        let rig = dispatch_rig_with(settings);
+        let preflight = |origin: &'static str| {
+            request("OPTIONS", "/orders/exact", "text/plain")
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .body(Body::Empty)
+                .unwrap()
+        };
+        let r = rig.send(preflight("https://b.example")).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("https://b.example")
+        );
+        assert_eq!(r.header("access-control-allow-methods"), Some("GET, POST"));
+        assert_eq!(
+            r.header("access-control-allow-headers"),
+            Some("content-type")
+        );
+        assert_eq!(r.header("x-res"), None, "a preflight is not mediated");
+        let r = rig.send(preflight("https://evil.example")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(r.header("access-control-allow-origin"), Some(""));
+
+        let get = |origin: &'static str| {
+            request("GET", "/orders/17", "text/plain")
+                .header("origin", origin)
+                .body(Body::Empty)
+                .unwrap()
+        };
+        let r = rig.send(get("https://a.example")).await;
+        assert_eq!(
+            (r.status, r.header("x-res")),
+            (StatusCode::OK, Some("by-id"))
+        );
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("https://a.example")
+        );
+        assert_eq!(r.header("access-control-allow-methods"), Some("GET"));
+        assert_eq!(r.header("origin"), Some("https://a.example"));
+        // A disallowed origin is still served; its answer names no origin (the browser refuses it).
+        let r = rig.send(get("https://evil.example")).await;
+        assert_eq!(
+            (r.status, r.header("x-res")),
+            (StatusCode::OK, Some("by-id"))
+        );
+        assert_eq!(r.header("access-control-allow-origin"), Some(""));
+        // Proxies are not APIs: no CORS headers.
+        let r = rig
+            .send(
+                request("GET", "/services/Echo", "text/plain")
+                    .header("origin", "https://a.example")
+                    .body(Body::Empty)
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.header("access-control-allow-origin"), None);
+
+        let any = Settings::parse(
+            "[synapse_properties]\nsynapse.rest.CORSConfig.Access-Control-Allow-Origin = \"*\"\n",
+        )
+        .unwrap();
+        let rig = dispatch_rig_with(any);
+        let r = rig.send(get("https://whoever.example")).await;
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+        let r = rig.send(preflight("https://whoever.example")).await;
+        assert_eq!(r.status, StatusCode::OK);
     });
 }
 

@@ -98,6 +98,9 @@ pub struct MessageContext {
     pub payload_only: bool,
     /// A mediator replaced the body: its `Content-Type` header no longer describes it.
     pub body_replaced: bool,
+    /// Headers the client's response gets whatever the flow does with the message's own (the
+    /// CORS headers of an API, as Synapse's `CORSHelper` adds them).
+    pub response_headers: Option<Box<HeaderMap>>,
 }
 
 /// A failed body read, kept so that it can be raised again.
@@ -208,6 +211,7 @@ impl MessageContext {
             caught: None,
             payload_only: false,
             body_replaced: false,
+            response_headers: None,
         };
         if no_body {
             ctx.body = Body::Empty;
@@ -269,6 +273,7 @@ impl MessageContext {
             caught: None,
             payload_only: false,
             body_replaced: true,
+            response_headers: None,
         }
     }
 
