@@ -660,6 +660,7 @@ fn encrypted_secrets_reach_a_uri_and_a_header_and_never_a_log_line() {
     <property name="uri.var.p" expression="wso2:vault-lookup('backend_path')"/>
     <header name="Authorization" scope="transport" expression="wso2:vault-lookup('token')"/>
     <log level="full"><property name="token" expression="$trp:Authorization"/><property name="p" expression="get-property('uri.var.p')"/></log>
+    <call-template target="auth"><with-param name="tok" value="{{wso2:vault-lookup('token')}}"/></call-template>
     <call><endpoint><http method="GET" uri-template="http://127.0.0.1:{bport}/{{uri.var.p}}"/></endpoint></call>
     <log level="full"/>
     <respond/>
@@ -667,12 +668,25 @@ fn encrypted_secrets_reach_a_uri_and_a_header_and_never_a_log_line() {
 </api>"#
         ),
     );
+    // A template parameter given as `{wso2:vault-lookup('alias')}` (how connectors take secrets).
+    home.artifact(
+        "templates",
+        "auth.xml",
+        r#"<template xmlns="http://ws.apache.org/ns/synapse" name="auth"><parameter name="tok"/>
+  <sequence><header name="X-Tok" scope="transport" expression="$func:tok"/></sequence>
+</template>"#,
+    );
     let (m, log) = serve(&home);
     let r = request(m.http, "GET", "/vault", &[], b"");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.text(), format!("GET /{PATH} HTTP/1.1 | {TOKEN}"));
     let head = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert!(head.contains(&format!("GET /{PATH} ")), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains(&format!("x-tok: {}", TOKEN.to_ascii_lowercase())),
+        "{head}"
+    );
     // The listener's keystore password came from the vault too.
     assert_eq!(
         https(m.https, default_client(), "GET", "/nothing", &[])

@@ -341,7 +341,10 @@ impl Settings {
     pub fn parse_in(text: &str, home: &Home) -> std::result::Result<Settings, (Pos, String)> {
         let mut settings = Settings::parse(text)?;
         if settings.secrets.is_empty() {
-            if let Some(i) = text.find("$secret{") {
+            let used = text
+                .match_indices("$secret{")
+                .find(|(i, _)| !in_comment(text, *i));
+            if let Some((i, _)) = used {
                 return Err((pos_of(text, i), "$secret{…} needs a [secrets] entry".into()));
             }
             return Ok(settings);
@@ -369,7 +372,13 @@ impl Settings {
         if text.contains("$secret{") {
             let replaced = substitute_secrets(text, &vault)?;
             let warnings = std::mem::take(&mut settings.warnings);
-            settings = Settings::parse(&replaced)?;
+            // An error may quote the value it could not use: never a secret.
+            settings = Settings::parse(&replaced).map_err(|(pos, mut m)| {
+                for s in vault.values() {
+                    m = m.replace(s, "****");
+                }
+                (pos, m)
+            })?;
             settings.warnings = warnings;
         }
         settings.vault = vault;
@@ -503,6 +512,11 @@ fn substitute_secrets(text: &str, vault: &Secrets) -> std::result::Result<String
         out.push_str(&rest[..i]);
         let offset = text.len() - rest.len() + i;
         let tail = &rest[i + "$secret{".len()..];
+        if in_comment(text, offset) {
+            out.push_str("$secret{");
+            rest = tail;
+            continue;
+        }
         let end = tail
             .find('}')
             .ok_or_else(|| (pos_of(text, offset), "unterminated $secret{…}".to_string()))?;
@@ -525,6 +539,27 @@ fn substitute_secrets(text: &str, vault: &Secrets) -> std::result::Result<String
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Whether `offset` is inside a `#` comment (a `#` earlier on its line, outside a string).
+fn in_comment(text: &str, offset: usize) -> bool {
+    let line_start = text[..offset].rfind('\n').map_or(0, |n| n + 1);
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in text[line_start..offset].chars() {
+        match (quote, c) {
+            (Some('"'), '\\') if !escaped => {
+                escaped = true;
+                continue;
+            }
+            (Some(q), c) if c == q && !escaped => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') => return true,
+            _ => {}
+        }
+        escaped = false;
+    }
+    false
 }
 
 /// The start of a file: where problems of the file as a whole are reported.
@@ -599,5 +634,69 @@ mod tests {
     #[test]
     fn tls_files_go_together() {
         assert!(Settings::parse("[tls]\ncert_file = \"a.pem\"\n").is_err());
+    }
+
+    #[test]
+    fn mi_security_sections_parse_with_mi_key_names() {
+        let s = Settings::parse(
+            r#"
+[keystore.primary]
+file_name = "repository/resources/security/wso2carbon.jks"
+password = "wso2carbon"
+alias = "wso2carbon"
+key_password = "wso2carbon"
+
+[truststore]
+file_name = "repository/resources/security/client-truststore.jks"
+password = "wso2carbon"
+alias = "symmetric.key.value"
+algorithm = "AES"
+
+[transport.http]
+listener.verify_client = "require"
+listener.secured_protocols = "TLSv1.2,TLSv1.3"
+listener.port = 8280
+sender.hostname_verifier = "AllowAll"
+
+[synapse_properties]
+synapse.rest.CORSConfig.enabled = true
+'synapse.rest.CORSConfig.Access-Control-Allow-Origin' = "*"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            s.keystore.primary.as_ref().unwrap().alias.as_deref(),
+            Some("wso2carbon")
+        );
+        assert!(s.transport.http.sender.allows_any_host_name());
+        assert!(s.cors.enabled && s.cors.any_origin);
+        // listener.port is MI's, not mint's: a warning at its position.
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert_eq!(s.warnings[0].0, Pos { line: 17, col: 10 });
+        assert!(s.warnings[0].1.contains("transport.http.listener.port"));
+        let err = Settings::parse("[transport.http]\nlistener.verify_client = \"sometimes\"\n")
+            .unwrap_err();
+        assert!(err.1.contains("verify_client"), "{err:?}");
+    }
+
+    #[test]
+    fn secrets_fill_placeholders_and_never_an_error_message() {
+        let home = Home::new(std::env::temp_dir());
+        let ok = Settings::parse_in(
+            "[secure_vault]\nallow_plain_text = true\n[secrets]\nhost = \"[db.\\\"internal\\\"]\"\n[server]\nhostname = \"$secret{host}\"\n",
+            &home,
+        )
+        .unwrap();
+        assert_eq!(ok.server.hostname, "db.\"internal\"");
+        assert_eq!(ok.vault.get("host"), Some("db.\"internal\""));
+        let err = Settings::parse_in(
+            "[secure_vault]\nallow_plain_text = true\n[secrets]\nport = \"[hunter2]\"\n[server]\noffset = \"$secret{port}\"\n",
+            &home,
+        )
+        .unwrap_err();
+        assert!(!err.1.contains("hunter2"), "{err:?}");
+        let err =
+            Settings::parse_in("[server]\nhostname = \"$secret{nope}\"\n", &home).unwrap_err();
+        assert_eq!(err.0, Pos { line: 2, col: 13 });
     }
 }

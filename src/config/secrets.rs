@@ -151,8 +151,10 @@ fn pkcs1(key: &PrivateDecryptingKey, cipher: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Encrypts `plain` for `[secrets]` with the certificate's RSA public key, in WSO2's
-/// self-contained form (OAEP with SHA-1, the cipher tool's default).
+/// Encrypts `plain` for `[secrets]` with the certificate's RSA public key: RSA-OAEP with SHA-1,
+/// base64, what MI's `ciphertool.sh` writes (`-Dorg.wso2.CipherTransformation=
+/// RSA/ECB/OAEPwithSHA1andMGF1Padding`, wso2/micro-integrator `distribution/src/conf/ciphertool.sh`)
+/// and what MI's runtime decrypts with the same transformation (`conf/carbon.properties`).
 pub fn encrypt(cert: &CertificateDer<'_>, plain: &str) -> Result<String, String> {
     let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
         .map_err(|e| format!("unreadable certificate: {e}"))?;
@@ -170,21 +172,7 @@ pub fn encrypt(cert: &CertificateDer<'_>, plain: &str) -> Result<String, String>
     let c = k
         .encrypt(&OAEP_SHA1_MGF1SHA1, plain.as_bytes(), &mut out, None)
         .map_err(|_| "encryption failed".to_string())?;
-    let e = base64::engine::general_purpose::STANDARD;
-    let thumbprint = {
-        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert);
-        d.as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
-    let json = serde_json::json!({
-        "c": e.encode(c),
-        "t": OAEP,
-        "tp": thumbprint,
-        "tpd": "SHA-1",
-    });
-    Ok(e.encode(json.to_string()))
+    Ok(base64::engine::general_purpose::STANDARD.encode(c))
 }
 
 #[cfg(test)]
@@ -210,6 +198,20 @@ mod tests {
         let s = Secrets::decrypt(&raw, Some(&k), false).unwrap();
         assert_eq!(s.get("db"), Some("s3cr3t-ü"));
         assert_eq!(format!("{s:?}"), "{\"db\"}");
+    }
+
+    #[test]
+    fn a_self_contained_ciphertext_decrypts_by_its_transformation() {
+        // The securevault library's self-contained form: base64 of {"c", "t", "tp", "tpd"}.
+        let k = key();
+        let e = base64::engine::general_purpose::STANDARD;
+        let bare = encrypt(&k.certs[0], "wrapped").unwrap();
+        let json = format!(
+            r#"{{"c":"{bare}","t":"RSA/ECB/OAEPwithSHA1andMGF1Padding","tp":"00","tpd":"SHA-1"}}"#
+        );
+        let raw = BTreeMap::from([("w".to_string(), e.encode(json))]);
+        let s = Secrets::decrypt(&raw, Some(&k), false).unwrap();
+        assert_eq!(s.get("w"), Some("wrapped"));
     }
 
     #[test]
