@@ -845,6 +845,7 @@ impl Compiler<'_> {
             hostname: a.hostname.clone(),
             port: a.port,
             resources,
+            cors: a.cors.clone(),
             stats: None,
         }
     }

@@ -515,3 +515,60 @@ fn local_addresses() -> Vec<std::net::IpAddr> {
     out.dedup();
     out
 }
+
+/// MI 4.5's per-API CORS: the API handler
+/// `org.wso2.micro.integrator.security.handler.CORSRequestHandler` and its properties
+/// (`allowedOrigins`, `allowHeaders`, `allowedMethods`, `allowCredentials`, `maxAge`). When an API
+/// has it, the global `synapse.rest.CORSConfig.*` does not apply to that API.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiCors {
+    pub allowed_origins: Vec<String>,
+    pub allow_headers: Option<String>,
+    pub allowed_methods: Vec<String>,
+    pub allow_credentials: bool,
+    pub max_age: Option<String>,
+}
+
+/// The handler class MI 4.5 names for per-API CORS.
+pub const CORS_HANDLER_CLASS: &str =
+    "org.wso2.micro.integrator.security.handler.CORSRequestHandler";
+
+impl ApiCors {
+    /// `getAllowedOrigins`: `*`, the origin when listed or when a listed pattern with `*` (any
+    /// characters) is found in it, else none (no `Access-Control-Allow-Origin` at all).
+    pub fn allowed_origin<'a>(&self, origin: Option<&'a str>) -> Option<&'a str> {
+        if self.allowed_origins.iter().any(|o| o == "*") {
+            return Some("*");
+        }
+        let origin = origin?;
+        if self.allowed_origins.iter().any(|o| o == origin) {
+            return Some(origin);
+        }
+        for pattern in self.allowed_origins.iter().filter(|o| o.contains('*')) {
+            let re = pattern
+                .split('*')
+                .map(regex_escape)
+                .collect::<Vec<_>>()
+                .join(".*");
+            if regex::Regex::new(&re).is_ok_and(|r| r.is_match(origin)) {
+                return Some(origin);
+            }
+        }
+        None
+    }
+
+    /// The resource's methods that `allowedMethods` lists, comma-separated (no space), as the
+    /// handler writes them.
+    pub fn methods_for(&self, resource_methods: &[&str]) -> String {
+        resource_methods
+            .iter()
+            .filter(|m| self.allowed_methods.iter().any(|a| a == *m))
+            .copied()
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    regex::escape(s)
+}

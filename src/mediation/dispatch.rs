@@ -148,7 +148,23 @@ fn route_resource<'c>(
         format!("{scheme}://{}", ctx.host.as_deref().unwrap_or("localhost")),
     );
 
+    // MI 4.5's per-API CORS handler selects, for a preflight, the resources that take the method
+    // it announces (`Access-Control-Request-Method`) or OPTIONS itself.
+    let preflight_method = match (&api.cors, ctx.method == Method::OPTIONS) {
+        (Some(_), true) => ctx
+            .headers
+            .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+            .and_then(|m| Method::from_bytes(m.as_bytes()).ok()),
+        _ => None,
+    };
     let method_ok = |r: &Resource| {
+        if let (Some(_), true) = (&api.cors, ctx.method == Method::OPTIONS) {
+            return r.methods.is_empty()
+                || r.methods.contains(&Method::OPTIONS)
+                || preflight_method
+                    .as_ref()
+                    .is_some_and(|m| r.methods.contains(m));
+        }
         ctx.method == Method::OPTIONS || r.methods.is_empty() || r.methods.contains(&ctx.method)
     };
     let protocol_ok = |r: &Resource| match r.protocol.as_deref() {
@@ -162,6 +178,22 @@ fn route_resource<'c>(
         .collect();
     let mut vars = Vec::new();
     if let Some(res) = select(&acceptable, sub_path, &with_query, &mut vars) {
+        if let Some(cors) = &api.cors {
+            if ctx.method == Method::OPTIONS && !res.methods.contains(&Method::OPTIONS) {
+                let mut reply = empty(StatusCode::OK);
+                api_cors_headers(cors, res, ctx, reply.headers_mut(), true);
+                return Route::Reply(reply);
+            }
+            let mut extra = http::HeaderMap::new();
+            api_cors_headers(cors, res, ctx, &mut extra, false);
+            ctx.response_headers = Some(Box::new(extra));
+            if ctx.method == Method::OPTIONS {
+                if let Some(reply) = answer_options(res, ctx) {
+                    return Route::Reply(reply);
+                }
+            }
+            return resource_route(api, res, ctx, vars, query);
+        }
         if ctx.method == Method::OPTIONS {
             if let Some(mut reply) = answer_options(res, ctx) {
                 if cors.enabled {
@@ -181,20 +213,7 @@ fn route_resource<'c>(
             }
             ctx.response_headers = Some(Box::new(extra));
         }
-        for (k, v) in vars {
-            ctx.props.insert(format!("uri.var.{k}"), v);
-        }
-        if let Some(q) = query {
-            match parse_query_params(q) {
-                Ok(params) => {
-                    for (k, v) in params {
-                        ctx.props.insert(format!("query.param.{k}"), v);
-                    }
-                }
-                Err(_) => return Route::Reply(empty(StatusCode::BAD_REQUEST)),
-            }
-        }
-        return Route::Resource(api, res);
+        return resource_route(api, res, ctx, vars, query);
     }
     let all: Vec<&Resource> = api.resources.iter().collect();
     let mut ignored = Vec::new();
@@ -208,6 +227,30 @@ fn route_resource<'c>(
         Some(seq) => Route::Sequence(seq),
         None => Route::Reply(empty(StatusCode::NOT_FOUND)),
     }
+}
+
+/// The route to a selected resource, with its `uri.var.*` and `query.param.*` properties.
+fn resource_route<'c>(
+    api: &'c Api,
+    res: &'c Resource,
+    ctx: &mut MessageContext,
+    vars: Vec<(String, String)>,
+    query: Option<&str>,
+) -> Route<'c> {
+    for (k, v) in vars {
+        ctx.props.insert(format!("uri.var.{k}"), v);
+    }
+    if let Some(q) = query {
+        match parse_query_params(q) {
+            Ok(params) => {
+                for (k, v) in params {
+                    ctx.props.insert(format!("query.param.{k}"), v);
+                }
+            }
+            Err(_) => return Route::Reply(empty(StatusCode::BAD_REQUEST)),
+        }
+    }
+    Route::Resource(api, res)
 }
 
 /// Synapse's `Resource.sendOptions`: OPTIONS reaches every resource whatever its `methods`, and
@@ -264,6 +307,54 @@ fn cors_headers<'a>(
         }
     }
     allowed
+}
+
+/// MI 4.5's `CORSRequestHandler.setCORSHeaders`: `Access-Control-Allow-Origin` only for an allowed
+/// origin, `-Methods` = the resource's methods that `allowedMethods` lists, `-Headers` as
+/// configured (on an answer, `*` reflects `Access-Control-Request-Headers`), `-Credentials: true`
+/// when enabled and the origin is not `*`, `-Max-Age` when set. `preflight` is the handler's own
+/// 200 answer, which writes `allowHeaders` as configured.
+fn api_cors_headers(
+    cors: &crate::config::security::ApiCors,
+    res: &Resource,
+    ctx: &MessageContext,
+    headers: &mut http::HeaderMap,
+    preflight: bool,
+) {
+    let origin = ctx
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok());
+    let allowed = cors.allowed_origin(origin);
+    let put = |headers: &mut http::HeaderMap, name: header::HeaderName, v: &str| {
+        if let Ok(v) = http::HeaderValue::from_str(v) {
+            headers.insert(name, v);
+        }
+    };
+    let methods: Vec<&str> = res.methods.iter().map(Method::as_str).collect();
+    put(
+        headers,
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        &cors.methods_for(&methods),
+    );
+    if let Some(o) = allowed {
+        put(headers, header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+    }
+    match cors.allow_headers.as_deref() {
+        Some("*") if !preflight => {
+            if let Some(h) = ctx.headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+                headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, h.clone());
+            }
+        }
+        Some(h) => put(headers, header::ACCESS_CONTROL_ALLOW_HEADERS, h),
+        None => {}
+    }
+    if cors.allow_credentials && allowed != Some("*") {
+        put(headers, header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
+    }
+    if let Some(age) = &cors.max_age {
+        put(headers, header::ACCESS_CONTROL_MAX_AGE, age);
+    }
 }
 
 /// The `Allow` value of a resource: its methods other than OPTIONS, or Synapse's

@@ -971,3 +971,70 @@ fn deploy_problems(api: &str) -> Vec<crate::diag::Diagnostic> {
 }
 
 mod split;
+
+/// MI 4.5's per-API CORS handler (`CORSRequestHandler`): the API's own origins, methods and
+/// headers replace the global settings; a preflight is answered 200 whatever the origin, with
+/// `Access-Control-Allow-Origin` only for an allowed one.
+#[test]
+fn a_per_api_cors_handler_replaces_the_global_settings() {
+    run_local(async {
+        let api = format!(
+            r#"<api {NS} name="Shop" context="/shop">
+                <resource methods="GET" uri-template="/items"><inSequence>{}</inSequence></resource>
+                <resource methods="POST" uri-template="/items"><inSequence>{}</inSequence></resource>
+                <handlers>
+                    <handler class="org.wso2.micro.integrator.security.handler.CORSRequestHandler">
+                        <property name="allowedOrigins" value="https://*.shop.example"/>
+                        <property name="allowedMethods" value="GET,POST"/>
+                        <property name="allowHeaders" value="*"/>
+                        <property name="allowCredentials" value="true"/>
+                        <property name="maxAge" value="600"/>
+                    </handler>
+                </handlers>
+            </api>"#,
+            answer("get", "'x'"),
+            answer("post", "'x'"),
+        );
+        let rig = Rig::new(&[&api]);
+        let pre = |origin: &'static str, method: &'static str| {
+            request("OPTIONS", "/shop/items", "text/plain")
+                .header("origin", origin)
+                .header("access-control-request-method", method)
+                .header("access-control-request-headers", "x-custom")
+                .body(Body::Empty)
+                .unwrap()
+        };
+        // The resource that takes the announced method answers the preflight.
+        let r = rig.send(pre("https://www.shop.example", "POST")).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("https://www.shop.example")
+        );
+        assert_eq!(r.header("access-control-allow-methods"), Some("POST"));
+        assert_eq!(r.header("access-control-allow-headers"), Some("*"));
+        assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+        assert_eq!(r.header("access-control-max-age"), Some("600"));
+        assert_eq!(r.header("x-res"), None);
+        // Another origin: still 200 (the global rule's 403 does not apply), no origin granted.
+        let r = rig.send(pre("https://evil.example", "GET")).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.header("access-control-allow-origin"), None);
+        // The actual request: mediated, with the headers; `*` reflects the requested headers.
+        let r = rig
+            .send(
+                request("POST", "/shop/items", "text/plain")
+                    .header("origin", "https://www.shop.example")
+                    .header("access-control-request-headers", "x-custom")
+                    .body(Body::full("b"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.header("x-res"), Some("post"));
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("https://www.shop.example")
+        );
+        assert_eq!(r.header("access-control-allow-headers"), Some("x-custom"));
+    });
+}

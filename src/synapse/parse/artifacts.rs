@@ -41,8 +41,16 @@ pub(super) fn proxy(ctx: &mut Reader<'_>, el: &Element) -> Option<Proxy> {
                     parameters.push((name.to_string(), parameter_value(child)));
                 }
             }
-            // Accepted and ignored: WS-Security, WS-Addressing and WS-Policy settings, docs.
-            "description" | "policy" | "enableAddressing" | "enableSec" | "enableRM" => {}
+            "description" => {}
+            // WS-Security guards the service: a proxy that asks for it is not served without it.
+            "policy" | "enableSec" => ctx.error(
+                child.pos,
+                format!("<{}>: WS-Security policies are not implemented by mint: the proxy is not deployed, since mint never serves open what its author protected", child.local),
+            ),
+            "enableAddressing" | "enableRM" => ctx.warn(
+                child.pos,
+                format!("<{}> (WS-Addressing / WS-ReliableMessaging) is not supported by mint and is ignored", child.local),
+            ),
             _ => ctx.unknown_child(child, "proxy"),
         }
     }
@@ -161,6 +169,7 @@ pub(super) fn api(ctx: &mut Reader<'_>, el: &Element, orphans: &mut Vec<Sequence
     let port = api_port(ctx, el);
 
     let mut resources = Vec::new();
+    let mut cors = None;
     for child in el.elements() {
         if !in_synapse_ns(child) {
             ctx.unknown_child(child, "api");
@@ -168,10 +177,7 @@ pub(super) fn api(ctx: &mut Reader<'_>, el: &Element, orphans: &mut Vec<Sequence
         }
         match child.local.as_str() {
             "resource" => resources.push(resource(ctx, child)),
-            "handlers" => ctx.warn(
-                child.pos,
-                "API <handlers> are not supported yet and are ignored",
-            ),
+            "handlers" => cors = api_handlers(ctx, child),
             "description" => {}
             _ => ctx.unknown_child(child, "api"),
         }
@@ -207,7 +213,62 @@ pub(super) fn api(ctx: &mut Reader<'_>, el: &Element, orphans: &mut Vec<Sequence
         hostname,
         port,
         resources,
+        cors,
     })
+}
+
+/// `<handlers>`: mint runs MI's per-API CORS handler. Any other handler is Java code mint cannot
+/// run, and handlers are where MI APIs put authentication (basic auth, JWT, OAuth): an API with
+/// one is not deployed rather than served open.
+fn api_handlers(ctx: &mut Reader<'_>, el: &Element) -> Option<crate::config::security::ApiCors> {
+    use crate::config::security::{ApiCors, CORS_HANDLER_CLASS};
+    let mut cors = None;
+    for h in el.elements() {
+        if !in_synapse_ns(h) || h.local != "handler" {
+            ctx.unknown_child(h, "handlers");
+            continue;
+        }
+        let Some(class) = ctx.required(h, "class") else {
+            continue;
+        };
+        if class != CORS_HANDLER_CLASS {
+            ctx.error(
+                h.pos,
+                format!("API handler '{class}' is not implemented by mint: the API is not deployed, since handlers may guard access and mint never serves open what its author protected"),
+            );
+            continue;
+        }
+        let mut c = ApiCors::default();
+        let split = |v: &str| -> Vec<String> {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        for p in h.elements() {
+            if !in_synapse_ns(p) || p.local != "property" {
+                ctx.unknown_child(p, "handler");
+                continue;
+            }
+            let (Some(name), Some(value)) = (ctx.required(p, "name"), p.attr("value")) else {
+                ctx.error(p.pos, "a CORS handler <property> needs name and value");
+                continue;
+            };
+            match name {
+                "allowedOrigins" => c.allowed_origins = split(value),
+                "allowHeaders" => c.allow_headers = Some(value.to_string()),
+                "allowedMethods" => c.allowed_methods = split(value),
+                "allowCredentials" => c.allow_credentials = value.trim().eq_ignore_ascii_case("true"),
+                "maxAge" => c.max_age = Some(value.trim().to_string()),
+                other => ctx.warn(
+                    p.pos,
+                    format!("CORS handler property '{other}' is not one MI's CORSRequestHandler reads; ignored"),
+                ),
+            }
+        }
+        cors = Some(c);
+    }
+    cors
 }
 
 /// `port="..."`: `-1` (WSO2's "any") and absence mean no port restriction.

@@ -259,7 +259,12 @@ fn qos(ctx: &mut Reader<'_>, el: &Element) -> Qos {
             "markForSuspension" => {
                 qos.mark_for_suspension = Some(mark_for_suspension(ctx, child));
             }
-            "enableSec" | "enableAddressing" | "enableRM" | "retryConfig" | "authentication" => {
+            // Messages its author wanted signed or encrypted are not sent in the clear.
+            "enableSec" => ctx.error(
+                child.pos,
+                "<enableSec> on an endpoint: WS-Security is not implemented by mint; the endpoint would send in the clear what its author wanted signed or encrypted",
+            ),
+            "enableAddressing" | "enableRM" | "retryConfig" | "authentication" => {
                 ctx.warn(
                     child.pos,
                     format!(

@@ -217,8 +217,6 @@ const PROXY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
     <publishWSDL key="wsdl"/>
     <parameter name="serviceType">proxy</parameter>
     <description>doc</description>
-    <policy key="p"/>
-    <enableSec/>
 </proxy>"#;
 
 #[test]
@@ -380,9 +378,88 @@ fn api_errors() {
             "t.xml:2:5: <resource> cannot have both uri-template and url-mapping",
         ]
     );
+    assert!(warnings(&problems).is_empty());
+}
+
+/// Handlers guard MI APIs (basic auth, JWT, OAuth): one mint cannot run stops the API; MI 4.5's
+/// per-API CORS handler is read (wso2/micro-integrator `components/mediation/security/...
+/// /handler/CORSRequestHandler.java` property names).
+#[test]
+fn api_handlers_guard_or_configure_cors() {
+    let (artifacts, problems) = parse(
+        ArtifactDir::Api,
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="A" context="/a">
+    <resource methods="GET" uri-template="/a"/>
+    <handlers>
+        <handler class="org.wso2.micro.integrator.security.handler.RESTBasicAuthHandler"/>
+    </handlers>
+</api>"#,
+    );
+    assert!(artifacts.apis.is_empty() || !errors(&problems).is_empty());
     assert_eq!(
-        warnings(&problems),
-        ["t.xml:3:5: warning: API <handlers> are not supported yet and are ignored"]
+        errors(&problems),
+        ["t.xml:4:9: API handler 'org.wso2.micro.integrator.security.handler.RESTBasicAuthHandler' is not implemented by mint: the API is not deployed, since handlers may guard access and mint never serves open what its author protected"]
+    );
+    let (artifacts, problems) = parse(
+        ArtifactDir::Api,
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="A" context="/a">
+    <resource methods="GET POST" uri-template="/a"/>
+    <handlers>
+        <handler class="org.wso2.micro.integrator.security.handler.CORSRequestHandler">
+            <property name="allowedOrigins" value="https://a.example, https://*.b.example"/>
+            <property name="allowedMethods" value="GET,PUT"/>
+            <property name="allowHeaders" value="content-type"/>
+            <property name="allowCredentials" value="true"/>
+            <property name="maxAge" value="600"/>
+        </handler>
+    </handlers>
+</api>"#,
+    );
+    assert_eq!(errors(&problems), Vec::<String>::new());
+    let cors = artifacts.apis[0].cors.as_ref().unwrap();
+    assert_eq!(
+        cors.allowed_origins,
+        ["https://a.example", "https://*.b.example"]
+    );
+    assert_eq!(cors.allowed_methods, ["GET", "PUT"]);
+    assert!(cors.allow_credentials);
+    assert_eq!(cors.max_age.as_deref(), Some("600"));
+    assert_eq!(
+        cors.allowed_origin(Some("https://x.b.example")),
+        Some("https://x.b.example")
+    );
+    assert_eq!(cors.allowed_origin(Some("https://evil.example")), None);
+    assert_eq!(cors.methods_for(&["GET", "POST"]), "GET");
+}
+
+#[test]
+fn ws_security_on_a_proxy_or_an_endpoint_stops_the_deployment() {
+    let (_, problems) = parse(
+        ArtifactDir::ProxyServices,
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="P">
+    <target><inSequence><drop/></inSequence></target>
+    <policy key="conf:/policies/UTOverTransport.xml"/>
+    <enableSec/>
+    <enableAddressing/>
+</proxy>"#,
+    );
+    let e = errors(&problems);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        e[0].starts_with("t.xml:3:5: <policy>: WS-Security policies are not implemented"),
+        "{e:?}"
+    );
+    assert!(e[1].starts_with("t.xml:4:5: <enableSec>"), "{e:?}");
+    assert_eq!(warnings(&problems).len(), 1);
+    let (_, problems) = parse(
+        ArtifactDir::Endpoints,
+        r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="E">
+    <address uri="http://127.0.0.1:9/x"><enableSec policy="p"/></address>
+</endpoint>"#,
+    );
+    assert!(
+        errors(&problems)[0].contains("<enableSec> on an endpoint"),
+        "{problems:?}"
     );
 }
 
@@ -633,7 +710,12 @@ fn wso2_perf_bench_artifacts_parse() {
         parse_artifact_file(&path, &text, kind, &mut artifacts, &mut problems);
         parsed += 1;
     }
-    assert_eq!(errors(&problems), Vec::<String>::new());
+    // SecureProxy asks for WS-Security (UsernameToken over a policy): not served open.
+    let errors = errors(&problems);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors
+        .iter()
+        .all(|e| e.contains("SecureProxy-1.0.0.xml") && e.contains("WS-Security")));
     assert_eq!(parsed, 28);
     assert_eq!(artifacts.proxies.len(), 19);
     assert_eq!(artifacts.apis.len(), 2);
