@@ -211,8 +211,9 @@ impl<D: Dom + ?Sized> Ev<'_, D> {
     fn call_synapse(&self, func: Func, args: &[Expr], f: Focus) -> R<Value> {
         let v = self.string(&args[0], f)?;
         if func == Func::VaultLookup {
-            let secret = self.cx.vault_lookup(&v).map(|v| v.into_owned());
-            return Ok(Value::String(secret.unwrap_or_default()));
+            // WSO2's SecretManager answers an unknown alias with the alias itself.
+            let secret = self.cx.vault_lookup(&v).map(|s| s.into_owned());
+            return Ok(Value::String(secret.unwrap_or(v)));
         }
         let cs = self.charset_arg(args, 1, f)?;
         Ok(Value::String(match func {

@@ -197,7 +197,8 @@ pub trait XPathContext {
         None
     }
 
-    /// A secure-vault secret for `wso2:vault-lookup('alias')` (`None` reads as `""`).
+    /// A secure-vault secret for `wso2:vault-lookup('alias')` (`None` reads as the alias itself,
+    /// as WSO2's `SecretManager.getSecret` answers an unknown one).
     fn vault_lookup(&self, _alias: &str) -> Option<Cow<'_, str>> {
         None
     }
