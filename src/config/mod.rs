@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::diag::{Diagnostic, Origin, Pos};
 
 pub mod keystore;
+mod mi;
 pub mod secrets;
 pub mod security;
 
@@ -278,6 +279,9 @@ pub struct MediationSettings {
     /// How many parts of one split run at once (each may hold a backend connection); the others
     /// wait their turn. `sequential="true"` runs one at a time. Default: 64.
     pub split_concurrency: usize,
+    /// MI's name for `global_timeout_ms` (a number or MI's quoted number); overrides it.
+    #[serde(rename = "synapse.global_timeout_interval")]
+    pub global_timeout_interval: Option<toml::Value>,
 }
 
 impl Default for MediationSettings {
@@ -291,6 +295,7 @@ impl Default for MediationSettings {
             enable_xml_null_for_empty_element: true,
             max_split_parts: 10_000,
             split_concurrency: 64,
+            global_timeout_interval: None,
         }
     }
 }
@@ -315,10 +320,28 @@ impl Settings {
     /// decrypted (see `parse_in`).
     pub fn parse(text: &str) -> std::result::Result<Settings, (Pos, String)> {
         let text = &expand_env_placeholders(text)?;
+        let (text, mi_warnings) = mi::set_aside(text)?;
+        let text = &text;
         let mut settings: Settings = toml::from_str(text).map_err(|e| {
             let pos = e.span().map(|s| pos_of(text, s.start)).unwrap_or(START);
             (pos, e.message().to_string())
         })?;
+        settings.warnings.extend(mi_warnings);
+        if let Some(v) = settings.mediation.global_timeout_interval.take() {
+            let ms = match &v {
+                toml::Value::Integer(n) => u64::try_from(*n).ok(),
+                toml::Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            };
+            settings.mediation.global_timeout_ms = ms.ok_or_else(|| {
+                (
+                    START,
+                    format!(
+                        "[mediation] synapse.global_timeout_interval = {v}: milliseconds expected"
+                    ),
+                )
+            })?;
+        }
         settings.validate().map_err(|m| (START, m))?;
         settings.cors = security::CorsSettings::from_properties(&settings.synapse_properties)
             .map_err(|m| (START, m))?;
@@ -340,6 +363,26 @@ impl Settings {
     /// and substituted for each `$secret{alias}`.
     pub fn parse_in(text: &str, home: &Home) -> std::result::Result<Settings, (Pos, String)> {
         let mut settings = Settings::parse(text)?;
+        // MI's stock [keystore.primary] in a home without MI's keystore file (a stock
+        // deployment.toml dropped in): as if it were not written.
+        if let Some(p) = &settings.keystore.primary {
+            if p.is_mi_default() && !home.resolve(&p.file_name).exists() {
+                let pos = security::key_position(text, "keystore.primary").unwrap_or(START);
+                settings.warnings.push((pos, format!("[keystore.primary]: MI's default {} is not in this home; it is not used (HTTPS gets another certificate, see the start log)", p.file_name.display())));
+                settings.keystore.primary = None;
+            }
+        }
+        if let Some(t) = &settings.truststore {
+            let stock = StoreSettings::mi_default_truststore();
+            if t.file_name == stock.file_name
+                && t.password == stock.password
+                && !home.resolve(&t.file_name).exists()
+            {
+                let pos = security::key_position(text, "truststore").unwrap_or(START);
+                settings.warnings.push((pos, format!("[truststore]: MI's default {} is not in this home; it is not used (backends are checked against the system roots)", t.file_name.display())));
+                settings.truststore = None;
+            }
+        }
         if settings.secrets.is_empty() {
             let used = text
                 .match_indices("$secret{")
@@ -698,5 +741,16 @@ synapse.rest.CORSConfig.enabled = true
         let err =
             Settings::parse_in("[server]\nhostname = \"$secret{nope}\"\n", &home).unwrap_err();
         assert_eq!(err.0, Pos { line: 2, col: 13 });
+    }
+
+    #[test]
+    fn mi_unquoted_mediation_keys_set_mints_values() {
+        let s = Settings::parse(
+            "[mediation]\nsynapse.global_timeout_interval = \"5000\"\nsynapse.enable_auto_primitive = false\nsynapse.json_out_auto_array = false\n",
+        )
+        .unwrap();
+        assert_eq!(s.mediation.global_timeout_ms, 5000);
+        assert!(!s.mediation.enable_auto_primitive && !s.mediation.json_out_auto_array);
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     }
 }

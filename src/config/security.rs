@@ -73,6 +73,27 @@ impl StoreSettings {
         }
     }
 
+    /// MI's stock `[truststore]`.
+    pub fn mi_default_truststore() -> StoreSettings {
+        StoreSettings {
+            file_name: "repository/resources/security/client-truststore.jks".into(),
+            kind: "JKS".into(),
+            password: "wso2carbon".into(),
+            alias: None,
+            key_password: None,
+            algorithm: None,
+        }
+    }
+
+    /// MI's stock `[keystore.primary]` (path and passwords as shipped).
+    pub fn is_mi_default(&self) -> bool {
+        let d = StoreSettings::mi_default_primary();
+        self.file_name == d.file_name
+            && self.password == d.password
+            && self.key_password() == d.password
+            && self.kind.eq_ignore_ascii_case("JKS")
+    }
+
     pub fn store_type(&self) -> Result<StoreType, String> {
         StoreType::parse(&self.kind).ok_or_else(|| {
             format!(
