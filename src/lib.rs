@@ -38,6 +38,7 @@ pub mod synapse;
 pub mod synexpr;
 pub mod telemetry;
 pub mod uri_template;
+pub mod userstore;
 pub mod xml;
 pub mod xmllib;
 pub mod xpath;

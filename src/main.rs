@@ -75,6 +75,23 @@ enum SecretAction {
     },
 }
 
+/// The user store of `[user_store]` (MI's read-only LDAP defaults when absent): LDAP workers off
+/// the shards, started now and connecting on first use. JDBC stores are not implemented (`None`).
+fn start_user_store(settings: &Settings) -> Result<Option<mint::userstore::UserStore>, String> {
+    use mint::config::userstore::UserStoreType;
+    let s = settings.user_store.clone().unwrap_or_default();
+    if !matches!(
+        s.kind,
+        UserStoreType::ReadOnlyLdap | UserStoreType::ReadWriteLdap
+    ) {
+        return Ok(None);
+    }
+    let cfg = mint::userstore::LdapConfig::from_settings(&s)?;
+    mint::userstore::UserStore::start_ldap(cfg, 2)
+        .map(Some)
+        .map_err(|e| format!("cannot start the user store workers: {e}"))
+}
+
 /// `mint secret encrypt`: the `[secrets]` line for `alias`, encrypted with the primary keystore.
 fn encrypt_secret(home: &Home, alias: &str, value: Option<String>) -> Result<String, String> {
     let settings = Settings::load(home).map_err(|e| e.to_string())?;
@@ -305,6 +322,16 @@ fn main() -> ExitCode {
                     return ExitCode::from(EX_USAGE);
                 }
             };
+            let users = match start_user_store(&settings) {
+                Ok(u) => u,
+                Err(e) => {
+                    eprintln!("{}: {e}", home.deployment_toml().display());
+                    return ExitCode::from(EX_USAGE);
+                }
+            };
+            if users.is_none() && hub.current().apis.iter().any(|a| a.basic_auth) {
+                eprintln!("{}: warning: [user_store] type is a JDBC store, which mint does not implement: APIs with the basic-auth handler refuse every request", home.deployment_toml().display());
+            }
             let boot = Boot {
                 home,
                 settings,
@@ -314,6 +341,7 @@ fn main() -> ExitCode {
                 shards,
                 started,
                 registry: Arc::new(registry),
+                users,
             };
             match server::run(boot) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     // Services used by the runtime and the deployer.
     &["config"],
     &["telemetry"],
-    &["registry"],
+    &["registry", "userstore"],
     // HTTP/1.1 over glommio (generic over its handler), and the language front end: independent.
     &["http", "synapse"],
     // One message: context, content, property table, compiled values.

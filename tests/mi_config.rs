@@ -36,7 +36,6 @@ fn mi_stock_deployment_toml_starts_with_warnings_only() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     // Line numbers are the stock file's (two comment lines of ours come first).
     for expected in [
-        "deployment.toml:7:1: warning: MI sections mint does not use (accepted, not honoured): [user_store]",
         "deployment.toml:10:11: warning: [keystore.primary]: MI's default repository/resources/security/wso2carbon.jks is not in this home",
         "deployment.toml:16:2: warning: [truststore]: MI's default repository/resources/security/client-truststore.jks is not in this home",
     ] {

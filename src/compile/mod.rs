@@ -846,6 +846,7 @@ impl Compiler<'_> {
             port: a.port,
             resources,
             cors: a.cors.clone(),
+            basic_auth: a.basic_auth,
             stats: None,
         }
     }

@@ -44,7 +44,6 @@ const MI_SECTIONS: &[&str] = &[
     "tasks",
     "user",
     "user_access",
-    "user_store",
 ];
 
 /// Sections that can put code in front of every message (global Synapse handlers): what mint
@@ -195,12 +194,10 @@ mod tests {
 
     #[test]
     fn mi_sections_are_set_aside_and_positions_kept() {
-        let text = "[server]\nhostname = \"h\"\nnode_ip = \"1.2.3.4\"\n\n[user_store]\ntype = \"read_only_ldap\"\n\n[[internal_apis.users]]\nuser.name = \"admin\"\n\n[mediation]\nsynapse.enable_auto_primitive = false\nsynapse.core_threads = 20\n";
+        let text = "[server]\nhostname = \"h\"\nnode_ip = \"1.2.3.4\"\n\n[management_api]\nprotocols = \"https\"\n\n[[internal_apis.users]]\nuser.name = \"admin\"\n\n[mediation]\nsynapse.enable_auto_primitive = false\nsynapse.core_threads = 20\n";
         let (out, warnings) = set_aside(text).unwrap();
         assert_eq!(out.lines().count(), text.lines().count());
-        assert!(
-            !out.contains("read_only_ldap") && !out.contains("admin") && !out.contains("node_ip")
-        );
+        assert!(!out.contains("protocols") && !out.contains("admin") && !out.contains("node_ip"));
         assert!(out.contains("\"synapse.enable_auto_primitive\" = false"));
         assert!(!out.contains("core_threads"));
         let w: Vec<String> = warnings
@@ -210,7 +207,7 @@ mod tests {
         assert_eq!(
             w,
             [
-                "5:1 MI sections mint does not use (accepted, not honoured): [user_store], [internal_apis]",
+                "5:1 MI sections mint does not use (accepted, not honoured): [management_api], [internal_apis]",
                 "3:1 'server.node_ip' is accepted from MI but not honoured by mint",
                 "13:1 'mediation.synapse.core_threads' is accepted from MI but not honoured by mint",
             ]

@@ -17,6 +17,7 @@ pub mod keystore;
 mod mi;
 pub mod secrets;
 pub mod security;
+pub mod userstore;
 
 use secrets::Secrets;
 use security::{KeystoreSections, StoreSettings, SynapseProperties, TransportSettings};
@@ -78,6 +79,8 @@ pub struct Settings {
     /// MI's `[secrets]`: alias → ciphertext (decrypted into `vault` by `load`).
     pub secrets: std::collections::BTreeMap<String, String>,
     pub secure_vault: SecureVaultSettings,
+    /// MI's `[user_store]`: who the basic-auth API handler authenticates against.
+    pub user_store: Option<userstore::UserStoreSettings>,
     /// MI's `[synapse_properties]` (CORS and the other `synapse.*` switches).
     pub synapse_properties: SynapseProperties,
     /// The decrypted `[secrets]`.
@@ -349,7 +352,11 @@ impl Settings {
             let pos = security::key_position(text, &key).unwrap_or(START);
             settings.warnings.push((pos, message));
         }
-        for key in security::unhonoured(&settings.transport, &settings.keystore) {
+        let mut unhonoured = security::unhonoured(&settings.transport, &settings.keystore);
+        if let Some(u) = &settings.user_store {
+            unhonoured.extend(u.unhonoured());
+        }
+        for key in unhonoured {
             let pos = security::key_position(text, &key).unwrap_or(START);
             settings.warnings.push((
                 pos,

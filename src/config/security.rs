@@ -550,6 +550,10 @@ pub struct ApiCors {
     pub max_age: Option<String>,
 }
 
+/// MI's basic-authentication API handler.
+pub const BASIC_AUTH_HANDLER_CLASS: &str =
+    "org.wso2.micro.integrator.security.handler.RESTBasicAuthHandler";
+
 /// The handler class MI 4.5 names for per-API CORS.
 pub const CORS_HANDLER_CLASS: &str =
     "org.wso2.micro.integrator.security.handler.CORSRequestHandler";

@@ -8,6 +8,7 @@
 //! failure runs the innermost fault handler (sequence `onError`, the service's faultSequence, else
 //! `fault`) with `ERROR_CODE` / `ERROR_MESSAGE` set.
 
+mod auth;
 pub mod dispatch;
 pub mod evaluate;
 
@@ -114,6 +115,8 @@ pub struct Engine {
     pub shard: usize,
     /// WSO2's JSON ↔ XML conversion settings.
     pub json: crate::json::JsonSettings,
+    /// The user store for APIs with MI's basic-auth handler (`None`: such APIs refuse everyone).
+    pub users: Option<crate::userstore::UserStore>,
 }
 
 /// A shard's current engine: rebuilt when the deployer publishes a new configuration.
@@ -155,6 +158,7 @@ impl EngineSlot {
             fault_log: old.fault_log.clone(),
             shard: old.shard,
             json: old.json.clone(),
+            users: old.users.clone(),
         };
         *self.current.borrow_mut() = Rc::new(engine);
         self.seen.set(generation);
@@ -242,6 +246,11 @@ impl Engine {
                 (self.finish(ctx).await, Some(served))
             }
             Route::Resource(api, res) => {
+                if api.basic_auth {
+                    if let Some(refused) = self.basic_auth(&ctx).await {
+                        return (refused, None);
+                    }
+                }
                 ctx.out_seq = res.out_seq;
                 ctx.fault_stack.push(res.fault_seq.unwrap_or(config.fault));
                 if let Some(seq) = res.in_seq {

@@ -54,6 +54,7 @@ impl Rig {
         let home = Home::new("/nonexistent/mint-test-home".into());
         let registry = Arc::new(Registry::unopened(RegistryConfig::defaults(&home)));
         let engine = Engine {
+            users: None,
             config: Arc::new(program(files)),
             backends: Backends::new(
                 crate::endpoint::Upstreams::other(upstream.clone()),

@@ -86,6 +86,9 @@ pub struct Api {
     pub hostname: Option<String>,
     pub port: Option<u16>,
     pub resources: Vec<Resource>,
+    /// MI's `RESTBasicAuthHandler` guards the API: every request is authenticated against the
+    /// user store first.
+    pub basic_auth: bool,
     /// MI 4.5's per-API CORS handler; the global CORS settings apply when `None`.
     pub cors: Option<crate::config::security::ApiCors>,
     /// Request counters (set by [`Program::attach_stats`]).

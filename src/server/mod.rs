@@ -47,6 +47,8 @@ pub struct Boot {
     /// When the process started (for the start-up time in the log).
     pub started: Instant,
     pub registry: Arc<Registry>,
+    /// The user store the basic-auth API handler authenticates against (workers off the shards).
+    pub users: Option<crate::userstore::UserStore>,
 }
 
 /// Raises RLIMIT_MEMLOCK's soft limit to the hard limit (io_uring needs locked memory).
@@ -439,6 +441,7 @@ async fn shard_main(
             fault_log: Default::default(),
             shard,
             json: boot.settings.json_settings().unwrap_or_default(),
+            users: boot.users.clone(),
         },
     ));
     // Rc around the Arc: a clone per connection stays on this core.

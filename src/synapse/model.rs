@@ -69,6 +69,8 @@ pub struct Api {
     pub hostname: Option<String>,
     pub port: Option<u16>,
     pub resources: Vec<Resource>,
+    /// MI's basic-auth handler (`RESTBasicAuthHandler`) guards the API.
+    pub basic_auth: bool,
     /// MI 4.5's per-API CORS handler, when the API has it.
     pub cors: Option<crate::config::security::ApiCors>,
 }

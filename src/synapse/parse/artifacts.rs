@@ -170,6 +170,7 @@ pub(super) fn api(ctx: &mut Reader<'_>, el: &Element, orphans: &mut Vec<Sequence
 
     let mut resources = Vec::new();
     let mut cors = None;
+    let mut basic_auth = false;
     for child in el.elements() {
         if !in_synapse_ns(child) {
             ctx.unknown_child(child, "api");
@@ -177,7 +178,7 @@ pub(super) fn api(ctx: &mut Reader<'_>, el: &Element, orphans: &mut Vec<Sequence
         }
         match child.local.as_str() {
             "resource" => resources.push(resource(ctx, child)),
-            "handlers" => cors = api_handlers(ctx, child),
+            "handlers" => (cors, basic_auth) = api_handlers(ctx, child),
             "description" => {}
             _ => ctx.unknown_child(child, "api"),
         }
@@ -214,15 +215,20 @@ pub(super) fn api(ctx: &mut Reader<'_>, el: &Element, orphans: &mut Vec<Sequence
         port,
         resources,
         cors,
+        basic_auth,
     })
 }
 
-/// `<handlers>`: mint runs MI's per-API CORS handler. Any other handler is Java code mint cannot
-/// run, and handlers are where MI APIs put authentication (basic auth, JWT, OAuth): an API with
-/// one is not deployed rather than served open.
-fn api_handlers(ctx: &mut Reader<'_>, el: &Element) -> Option<crate::config::security::ApiCors> {
-    use crate::config::security::{ApiCors, CORS_HANDLER_CLASS};
+/// `<handlers>`: mint runs MI's basic-auth handler and its per-API CORS handler. Any other handler
+/// is Java code mint cannot run, and handlers are where MI APIs put authentication (JWT, OAuth,
+/// custom): an API with one is not deployed rather than served open.
+fn api_handlers(
+    ctx: &mut Reader<'_>,
+    el: &Element,
+) -> (Option<crate::config::security::ApiCors>, bool) {
+    use crate::config::security::{ApiCors, BASIC_AUTH_HANDLER_CLASS, CORS_HANDLER_CLASS};
     let mut cors = None;
+    let mut basic_auth = false;
     for h in el.elements() {
         if !in_synapse_ns(h) || h.local != "handler" {
             ctx.unknown_child(h, "handlers");
@@ -231,6 +237,10 @@ fn api_handlers(ctx: &mut Reader<'_>, el: &Element) -> Option<crate::config::sec
         let Some(class) = ctx.required(h, "class") else {
             continue;
         };
+        if class == BASIC_AUTH_HANDLER_CLASS {
+            basic_auth = true;
+            continue;
+        }
         if class != CORS_HANDLER_CLASS {
             ctx.error(
                 h.pos,
@@ -268,7 +278,7 @@ fn api_handlers(ctx: &mut Reader<'_>, el: &Element) -> Option<crate::config::sec
         }
         cors = Some(c);
     }
-    cors
+    (cors, basic_auth)
 }
 
 /// `port="..."`: `-1` (WSO2's "any") and absence mean no port restriction.

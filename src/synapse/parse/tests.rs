@@ -391,6 +391,7 @@ fn api_handlers_guard_or_configure_cors() {
         r#"<api xmlns="http://ws.apache.org/ns/synapse" name="A" context="/a">
     <resource methods="GET" uri-template="/a"/>
     <handlers>
+        <handler class="org.wso2.micro.integrator.security.handler.JWTTokenSecurityHandler"/>
         <handler class="org.wso2.micro.integrator.security.handler.RESTBasicAuthHandler"/>
     </handlers>
 </api>"#,
@@ -398,7 +399,7 @@ fn api_handlers_guard_or_configure_cors() {
     assert!(artifacts.apis.is_empty() || !errors(&problems).is_empty());
     assert_eq!(
         errors(&problems),
-        ["t.xml:4:9: API handler 'org.wso2.micro.integrator.security.handler.RESTBasicAuthHandler' is not implemented by mint: the API is not deployed, since handlers may guard access and mint never serves open what its author protected"]
+        ["t.xml:4:9: API handler 'org.wso2.micro.integrator.security.handler.JWTTokenSecurityHandler' is not implemented by mint: the API is not deployed, since handlers may guard access and mint never serves open what its author protected"]
     );
     let (artifacts, problems) = parse(
         ArtifactDir::Api,
