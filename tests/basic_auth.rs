@@ -129,7 +129,7 @@ read_groups = false
         "api",
         "secured.xml",
         r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Secured" context="/secured">
-  <resource methods="GET"><inSequence>
+  <resource methods="GET" uri-template="/"><inSequence>
     <payloadFactory media-type="json"><format>{"hello":"$1"}</format><args><arg expression="$trp:X-Who"/></args></payloadFactory>
     <respond/>
   </inSequence></resource>
@@ -176,6 +176,27 @@ read_groups = false
         (r.status, r.text().as_str()),
         (200, r#"{"hello":"caller"}"#)
     );
+    // Handlers run before the API's own dispatch: an unknown path or a preflight is not answered
+    // to a stranger (MI's API.process runs the handlers first).
+    let r = request(m.http, "GET", "/secured/elsewhere", &[], b"");
+    assert_eq!(r.status, 401, "{r:?}");
+    let r = request(
+        m.http,
+        "OPTIONS",
+        "/secured",
+        &[("Origin", "https://x.example")],
+        b"",
+    );
+    assert_eq!(r.status, 401, "{r:?}");
+    let alice = basic("alice", "alice-secret");
+    let r = request(
+        m.http,
+        "GET",
+        "/secured/elsewhere",
+        &[("Authorization", alice.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 404, "{r:?}");
     let r = get(Some(&basic("bob", "bob-secret")));
     assert_eq!(r.status, 200);
 

@@ -847,6 +847,7 @@ impl Compiler<'_> {
             resources,
             cors: a.cors.clone(),
             basic_auth: a.basic_auth,
+            cors_first: a.cors_first,
             stats: None,
         }
     }

@@ -19,8 +19,15 @@ pub enum Route<'c> {
     Resource(&'c Api, &'c Resource),
     /// A sequence that handles the request on its own (main, mismatch handlers).
     Sequence(SeqId),
-    /// An answer that needs no mediation (`?wsdl`, 404/405/400 of API dispatch, OPTIONS).
+    /// An answer that needs no mediation (`?wsdl`).
     Reply(Response<Body>),
+    /// An API's own answer (404/405/400 of its dispatch, OPTIONS). `by_cors_handler`: MI 4.5's
+    /// CORS handler gave it, so handlers after that one (basic auth) do not run.
+    ApiReply {
+        api: &'c Api,
+        reply: Response<Body>,
+        by_cors_handler: bool,
+    },
 }
 
 /// Chooses the route and sets the dispatch properties (`REST_URL_POSTFIX`, `uri.var.*`,
@@ -182,14 +189,22 @@ fn route_resource<'c>(
             if ctx.method == Method::OPTIONS && !res.methods.contains(&Method::OPTIONS) {
                 let mut reply = empty(StatusCode::OK);
                 api_cors_headers(cors, res, ctx, reply.headers_mut(), true);
-                return Route::Reply(reply);
+                return Route::ApiReply {
+                    api,
+                    reply,
+                    by_cors_handler: true,
+                };
             }
             let mut extra = http::HeaderMap::new();
             api_cors_headers(cors, res, ctx, &mut extra, false);
             ctx.response_headers = Some(Box::new(extra));
             if ctx.method == Method::OPTIONS {
                 if let Some(reply) = answer_options(res, ctx) {
-                    return Route::Reply(reply);
+                    return Route::ApiReply {
+                        api,
+                        reply,
+                        by_cors_handler: false,
+                    };
                 }
             }
             return resource_route(api, res, ctx, vars, query);
@@ -202,7 +217,11 @@ fn route_resource<'c>(
                         *reply.status_mut() = StatusCode::FORBIDDEN;
                     }
                 }
-                return Route::Reply(reply);
+                return Route::ApiReply {
+                    api,
+                    reply,
+                    by_cors_handler: false,
+                };
             }
         }
         if cors.enabled {
@@ -220,12 +239,20 @@ fn route_resource<'c>(
     if select(&all, sub_path, &with_query, &mut ignored).is_some() {
         return match config.method_not_allowed {
             Some(seq) => Route::Sequence(seq),
-            None => Route::Reply(empty(StatusCode::METHOD_NOT_ALLOWED)),
+            None => Route::ApiReply {
+                api,
+                reply: empty(StatusCode::METHOD_NOT_ALLOWED),
+                by_cors_handler: false,
+            },
         };
     }
     match config.resource_mismatch {
         Some(seq) => Route::Sequence(seq),
-        None => Route::Reply(empty(StatusCode::NOT_FOUND)),
+        None => Route::ApiReply {
+            api,
+            reply: empty(StatusCode::NOT_FOUND),
+            by_cors_handler: false,
+        },
     }
 }
 
@@ -247,7 +274,13 @@ fn resource_route<'c>(
                     ctx.props.insert(format!("query.param.{k}"), v);
                 }
             }
-            Err(_) => return Route::Reply(empty(StatusCode::BAD_REQUEST)),
+            Err(_) => {
+                return Route::ApiReply {
+                    api,
+                    reply: empty(StatusCode::BAD_REQUEST),
+                    by_cors_handler: false,
+                }
+            }
         }
     }
     Route::Resource(api, res)

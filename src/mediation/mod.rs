@@ -226,6 +226,20 @@ impl Engine {
         let config = &*self.config;
         match dispatch::route(config, &self.settings.cors, &mut ctx) {
             Route::Reply(r) => (r, None),
+            Route::ApiReply {
+                api,
+                reply,
+                by_cors_handler,
+            } => {
+                // API handlers run before its dispatch, in their order: basic auth answers first
+                // unless the CORS handler before it already answered the preflight.
+                if api.basic_auth && !(by_cors_handler && api.cors_first) {
+                    if let Some(refused) = self.basic_auth(&ctx).await {
+                        return (refused, None);
+                    }
+                }
+                (reply, None)
+            }
             Route::Proxy(p) => {
                 ctx.out_seq = p.out_seq;
                 ctx.target_endpoint = p.endpoint;

@@ -89,6 +89,8 @@ pub struct Api {
     /// MI's `RESTBasicAuthHandler` guards the API: every request is authenticated against the
     /// user store first.
     pub basic_auth: bool,
+    /// The CORS handler is listed before the basic-auth handler.
+    pub cors_first: bool,
     /// MI 4.5's per-API CORS handler; the global CORS settings apply when `None`.
     pub cors: Option<crate::config::security::ApiCors>,
     /// Request counters (set by [`Program::attach_stats`]).

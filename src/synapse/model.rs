@@ -71,6 +71,8 @@ pub struct Api {
     pub resources: Vec<Resource>,
     /// MI's basic-auth handler (`RESTBasicAuthHandler`) guards the API.
     pub basic_auth: bool,
+    /// The CORS handler comes before the basic-auth handler (it answers preflights unauthenticated).
+    pub cors_first: bool,
     /// MI 4.5's per-API CORS handler, when the API has it.
     pub cors: Option<crate::config::security::ApiCors>,
 }

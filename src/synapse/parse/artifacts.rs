@@ -171,6 +171,7 @@ pub(super) fn api(ctx: &mut Reader<'_>, el: &Element, orphans: &mut Vec<Sequence
     let mut resources = Vec::new();
     let mut cors = None;
     let mut basic_auth = false;
+    let mut cors_first = false;
     for child in el.elements() {
         if !in_synapse_ns(child) {
             ctx.unknown_child(child, "api");
@@ -178,7 +179,7 @@ pub(super) fn api(ctx: &mut Reader<'_>, el: &Element, orphans: &mut Vec<Sequence
         }
         match child.local.as_str() {
             "resource" => resources.push(resource(ctx, child)),
-            "handlers" => (cors, basic_auth) = api_handlers(ctx, child),
+            "handlers" => (cors, basic_auth, cors_first) = api_handlers(ctx, child),
             "description" => {}
             _ => ctx.unknown_child(child, "api"),
         }
@@ -216,6 +217,7 @@ pub(super) fn api(ctx: &mut Reader<'_>, el: &Element, orphans: &mut Vec<Sequence
         resources,
         cors,
         basic_auth,
+        cors_first,
     })
 }
 
@@ -225,10 +227,11 @@ pub(super) fn api(ctx: &mut Reader<'_>, el: &Element, orphans: &mut Vec<Sequence
 fn api_handlers(
     ctx: &mut Reader<'_>,
     el: &Element,
-) -> (Option<crate::config::security::ApiCors>, bool) {
+) -> (Option<crate::config::security::ApiCors>, bool, bool) {
     use crate::config::security::{ApiCors, BASIC_AUTH_HANDLER_CLASS, CORS_HANDLER_CLASS};
     let mut cors = None;
     let mut basic_auth = false;
+    let mut cors_first = false;
     for h in el.elements() {
         if !in_synapse_ns(h) || h.local != "handler" {
             ctx.unknown_child(h, "handlers");
@@ -276,9 +279,10 @@ fn api_handlers(
                 ),
             }
         }
+        cors_first |= !basic_auth;
         cors = Some(c);
     }
-    (cors, basic_auth)
+    (cors, basic_auth, cors_first)
 }
 
 /// `port="..."`: `-1` (WSO2's "any") and absence mean no port restriction.
