@@ -15,16 +15,7 @@ fn stock_home(name: &str) -> TempHome {
         "conf/deployment.toml",
         &std::fs::read_to_string(data("mi/deployment.toml")).unwrap(),
     );
-    home.artifact(
-        "api",
-        "hello.xml",
-        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="hello" context="/hello">
-  <resource methods="GET"><inSequence>
-    <payloadFactory media-type="text"><format>hello</format><args/></payloadFactory>
-    <respond/>
-  </inSequence></resource>
-</api>"#,
-    );
+    home.artifact("api", "hello.xml", HELLO_API);
     home
 }
 

@@ -118,16 +118,7 @@ fn pem_cert(name: &str) -> CertificateDer<'static> {
 fn hello_home(name: &str, toml: &str) -> TempHome {
     let home = TempHome::new(name);
     home.file("conf/deployment.toml", toml);
-    home.artifact(
-        "api",
-        "hello.xml",
-        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="hello" context="/hello">
-  <resource methods="GET"><inSequence>
-    <payloadFactory media-type="text"><format>hello</format><args/></payloadFactory>
-    <respond/>
-  </inSequence></resource>
-</api>"#,
-    );
+    home.artifact("api", "hello.xml", HELLO_API);
     home
 }
 

@@ -58,6 +58,14 @@ pub fn wso2_perf_home(backend_port: u16, proxies: &[&str], apis: &[&str]) -> Tem
     home
 }
 
+/// An API at `/hello` that answers `hello` (text) without a backend.
+pub const HELLO_API: &str = r#"<api xmlns="http://ws.apache.org/ns/synapse" name="hello" context="/hello">
+  <resource methods="GET"><inSequence>
+    <payloadFactory media-type="text"><format>hello</format><args/></payloadFactory>
+    <respond/>
+  </inSequence></resource>
+</api>"#;
+
 /// A temporary home folder, removed on drop.
 pub struct TempHome {
     pub root: PathBuf,
