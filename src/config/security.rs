@@ -432,6 +432,8 @@ pub struct CorsSettings {
     pub any_origin: bool,
     pub origins: Vec<String>,
     pub allow_headers: String,
+    /// `allow_headers` as a header value, made once.
+    pub allow_headers_value: http::HeaderValue,
 }
 
 impl Default for CorsSettings {
@@ -441,6 +443,7 @@ impl Default for CorsSettings {
             any_origin: false,
             origins: Vec::new(),
             allow_headers: String::new(),
+            allow_headers_value: http::HeaderValue::from_static(""),
         }
     }
 }
@@ -481,13 +484,18 @@ impl CorsSettings {
                 }
             }
         }
+        let allow_headers = p
+            .text(&format!("{PREFIX}Access-Control-Allow-Headers"))
+            .unwrap_or_default();
+        let allow_headers_value = http::HeaderValue::from_str(&allow_headers).map_err(|_| {
+            format!("[synapse_properties] {PREFIX}Access-Control-Allow-Headers: not a valid header value")
+        })?;
         Ok(CorsSettings {
             enabled,
             any_origin: origins.iter().any(|o| o == "*"),
             origins,
-            allow_headers: p
-                .text(&format!("{PREFIX}Access-Control-Allow-Headers"))
-                .unwrap_or_default(),
+            allow_headers,
+            allow_headers_value,
         })
     }
 

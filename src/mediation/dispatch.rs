@@ -188,16 +188,18 @@ fn route_resource<'c>(
         if let Some(cors) = &api.cors {
             if ctx.method == Method::OPTIONS && !res.methods.contains(&Method::OPTIONS) {
                 let mut reply = empty(StatusCode::OK);
-                api_cors_headers(cors, res, ctx, reply.headers_mut(), true);
+                let mut h = Vec::new();
+                api_cors_headers(cors, res, ctx, &mut h, true);
+                reply.headers_mut().extend(h);
                 return Route::ApiReply {
                     api,
                     reply,
                     by_cors_handler: true,
                 };
             }
-            let mut extra = http::HeaderMap::new();
+            let mut extra = Vec::with_capacity(5);
             api_cors_headers(cors, res, ctx, &mut extra, false);
-            ctx.response_headers = Some(Box::new(extra));
+            ctx.response_headers = extra;
             if ctx.method == Method::OPTIONS {
                 if let Some(reply) = answer_options(res, ctx) {
                     return Route::ApiReply {
@@ -212,8 +214,10 @@ fn route_resource<'c>(
         if ctx.method == Method::OPTIONS {
             if let Some(mut reply) = answer_options(res, ctx) {
                 if cors.enabled {
-                    let allowed = cors_headers(cors, res, ctx, reply.headers_mut(), false);
-                    if allowed.is_empty() {
+                    let mut h = Vec::new();
+                    let forbidden = cors_headers(cors, res, ctx, &mut h, false).is_empty();
+                    reply.headers_mut().extend(h);
+                    if forbidden {
                         *reply.status_mut() = StatusCode::FORBIDDEN;
                     }
                 }
@@ -225,12 +229,12 @@ fn route_resource<'c>(
             }
         }
         if cors.enabled {
-            let mut extra = http::HeaderMap::new();
-            let allowed = cors_headers(cors, res, ctx, &mut extra, true);
-            if allowed.is_empty() && ctx.method == Method::OPTIONS {
+            let mut extra = Vec::with_capacity(4);
+            let forbidden = cors_headers(cors, res, ctx, &mut extra, true).is_empty();
+            if forbidden && ctx.method == Method::OPTIONS {
                 ctx.axis2.insert("HTTP_SC".into(), "403".into());
             }
-            ctx.response_headers = Some(Box::new(extra));
+            ctx.response_headers = extra;
         }
         return resource_route(api, res, ctx, vars, query);
     }
@@ -315,31 +319,52 @@ fn cors_headers<'a>(
     cors: &CorsSettings,
     res: &Resource,
     ctx: &'a MessageContext,
-    headers: &mut http::HeaderMap,
+    out: &mut Vec<(header::HeaderName, http::HeaderValue)>,
     echo_origin: bool,
 ) -> &'a str {
-    let origin = ctx
-        .headers
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok());
-    let allowed = cors.allowed_origin(origin);
-    let value =
-        |s: &str| http::HeaderValue::from_str(s).unwrap_or(http::HeaderValue::from_static(""));
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        value(&allowed_methods(res)),
-    );
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value(allowed));
-    headers.insert(
+    let origin = ctx.headers.get(header::ORIGIN);
+    let allowed = cors.allowed_origin(origin.and_then(|o| o.to_str().ok()));
+    let origin_value = match (allowed, origin) {
+        ("*", _) => http::HeaderValue::from_static("*"),
+        ("", _) | (_, None) => http::HeaderValue::from_static(""),
+        // Allowed: the request's own Origin, as it came.
+        (_, Some(o)) => o.clone(),
+    };
+    out.push((header::ACCESS_CONTROL_ALLOW_METHODS, methods_value(res)));
+    out.push((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin_value));
+    out.push((
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        value(&cors.allow_headers),
-    );
+        cors.allow_headers_value.clone(),
+    ));
     if echo_origin {
-        if let Some(o) = ctx.headers.get(header::ORIGIN) {
-            headers.insert(header::ORIGIN, o.clone());
+        if let Some(o) = origin {
+            out.push((header::ORIGIN, o.clone()));
         }
     }
     allowed
+}
+
+/// The resource's `Allow` value; the common cases without an allocation.
+fn methods_value(res: &Resource) -> http::HeaderValue {
+    let only = |m: &Method| match m.as_str() {
+        "GET" => Some("GET"),
+        "POST" => Some("POST"),
+        "PUT" => Some("PUT"),
+        "DELETE" => Some("DELETE"),
+        "PATCH" => Some("PATCH"),
+        "HEAD" => Some("HEAD"),
+        _ => None,
+    };
+    match res.methods.as_slice() {
+        [] => http::HeaderValue::from_static("GET, POST, PUT, DELETE"),
+        [m] => match only(m) {
+            Some(s) => http::HeaderValue::from_static(s),
+            None => http::HeaderValue::from_str(&allowed_methods(res))
+                .unwrap_or(http::HeaderValue::from_static("")),
+        },
+        _ => http::HeaderValue::from_str(&allowed_methods(res))
+            .unwrap_or(http::HeaderValue::from_static("")),
+    }
 }
 
 /// MI 4.5's `CORSRequestHandler.setCORSHeaders`: `Access-Control-Allow-Origin` only for an allowed
@@ -351,7 +376,7 @@ fn api_cors_headers(
     cors: &crate::config::security::ApiCors,
     res: &Resource,
     ctx: &MessageContext,
-    headers: &mut http::HeaderMap,
+    headers: &mut Vec<(header::HeaderName, http::HeaderValue)>,
     preflight: bool,
 ) {
     let origin = ctx
@@ -359,9 +384,9 @@ fn api_cors_headers(
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok());
     let allowed = cors.allowed_origin(origin);
-    let put = |headers: &mut http::HeaderMap, name: header::HeaderName, v: &str| {
+    let put = |headers: &mut Vec<_>, name: header::HeaderName, v: &str| {
         if let Ok(v) = http::HeaderValue::from_str(v) {
-            headers.insert(name, v);
+            headers.push((name, v));
         }
     };
     let methods: Vec<&str> = res.methods.iter().map(Method::as_str).collect();
@@ -376,7 +401,7 @@ fn api_cors_headers(
     match cors.allow_headers.as_deref() {
         Some("*") if !preflight => {
             if let Some(h) = ctx.headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
-                headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, h.clone());
+                headers.push((header::ACCESS_CONTROL_ALLOW_HEADERS, h.clone()));
             }
         }
         Some(h) => put(headers, header::ACCESS_CONTROL_ALLOW_HEADERS, h),

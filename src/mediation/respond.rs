@@ -58,10 +58,8 @@ pub fn build(ctx: &mut MessageContext) -> Response<Body> {
     if matches!(body, Body::Empty) && !ctx.is_response {
         headers.remove(header::CONTENT_TYPE);
     }
-    if let Some(extra) = ctx.response_headers.take() {
-        for (k, v) in extra.iter() {
-            headers.insert(k.clone(), v.clone());
-        }
+    for (k, v) in std::mem::take(&mut ctx.response_headers) {
+        headers.insert(k, v);
     }
     let mut resp = Response::new(body);
     *resp.status_mut() = status;

@@ -100,7 +100,7 @@ pub struct MessageContext {
     pub body_replaced: bool,
     /// Headers the client's response gets whatever the flow does with the message's own (the
     /// CORS headers of an API, as Synapse's `CORSHelper` adds them).
-    pub response_headers: Option<Box<HeaderMap>>,
+    pub response_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// A failed body read, kept so that it can be raised again.
@@ -211,7 +211,7 @@ impl MessageContext {
             caught: None,
             payload_only: false,
             body_replaced: false,
-            response_headers: None,
+            response_headers: Vec::new(),
         };
         if no_body {
             ctx.body = Body::Empty;
@@ -273,7 +273,7 @@ impl MessageContext {
             caught: None,
             payload_only: false,
             body_replaced: true,
-            response_headers: None,
+            response_headers: Vec::new(),
         }
     }
 
