@@ -370,26 +370,6 @@ impl Settings {
     /// and substituted for each `$secret{alias}`.
     pub fn parse_in(text: &str, home: &Home) -> std::result::Result<Settings, (Pos, String)> {
         let mut settings = Settings::parse(text)?;
-        // MI's stock [keystore.primary] in a home without MI's keystore file (a stock
-        // deployment.toml dropped in): as if it were not written.
-        if let Some(p) = &settings.keystore.primary {
-            if p.is_mi_default() && !home.resolve(&p.file_name).exists() {
-                let pos = security::key_position(text, "keystore.primary").unwrap_or(START);
-                settings.warnings.push((pos, format!("[keystore.primary]: MI's default {} is not in this home; it is not used (HTTPS gets another certificate, see the start log)", p.file_name.display())));
-                settings.keystore.primary = None;
-            }
-        }
-        if let Some(t) = &settings.truststore {
-            let stock = StoreSettings::mi_default_truststore();
-            if t.file_name == stock.file_name
-                && t.password == stock.password
-                && !home.resolve(&t.file_name).exists()
-            {
-                let pos = security::key_position(text, "truststore").unwrap_or(START);
-                settings.warnings.push((pos, format!("[truststore]: MI's default {} is not in this home; it is not used (backends are checked against the system roots)", t.file_name.display())));
-                settings.truststore = None;
-            }
-        }
         if settings.secrets.is_empty() {
             let used = text
                 .match_indices("$secret{")
@@ -397,6 +377,7 @@ impl Settings {
             if let Some((i, _)) = used {
                 return Err((pos_of(text, i), "$secret{…} needs a [secrets] entry".into()));
             }
+            settings.skip_absent_stock_stores(text, home);
             return Ok(settings);
         }
         let needs_key = settings
@@ -432,7 +413,32 @@ impl Settings {
             settings.warnings = warnings;
         }
         settings.vault = vault;
+        settings.skip_absent_stock_stores(text, home);
         Ok(settings)
+    }
+
+    /// MI's stock `[keystore.primary]` and `[truststore]` in a home without MI's files (a stock
+    /// deployment.toml dropped in): as if they were not written, with a warning each.
+    fn skip_absent_stock_stores(&mut self, text: &str, home: &Home) {
+        let settings = self;
+        if let Some(p) = &settings.keystore.primary {
+            if p.is_mi_default() && !home.resolve(&p.file_name).exists() {
+                let pos = security::key_position(text, "keystore.primary").unwrap_or(START);
+                settings.warnings.push((pos, format!("[keystore.primary]: MI's default {} is not in this home; it is not used (HTTPS gets another certificate, see the start log)", p.file_name.display())));
+                settings.keystore.primary = None;
+            }
+        }
+        if let Some(t) = &settings.truststore {
+            let stock = StoreSettings::mi_default_truststore();
+            if t.file_name == stock.file_name
+                && t.password == stock.password
+                && !home.resolve(&t.file_name).exists()
+            {
+                let pos = security::key_position(text, "truststore").unwrap_or(START);
+                settings.warnings.push((pos, format!("[truststore]: MI's default {} is not in this home; it is not used (backends are checked against the system roots)", t.file_name.display())));
+                settings.truststore = None;
+            }
+        }
     }
 
     /// The warnings of `parse`, as diagnostics of `conf/deployment.toml`.
@@ -759,5 +765,18 @@ synapse.rest.CORSConfig.enabled = true
         assert_eq!(s.mediation.global_timeout_ms, 5000);
         assert!(!s.mediation.enable_auto_primitive && !s.mediation.json_out_auto_array);
         assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn an_absent_stock_keystore_stays_skipped_after_secrets_are_filled_in() {
+        let home = Home::new(std::env::temp_dir().join("mint-no-such-home"));
+        let s = Settings::parse_in(
+            "[server]\nhostname = \"$secret{h}\"\n[keystore.primary]\nfile_name = \"repository/resources/security/wso2carbon.jks\"\npassword = \"wso2carbon\"\nalias = \"wso2carbon\"\nkey_password = \"wso2carbon\"\n[secure_vault]\nallow_plain_text = true\n[secrets]\nh = \"[example.org]\"\n",
+            &home,
+        )
+        .unwrap();
+        assert_eq!(s.server.hostname, "example.org");
+        assert!(s.keystore.primary.is_none());
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
     }
 }
