@@ -119,6 +119,21 @@ pub fn set_aside(text: &str) -> Result<(String, Vec<Positioned>), Positioned> {
                     format!("[{top}]: global Synapse handlers are not implemented by mint; they may guard access, so mint does not start with them"),
                 ));
             }
+            // `[[server.get_request_processor]]` and the like: MI's [server] tables mint has no use for.
+            let server_table = top == "server"
+                && name
+                    .split('.')
+                    .nth(1)
+                    .is_some_and(|k| MI_SERVER_KEYS.contains(&k.trim()));
+            if server_table {
+                skipping = true;
+                warnings.push((
+                    pos(indent),
+                    format!("'[{name}]' is accepted from MI but not honoured by mint"),
+                ));
+                out.push_str(&line[body.len()..]);
+                continue;
+            }
             skipping = MI_SECTIONS.contains(&top.as_str());
             if skipping {
                 if !sections.iter().any(|(_, s)| *s == top) {
@@ -213,5 +228,13 @@ mod tests {
             ]
         );
         assert!(set_aside("[synapse_handlers]\nx.class = \"a.B\"\n").is_err());
+        // MI's [[server.get_request_processor]] tables (deployment-full.toml).
+        let (out, warnings) = set_aside(
+            "[server]\nhostname = \"h\"\n\n[[server.get_request_processor]]\nitem = \"swagger.yaml\"\nclass = \"a.B\"\n",
+        )
+        .unwrap();
+        assert!(!out.contains("swagger") && out.contains("hostname"));
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].0, Pos { line: 4, col: 1 });
     }
 }
