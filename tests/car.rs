@@ -191,10 +191,6 @@ fn wso2_performance_artifacts_deploy_as_a_car() {
         .iter()
         .map(|(n, t)| (n.clone(), car_type(t), format!("{n}.xml"), t.clone()))
         .collect();
-    let art_refs: Vec<(&str, &str, &str, &str)> = arts
-        .iter()
-        .map(|(n, t, f, c)| (n.as_str(), *t, f.as_str(), c.as_str()))
-        .collect();
     let res_refs: Vec<(&str, &str, &str, &[u8])> = resources
         .iter()
         .map(|(f, b)| {
@@ -206,13 +202,21 @@ fn wso2_performance_artifacts_deploy_as_a_car() {
             )
         })
         .collect();
-    let car = build_car("ESBPerformanceTestArtifacts", "1.0.0", &art_refs, &res_refs);
     let h = TempHome::new("perfcar");
-    std::fs::write(
-        carbonapps(&h).join("ESBPerformanceTestArtifacts_1.0.0.car"),
-        car,
-    )
-    .unwrap();
+    // Writes the CAR of `arts` (and the registry resources) into the home.
+    let install = |arts: &[(String, &str, String, String)]| {
+        let art_refs: Vec<(&str, &str, &str, &str)> = arts
+            .iter()
+            .map(|(n, t, f, c)| (n.as_str(), *t, f.as_str(), c.as_str()))
+            .collect();
+        let car = build_car("ESBPerformanceTestArtifacts", "1.0.0", &art_refs, &res_refs);
+        std::fs::write(
+            carbonapps(&h).join("ESBPerformanceTestArtifacts_1.0.0.car"),
+            car,
+        )
+        .unwrap();
+    };
+    install(&arts);
     // SecureProxy asks for WS-Security, which mint does not implement: the whole CAR is faulty
     // (never served open), and says why.
     let out = check_command(&h.root).output().unwrap();
@@ -227,16 +231,7 @@ fn wso2_performance_artifacts_deploy_as_a_car() {
         .into_iter()
         .filter(|(n, ..)| n != "SecureProxy")
         .collect();
-    let art_refs: Vec<(&str, &str, &str, &str)> = arts
-        .iter()
-        .map(|(n, t, f, c)| (n.as_str(), *t, f.as_str(), c.as_str()))
-        .collect();
-    let car = build_car("ESBPerformanceTestArtifacts", "1.0.0", &art_refs, &res_refs);
-    std::fs::write(
-        carbonapps(&h).join("ESBPerformanceTestArtifacts_1.0.0.car"),
-        car,
-    )
-    .unwrap();
+    install(&arts);
     let out = check_command(&h.root).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -258,16 +253,7 @@ fn wso2_performance_artifacts_deploy_as_a_car() {
             (n, t, f, c)
         })
         .collect();
-    let art_refs: Vec<(&str, &str, &str, &str)> = arts
-        .iter()
-        .map(|(n, t, f, c)| (n.as_str(), *t, f.as_str(), c.as_str()))
-        .collect();
-    let car = build_car("ESBPerformanceTestArtifacts", "1.0.0", &art_refs, &res_refs);
-    std::fs::write(
-        carbonapps(&h).join("ESBPerformanceTestArtifacts_1.0.0.car"),
-        car,
-    )
-    .unwrap();
+    install(&arts);
     let m = start_mint(&h.root, 1);
     let body = std::fs::read(data("wso2-perf/1000B_buyStocks.xml")).unwrap();
     let r = request(

@@ -122,43 +122,22 @@ fn hello_home(name: &str, toml: &str) -> TempHome {
     home
 }
 
-fn serve(home: &TempHome) -> (Mint, std::thread::JoinHandle<String>) {
+/// `mint serve` at `info`, its output (stderr and stdout) in `mint.log` in the home; [`stop`]
+/// returns it.
+fn serve(home: &TempHome) -> Mint {
     let offset = next_offset();
-    let mut child = mint_command(&home.root, Some(offset), 1)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start mint");
-    let mut err = child.stderr.take().unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let log = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        let mut o = String::new();
-        let _ = out.read_to_string(&mut o);
-        s + &o
-    });
-    let m = Mint {
-        proc: Proc { child },
-        http: 8280 + offset,
-        https: 8243 + offset,
-        offset,
-    };
-    assert!(
-        wait_port(m.http, Duration::from_secs(10)),
-        "mint did not start"
-    );
-    assert!(
-        wait_port(m.https, Duration::from_secs(10)),
-        "mint https did not start"
-    );
-    (m, log)
+    let log = std::fs::File::create(home.root.join("mint.log")).unwrap();
+    let mut cmd = mint_command(&home.root, Some(offset), 1);
+    cmd.env("RUST_LOG", "info")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    launch(cmd, offset)
 }
 
-fn stop(m: Mint, log: std::thread::JoinHandle<String>) -> String {
+/// Stops mint and returns everything it wrote.
+fn stop(m: Mint, home: &TempHome) -> String {
     drop(m);
-    log.join().unwrap()
+    std::fs::read_to_string(home.root.join("mint.log")).unwrap()
 }
 
 #[test]
@@ -170,12 +149,12 @@ fn mi_stock_jks_and_a_pkcs12_keystore_serve_https() {
         "server.jks",
         "repository/resources/security/wso2carbon.jks",
     );
-    let (m, log) = serve(&home);
+    let m = serve(&home);
     let (status, text, cert) = https(m.https, default_client(), "GET", "/hello", &[]).unwrap();
     assert_eq!(status, 200, "{text}");
     assert!(text.ends_with("hello"), "{text}");
     assert_eq!(cert, pem_cert("server-cert.pem"));
-    let log = stop(m, log);
+    let log = stop(m, &home);
     assert!(
         log.contains("wso2carbon.jks"),
         "the log names the certificate: {log}"
@@ -208,11 +187,11 @@ alias = "wso2carbon"
         "client.jks",
         "repository/resources/security/client.jks",
     );
-    let (m, log) = serve(&home);
+    let m = serve(&home);
     let (status, _, cert) = https(m.https, default_client(), "GET", "/hello", &[]).unwrap();
     assert_eq!(status, 200);
     assert_eq!(cert, pem_cert("server-cert.pem"));
-    stop(m, log);
+    stop(m, &home);
 }
 
 #[test]
@@ -272,7 +251,7 @@ fn mutual_home(name: &str, verify: &str, extra: &str) -> TempHome {
 #[test]
 fn verify_client_require_refuses_a_client_without_a_certificate() {
     let home = mutual_home("require", "require", "");
-    let (m, log) = serve(&home);
+    let m = serve(&home);
     let refused = https(m.https, default_client(), "GET", "/hello", &[]);
     assert!(
         refused.is_err(),
@@ -287,10 +266,10 @@ fn verify_client_require_refuses_a_client_without_a_certificate() {
     )
     .unwrap();
     assert_eq!(status, 200);
-    stop(m, log);
+    stop(m, &home);
 
     let home = mutual_home("optional", "optional", "");
-    let (m, log) = serve(&home);
+    let m = serve(&home);
     assert_eq!(
         https(m.https, default_client(), "GET", "/hello", &[])
             .unwrap()
@@ -309,7 +288,7 @@ fn verify_client_require_refuses_a_client_without_a_certificate() {
         .0,
         200
     );
-    stop(m, log);
+    stop(m, &home);
 }
 
 /// `openssl s_client` speaking exactly `flag` (`-tls1_1`, …): whether the handshake completed.
@@ -334,12 +313,12 @@ fn old_tls_versions_are_refused_and_secured_protocols_narrow_the_rest() {
         "server.jks",
         "repository/resources/security/wso2carbon.jks",
     );
-    let (m, log) = serve(&home);
+    let m = serve(&home);
     assert!(openssl_handshake(m.https, "-tls1_2"), "TLS 1.2 is served");
     assert!(openssl_handshake(m.https, "-tls1_3"), "TLS 1.3 is served");
     assert!(!openssl_handshake(m.https, "-tls1_1"), "TLS 1.1 is refused");
     assert!(!openssl_handshake(m.https, "-tls1"), "TLS 1.0 is refused");
-    stop(m, log);
+    stop(m, &home);
 
     // MI's key, with a version mint cannot speak: a warning at its position, and the rest holds.
     let home = hello_home(
@@ -357,7 +336,7 @@ fn old_tls_versions_are_refused_and_secured_protocols_narrow_the_rest() {
         err.contains("deployment.toml:2:10: warning:") && err.contains("TLSv1.1"),
         "{err}"
     );
-    let (m, log) = serve(&home);
+    let m = serve(&home);
     let tls12 = client(false, &[&rustls::version::TLS12]);
     assert!(
         https(m.https, tls12, "GET", "/hello", &[]).is_err(),
@@ -365,7 +344,7 @@ fn old_tls_versions_are_refused_and_secured_protocols_narrow_the_rest() {
     );
     let tls13 = client(false, &[&rustls::version::TLS13]);
     assert_eq!(https(m.https, tls13, "GET", "/hello", &[]).unwrap().0, 200);
-    stop(m, log);
+    stop(m, &home);
 }
 
 #[test]
@@ -385,7 +364,7 @@ fn preferred_ciphers_limit_the_suites() {
         err.contains("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256 is not available"),
         "{err}"
     );
-    let (m, log) = serve(&home);
+    let m = serve(&home);
     let conn =
         rustls::ClientConnection::new(default_client(), ServerName::try_from("localhost").unwrap())
             .unwrap();
@@ -399,7 +378,7 @@ fn preferred_ciphers_limit_the_suites() {
         tls.conn.negotiated_cipher_suite().unwrap().suite(),
         rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
     );
-    stop(m, log);
+    stop(m, &home);
 }
 
 /// A backend on 127.0.0.1 answering every request with `200` and a body naming the request line
@@ -572,7 +551,7 @@ fn a_replaced_certificate_is_served_without_a_restart() {
         "[server]\nhot_deployment_interval_ms = 200\n[keystore.tls]\nfile_name = \"tls.jks\"\npassword = \"wso2carbon\"\n",
     );
     copy_in(&home, "server.jks", "tls.jks");
-    let (m, log) = serve(&home);
+    let m = serve(&home);
     let first = https(m.https, default_client(), "GET", "/hello", &[])
         .unwrap()
         .2;
@@ -593,7 +572,7 @@ fn a_replaced_certificate_is_served_without_a_restart() {
             .map(|r| r.2 != first)
             .unwrap_or(false)
     }));
-    let log = stop(m, log);
+    let log = stop(m, &home);
     assert!(log.contains("do not load"), "{log}");
     assert!(log.contains("HTTPS certificate reloaded"), "{log}");
 }
@@ -667,7 +646,7 @@ fn encrypted_secrets_reach_a_uri_and_a_header_and_never_a_log_line() {
   <sequence><header name="X-Tok" scope="transport" expression="$func:tok"/></sequence>
 </template>"#,
     );
-    let (m, log) = serve(&home);
+    let m = serve(&home);
     let r = request(m.http, "GET", "/vault", &[], b"");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.text(), format!("GET /{PATH} HTTP/1.1 | {TOKEN}"));
@@ -685,7 +664,7 @@ fn encrypted_secrets_reach_a_uri_and_a_header_and_never_a_log_line() {
             .0,
         404
     );
-    let log = stop(m, log);
+    let log = stop(m, &home);
     assert!(
         log.contains("****"),
         "the log mediator's line is there, masked: {log}"

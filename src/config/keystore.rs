@@ -35,15 +35,6 @@ pub struct KeyEntry {
     pub key: PrivateKeyDer<'static>,
 }
 
-impl Clone for KeyEntry {
-    fn clone(&self) -> Self {
-        KeyEntry {
-            certs: self.certs.clone(),
-            key: self.key.clone_key(),
-        }
-    }
-}
-
 enum Protected {
     /// JKS: Sun's key protector, decrypted with the key password on demand.
     Jks(Vec<u8>),
@@ -85,10 +76,6 @@ impl Keystore {
             StoreType::Jks => read_jks(path, &data, password).map_err(at),
             StoreType::Pkcs12 => read_pkcs12(path, &data, password).map_err(at),
         }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// The private key `alias` (or the only one when `alias` is `None`), decrypted with

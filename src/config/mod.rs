@@ -420,23 +420,32 @@ impl Settings {
     /// MI's stock `[keystore.primary]` and `[truststore]` in a home without MI's files (a stock
     /// deployment.toml dropped in): as if they were not written, with a warning each.
     fn skip_absent_stock_stores(&mut self, text: &str, home: &Home) {
-        let settings = self;
-        if let Some(p) = &settings.keystore.primary {
-            if p.is_mi_default() && !home.resolve(&p.file_name).exists() {
-                let pos = security::key_position(text, "keystore.primary").unwrap_or(START);
-                settings.warnings.push((pos, format!("[keystore.primary]: MI's default {} is not in this home; it is not used (HTTPS gets another certificate, see the start log)", p.file_name.display())));
-                settings.keystore.primary = None;
-            }
-        }
-        if let Some(t) = &settings.truststore {
-            let stock = StoreSettings::mi_default_truststore();
-            if t.file_name == stock.file_name
-                && t.password == stock.password
-                && !home.resolve(&t.file_name).exists()
-            {
-                let pos = security::key_position(text, "truststore").unwrap_or(START);
-                settings.warnings.push((pos, format!("[truststore]: MI's default {} is not in this home; it is not used (backends are checked against the system roots)", t.file_name.display())));
-                settings.truststore = None;
+        let slots = [
+            (
+                &mut self.keystore.primary,
+                StoreSettings::mi_default_primary(),
+                "keystore.primary",
+                "HTTPS gets another certificate, see the start log",
+            ),
+            (
+                &mut self.truststore,
+                StoreSettings::mi_default_truststore(),
+                "truststore",
+                "backends are checked against the system roots",
+            ),
+        ];
+        for (slot, stock, key, instead) in slots {
+            let Some(store) = slot.as_ref() else { continue };
+            if store.is_stock(&stock) && !home.resolve(&store.file_name).exists() {
+                let pos = security::key_position(text, key).unwrap_or(START);
+                self.warnings.push((
+                    pos,
+                    format!(
+                        "[{key}]: MI's default {} is not in this home; it is not used ({instead})",
+                        store.file_name.display()
+                    ),
+                ));
+                *slot = None;
             }
         }
     }

@@ -39,10 +39,6 @@ impl Secrets {
         self.plain.get(alias).map(String::as_str)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.plain.is_empty()
-    }
-
     /// The values, for masking (empty ones left out: they cannot leak).
     pub fn values(&self) -> impl Iterator<Item = &str> {
         self.plain

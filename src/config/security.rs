@@ -85,13 +85,12 @@ impl StoreSettings {
         }
     }
 
-    /// MI's stock `[keystore.primary]` (path and passwords as shipped).
-    pub fn is_mi_default(&self) -> bool {
-        let d = StoreSettings::mi_default_primary();
-        self.file_name == d.file_name
-            && self.password == d.password
-            && self.key_password() == d.password
-            && self.kind.eq_ignore_ascii_case("JKS")
+    /// Whether this is `stock` as MI ships it (path, type and passwords).
+    pub fn is_stock(&self, stock: &StoreSettings) -> bool {
+        self.file_name == stock.file_name
+            && self.password == stock.password
+            && self.key_password() == stock.key_password()
+            && self.kind.eq_ignore_ascii_case(&stock.kind)
     }
 
     pub fn store_type(&self) -> Result<StoreType, String> {
@@ -254,27 +253,13 @@ pub fn check_tls(t: &TransportSettings) -> Result<Vec<(String, String)>, String>
             ));
         }
     }
-    let available: Vec<String> = rustls::crypto::aws_lc_rs::default_provider()
-        .cipher_suites
-        .iter()
-        .map(|s| {
-            let n = s.suite().as_str().unwrap_or("");
-            match n.strip_prefix("TLS13_") {
-                Some(rest) => format!("TLS_{rest}"),
-                None => n.to_string(),
-            }
-        })
-        .collect();
+    let available = available_ciphers();
     for (side, list) in [
         ("listener", l.preferred_ciphers.as_deref()),
         ("sender", s.preferred_ciphers.as_deref()),
     ] {
         let Some(list) = list else { continue };
-        let names: Vec<String> = list
-            .split(',')
-            .map(|c| c.trim().to_ascii_uppercase())
-            .filter(|c| !c.is_empty())
-            .collect();
+        let names = cipher_names(list);
         let missing: Vec<&String> = names.iter().filter(|n| !available.contains(n)).collect();
         if missing.len() == names.len() {
             return Err(format!(
@@ -290,6 +275,32 @@ pub fn check_tls(t: &TransportSettings) -> Result<Vec<(String, String)>, String>
         }
     }
     Ok(warnings)
+}
+
+/// A suite's IANA name (`TLS_AES_128_GCM_SHA256`; rustls writes TLS 1.3 suites `TLS13_…`).
+pub fn iana_name(s: rustls::CipherSuite) -> String {
+    let n = s.as_str().unwrap_or("");
+    match n.strip_prefix("TLS13_") {
+        Some(rest) => format!("TLS_{rest}"),
+        None => n.to_string(),
+    }
+}
+
+/// The cipher suites mint can offer, by IANA name.
+pub fn available_ciphers() -> Vec<String> {
+    rustls::crypto::aws_lc_rs::default_provider()
+        .cipher_suites
+        .iter()
+        .map(|s| iana_name(s.suite()))
+        .collect()
+}
+
+/// The names in a `preferred_ciphers` list (comma-separated, case-insensitive).
+pub fn cipher_names(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|c| c.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 /// `[transport.http] sender.*`: https:// backends.
@@ -580,7 +591,7 @@ impl ApiCors {
         for pattern in self.allowed_origins.iter().filter(|o| o.contains('*')) {
             let re = pattern
                 .split('*')
-                .map(regex_escape)
+                .map(regex::escape)
                 .collect::<Vec<_>>()
                 .join(".*");
             if regex::Regex::new(&re).is_ok_and(|r| r.is_match(origin)) {
@@ -600,8 +611,4 @@ impl ApiCors {
             .collect::<Vec<_>>()
             .join(",")
     }
-}
-
-fn regex_escape(s: &str) -> String {
-    regex::escape(s)
 }

@@ -26,7 +26,6 @@ pub struct UserStoreSettings {
     pub connection_password: String,
     pub anonymous_bind: bool,
     pub user_search_base: String,
-    pub user_name_attribute: String,
     /// As MI writes it, XML-escaped (`(&amp;(objectClass=person)(uid=?))`).
     pub user_name_search_filter: String,
     pub username_java_regex: Option<String>,
@@ -56,7 +55,6 @@ impl Default for UserStoreSettings {
             connection_password: "admin".into(),
             anonymous_bind: false,
             user_search_base: "ou=Users,dc=wso2,dc=org".into(),
-            user_name_attribute: "uid".into(),
             user_name_search_filter: "(&amp;(objectClass=person)(uid=?))".into(),
             username_java_regex: Some("[a-zA-Z0-9._\\-|//]{3,30}$".into()),
             ldap_connection_timeout: 5000,

@@ -21,7 +21,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use crate::config::security::{StoreSettings, VerifyClient};
+use crate::config::security::{
+    available_ciphers, cipher_names, iana_name, StoreSettings, VerifyClient,
+};
 use crate::config::{Home, Settings};
 use crate::error::{Error, ErrorKind, Result, Side};
 
@@ -38,18 +40,6 @@ pub struct TlsMaterial {
     pub source: String,
     /// The files read (watched for changes).
     pub files: Vec<PathBuf>,
-}
-
-impl Clone for TlsMaterial {
-    fn clone(&self) -> Self {
-        TlsMaterial {
-            certs: self.certs.clone(),
-            key: self.key.clone_key(),
-            client_roots: self.client_roots.clone(),
-            source: self.source.clone(),
-            files: self.files.clone(),
-        }
-    }
 }
 
 fn read_pem_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>> {
@@ -233,11 +223,7 @@ fn versions(list: Option<&str>) -> Vec<&'static rustls::SupportedProtocolVersion
 fn provider(preferred: Option<&str>) -> Result<CryptoProvider> {
     let mut p = rustls::crypto::aws_lc_rs::default_provider();
     if let Some(list) = preferred {
-        let wanted: Vec<String> = list
-            .split(',')
-            .map(|s| s.trim().to_ascii_uppercase())
-            .filter(|s| !s.is_empty())
-            .collect();
+        let wanted = cipher_names(list);
         p.cipher_suites
             .retain(|s| wanted.iter().any(|w| *w == iana_name(s.suite())));
         if p.cipher_suites.is_empty() {
@@ -248,24 +234,6 @@ fn provider(preferred: Option<&str>) -> Result<CryptoProvider> {
         }
     }
     Ok(p)
-}
-
-/// A suite's IANA name (`TLS_AES_128_GCM_SHA256`; rustls writes TLS 1.3 suites `TLS13_…`).
-pub fn iana_name(s: rustls::CipherSuite) -> String {
-    let n = s.as_str().unwrap_or("");
-    match n.strip_prefix("TLS13_") {
-        Some(rest) => format!("TLS_{rest}"),
-        None => n.to_string(),
-    }
-}
-
-/// The cipher suites mint can offer, by IANA name.
-pub fn available_ciphers() -> Vec<String> {
-    rustls::crypto::aws_lc_rs::default_provider()
-        .cipher_suites
-        .iter()
-        .map(|s| iana_name(s.suite()))
-        .collect()
 }
 
 /// The listener's TLS material, replaced when its files change: the shards rebuild their

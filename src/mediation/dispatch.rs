@@ -157,20 +157,16 @@ fn route_resource<'c>(
 
     // MI 4.5's per-API CORS handler selects, for a preflight, the resources that take the method
     // it announces (`Access-Control-Request-Method`) or OPTIONS itself.
-    let preflight_method = match (&api.cors, ctx.method == Method::OPTIONS) {
-        (Some(_), true) => ctx
-            .headers
-            .get(header::ACCESS_CONTROL_REQUEST_METHOD)
-            .and_then(|m| Method::from_bytes(m.as_bytes()).ok()),
-        _ => None,
-    };
+    let per_api_preflight = api.cors.is_some() && ctx.method == Method::OPTIONS;
+    let announced = per_api_preflight
+        .then(|| ctx.headers.get(header::ACCESS_CONTROL_REQUEST_METHOD))
+        .flatten()
+        .and_then(|m| Method::from_bytes(m.as_bytes()).ok());
     let method_ok = |r: &Resource| {
-        if let (Some(_), true) = (&api.cors, ctx.method == Method::OPTIONS) {
+        if per_api_preflight {
             return r.methods.is_empty()
                 || r.methods.contains(&Method::OPTIONS)
-                || preflight_method
-                    .as_ref()
-                    .is_some_and(|m| r.methods.contains(m));
+                || announced.as_ref().is_some_and(|m| r.methods.contains(m));
         }
         ctx.method == Method::OPTIONS || r.methods.is_empty() || r.methods.contains(&ctx.method)
     };
@@ -215,7 +211,13 @@ fn route_resource<'c>(
             if let Some(mut reply) = answer_options(res, ctx) {
                 if cors.enabled {
                     let mut h = Vec::new();
-                    let forbidden = cors_headers(cors, res, ctx, &mut h, false).is_empty();
+                    // The preflight answer's `Allow` is the resource's methods already.
+                    let methods = reply
+                        .headers()
+                        .get(header::ALLOW)
+                        .cloned()
+                        .unwrap_or_else(|| methods_value(res));
+                    let forbidden = cors_headers(cors, methods, ctx, &mut h, false).is_empty();
                     reply.headers_mut().extend(h);
                     if forbidden {
                         *reply.status_mut() = StatusCode::FORBIDDEN;
@@ -230,7 +232,8 @@ fn route_resource<'c>(
         }
         if cors.enabled {
             let mut extra = Vec::with_capacity(4);
-            let forbidden = cors_headers(cors, res, ctx, &mut extra, true).is_empty();
+            let forbidden =
+                cors_headers(cors, methods_value(res), ctx, &mut extra, true).is_empty();
             if forbidden && ctx.method == Method::OPTIONS {
                 ctx.axis2.insert("HTTP_SC".into(), "403".into());
             }
@@ -305,9 +308,7 @@ fn answer_options(res: &Resource, ctx: &mut MessageContext) -> Option<Response<B
         }
     }
     let mut r = empty(StatusCode::OK);
-    if let Ok(allow) = http::HeaderValue::from_str(&allowed_methods(res)) {
-        r.headers_mut().insert(header::ALLOW, allow);
-    }
+    r.headers_mut().insert(header::ALLOW, methods_value(res));
     Some(r)
 }
 
@@ -317,7 +318,7 @@ fn answer_options(res: &Resource, ctx: &mut MessageContext) -> Option<Response<B
 /// request's `Origin`, as `handleCORSHeadersForResponse` copies it. Returns the allowed origin.
 fn cors_headers<'a>(
     cors: &CorsSettings,
-    res: &Resource,
+    methods: http::HeaderValue,
     ctx: &'a MessageContext,
     out: &mut Vec<(header::HeaderName, http::HeaderValue)>,
     echo_origin: bool,
@@ -330,7 +331,7 @@ fn cors_headers<'a>(
         // Allowed: the request's own Origin, as it came.
         (_, Some(o)) => o.clone(),
     };
-    out.push((header::ACCESS_CONTROL_ALLOW_METHODS, methods_value(res)));
+    out.push((header::ACCESS_CONTROL_ALLOW_METHODS, methods));
     out.push((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin_value));
     out.push((
         header::ACCESS_CONTROL_ALLOW_HEADERS,

@@ -950,6 +950,25 @@ fn a_sequence_that_calls_itself_ends_in_a_fault() {
     });
 }
 
+/// (Shared by the mediator test modules below.)
+/// An API `/m` whose POST `/t` runs `seq`, beside the artifacts `with`; its fault sequence answers
+/// 500 with ERROR_MESSAGE in `X-Error`.
+fn faulting_rig(with: &[&str], seq: &str, settings: Settings) -> Rig {
+    let api = format!(
+        r#"<api {NS} name="M" context="/m"><resource methods="POST" uri-template="/t">
+             <inSequence>{seq}</inSequence>
+             <faultSequence>
+               <header name="X-Error" scope="transport" expression="get-property('ERROR_MESSAGE')"/>
+               <property name="HTTP_SC" scope="axis2" value="500"/>
+               <respond/>
+             </faultSequence>
+           </resource></api>"#
+    );
+    let mut files = with.to_vec();
+    files.push(&api);
+    Rig::with_settings(&files, settings)
+}
+
 mod expressions;
 mod formats;
 mod validate;

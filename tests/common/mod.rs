@@ -192,12 +192,16 @@ pub fn check_command(home: &Path) -> Command {
 
 pub fn start_mint(home: &Path, cores: usize) -> Mint {
     let offset = next_offset();
-    let child = mint_command(home, Some(offset), cores)
-        .env("RUST_LOG", "warn")
+    let mut cmd = mint_command(home, Some(offset), cores);
+    cmd.env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start mint");
+        .stderr(Stdio::inherit());
+    launch(cmd, offset)
+}
+
+/// Spawns `cmd` (a `mint serve` at `offset`) and waits for its HTTP and HTTPS ports.
+pub fn launch(mut cmd: Command, offset: u16) -> Mint {
+    let child = cmd.spawn().expect("start mint");
     let m = Mint {
         proc: Proc { child },
         http: 8280 + offset,

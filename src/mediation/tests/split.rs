@@ -62,22 +62,6 @@ const CALL_AND_AGGREGATE: &str = r#"
     </aggregate>
     <log/><respond/>"#;
 
-/// An API `/m` whose POST `/t` runs `seq`; its fault sequence answers 500 with ERROR_MESSAGE in
-/// `X-Error`.
-fn faulting_rig(seq: &str, settings: Settings) -> Rig {
-    let api = format!(
-        r#"<api {NS} name="M" context="/m"><resource methods="POST" uri-template="/t">
-             <inSequence>{seq}</inSequence>
-             <faultSequence>
-               <header name="X-Error" scope="transport" expression="get-property('ERROR_MESSAGE')"/>
-               <property name="HTTP_SC" scope="axis2" value="500"/>
-               <respond/>
-             </faultSequence>
-           </resource></api>"#
-    );
-    Rig::with_settings(&[&api], settings)
-}
-
 #[test]
 fn a_part_that_called_goes_on_after_the_iterate_and_the_aggregate_answers() {
     run_local(async {
@@ -245,7 +229,8 @@ fn json_iterate_and_json_aggregate_make_an_array() {
 #[test]
 fn a_json_path_that_is_not_an_array_is_a_fault() {
     run_local(async {
-        let rig = faulting_rig(
+        let rig = super::faulting_rig(
+            &[],
             r#"<iterate expression="json-eval($.one)">
                  <target><sequence><respond/></sequence></target>
                </iterate>"#,
@@ -466,7 +451,8 @@ fn a_split_beyond_the_part_limit_is_a_fault_before_any_call() {
     run_local(async {
         let mut settings = Settings::default();
         settings.mediation.max_split_parts = 2;
-        let rig = faulting_rig(
+        let rig = super::faulting_rig(
+            &[],
             r#"<iterate expression="//order">
                  <target><sequence><call><endpoint><address uri="http://backend:9000/o"/></endpoint></call></sequence></target>
                </iterate>"#,
@@ -488,7 +474,8 @@ fn splits_inside_foreach_branches_count_against_the_request_limit() {
     run_local(async {
         let mut settings = Settings::default();
         settings.mediation.max_split_parts = 5;
-        let rig = faulting_rig(
+        let rig = super::faulting_rig(
+            &[],
             r#"<foreach collection="${payload.groups}" parallel-execution="false">
                  <sequence>
                    <iterate expression="json-eval($.orders)">

@@ -5,6 +5,7 @@
 use http::StatusCode;
 
 use super::{run_local, Rig, NS};
+use crate::config::Settings;
 
 const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
@@ -18,17 +19,7 @@ const STYLESHEET: &str = r#"<localEntry xmlns="http://ws.apache.org/ns/synapse" 
 </localEntry>"#;
 
 fn rig(seq: &str) -> Rig {
-    let api = format!(
-        r#"<api {NS} name="X" context="/x"><resource methods="POST" uri-template="/t">
-             <inSequence>{seq}</inSequence>
-             <faultSequence>
-               <header name="X-Error" scope="transport" expression="get-property('ERROR_MESSAGE')"/>
-               <property name="HTTP_SC" scope="axis2" value="500"/>
-               <respond/>
-             </faultSequence>
-           </resource></api>"#
-    );
-    Rig::new(&[STYLESHEET, &api])
+    super::faulting_rig(&[STYLESHEET], seq, Settings::default())
 }
 
 #[test]
@@ -40,7 +31,7 @@ fn transforms_the_soap_body_s_first_element_with_parameters() {
         let soap = format!(
             r#"<s:Envelope xmlns:s="{SOAP11}"><s:Header/><s:Body><orders><order><id>1</id></order><order><id>2</id></order></orders></s:Body></s:Envelope>"#
         );
-        let req = super::request("POST", "/x/t", "text/xml")
+        let req = super::request("POST", "/m/t", "text/xml")
             .header("x-tag", "it's")
             .body(crate::http::body::Body::full(bytes::Bytes::from(soap)))
             .unwrap();
@@ -65,7 +56,7 @@ fn a_source_and_a_target_property() {
                <respond/>"#);
         let r = rig
             .post(
-                "/x/t",
+                "/m/t",
                 "application/xml",
                 "<orders><order><id>1</id></order><order><id>2</id></order></orders>",
             )
@@ -82,7 +73,7 @@ fn a_source_and_a_target_property() {
 fn a_missing_stylesheet_is_a_fault_and_a_broken_one_a_deployment_error() {
     run_local(async {
         let rig = rig(r#"<xslt key="{$trp:X-Sheet}"/><respond/>"#);
-        let r = rig.post("/x/t", "application/xml", "<a/>").await;
+        let r = rig.post("/m/t", "application/xml", "<a/>").await;
         assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
         let error = r.header("x-error").unwrap_or_default();
         assert!(error.contains("XSLT"), "{error}");
