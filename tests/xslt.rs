@@ -116,3 +116,96 @@ fn registry_schema_and_stylesheet() {
         r.text()
     );
 }
+
+/// `<resource location key>`: an imported stylesheet from the registry and a `document()` of a
+/// local entry; validate with two `<schema>`s (a local entry and a registry resource) combined,
+/// the first importing a type schema mapped by a `<resource>`.
+#[test]
+fn imports_through_resources_and_several_schemas() {
+    let h = TempHome::new("xslt-resources");
+    h.file(
+        "registry/governance/xslt/main.xslt",
+        r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:import href="lib/sign.xsl"/>
+  <xsl:template match="/*"><done><xsl:call-template name="sign"/><xsl:value-of select="document('codes')/codes/c[@k=current()/@k]"/></done></xsl:template>
+</xsl:stylesheet>"#,
+    )
+    .file(
+        "registry/config/xslt/sign.xsl",
+        r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:template name="sign"><by>mint</by></xsl:template>
+</xsl:stylesheet>"#,
+    )
+    .file(
+        "registry/governance/schemas/note.xsd",
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="note" type="xs:string"/></xs:schema>"#,
+    );
+    h.artifact(
+        "local-entries",
+        "codes.xml",
+        r#"<localEntry xmlns="http://ws.apache.org/ns/synapse" key="codes"><codes xmlns=""><c k="1">one</c><c k="2">two</c></codes></localEntry>"#,
+    )
+    .artifact(
+        "local-entries",
+        "types.xml",
+        r#"<localEntry xmlns="http://ws.apache.org/ns/synapse" key="types"><xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t">
+  <xs:simpleType name="small"><xs:restriction base="xs:int"><xs:maxInclusive value="9"/></xs:restriction></xs:simpleType>
+</xs:schema></localEntry>"#,
+    )
+    .artifact(
+        "local-entries",
+        "order.xml",
+        r#"<localEntry xmlns="http://ws.apache.org/ns/synapse" key="order"><xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:t="urn:t">
+  <xs:import namespace="urn:t" schemaLocation="http://schemas.example.com/types.xsd"/>
+  <xs:element name="order"><xs:complexType><xs:attribute name="k" type="t:small"/></xs:complexType></xs:element>
+</xs:schema></localEntry>"#,
+    )
+    .artifact(
+        "api",
+        "Orders.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Orders" context="/orders">
+  <resource methods="POST">
+    <inSequence>
+      <validate>
+        <schema key="order"/>
+        <schema key="gov:schemas/note.xsd"/>
+        <resource location="http://schemas.example.com/types.xsd" key="types"/>
+        <on-fail>
+          <payloadFactory media-type="xml"><format><invalid xmlns="">$1</invalid></format>
+            <args><arg expression="get-property('ERROR_MESSAGE')"/></args></payloadFactory>
+          <property name="HTTP_SC" scope="axis2" value="400"/>
+          <respond/>
+        </on-fail>
+      </validate>
+      <xslt key="gov:xslt/main.xslt">
+        <resource location="lib/sign.xsl" key="conf:xslt/sign.xsl"/>
+        <resource location="codes" key="codes"/>
+      </xslt>
+      <respond/>
+    </inSequence>
+  </resource>
+</api>"#,
+    );
+    let mint = start_mint(&h.root, 1);
+    let post = |body: &str| {
+        request(
+            mint.http,
+            "POST",
+            "/orders",
+            &[("Content-Type", "application/xml")],
+            body.as_bytes(),
+        )
+    };
+    let r = post(r#"<order k="2"/>"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), "<done><by>mint</by>two</done>");
+    // The second schema is part of the whole.
+    let r = post("<note>hi</note>");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), "<done><by>mint</by></done>");
+    // The imported type holds.
+    let r = post(r#"<order k="12"/>"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = post("<other/>");
+    assert_eq!(r.status, 400, "{}", r.text());
+}

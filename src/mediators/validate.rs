@@ -8,10 +8,13 @@
 //!   WSO2 reports Xerces's) and `ERROR_DETAIL`, and runs the `<on-fail>` mediators; the flow
 //!   goes on after the validate mediator if they let it, as in Synapse.
 //!
-//! Not built: several `<schema>`s in one mediator and JSONPath sources (deployment errors: a
-//! guard must not run with part of its rules), JSON Schema (MI validates a JSON message against
-//! one: in mint a JSON message is a fault), `<resource>` imports (a schema cannot load other
-//! locations) and features (warned).
+//! - several `<schema>`s are combined into one schema, as Java's `SchemaFactory` combines them;
+//! - `<resource location="…" key="…"/>` children map what an `xs:import`/`xs:include` names to
+//!   a local entry or registry resource (Synapse's ResourceMap); nothing else can be read.
+//!
+//! Not built: JSONPath sources (a deployment error: a guard must not run with part of its
+//! rules), JSON Schema (MI validates a JSON message against one: in mint a JSON message is a
+//! fault) and features (warned).
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -37,6 +40,7 @@ impl Mediate for Validate {
         let mut r = c.reader(&at.file);
         r.known_attrs(el, &["source", "cache-schema", "description"]);
         let mut schemas = Vec::new();
+        let mut resources = Vec::new();
         let mut on_fail = None;
         for child in el.elements() {
             if is_synapse(child, "schema") {
@@ -55,24 +59,13 @@ impl Mediate for Validate {
                     ),
                 );
             } else if is_synapse(child, "resource") {
-                r.warn(
-                    child.pos,
-                    "validate <resource> is not supported yet: a schema cannot import or include it",
-                );
+                resources.extend(super::compiled_key::resource(&mut r, child));
             } else if !is_synapse(child, "description") {
                 r.unknown_child(child, "validate");
             }
         }
-        let Some((key_text, schema_el)) = schemas.first().cloned() else {
+        if schemas.is_empty() {
             r.error(el.pos, "validate needs a <schema key=\"…\"/>");
-            return None;
-        };
-        if schemas.len() > 1 {
-            r.error(
-                el.pos,
-                "validate with several <schema>s is not supported by mint yet (it would check \
-                 only part of what its author asked for)",
-            );
             return None;
         }
         let Some(on_fail) = on_fail else {
@@ -90,7 +83,8 @@ impl Mediate for Validate {
             Some(s) => Some(super::xpath(c, s, el, at)?),
             None => None,
         };
-        let schema = Key::compile::<Schema>(c, &key_text, schema_el, &super::at(schema_el, at))?;
+        let keys: Vec<(&str, &Element)> = schemas.iter().map(|(k, e)| (k.as_str(), *e)).collect();
+        let schema = Key::compile_all::<Schema>(c, &keys, &resources, &super::at(keys[0].1, at))?;
         let on_fail = super::list(c, on_fail, &super::at(on_fail, at));
         Some(Validate {
             schema,

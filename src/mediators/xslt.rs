@@ -7,13 +7,15 @@
 //! - the result (its root element) replaces the source, or with `target` goes into that
 //!   property as text; text output (`xsl:output method="text"`) is wrapped in Axis2's
 //!   `<axis2ns:text>` element, as MI wraps it;
-//! - `<property name value|expression>` children are the stylesheet's string parameters.
+//! - `<property name value|expression>` children are the stylesheet's string parameters;
+//! - `<resource location="…" key="…"/>` children map what an `xsl:import`, `xsl:include` or
+//!   `document()` names to a local entry or registry resource (Synapse's ResourceMap); nothing
+//!   else can be read.
 //!
 //! Stylesheets are compiled once per shard: a local entry's at first use after each deployment
 //! (and once at deployment, to report a broken one with its position), a registry resource's
 //! whenever the registry cache gives a new copy (its `cachableDuration`). `<feature>` and
-//! `<attribute>` children are warned about (not honoured); `<resource>` imports are not supported
-//! (a stylesheet cannot read files, so an `xsl:import` of one fails).
+//! `<attribute>` children are warned about (not honoured).
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -49,6 +51,7 @@ impl Mediate for Xslt {
         let key_text = r.required(el, "key").map(str::to_string)?;
         let mut params = Vec::new();
         let mut specs = Vec::new();
+        let mut resources = Vec::new();
         for child in el.elements() {
             if is_synapse(child, "property") {
                 if let Some(name) = r.required(child, "name") {
@@ -67,10 +70,7 @@ impl Mediate for Xslt {
                     ),
                 );
             } else if is_synapse(child, "resource") {
-                r.warn(
-                    child.pos,
-                    "xslt <resource> is not supported yet: the stylesheet cannot import or include it",
-                );
+                resources.extend(super::compiled_key::resource(&mut r, child));
             } else if !is_synapse(child, "description") {
                 r.unknown_child(child, "xslt");
             }
@@ -82,7 +82,7 @@ impl Mediate for Xslt {
             Some(s) => Some(super::xpath(c, s, el, at)?),
             None => None,
         };
-        let key = Key::compile::<Stylesheet>(c, &key_text, el, at)?;
+        let key = Key::compile_all::<Stylesheet>(c, &[(&key_text, el)], &resources, at)?;
         Some(Xslt {
             key,
             source,

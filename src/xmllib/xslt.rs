@@ -4,11 +4,12 @@
 
 use std::ffi::{c_char, c_int, CString};
 
-use super::{ffi, init, last_error, parse, Doc};
+use super::{ffi, init, last_error, parse, Doc, Resources};
 
-/// A compiled stylesheet.
+/// A compiled stylesheet, with the resources its imports and `document()` calls may read.
 pub struct Stylesheet {
     ptr: ffi::xsltStylesheetPtr,
+    resources: Resources,
 }
 
 impl Drop for Stylesheet {
@@ -20,19 +21,19 @@ impl Drop for Stylesheet {
 }
 
 impl Stylesheet {
-    /// Compiles a stylesheet's text.
-    pub fn compile(text: &[u8]) -> Result<Stylesheet, String> {
+    /// Compiles a stylesheet's text; `xsl:import`/`xsl:include` read the mapped resources.
+    pub fn compile(text: &[u8], resources: Resources) -> Result<Stylesheet, String> {
         init();
         let doc = parse(text, "the stylesheet")?;
         // SAFETY: `doc` is a valid document; on success the stylesheet takes it over, on
         // failure it is still ours to free.
-        let ptr = unsafe { ffi::xsltParseStylesheetDoc(doc) };
+        let ptr = resources.serve(|| unsafe { ffi::xsltParseStylesheetDoc(doc) });
         if ptr.is_null() {
             // SAFETY: not taken over by a stylesheet.
             unsafe { ffi::xmlFreeDoc(doc) };
             return Err(last_error("the stylesheet does not compile"));
         }
-        Ok(Stylesheet { ptr })
+        Ok(Stylesheet { ptr, resources })
     }
 
     /// Applies the stylesheet to `input` with string parameters; the result as serialized by
@@ -58,14 +59,16 @@ impl Stylesheet {
             }
             // String parameters, quoted by libxslt (no XPath evaluation of their values).
             ffi::xsltQuoteUserParams(ctxt, ptrs.as_mut_ptr());
-            let result = ffi::xsltApplyStylesheetUser(
-                self.ptr,
-                doc,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                std::ptr::null_mut(),
-                ctxt,
-            );
+            let result = self.resources.serve(|| {
+                ffi::xsltApplyStylesheetUser(
+                    self.ptr,
+                    doc,
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                    std::ptr::null_mut(),
+                    ctxt,
+                )
+            });
             let failed = (*ctxt).state != ffi::xsltTransformState_XSLT_STATE_OK;
             ffi::xsltFreeTransformContext(ctxt);
             if result.is_null() || failed {
@@ -95,7 +98,7 @@ impl Stylesheet {
 
 #[cfg(test)]
 mod tests {
-    use super::Stylesheet;
+    use super::{Resources, Stylesheet};
 
     const RENAME: &str = r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
   <xsl:output method="xml" omit-xml-declaration="yes"/>
@@ -105,7 +108,7 @@ mod tests {
 
     #[test]
     fn transforms_with_string_parameters() {
-        let s = Stylesheet::compile(RENAME.as_bytes()).unwrap();
+        let s = Stylesheet::compile(RENAME.as_bytes(), Resources::default()).unwrap();
         let out = s.transform(b"<a>x</a>", &[]).unwrap();
         assert_eq!(String::from_utf8_lossy(&out).trim(), r#"<b g="hi">x</b>"#);
         let out = s.transform(b"<a>y</a>", &[("greeting", "it's")]).unwrap();
@@ -114,13 +117,17 @@ mod tests {
 
     #[test]
     fn refuses_what_could_escape_or_explode() {
-        let e = Stylesheet::compile(b"<xsl:stylesheet").err().unwrap();
+        let e = Stylesheet::compile(b"<xsl:stylesheet", Resources::default())
+            .err()
+            .unwrap();
         assert!(e.contains("not well-formed"), "{e}");
-        let e = Stylesheet::compile(b"<x/>").err().unwrap();
+        let e = Stylesheet::compile(b"<x/>", Resources::default())
+            .err()
+            .unwrap();
         assert!(e.contains("does not compile"), "{e}");
         let doctype = format!("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>{RENAME}");
-        assert!(Stylesheet::compile(doctype.as_bytes()).is_err());
-        let s = Stylesheet::compile(RENAME.as_bytes()).unwrap();
+        assert!(Stylesheet::compile(doctype.as_bytes(), Resources::default()).is_err());
+        let s = Stylesheet::compile(RENAME.as_bytes(), Resources::default()).unwrap();
         assert!(s
             .transform(b"<!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>", &[])
             .is_err());
@@ -128,14 +135,45 @@ mod tests {
         let reads = r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
   <xsl:template match="/"><r><xsl:copy-of select="document('/etc/hostname')"/></r></xsl:template>
 </xsl:stylesheet>"#;
-        let s = Stylesheet::compile(reads.as_bytes()).unwrap();
+        let s = Stylesheet::compile(reads.as_bytes(), Resources::default()).unwrap();
         assert!(s.transform(b"<a/>", &[]).is_err());
         // Recursion without end is stopped by libxslt's depth limit.
         let forever = r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
   <xsl:template match="/"><xsl:call-template name="f"/></xsl:template>
   <xsl:template name="f"><xsl:call-template name="f"/></xsl:template>
 </xsl:stylesheet>"#;
-        let s = Stylesheet::compile(forever.as_bytes()).unwrap();
+        let s = Stylesheet::compile(forever.as_bytes(), Resources::default()).unwrap();
         assert!(s.transform(b"<a/>", &[]).is_err());
+    }
+
+    #[test]
+    fn imports_and_documents_read_mapped_resources_only() {
+        let main = r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:import href="common/names.xsl"/>
+  <xsl:output method="xml" omit-xml-declaration="yes"/>
+  <xsl:template match="/a"><r><xsl:call-template name="hello"/><xsl:value-of select="document('codes.xml')/codes/c[@k=current()/@k]"/></r></xsl:template>
+</xsl:stylesheet>"#;
+        let names = r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:template name="hello"><h>hello</h></xsl:template>
+</xsl:stylesheet>"#;
+        let codes = r#"<codes><c k="1">one</c><c k="2">two</c></codes>"#;
+        let mapped = Resources::new(&[
+            ("common/names.xsl", names.as_bytes()),
+            ("codes.xml", codes.as_bytes()),
+        ]);
+        let s = Stylesheet::compile(main.as_bytes(), mapped).unwrap();
+        let out = s.transform(br#"<a k="2"/>"#, &[]).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out).trim(),
+            "<r><h>hello</h>two</r>"
+        );
+        // Without the mapping the import is refused, and so is an unmapped document().
+        let e = Stylesheet::compile(main.as_bytes(), Resources::default())
+            .err()
+            .unwrap();
+        assert!(e.contains("does not compile"), "{e}");
+        let only_import = Resources::new(&[("common/names.xsl", names.as_bytes())]);
+        let s = Stylesheet::compile(main.as_bytes(), only_import).unwrap();
+        assert!(s.transform(br#"<a k="2"/>"#, &[]).is_err());
     }
 }
