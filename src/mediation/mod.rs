@@ -679,6 +679,10 @@ impl Runtime for Engine {
         &self.registry
     }
 
+    fn stats(&self) -> &crate::telemetry::metrics::ShardStats {
+        self.metrics.shard(self.shard)
+    }
+
     fn json(&self) -> &crate::json::JsonSettings {
         &self.json
     }

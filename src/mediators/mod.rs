@@ -139,6 +139,8 @@ pub trait Runtime {
     fn registry(&self) -> &ShardRegistry;
     /// WSO2's JSON ⇄ XML settings.
     fn json(&self) -> &JsonSettings;
+    /// This shard's counters.
+    fn stats(&self) -> &crate::telemetry::metrics::ShardStats;
 }
 
 /// How far one request may be split (`[mediation]` settings).
@@ -445,7 +447,6 @@ pub fn local_text(c: &impl Compile, key: &str) -> Option<String> {
 const MI_MEDIATORS: &[&str] = &[
     "bean",
     "builder",
-    "cache",
     "callout",
     "class",
     "conditionalRouter",
@@ -565,6 +566,7 @@ macro_rules! mediators {
 
 mediators! {
     "aggregate" => Aggregate(aggregate::Aggregate, boxed),
+    "cache" => Cache(cache::Cache),
     "call" => Call(call::Call),
     "call-template" => CallTemplate(call_template::CallTemplate),
     "clone" => Clone(clone::Clone, boxed),

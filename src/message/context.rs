@@ -101,6 +101,9 @@ pub struct MessageContext {
     /// Headers the client's response gets whatever the flow does with the message's own (the
     /// CORS headers of an API, as Synapse's `CORSHelper` adds them).
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// What a cache finder's miss leaves for the collector on the response path (MI's
+    /// `CachableResponse`; the cache mediator's own type).
+    pub cache: Option<Rc<dyn std::any::Any>>,
 }
 
 /// A failed body read, kept so that it can be raised again.
@@ -212,6 +215,7 @@ impl MessageContext {
             payload_only: false,
             body_replaced: false,
             response_headers: Vec::new(),
+            cache: None,
         };
         if no_body {
             ctx.body = Body::Empty;
@@ -274,6 +278,7 @@ impl MessageContext {
             payload_only: false,
             body_replaced: true,
             response_headers: Vec::new(),
+            cache: self.cache.clone(),
         }
     }
 

@@ -117,6 +117,13 @@ pub struct ShardStats {
     pub in_flight: AtomicI64,
     pub registry_hits: AtomicU64,
     pub registry_misses: AtomicU64,
+    /// Cache mediator: answers from a cache, lookups that missed, responses stored, responses
+    /// not stored (status, method, size or `no-store`), entries found past their timeout.
+    pub cache_hits: AtomicU64,
+    pub cache_misses: AtomicU64,
+    pub cache_stored: AtomicU64,
+    pub cache_not_stored: AtomicU64,
+    pub cache_expired: AtomicU64,
 }
 
 impl ShardStats {
@@ -256,7 +263,7 @@ impl Metrics {
                 escape(name)
             );
         }
-        let shard_families: [ShardFamily; 5] = [
+        let shard_families: [ShardFamily; 10] = [
             (
                 "mint_http_connections",
                 "gauge",
@@ -286,6 +293,36 @@ impl Metrics {
                 "counter",
                 "Registry lookups that read the file.",
                 |s| s.registry_misses.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "mint_cache_hits_total",
+                "counter",
+                "Requests the cache mediator answered from its cache.",
+                |s| s.cache_hits.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "mint_cache_misses_total",
+                "counter",
+                "Requests the cache mediator did not find (or found stale).",
+                |s| s.cache_misses.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "mint_cache_stored_total",
+                "counter",
+                "Responses the cache mediator stored.",
+                |s| s.cache_stored.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "mint_cache_not_stored_total",
+                "counter",
+                "Responses the cache mediator did not store (status, method, size or no-store).",
+                |s| s.cache_not_stored.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "mint_cache_expired_total",
+                "counter",
+                "Cache entries found past their timeout (dropped at that lookup).",
+                |s| s.cache_expired.load(Ordering::Relaxed) as i64,
             ),
         ];
         for (name, ty, help, get) in shard_families {
