@@ -125,13 +125,22 @@ pub fn builder(settings: &Settings) -> http1::Builder {
     b
 }
 
+/// What a request knows of its connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Conn {
+    /// It came in on the HTTPS listener.
+    pub https: bool,
+    /// The client's address (Synapse's `REMOTE_ADDR`).
+    pub remote: Option<std::net::IpAddr>,
+}
+
 /// What answers the requests of a connection (in mint, the shard's mediation engine). The
 /// future owns what it needs, so the connection can hold it across awaits.
 pub trait Handler: 'static {
     fn handle(
         &self,
         req: Request<Incoming>,
-        https: bool,
+        conn: Conn,
     ) -> impl Future<Output = Response<Body>> + use<Self>;
 }
 
@@ -143,7 +152,7 @@ pub async fn serve<S, H>(
     io: S,
     fd: RawFd,
     handler: Rc<H>,
-    https: bool,
+    conn: Conn,
     drain: Rc<Signal>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
@@ -156,7 +165,7 @@ pub async fn serve<S, H>(
         let outcome = match refuse(&req) {
             Some(refused) => Err(refused),
             None => Ok(futures_lite::future::or(
-                AssertUnwindSafe(handler.handle(req, https))
+                AssertUnwindSafe(handler.handle(req, conn))
                     .catch_unwind()
                     .map(|r| r.unwrap_or_else(|_| panic_response())),
                 watch::client_gone(fd).map(|()| {

@@ -16,6 +16,7 @@ pub mod respond;
 #[cfg(test)]
 mod tests;
 
+use crate::http::server::Conn;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -170,18 +171,18 @@ impl crate::http::server::Handler for EngineSlot {
     fn handle(
         &self,
         req: Request<hyper::body::Incoming>,
-        https: bool,
+        conn: Conn,
     ) -> impl Future<Output = Response<Body>> + use<> {
         let engine = self.get();
         let req = req.map(|b| Body::Incoming(Streamed::new(b, Side::Client)));
-        async move { engine.handle(req, https).await }
+        async move { engine.handle(req, conn).await }
     }
 }
 
 impl Engine {
     /// Serves one request from start to finish, and counts it. The body is the client's stream
     /// ([`Body::Incoming`]), or any body a test builds.
-    pub async fn handle(&self, req: Request<Body>, https: bool) -> Response<Body> {
+    pub async fn handle(&self, req: Request<Body>, conn: Conn) -> Response<Body> {
         let started = Instant::now();
         let in_flight = InFlight::enter(&self.metrics.shard(self.shard).in_flight);
         let method = req.method().clone();
@@ -190,7 +191,7 @@ impl Engine {
             .logging
             .access_log
             .then(|| req.uri().path().to_string());
-        let (resp, service) = self.mediate_request(req, https).await;
+        let (resp, service) = self.mediate_request(req, conn).await;
         drop(in_flight);
         let status = resp.status();
         if let Some(stats) = service.and_then(|s| s.stats.as_ref()) {
@@ -214,14 +215,15 @@ impl Engine {
     async fn mediate_request(
         &self,
         req: Request<Body>,
-        https: bool,
+        conn: Conn,
     ) -> (Response<Body>, Option<Served<'_>>) {
         let mut ctx = MessageContext::new(
             without_dot_segments(req),
-            https,
+            conn.https,
             self.settings.http.max_body_size,
             Duration::from_millis(self.settings.http.body_read_timeout_ms),
         );
+        ctx.remote = conn.remote;
         // Borrowed, not cloned: an Arc clone per request would bounce its counter between cores.
         let config = &*self.config;
         match dispatch::route(config, &self.settings.cors, &mut ctx) {

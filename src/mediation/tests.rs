@@ -80,7 +80,7 @@ impl Rig {
 
     /// Runs `req` through the engine and collects the answer.
     async fn send(&self, req: Request<Body>) -> Answered {
-        let resp = self.engine.handle(req, false).await;
+        let resp = self.engine.handle(req, Default::default()).await;
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.into_body().collect().await.unwrap().to_bytes();

@@ -470,7 +470,6 @@ const MI_MEDIATORS: &[&str] = &[
     "smooks",
     "spring",
     "store",
-    "throttle",
     "transaction",
     "xquery",
 ];
@@ -577,6 +576,7 @@ mediators! {
     "foreach" => ForEach(foreach::ForEach, boxed),
     "header" => Header(header::Header),
     "in" => In(in_flow::In),
+    "throttle" => Throttle(throttle::Throttle),
     "throwError" => ThrowError(throw_error::ThrowError),
     "validate" => Validate(validate::Validate, boxed),
     "iterate" => Iterate(iterate::Iterate, boxed),

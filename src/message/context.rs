@@ -104,6 +104,30 @@ pub struct MessageContext {
     /// What a cache finder's miss leaves for the collector on the response path (MI's
     /// `CachableResponse`; the cache mediator's own type).
     pub cache: Option<Rc<dyn std::any::Any>>,
+    /// The client's address (`REMOTE_ADDR`).
+    pub remote: Option<std::net::IpAddr>,
+    /// A concurrency slot a throttle mediator gave this message: handed back when the
+    /// backend's response arrives or the message ends, whichever comes first.
+    pub throttle_slot: Option<ConcurrencySlot>,
+}
+
+/// One of a throttle's concurrent-access slots, handed back on drop.
+#[derive(Debug)]
+pub struct ConcurrencySlot {
+    pub available: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    pub limit: i64,
+}
+
+impl Drop for ConcurrencySlot {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering;
+        let limit = self.limit;
+        let _ = self
+            .available
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                (v < limit).then_some(v + 1)
+            });
+    }
 }
 
 /// A failed body read, kept so that it can be raised again.
@@ -216,6 +240,8 @@ impl MessageContext {
             body_replaced: false,
             response_headers: Vec::new(),
             cache: None,
+            remote: None,
+            throttle_slot: None,
         };
         if no_body {
             ctx.body = Body::Empty;
@@ -279,6 +305,8 @@ impl MessageContext {
             body_replaced: true,
             response_headers: Vec::new(),
             cache: self.cache.clone(),
+            remote: self.remote,
+            throttle_slot: None,
         }
     }
 
@@ -310,6 +338,9 @@ impl MessageContext {
 
     /// The current message becomes `resp` (after a backend call).
     pub fn set_response(&mut self, resp: http::Response<Streamed>) {
+        // The backend answered: a throttle's concurrent-access slot is free again (as Synapse's
+        // callback receiver hands it back).
+        self.throttle_slot = None;
         let (parts, body) = resp.into_parts();
         self.xml = None;
         self.body_replaced = false;

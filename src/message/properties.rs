@@ -42,7 +42,11 @@ pub fn get<'a>(ctx: &'a MessageContext, scope: Scope, name: &str) -> Option<Cow<
         Scope::Default | Scope::Operation | Scope::Axis2Client | Scope::Variable => {
             ctx.props.get(name).map(borrowed)
         }
-        Scope::Axis2 => ctx.axis2.get(name).map(borrowed),
+        Scope::Axis2 => ctx.axis2.get(name).map(borrowed).or_else(|| match name {
+            // Synapse's transport sets both to the client's IP (no reverse lookup).
+            "REMOTE_ADDR" | "REMOTE_HOST" => ctx.remote.map(|ip| Cow::Owned(ip.to_string())),
+            _ => None,
+        }),
         Scope::Transport => ctx
             .headers
             .get(name)

@@ -24,7 +24,7 @@ use crate::deploy::hub::ConfigHub;
 use crate::endpoint::{Backends, Clock};
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::client::Pool;
-use crate::http::server::{builder, serve, Signal};
+use crate::http::server::{builder, serve, Conn, Signal};
 use crate::http::tls::TlsSource;
 use crate::mediation::{Engine, EngineSlot};
 use crate::registry::cache::ShardRegistry;
@@ -470,7 +470,11 @@ async fn shard_main(
                 let open = OpenConn::new(&active, &stats, shard);
                 glommio::spawn_local(async move {
                     let fd = stream.as_raw_fd();
-                    serve(&hb, stream, fd, engine, false, drain).await;
+                    let conn = Conn {
+                        https: false,
+                        remote: stream.peer_addr().ok().map(|a| a.ip()),
+                    };
+                    serve(&hb, stream, fd, engine, conn, drain).await;
                     drop(open);
                 })
                 .detach();
@@ -534,6 +538,10 @@ async fn shard_main(
                     let open = OpenConn::new(&active, &stats, shard);
                     glommio::spawn_local(async move {
                         let fd = stream.as_raw_fd();
+                        let conn = Conn {
+                            https: true,
+                            remote: stream.peer_addr().ok().map(|a| a.ip()),
+                        };
                         let hs = tls.accept(stream);
                         let timer = async {
                             glommio::timer::Timer::new(handshake_timeout).await;
@@ -543,7 +551,7 @@ async fn shard_main(
                             ))
                         };
                         match futures_lite::future::or(hs, timer).await {
-                            Ok(tls_stream) => serve(&hb, tls_stream, fd, engine, true, drain).await,
+                            Ok(tls_stream) => serve(&hb, tls_stream, fd, engine, conn, drain).await,
                             Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
                         }
                         drop(open);
