@@ -24,6 +24,7 @@
 mod names;
 mod number;
 pub mod path;
+pub mod schema;
 mod stream_xml;
 mod to_json;
 mod to_xml;

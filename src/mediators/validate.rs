@@ -12,27 +12,51 @@
 //! - `<resource location="…" key="…"/>` children map what an `xs:import`/`xs:include` names to
 //!   a local entry or registry resource (Synapse's ResourceMap); nothing else can be read.
 //!
-//! Not built: JSONPath sources (a deployment error: a guard must not run with part of its
-//! rules), JSON Schema (MI validates a JSON message against one: in mint a JSON message is a
-//! fault) and features (warned).
+//! - a JSON message (or a `json-eval(…)` source) is validated against a JSON Schema (the schema
+//!   key's text is JSON; with several keys the last, as Synapse reads them), as MI 4.x does:
+//!   `ERROR_MESSAGE` is the first violation, `ERROR_DETAIL` "Error while validating Json
+//!   message" and every violation with its place; an empty payload is `{}`.
+//!
+//! Not built: features (warned).
 
 use std::rc::Rc;
-use std::sync::Arc;
 
-use super::compiled_key::Key;
+use super::compiled_key::{Compiled, Key};
+use super::iterate::Path;
 use super::{Compile, Flow, Mediate, Mediator, Runtime};
 use crate::diag::Origin;
 use crate::error::{Error, Result};
-use crate::message::{Expr, MessageContext};
+use crate::message::MessageContext;
 use crate::synapse::model::Element;
 use crate::synapse::parse::is_synapse;
-use crate::xmllib::Schema;
+use crate::json::schema::JsonSchema;
+use crate::xmllib::{Resources, Schema};
 
 #[derive(Debug, Clone)]
 pub struct Validate {
     schema: Key,
-    source: Option<Arc<Expr>>,
+    source: Option<Path>,
     on_fail: Vec<Mediator>,
+}
+
+/// What the schema keys name: XML Schemas (combined), or a JSON Schema (their texts are JSON).
+pub enum Checker {
+    Xsd(Schema),
+    Json(JsonSchema),
+}
+
+impl Compiled for Checker {
+    const WHAT: &'static str = "schema";
+    fn compile(texts: &[&[u8]], resources: Resources) -> std::result::Result<Self, String> {
+        let json = |t: &[u8]| t.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        match texts.last() {
+            Some(last) if texts.iter().all(|t| json(t)) => {
+                let mapped = resources.entries();
+                Ok(Checker::Json(JsonSchema::compile(last, &mapped)?))
+            }
+            _ => Ok(Checker::Xsd(Schema::compile(texts, resources)?)),
+        }
+    }
 }
 
 impl Mediate for Validate {
@@ -73,18 +97,11 @@ impl Mediate for Validate {
             return None;
         };
         let source = match el.attr("source") {
-            Some(s) if s.trim_start().starts_with("json-eval(") || s.trim_start().starts_with('$') => {
-                r.error(
-                    el.pos,
-                    "validate against a JSON Schema (a JSONPath source) is not supported by mint yet",
-                );
-                return None;
-            }
-            Some(s) => Some(super::xpath(c, s, el, at)?),
+            Some(s) => Some(Path::compile(c, s, el, at)?),
             None => None,
         };
         let keys: Vec<(&str, &Element)> = schemas.iter().map(|(k, e)| (k.as_str(), *e)).collect();
-        let schema = Key::compile_all::<Schema>(c, &keys, &resources, &super::at(keys[0].1, at))?;
+        let schema = Key::compile_all::<Checker>(c, &keys, &resources, &super::at(keys[0].1, at))?;
         let on_fail = super::list(c, on_fail, &super::at(on_fail, at));
         Some(Validate {
             schema,
@@ -94,14 +111,27 @@ impl Mediate for Validate {
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
-        if ctx.body_type == crate::message::context::BodyType::Json {
-            return Err(Error::mediation(
-                "validating a JSON message (against a JSON Schema, as MI does) is not supported \
-                 by mint yet",
-            ));
+        let checker: Rc<Checker> = self.schema.get(rt, ctx).await?;
+        let json_source = matches!(self.source, Some(Path::Json(_)));
+        if json_source || ctx.body_type == crate::message::context::BodyType::Json {
+            let Checker::Json(schema) = &*checker else {
+                return Err(Error::mediation(
+                    "Can not find valid JSON Schema content (the schema is an XML Schema; the \
+                     message is JSON)",
+                ));
+            };
+            return self.validate_json(rt, ctx, schema).await;
         }
-        let schema: Rc<Schema> = self.schema.get(rt, ctx).await?;
-        let (doc, node) = super::xslt::source_element(rt, ctx, self.source.as_deref())
+        let Checker::Xsd(schema) = &*checker else {
+            return Err(Error::mediation(
+                "the schema is a JSON Schema; the message is XML",
+            ));
+        };
+        let xpath = match &self.source {
+            Some(Path::XPath(x)) => Some(x.as_ref()),
+            _ => None,
+        };
+        let (doc, node) = super::xslt::source_element(rt, ctx, xpath)
             .await?
             .ok_or_else(|| {
                 Error::mediation(
@@ -126,5 +156,46 @@ impl Mediate for Validate {
 
     fn branches(&self) -> Vec<&[Mediator]> {
         vec![&self.on_fail]
+    }
+}
+
+impl Validate {
+    /// A JSON payload (or the `json-eval` source's value) against a JSON Schema.
+    async fn validate_json(
+        &self,
+        rt: &impl Runtime,
+        ctx: &mut MessageContext,
+        schema: &JsonSchema,
+    ) -> Result<Flow> {
+        use crate::json::path::JsonPathResult;
+        let instance = match &self.source {
+            Some(Path::Json(p)) => match rt.eval_json(ctx, p).await? {
+                JsonPathResult::Value(v) => v,
+                JsonPathResult::List(items) => serde_json::Value::Array(items),
+                JsonPathResult::NotFound => serde_json::Value::Object(Default::default()),
+            },
+            _ => {
+                let bytes = ctx.body_bytes().await?;
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    serde_json::Value::Object(Default::default())
+                } else {
+                    serde_json::from_slice(&bytes).map_err(|e| {
+                        Error::mediation(format!("Error while validating the JSON Schema: {e}"))
+                    })?
+                }
+            }
+        };
+        glommio::yield_if_needed().await;
+        let violations = schema.validate(&instance);
+        let Some((first, _)) = violations.first() else {
+            return Ok(Flow::Continue);
+        };
+        let detail: Vec<&str> = violations.iter().map(|(_, d)| d.as_str()).collect();
+        ctx.props.insert("ERROR_MESSAGE".into(), first.clone());
+        ctx.props.insert(
+            "ERROR_DETAIL".into(),
+            format!("Error while validating Json message {}", detail.join("; ")),
+        );
+        Ok(rt.run_list(ctx, &self.on_fail).await)
     }
 }

@@ -78,6 +78,14 @@ impl Resources {
         )
     }
 
+    /// (location, text) of each.
+    pub fn entries(&self) -> Vec<(&str, &[u8])> {
+        self.0
+            .iter()
+            .map(|(l, t)| (l.as_str(), t.as_slice()))
+            .collect()
+    }
+
     pub(crate) fn push(&mut self, location: String, text: Vec<u8>) {
         self.0.push((location, text));
     }

@@ -95,9 +95,9 @@ fn what_mint_cannot_check_fully_does_not_deploy() {
         ),
         (
             format!(
-                r#"<validate source="json-eval($.a)"><schema key="order_xsd"/>{ON_FAIL}</validate>"#
+                r#"<validate source="json-eval($..)"><schema key="order_xsd"/>{ON_FAIL}</validate>"#
             ),
-            "JSON Schema",
+            "invalid JSONPath",
         ),
         (
             r#"<validate><schema key="order_xsd"/></validate>"#.to_string(),
