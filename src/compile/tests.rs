@@ -312,18 +312,19 @@ fn control_properties_mint_does_not_act_on_are_warned_about() {
     let (_, problems) = compile(&[(
         ArtifactDir::Sequences,
         r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S">
+    <property name="FORCE_HTTP_1.0" value="true" scope="axis2"/>
+    <property name="NO_KEEPALIVE" value="true" scope="axis2"/>
     <property name="FORCE_SC_ACCEPTED" value="true" scope="axis2"/>
     <property name="OUT_ONLY" value="true"/>
-    <property name="FORCE_SC_ACCEPTED" value="true"/>
     <property name="HTTP_SC" value="200" scope="axis2"/>
 </sequence>"#,
     )]);
     assert_eq!(
         of(&problems, Severity::Warning),
         [
-            "t0.xml:2:5: warning: control property 'FORCE_SC_ACCEPTED' is stored, but mint does not act on it yet (in WSO2 it answers the client 202 without waiting for the backend)",
-            "t0.xml:3:5: warning: control property 'OUT_ONLY' is stored, but mint does not act on it yet (in WSO2 it sends without waiting for a response)",
+            "t0.xml:2:5: warning: control property 'FORCE_HTTP_1.0' is stored, but mint does not act on it yet (in WSO2 it sends the request as HTTP/1.0)",
+            "t0.xml:3:5: warning: control property 'NO_KEEPALIVE' is stored, but mint does not act on it yet (in WSO2 it closes the backend connection after the exchange)",
         ],
-        "the default-scope FORCE_SC_ACCEPTED and HTTP_SC (honoured) are not warned about"
+        "FORCE_SC_ACCEPTED, OUT_ONLY and HTTP_SC (honoured) are not warned about"
     );
 }

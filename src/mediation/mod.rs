@@ -19,6 +19,9 @@ mod tests;
 use crate::http::server::Conn;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -118,7 +121,16 @@ pub struct Engine {
     pub json: crate::json::JsonSettings,
     /// The user store for APIs with MI's basic-auth handler (`None`: such APIs refuse everyone).
     pub users: Option<crate::userstore::UserStore>,
+    /// This engine, for the work a message leaves running after its client was answered
+    /// (OUT_ONLY and FORCE_SC_ACCEPTED sends); set once the engine is shared.
+    pub me: std::cell::OnceCell<std::rc::Weak<Engine>>,
+    /// Detached sends running now on this shard.
+    pub detached: Cell<usize>,
 }
+
+/// Most detached sends a shard runs at once; past it a send waits in its own flow (the client
+/// waits too), so that a flood of fire-and-forget requests keeps its backpressure.
+const MAX_DETACHED: usize = 10_000;
 
 /// A shard's current engine: rebuilt when the deployer publishes a new configuration.
 pub struct EngineSlot {
@@ -132,7 +144,7 @@ impl EngineSlot {
         EngineSlot {
             seen: Cell::new(hub.generation()),
             hub,
-            current: RefCell::new(Rc::new(engine)),
+            current: RefCell::new(shared(engine)),
         }
     }
 
@@ -160,11 +172,20 @@ impl EngineSlot {
             shard: old.shard,
             json: old.json.clone(),
             users: old.users.clone(),
+            me: Default::default(),
+            detached: Cell::new(0),
         };
-        *self.current.borrow_mut() = Rc::new(engine);
+        *self.current.borrow_mut() = shared(engine);
         self.seen.set(generation);
         tracing::debug!(shard = old.shard, generation, "configuration swapped in");
     }
+}
+
+/// The engine in its `Rc`, knowing itself.
+fn shared(engine: Engine) -> Rc<Engine> {
+    let rc = Rc::new(engine);
+    let _ = rc.me.set(Rc::downgrade(&rc));
+    rc
 }
 
 impl crate::http::server::Handler for EngineSlot {
@@ -293,6 +314,11 @@ impl Engine {
 
     /// The client's answer once mediation has finished.
     async fn finish(&self, mut ctx: MessageContext) -> Response<Body> {
+        if ctx.called && ctx.axis2_true("FORCE_SC_ACCEPTED") {
+            // Synapse answers 202 as soon as the in-flow hands the message to a backend, and
+            // sends nothing later: the flow after that `call` ran, its answer goes nowhere.
+            return dispatch::empty(http::StatusCode::ACCEPTED);
+        }
         if ctx.responded {
             if let Err(e) = self.convert_for_output(&mut ctx).await {
                 // Content that cannot be converted belongs to whoever sent it; the fault
@@ -683,6 +709,52 @@ impl Runtime for Engine {
 
     fn stats(&self) -> &crate::telemetry::metrics::ShardStats {
         self.metrics.shard(self.shard)
+    }
+
+    async fn detach(&self, mut ctx: MessageContext, job: crate::mediators::Detached) {
+        use crate::mediators::Detached;
+        let run = move |engine: Rc<Engine>, mut ctx: MessageContext| async move {
+            match job {
+                Detached::Send { endpoint, receive } => {
+                    engine.send(&mut ctx, endpoint, receive).await
+                }
+                Detached::Call { endpoint } => match engine.call(&mut ctx, endpoint).await {
+                    // Read the ignored answer, so that its connection can be used again.
+                    Ok(()) => drop(ctx.body_bytes().await),
+                    Err(e) if e.is_discarded() => {}
+                    Err(e) => engine.run_fault(&mut ctx, e).await,
+                },
+            }
+            // Whatever the flow answered goes nowhere: the client was answered already.
+        };
+        let engine = self.me.get().and_then(std::rc::Weak::upgrade);
+        match engine {
+            Some(engine) if self.detached.get() < MAX_DETACHED => {
+                self.detached.set(self.detached.get() + 1);
+                glommio::spawn_local(async move {
+                    let e = engine.clone();
+                    let outcome = AssertUnwindSafe(run(engine, ctx)).catch_unwind().await;
+                    if outcome.is_err() {
+                        tracing::error!("a detached send panicked; it was abandoned");
+                    }
+                    e.detached.set(e.detached.get().saturating_sub(1));
+                })
+                .detach();
+            }
+            // Too many already: the flow waits for it.
+            Some(engine) => run(engine, ctx).await,
+            // No shared engine (a test rig): the same, here.
+            None => match job {
+                Detached::Send { endpoint, receive } => {
+                    self.send(&mut ctx, endpoint, receive).await
+                }
+                Detached::Call { endpoint } => {
+                    if let Err(e) = self.call(&mut ctx, endpoint).await {
+                        self.run_fault(&mut ctx, e).await;
+                    }
+                }
+            },
+        }
     }
 
     fn json(&self) -> &crate::json::JsonSettings {

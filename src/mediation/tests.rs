@@ -69,6 +69,8 @@ impl Rig {
             metrics: Arc::new(Metrics::new(1)),
             fault_log: Default::default(),
             shard: 0,
+            me: Default::default(),
+            detached: Default::default(),
         };
         Rig { engine, upstream }
     }

@@ -120,6 +120,12 @@ impl Mediate for Call {
             Some(Target::Property(_) | Target::Variable(_)) => Some(Saved::take(ctx).await?),
             _ => None,
         };
+        if ctx.props.get("OUT_ONLY").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            // Fire and forget (Synapse's out-only call): the request goes out as it would, and
+            // the flow goes on at once with the message as it was. Boxed, as for send.
+            Box::pin(self.out_only(rt, ctx)).await?;
+            return Ok(Flow::Continue);
+        }
         if let Some(s) = &self.source {
             source(rt, ctx, s).await?;
         }
@@ -263,5 +269,20 @@ impl Saved {
         ctx.axis2 = self.axis2;
         ctx.is_response = self.is_response;
         ctx.status = self.status;
+    }
+}
+
+impl Call {
+    /// The request (from `source`) goes out on a copy of the message; nobody waits.
+    async fn out_only(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<()> {
+        let mut copy = super::send::detached_copy(ctx).await?;
+        if let Some(s) = &self.source {
+            source(rt, &mut copy, s).await?;
+        }
+        let job = super::Detached::Call {
+            endpoint: self.endpoint,
+        };
+        rt.detach(copy, job).await;
+        Ok(())
     }
 }

@@ -141,6 +141,21 @@ pub trait Runtime {
     fn json(&self) -> &JsonSettings;
     /// This shard's counters.
     fn stats(&self) -> &crate::telemetry::metrics::ShardStats;
+    /// Leaves `job` running on `ctx` (a copy of the message) after the current flow goes on or
+    /// ends: OUT_ONLY and FORCE_SC_ACCEPTED sends. What it answers goes nowhere.
+    async fn detach(&self, ctx: MessageContext, job: Detached);
+}
+
+/// Work a message leaves running (see [`Runtime::detach`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Detached {
+    /// `send`: the backend, then the response's sequence.
+    Send {
+        endpoint: Option<EpId>,
+        receive: Option<SeqId>,
+    },
+    /// `call` whose response nobody waits for.
+    Call { endpoint: Option<EpId> },
 }
 
 /// How far one request may be split (`[mediation]` settings).

@@ -16,9 +16,7 @@ const PROPERTY_TYPES: [&str; 9] = [
 
 /// Synapse control properties mint stores but does not act on yet: the scope WSO2 reads each
 /// in, and what it does there. Setting one is warned about at deployment (nothing silent).
-const NOT_HONOURED: [(&str, Scope, &str); 11] = [
-    ("OUT_ONLY", Scope::Default, "sends without waiting for a response"),
-    ("FORCE_SC_ACCEPTED", Scope::Axis2, "answers the client 202 without waiting for the backend"),
+const NOT_HONOURED: [(&str, Scope, &str); 9] = [
     ("FORCE_ERROR_ON_SOAP_FAULT", Scope::Default, "treats a SOAP fault from the backend as an endpoint failure"),
     ("DISABLE_CHUNKING", Scope::Axis2, "sends the request with Content-Length instead of chunked"),
     ("FORCE_HTTP_1.0", Scope::Axis2, "sends the request as HTTP/1.0"),

@@ -1,8 +1,14 @@
 //! `<send>`: delivers the message to its endpoint (a proxy's target endpoint when it names none,
 //! else the `To` address) and ends the flow; the response runs `receive` or the out sequence. In
 //! the out-flow, a `send` without an endpoint sends the response back to the client.
+//!
+//! In the in-flow, as Synapse's non-blocking send with its control properties:
+//! - `OUT_ONLY` (true): the message goes to the backend and nobody waits for an answer; the
+//!   client gets 202 at once;
+//! - `FORCE_SC_ACCEPTED` (axis2, true): the client gets 202 at once, and the exchange with the
+//!   backend and its response's sequence run on after it (their answer goes nowhere).
 
-use super::{Compile, Flow, Mediate, Runtime};
+use super::{Compile, Detached, Flow, Mediate, Runtime};
 use crate::diag::Origin;
 use crate::error::Result;
 use crate::message::{EpId, MessageContext, SeqId};
@@ -47,7 +53,48 @@ impl Mediate for Send {
         } else {
             ctx.target_endpoint
         });
+        if !ctx.is_response {
+            let out_only = ctx
+                .props
+                .get("OUT_ONLY")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            if out_only || ctx.axis2_true("FORCE_SC_ACCEPTED") {
+                let job = if out_only {
+                    Detached::Call { endpoint }
+                } else {
+                    Detached::Send {
+                        endpoint,
+                        receive: self.receive,
+                    }
+                };
+                // Boxed: this future sits in every nested send's frame otherwise.
+                Box::pin(detach(rt, ctx, job)).await?;
+                // The client's answer: 202 (nothing responded).
+                return Ok(Flow::Stop);
+            }
+        }
         rt.send(ctx, endpoint, self.receive).await;
         Ok(Flow::Stop)
     }
+}
+
+/// A copy of the message for work left running after the flow: the whole body, the headers,
+/// properties and fault handlers; the client's connection stays with the original.
+pub(super) async fn detached_copy(ctx: &mut MessageContext) -> Result<MessageContext> {
+    let body = ctx.body_bytes().await?;
+    let mut copy = ctx.fork(body, ctx.body_type);
+    copy.body_replaced = ctx.body_replaced;
+    copy.payload_only = ctx.payload_only;
+    Ok(copy)
+}
+
+/// Leaves `job` running on a copy of the message.
+pub(super) async fn detach(
+    rt: &impl Runtime,
+    ctx: &mut MessageContext,
+    job: Detached,
+) -> Result<()> {
+    let copy = detached_copy(ctx).await?;
+    rt.detach(copy, job).await;
+    Ok(())
 }

@@ -442,6 +442,8 @@ async fn shard_main(
             shard,
             json: boot.settings.json_settings().unwrap_or_default(),
             users: boot.users.clone(),
+            me: Default::default(),
+            detached: Default::default(),
         },
     ));
     // Rc around the Arc: a clone per connection stays on this core.
