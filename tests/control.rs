@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -25,22 +25,9 @@ fn recorder(delay: Duration) -> (u16, mpsc::Receiver<(String, String)>) {
             let Ok(mut stream) = stream else { continue };
             let tx = tx.clone();
             std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                let _ = reader.read_line(&mut line);
-                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let mut len = 0usize;
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; len];
-                let _ = reader.read_exact(&mut body);
+                let Some((path, _, body)) = read_request(&stream) else {
+                    return;
+                };
                 let _ = tx.send((path.clone(), String::from_utf8_lossy(&body).to_string()));
                 std::thread::sleep(delay);
                 let answer = format!("<answer>{path}</answer>");

@@ -219,10 +219,8 @@ fn policies_mint_cannot_honour_or_that_are_broken() {
                 ),
             ),
         );
-    let out = check_command(&h.root).output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success(), "{text}");
+    let (passed, text) = check_output(&h.root);
+    assert!(!passed, "{text}");
     for needle in [
         "NoId.xml:1:",
         "throttle needs an id",

@@ -190,6 +190,43 @@ pub fn check_command(home: &Path) -> Command {
     c
 }
 
+/// `mint check` on a home: whether it passed, and what it printed (stderr, then stdout).
+pub fn check_output(home: &Path) -> (bool, String) {
+    let out = check_command(home).output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    (out.status.success(), text)
+}
+
+/// A request a test's own backend thread read: (path, headers lower-cased, body).
+pub type Received = (String, Vec<(String, String)>, Vec<u8>);
+
+/// Reads one HTTP/1.1 request (with a Content-Length body) from a test backend's connection.
+pub fn read_request(stream: &TcpStream) -> Option<Received> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let path = line.split_whitespace().nth(1)?.to_string();
+    let mut headers = Vec::new();
+    let mut len = 0usize;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
+            if k == "content-length" {
+                len = v.parse().unwrap_or(0);
+            }
+            headers.push((k, v));
+        }
+    }
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    Some((path, headers, body))
+}
+
 pub fn start_mint(home: &Path, cores: usize) -> Mint {
     let offset = next_offset();
     let mut cmd = mint_command(home, Some(offset), cores);
