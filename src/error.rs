@@ -39,6 +39,9 @@ pub enum ErrorKind {
     /// The backend's response could not be processed: too large to read, or content a mediator
     /// or the output conversion cannot use (Synapse 101510).
     BadResponse,
+    /// The backend answered a SOAP fault and `FORCE_ERROR_ON_SOAP_FAULT` makes that a failure
+    /// of the endpoint (Synapse's ENDPOINT_CUSTOM_ERROR, 500000).
+    SoapFault,
     /// The endpoint is suspended (Synapse 303001).
     Suspended,
     /// No child of a failover / loadbalance endpoint is ready (Synapse 303000).
@@ -69,6 +72,7 @@ impl ErrorKind {
             ErrorKind::ConnectionClosed => "connection_closed",
             ErrorKind::Protocol => "protocol",
             ErrorKind::BadResponse => "bad_response",
+            ErrorKind::SoapFault => "soap_fault",
             ErrorKind::Suspended => "suspended",
             ErrorKind::NoneReady => "none_ready",
             ErrorKind::BodyTooLarge => "body_too_large",
@@ -149,6 +153,7 @@ impl Error {
                 | ErrorKind::Timeout
                 | ErrorKind::ConnectionClosed
                 | ErrorKind::Protocol
+                | ErrorKind::SoapFault
                 | ErrorKind::Suspended
                 | ErrorKind::NoneReady
         )
@@ -183,6 +188,7 @@ impl Error {
             ErrorKind::ConnectionClosed => 101505,
             ErrorKind::Protocol => 101506,
             ErrorKind::BadResponse => 101510,
+            ErrorKind::SoapFault => 500000,
             ErrorKind::Suspended => 303001,
             ErrorKind::NoneReady => 303000,
             ErrorKind::ClientIo | ErrorKind::ClientTimeout => 101000,

@@ -28,12 +28,11 @@ fn counting_backend() -> (u16, Arc<AtomicU64>) {
         let mut count = 0u64;
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let Some((path, headers, _)) = read_request(&stream) else {
+            let Some(req) = read_request(&stream) else {
                 continue;
             };
-            let if_none_match = headers
-                .iter()
-                .any(|(k, v)| k == "if-none-match" && v == "\"v1\"");
+            let path = req.target.clone();
+            let if_none_match = req.header("if-none-match") == Some("\"v1\"");
             let mut status = 200;
             let mut extra = String::new();
             if let Some(code) = path.strip_prefix("/status/") {

@@ -312,8 +312,8 @@ fn control_properties_mint_does_not_act_on_are_warned_about() {
     let (_, problems) = compile(&[(
         ArtifactDir::Sequences,
         r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S">
-    <property name="FORCE_HTTP_1.0" value="true" scope="axis2"/>
-    <property name="NO_KEEPALIVE" value="true" scope="axis2"/>
+    <property name="COPY_CONTENT_LENGTH_FROM_INCOMING" value="true" scope="axis2"/>
+    <property name="TRANSPORT_HEADERS" value="x" scope="axis2"/>
     <property name="FORCE_SC_ACCEPTED" value="true" scope="axis2"/>
     <property name="OUT_ONLY" value="true"/>
     <property name="HTTP_SC" value="200" scope="axis2"/>
@@ -322,8 +322,8 @@ fn control_properties_mint_does_not_act_on_are_warned_about() {
     assert_eq!(
         of(&problems, Severity::Warning),
         [
-            "t0.xml:2:5: warning: control property 'FORCE_HTTP_1.0' is stored, but mint does not act on it yet (in WSO2 it sends the request as HTTP/1.0)",
-            "t0.xml:3:5: warning: control property 'NO_KEEPALIVE' is stored, but mint does not act on it yet (in WSO2 it closes the backend connection after the exchange)",
+            "t0.xml:2:5: warning: control property 'COPY_CONTENT_LENGTH_FROM_INCOMING' is stored, but mint does not act on it yet (in WSO2 it copies the client's Content-Length)",
+            "t0.xml:3:5: warning: control property 'TRANSPORT_HEADERS' is stored, but mint does not act on it yet (in WSO2 it replaces every transport header at once (removing it, which clears them, is honoured))",
         ],
         "FORCE_SC_ACCEPTED, OUT_ONLY and HTTP_SC (honoured) are not warned about"
     );

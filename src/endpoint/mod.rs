@@ -72,6 +72,23 @@ pub trait Message {
 
     /// The backend's response becomes the current message.
     fn accept(&mut self, resp: Response<Streamed>);
+
+    /// Whether the accepted response is a SOAP fault that must fail the endpoint
+    /// (`FORCE_ERROR_ON_SOAP_FAULT`).
+    fn fails_as_soap_fault(&mut self) -> impl Future<Output = Result<bool>> {
+        async { Ok(false) }
+    }
+}
+
+/// How the request goes on the wire, from Synapse's axis2-scope control properties.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Framing {
+    /// `FORCE_HTTP_1.0`: an HTTP/1.0 request.
+    pub http10: bool,
+    /// `NO_KEEPALIVE`: `Connection: close`; the connection is not used again.
+    pub close: bool,
+    /// `POST_TO_URI`: the absolute URI in the request line.
+    pub absolute_uri: bool,
 }
 
 /// The message as it goes to a backend (taken out of the message: the response replaces it).
@@ -86,6 +103,7 @@ pub struct Outbound {
     pub content_type: Option<String>,
     /// Query parameters to add to the address (`format="get"`: the payload's fields).
     pub query: Option<String>,
+    pub framing: Framing,
 }
 
 /// Where a shard's backend requests go: its connection pool, called directly (no boxed future
@@ -407,6 +425,18 @@ impl Backends {
         match outcome {
             Ok(resp) => {
                 msg.accept(resp);
+                if msg.fails_as_soap_fault().await? {
+                    // The fault is the current message when the fault handler runs, as in
+                    // Synapse.
+                    return Err(Error::new(
+                        ErrorKind::SoapFault,
+                        Side::Backend,
+                        format!(
+                            "endpoint {name}: the backend answered a SOAP fault \
+                             (FORCE_ERROR_ON_SOAP_FAULT)"
+                        ),
+                    ));
+                }
                 Ok(())
             }
             Err(e) if e.kind == ErrorKind::Timeout && action == TimeoutAction::Discard => {
@@ -434,6 +464,7 @@ fn outgoing_request(
         soap_action,
         content_type,
         query,
+        framing,
     } = out;
     let with_query;
     let addr = match query.filter(|q| !q.is_empty()) {
@@ -472,9 +503,22 @@ fn outgoing_request(
         && matches!(body, Body::Empty);
     let mut req = Request::new(if no_body { Body::Empty } else { body });
     *req.method_mut() = method;
-    *req.uri_mut() = rules::normalize_path_and_query(&addr.path_and_query)
+    let path = rules::normalize_path_and_query(&addr.path_and_query);
+    let target = if framing.absolute_uri {
+        let scheme = if addr.origin.https { "https" } else { "http" };
+        format!("{scheme}://{}{path}", addr.authority())
+    } else {
+        path.into_owned()
+    };
+    *req.uri_mut() = target
         .parse()
         .map_err(|_| Error::mediation(format!("bad backend path {}", addr.path_and_query)))?;
+    if framing.http10 {
+        *req.version_mut() = http::Version::HTTP_10;
+    }
+    if framing.close {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     *req.headers_mut() = headers;
     Ok(req)
 }

@@ -107,6 +107,7 @@ impl Message for &mut TestMessage {
             soap_action: None,
             content_type: Some("text/plain".into()),
             query: None,
+            framing: Default::default(),
         })
     }
 

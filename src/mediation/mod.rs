@@ -824,6 +824,19 @@ impl endpoint::Message for Sending<'_, '_> {
             None => ctx.method.clone(),
         };
         self.engine.convert_for_output_as(ctx, soap).await?;
+        let framing = endpoint::Framing {
+            http10: ctx.axis2_true("FORCE_HTTP_1.0"),
+            close: ctx.axis2_true("NO_KEEPALIVE"),
+            absolute_uri: ctx.axis2_true("POST_TO_URI"),
+        };
+        if framing.http10
+            || ctx.axis2_true("DISABLE_CHUNKING")
+            || ctx.axis2_true("FORCE_HTTP_CONTENT_LENGTH")
+        {
+            // Read whole, the body goes with its Content-Length (never chunked).
+            let body = ctx.body_bytes().await?;
+            ctx.body = crate::http::body::Body::full(body);
+        }
         Ok(endpoint::Outbound {
             method,
             headers: std::mem::take(&mut ctx.headers),
@@ -831,11 +844,38 @@ impl endpoint::Message for Sending<'_, '_> {
             soap_action: ctx.action.clone().filter(|_| !ctx.doing_rest()),
             content_type: ctx.axis2.get("ContentType").cloned(),
             query,
+            framing,
         })
     }
 
     fn accept(&mut self, resp: Response<crate::http::body::Streamed>) {
         self.ctx.set_response(resp);
+    }
+
+    async fn fails_as_soap_fault(&mut self) -> Result<bool> {
+        let ctx = &mut *self.ctx;
+        let forced = ctx
+            .props
+            .get("FORCE_ERROR_ON_SOAP_FAULT")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if !forced || ctx.body_type != crate::message::context::BodyType::Xml {
+            return Ok(false);
+        }
+        // Boxed: rare, and its future would otherwise enlarge every send's.
+        Box::pin(async move {
+            let doc = ctx.document().await?;
+            Ok(doc.soap_body().is_some()
+                && doc.soap_payload().is_some_and(|p| {
+                    use crate::xpath::dom::Dom;
+                    doc.local_name(p) == "Fault"
+                        && matches!(
+                            doc.namespace_uri(p),
+                            "http://schemas.xmlsoap.org/soap/envelope/"
+                                | "http://www.w3.org/2003/05/soap-envelope"
+                        )
+                }))
+        })
+        .await
     }
 }
 

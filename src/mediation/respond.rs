@@ -76,7 +76,8 @@ pub fn fault_fallback(kind: ErrorKind, code: i64, _message: &str) -> Response<Bo
         ErrorKind::ConnectFailed
         | ErrorKind::ConnectionClosed
         | ErrorKind::Protocol
-        | ErrorKind::BadResponse => StatusCode::BAD_GATEWAY,
+        | ErrorKind::BadResponse
+        | ErrorKind::SoapFault => StatusCode::BAD_GATEWAY,
         ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         ErrorKind::Suspended | ErrorKind::NoneReady => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -16,15 +16,9 @@ const PROPERTY_TYPES: [&str; 9] = [
 
 /// Synapse control properties mint stores but does not act on yet: the scope WSO2 reads each
 /// in, and what it does there. Setting one is warned about at deployment (nothing silent).
-const NOT_HONOURED: [(&str, Scope, &str); 9] = [
-    ("FORCE_ERROR_ON_SOAP_FAULT", Scope::Default, "treats a SOAP fault from the backend as an endpoint failure"),
-    ("DISABLE_CHUNKING", Scope::Axis2, "sends the request with Content-Length instead of chunked"),
-    ("FORCE_HTTP_1.0", Scope::Axis2, "sends the request as HTTP/1.0"),
-    ("FORCE_HTTP_CONTENT_LENGTH", Scope::Axis2, "sends the request with Content-Length"),
+const NOT_HONOURED: [(&str, Scope, &str); 3] = [
     ("COPY_CONTENT_LENGTH_FROM_INCOMING", Scope::Axis2, "copies the client's Content-Length"),
-    ("POST_TO_URI", Scope::Axis2, "puts the absolute URI in the request line"),
-    ("NO_KEEPALIVE", Scope::Axis2, "closes the backend connection after the exchange"),
-    ("TRANSPORT_HEADERS", Scope::Axis2, "sets or clears every transport header at once"),
+    ("TRANSPORT_HEADERS", Scope::Axis2, "replaces every transport header at once (removing it, which clears them, is honoured)"),
     ("FAULTS_AS_HTTP_200", Scope::Axis2, "sends SOAP faults with status 200"),
 ];
 
@@ -96,9 +90,11 @@ impl Mediate for Property {
         if pattern {
             c.warn(at, "property pattern/group is not supported yet");
         }
+        // Removing TRANSPORT_HEADERS (every transport header) is honoured; setting it is not.
+        let honoured_removal = name == "TRANSPORT_HEADERS" && spec.is_none();
         if let Some((_, _, effect)) = NOT_HONOURED
             .iter()
-            .find(|(n, sc, _)| *n == name && *sc == scope)
+            .find(|(n, sc, _)| *n == name && *sc == scope && !honoured_removal)
         {
             c.warn(
                 at,

@@ -101,6 +101,10 @@ pub fn remove(ctx: &mut MessageContext, name: &str, scope: Scope) {
             ctx.props.remove(name);
         }
         Scope::Axis2 => {
+            if name == "TRANSPORT_HEADERS" {
+                // Synapse's idiom for dropping every transport header of the message.
+                ctx.headers.clear();
+            }
             ctx.axis2.remove(name);
         }
         Scope::Transport => {

@@ -198,15 +198,34 @@ pub fn check_output(home: &Path) -> (bool, String) {
     (out.status.success(), text)
 }
 
-/// A request a test's own backend thread read: (path, headers lower-cased, body).
-pub type Received = (String, Vec<(String, String)>, Vec<u8>);
+/// A request a test's own backend thread read.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The request target as sent (a path, or an absolute URI).
+    pub target: String,
+    /// `HTTP/1.1` or `HTTP/1.0`.
+    pub version: String,
+    /// Names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
 
-/// Reads one HTTP/1.1 request (with a Content-Length body) from a test backend's connection.
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads one HTTP/1.x request (with a Content-Length body) from a test backend's connection.
 pub fn read_request(stream: &TcpStream) -> Option<Received> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
-    let path = line.split_whitespace().nth(1)?.to_string();
+    let mut parts = line.split_whitespace();
+    let (target, version) = (parts.nth(1)?.to_string(), parts.next()?.to_string());
     let mut headers = Vec::new();
     let mut len = 0usize;
     loop {
@@ -224,7 +243,12 @@ pub fn read_request(stream: &TcpStream) -> Option<Received> {
     }
     let mut body = vec![0; len];
     reader.read_exact(&mut body).ok()?;
-    Some((path, headers, body))
+    Some(Received {
+        target,
+        version,
+        headers,
+        body,
+    })
 }
 
 pub fn start_mint(home: &Path, cores: usize) -> Mint {
