@@ -332,6 +332,7 @@ fn main() -> ExitCode {
             if users.is_none() && hub.current().apis.iter().any(|a| a.basic_auth) {
                 eprintln!("{}: warning: [user_store] type is a JDBC store, which mint does not implement: APIs with the basic-auth handler refuse every request", home.deployment_toml().display());
             }
+            metrics.server_up(&settings.server.hostname, settings.http_port());
             let boot = Boot {
                 home,
                 settings,

@@ -241,7 +241,14 @@ fn metrics_count_the_requests_just_made() {
         .map(|s| metric(&t, &format!("mint_http_connections_total{{shard=\"{s}\"}}")))
         .sum();
     assert!(conns >= 8.0, "{conns} connections counted");
-    assert!(t.contains("wso2_service_up{service_name=\"M\",service_type=\"api\"} 1"));
+    assert!(
+        t.contains("wso2_integration_service_up{service_name=\"M\",service_type=\"api\"} "),
+        "{t}"
+    );
+    assert!(
+        t.contains("wso2_integration_server_up{host=\"localhost\",port=\""),
+        "{t}"
+    );
     // Every sample line parses as `name{labels} value`.
     for l in t.lines().filter(|l| !l.starts_with('#')) {
         let (_, v) = l.rsplit_once(' ').unwrap();

@@ -8,7 +8,7 @@
 //! holds them, so a shard reaches its slot without a lookup.
 //!
 //! Names and labels follow WSO2 MI's Prometheus publisher (`wso2_integration_proxy_*`,
-//! `wso2_integration_api_*`, `wso2_up`, `wso2_service_up`) so existing dashboards work; what WSO2
+//! `wso2_integration_api_*`, `wso2_integration_server_up`, `wso2_integration_server_version`, `wso2_integration_service_up`, the last three the Unix time each came up) so existing dashboards work; what WSO2
 //! does not publish is under `mint_` (endpoints, connections, in-flight requests, registry cache,
 //! deployments).
 
@@ -144,8 +144,12 @@ pub struct Metrics {
     shard_stats: Box<[ShardStats]>,
     /// Append-only; replaced whole (copy on write) by the deployer when a new service appears.
     services: ArcSwap<Vec<Arc<ServiceStats>>>,
-    /// Names of the services deployed now (for `wso2_service_up`).
-    deployed: ArcSwap<Vec<(Kind, String)>>,
+    /// The services deployed now, with the time (Unix seconds) each came up (for
+    /// `wso2_integration_service_up`).
+    deployed: ArcSwap<Vec<(Kind, String, f64)>>,
+    /// When the server came up (Unix seconds), its host and HTTP port: MI's
+    /// `wso2_integration_server_up` labels.
+    server: std::sync::OnceLock<(f64, String, u16)>,
     pub deployments_ok: AtomicU64,
     pub deployments_failed: AtomicU64,
     pub config_generation: AtomicU64,
@@ -160,6 +164,7 @@ impl Metrics {
             shard_stats: (0..shards).map(|_| ShardStats::default()).collect(),
             services: ArcSwap::from_pointee(Vec::new()),
             deployed: ArcSwap::from_pointee(Vec::new()),
+            server: std::sync::OnceLock::new(),
             deployments_ok: AtomicU64::new(0),
             deployments_failed: AtomicU64::new(0),
             config_generation: AtomicU64::new(0),
@@ -196,9 +201,27 @@ impl Metrics {
         new
     }
 
-    /// Records which services the configuration now in use deploys.
+    /// Records which services the configuration now in use deploys (a service already up keeps
+    /// the time it came up).
     pub fn set_deployed(&self, services: Vec<(Kind, String)>) {
-        self.deployed.store(Arc::new(services));
+        let now = unix_now();
+        let before = self.deployed.load();
+        let list = services
+            .into_iter()
+            .map(|(k, n)| {
+                let since = before
+                    .iter()
+                    .find(|(bk, bn, _)| *bk == k && *bn == n)
+                    .map_or(now, |(_, _, t)| *t);
+                (k, n, since)
+            })
+            .collect();
+        self.deployed.store(Arc::new(list));
+    }
+
+    /// Records that the server is up, serving HTTP on `host`:`port`.
+    pub fn server_up(&self, host: &str, port: u16) {
+        let _ = self.server.set((unix_now(), host.to_string(), port));
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -243,15 +266,28 @@ impl Metrics {
                 let _ = writeln!(out, "{latency}_count{{{l}}} {r}");
             }
         }
+        // MI's gauges: the time (Unix seconds) the server and each service came up.
         let _ = writeln!(
             out,
-            "# HELP wso2_up Server status.\n# TYPE wso2_up gauge\nwso2_up 1"
+            "# HELP wso2_integration_server_up Server Status\n# TYPE wso2_integration_server_up gauge"
         );
+        if let Some((since, host, port)) = self.server.get() {
+            let _ = writeln!(
+                out,
+                "wso2_integration_server_up{{host=\"{}\",port=\"{port}\",java_home=\"\",java_version=\"\"}} {since:.3}",
+                escape(host)
+            );
+            let _ = writeln!(
+                out,
+                "# HELP wso2_integration_server_version Version and Update Level of Server\n# TYPE wso2_integration_server_version gauge\nwso2_integration_server_version{{version=\"mint-{}\",update_level=\"0\"}} {since:.3}",
+                env!("CARGO_PKG_VERSION")
+            );
+        }
         let _ = writeln!(
             out,
-            "# HELP wso2_service_up Service status.\n# TYPE wso2_service_up gauge"
+            "# HELP wso2_integration_service_up Service status\n# TYPE wso2_integration_service_up gauge"
         );
-        for (kind, name) in self.deployed.load().iter() {
+        for (kind, name, since) in self.deployed.load().iter() {
             let ty = match kind {
                 Kind::Proxy => "proxy",
                 Kind::Api => "api",
@@ -259,7 +295,7 @@ impl Metrics {
             };
             let _ = writeln!(
                 out,
-                "wso2_service_up{{service_name=\"{}\",service_type=\"{ty}\"}} 1",
+                "wso2_integration_service_up{{service_name=\"{}\",service_type=\"{ty}\"}} {since:.3}",
                 escape(name)
             );
         }
@@ -387,6 +423,13 @@ fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+/// Now, in Unix seconds.
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 #[cfg(test)]
