@@ -8,7 +8,8 @@
 //! holds them, so a shard reaches its slot without a lookup.
 //!
 //! Names and labels follow WSO2 MI's Prometheus publisher (`wso2_integration_proxy_*`,
-//! `wso2_integration_api_*`, `wso2_integration_server_up`, `wso2_integration_server_version`, `wso2_integration_service_up`, the last three the Unix time each came up) so existing dashboards work; what WSO2
+//! `wso2_integration_api_*`, and `wso2_integration_server_up`, `…_server_version`,
+//! `…_service_up`, which hold the Unix time each came up) so existing dashboards work; what WSO2
 //! does not publish is under `mint_` (endpoints, connections, in-flight requests, registry cache,
 //! deployments).
 
