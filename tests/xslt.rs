@@ -298,3 +298,54 @@ fn json_schema_validation() {
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("is not of type"), "{}", r.text());
 }
+
+/// `<localEntry src="file:…">`: the file (relative to the home) is the entry, as MI reads it; a
+/// missing file is a deployment error naming it.
+#[test]
+fn local_entries_read_from_files() {
+    let h = TempHome::new("local-src");
+    h.file(
+        "repository/samples/resources/transform/tag.xslt",
+        r#"<?xml version="1.0"?>
+<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:template match="/order"><tagged><xsl:copy-of select="id"/></tagged></xsl:template>
+</xsl:stylesheet>"#,
+    );
+    h.artifact(
+        "local-entries",
+        "tag.xml",
+        r#"<localEntry xmlns="http://ws.apache.org/ns/synapse" key="tag" src="file:repository/samples/resources/transform/tag.xslt"/>"#,
+    )
+    .artifact(
+        "api",
+        "Orders.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Orders" context="/orders">
+  <resource methods="POST"><inSequence><xslt key="tag"/><respond/></inSequence></resource>
+</api>"#,
+    );
+    {
+        let mint = start_mint(&h.root, 1);
+        let r = request(
+            mint.http,
+            "POST",
+            "/orders",
+            &[("Content-Type", "application/xml")],
+            b"<order><id>7</id></order>",
+        );
+        assert_eq!(
+            (r.status, r.text()),
+            (200, "<tagged><id>7</id></tagged>".to_string())
+        );
+    }
+    h.artifact(
+        "local-entries",
+        "gone.xml",
+        r#"<localEntry xmlns="http://ws.apache.org/ns/synapse" key="gone" src="file:nowhere/gone.xslt"/>"#,
+    );
+    let (passed, text) = check_output(&h.root);
+    assert!(!passed, "{text}");
+    assert!(
+        text.contains("gone.xml:1:1: local entry 'gone': cannot read src 'file:nowhere/gone.xslt'"),
+        "{text}"
+    );
+}

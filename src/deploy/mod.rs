@@ -25,6 +25,55 @@ pub struct Deployment {
     pub faulty_capps: Vec<String>,
 }
 
+/// Reads the files `<localEntry key src="file:…"/>` name (relative to the home, as MI reads them
+/// relative to its own): XML content becomes the entry's element, anything else its text. Other
+/// URL schemes are not fetched (a warning; the entry stays empty).
+fn read_local_sources(home: &Home, artifacts: &mut Artifacts, problems: &mut Vec<Diagnostic>) {
+    use crate::synapse::model::LocalEntryValue;
+    for entry in &mut artifacts.local_entries {
+        let LocalEntryValue::Src(src) = &entry.value else {
+            continue;
+        };
+        let Some(path) = src.trim().strip_prefix("file:") else {
+            problems.push(Diagnostic::warning(
+                entry.origin.clone(),
+                format!(
+                    "local entry '{}': src '{src}' is not read (mint reads file: sources only)",
+                    entry.key
+                ),
+            ));
+            continue;
+        };
+        let path = path.strip_prefix("//").unwrap_or(path);
+        let file = if std::path::Path::new(path).is_absolute() {
+            std::path::PathBuf::from(path)
+        } else {
+            home.root.join(path)
+        };
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let body = text.trim_start();
+                let body = match body.strip_prefix("<?xml") {
+                    Some(rest) => rest.split_once("?>").map_or("", |(_, r)| r).trim_start(),
+                    None => body,
+                };
+                entry.value = match crate::xml::element::parse_document(body) {
+                    Ok(el) if body.starts_with('<') => LocalEntryValue::Xml(el),
+                    _ => LocalEntryValue::Text(text),
+                };
+            }
+            Err(e) => problems.push(Diagnostic::error(
+                entry.origin.clone(),
+                format!(
+                    "local entry '{}': cannot read src '{src}' ({}): {e}",
+                    entry.key,
+                    file.display()
+                ),
+            )),
+        }
+    }
+}
+
 /// Loads and compiles every artifact of a home, with `$SYSTEM:`/`$FILE:`/`${configs.*}` values
 /// resolved and, given `metrics`, each proxy, API and endpoint wired to its counters.
 pub fn deploy_home(home: &Home, registry: &Registry, metrics: Option<&Metrics>) -> Deployment {
@@ -43,6 +92,10 @@ pub fn deploy_home(home: &Home, registry: &Registry, metrics: Option<&Metrics>) 
         }
     };
     let (mut cars, mut faulty_capps) = cars::load(home, registry, &mut problems);
+    read_local_sources(home, &mut loose, &mut problems);
+    for car in &mut cars {
+        read_local_sources(home, &mut car.artifacts, &mut car.problems);
+    }
     // Compile everything; a CAR whose own files have errors is rolled back and the rest compiled
     // again without it (WSO2 deploys CARs one by one; a faulty one does not stop the others).
     loop {
