@@ -129,7 +129,9 @@ fn every_mediator_is_read_into_its_compiled_form() {
     let ep = program.named_endpoints["EP"];
     assert!(matches!(&m[7], Mediator::Call(c) if c.endpoint == Some(ep)));
     let other = program.named_sequences["other"];
-    assert!(matches!(&m[8], Mediator::Sequence(s) if s.0 == other));
+    assert!(
+        matches!(&m[8], Mediator::Sequence(crate::mediators::sequence::Sequence::Named(s)) if *s == other)
+    );
     let r = program.named_sequences["r"];
     assert!(matches!(
         &m[9],

@@ -711,6 +711,10 @@ impl Runtime for Engine {
         self.metrics.shard(self.shard)
     }
 
+    fn named_sequence(&self, name: &str) -> Option<SeqId> {
+        self.config.named_sequences.get(name).copied()
+    }
+
     async fn detach(&self, mut ctx: MessageContext, job: crate::mediators::Detached) {
         use crate::mediators::Detached;
         let run = move |engine: Rc<Engine>, mut ctx: MessageContext| async move {

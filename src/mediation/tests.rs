@@ -936,6 +936,36 @@ fn a_flow_that_sends_its_responses_on_is_bounded() {
 }
 
 #[test]
+fn a_sequence_key_may_be_computed_per_message() {
+    run_local(async {
+        let seq = |name: &str, text: &str| {
+            format!(
+                r#"<sequence {NS} name="{name}"><payloadFactory media-type="xml"><format><r xmlns="">{text}</r></format><args/></payloadFactory><respond/></sequence>"#
+            )
+        };
+        let api = format!(
+            r#"<api {NS} name="M" context="/m">
+                <resource methods="POST" uri-template="/t"><inSequence><sequence key="{{concat('route_', //kind)}}"/></inSequence></resource>
+            </api>"#
+        );
+        let (a, b) = (seq("route_a", "A"), seq("route_b", "B"));
+        let rig = Rig::new(&[&a, &b, &api]);
+        let r = rig
+            .post("/m/t", "application/xml", "<o><kind>b</kind></o>")
+            .await;
+        assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "<r>B</r>"));
+        let r = rig
+            .post("/m/t", "application/xml", "<o><kind>a</kind></o>")
+            .await;
+        assert_eq!(r.body, "<r>A</r>");
+        let r = rig
+            .post("/m/t", "application/xml", "<o><kind>c</kind></o>")
+            .await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    });
+}
+
+#[test]
 fn a_sequence_that_calls_itself_ends_in_a_fault() {
     run_local(async {
         let named = format!(

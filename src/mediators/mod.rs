@@ -141,6 +141,8 @@ pub trait Runtime {
     fn json(&self) -> &JsonSettings;
     /// This shard's counters.
     fn stats(&self) -> &crate::telemetry::metrics::ShardStats;
+    /// A sequence deployed under `name` (defined, or compiled from the registry at deployment).
+    fn named_sequence(&self, name: &str) -> Option<SeqId>;
     /// Leaves `job` running on `ctx` (a copy of the message) after the current flow goes on or
     /// ends: OUT_ONLY and FORCE_SC_ACCEPTED sends. What it answers goes nowhere.
     async fn detach(&self, ctx: MessageContext, job: Detached);
@@ -218,7 +220,7 @@ pub fn branch(c: &mut impl Compile, el: &Element, origin: &Origin) -> Vec<Mediat
     if let Some(key) = el.attr("sequence") {
         return c
             .sequence_key(key.trim(), origin)
-            .map(|id| Mediator::Sequence(sequence::Sequence(id)))
+            .map(|id| Mediator::Sequence(sequence::Sequence::named(id)))
             .into_iter()
             .collect();
     }

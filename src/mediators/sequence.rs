@@ -1,19 +1,36 @@
 //! `<sequence key="…"/>` as a mediator: runs the named sequence (or the registry's), with its
-//! `onError` handler; the flow goes on when the sequence's did.
+//! `onError` handler; the flow goes on when the sequence's did. `key="{expression}"` names the
+//! sequence per message (a named sequence, or one compiled from the registry at deployment: mint
+//! does not compile registry sequences while serving).
 
 use super::{Compile, Flow, Mediate, Runtime};
 use crate::diag::Origin;
-use crate::error::Result;
-use crate::message::{MessageContext, SeqId};
+use crate::error::{Error, Result};
+use crate::message::{MessageContext, SeqId, Value};
 use crate::synapse::model::Element;
 
 #[derive(Debug, Clone)]
-pub struct Sequence(pub SeqId);
+pub enum Sequence {
+    /// Named when written.
+    Named(SeqId),
+    /// `key="{expression}"`.
+    Computed(Box<Value>),
+}
+
+impl Sequence {
+    pub fn named(id: SeqId) -> Sequence {
+        Sequence::Named(id)
+    }
+}
 
 impl Mediate for Sequence {
     fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
         match el.attr("key").map(str::trim) {
-            Some(key) if !key.is_empty() => c.sequence_key(key, at).map(Sequence),
+            Some(key) if key.starts_with('{') && key.ends_with('}') => {
+                let v = super::dynamic_value(c, key, el, at);
+                Some(Sequence::Computed(Box::new(v)))
+            }
+            Some(key) if !key.is_empty() => c.sequence_key(key, at).map(Sequence::named),
             _ => {
                 c.error(at, "<sequence> used as a mediator needs a key attribute");
                 None
@@ -22,6 +39,15 @@ impl Mediate for Sequence {
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
-        Ok(rt.run_sequence(ctx, self.0).await)
+        let id = match self {
+            Sequence::Named(id) => *id,
+            Sequence::Computed(key) => {
+                let name = rt.eval(ctx, key).await?;
+                rt.named_sequence(name.trim()).ok_or_else(|| {
+                    Error::mediation(format!("Sequence named {} cannot be found", name.trim()))
+                })?
+            }
+        };
+        Ok(rt.run_sequence(ctx, id).await)
     }
 }

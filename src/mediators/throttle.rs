@@ -174,7 +174,7 @@ impl Mediate for Throttle {
         let mut pick = |attr: &str, el_: Option<&Element>| -> Option<Option<Vec<Mediator>>> {
             if let Some(key) = el.attr(attr) {
                 return Some(c.sequence_key(key.trim(), at).map(|id| {
-                    vec![Mediator::Sequence(super::sequence::Sequence(id))]
+                    vec![Mediator::Sequence(super::sequence::Sequence::named(id))]
                 }));
             }
             Some(el_.map(|e| super::list(c, e, &super::at(e, at))))
