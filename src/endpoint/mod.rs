@@ -73,9 +73,14 @@ pub trait Message {
     /// The backend's response becomes the current message.
     fn accept(&mut self, resp: Response<Streamed>);
 
-    /// Whether the accepted response is a SOAP fault that must fail the endpoint
-    /// (`FORCE_ERROR_ON_SOAP_FAULT`).
-    fn fails_as_soap_fault(&mut self) -> impl Future<Output = Result<bool>> {
+    /// Whether a SOAP fault in the accepted response must fail the endpoint
+    /// (`FORCE_ERROR_ON_SOAP_FAULT`): then [`Message::is_soap_fault`] is asked.
+    fn soap_fault_fails(&self) -> bool {
+        false
+    }
+
+    /// Whether the accepted response is a SOAP fault.
+    fn is_soap_fault(&mut self) -> impl Future<Output = Result<bool>> {
         async { Ok(false) }
     }
 }
@@ -322,7 +327,12 @@ impl Backends {
             }
         }
         let started = Instant::now();
-        let result = self.send_to_leaf(msg, ep).await;
+        let mut result = self.send_to_leaf(msg, ep).await;
+        if result.is_ok() && msg.soap_fault_fails() {
+            // Checked here, not in send_to_leaf (an await there after the exchange makes its
+            // large future copied more), and boxed (it is rare).
+            result = Box::pin(soap_fault(msg, ep)).await;
+        }
         if let Some(ep) = ep {
             if let Some(stats) = &ep.stats {
                 // What the client did wrong is not counted against the endpoint.
@@ -425,18 +435,6 @@ impl Backends {
         match outcome {
             Ok(resp) => {
                 msg.accept(resp);
-                if msg.fails_as_soap_fault().await? {
-                    // The fault is the current message when the fault handler runs, as in
-                    // Synapse.
-                    return Err(Error::new(
-                        ErrorKind::SoapFault,
-                        Side::Backend,
-                        format!(
-                            "endpoint {name}: the backend answered a SOAP fault \
-                             (FORCE_ERROR_ON_SOAP_FAULT)"
-                        ),
-                    ));
-                }
                 Ok(())
             }
             Err(e) if e.kind == ErrorKind::Timeout && action == TimeoutAction::Discard => {
@@ -448,6 +446,20 @@ impl Backends {
             }),
         }
     }
+}
+
+/// `FORCE_ERROR_ON_SOAP_FAULT`: a SOAP fault answered by the backend fails the endpoint. The
+/// fault stays the current message for the fault handler, as in Synapse.
+async fn soap_fault<M: Message>(msg: &mut M, ep: Option<&Endpoint>) -> Result<()> {
+    if !msg.is_soap_fault().await? {
+        return Ok(());
+    }
+    let name = ep.map(|e| e.display_name()).unwrap_or("default");
+    Err(Error::new(
+        ErrorKind::SoapFault,
+        Side::Backend,
+        format!("endpoint {name}: the backend answered a SOAP fault (FORCE_ERROR_ON_SOAP_FAULT)"),
+    ))
 }
 
 /// Builds the backend request: the endpoint's method if it sets one, hop-by-hop headers

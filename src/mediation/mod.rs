@@ -314,7 +314,7 @@ impl Engine {
 
     /// The client's answer once mediation has finished.
     async fn finish(&self, mut ctx: MessageContext) -> Response<Body> {
-        if ctx.called && ctx.axis2_true("FORCE_SC_ACCEPTED") {
+        if ctx.controls && ctx.called && ctx.axis2_true("FORCE_SC_ACCEPTED") {
             // Synapse answers 202 as soon as the in-flow hands the message to a backend, and
             // sends nothing later: the flow after that `call` ran, its answer goes nowhere.
             return dispatch::empty(http::StatusCode::ACCEPTED);
@@ -828,19 +828,11 @@ impl endpoint::Message for Sending<'_, '_> {
             None => ctx.method.clone(),
         };
         self.engine.convert_for_output_as(ctx, soap).await?;
-        let framing = endpoint::Framing {
-            http10: ctx.axis2_true("FORCE_HTTP_1.0"),
-            close: ctx.axis2_true("NO_KEEPALIVE"),
-            absolute_uri: ctx.axis2_true("POST_TO_URI"),
+        let framing = if ctx.controls {
+            Box::pin(framing(ctx)).await?
+        } else {
+            endpoint::Framing::default()
         };
-        if framing.http10
-            || ctx.axis2_true("DISABLE_CHUNKING")
-            || ctx.axis2_true("FORCE_HTTP_CONTENT_LENGTH")
-        {
-            // Read whole, the body goes with its Content-Length (never chunked).
-            let body = ctx.body_bytes().await?;
-            ctx.body = crate::http::body::Body::full(body);
-        }
         Ok(endpoint::Outbound {
             method,
             headers: std::mem::take(&mut ctx.headers),
@@ -856,15 +848,18 @@ impl endpoint::Message for Sending<'_, '_> {
         self.ctx.set_response(resp);
     }
 
-    async fn fails_as_soap_fault(&mut self) -> Result<bool> {
+    fn soap_fault_fails(&self) -> bool {
+        let ctx = &*self.ctx;
+        ctx.controls
+            && ctx.body_type == crate::message::context::BodyType::Xml
+            && ctx
+                .props
+                .get("FORCE_ERROR_ON_SOAP_FAULT")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
+    async fn is_soap_fault(&mut self) -> Result<bool> {
         let ctx = &mut *self.ctx;
-        let forced = ctx
-            .props
-            .get("FORCE_ERROR_ON_SOAP_FAULT")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        if !forced || ctx.body_type != crate::message::context::BodyType::Xml {
-            return Ok(false);
-        }
         // Boxed: rare, and its future would otherwise enlarge every send's.
         Box::pin(async move {
             let doc = ctx.document().await?;
@@ -881,6 +876,24 @@ impl endpoint::Message for Sending<'_, '_> {
         })
         .await
     }
+}
+
+/// The axis2 control properties on how the request goes on the wire; the body is read whole when
+/// it must go with its Content-Length (never chunked).
+async fn framing(ctx: &mut MessageContext) -> Result<endpoint::Framing> {
+    let framing = endpoint::Framing {
+        http10: ctx.axis2_true("FORCE_HTTP_1.0"),
+        close: ctx.axis2_true("NO_KEEPALIVE"),
+        absolute_uri: ctx.axis2_true("POST_TO_URI"),
+    };
+    if framing.http10
+        || ctx.axis2_true("DISABLE_CHUNKING")
+        || ctx.axis2_true("FORCE_HTTP_CONTENT_LENGTH")
+    {
+        let body = ctx.body_bytes().await?;
+        ctx.body = crate::http::body::Body::full(body);
+    }
+    Ok(framing)
 }
 
 /// What an endpoint's `format` does to the message before it is sent, as Synapse's

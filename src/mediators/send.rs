@@ -53,7 +53,7 @@ impl Mediate for Send {
         } else {
             ctx.target_endpoint
         });
-        if !ctx.is_response {
+        if !ctx.is_response && ctx.controls {
             let out_only = ctx
                 .props
                 .get("OUT_ONLY")

@@ -41,13 +41,16 @@ impl Mediate for Sequence {
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         let id = match self {
             Sequence::Named(id) => *id,
-            Sequence::Computed(key) => {
-                let name = rt.eval(ctx, key).await?;
-                rt.named_sequence(name.trim()).ok_or_else(|| {
-                    Error::mediation(format!("Sequence named {} cannot be found", name.trim()))
-                })?
-            }
+            // Boxed: every mediator's future is as large as the largest one's.
+            Sequence::Computed(key) => Box::pin(named(rt, ctx, key)).await?,
         };
         Ok(rt.run_sequence(ctx, id).await)
     }
+}
+
+/// The deployed sequence an expression names for this message.
+async fn named(rt: &impl Runtime, ctx: &mut MessageContext, key: &Value) -> Result<SeqId> {
+    let name = rt.eval(ctx, key).await?;
+    rt.named_sequence(name.trim())
+        .ok_or_else(|| Error::mediation(format!("Sequence named {} cannot be found", name.trim())))
 }

@@ -115,10 +115,20 @@ impl Mediate for Xslt {
             ctx.props.insert(target.clone(), result);
             return Ok(Flow::Continue);
         }
-        let fragment = Fragment::parse(&result).map_err(super::edit::edit_err)?;
+        // libxslt's output is spliced as it is (not parsed again), except where it replaces the
+        // root element (which must then be checked to be one element) or declares a DOCTYPE.
+        let text_output = result.starts_with("<axis2ns:text ");
+        let html = result.get(..5).is_some_and(|t| t.eq_ignore_ascii_case("<html"));
+        let splice = node != doc.root_element()
+            && (text_output || (sheet.writes_xml() && !html))
+            && !crate::xmllib::has_doctype(result.as_bytes());
+        let content = if splice {
+            Content::Raw(result)
+        } else {
+            Content::Xml(Fragment::parse(&result).map_err(super::edit::edit_err)?)
+        };
         let mut ed = doc.edit();
-        ed.replace(node, Content::Xml(fragment))
-            .map_err(super::edit::edit_err)?;
+        ed.replace(node, content).map_err(super::edit::edit_err)?;
         let body = ed.finish();
         ctx.set_content_typed(body, None, BodyType::Xml);
         Ok(Flow::Continue)

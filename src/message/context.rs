@@ -106,6 +106,10 @@ pub struct MessageContext {
     pub cache: Option<Rc<dyn std::any::Any>>,
     /// The client's address (`REMOTE_ADDR`).
     pub remote: Option<std::net::IpAddr>,
+    /// A control property that changes how the message is sent or answered (OUT_ONLY,
+    /// FORCE_SC_ACCEPTED, FORCE_HTTP_1.0, …: [`super::properties::CONTROL`]) may be set: the send
+    /// path looks them up only then.
+    pub controls: bool,
     /// A concurrency slot a throttle mediator gave this message: handed back when the
     /// backend's response arrives or the message ends, whichever comes first.
     pub throttle_slot: Option<ConcurrencySlot>,
@@ -241,6 +245,7 @@ impl MessageContext {
             response_headers: Vec::new(),
             cache: None,
             remote: None,
+            controls: false,
             throttle_slot: None,
         };
         if no_body {
@@ -306,6 +311,7 @@ impl MessageContext {
             response_headers: Vec::new(),
             cache: self.cache.clone(),
             remote: self.remote,
+            controls: self.controls,
             throttle_slot: None,
         }
     }

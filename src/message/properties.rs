@@ -57,9 +57,25 @@ pub fn get<'a>(ctx: &'a MessageContext, scope: Scope, name: &str) -> Option<Cow<
     }
 }
 
+/// The control properties the send path acts on: setting one marks the message
+/// ([`MessageContext::controls`]), so that a message without any is not looked up for them.
+pub const CONTROL: [&str; 8] = [
+    "OUT_ONLY",
+    "FORCE_SC_ACCEPTED",
+    "FORCE_ERROR_ON_SOAP_FAULT",
+    "FORCE_HTTP_1.0",
+    "NO_KEEPALIVE",
+    "POST_TO_URI",
+    "DISABLE_CHUNKING",
+    "FORCE_HTTP_CONTENT_LENGTH",
+];
+
 /// Sets a property, with the side effects of Synapse's control properties. Registry writes are
 /// the engine's; the other scopes mint cannot write are an error.
 pub fn set(ctx: &mut MessageContext, name: &str, scope: Scope, value: String) -> Result<()> {
+    if !ctx.controls && CONTROL.contains(&name) {
+        ctx.controls = true;
+    }
     match scope {
         Scope::Default | Scope::Operation | Scope::Axis2Client => {
             if name == "RESPONSE" {

@@ -38,6 +38,11 @@ pub enum Content {
     Node(NodeId),
     /// Nodes parsed from XML text or taken from another document.
     Xml(Fragment),
+    /// Well-formed XML element text written by a trusted serializer (libxslt's output), spliced
+    /// as it is: every prefix it uses is declared in it. It is given `xmlns=""` when it declares
+    /// no default namespace and one is in scope where it goes. Never for text from a message.
+    /// Not for the root element (nothing checks that it is one element).
+    Raw(String),
 }
 
 /// Parsed XML content to insert: the top-level nodes of a small document, sharable between
@@ -255,7 +260,7 @@ impl<'d> Editor<'d> {
 
     fn is_single_element(&self, c: &Content) -> bool {
         match c {
-            Content::Text(_) => false,
+            Content::Text(_) | Content::Raw(_) => false,
             Content::Node(n) => matches!(self.doc.kind(*n), NodeKind::Element | NodeKind::Root),
             Content::Xml(f) => f.is_single_element(),
         }
@@ -280,7 +285,7 @@ impl<'d> Editor<'d> {
     pub fn replace(&mut self, n: NodeId, content: Content) -> Result<(), EditError> {
         self.check_content(&content)?;
         if n == self.doc.root_element() {
-            if !self.is_single_element(&content) {
+            if matches!(content, Content::Raw(_)) || !self.is_single_element(&content) {
                 return Err(EditError::TopLevel);
             }
         } else {

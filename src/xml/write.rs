@@ -302,6 +302,7 @@ impl<'a> Writer<'a> {
     fn content(&mut self, c: &'a Content) {
         match c {
             Content::Text(s) => self.out.extend_from_slice(escape_text(s).as_bytes()),
+            Content::Raw(s) => self.raw_element(s),
             Content::Node(n) => self.copy(self.doc, *n),
             Content::Xml(f) => match f.single {
                 Some(n) => self.copy(&f.doc, n),
@@ -311,6 +312,43 @@ impl<'a> Writer<'a> {
                     }
                 }
             },
+        }
+    }
+
+    /// Emits trusted element text; a default namespace in scope here is undeclared on its first
+    /// element when that element declares none.
+    fn raw_element(&mut self, s: &str) {
+        let inherits = self.lookup("").is_some_and(|ns| !ns.is_empty());
+        // The first start tag: up to its `>` outside quoted values.
+        let mut quote = None;
+        let tag_end = s
+            .char_indices()
+            .find(|&(_, c)| match (quote, c) {
+                (None, '"' | '\'') => {
+                    quote = Some(c);
+                    false
+                }
+                (Some(q), c) if c == q => {
+                    quote = None;
+                    false
+                }
+                (None, '>') => true,
+                _ => false,
+            })
+            .map_or(s.len(), |(i, _)| i);
+        let tag = &s[..tag_end];
+        let name_end = tag
+            .find(|c: char| c.is_ascii_whitespace() || c == '/')
+            .unwrap_or(tag_end);
+        let declares = tag
+            .split(|c: char| c.is_ascii_whitespace())
+            .any(|a| a.starts_with("xmlns="));
+        if inherits && !declares && s.starts_with('<') {
+            self.out.extend_from_slice(&s.as_bytes()[..name_end]);
+            self.out.extend_from_slice(b" xmlns=\"\"");
+            self.out.extend_from_slice(&s.as_bytes()[name_end..]);
+        } else {
+            self.out.extend_from_slice(s.as_bytes());
         }
     }
 

@@ -36,6 +36,16 @@ impl Stylesheet {
         Ok(Stylesheet { ptr, resources })
     }
 
+    /// Whether the output is XML text (`xsl:output method="xml"`, or no method): not `html`,
+    /// `xhtml` or `text`. (With no method, libxslt still writes HTML when the result's root is an
+    /// `html` element; the caller looks at the output for that.)
+    pub fn writes_xml(&self) -> bool {
+        // SAFETY: `ptr` is a valid compiled stylesheet; `method` is null or a NUL-terminated
+        // string it owns.
+        let method = unsafe { (*self.ptr).method };
+        method.is_null() || unsafe { std::ffi::CStr::from_ptr(method.cast()) }.to_bytes() == b"xml"
+    }
+
     /// Applies the stylesheet to `input` with string parameters; the result as serialized by
     /// the stylesheet's `xsl:output` (an XML declaration included when it asks for one).
     pub fn transform(&self, input: &[u8], params: &[(&str, &str)]) -> Result<Vec<u8>, String> {

@@ -473,3 +473,43 @@ fn generated_moves_keep_namespaces() {
     }
     assert_eq!(moves, 1500);
 }
+
+#[test]
+fn raw_content_is_spliced_and_leaves_an_inherited_default_namespace() {
+    let src = r#"<e:Envelope xmlns:e="urn:s" xmlns="urn:d"><e:Body><a/></e:Body></e:Envelope>"#;
+    let out = edit(
+        src,
+        r#"<e:Envelope xmlns:e="urn:s" xmlns="urn:d"><e:Body><b xmlns="" k="1/2">x</b></e:Body></e:Envelope>"#,
+        |d, ed| {
+            ed.replace(el(d, "a"), Content::Raw(r#"<b k="1/2">x</b>"#.into()))
+                .unwrap()
+        },
+    );
+    assert!(out.contains(r#"<b xmlns="" k="1/2">x</b>"#), "{out}");
+    // Its own default namespace (or none in scope) leaves it as it is.
+    let out = edit(
+        src,
+        r#"<e:Envelope xmlns:e="urn:s" xmlns="urn:d"><e:Body><c xmlns="urn:z"/></e:Body></e:Envelope>"#,
+        |d, ed| {
+            ed.replace(el(d, "a"), Content::Raw(r#"<c xmlns="urn:z"/>"#.into()))
+                .unwrap()
+        },
+    );
+    assert!(out.contains(r#"<c xmlns="urn:z"/>"#), "{out}");
+    let plain = r#"<e:Envelope xmlns:e="urn:s"><e:Body><a/></e:Body></e:Envelope>"#;
+    let out = edit(
+        plain,
+        r#"<e:Envelope xmlns:e="urn:s"><e:Body><m:b xmlns:m="urn:m"/></e:Body></e:Envelope>"#,
+        |d, ed| {
+            ed.replace(el(d, "a"), Content::Raw(r#"<m:b xmlns:m="urn:m"/>"#.into()))
+                .unwrap()
+        },
+    );
+    assert!(out.contains(r#"<m:b xmlns:m="urn:m"/>"#), "{out}");
+    // Not for the root element.
+    let doc = parse("<a/>");
+    let mut ed = doc.edit();
+    assert!(ed
+        .replace(doc.root_element(), Content::Raw("<b/>".into()))
+        .is_err());
+}
