@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::io::Write;
+
 use common::*;
 
 #[test]
@@ -348,4 +350,106 @@ fn local_entries_read_from_files() {
         text.contains("gone.xml:1:1: local entry 'gone': cannot read src 'file:nowhere/gone.xslt'"),
         "{text}"
     );
+}
+
+/// Hostile artifacts and bodies: a stylesheet and a schema declaring external entities, a
+/// stylesheet that recurses without end, and a 50 MB body against validate are each refused or
+/// bounded with a clear fault, and the server goes on serving.
+#[test]
+fn hostile_stylesheets_schemas_and_bodies() {
+    let h = TempHome::new("xslt-hostile");
+    let xxe = r#"<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>"#;
+    h.file(
+        "registry/governance/xslt/xxe.xslt",
+        &format!(
+            r#"{xxe}<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"><xsl:template match="/"><r>&e;</r></xsl:template></xsl:stylesheet>"#
+        ),
+    )
+    .file(
+        "registry/governance/xslt/forever.xslt",
+        r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:template match="/"><xsl:call-template name="f"/></xsl:template>
+  <xsl:template name="f"><x><xsl:call-template name="f"/></x></xsl:template>
+</xsl:stylesheet>"#,
+    )
+    .file(
+        "registry/governance/schemas/xxe.xsd",
+        &format!(
+            r#"{xxe}<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="a" type="xs:string" default="&e;"/></xs:schema>"#
+        ),
+    )
+    .file(
+        "registry/governance/schemas/a.xsd",
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="a" type="xs:string"/></xs:schema>"#,
+    );
+    let resource = |path: &str, mediator: &str| {
+        format!(
+            r#"<resource methods="POST" uri-template="/{path}"><inSequence>{mediator}<respond/></inSequence>
+  <faultSequence>
+    <payloadFactory media-type="xml"><format><fault xmlns="">$1</fault></format><args><arg expression="get-property('ERROR_MESSAGE')"/></args></payloadFactory>
+    <property name="HTTP_SC" scope="axis2" value="500"/><respond/>
+  </faultSequence></resource>"#
+        )
+    };
+    let on_fail =
+        r#"<on-fail><property name="HTTP_SC" scope="axis2" value="400"/><respond/></on-fail>"#;
+    h.artifact(
+        "api",
+        "H.xml",
+        &format!(
+            r#"<api xmlns="http://ws.apache.org/ns/synapse" name="H" context="/h">{}{}{}{}</api>"#,
+            resource("xxe", r#"<xslt key="gov:xslt/xxe.xslt"/>"#),
+            resource("forever", r#"<xslt key="gov:xslt/forever.xslt"/>"#),
+            resource(
+                "xsd",
+                &format!(r#"<validate><schema key="gov:schemas/xxe.xsd"/>{on_fail}</validate>"#)
+            ),
+            resource(
+                "big",
+                &format!(r#"<validate><schema key="gov:schemas/a.xsd"/>{on_fail}</validate>"#)
+            ),
+        ),
+    );
+    let mint = start_mint(&h.root, 1);
+    let post = |path: &str, body: &[u8]| {
+        request(
+            mint.http,
+            "POST",
+            path,
+            &[("Content-Type", "application/xml")],
+            body,
+        )
+    };
+    let r = post("/h/xxe", b"<a/>");
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(r.text().contains("DOCTYPE is not allowed"), "{}", r.text());
+    assert!(!r.text().contains("root:"), "{}", r.text());
+    let r = post("/h/forever", b"<a/>");
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(
+        r.text().contains("Unable to perform XSLT transformation"),
+        "{}",
+        r.text()
+    );
+    let r = post("/h/xsd", b"<a/>");
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(r.text().contains("DOCTYPE is not allowed"), "{}", r.text());
+    // 50 MB: over the body limit (10 MB by default), refused before any schema work; the
+    // answer comes while the client is still sending.
+    let mut s = connect(mint.http);
+    let head = "POST /h/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nContent-Length: 52428800\r\n\r\n<a>";
+    s.write_all(head.as_bytes()).unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..12 {
+        if s.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    let r = read_response(&mut std::io::BufReader::new(s), false).expect("an answer");
+    // (This resource's fault sequence answers 500 with ERROR_MESSAGE.)
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(r.text().contains("limit 10485760 bytes"), "{}", r.text());
+    // Still serving.
+    let r = post("/h/big", b"<a>fine</a>");
+    assert_eq!((r.status, r.text()), (200, "<a>fine</a>".to_string()));
 }
