@@ -215,6 +215,18 @@ fn framing_headers_and_soap_faults() {
       <respond/>
     </faultSequence>
   </resource>
+  <resource methods="POST" uri-template="/refused">
+    <inSequence>
+      <call><endpoint><address uri="http://127.0.0.1:9/nothing"/></endpoint></call>
+      <respond/>
+    </inSequence>
+    <faultSequence>
+      <payloadFactory media-type="text"><format>$1 $2</format>
+        <args><arg expression="get-property('ERROR_CODE')"/><arg expression="get-property('ERROR_MESSAGE')"/></args></payloadFactory>
+      <property name="HTTP_SC" scope="axis2" value="502"/>
+      <respond/>
+    </faultSequence>
+  </resource>
   <resource methods="POST" uri-template="/passfault">
     <inSequence>
       <property name="REST_URL_POSTFIX" action="remove" scope="axis2"/>
@@ -269,6 +281,12 @@ fn framing_headers_and_soap_faults() {
         r.text()
     );
     rx.recv_timeout(wait).unwrap();
+    // ERROR_MESSAGE in MI's words for a refused connection.
+    let r = post("/framing/refused", &[]);
+    assert_eq!(
+        (r.status, r.text()),
+        (502, "101503 Error connecting to the back end".to_string())
+    );
     // Without the property the fault is a response like any other.
     let r = post("/framing/passfault", &[]);
     assert_eq!(r.status, 500, "{}", r.text());

@@ -522,7 +522,15 @@ impl Engine {
             .as_deref()
             .map_or_else(|| code.to_string(), str::to_string);
         ctx.props.insert("ERROR_CODE".into(), code_text);
-        ctx.props.insert("ERROR_MESSAGE".into(), e.context.clone());
+        // MI's words for the transport's failures (its passthrough sender and timeout handler);
+        // mint's own account, with the address and the cause, is ERROR_DETAIL.
+        let message = match e.kind {
+            ErrorKind::ConnectFailed => "Error connecting to the back end".to_string(),
+            ErrorKind::ConnectionClosed | ErrorKind::Protocol => "Error in Sender".to_string(),
+            ErrorKind::Timeout if e.side == Side::Backend => "Send timeout".to_string(),
+            _ => e.context.clone(),
+        };
+        ctx.props.insert("ERROR_MESSAGE".into(), message);
         ctx.props.insert("ERROR_DETAIL".into(), e.to_string());
         ctx.props.insert("ERROR_EXCEPTION".into(), e.to_string());
         ctx.fault = Some((e.kind, code, e.to_string()));
