@@ -598,3 +598,47 @@ fn sigterm_under_load_answers_every_accepted_request() {
     let status = mint.proc.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// Synapse's single-file configuration (`synapse-configs/default/synapse.xml`, the form of WSO2's
+/// samples): its proxies, sequences, endpoints, local entries and APIs are deployed; its
+/// `<registry>` is reported as ignored.
+#[test]
+fn a_single_file_synapse_xml_is_deployed() {
+    let (_backend, bport) = start_backend();
+    let h = TempHome::new("synapse-xml");
+    h.file(
+        "repository/deployment/server/synapse-configs/default/synapse.xml",
+        &format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://ws.apache.org/ns/synapse">
+    <registry provider="org.wso2.carbon.mediation.registry.WSO2Registry"/>
+    <localEntry key="greeting">hello</localEntry>
+    <endpoint name="Echo"><address uri="http://127.0.0.1:{bport}/echo"/></endpoint>
+    <sequence name="Tag"><header name="X-Greeting" scope="transport" expression="get-property('greeting')"/></sequence>
+    <proxy name="SampleProxy" transports="http">
+        <target>
+            <inSequence><sequence key="Tag"/><send><endpoint key="Echo"/></send></inSequence>
+            <outSequence><send/></outSequence>
+        </target>
+    </proxy>
+    <api name="SampleApi" context="/sample">
+        <resource methods="POST"><inSequence><sequence key="Tag"/><call><endpoint key="Echo"/></call><respond/></inSequence></resource>
+    </api>
+</definitions>"#
+        ),
+    );
+    let (passed, text) = check_output(&h.root);
+    assert!(passed, "{text}");
+    assert!(text.contains("synapse.xml:3:5: warning: <registry> here is ignored"), "{text}");
+    let mint = start_mint(&h.root, 1);
+    for path in ["/services/SampleProxy", "/sample"] {
+        let r = request(
+            mint.http,
+            "POST",
+            path,
+            &[("Content-Type", "application/xml")],
+            b"<ping/>",
+        );
+        assert_eq!((r.status, r.text()), (200, "<ping/>".to_string()), "{path}");
+    }
+}

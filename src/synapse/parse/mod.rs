@@ -125,6 +125,14 @@ impl ArtifactDir {
 /// fine and unknown ones are ignored. A file that cannot be read or parsed adds a [`Diagnostic`] and
 /// the others are still loaded.
 pub fn load_synapse_dir(dir: &Path, out: &mut Artifacts, problems: &mut Vec<Diagnostic>) {
+    // Synapse's single-file form first (its samples), then the folders, as Synapse loads them.
+    let single = dir.join("synapse.xml");
+    if single.is_file() {
+        match std::fs::read_to_string(&single) {
+            Ok(text) => parse_definitions(&single, &text, out, problems),
+            Err(e) => problems.push(file_problem(&single, format!("cannot read file: {e}"))),
+        }
+    }
     for kind in ArtifactDir::ALL {
         let folder = dir.join(kind.dir_name());
         if !folder.is_dir() {
@@ -159,6 +167,44 @@ pub fn load_synapse_dir(dir: &Path, out: &mut Artifacts, problems: &mut Vec<Diag
     }
 }
 
+/// Parses a single-file configuration (`synapse.xml`: `<definitions>` holding proxies,
+/// sequences, endpoints, local entries, APIs and templates) and adds what it defines to `out`.
+pub fn parse_definitions(
+    path: &Path,
+    text: &str,
+    out: &mut Artifacts,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let mut ctx = Reader::new(Arc::new(path.to_path_buf()), problems);
+    let root = match parse_document(text) {
+        Ok(root) => root,
+        Err((pos, message)) => return ctx.error(pos, message),
+    };
+    if !ctx.expect_root(&root, "definitions") {
+        return;
+    }
+    for child in root.elements() {
+        let dir = ArtifactDir::ALL
+            .into_iter()
+            .find(|d| is_synapse(child, d.root_element()));
+        match dir {
+            Some(dir) => parse_artifact_element(&mut ctx, child, dir, out),
+            None if is_synapse(child, "registry") => ctx.warn(
+                child.pos,
+                "<registry> here is ignored: mint's registry is configured in conf/registry.xml",
+            ),
+            None if is_synapse(child, "description") => {}
+            None => ctx.warn(
+                child.pos,
+                format!(
+                    "<{}> in a synapse.xml is not supported by mint and is ignored",
+                    child.qname()
+                ),
+            ),
+        }
+    }
+}
+
 /// Parses one artifact file of the folder `dir` and adds what it defines to `out`.
 pub fn parse_artifact_file(
     path: &Path,
@@ -175,44 +221,54 @@ pub fn parse_artifact_file(
     if !ctx.expect_root(&root, dir.root_element()) {
         return;
     }
+    parse_artifact_element(&mut ctx, &root, dir, out);
+}
+
+/// One artifact element (a file's root, or a child of `<definitions>`), added to `out`.
+fn parse_artifact_element(
+    ctx: &mut Reader<'_>,
+    root: &Element,
+    dir: ArtifactDir,
+    out: &mut Artifacts,
+) {
     match dir {
         ArtifactDir::Api => {
-            if let Some(api) = artifacts::api(&mut ctx, &root, &mut out.orphans) {
+            if let Some(api) = artifacts::api(ctx, root, &mut out.orphans) {
                 out.apis.push(api);
             }
         }
         ArtifactDir::ProxyServices => {
-            if let Some(proxy) = artifacts::proxy(&mut ctx, &root) {
+            if let Some(proxy) = artifacts::proxy(ctx, root) {
                 out.proxies.push(proxy);
             }
         }
         ArtifactDir::Sequences => {
-            if ctx.required(&root, "name").is_some() {
-                out.sequences.push(sequence(&mut ctx, &root));
+            if ctx.required(root, "name").is_some() {
+                out.sequences.push(sequence(ctx, root));
             }
         }
         ArtifactDir::Endpoints => {
-            if ctx.required(&root, "name").is_some() {
-                if let Some(endpoint) = endpoint::definition(&mut ctx, &root) {
+            if ctx.required(root, "name").is_some() {
+                if let Some(endpoint) = endpoint::definition(ctx, root) {
                     out.endpoints.push(endpoint);
                 }
             }
         }
         ArtifactDir::LocalEntries => {
-            if let Some(entry) = artifacts::local_entry(&mut ctx, &root) {
+            if let Some(entry) = artifacts::local_entry(ctx, root) {
                 out.local_entries.push(entry);
             }
         }
         ArtifactDir::Templates if root.elements().any(|c| c.local == "endpoint") => {
-            if let Some(t) = endpoint::template(&mut ctx, &root) {
+            if let Some(t) = endpoint::template(ctx, root) {
                 out.endpoint_templates.push(t);
             }
         }
         ArtifactDir::Templates if root.elements().any(|c| is_synapse(c, "sequence")) => {
-            let Some(name) = ctx.required(&root, "name").map(str::to_string) else {
+            let Some(name) = ctx.required(root, "name").map(str::to_string) else {
                 return;
             };
-            ctx.known_attrs(&root, &["name", "xmlns", "onError"]);
+            ctx.known_attrs(root, &["name", "xmlns", "onError"]);
             let mut params = Vec::new();
             for p in root.elements().filter(|c| is_synapse(c, "parameter")) {
                 let Some(pname) = ctx.required(p, "name") else {
@@ -232,7 +288,7 @@ pub fn parse_artifact_file(
                 }
             }
             if let Some(el) = root.elements().find(|c| is_synapse(c, "sequence")) {
-                let mut seq = sequence(&mut ctx, el);
+                let mut seq = sequence(ctx, el);
                 seq.name = Some(crate::synapse::model::template_sequence_name(&name));
                 if seq.on_error.is_none() {
                     seq.on_error = root.attr("onError").map(str::to_string);
@@ -251,7 +307,7 @@ pub fn parse_artifact_file(
         | ArtifactDir::MessageStores
         | ArtifactDir::MessageProcessors
         | ArtifactDir::Tasks => {
-            let name = ctx.required(&root, "name").unwrap_or("?");
+            let name = ctx.required(root, "name").unwrap_or("?");
             let what = format!("{} '{name}'", root.local);
             ctx.warn(
                 root.pos,
