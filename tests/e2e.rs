@@ -629,7 +629,10 @@ fn a_single_file_synapse_xml_is_deployed() {
     );
     let (passed, text) = check_output(&h.root);
     assert!(passed, "{text}");
-    assert!(text.contains("synapse.xml:3:5: warning: <registry> here is ignored"), "{text}");
+    assert!(
+        text.contains("synapse.xml:3:5: warning: <registry> here is ignored"),
+        "{text}"
+    );
     let mint = start_mint(&h.root, 1);
     for path in ["/services/SampleProxy", "/sample"] {
         let r = request(

@@ -55,6 +55,10 @@ use crate::xpath::dom::{Dom, NodeKind};
 /// MI's default `timeout`, in seconds.
 const DEFAULT_TIMEOUT_S: u64 = 5000;
 
+/// Longest `timeout` held (ten years; a longer one is as good as forever, and moka refuses
+/// lifetimes past a thousand years).
+const MAX_TIMEOUT_S: u64 = 10 * 365 * 24 * 3600;
+
 /// Headers that never count in a hash (MI: `Date`, `User-Agent`, the correlation header).
 const NEVER_HASHED: [&str; 3] = ["date", "user-agent", "activityid"];
 
@@ -191,7 +195,7 @@ impl Mediate for Cache {
         };
         let timeout = match number(&mut r, el, "timeout") {
             Some(i64::MIN) => return None,
-            Some(n) => Duration::from_secs(n.max(0) as u64),
+            Some(n) => Duration::from_secs((n.max(0) as u64).min(MAX_TIMEOUT_S)),
             None => Duration::from_secs(DEFAULT_TIMEOUT_S),
         };
         let max_message_size = match number(&mut r, el, "maxMessageSize") {
@@ -542,7 +546,11 @@ fn stale(s: &Stored, now: Instant) -> bool {
                 .and_then(|a| a.trim().strip_prefix('='))
                 .and_then(|a| a.trim().parse::<u64>().ok())
             {
-                if s.fetched + Duration::from_secs(age) < now {
+                // A backend's max-age may be any number: no overflow.
+                if s.fetched
+                    .checked_add(Duration::from_secs(age))
+                    .is_some_and(|end| end < now)
+                {
                     stale = true;
                 }
             }

@@ -735,8 +735,11 @@ struct Window {
 const COUNT_BITS: u32 = 26;
 const COUNT_MAX: u64 = (1 << COUNT_BITS) - 1;
 
+/// Latest window end the packed word holds (ms): about 8.7 years; a later end is held as this.
+const END_MAX: u64 = (1 << (64 - COUNT_BITS)) - 1;
+
 fn pack(end: u64, count: u64) -> u64 {
-    (end << COUNT_BITS) | count.min(COUNT_MAX)
+    (end.min(END_MAX) << COUNT_BITS) | count.min(COUNT_MAX)
 }
 
 fn unpack(s: u64) -> (u64, u64) {
@@ -756,7 +759,7 @@ impl Window {
             let s = self.state.load(Ordering::Acquire);
             let (end, count) = unpack(s);
             let next = self.next_access.load(Ordering::Acquire);
-            let fresh = pack(now + unit, 1);
+            let fresh = pack(now.saturating_add(unit), 1);
             let new = if end != 0 && now < end {
                 if next != 0 && next <= now {
                     // The prohibition ended before the window: a new window starts.
@@ -764,7 +767,11 @@ impl Window {
                 } else if count < max {
                     pack(end, count + 1)
                 } else {
-                    let until = if prohibit == 0 { end } else { now + prohibit };
+                    let until = if prohibit == 0 {
+                        end
+                    } else {
+                        now.saturating_add(prohibit)
+                    };
                     let _ = self.next_access.compare_exchange(
                         0,
                         until,
@@ -819,6 +826,14 @@ mod tests {
         assert!(!w.admit(29, 1, 1000, 20));
         assert!(w.admit(31, 1, 1000, 20));
         assert!(!w.admit(32, 1, 1000, 20));
+    }
+
+    #[test]
+    fn windows_far_away_do_not_overflow() {
+        let w = Window::default();
+        assert!(w.admit(5, 1, u64::MAX / 2, u64::MAX / 2));
+        assert!(!w.admit(6, 1, u64::MAX / 2, u64::MAX / 2));
+        assert!(!w.admit(7, 1, u64::MAX / 2, u64::MAX / 2));
     }
 
     #[test]

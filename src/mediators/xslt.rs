@@ -119,7 +119,13 @@ impl Mediate for Xslt {
         // root element (which must then be checked to be one element) or declares a DOCTYPE.
         let text_output = result.starts_with("<axis2ns:text ");
         let html = result.get(..5).is_some_and(|t| t.eq_ignore_ascii_case("<html"));
+        // (An element first: a leading comment or PI goes through the parse.)
+        let element_first = result
+            .as_bytes()
+            .get(1)
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
         let splice = node != doc.root_element()
+            && element_first
             && (text_output || (sheet.writes_xml() && !html))
             && !crate::xmllib::has_doctype(result.as_bytes());
         let content = if splice {
