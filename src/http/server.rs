@@ -159,27 +159,25 @@ pub async fn serve<S, H>(
     H: Handler,
 {
     let svc = service_fn(move |req: Request<Incoming>| {
-        // Built here, not inside the async block: the answer's future is large, and each move
-        // of it is a copy. `or` polls the answer first, so an answer ready at once never
-        // registers a watch.
-        let outcome = match refuse(&req) {
-            Some(refused) => Err(refused),
-            None => Ok(futures_lite::future::or(
-                AssertUnwindSafe(handler.handle(req, conn))
-                    .catch_unwind()
-                    .map(|r| r.unwrap_or_else(|_| panic_response())),
-                watch::client_gone(fd).map(|()| {
-                    tracing::debug!("the client left; its request was abandoned (499)");
-                    abandoned_response()
-                }),
-            )),
-        };
-        async move {
-            let resp = match outcome {
-                Err(refused) => refused,
-                Ok(answer) => answer.await,
-            };
-            Ok::<_, Infallible>(resp)
+        // No async block around it: the answer's future is large, and a block would hold it
+        // twice (captured, and again as the future it awaits), a copy hyper then moves whole.
+        // `or` polls the answer first, so an answer ready at once never registers a watch.
+        match refuse(&req) {
+            Some(refused) => Either::Left(futures_util::future::ready(Ok::<_, Infallible>(
+                refused,
+            ))),
+            None => Either::Right(
+                futures_lite::future::or(
+                    AssertUnwindSafe(handler.handle(req, conn))
+                        .catch_unwind()
+                        .map(|r| r.unwrap_or_else(|_| panic_response())),
+                    watch::client_gone(fd).map(|()| {
+                        tracing::debug!("the client left; its request was abandoned (499)");
+                        abandoned_response()
+                    }),
+                )
+                .map(Ok::<_, Infallible>),
+            ),
         }
     });
     let mut conn = pin!(builder.serve_connection(HyperIo(Lingering(Some(io))), svc));
