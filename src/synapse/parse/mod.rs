@@ -176,13 +176,9 @@ pub fn parse_definitions(
     problems: &mut Vec<Diagnostic>,
 ) {
     let mut ctx = Reader::new(Arc::new(path.to_path_buf()), problems);
-    let root = match parse_document(text) {
-        Ok(root) => root,
-        Err((pos, message)) => return ctx.error(pos, message),
-    };
-    if !ctx.expect_root(&root, "definitions") {
+    let Some(root) = parse_root(&mut ctx, text, "definitions") else {
         return;
-    }
+    };
     for child in root.elements() {
         let dir = ArtifactDir::ALL
             .into_iter()
@@ -214,14 +210,21 @@ pub fn parse_artifact_file(
     problems: &mut Vec<Diagnostic>,
 ) {
     let mut ctx = Reader::new(Arc::new(path.to_path_buf()), problems);
+    if let Some(root) = parse_root(&mut ctx, text, dir.root_element()) {
+        parse_artifact_element(&mut ctx, &root, dir, out);
+    }
+}
+
+/// A file's root element when the file parses and its root is `<expected>` (else reported).
+fn parse_root(ctx: &mut Reader<'_>, text: &str, expected: &str) -> Option<Element> {
     let root = match parse_document(text) {
         Ok(root) => root,
-        Err((pos, message)) => return ctx.error(pos, message),
+        Err((pos, message)) => {
+            ctx.error(pos, message);
+            return None;
+        }
     };
-    if !ctx.expect_root(&root, dir.root_element()) {
-        return;
-    }
-    parse_artifact_element(&mut ctx, &root, dir, out);
+    ctx.expect_root(&root, expected).then_some(root)
 }
 
 /// One artifact element (a file's root, or a child of `<definitions>`), added to `out`.
