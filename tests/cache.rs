@@ -137,6 +137,17 @@ fn hits_misses_expiry_headers_bodies_codes_and_size() {
     )
     .artifact(
         "api",
+        "NoHeaders.xml",
+        &(rest(
+            "NoHeaders",
+            "/noheaders",
+            "timeout=\"60\"",
+            r#"<protocol type="HTTP"><headersToExcludeInHash>*</headersToExcludeInHash></protocol>"#,
+            "",
+        )),
+    )
+    .artifact(
+        "api",
         "Codes.xml",
         &(rest(
             "Codes",
@@ -203,6 +214,17 @@ fn hits_misses_expiry_headers_bodies_codes_and_size() {
         count(&a)
     );
     assert_ne!(count(&get(p, "/headers/h", &[("userID", "7")])), count(&a));
+
+    // `*`: no header counts.
+    let a = get(p, "/noheaders/h", &[]);
+    assert_eq!(
+        count(&get(
+            p,
+            "/noheaders/h",
+            &[("X-Any", "1"), ("Accept", "text/xml")]
+        )),
+        count(&a)
+    );
 
     // POST bodies: the same tree (attributes in another order, another prefix) hits. (The
     // length is the same: Content-Length is a header like the others.)

@@ -163,9 +163,9 @@ pub async fn serve<S, H>(
         // twice (captured, and again as the future it awaits), a copy hyper then moves whole.
         // `or` polls the answer first, so an answer ready at once never registers a watch.
         match refuse(&req) {
-            Some(refused) => Either::Left(futures_util::future::ready(Ok::<_, Infallible>(
-                refused,
-            ))),
+            Some(refused) => {
+                Either::Left(futures_util::future::ready(Ok::<_, Infallible>(refused)))
+            }
             None => Either::Right(
                 futures_lite::future::or(
                     AssertUnwindSafe(handler.handle(req, conn))

@@ -82,9 +82,11 @@ enum Generator {
 /// Which request headers count.
 #[derive(Debug, Clone)]
 enum Headers {
-    /// `headersToIncludeInHash`: these (lower case; a missing one counts by its name), or all.
+    /// `headersToIncludeInHash`: these (lower case; a missing one counts by its name), or all
+    /// (None: `*`).
     Include(Option<Vec<String>>),
-    /// `headersToExcludeInHash`: all but these (lower case), or none.
+    /// `headersToExcludeInHash`: all but these (lower case; empty by default), or none at all
+    /// (None: `*`).
     Exclude(Option<Vec<String>>),
 }
 
@@ -224,7 +226,7 @@ impl Mediate for Cache {
             }
         }
         let mut methods = None;
-        let mut headers = Headers::Exclude(None);
+        let mut headers = Headers::Exclude(Some(Vec::new()));
         let mut response_codes = ".*".to_string();
         let (mut cache_control, mut age_header) = (false, false);
         if let Some(p) = protocol_el {
@@ -297,7 +299,7 @@ impl Mediate for Cache {
                 headers = match (include, exclude) {
                     (Some(i), _) => Headers::Include(star(i)),
                     (None, Some(e)) => Headers::Exclude(star(e)),
-                    (None, None) => Headers::Exclude(None),
+                    (None, None) => Headers::Exclude(Some(Vec::new())),
                 };
             } else if p.elements().next().is_some() {
                 r.warn(
@@ -620,7 +622,7 @@ fn hash_headers(f: &Finder, headers: &HeaderMap, h: &mut digest::Context) {
     let counted = |n: &str| match &f.headers {
         Headers::Include(None) => true,
         Headers::Include(Some(list)) => list.iter().any(|i| i == n),
-        Headers::Exclude(None) => true,
+        Headers::Exclude(None) => false,
         Headers::Exclude(Some(list)) => !list.iter().any(|e| e == n),
     };
     if let Headers::Include(Some(list)) = &f.headers {
@@ -629,7 +631,7 @@ fn hash_headers(f: &Finder, headers: &HeaderMap, h: &mut digest::Context) {
             put(h, b'n', n.as_bytes());
         }
     }
-    if matches!(&f.headers, Headers::Exclude(Some(l)) if l.iter().any(|e| e == "*")) {
+    if matches!(f.headers, Headers::Exclude(None)) {
         return;
     }
     for n in names.into_iter().filter(|n| counted(n)) {
