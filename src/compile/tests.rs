@@ -315,6 +315,7 @@ fn control_properties_mint_does_not_act_on_are_warned_about() {
         ArtifactDir::Sequences,
         r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S">
     <property name="COPY_CONTENT_LENGTH_FROM_INCOMING" value="true" scope="axis2"/>
+    <property name="FAULTS_AS_HTTP_200" value="true" scope="axis2"/>
     <property name="TRANSPORT_HEADERS" value="x" scope="axis2"/>
     <property name="FORCE_SC_ACCEPTED" value="true" scope="axis2"/>
     <property name="OUT_ONLY" value="true"/>
@@ -324,9 +325,9 @@ fn control_properties_mint_does_not_act_on_are_warned_about() {
     assert_eq!(
         of(&problems, Severity::Warning),
         [
-            "t0.xml:2:5: warning: control property 'COPY_CONTENT_LENGTH_FROM_INCOMING' is stored, but mint does not act on it yet (in WSO2 it copies the client's Content-Length)",
-            "t0.xml:3:5: warning: control property 'TRANSPORT_HEADERS' is stored, but mint does not act on it yet (in WSO2 it replaces every transport header at once (removing it, which clears them, is honoured))",
+            "t0.xml:3:5: warning: control property 'FAULTS_AS_HTTP_200' is stored, but mint does not act on it yet (in WSO2 it sends SOAP faults with status 200; mint does so for makefault's faults, not for a backend's)",
+            "t0.xml:4:5: warning: control property 'TRANSPORT_HEADERS' is stored, but mint does not act on it yet (in WSO2 it replaces every transport header at once (removing it, which clears them, is honoured))",
         ],
-        "FORCE_SC_ACCEPTED, OUT_ONLY and HTTP_SC (honoured) are not warned about"
+        "COPY_CONTENT_LENGTH_FROM_INCOMING, FORCE_SC_ACCEPTED, OUT_ONLY and HTTP_SC (honoured) are not warned about"
     );
 }

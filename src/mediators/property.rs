@@ -16,10 +16,11 @@ const PROPERTY_TYPES: [&str; 9] = [
 
 /// Synapse control properties mint stores but does not act on yet: the scope WSO2 reads each
 /// in, and what it does there. Setting one is warned about at deployment (nothing silent).
-const NOT_HONOURED: [(&str, Scope, &str); 3] = [
-    ("COPY_CONTENT_LENGTH_FROM_INCOMING", Scope::Axis2, "copies the client's Content-Length"),
+/// (`COPY_CONTENT_LENGTH_FROM_INCOMING` is not among them: mint always sends a passed-through
+/// body with the client's `Content-Length`, and any other body with its own, never chunked.)
+const NOT_HONOURED: [(&str, Scope, &str); 2] = [
     ("TRANSPORT_HEADERS", Scope::Axis2, "replaces every transport header at once (removing it, which clears them, is honoured)"),
-    ("FAULTS_AS_HTTP_200", Scope::Axis2, "sends SOAP faults with status 200"),
+    ("FAULTS_AS_HTTP_200", Scope::Axis2, "sends SOAP faults with status 200; mint does so for makefault's faults, not for a backend's"),
 ];
 
 #[derive(Debug, Clone)]
