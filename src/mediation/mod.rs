@@ -860,29 +860,18 @@ impl endpoint::Message for Sending<'_, '_> {
         let ctx = &*self.ctx;
         ctx.controls
             && ctx.body_type == crate::message::context::BodyType::Xml
-            && ctx
-                .props
-                .get("FORCE_ERROR_ON_SOAP_FAULT")
-                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            && ctx.prop_true("FORCE_ERROR_ON_SOAP_FAULT")
     }
 
     async fn is_soap_fault(&mut self) -> Result<bool> {
-        let ctx = &mut *self.ctx;
-        // Boxed: rare, and its future would otherwise enlarge every send's.
-        Box::pin(async move {
-            let doc = ctx.document().await?;
-            Ok(doc.soap_body().is_some()
-                && doc.soap_payload().is_some_and(|p| {
-                    use crate::xpath::dom::Dom;
-                    doc.local_name(p) == "Fault"
-                        && matches!(
-                            doc.namespace_uri(p),
-                            "http://schemas.xmlsoap.org/soap/envelope/"
-                                | "http://www.w3.org/2003/05/soap-envelope"
-                        )
-                }))
-        })
-        .await
+        // (Its caller boxes this future: it is rare.)
+        use crate::xpath::dom::Dom;
+        let doc = self.ctx.document().await?;
+        Ok(doc.soap_body().is_some()
+            && doc.soap_payload().is_some_and(|p| {
+                doc.local_name(p) == "Fault"
+                    && crate::xml::SoapVersion::from_namespace(doc.namespace_uri(p)).is_some()
+            }))
     }
 }
 

@@ -120,12 +120,7 @@ impl Mediate for Call {
             Some(Target::Property(_) | Target::Variable(_)) => Some(Saved::take(ctx).await?),
             _ => None,
         };
-        if ctx.controls
-            && ctx
-                .props
-                .get("OUT_ONLY")
-                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-        {
+        if ctx.controls && ctx.prop_true("OUT_ONLY") {
             // Fire and forget (Synapse's out-only call): the request goes out as it would, and
             // the flow goes on at once with the message as it was. Boxed, as for send.
             Box::pin(self.out_only(rt, ctx)).await?;

@@ -220,7 +220,7 @@ pub fn branch(c: &mut impl Compile, el: &Element, origin: &Origin) -> Vec<Mediat
     if let Some(key) = el.attr("sequence") {
         return c
             .sequence_key(key.trim(), origin)
-            .map(|id| Mediator::Sequence(sequence::Sequence::named(id)))
+            .map(|id| Mediator::Sequence(sequence::Sequence::Named(id)))
             .into_iter()
             .collect();
     }

@@ -54,10 +54,7 @@ impl Mediate for Send {
             ctx.target_endpoint
         });
         if !ctx.is_response && ctx.controls {
-            let out_only = ctx
-                .props
-                .get("OUT_ONLY")
-                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            let out_only = ctx.prop_true("OUT_ONLY");
             if out_only || ctx.axis2_true("FORCE_SC_ACCEPTED") {
                 let job = if out_only {
                     Detached::Call { endpoint }

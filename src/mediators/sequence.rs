@@ -17,12 +17,6 @@ pub enum Sequence {
     Computed(Box<Value>),
 }
 
-impl Sequence {
-    pub fn named(id: SeqId) -> Sequence {
-        Sequence::Named(id)
-    }
-}
-
 impl Mediate for Sequence {
     fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
         match el.attr("key").map(str::trim) {
@@ -30,7 +24,7 @@ impl Mediate for Sequence {
                 let v = super::dynamic_value(c, key, el, at);
                 Some(Sequence::Computed(Box::new(v)))
             }
-            Some(key) if !key.is_empty() => c.sequence_key(key, at).map(Sequence::named),
+            Some(key) if !key.is_empty() => c.sequence_key(key, at).map(Sequence::Named),
             _ => {
                 c.error(at, "<sequence> used as a mediator needs a key attribute");
                 None

@@ -171,16 +171,14 @@ impl Mediate for Throttle {
             return None;
         }
         // The attribute (a sequence key) wins over the element of the same name.
-        let mut pick = |attr: &str, el_: Option<&Element>| -> Option<Option<Vec<Mediator>>> {
-            if let Some(key) = el.attr(attr) {
-                return Some(c.sequence_key(key.trim(), at).map(|id| {
-                    vec![Mediator::Sequence(super::sequence::Sequence::named(id))]
-                }));
-            }
-            Some(el_.map(|e| super::list(c, e, &super::at(e, at))))
+        let mut pick = |attr: &str, inline: Option<&Element>| match el.attr(attr) {
+            Some(key) => c
+                .sequence_key(key.trim(), at)
+                .map(|id| vec![Mediator::Sequence(super::sequence::Sequence::Named(id))]),
+            None => inline.map(|e| super::list(c, e, &super::at(e, at))),
         };
-        let on_accept = pick("onAccept", accept_el)?;
-        let on_reject = pick("onReject", reject_el)?;
+        let on_accept = pick("onAccept", accept_el);
+        let on_reject = pick("onReject", reject_el);
         Some(Throttle(Arc::new(Inner {
             policy,
             on_accept,

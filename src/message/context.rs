@@ -521,6 +521,13 @@ impl MessageContext {
         }
     }
 
+    /// Whether a default-scope property is `true` (any case), as Synapse's control properties read.
+    pub fn prop_true(&self, name: &str) -> bool {
+        self.props
+            .get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
     pub fn axis2_true(&self, name: &str) -> bool {
         self.axis2
             .get(name)
