@@ -642,30 +642,47 @@ impl Aggregate {
             ));
         };
         let owner = self as *const Aggregate as usize;
-        if group.is_completed(owner, &key) {
-            // A part arriving after its aggregation completed is dropped, as in WSO2.
-            return Ok(Flow::Stop);
-        }
-        let first = group.with_open(owner, &key, |a| a.is_none());
-        let collected = self.collect(rt, ctx, first).await;
-        if first {
-            let agg = Aggregation {
-                min: self.count(rt, ctx, self.min.as_ref()).await?,
-                max: self.count(rt, ctx, self.max.as_ref()).await?,
-                total: self.total(ctx),
-                deadline: self.timeout.map(|t| Instant::now() + t),
-                first: Some(self.keep(ctx).await?),
-                collected: vec![collected],
-                waiter: None,
-            };
-            group.insert_open(owner, key.clone(), agg);
-        } else {
-            group.with_open(owner, &key, |a| {
-                if let Some(a) = a {
-                    a.collected.push(collected);
+        // Whether this part opens the aggregation is decided again after every await: reading a
+        // part's body awaits the network, and another part may open it meanwhile (the earlier
+        // check-then-insert lost one of two parts that both saw none open, and the aggregation
+        // then never completed).
+        let first = loop {
+            if group.is_completed(owner, &key) {
+                // A part arriving after its aggregation completed is dropped, as in WSO2.
+                return Ok(Flow::Stop);
+            }
+            let first = group.with_open(owner, &key, |a| a.is_none());
+            let collected = self.collect(rt, ctx, first).await;
+            if first {
+                let agg = Aggregation {
+                    min: self.count(rt, ctx, self.min.as_ref()).await?,
+                    max: self.count(rt, ctx, self.max.as_ref()).await?,
+                    total: self.total(ctx),
+                    deadline: self.timeout.map(|t| Instant::now() + t),
+                    first: Some(self.keep(ctx).await?),
+                    collected: vec![collected],
+                    waiter: None,
+                };
+                // No await from here to the insert.
+                if group.with_open(owner, &key, |a| a.is_none()) && !group.is_completed(owner, &key)
+                {
+                    group.insert_open(owner, key.clone(), agg);
+                    break true;
                 }
-            });
-        }
+            } else {
+                let mut collected = Some(collected);
+                let joined = group.with_open(owner, &key, |a| match a {
+                    Some(a) => {
+                        a.collected.extend(collected.take());
+                        true
+                    }
+                    None => false,
+                });
+                if joined {
+                    break false;
+                }
+            }
+        };
         let complete = group.with_open(owner, &key, |a| a.is_some_and(|a| a.is_complete()));
         if complete {
             return self.complete(rt, ctx, &group, owner, &key).await;
