@@ -42,5 +42,6 @@ pub mod userstore;
 pub mod xml;
 pub mod xmllib;
 pub mod xpath;
+pub mod xslt;
 
 pub use error::{Error, ErrorKind, Side};

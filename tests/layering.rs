@@ -11,7 +11,7 @@ const LAYERS: &[&[&str]] = &[
     // Libraries: no knowledge of artifacts, shards or each other beyond this order.
     &["xpath", "uri_template"],
     &["xml"],
-    &["xmllib"],
+    &["xmllib", "xslt"],
     &["json"],
     &["synexpr"],
     // Services used by the runtime and the deployer.

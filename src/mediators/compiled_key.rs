@@ -32,13 +32,28 @@ pub trait Compiled: Sized + 'static {
     fn compile(texts: &[&[u8]], resources: Resources) -> std::result::Result<Self, String>;
 }
 
-impl Compiled for crate::xmllib::Stylesheet {
+/// A stylesheet compiled for libxslt and, when it keeps to what mint's own engine runs
+/// ([`crate::xslt`]), for that engine too.
+pub struct Sheet {
+    pub lib: crate::xmllib::Stylesheet,
+    pub native: Option<crate::xslt::Program>,
+}
+
+impl Compiled for Sheet {
     const WHAT: &'static str = "xslt stylesheet";
     fn compile(texts: &[&[u8]], resources: Resources) -> std::result::Result<Self, String> {
-        match texts {
-            [one] => crate::xmllib::Stylesheet::compile(one, resources),
-            _ => Err("one stylesheet expected".into()),
-        }
+        let [one] = texts else {
+            return Err("one stylesheet expected".into());
+        };
+        let lib = crate::xmllib::Stylesheet::compile(one, resources)?;
+        let native = match crate::xslt::Program::compile(one) {
+            Ok(p) => Some(p),
+            Err(why) => {
+                tracing::debug!("stylesheet runs on libxslt: mint's engine does not run {why}");
+                None
+            }
+        };
+        Ok(Sheet { lib, native })
     }
 }
 

@@ -8,7 +8,7 @@
 use bytes::Bytes;
 
 use super::compiled_key::Key;
-use crate::xmllib::Stylesheet;
+use super::compiled_key::Sheet;
 use std::rc::Rc;
 use super::{Compile, Flow, Mediate, Runtime};
 use crate::diag::Origin;
@@ -31,19 +31,38 @@ impl Mediate for FastXslt {
         }
         let key_text = r.required(el, "key").map(str::to_string)?;
         Some(FastXslt {
-            key: Key::compile::<Stylesheet>(c, &key_text, el, at)?,
+            key: Key::compile::<Sheet>(c, &key_text, el, at)?,
         })
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
-        let sheet: Rc<Stylesheet> = self.key.get(rt, ctx).await?;
-        let input = ctx.body_bytes().await?;
-        // Synchronous and bounded (libxslt's recursion limit); other connections on the shard
-        // get their turn before it.
-        glommio::yield_if_needed().await;
-        let out = sheet.transform(&input, &[]).map_err(|e| {
-            Error::mediation(format!("Unable to perform fast XSLT transformation: {e}"))
-        })?;
+        let sheet: Rc<Sheet> = self.key.get(rt, ctx).await?;
+        // mint's own engine runs on the message's tree (XML messages only: libxslt reads the
+        // bytes as they came, whatever mint would make of them).
+        let mut out = None;
+        if let (Some(p), BodyType::Xml) = (&sheet.native, ctx.body_type) {
+            let doc = ctx.document().await?;
+            // Comments or PIs beside the root element are part of what libxslt transforms.
+            if doc.children(0).count() == 1 {
+                glommio::yield_if_needed().await;
+                match p.transform_document(&doc, doc.root_element()) {
+                    Ok(o) => out = Some(o),
+                    Err(why) => tracing::debug!("fastXSLT: libxslt runs this message: {why}"),
+                }
+            }
+        }
+        let out = match out {
+            Some(o) => o,
+            None => {
+                let input = ctx.body_bytes().await?;
+                // Synchronous and bounded (libxslt's recursion limit); other connections on
+                // the shard get their turn before it.
+                glommio::yield_if_needed().await;
+                sheet.lib.transform(&input, &[]).map_err(|e| {
+                    Error::mediation(format!("Unable to perform fast XSLT transformation: {e}"))
+                })?
+            }
+        };
         ctx.set_content_typed(Bytes::from(out), None, BodyType::Xml);
         Ok(Flow::Continue)
     }

@@ -31,7 +31,7 @@ use crate::synapse::model::Element;
 use crate::synapse::parse::is_synapse;
 use crate::xml::{Content, Fragment};
 use crate::xpath::dom::NodeKind;
-use crate::xmllib::Stylesheet;
+use super::compiled_key::Sheet;
 
 /// Axis2's wrapper of text content (the payload of a text message).
 const TEXT_NS: &str = "http://ws.apache.org/commons/ns/payload";
@@ -82,7 +82,7 @@ impl Mediate for Xslt {
             Some(s) => Some(super::xpath(c, s, el, at)?),
             None => None,
         };
-        let key = Key::compile_all::<Stylesheet>(c, &[(&key_text, el)], &resources, at)?;
+        let key = Key::compile_all::<Sheet>(c, &[(&key_text, el)], &resources, at)?;
         Some(Xslt {
             key,
             source,
@@ -92,7 +92,7 @@ impl Mediate for Xslt {
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
-        let sheet: Rc<Stylesheet> = self.key.get(rt, ctx).await.map_err(|e| {
+        let sheet: Rc<Sheet> = self.key.get(rt, ctx).await.map_err(|e| {
             Error::mediation(format!("Unable to perform XSLT transformation: {e}"))
         })?;
         let mut params = Vec::with_capacity(self.params.len());
@@ -102,15 +102,31 @@ impl Mediate for Xslt {
         let (doc, node) = source_element(rt, ctx, self.source.as_deref())
             .await?
             .ok_or_else(|| Error::mediation("The evaluation of the XSLT source resulted in no element"))?;
-        let input = doc.standalone_bytes(node);
-        let pairs: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        // Synchronous and bounded (libxslt's recursion limit); other connections on the shard
-        // get their turn before it.
+        // Synchronous and bounded (libxslt's recursion limit, the native engine's depth
+        // limit); other connections on the shard get their turn before it.
         glommio::yield_if_needed().await;
-        let out = sheet
-            .transform(&input, &pairs)
-            .map_err(|e| Error::mediation(format!("Unable to perform XSLT transformation: {e}")))?;
-        let result = result_element(&out);
+        let native = match &sheet.native {
+            Some(p) => match p.transform(&doc, node) {
+                Ok(r) => Some(r),
+                Err(why) => {
+                    tracing::debug!("xslt: libxslt runs this message: {why}");
+                    None
+                }
+            },
+            None => None,
+        };
+        let result = match native {
+            Some(r) => r,
+            None => {
+                let input = doc.standalone_bytes(node);
+                let pairs: Vec<(&str, &str)> =
+                    params.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                let out = sheet.lib.transform(&input, &pairs).map_err(|e| {
+                    Error::mediation(format!("Unable to perform XSLT transformation: {e}"))
+                })?;
+                result_element(&out)
+            }
+        };
         if let Some(target) = &self.target {
             ctx.props.insert(target.clone(), result);
             return Ok(Flow::Continue);
@@ -126,7 +142,7 @@ impl Mediate for Xslt {
             .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
         let splice = node != doc.root_element()
             && element_first
-            && (text_output || (sheet.writes_xml() && !html))
+            && (text_output || (sheet.lib.writes_xml() && !html))
             && !crate::xmllib::has_doctype(result.as_bytes());
         let content = if splice {
             Content::Raw(result)

@@ -56,6 +56,39 @@ impl Document {
     }
 }
 
+impl Document {
+    /// The namespace declarations element `n` carries, as `(prefix, uri)` in the order written
+    /// (`("", "")` stands for `xmlns=""`); empty for other nodes.
+    pub fn declared_namespaces(&self, n: NodeId) -> Vec<(&str, &str)> {
+        let Some(e) = self.elem(n).filter(|_| self.kind(n) == NodeKind::Element) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(&str, &str)> = (n + 1..=n + e.own_ns)
+            .map(|b| (self.name(b), self.value(b)))
+            .collect();
+        if e.undeclares_default {
+            out.push(("", ""));
+        }
+        out
+    }
+
+    /// The namespace declarations on element `n`'s start tag as [`Document::standalone_bytes`]
+    /// writes it: the bindings its subtree inherits from outside (in order of first use), then
+    /// its own.
+    pub fn standalone_namespaces(&self, n: NodeId) -> Vec<(&str, &str)> {
+        let mut w = Writer::new(self, &[]);
+        w.collect_required(self, n);
+        let mut out: Vec<(&str, &str)> = w
+            .req
+            .iter()
+            .copied()
+            .filter(|&(p, u)| !(p.is_empty() && u.is_empty()))
+            .collect();
+        out.extend(self.declared_namespaces(n));
+        out
+    }
+}
+
 struct Writer<'a> {
     doc: &'a Document,
     ops: &'a [Op],

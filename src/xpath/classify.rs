@@ -4,7 +4,7 @@
 
 use std::num::NonZeroU32;
 
-use super::ast::{Axis, Expr, Func, GetProperty, NodeTest, Pred, PredKind, Step};
+use super::ast::{Axis, Expr, Func, GetProperty, NodeTest, Pred, PredKind, Step, Ty};
 use super::synapse::VarRef;
 
 /// Whether evaluating `e` may look at the message content (the document). Expressions that
@@ -36,6 +36,69 @@ pub(crate) fn reads_content(e: &Expr) -> bool {
         Expr::Neg(a) => reads_content(a),
         Expr::Filter(a, preds) => reads_content(a) || preds.iter().any(|p| reads_content(&p.expr)),
         Expr::Literal(_) | Expr::Number(_) => false,
+    }
+}
+
+/// Whether `e` is plain XPath 1.0 (see [`super::XPath::is_plain_xpath1`]).
+pub(crate) fn plain_xpath1(e: &Expr) -> bool {
+    let steps = |steps: &[Step]| {
+        steps
+            .iter()
+            .all(|s| s.preds.iter().all(|p| plain_xpath1(&p.expr)))
+    };
+    match e {
+        Expr::Var(_) | Expr::GetProperty(_) => false,
+        Expr::Call(f, args) => {
+            !matches!(
+                f,
+                Func::EndsWith
+                    | Func::UpperCase
+                    | Func::LowerCase
+                    | Func::Base64Encode
+                    | Func::Base64Decode
+                    | Func::UrlEncode
+                    | Func::UrlDecode
+                    | Func::VaultLookup
+            ) && args.iter().all(plain_xpath1)
+                && !args
+                    .iter()
+                    .enumerate()
+                    .any(|(i, a)| a.ty() == Ty::Number && takes_string(*f, i) && !small_integer(a))
+        }
+        Expr::Or(v) | Expr::And(v) | Expr::Union(v) => v.iter().all(plain_xpath1),
+        Expr::Cmp(_, a, b) | Expr::Arith(_, a, b) => plain_xpath1(a) && plain_xpath1(b),
+        Expr::Neg(a) => plain_xpath1(a),
+        Expr::Filter(a, preds) => plain_xpath1(a) && preds.iter().all(|p| plain_xpath1(&p.expr)),
+        Expr::Path(a, s) => plain_xpath1(a) && steps(s),
+        Expr::Literal(_) | Expr::Number(_) | Expr::Root | Expr::ContextNode => true,
+    }
+}
+
+/// Whether `e` is always a small whole number (written the same way by every XPath engine).
+fn small_integer(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Call(
+            Func::Count | Func::StringLength | Func::Position | Func::Last,
+            _
+        )
+    )
+}
+
+/// Whether argument `i` of `f` is converted to a string (where a number's text would show).
+fn takes_string(f: Func, i: usize) -> bool {
+    match f {
+        Func::String
+        | Func::Concat
+        | Func::StartsWith
+        | Func::Contains
+        | Func::SubstringBefore
+        | Func::SubstringAfter
+        | Func::StringLength
+        | Func::NormalizeSpace
+        | Func::Translate => true,
+        Func::Substring => i == 0,
+        _ => false,
     }
 }
 

@@ -54,7 +54,7 @@ pub use synapse::{
     query_param_from_url, split_registry_key, Clock, MessageField, NoContext, PropertyValue, Scope,
     XPathContext,
 };
-pub use value::{format_number, parse_number, Value};
+pub use value::{format_number, parse_number, with_exponents, Value};
 
 /// Why an expression does not compile.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -215,6 +215,33 @@ impl XPath {
             cx: ctx,
         };
         ev.eval(&self.expr, Self::focus(context_node))
+    }
+
+    /// Evaluates with a full focus: the context node, its position (1-based) and the size of
+    /// the context (what XSLT's `xsl:for-each` and `xsl:apply-templates` set).
+    pub fn evaluate_at<D: Dom + ?Sized>(
+        &self,
+        dom: &D,
+        ctx: &dyn XPathContext,
+        node: NodeId,
+        pos: usize,
+        size: usize,
+    ) -> Result<Value, EvalError> {
+        let metered = eval::Metered::new(dom);
+        let ev = eval::Ev {
+            dom: &metered,
+            cx: ctx,
+        };
+        ev.eval(&self.expr, eval::Focus { node, pos, size })
+    }
+
+    /// Whether the expression is plain XPath 1.0 whose result does not depend on how a
+    /// number is written as text: no variable, no Synapse or Jaxen extension function, no
+    /// `get-property()`, no number passed where a string is taken (`concat(1 div 3)`: XPath
+    /// engines differ in the digits they write). What another XSLT processor gives the same
+    /// answer for, given the same number formatting of the final result.
+    pub fn is_plain_xpath1(&self) -> bool {
+        classify::plain_xpath1(&self.expr)
     }
 
     fn focus(node: NodeId) -> eval::Focus {

@@ -108,10 +108,54 @@ pub fn parse_number(s: &str) -> f64 {
         _ => false,
     };
     if !valid {
-        return f64::NAN;
+        return if EXPONENTS.get() {
+            parse_with_exponent(t)
+        } else {
+            f64::NAN
+        };
     }
     let text = t.strip_suffix('.').unwrap_or(t);
     text.parse::<f64>().unwrap_or(f64::NAN)
+}
+
+thread_local! {
+    /// Set while [`with_exponents`] runs.
+    static EXPONENTS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with strings read as numbers the way libxml2's XPath reads them: an exponent
+/// (`1e3`, `2.5E-2`) is accepted after the XPath 1.0 number (mint's XSLT engine, which must
+/// give libxslt's answers, evaluates in this mode).
+pub fn with_exponents<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            EXPONENTS.set(self.0);
+        }
+    }
+    let _reset = Reset(EXPONENTS.replace(true));
+    f()
+}
+
+/// `Digits ('.' Digits?)? | '.' Digits`, then `[eE] [+-]? Digits`, with an optional `-` first
+/// (`t` is trimmed).
+fn parse_with_exponent(t: &str) -> f64 {
+    let Some(e) = t.find(['e', 'E']) else {
+        return f64::NAN;
+    };
+    let (mantissa, exp) = (&t[..e], &t[e + 1..]);
+    let exp_digits = exp.strip_prefix(['+', '-']).unwrap_or(exp);
+    let m = mantissa.strip_prefix('-').unwrap_or(mantissa);
+    let (int, frac) = m.split_once('.').unwrap_or((m, ""));
+    let ok = !exp_digits.is_empty()
+        && exp_digits.bytes().all(|b| b.is_ascii_digit())
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && (!int.is_empty() || !frac.is_empty());
+    if !ok {
+        return f64::NAN;
+    }
+    t.parse::<f64>().unwrap_or(f64::NAN)
 }
 
 /// XPath's `round()`: nearest integer, halves toward +∞; keeps NaN, ±∞ and the sign of zero.
