@@ -156,6 +156,20 @@ fn numbers_and_encodings_as_libxml2_writes_them() {
 }
 
 #[test]
+fn attributes_made_by_instructions() {
+    let sheet = stylesheet(
+        r#"<xsl:template match="/*"><r a="literal" m:b="x"><xsl:attribute name="a">replaced <xsl:value-of select="@k"/></xsl:attribute><xsl:attribute name="{local-name()}-{@k}">made</xsl:attribute><xsl:copy-of select="@*"/><xsl:apply-templates select="@k"/></r></xsl:template>
+  <xsl:template match="@k"><xsl:attribute name="from-k"><xsl:value-of select="."/></xsl:attribute></xsl:template>"#,
+    );
+    same(&sheet, r#"<top k="v" xmlns:o="urn:other" o:z="1"/>"#);
+    // `//a` outranks `a` (priority 0.5 against 0), declared later or not.
+    let rooted = stylesheet(
+        r#"<xsl:template match="//b"><rooted/></xsl:template><xsl:template match="b"><plain/></xsl:template>"#,
+    );
+    same(&rooted, "<a><b/></a>");
+}
+
+#[test]
 fn template_priorities_and_builtins() {
     let sheet = stylesheet(
         r#"<xsl:template match="*"><star><xsl:apply-templates/></star></xsl:template>
@@ -190,6 +204,9 @@ fn what_the_engine_leaves_to_libxslt() {
         r#"<xsl:template match="/"><r><xsl:value-of select="get-property('x')"/></r></xsl:template>"#,
         r#"<xsl:template match="/"><r><xsl:element name="e"/></r></xsl:template>"#,
         r#"<xsl:strip-space elements="*"/>"#,
+        r#"<xsl:template match="/"><r><xsl:value-of select="count(*/namespace::*)"/></r></xsl:template>"#,
+        r#"<xsl:template match="/"><r><xsl:value-of select="id('x')"/></r></xsl:template>"#,
+        r#"<xsl:template match="/"><r><xsl:value-of select="concat('n', 1 div 3)"/></r></xsl:template>"#,
     ] {
         assert!(
             Program::compile(stylesheet(body).as_bytes()).is_err(),

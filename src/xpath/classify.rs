@@ -41,17 +41,20 @@ pub(crate) fn reads_content(e: &Expr) -> bool {
 
 /// Whether `e` is plain XPath 1.0 (see [`super::XPath::is_plain_xpath1`]).
 pub(crate) fn plain_xpath1(e: &Expr) -> bool {
+    // The namespace axis differs between engines (which declarations an element has), so
+    // does id() (DTD and xml:id support).
     let steps = |steps: &[Step]| {
         steps
             .iter()
-            .all(|s| s.preds.iter().all(|p| plain_xpath1(&p.expr)))
+            .all(|s| s.axis != Axis::Namespace && s.preds.iter().all(|p| plain_xpath1(&p.expr)))
     };
     match e {
         Expr::Var(_) | Expr::GetProperty(_) => false,
         Expr::Call(f, args) => {
             !matches!(
                 f,
-                Func::EndsWith
+                Func::Id
+                    | Func::EndsWith
                     | Func::UpperCase
                     | Func::LowerCase
                     | Func::Base64Encode

@@ -42,19 +42,37 @@ pub(crate) struct Body {
     pub inherited: Vec<(String, String)>,
 }
 
+/// A node-set expression, with the shapes stylesheets use most answered without the XPath
+/// evaluator.
+#[derive(Debug)]
+pub(crate) enum Select {
+    /// `node()`: the children.
+    Children,
+    /// `@* | node()` (either order): the attributes, then the children.
+    AttributesAndChildren,
+    /// `name` or `p:name`: the child elements of that name.
+    Child {
+        uri: String,
+        local: String,
+    },
+    /// `.`
+    Current,
+    Any(XPath),
+}
+
 #[derive(Debug)]
 pub(crate) enum Instr {
     Text(String),
     Literal(Box<Literal>),
-    ValueOf(XPath),
+    ValueOf(Select),
     ApplyTemplates {
-        select: Option<XPath>,
+        select: Option<Select>,
         mode: Option<String>,
     },
     CallTemplate(usize),
-    ForEach(XPath, Vec<Instr>),
+    ForEach(Select, Vec<Instr>),
     Copy(Vec<Instr>),
-    CopyOf(XPath),
+    CopyOf(Select),
     If(XPath, Vec<Instr>),
     Choose(Vec<(XPath, Vec<Instr>)>, Vec<Instr>),
     /// `xsl:attribute` with an unprefixed name and no `namespace`.
@@ -310,6 +328,28 @@ impl Compiler<'_> {
         Ok(x)
     }
 
+    /// Attribute `name` of `n` as a [`Select`].
+    fn fast(&self, n: NodeId, name: &str) -> Result<Select> {
+        let x = self.select(n, name)?;
+        let compact: String = x.source().chars().filter(|c| !c.is_whitespace()).collect();
+        Ok(match compact.as_str() {
+            "node()" | "child::node()" => Select::Children,
+            "@*|node()" | "node()|@*" => Select::AttributesAndChildren,
+            "." | "self::node()" => Select::Current,
+            name if is_qname(name) => {
+                let (uri, local) = match name.split_once(':') {
+                    Some((p, l)) => (self.resolve(n, p).ok_or("an undeclared prefix")?, l),
+                    None => (String::new(), name),
+                };
+                Select::Child {
+                    uri,
+                    local: local.to_string(),
+                }
+            }
+            _ => Select::Any(x),
+        })
+    }
+
     fn select(&self, n: NodeId, name: &str) -> Result<XPath> {
         match self.doc.attribute(n, "", name) {
             Some(s) => self.xpath(n, s),
@@ -367,7 +407,7 @@ impl Compiler<'_> {
         Ok(match d.local(n) {
             "value-of" => {
                 self.check_attrs(n, &["select"])?;
-                Instr::ValueOf(self.select(n, "select")?)
+                Instr::ValueOf(self.fast(n, "select")?)
             }
             "apply-templates" => {
                 self.check_attrs(n, &["select", "mode"])?;
@@ -376,7 +416,7 @@ impl Compiler<'_> {
                 }
                 Instr::ApplyTemplates {
                     select: match d.attribute(n, "", "select") {
-                        Some(s) => Some(self.xpath(n, s)?),
+                        Some(_) => Some(self.fast(n, "select")?),
                         None => None,
                     },
                     mode: match d.attribute(n, "", "mode") {
@@ -396,7 +436,7 @@ impl Compiler<'_> {
             }
             "for-each" => {
                 self.check_attrs(n, &["select"])?;
-                Instr::ForEach(self.select(n, "select")?, self.sequence_no_sort(n)?)
+                Instr::ForEach(self.fast(n, "select")?, self.sequence_no_sort(n)?)
             }
             "copy" => {
                 self.check_attrs(n, &[])?;
@@ -404,7 +444,7 @@ impl Compiler<'_> {
             }
             "copy-of" => {
                 self.check_attrs(n, &["select"])?;
-                Instr::CopyOf(self.select(n, "select")?)
+                Instr::CopyOf(self.fast(n, "select")?)
             }
             "if" => {
                 self.check_attrs(n, &["test"])?;

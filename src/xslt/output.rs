@@ -1,361 +1,348 @@
-//! The result tree, with libxslt's rules for declaring namespaces on it, and its serialization
-//! as libxml2 writes it.
+//! The result, written as it is made, with libxslt's rules for declaring namespaces on it and
+//! libxml2's way of writing it.
+//!
+//! An element's start tag is held open (its declarations and attributes can still grow) until
+//! its first child or its end; only the open elements are kept.
+
+use std::borrow::Cow;
 
 use super::Fallback;
 
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
-pub(crate) type Id = usize;
+type Str<'a> = Cow<'a, str>;
 
-#[derive(Debug)]
-pub(crate) struct Elem {
-    pub prefix: String,
-    pub local: String,
+/// One open element.
+struct Open<'a> {
+    prefix: &'a str,
+    local: &'a str,
     /// The element's namespace `(prefix, uri)` (prefix `""`: the default namespace).
-    pub ns: Option<(String, String)>,
+    ns: Option<(&'a str, &'a str)>,
     /// Namespace declarations in the order made; `("", "")` is `xmlns=""`.
-    pub decls: Vec<(String, String)>,
+    decls: Vec<(&'a str, &'a str)>,
     /// `(prefix, local, uri, value)`.
-    pub attrs: Vec<(String, String, String, String)>,
-    pub children: Vec<Id>,
+    attrs: Vec<(&'a str, Str<'a>, &'a str, Str<'a>)>,
+    /// Its start tag is written (it has children).
+    written: bool,
 }
 
-#[derive(Debug)]
-pub(crate) enum Node {
-    Root(Vec<Id>),
-    Elem(Elem),
-    Text(String),
-    Comment(String),
-    Pi(String, String),
+pub(crate) struct Out<'a> {
+    out: String,
+    open: Vec<Open<'a>>,
+    /// Elements written at the top level.
+    top: usize,
+    /// libxml2 writes non-ASCII characters in attribute values as character references when
+    /// the output names no encoding.
+    ascii_attrs: bool,
+    /// Text collected for `xsl:attribute` instead of written (innermost last).
+    captures: Vec<String>,
+    /// The name of the first top-level element, when it has no namespace.
+    pub first_top_local: Option<&'a str>,
 }
 
-pub(crate) struct Tree {
-    pub nodes: Vec<Node>,
-    pub parents: Vec<Id>,
-    /// The output names no encoding: libxml2 then writes non-ASCII characters in attribute
-    /// values as character references.
-    pub ascii_attrs: bool,
-}
-
-impl Tree {
-    pub(crate) fn new() -> Tree {
-        Tree {
-            nodes: vec![Node::Root(Vec::new())],
-            parents: vec![0],
-            ascii_attrs: true,
+impl<'a> Out<'a> {
+    pub(crate) fn new(ascii_attrs: bool, capacity: usize) -> Out<'a> {
+        Out {
+            out: String::with_capacity(capacity),
+            open: Vec::with_capacity(16),
+            top: 0,
+            ascii_attrs,
+            captures: Vec::new(),
+            first_top_local: None,
         }
     }
 
-    fn children_mut(&mut self, p: Id) -> &mut Vec<Id> {
-        match &mut self.nodes[p] {
-            Node::Root(c) => c,
-            Node::Elem(e) => &mut e.children,
-            _ => unreachable!("only the root and elements have children"),
+    /// The result: one element, as libxml2 writes it (no XML declaration).
+    pub(crate) fn finish(self) -> Result<String, Fallback> {
+        if self.top != 1 || !self.open.is_empty() {
+            return Err(Fallback("a result that is not one element"));
         }
+        Ok(self.out)
     }
 
-    pub(crate) fn children(&self, p: Id) -> &[Id] {
-        match &self.nodes[p] {
-            Node::Root(c) => c,
-            Node::Elem(e) => &e.children,
-            _ => &[],
+    /// Writes the start tag of the innermost open element, which gets a child.
+    fn child(&mut self) -> Result<(), Fallback> {
+        if !self.captures.is_empty() {
+            return Err(Fallback("an attribute value with markup"));
         }
-    }
-
-    pub(crate) fn elem(&self, n: Id) -> Option<&Elem> {
-        match &self.nodes[n] {
-            Node::Elem(e) => Some(e),
-            _ => None,
+        let Some(e) = self.open.last_mut() else {
+            return Ok(());
+        };
+        if e.written {
+            return Ok(());
         }
+        e.written = true;
+        let e = self.open.last().expect("an open element");
+        start_tag(&mut self.out, e, self.ascii_attrs);
+        self.out.push('>');
+        Ok(())
     }
 
-    fn elem_mut(&mut self, n: Id) -> &mut Elem {
-        match &mut self.nodes[n] {
-            Node::Elem(e) => e,
-            _ => unreachable!("an element"),
-        }
-    }
-
-    fn push(&mut self, parent: Id, node: Node) -> Id {
-        let id = self.nodes.len();
-        self.nodes.push(node);
-        self.parents.push(parent);
-        self.children_mut(parent).push(id);
-        id
-    }
-
-    /// Appends text to `parent`, joined to a text node just before it.
-    pub(crate) fn text(&mut self, parent: Id, s: &str) {
+    pub(crate) fn text(&mut self, s: &str) -> Result<(), Fallback> {
         if s.is_empty() {
-            return;
+            return Ok(());
         }
-        if let Some(&last) = self.children(parent).last() {
-            if let Node::Text(t) = &mut self.nodes[last] {
-                t.push_str(s);
-                return;
+        if let Some(c) = self.captures.last_mut() {
+            c.push_str(s);
+            return Ok(());
+        }
+        if self.open.is_empty() {
+            return Err(Fallback("text at the top of the result"));
+        }
+        self.child()?;
+        escape(s, &mut self.out, false, self.ascii_attrs);
+        Ok(())
+    }
+
+    pub(crate) fn comment(&mut self, s: &str) -> Result<(), Fallback> {
+        if self.open.is_empty() {
+            return Err(Fallback("a comment at the top of the result"));
+        }
+        self.child()?;
+        self.out.push_str("<!--");
+        self.out.push_str(s);
+        self.out.push_str("-->");
+        Ok(())
+    }
+
+    pub(crate) fn pi(&mut self, target: &str, data: &str) -> Result<(), Fallback> {
+        if self.open.is_empty() {
+            return Err(Fallback(
+                "a processing instruction at the top of the result",
+            ));
+        }
+        self.child()?;
+        self.out.push_str("<?");
+        self.out.push_str(target);
+        if !data.is_empty() {
+            self.out.push(' ');
+            self.out.push_str(data);
+        }
+        self.out.push_str("?>");
+        Ok(())
+    }
+
+    /// Opens a new element (no namespace yet, no declarations) inside the current one.
+    pub(crate) fn open(&mut self, prefix: &'a str, local: &'a str) -> Result<(), Fallback> {
+        if self.open.is_empty() {
+            if !self.captures.is_empty() {
+                return Err(Fallback("an attribute value with markup"));
             }
+            self.top += 1;
+            if self.top > 1 {
+                return Err(Fallback("a result that is not one element"));
+            }
+        } else {
+            self.child()?;
         }
-        self.push(parent, Node::Text(s.to_string()));
+        self.open.push(Open {
+            prefix,
+            local,
+            ns: None,
+            decls: Vec::new(),
+            attrs: Vec::new(),
+            written: false,
+        });
+        Ok(())
     }
 
-    pub(crate) fn comment(&mut self, parent: Id, s: &str) {
-        self.push(parent, Node::Comment(s.to_string()));
-    }
-
-    pub(crate) fn pi(&mut self, parent: Id, target: &str, data: &str) {
-        self.push(parent, Node::Pi(target.to_string(), data.to_string()));
-    }
-
-    /// A node outside the result, to collect what a sequence constructor makes.
-    pub(crate) fn detached(&mut self) -> Id {
-        let id = self.nodes.len();
-        self.nodes.push(Node::Root(Vec::new()));
-        self.parents.push(id);
-        id
-    }
-
-    pub(crate) fn text_of(&self, n: Id) -> Option<&str> {
-        match &self.nodes[n] {
-            Node::Text(t) => Some(t),
-            _ => None,
+    /// Closes the innermost open element.
+    pub(crate) fn close(&mut self) {
+        let e = self.open.pop().expect("an open element");
+        if self.open.is_empty() && e.ns.is_none() && self.first_top_local.is_none() {
+            self.first_top_local = Some(e.local);
+        }
+        if e.written {
+            self.out.push_str("</");
+            qname(e.prefix, e.local, &mut self.out);
+            self.out.push('>');
+        } else {
+            start_tag(&mut self.out, &e, self.ascii_attrs);
+            self.out.push_str("/>");
         }
     }
 
-    /// A new element (no namespace yet, no declarations) under `parent`.
-    pub(crate) fn element(&mut self, parent: Id, prefix: &str, local: &str) -> Id {
-        self.push(
-            parent,
-            Node::Elem(Elem {
-                prefix: prefix.to_string(),
-                local: local.to_string(),
-                ns: None,
-                decls: Vec::new(),
-                attrs: Vec::new(),
-                children: Vec::new(),
-            }),
-        )
+    /// Whether the innermost open element (the one new content goes into) has a namespace.
+    pub(crate) fn current_has_ns(&self) -> bool {
+        self.open.last().is_some_and(|e| e.ns.is_some())
     }
 
-    fn parent_elem(&self, n: Id) -> Option<Id> {
-        let p = self.parents[n];
-        (p != n && matches!(self.nodes[p], Node::Elem(_))).then_some(p)
+    pub(crate) fn in_element(&self) -> bool {
+        !self.open.is_empty()
     }
 
-    /// libxml2's `xmlSearchNs`: the URI bound to `prefix` at `n` (`""` for the default
-    /// namespace when `xmlns=""` is in effect), looking at `n` and its ancestors.
-    pub(crate) fn search(&self, mut n: Id, prefix: &str) -> Option<&str> {
+    /// libxml2's `xmlSearchNs` from the open element `depth` (0: the innermost) outwards: the
+    /// URI bound to `prefix` (`""` for the default namespace when `xmlns=""` is in effect).
+    pub(crate) fn search(&self, depth: usize, prefix: &str) -> Option<&'a str> {
         if prefix == "xml" {
             return Some(XML_NS);
         }
-        loop {
-            if let Node::Elem(e) = &self.nodes[n] {
-                if let Some((_, u)) = e.decls.iter().find(|(p, _)| p == prefix) {
-                    return Some(u);
-                }
-            } else {
-                return None;
-            }
-            n = self.parents[n];
-        }
+        let end = self.open.len().checked_sub(depth)?;
+        self.open[..end]
+            .iter()
+            .rev()
+            .find_map(|e| e.decls.iter().find(|(p, _)| *p == prefix).map(|(_, u)| *u))
     }
 
-    /// `xmlNewNs`: declares `prefix` on `n` unless `n` declares it already.
-    pub(crate) fn declare(&mut self, n: Id, prefix: &str, uri: &str) {
+    /// `xmlNewNs`: declares `prefix` on the innermost element unless it declares it already.
+    pub(crate) fn declare(&mut self, prefix: &'a str, uri: &'a str) {
         if prefix == "xml" {
             return;
         }
-        let e = self.elem_mut(n);
-        if !e.decls.iter().any(|(p, _)| p == prefix) {
-            e.decls.push((prefix.to_string(), uri.to_string()));
+        let e = self.open.last_mut().expect("an open element");
+        if !e.decls.iter().any(|(p, _)| *p == prefix) {
+            e.decls.push((prefix, uri));
         }
     }
 
-    /// libxslt's `xsltCopyNamespaceList(Internal)`: copies declarations to `n`, skipping those
-    /// already in effect there.
-    pub(crate) fn copy_decls<'a>(
-        &mut self,
-        n: Id,
-        decls: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) {
+    /// libxslt's `xsltCopyNamespaceList(Internal)`: copies declarations to the innermost
+    /// element, skipping those already in effect there.
+    pub(crate) fn copy_decls(&mut self, decls: impl IntoIterator<Item = (&'a str, &'a str)>) {
         for (p, u) in decls {
             if u == super::compile::XSLT_NS {
                 continue;
             }
-            if let Some((np, nu)) = &self.elem(n).and_then(|e| e.ns.clone()) {
-                if np == p && nu == u {
-                    continue;
-                }
-            }
-            if self.search(n, p) == Some(u) {
+            let e = self.open.last().expect("an open element");
+            if e.ns.is_some_and(|(np, nu)| np == p && nu == u) {
                 continue;
             }
-            self.declare(n, p, u);
+            if self.search(0, p) == Some(u) {
+                continue;
+            }
+            self.declare(p, u);
         }
     }
 
-    /// libxslt's `xsltGetSpecialNamespace`: the prefix under which `uri` is bound for `target`
-    /// (declaring it there when needed). With an empty `uri` and `prefix`: undeclares an
-    /// inherited default namespace (`xmlns=""`) and returns None.
+    /// libxslt's `xsltGetSpecialNamespace` for the innermost element: the prefix under which
+    /// `uri` is bound there (declaring it when needed). With an empty `uri` and `prefix`:
+    /// undeclares an inherited default namespace (`xmlns=""`) and returns None.
     pub(crate) fn special_ns(
         &mut self,
-        target: Id,
-        uri: &str,
-        prefix: &str,
-    ) -> Result<Option<(String, String)>, Fallback> {
+        uri: &'a str,
+        prefix: &'a str,
+    ) -> Result<Option<&'a str>, Fallback> {
+        let n = self.open.len();
+        let target = &self.open[n - 1];
+        let parent = n.checked_sub(2).map(|i| &self.open[i]);
         if prefix.is_empty() && uri.is_empty() {
-            let e = self.elem(target).expect("an element");
-            if let Some((_, u)) = e.decls.iter().find(|(p, _)| p.is_empty()) {
+            if let Some((_, u)) = target.decls.iter().find(|(p, _)| p.is_empty()) {
                 return if u.is_empty() {
                     Ok(None)
                 } else {
                     Err(Fallback("a default namespace cannot be undeclared"))
                 };
             }
-            if let Some(parent) = self.parent_elem(target) {
-                if self.elem(parent).is_some_and(|e| e.ns.is_none()) {
+            if let Some(parent) = parent {
+                if parent.ns.is_none() {
                     return Ok(None);
                 }
-                match self.search(parent, "") {
+                match self.search(1, "") {
                     None | Some("") => return Ok(None),
-                    Some(_) => self.declare(target, "", ""),
+                    Some(_) => self.declare("", ""),
                 }
             }
             return Ok(None);
         }
         if prefix == "xml" {
-            return Ok(Some(("xml".into(), XML_NS.into())));
+            return Ok(Some("xml"));
         }
-        let e = self.elem(target).expect("an element");
-        if let Some((_, u)) = e.decls.iter().find(|(p, _)| p == prefix) {
-            return if u == uri {
-                Ok(Some((prefix.into(), uri.into())))
+        if let Some((_, u)) = target.decls.iter().find(|(p, _)| *p == prefix) {
+            return if *u == uri {
+                Ok(Some(prefix))
             } else {
                 Err(Fallback("a namespace prefix bound twice on one element"))
             };
         }
-        if let Some(parent) = self.parent_elem(target) {
-            if let Some((pp, pu)) = self.elem(parent).and_then(|e| e.ns.as_ref()) {
-                if pp.is_empty() == prefix.is_empty() && pp == prefix && pu == uri {
-                    return Ok(Some((prefix.into(), uri.into())));
+        if let Some(parent) = parent {
+            if let Some((pp, pu)) = parent.ns {
+                if pp == prefix && pu == uri {
+                    return Ok(Some(prefix));
                 }
             }
-            if let Some(u) = self.search(parent, prefix) {
+            if let Some(u) = self.search(1, prefix) {
                 if u == uri {
-                    return Ok(Some((prefix.into(), uri.into())));
+                    return Ok(Some(prefix));
                 }
-                let e = self.elem(target).expect("an element");
-                if e.attrs.iter().any(|a| a.0 == prefix && !prefix.is_empty()) {
+                if !prefix.is_empty() && target.attrs.iter().any(|a| a.0 == prefix) {
                     return Err(Fallback("a namespace prefix in use by an attribute"));
                 }
             }
         }
-        self.declare(target, prefix, uri);
-        Ok(Some((prefix.into(), uri.into())))
+        self.declare(prefix, uri);
+        Ok(Some(prefix))
     }
 
-    pub(crate) fn set_ns(&mut self, n: Id, ns: Option<(String, String)>) {
-        let e = self.elem_mut(n);
-        if let Some((p, _)) = &ns {
-            e.prefix = p.clone();
-        } else {
-            e.prefix.clear();
+    /// Sets the innermost element's namespace (and so its prefix).
+    pub(crate) fn set_ns(&mut self, prefix: Option<&'a str>, uri: &'a str) {
+        let e = self.open.last_mut().expect("an open element");
+        match prefix {
+            Some(p) => {
+                e.prefix = p;
+                e.ns = Some((p, uri));
+            }
+            None => {
+                e.prefix = "";
+                e.ns = None;
+            }
         }
-        e.ns = ns;
     }
 
-    /// Sets an attribute (replacing one with the same expanded name, in place).
+    /// Sets an attribute on the innermost element (replacing one with the same expanded name,
+    /// in place).
     pub(crate) fn attribute(
         &mut self,
-        n: Id,
-        prefix: &str,
-        local: &str,
-        uri: &str,
-        value: String,
+        prefix: &'a str,
+        local: Str<'a>,
+        uri: &'a str,
+        value: Str<'a>,
     ) -> Result<(), Fallback> {
-        let e = self.elem_mut(n);
-        if !e.children.is_empty() {
+        let Some(e) = self.open.last_mut() else {
+            return Err(Fallback("an attribute outside an element"));
+        };
+        if e.written || !self.captures.is_empty() {
             return Err(Fallback("an attribute added after children"));
         }
         match e.attrs.iter_mut().find(|a| a.1 == local && a.2 == uri) {
             Some(a) => {
-                a.0 = prefix.to_string();
+                a.0 = prefix;
                 a.3 = value;
             }
-            None => e.attrs.push((
-                prefix.to_string(),
-                local.to_string(),
-                uri.to_string(),
-                value,
-            )),
+            None => e.attrs.push((prefix, local, uri, value)),
         }
         Ok(())
     }
 
-    /// The result as libxml2 writes it, when it is one element (the XML declaration left out).
-    pub(crate) fn serialize(&self) -> Result<String, Fallback> {
-        let [top] = self.children(0) else {
-            return Err(Fallback("a result that is not one element"));
-        };
-        if self.elem(*top).is_none() {
-            return Err(Fallback("a result that is not one element"));
-        }
-        let mut out = String::with_capacity(1024);
-        self.write(*top, &mut out);
-        Ok(out)
+    /// Starts collecting text (for `xsl:attribute`).
+    pub(crate) fn capture(&mut self) {
+        self.captures.push(String::new());
     }
 
-    fn write(&self, n: Id, out: &mut String) {
-        match &self.nodes[n] {
-            Node::Root(_) => {}
-            Node::Text(t) => escape(t, out, false, self.ascii_attrs),
-            Node::Comment(c) => {
-                out.push_str("<!--");
-                out.push_str(c);
-                out.push_str("-->");
-            }
-            Node::Pi(t, d) => {
-                out.push_str("<?");
-                out.push_str(t);
-                if !d.is_empty() {
-                    out.push(' ');
-                    out.push_str(d);
-                }
-                out.push_str("?>");
-            }
-            Node::Elem(e) => {
-                out.push('<');
-                qname(&e.prefix, &e.local, out);
-                for (p, u) in &e.decls {
-                    if p.is_empty() {
-                        out.push_str(" xmlns=\"");
-                    } else {
-                        out.push_str(" xmlns:");
-                        out.push_str(p);
-                        out.push_str("=\"");
-                    }
-                    escape(u, out, true, self.ascii_attrs);
-                    out.push('"');
-                }
-                for (p, l, _, v) in &e.attrs {
-                    out.push(' ');
-                    qname(p, l, out);
-                    out.push_str("=\"");
-                    escape(v, out, true, self.ascii_attrs);
-                    out.push('"');
-                }
-                if e.children.is_empty() {
-                    out.push_str("/>");
-                    return;
-                }
-                out.push('>');
-                for &c in &e.children {
-                    self.write(c, out);
-                }
-                out.push_str("</");
-                qname(&e.prefix, &e.local, out);
-                out.push('>');
-            }
+    /// The text collected since the matching [`Out::capture`].
+    pub(crate) fn captured(&mut self) -> String {
+        self.captures.pop().unwrap_or_default()
+    }
+}
+
+fn start_tag(out: &mut String, e: &Open<'_>, ascii_attrs: bool) {
+    out.push('<');
+    qname(e.prefix, e.local, out);
+    for (p, u) in &e.decls {
+        if p.is_empty() {
+            out.push_str(" xmlns=\"");
+        } else {
+            out.push_str(" xmlns:");
+            out.push_str(p);
+            out.push_str("=\"");
         }
+        escape(u, out, true, ascii_attrs);
+        out.push('"');
+    }
+    for (p, l, _, v) in &e.attrs {
+        out.push(' ');
+        qname(p, l, out);
+        out.push_str("=\"");
+        escape(v, out, true, ascii_attrs);
+        out.push('"');
     }
 }
 
@@ -368,7 +355,7 @@ fn qname(prefix: &str, local: &str, out: &mut String) {
 }
 
 /// libxml2's escaping for text (`&`, `<`, `>`, CR) and attribute values (also `"`, LF, TAB, and
-/// every non-ASCII character as a character reference when the output names no encoding).
+/// every non-ASCII character as a character reference when `ascii_attrs`).
 fn escape(s: &str, out: &mut String, attr: bool, ascii_attrs: bool) {
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {

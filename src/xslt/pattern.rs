@@ -36,6 +36,8 @@ pub(crate) struct Pattern {
     steps: Vec<Step>,
     /// Starts with `/` (the first step's parent must be the document node).
     absolute: bool,
+    /// Starts with `//` (which matches as the same pattern without it, at priority 0.5).
+    descendant_root: bool,
 }
 
 impl Pattern {
@@ -57,6 +59,7 @@ impl Pattern {
             if alt.starts_with("id(") || alt.starts_with("key(") {
                 return Err("an id() or key() pattern");
             }
+            let descendant_root = alt.starts_with("//");
             let (absolute, rest) = match alt.strip_prefix("//") {
                 Some(r) => (false, r),
                 None => match alt.strip_prefix('/') {
@@ -85,14 +88,18 @@ impl Pattern {
             } else if !absolute {
                 return Err("a malformed pattern");
             }
-            out.push(Pattern { steps, absolute });
+            out.push(Pattern {
+                steps,
+                absolute,
+                descendant_root,
+            });
         }
         Ok(out)
     }
 
     /// The default priority (XSLT 1.0 §5.5).
     pub(crate) fn priority(&self) -> f64 {
-        match (self.absolute, self.steps.as_slice()) {
+        match (self.absolute || self.descendant_root, self.steps.as_slice()) {
             (false, [one]) => match &one.test {
                 Test::Name { .. } | Test::Pi(Some(_)) => 0.0,
                 Test::AnyIn(_) => -0.25,

@@ -1,7 +1,9 @@
 //! Running a [`Program`] over one element of a parsed message.
 
-use super::compile::{Avt, AvtPart, Instr, Program};
-use super::output::{Id, Tree};
+use std::borrow::Cow;
+
+use super::compile::{Avt, AvtPart, Instr, Program, Select};
+use super::output::Out;
 use super::subtree::Subtree;
 use super::Fallback;
 use crate::xml::Document;
@@ -15,45 +17,38 @@ const MAX_DEPTH: usize = 128;
 
 const ROOT: NodeId = 0;
 
+type Result<T> = std::result::Result<T, Fallback>;
+
 impl Program {
     /// Transforms element `top` of `doc`, seen as the root element of the input document
     /// (what libxslt sees when given that element on its own). The result element as libxslt
     /// writes it, without the XML declaration.
-    pub fn transform(&self, doc: &Document, top: NodeId) -> std::result::Result<String, Fallback> {
+    pub fn transform(&self, doc: &Document, top: NodeId) -> Result<String> {
         let dom = Subtree { dom: doc, top };
+        let capacity = doc.source_range(top).len() + 256;
         let mut ex = Exec {
             p: self,
             doc,
             dom: &dom,
             top,
-            out: Tree::new(),
+            out: Out::new(!self.encoding, capacity),
             depth: 0,
         };
-        ex.out.ascii_attrs = !self.encoding;
-        crate::xpath::with_exponents(|| ex.process(ROOT, 1, 1, None, 0))?;
-        if self.method_implied {
-            if let Some(&first) = ex.out.children(0).first() {
-                if ex
-                    .out
-                    .elem(first)
-                    .is_some_and(|e| e.ns.is_none() && e.local.eq_ignore_ascii_case("html"))
-                {
-                    return Err(Fallback("an html result"));
-                }
-            }
+        crate::xpath::with_exponents(|| ex.process(ROOT, 1, 1, None))?;
+        if self.method_implied
+            && ex
+                .out
+                .first_top_local
+                .is_some_and(|l| l.eq_ignore_ascii_case("html"))
+        {
+            return Err(Fallback("an html result"));
         }
-        ex.out.serialize()
+        ex.out.finish()
     }
-}
 
-impl Program {
     /// [`Program::transform`] as a whole document: the XML declaration libxslt writes (unless
     /// `omit-xml-declaration`), then the result element (what fastXSLT sends).
-    pub fn transform_document(
-        &self,
-        doc: &Document,
-        top: NodeId,
-    ) -> std::result::Result<Vec<u8>, Fallback> {
+    pub fn transform_document(&self, doc: &Document, top: NodeId) -> Result<Vec<u8>> {
         let body = self.transform(doc, top)?;
         let decl = self.declaration.as_deref().unwrap_or("");
         let mut out = Vec::with_capacity(decl.len() + body.len());
@@ -68,7 +63,7 @@ struct Exec<'a> {
     doc: &'a Document,
     dom: &'a Subtree<'a, Document>,
     top: NodeId,
-    out: Tree,
+    out: Out<'a>,
     depth: usize,
 }
 
@@ -79,8 +74,6 @@ struct Focus {
     pos: usize,
     size: usize,
 }
-
-type Result<T> = std::result::Result<T, Fallback>;
 
 impl<'a> Exec<'a> {
     fn eval(&self, x: &XPath, f: Focus) -> Result<Value> {
@@ -96,21 +89,59 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn nodes(&self, x: &XPath, f: Focus) -> Result<Vec<NodeId>> {
-        match self.eval(x, f)? {
-            Value::NodeSet(n) => Ok(n),
-            _ => Err(Fallback("a select that is no node-set")),
-        }
-    }
-
-    fn children(&self, n: NodeId) -> Vec<NodeId> {
-        let mut out = Vec::new();
+    fn children(&self, n: NodeId, out: &mut Vec<NodeId>) {
         let mut c = self.dom.first_child(n);
         while let Some(x) = c {
             out.push(x);
             c = self.dom.next_sibling(x);
         }
-        out
+    }
+
+    /// The first child element of `n` named `(uri, local)`.
+    fn child_named(&self, n: NodeId, uri: &str, local: &str) -> Option<NodeId> {
+        let mut c = self.dom.first_child(n);
+        while let Some(x) = c {
+            if self.is_named(x, uri, local) {
+                return Some(x);
+            }
+            c = self.dom.next_sibling(x);
+        }
+        None
+    }
+
+    fn is_named(&self, x: NodeId, uri: &str, local: &str) -> bool {
+        self.dom.kind(x) == NodeKind::Element
+            && self.dom.local_name(x) == local
+            && self.dom.namespace_uri(x) == uri
+    }
+
+    /// The nodes `s` selects, in document order.
+    fn nodes(&self, s: &Select, f: Focus) -> Result<Vec<NodeId>> {
+        let mut out = Vec::new();
+        match s {
+            Select::Children => self.children(f.node, &mut out),
+            Select::AttributesAndChildren => {
+                if self.dom.kind(f.node) == NodeKind::Element {
+                    out.extend_from_slice(self.dom.attributes(f.node));
+                }
+                self.children(f.node, &mut out);
+            }
+            Select::Child { uri, local } => {
+                let mut c = self.dom.first_child(f.node);
+                while let Some(x) = c {
+                    if self.is_named(x, uri, local) {
+                        out.push(x);
+                    }
+                    c = self.dom.next_sibling(x);
+                }
+            }
+            Select::Current => out.push(f.node),
+            Select::Any(x) => match self.eval(x, f)? {
+                Value::NodeSet(n) => out = n,
+                _ => return Err(Fallback("a select that is no node-set")),
+            },
+        }
+        Ok(out)
     }
 
     fn enter(&mut self) -> Result<()> {
@@ -121,42 +152,33 @@ impl<'a> Exec<'a> {
         Ok(())
     }
 
-    fn apply(&mut self, nodes: &[NodeId], mode: Option<&str>, insert: Id) -> Result<()> {
+    fn apply(&mut self, nodes: &[NodeId], mode: Option<&str>) -> Result<()> {
         for (i, &n) in nodes.iter().enumerate() {
-            self.process(n, i + 1, nodes.len(), mode, insert)?;
+            self.process(n, i + 1, nodes.len(), mode)?;
         }
         Ok(())
     }
 
     /// Applies the best template rule for `node` (or the built-in one).
-    fn process(
-        &mut self,
-        node: NodeId,
-        pos: usize,
-        size: usize,
-        mode: Option<&str>,
-        insert: Id,
-    ) -> Result<()> {
+    fn process(&mut self, node: NodeId, pos: usize, size: usize, mode: Option<&str>) -> Result<()> {
         self.enter()?;
-        let rule = self
-            .p
+        let p: &'a Program = self.p;
+        let rule = p
             .rules
             .iter()
             .find(|r| r.mode.as_deref() == mode && r.pattern.matches(self.dom, node));
         let f = Focus { node, pos, size };
         match rule {
-            Some(r) => {
-                let b = r.body;
-                self.exec(&self.p.bodies[b].instrs, f, insert, Some(b))?;
-            }
+            Some(r) => self.exec(&p.bodies[r.body].instrs, f, Some(r.body))?,
             None => match self.dom.kind(node) {
                 NodeKind::Root | NodeKind::Element => {
-                    let children = self.children(node);
-                    self.apply(&children, mode, insert)?;
+                    let mut children = Vec::new();
+                    self.children(node, &mut children);
+                    self.apply(&children, mode)?;
                 }
                 NodeKind::Text | NodeKind::Attribute => {
-                    let v = self.dom.string_value(node);
-                    self.out.text(insert, &v);
+                    let d: &'a Subtree<'a, Document> = self.dom;
+                    self.out.text(&d.string_value(node))?;
                 }
                 _ => {}
             },
@@ -175,83 +197,72 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn has_ns(&self, insert: Id) -> bool {
-        self.out.elem(insert).is_some_and(|e| e.ns.is_some())
-    }
-
-    /// Gives the new element `e` the namespace of source or stylesheet name (`uri`, `prefix`),
-    /// or undeclares an inherited default namespace.
-    fn name_ns(&mut self, e: Id, insert: Id, uri: &str, prefix: &str) -> Result<()> {
+    /// Gives the element just opened the namespace (`uri`, `prefix`) of its name, or
+    /// undeclares an inherited default namespace. `parent_has_ns`: whether the element it
+    /// went into has a namespace.
+    fn name_ns(&mut self, uri: &'a str, prefix: &'a str, parent_has_ns: bool) -> Result<()> {
         if !uri.is_empty() {
-            let ns = self.out.special_ns(e, uri, prefix)?;
-            self.out.set_ns(e, ns);
-        } else if self.has_ns(insert) {
-            self.out.special_ns(e, "", "")?;
+            let p = self.out.special_ns(uri, prefix)?;
+            self.out.set_ns(p, uri);
+        } else if parent_has_ns {
+            self.out.special_ns("", "")?;
         }
         Ok(())
     }
 
     /// Runs a sequence constructor. `template` is the body (of a template rule or named
     /// template) whose first-level literal result elements take its inherited namespaces.
-    fn exec(
-        &mut self,
-        instrs: &[Instr],
-        f: Focus,
-        insert: Id,
-        template: Option<usize>,
-    ) -> Result<()> {
+    fn exec(&mut self, instrs: &'a [Instr], f: Focus, template: Option<usize>) -> Result<()> {
+        let p: &'a Program = self.p;
         for i in instrs {
             match i {
-                Instr::Text(t) => self.out.text(insert, t),
-                Instr::ValueOf(x) => {
-                    let s = self.string(self.eval(x, f)?);
-                    self.out.text(insert, &s);
-                }
+                Instr::Text(t) => self.out.text(t)?,
+                Instr::ValueOf(s) => self.value_of(s, f)?,
                 Instr::Literal(l) => {
-                    let e = self.out.element(insert, &l.prefix, &l.local);
+                    let parent_has_ns = self.out.current_has_ns();
+                    self.out.open(&l.prefix, &l.local)?;
                     self.out
-                        .copy_decls(e, l.decls.iter().map(|(p, u)| (p.as_str(), u.as_str())));
-                    self.name_ns(e, insert, &l.uri, &l.prefix)?;
+                        .copy_decls(l.decls.iter().map(|(p, u)| (p.as_str(), u.as_str())));
+                    self.name_ns(&l.uri, &l.prefix, parent_has_ns)?;
                     if let Some(t) = template {
-                        for (p, u) in &self.p.bodies[t].inherited {
-                            if self.out.search(e, p) != Some(u) {
-                                self.out.declare(e, p, u);
+                        for (p, u) in &p.bodies[t].inherited {
+                            if self.out.search(0, p) != Some(u.as_str()) {
+                                self.out.declare(p, u);
                             }
                         }
                         if !l.uri.is_empty() {
-                            let ns = self.out.special_ns(e, &l.uri, &l.prefix)?;
-                            self.out.set_ns(e, ns);
+                            let ns = self.out.special_ns(&l.uri, &l.prefix)?;
+                            self.out.set_ns(ns, &l.uri);
                         }
                     }
                     for (prefix, local, uri, value) in &l.attrs {
                         let value = self.avt(value, f)?;
                         let prefix = if uri.is_empty() {
-                            String::new()
+                            ""
                         } else {
-                            self.out
-                                .special_ns(e, uri, prefix)?
-                                .map(|(p, _)| p)
-                                .unwrap_or_default()
+                            self.out.special_ns(uri, prefix)?.unwrap_or_default()
                         };
-                        self.out.attribute(e, &prefix, local, uri, value)?;
+                        self.out
+                            .attribute(prefix, Cow::Borrowed(local), uri, Cow::Owned(value))?;
                     }
-                    self.exec(&l.body, f, e, None)?;
+                    self.exec(&l.body, f, None)?;
+                    self.out.close();
                 }
                 Instr::ApplyTemplates { select, mode } => {
                     let nodes = match select {
-                        Some(x) => self.nodes(x, f)?,
-                        None => self.children(f.node),
+                        Some(s) => self.nodes(s, f)?,
+                        None => self.nodes(&Select::Children, f)?,
                     };
-                    self.apply(&nodes, mode.as_deref(), insert)?;
+                    self.apply(&nodes, mode.as_deref())?;
                 }
                 Instr::CallTemplate(c) => {
                     self.enter()?;
-                    let b = self.p.calls[*c];
-                    self.exec(&self.p.bodies[b].instrs, f, insert, Some(b))?;
+                    let b = p.calls[*c];
+                    self.exec(&p.bodies[b].instrs, f, Some(b))?;
                     self.depth -= 1;
                 }
-                Instr::ForEach(x, body) => {
-                    let nodes = self.nodes(x, f)?;
+                Instr::ForEach(s, body) => {
+                    let nodes = self.nodes(s, f)?;
                     let size = nodes.len();
                     for (j, &n) in nodes.iter().enumerate() {
                         let g = Focus {
@@ -259,38 +270,43 @@ impl<'a> Exec<'a> {
                             pos: j + 1,
                             size,
                         };
-                        self.exec(body, g, insert, None)?;
+                        self.exec(body, g, None)?;
                     }
                 }
-                Instr::Copy(body) => self.copy(f, body, insert)?,
-                Instr::CopyOf(x) => match self.eval(x, f)? {
+                Instr::Copy(body) => self.copy(f, body)?,
+                Instr::CopyOf(Select::Any(x)) => match self.eval(x, f)? {
                     Value::NodeSet(nodes) => {
                         for n in nodes {
-                            self.copy_tree(n, insert, false)?;
+                            self.copy_tree(n, false)?;
                         }
                     }
                     other => {
                         let s = self.string(other);
-                        self.out.text(insert, &s);
+                        self.out.text(&s)?;
                     }
                 },
+                Instr::CopyOf(s) => {
+                    for n in self.nodes(s, f)? {
+                        self.copy_tree(n, false)?;
+                    }
+                }
                 Instr::If(test, body) => {
                     if self.eval(test, f)?.to_boolean() {
-                        self.exec(body, f, insert, None)?;
+                        self.exec(body, f, None)?;
                     }
                 }
                 Instr::Choose(whens, otherwise) => {
-                    let mut chosen = None;
+                    let mut chosen = otherwise;
                     for (test, body) in whens {
                         if self.eval(test, f)?.to_boolean() {
-                            chosen = Some(body);
+                            chosen = body;
                             break;
                         }
                     }
-                    self.exec(chosen.unwrap_or(otherwise), f, insert, None)?;
+                    self.exec(chosen, f, None)?;
                 }
                 Instr::Attribute(name, body) => {
-                    if self.out.elem(insert).is_none() {
+                    if !self.out.in_element() {
                         return Err(Fallback("an attribute outside an element"));
                     }
                     let name = self.avt(name, f)?;
@@ -298,26 +314,40 @@ impl<'a> Exec<'a> {
                     if name.contains(':') || name == "xmlns" || !super::pattern::is_qname(name) {
                         return Err(Fallback("an attribute name mint does not write"));
                     }
-                    let value = self.capture(body, f)?;
-                    self.out.attribute(insert, "", name, "", value)?;
+                    let name = name.to_string();
+                    self.out.capture();
+                    let r = self.exec(body, f, None);
+                    let value = self.out.captured();
+                    r?;
+                    self.out
+                        .attribute("", Cow::Owned(name), "", Cow::Owned(value))?;
                 }
             }
         }
         Ok(())
     }
 
-    /// The text a sequence constructor makes (for `xsl:attribute`).
-    fn capture(&mut self, body: &[Instr], f: Focus) -> Result<String> {
-        let scratch = self.out.detached();
-        self.exec(body, f, scratch, None)?;
-        let mut s = String::new();
-        for &c in self.out.children(scratch) {
-            match self.out.text_of(c) {
-                Some(t) => s.push_str(t),
-                None => return Err(Fallback("an attribute value with markup")),
+    fn value_of(&mut self, s: &Select, f: Focus) -> Result<()> {
+        let d: &'a Subtree<'a, Document> = self.dom;
+        match s {
+            Select::Child { uri, local } => {
+                if let Some(c) = self.child_named(f.node, uri, local) {
+                    self.out.text(&d.string_value(c))?;
+                }
+                Ok(())
+            }
+            Select::Current => self.out.text(&d.string_value(f.node)),
+            Select::Any(x) => {
+                let s = self.string(self.eval(x, f)?);
+                self.out.text(&s)
+            }
+            other => {
+                if let Some(&first) = self.nodes(other, f)?.first() {
+                    self.out.text(&d.string_value(first))?;
+                }
+                Ok(())
             }
         }
-        Ok(s)
     }
 
     fn avt(&self, avt: &Avt, f: Focus) -> Result<String> {
@@ -334,110 +364,111 @@ impl<'a> Exec<'a> {
         Ok(s)
     }
 
-    /// `xsl:copy`.
-    fn copy(&mut self, f: Focus, body: &[Instr], insert: Id) -> Result<()> {
-        let n = f.node;
-        match self.dom.kind(n) {
-            NodeKind::Root => self.exec(body, f, insert, None),
-            NodeKind::Element => {
-                let (prefix, local, uri) = self.name(n);
-                let e = self.out.element(insert, prefix, local);
-                let decls = self.decls(n);
-                self.out.copy_decls(e, decls);
-                self.name_ns(e, insert, uri, prefix)?;
-                self.exec(body, f, e, None)
-            }
-            NodeKind::Attribute => self.copy_attr(n, insert),
-            NodeKind::Text => {
-                let v = self.dom.string_value(n);
-                self.out.text(insert, &v);
-                Ok(())
-            }
-            NodeKind::Comment => {
-                let v = self.dom.string_value(n);
-                self.out.comment(insert, &v);
-                Ok(())
-            }
-            NodeKind::ProcessingInstruction => {
-                let v = self.dom.string_value(n);
-                self.out.pi(insert, self.dom.local_name(n), &v);
-                Ok(())
-            }
-            NodeKind::Namespace => Err(Fallback("a copied namespace node")),
-        }
-    }
-
     fn name(&self, n: NodeId) -> (&'a str, &'a str, &'a str) {
         let d: &'a Subtree<'a, Document> = self.dom;
         (d.prefix(n), d.local_name(n), d.namespace_uri(n))
     }
 
-    fn copy_attr(&mut self, a: NodeId, target: Id) -> Result<()> {
-        if self.out.elem(target).is_none() {
+    /// `xsl:copy`.
+    fn copy(&mut self, f: Focus, body: &'a [Instr]) -> Result<()> {
+        let n = f.node;
+        let d: &'a Subtree<'a, Document> = self.dom;
+        match d.kind(n) {
+            NodeKind::Root => self.exec(body, f, None),
+            NodeKind::Element => {
+                let (prefix, local, uri) = self.name(n);
+                let parent_has_ns = self.out.current_has_ns();
+                self.out.open(prefix, local)?;
+                let decls = self.decls(n);
+                self.out.copy_decls(decls);
+                self.name_ns(uri, prefix, parent_has_ns)?;
+                self.exec(body, f, None)?;
+                self.out.close();
+                Ok(())
+            }
+            NodeKind::Attribute => self.copy_attr(n),
+            NodeKind::Text => self.out.text(&d.string_value(n)),
+            NodeKind::Comment => self.out.comment(&d.string_value(n)),
+            NodeKind::ProcessingInstruction => self.out.pi(d.local_name(n), &d.string_value(n)),
+            NodeKind::Namespace => Err(Fallback("a copied namespace node")),
+        }
+    }
+
+    fn copy_attr(&mut self, a: NodeId) -> Result<()> {
+        if !self.out.in_element() {
             return Err(Fallback("an attribute outside an element"));
         }
         let (prefix, local, uri) = self.name(a);
         let prefix = if uri.is_empty() {
-            String::new()
+            ""
         } else {
-            self.out
-                .special_ns(target, uri, prefix)?
-                .map(|(p, _)| p)
-                .unwrap_or_default()
+            self.out.special_ns(uri, prefix)?.unwrap_or_default()
         };
-        let value = self.dom.string_value(a).into_owned();
-        self.out.attribute(target, &prefix, local, uri, value)
+        let d: &'a Subtree<'a, Document> = self.dom;
+        self.out
+            .attribute(prefix, Cow::Borrowed(local), uri, d.string_value(a))
     }
 
     /// `xsl:copy-of` of one node (libxslt's `xsltCopyTree`).
-    fn copy_tree(&mut self, n: NodeId, insert: Id, visited: bool) -> Result<()> {
-        match self.dom.kind(n) {
+    fn copy_tree(&mut self, n: NodeId, visited: bool) -> Result<()> {
+        let d: &'a Subtree<'a, Document> = self.dom;
+        match d.kind(n) {
             NodeKind::Root => {
-                for c in self.children(n) {
-                    self.copy_tree(c, insert, visited)?;
+                let mut children = Vec::new();
+                self.children(n, &mut children);
+                for c in children {
+                    self.copy_tree(c, visited)?;
                 }
                 Ok(())
             }
             NodeKind::Element => {
                 let (prefix, local, uri) = self.name(n);
-                let e = self.out.element(insert, prefix, local);
+                let parent_has_ns = self.out.current_has_ns();
                 if !visited && n != self.top {
-                    // Every namespace in scope, nearest declaration first.
-                    let mut seen: Vec<(&str, &str)> = Vec::new();
+                    // Every namespace in scope, nearest declaration first, unless the output
+                    // binds it the same way where the copy goes.
+                    let mut seen: Vec<(&'a str, &'a str)> = Vec::new();
                     let mut m = n;
                     loop {
-                        for d in self.decls(m) {
-                            if !seen.iter().any(|s| s.0 == d.0) {
-                                seen.push(d);
+                        for decl in self.decls(m) {
+                            if !seen.iter().any(|s| s.0 == decl.0) {
+                                seen.push(decl);
                             }
                         }
                         if m == self.top {
                             break;
                         }
-                        match self.dom.parent(m) {
+                        match d.parent(m) {
                             Some(p) => m = p,
                             None => break,
                         }
                     }
-                    for (p, u) in seen {
-                        if self.out.search(insert, p) != Some(u) {
-                            self.out.declare(e, p, u);
-                        }
+                    let needed: Vec<_> = seen
+                        .into_iter()
+                        .filter(|&(p, u)| self.out.search(0, p) != Some(u))
+                        .collect();
+                    self.out.open(prefix, local)?;
+                    for (p, u) in needed {
+                        self.out.declare(p, u);
                     }
                 } else {
+                    self.out.open(prefix, local)?;
                     let decls = self.decls(n);
-                    self.out.copy_decls(e, decls);
+                    self.out.copy_decls(decls);
                 }
-                self.name_ns(e, insert, uri, prefix)?;
-                for &a in self.dom.attributes(n) {
-                    self.copy_attr(a, e)?;
+                self.name_ns(uri, prefix, parent_has_ns)?;
+                for &a in d.attributes(n) {
+                    self.copy_attr(a)?;
                 }
-                for c in self.children(n) {
-                    self.copy_tree(c, e, true)?;
+                let mut c = d.first_child(n);
+                while let Some(x) = c {
+                    self.copy_tree(x, true)?;
+                    c = d.next_sibling(x);
                 }
+                self.out.close();
                 Ok(())
             }
-            NodeKind::Attribute => self.copy_attr(n, insert),
+            NodeKind::Attribute => self.copy_attr(n),
             NodeKind::Namespace => Err(Fallback("a copied namespace node")),
             _ => self.copy(
                 Focus {
@@ -446,7 +477,6 @@ impl<'a> Exec<'a> {
                     size: 1,
                 },
                 &[],
-                insert,
             ),
         }
     }
