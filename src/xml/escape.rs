@@ -199,21 +199,51 @@ fn escape_with(s: &str, special: impl Fn(u8) -> bool) -> Cow<'_, str> {
 /// letters, digits, `_`, `-`, `.` and `:` (not first: digits, `-`, `.`); any non-ASCII
 /// character except whitespace is accepted.
 pub(crate) fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    let Some(first) = chars.next() else {
+    let bytes = s.as_bytes();
+    let Some(&first) = bytes.first() else {
         return false;
     };
-    let start_ok = if first.is_ascii() {
-        first.is_ascii_alphabetic() || matches!(first, '_' | ':')
-    } else {
-        !first.is_whitespace()
-    };
-    start_ok
-        && chars.all(|c| {
-            if c.is_ascii() {
-                c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-' | '.')
-            } else {
-                !c.is_whitespace()
+    if first.is_ascii() && NAME[first as usize] != START {
+        return false;
+    }
+    // ASCII bytes by table; a non-ASCII character is accepted unless it is whitespace.
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if NAME[b as usize] == NOT {
+                return false;
             }
-        })
+            i += 1;
+        } else {
+            let c = s[i..].chars().next().unwrap_or(' ');
+            if c.is_whitespace() {
+                return false;
+            }
+            i += c.len_utf8();
+        }
+    }
+    true
 }
+
+const NOT: u8 = 0;
+const START: u8 = 1;
+const INNER: u8 = 2;
+
+/// Per ASCII byte: may start a name, may appear inside one, or neither.
+static NAME: [u8; 128] = {
+    let mut t = [NOT; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphabetic() || c == b'_' || c == b':' {
+            START
+        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            INNER
+        } else {
+            NOT
+        };
+        b += 1;
+    }
+    t
+};

@@ -78,7 +78,7 @@ impl<'s> Builder<'s> {
             let value_start = self.off(value, pos)?;
             let raw = RawAttr {
                 name: Span::src(key_start, key.len()),
-                local_off: key.find(':').map_or(0, |i| i + 1) as u32,
+                local_off: memchr::memchr(b':', key.as_bytes()).map_or(0, |i| i + 1) as u32,
                 value_start,
                 value_len: value.len(),
                 src_start: key_start,
@@ -115,7 +115,7 @@ impl<'s> Builder<'s> {
             return Err(self.err(pos, XmlErrorKind::Syntax, "invalid element name"));
         }
         let qstart = self.off(qname, pos)?;
-        let local_off = qname.find(':').map_or(0, |i| i + 1);
+        let local_off = memchr::memchr(b':', qname.as_bytes()).map_or(0, |i| i + 1);
         self.collect_attributes(e, pos)?;
 
         let parent = self.stack.last().copied().unwrap_or(0);
