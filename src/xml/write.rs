@@ -76,7 +76,13 @@ impl Document {
     /// writes it: the bindings its subtree inherits from outside (in order of first use), then
     /// its own.
     pub fn standalone_namespaces(&self, n: NodeId) -> Vec<(&str, &str)> {
-        let mut w = Writer::new(self, &[]);
+        let mut w = Writer {
+            doc: self,
+            ops: &[],
+            out: Vec::new(),
+            scope: Vec::new(),
+            req: Vec::new(),
+        };
         w.collect_required(self, n);
         let mut out: Vec<(&str, &str)> = w
             .req

@@ -33,6 +33,7 @@ impl Program {
             top,
             out: Out::new(!self.encoding, capacity),
             depth: 0,
+            scratch: Vec::with_capacity(64),
         };
         crate::xpath::with_exponents(|| ex.process(ROOT, 1, 1, None))?;
         if self.method_implied
@@ -65,6 +66,9 @@ struct Exec<'a> {
     top: NodeId,
     out: Out<'a>,
     depth: usize,
+    /// Node lists being processed, innermost last: each `apply` pushes its nodes and
+    /// truncates them when done (one allocation for the whole transformation).
+    scratch: Vec<NodeId>,
 }
 
 /// The context: node, position, size.
@@ -89,11 +93,11 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn children(&self, n: NodeId, out: &mut Vec<NodeId>) {
-        let mut c = self.dom.first_child(n);
+    fn children(dom: &Subtree<'_, Document>, n: NodeId, out: &mut Vec<NodeId>) {
+        let mut c = dom.first_child(n);
         while let Some(x) = c {
             out.push(x);
-            c = self.dom.next_sibling(x);
+            c = dom.next_sibling(x);
         }
     }
 
@@ -115,33 +119,43 @@ impl<'a> Exec<'a> {
             && self.dom.namespace_uri(x) == uri
     }
 
-    /// The nodes `s` selects, in document order.
-    fn nodes(&self, s: &Select, f: Focus) -> Result<Vec<NodeId>> {
-        let mut out = Vec::new();
+    /// Pushes the nodes `s` selects, in document order, onto `out`.
+    fn nodes(&self, s: &Select, f: Focus, out: &mut Vec<NodeId>) -> Result<()> {
+        let dom = self.dom;
         match s {
-            Select::Children => self.children(f.node, &mut out),
+            Select::Children => Self::children(dom, f.node, out),
             Select::AttributesAndChildren => {
-                if self.dom.kind(f.node) == NodeKind::Element {
-                    out.extend_from_slice(self.dom.attributes(f.node));
+                if dom.kind(f.node) == NodeKind::Element {
+                    out.extend_from_slice(dom.attributes(f.node));
                 }
-                self.children(f.node, &mut out);
+                Self::children(dom, f.node, out);
             }
             Select::Child { uri, local } => {
-                let mut c = self.dom.first_child(f.node);
+                let mut c = dom.first_child(f.node);
                 while let Some(x) = c {
                     if self.is_named(x, uri, local) {
                         out.push(x);
                     }
-                    c = self.dom.next_sibling(x);
+                    c = dom.next_sibling(x);
                 }
             }
             Select::Current => out.push(f.node),
             Select::Any(x) => match self.eval(x, f)? {
-                Value::NodeSet(n) => out = n,
+                Value::NodeSet(n) => out.extend_from_slice(&n),
                 _ => return Err(Fallback("a select that is no node-set")),
             },
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Selects onto the scratch stack; the range of the new nodes there.
+    fn select(&mut self, s: &Select, f: Focus) -> Result<std::ops::Range<usize>> {
+        let start = self.scratch.len();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let r = self.nodes(s, f, &mut scratch);
+        self.scratch = scratch;
+        r?;
+        Ok(start..self.scratch.len())
     }
 
     fn enter(&mut self) -> Result<()> {
@@ -152,10 +166,15 @@ impl<'a> Exec<'a> {
         Ok(())
     }
 
-    fn apply(&mut self, nodes: &[NodeId], mode: Option<&str>) -> Result<()> {
-        for (i, &n) in nodes.iter().enumerate() {
-            self.process(n, i + 1, nodes.len(), mode)?;
+    /// Applies templates to the nodes at `range` of the scratch stack, then drops them.
+    fn apply(&mut self, range: std::ops::Range<usize>, mode: Option<&str>) -> Result<()> {
+        let size = range.len();
+        let start = range.start;
+        for i in range {
+            let n = self.scratch[i];
+            self.process(n, i - start + 1, size, mode)?;
         }
+        self.scratch.truncate(start);
         Ok(())
     }
 
@@ -172,9 +191,8 @@ impl<'a> Exec<'a> {
             Some(r) => self.exec(&p.bodies[r.body].instrs, f, Some(r.body))?,
             None => match self.dom.kind(node) {
                 NodeKind::Root | NodeKind::Element => {
-                    let mut children = Vec::new();
-                    self.children(node, &mut children);
-                    self.apply(&children, mode)?;
+                    let range = self.select(&Select::Children, f)?;
+                    self.apply(range, mode)?;
                 }
                 NodeKind::Text | NodeKind::Attribute => {
                     let d: &'a Subtree<'a, Document> = self.dom;
@@ -249,11 +267,8 @@ impl<'a> Exec<'a> {
                     self.out.close();
                 }
                 Instr::ApplyTemplates { select, mode } => {
-                    let nodes = match select {
-                        Some(s) => self.nodes(s, f)?,
-                        None => self.nodes(&Select::Children, f)?,
-                    };
-                    self.apply(&nodes, mode.as_deref())?;
+                    let range = self.select(select.as_ref().unwrap_or(&Select::Children), f)?;
+                    self.apply(range, mode.as_deref())?;
                 }
                 Instr::CallTemplate(c) => {
                     self.enter()?;
@@ -262,16 +277,17 @@ impl<'a> Exec<'a> {
                     self.depth -= 1;
                 }
                 Instr::ForEach(s, body) => {
-                    let nodes = self.nodes(s, f)?;
-                    let size = nodes.len();
-                    for (j, &n) in nodes.iter().enumerate() {
+                    let range = self.select(s, f)?;
+                    let (start, size) = (range.start, range.len());
+                    for i in range {
                         let g = Focus {
-                            node: n,
-                            pos: j + 1,
+                            node: self.scratch[i],
+                            pos: i - start + 1,
                             size,
                         };
                         self.exec(body, g, None)?;
                     }
+                    self.scratch.truncate(start);
                 }
                 Instr::Copy(body) => self.copy(f, body)?,
                 Instr::CopyOf(Select::Any(x)) => match self.eval(x, f)? {
@@ -286,9 +302,12 @@ impl<'a> Exec<'a> {
                     }
                 },
                 Instr::CopyOf(s) => {
-                    for n in self.nodes(s, f)? {
-                        self.copy_tree(n, false)?;
+                    let range = self.select(s, f)?;
+                    let start = range.start;
+                    for i in range {
+                        self.copy_tree(self.scratch[i], false)?;
                     }
+                    self.scratch.truncate(start);
                 }
                 Instr::If(test, body) => {
                     if self.eval(test, f)?.to_boolean() {
@@ -342,7 +361,10 @@ impl<'a> Exec<'a> {
                 self.out.text(&s)
             }
             other => {
-                if let Some(&first) = self.nodes(other, f)?.first() {
+                let range = self.select(other, f)?;
+                let first = self.scratch.get(range.start).copied();
+                self.scratch.truncate(range.start);
+                if let (Some(first), false) = (first, range.is_empty()) {
                     self.out.text(&d.string_value(first))?;
                 }
                 Ok(())
@@ -414,10 +436,10 @@ impl<'a> Exec<'a> {
         let d: &'a Subtree<'a, Document> = self.dom;
         match d.kind(n) {
             NodeKind::Root => {
-                let mut children = Vec::new();
-                self.children(n, &mut children);
-                for c in children {
-                    self.copy_tree(c, visited)?;
+                let mut c = d.first_child(n);
+                while let Some(x) = c {
+                    self.copy_tree(x, visited)?;
+                    c = d.next_sibling(x);
                 }
                 Ok(())
             }
