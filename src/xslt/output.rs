@@ -357,31 +357,69 @@ fn qname(prefix: &str, local: &str, out: &mut String) {
 /// libxml2's escaping for text (`&`, `<`, `>`, CR) and attribute values (also `"`, LF, TAB, and
 /// every non-ASCII character as a character reference when `ascii_attrs`).
 fn escape(s: &str, out: &mut String, attr: bool, ascii_attrs: bool) {
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        if attr && ascii_attrs && b >= 0x80 {
-            if b & 0xC0 == 0x80 {
-                continue;
-            }
-            out.push_str(&s[start..i]);
-            let c = s[i..].chars().next().unwrap_or('\u{FFFD}');
-            out.push_str(&format!("&#x{:X};", u32::from(c)));
-            start = i + c.len_utf8();
+    let table = match (attr, ascii_attrs) {
+        (false, _) => &TEXT,
+        (true, false) => &ATTR,
+        (true, true) => &ATTR_ASCII,
+    };
+    let bytes = s.as_bytes();
+    let Some(first) = bytes.iter().position(|&b| table[b as usize]) else {
+        out.push_str(s);
+        return;
+    };
+    out.push_str(&s[..first]);
+    let mut start = first;
+    let mut i = first;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !table[b as usize] {
+            i += 1;
             continue;
         }
-        let rep = match b {
+        out.push_str(&s[start..i]);
+        if b >= 0x80 {
+            let c = s[i..].chars().next().unwrap_or('\u{FFFD}');
+            out.push_str(&format!("&#x{:X};", u32::from(c)));
+            i += c.len_utf8();
+            start = i;
+            continue;
+        }
+        out.push_str(match b {
             b'&' => "&amp;",
             b'<' => "&lt;",
             b'>' => "&gt;",
             b'\r' => "&#13;",
-            b'"' if attr => "&quot;",
-            b'\n' if attr => "&#10;",
-            b'\t' if attr => "&#9;",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        out.push_str(rep);
-        start = i + 1;
+            b'"' => "&quot;",
+            b'\n' => "&#10;",
+            _ => "&#9;",
+        });
+        i += 1;
+        start = i;
     }
     out.push_str(&s[start..]);
+}
+
+/// The bytes [`escape`] replaces: in text; in attribute values; and with every non-ASCII
+/// character (its first byte) too.
+static TEXT: [bool; 256] = table(b"&<>\r", false);
+static ATTR: [bool; 256] = table(b"&<>\r\"\n\t", false);
+static ATTR_ASCII: [bool; 256] = table(b"&<>\r\"\n\t", true);
+
+const fn table(special: &[u8], non_ascii_leads: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    if non_ascii_leads {
+        // Lead bytes of multi-byte characters (continuation bytes 0x80..0xC0 are skipped
+        // with their character).
+        let mut b = 0xC0;
+        while b < 256 {
+            t[b] = true;
+            b += 1;
+        }
+    }
+    t
 }

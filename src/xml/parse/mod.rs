@@ -95,6 +95,9 @@ struct Builder<'s> {
     root_elem: NodeId,
     has_default_undecl: bool,
     stack: Vec<NodeId>,
+    /// Per open element (beside `stack`): the namespace node of the default namespace in
+    /// scope there, or NONE.
+    default_ns: Vec<u32>,
     text: TextAcc,
     attrs: Vec<RawAttr>,
     decls: Vec<RawAttr>,
@@ -157,6 +160,7 @@ impl<'s> Builder<'s> {
             root_elem: NONE,
             has_default_undecl: false,
             stack: Vec::with_capacity(32),
+            default_ns: Vec::with_capacity(32),
             text: TextAcc::default(),
             attrs: Vec::new(),
             decls: Vec::new(),
@@ -419,6 +423,7 @@ impl<'s> Builder<'s> {
     }
 
     fn end(&mut self, name: &str, pos: usize, after: usize) -> Result<(), XmlError> {
+        self.default_ns.pop();
         let Some(open) = self.stack.pop() else {
             return Err(self.err(
                 pos,

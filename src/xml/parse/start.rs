@@ -154,8 +154,15 @@ impl<'s> Builder<'s> {
                 ));
             };
             self.nodes[id as usize].ns = ns;
+        }
+        // The default namespace: the parent's unless this element declares namespaces.
+        let default_ns = if own > 0 || self.elems[aux].undeclares_default {
+            self.resolve(id, "").unwrap_or(NONE)
         } else {
-            self.nodes[id as usize].ns = self.resolve(id, "").unwrap_or(NONE);
+            self.default_ns.last().copied().unwrap_or(NONE)
+        };
+        if local_off == 0 {
+            self.nodes[id as usize].ns = default_ns;
         }
 
         self.attribute_nodes(id, aux, pos)?;
@@ -164,6 +171,7 @@ impl<'s> Builder<'s> {
             self.nodes[id as usize].end = (self.nodes.len() - 1) as u32;
         } else {
             self.stack.push(id);
+            self.default_ns.push(default_ns);
         }
         Ok(())
     }
