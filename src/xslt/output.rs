@@ -18,17 +18,25 @@ struct Open<'a> {
     local: &'a str,
     /// The element's namespace `(prefix, uri)` (prefix `""`: the default namespace).
     ns: Option<(&'a str, &'a str)>,
-    /// Namespace declarations in the order made; `("", "")` is `xmlns=""`.
-    decls: Vec<(&'a str, &'a str)>,
-    /// `(prefix, local, uri, value)`.
-    attrs: Vec<(&'a str, Str<'a>, &'a str, Str<'a>)>,
+    /// Where its namespace declarations start in [`Out::decls`] (they run to the next open
+    /// element's, or to the end: only the innermost element gets new ones).
+    decl_start: usize,
+    /// Where its attributes start in [`Out::attrs`] (the innermost element's run to the end).
+    attr_start: usize,
     /// Its start tag is written (it has children).
     written: bool,
 }
 
+/// `(prefix, local, uri, value)`.
+type Attr<'a> = (&'a str, Str<'a>, &'a str, Str<'a>);
+
 pub(crate) struct Out<'a> {
     out: String,
     open: Vec<Open<'a>>,
+    /// The open elements' namespace declarations, outermost first; `("", "")` is `xmlns=""`.
+    decls: Vec<(&'a str, &'a str)>,
+    /// The attributes of the innermost open element whose start tag is not written yet.
+    attrs: Vec<Attr<'a>>,
     /// Elements written at the top level.
     top: usize,
     /// libxml2 writes non-ASCII characters in attribute values as character references when
@@ -45,6 +53,8 @@ impl<'a> Out<'a> {
         Out {
             out: String::with_capacity(capacity),
             open: Vec::with_capacity(16),
+            decls: Vec::with_capacity(16),
+            attrs: Vec::with_capacity(8),
             top: 0,
             ascii_attrs,
             captures: Vec::new(),
@@ -73,8 +83,15 @@ impl<'a> Out<'a> {
         }
         e.written = true;
         let e = self.open.last().expect("an open element");
-        start_tag(&mut self.out, e, self.ascii_attrs);
+        start_tag(
+            &mut self.out,
+            e,
+            &self.decls[e.decl_start..],
+            &self.attrs[e.attr_start..],
+            self.ascii_attrs,
+        );
         self.out.push('>');
+        self.attrs.truncate(e.attr_start);
         Ok(())
     }
 
@@ -139,8 +156,8 @@ impl<'a> Out<'a> {
             prefix,
             local,
             ns: None,
-            decls: Vec::new(),
-            attrs: Vec::new(),
+            decl_start: self.decls.len(),
+            attr_start: self.attrs.len(),
             written: false,
         });
         Ok(())
@@ -157,9 +174,17 @@ impl<'a> Out<'a> {
             qname(e.prefix, e.local, &mut self.out);
             self.out.push('>');
         } else {
-            start_tag(&mut self.out, &e, self.ascii_attrs);
+            start_tag(
+                &mut self.out,
+                &e,
+                &self.decls[e.decl_start..],
+                &self.attrs[e.attr_start..],
+                self.ascii_attrs,
+            );
             self.out.push_str("/>");
+            self.attrs.truncate(e.attr_start);
         }
+        self.decls.truncate(e.decl_start);
     }
 
     /// Whether the innermost open element (the one new content goes into) has a namespace.
@@ -177,11 +202,17 @@ impl<'a> Out<'a> {
         if prefix == "xml" {
             return Some(XML_NS);
         }
-        let end = self.open.len().checked_sub(depth)?;
-        self.open[..end]
+        // The declarations of the open elements up to `depth` from the innermost.
+        let n = self.open.len().checked_sub(depth)?;
+        let end = match self.open.get(n) {
+            Some(e) => e.decl_start,
+            None => self.decls.len(),
+        };
+        self.decls[..end]
             .iter()
             .rev()
-            .find_map(|e| e.decls.iter().find(|(p, _)| *p == prefix).map(|(_, u)| *u))
+            .find(|(p, _)| *p == prefix)
+            .map(|(_, u)| *u)
     }
 
     /// `xmlNewNs`: declares `prefix` on the innermost element unless it declares it already.
@@ -189,9 +220,9 @@ impl<'a> Out<'a> {
         if prefix == "xml" {
             return;
         }
-        let e = self.open.last_mut().expect("an open element");
-        if !e.decls.iter().any(|(p, _)| *p == prefix) {
-            e.decls.push((prefix, uri));
+        let e = self.open.last().expect("an open element");
+        if !self.decls[e.decl_start..].iter().any(|(p, _)| *p == prefix) {
+            self.decls.push((prefix, uri));
         }
     }
 
@@ -225,7 +256,10 @@ impl<'a> Out<'a> {
         let target = &self.open[n - 1];
         let parent = n.checked_sub(2).map(|i| &self.open[i]);
         if prefix.is_empty() && uri.is_empty() {
-            if let Some((_, u)) = target.decls.iter().find(|(p, _)| p.is_empty()) {
+            if let Some((_, u)) = self.decls[target.decl_start..]
+                .iter()
+                .find(|(p, _)| p.is_empty())
+            {
                 return if u.is_empty() {
                     Ok(None)
                 } else {
@@ -246,7 +280,10 @@ impl<'a> Out<'a> {
         if prefix == "xml" {
             return Ok(Some("xml"));
         }
-        if let Some((_, u)) = target.decls.iter().find(|(p, _)| *p == prefix) {
+        if let Some((_, u)) = self.decls[target.decl_start..]
+            .iter()
+            .find(|(p, _)| *p == prefix)
+        {
             return if *u == uri {
                 Ok(Some(prefix))
             } else {
@@ -263,7 +300,12 @@ impl<'a> Out<'a> {
                 if u == uri {
                     return Ok(Some(prefix));
                 }
-                if !prefix.is_empty() && target.attrs.iter().any(|a| a.0 == prefix) {
+                if !prefix.is_empty()
+                    && !target.written
+                    && self.attrs[target.attr_start..]
+                        .iter()
+                        .any(|a| a.0 == prefix)
+                {
                     return Err(Fallback("a namespace prefix in use by an attribute"));
                 }
             }
@@ -302,12 +344,16 @@ impl<'a> Out<'a> {
         if e.written || !self.captures.is_empty() {
             return Err(Fallback("an attribute added after children"));
         }
-        match e.attrs.iter_mut().find(|a| a.1 == local && a.2 == uri) {
+        let start = e.attr_start;
+        match self.attrs[start..]
+            .iter_mut()
+            .find(|a| a.1 == local && a.2 == uri)
+        {
             Some(a) => {
                 a.0 = prefix;
                 a.3 = value;
             }
-            None => e.attrs.push((prefix, local, uri, value)),
+            None => self.attrs.push((prefix, local, uri, value)),
         }
         Ok(())
     }
@@ -323,10 +369,16 @@ impl<'a> Out<'a> {
     }
 }
 
-fn start_tag(out: &mut String, e: &Open<'_>, ascii_attrs: bool) {
+fn start_tag(
+    out: &mut String,
+    e: &Open<'_>,
+    decls: &[(&str, &str)],
+    attrs: &[Attr<'_>],
+    ascii_attrs: bool,
+) {
     out.push('<');
     qname(e.prefix, e.local, out);
-    for (p, u) in &e.decls {
+    for (p, u) in decls {
         if p.is_empty() {
             out.push_str(" xmlns=\"");
         } else {
@@ -337,7 +389,7 @@ fn start_tag(out: &mut String, e: &Open<'_>, ascii_attrs: bool) {
         escape(u, out, true, ascii_attrs);
         out.push('"');
     }
-    for (p, l, _, v) in &e.attrs {
+    for (p, l, _, v) in attrs {
         out.push(' ');
         qname(p, l, out);
         out.push_str("=\"");
