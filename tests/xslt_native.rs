@@ -195,7 +195,7 @@ fn what_the_engine_leaves_to_libxslt() {
         r#"<xsl:param name="p"/><xsl:template match="/"><r/></xsl:template>"#,
         r#"<xsl:template match="/"><r><xsl:for-each select="*"><xsl:sort select="."/></xsl:for-each></r></xsl:template>"#,
         r#"<xsl:template match="a[1]"><r/></xsl:template>"#,
-        r#"<xsl:output indent="yes"/><xsl:template match="/"><r/></xsl:template>"#,
+        r#"<xsl:output standalone="yes"/><xsl:template match="/"><r/></xsl:template>"#,
         r#"<xsl:output method="text"/><xsl:template match="/"><r/></xsl:template>"#,
         r#"<xsl:import href="x.xsl"/>"#,
         r#"<xsl:key name="k" match="a" use="."/>"#,
@@ -300,4 +300,53 @@ fn xpath_inside_stylesheets_answers_as_libxml2() {
     // Most of them run natively (those that write a computed number through a string
     // function are left to libxslt).
     assert!(native >= EXPRS.len() - 3, "{native} of {}", EXPRS.len());
+}
+
+/// Both engines on a whole document, as fastXSLT sends it (XML declaration, layout, the final
+/// newline of indented output, all compared byte for byte).
+fn same_document(sheet: &str, input: &str) {
+    let doc = Document::parse(Bytes::from(input.to_string())).expect("input parses");
+    let s = Stylesheet::compile(sheet.as_bytes(), Resources::default()).expect("libxslt compiles");
+    let expected = s.transform(input.as_bytes(), &[]).expect("libxslt runs");
+    let program = Program::compile(sheet.as_bytes())
+        .unwrap_or_else(|e| panic!("native engine refused the stylesheet: {e}\n{sheet}"));
+    let got = program
+        .transform_document(&doc, doc.root_element())
+        .unwrap_or_else(|e| panic!("native engine fell back: {e}\n{sheet}\n{input}"));
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&expected),
+        "\nstylesheet:\n{sheet}\ninput:\n{input}"
+    );
+}
+
+#[test]
+fn whole_documents_and_indented_output() {
+    for file in [
+        "fastxslt_transform_reverse-1.0.0.xml",
+        "fastxslt_transform-1.0.0.xml",
+    ] {
+        let sheet = wso2_sheet(file);
+        let input = std::fs::read_to_string(format!("{REQUESTS}/1000B_buyStocks.xml")).unwrap();
+        same_document(&sheet, &input);
+    }
+    for output in [
+        r#"<xsl:output indent="yes"/>"#,
+        r#"<xsl:output indent="yes" omit-xml-declaration="yes"/>"#,
+        r#"<xsl:output indent="no" encoding="UTF-8"/>"#,
+        r#"<xsl:output method="xml" indent="yes" version="1.0" encoding="UTF-8"/>"#,
+        "",
+    ] {
+        let sheet = stylesheet(&format!("{output}{IDENTITY}"));
+        same_document(
+            &sheet,
+            "<a><b><c/><!-- note --><?pi x?><d>text<e><f/></e></d></b><g>  </g><h><i/>tail</h></a>",
+        );
+        let deep = format!("{}{}", "<x>".repeat(40), "</x>".repeat(40));
+        same_document(&sheet, &deep);
+        let literal = stylesheet(&format!(
+            r#"{output}<xsl:template match="/"><r><s><t/></s><u>v</u><xsl:apply-templates/></r></xsl:template>"#
+        ));
+        same_document(&literal, "<in><p>q</p><z/></in>");
+    }
 }

@@ -22,6 +22,10 @@ pub struct Program {
     pub(crate) method_implied: bool,
     /// Whether `xsl:output` names an encoding.
     pub(crate) encoding: bool,
+    /// `xsl:output indent="yes"`.
+    pub(crate) indent: bool,
+    /// libxslt ends the document with a newline unless `indent="no"`.
+    pub(crate) final_newline: bool,
     /// The XML declaration libxslt writes before the result (None: `omit-xml-declaration`).
     pub(crate) declaration: Option<String>,
 }
@@ -239,7 +243,10 @@ impl Program {
                 Some(d)
             }
         };
+        let indent = last("indent") == Some("yes");
         Ok(Program {
+            indent,
+            final_newline: last("indent") != Some("no"),
             declaration,
             rules: order,
             bodies: c.bodies,
@@ -297,7 +304,7 @@ impl Compiler<'_> {
             let v = self.doc.value(a).trim();
             match self.doc.local(a) {
                 "method" if v == "xml" => implied = false,
-                "indent" if v == "no" => {}
+                "indent" if v == "no" || v == "yes" => {}
                 "encoding" if v.eq_ignore_ascii_case("utf-8") => encoding = true,
                 "omit-xml-declaration" if v == "yes" || v == "no" => {}
                 "version" if v.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {}

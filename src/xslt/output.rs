@@ -46,10 +46,32 @@ pub(crate) struct Out<'a> {
     captures: Vec<String>,
     /// The name of the first top-level element, when it has no namespace.
     pub first_top_local: Option<&'a str>,
+    /// `xsl:output indent="yes"`: what was written, piece by piece, for [`indent`] to lay out.
+    pieces: Option<Vec<Piece>>,
+}
+
+/// One piece of the unindented output: its kind and byte range.
+#[derive(Clone, Copy)]
+struct Piece {
+    kind: PieceKind,
+    start: usize,
+    end: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PieceKind {
+    /// A start tag with children to come.
+    Start,
+    /// An element without children (`<x/>`).
+    Empty,
+    End,
+    Text,
+    /// A comment or processing instruction.
+    Other,
 }
 
 impl<'a> Out<'a> {
-    pub(crate) fn new(ascii_attrs: bool, capacity: usize) -> Out<'a> {
+    pub(crate) fn new(ascii_attrs: bool, indent: bool, capacity: usize) -> Out<'a> {
         Out {
             out: String::with_capacity(capacity),
             open: Vec::with_capacity(16),
@@ -59,6 +81,14 @@ impl<'a> Out<'a> {
             ascii_attrs,
             captures: Vec::new(),
             first_top_local: None,
+            pieces: indent.then(Vec::new),
+        }
+    }
+
+    fn piece(&mut self, kind: PieceKind, start: usize) {
+        let end = self.out.len();
+        if let Some(p) = &mut self.pieces {
+            p.push(Piece { kind, start, end });
         }
     }
 
@@ -67,7 +97,10 @@ impl<'a> Out<'a> {
         if self.top != 1 || !self.open.is_empty() {
             return Err(Fallback("a result that is not one element"));
         }
-        Ok(self.out)
+        Ok(match &self.pieces {
+            Some(p) => indent(&self.out, p),
+            None => self.out,
+        })
     }
 
     /// Writes the start tag of the innermost open element, which gets a child.
@@ -82,6 +115,7 @@ impl<'a> Out<'a> {
             return Ok(());
         }
         e.written = true;
+        let at = self.out.len();
         let e = self.open.last().expect("an open element");
         start_tag(
             &mut self.out,
@@ -92,6 +126,7 @@ impl<'a> Out<'a> {
         );
         self.out.push('>');
         self.attrs.truncate(e.attr_start);
+        self.piece(PieceKind::Start, at);
         Ok(())
     }
 
@@ -107,7 +142,9 @@ impl<'a> Out<'a> {
             return Err(Fallback("text at the top of the result"));
         }
         self.child()?;
+        let at = self.out.len();
         escape(s, &mut self.out, false, self.ascii_attrs);
+        self.piece(PieceKind::Text, at);
         Ok(())
     }
 
@@ -116,9 +153,11 @@ impl<'a> Out<'a> {
             return Err(Fallback("a comment at the top of the result"));
         }
         self.child()?;
+        let at = self.out.len();
         self.out.push_str("<!--");
         self.out.push_str(s);
         self.out.push_str("-->");
+        self.piece(PieceKind::Other, at);
         Ok(())
     }
 
@@ -129,6 +168,7 @@ impl<'a> Out<'a> {
             ));
         }
         self.child()?;
+        let at = self.out.len();
         self.out.push_str("<?");
         self.out.push_str(target);
         if !data.is_empty() {
@@ -136,6 +176,7 @@ impl<'a> Out<'a> {
             self.out.push_str(data);
         }
         self.out.push_str("?>");
+        self.piece(PieceKind::Other, at);
         Ok(())
     }
 
@@ -169,10 +210,12 @@ impl<'a> Out<'a> {
         if self.open.is_empty() && e.ns.is_none() && self.first_top_local.is_none() {
             self.first_top_local = Some(e.local);
         }
+        let at = self.out.len();
         if e.written {
             self.out.push_str("</");
             qname(e.prefix, e.local, &mut self.out);
             self.out.push('>');
+            self.piece(PieceKind::End, at);
         } else {
             start_tag(
                 &mut self.out,
@@ -183,6 +226,7 @@ impl<'a> Out<'a> {
             );
             self.out.push_str("/>");
             self.attrs.truncate(e.attr_start);
+            self.piece(PieceKind::Empty, at);
         }
         self.decls.truncate(e.decl_start);
     }
@@ -367,6 +411,77 @@ impl<'a> Out<'a> {
     pub(crate) fn captured(&mut self) -> String {
         self.captures.pop().unwrap_or_default()
     }
+}
+
+/// The output laid out as libxml2 writes it with formatting on (`xmlNodeDumpOutputInternal`):
+/// each element on a line of its own, indented two spaces per level (at most 30 levels),
+/// except inside an element that has a text child, whose content is written as it is.
+fn indent(out: &str, pieces: &[Piece]) -> String {
+    // Which start tags have a text child.
+    let mut has_text = vec![false; pieces.len()];
+    let mut open: Vec<usize> = Vec::new();
+    for (i, p) in pieces.iter().enumerate() {
+        match p.kind {
+            PieceKind::Start => open.push(i),
+            PieceKind::End => {
+                open.pop();
+            }
+            PieceKind::Text => {
+                if let Some(&s) = open.last() {
+                    has_text[s] = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut r = String::with_capacity(out.len() + out.len() / 4);
+    let pad = |r: &mut String, level: usize| {
+        for _ in 0..level.min(30) {
+            r.push_str("  ");
+        }
+    };
+    // Per open element: whether its content is laid out.
+    let mut formatted: Vec<bool> = Vec::new();
+    for (i, p) in pieces.iter().enumerate() {
+        let text = &out[p.start..p.end];
+        let level = formatted.len();
+        // The root element is neither indented nor followed by a newline.
+        let laid_out = formatted.last().copied().unwrap_or(false);
+        match p.kind {
+            PieceKind::Start => {
+                if laid_out {
+                    pad(&mut r, level);
+                }
+                r.push_str(text);
+                let inner = (level == 0 || laid_out) && !has_text[i];
+                if inner {
+                    r.push('\n');
+                }
+                formatted.push(inner);
+            }
+            PieceKind::End => {
+                let inner = formatted.pop().unwrap_or(false);
+                if inner {
+                    pad(&mut r, formatted.len());
+                }
+                r.push_str(text);
+                if formatted.last().copied().unwrap_or(false) {
+                    r.push('\n');
+                }
+            }
+            PieceKind::Text => r.push_str(text),
+            PieceKind::Empty | PieceKind::Other => {
+                if laid_out {
+                    pad(&mut r, level);
+                }
+                r.push_str(text);
+                if laid_out {
+                    r.push('\n');
+                }
+            }
+        }
+    }
+    r
 }
 
 fn start_tag(

@@ -31,7 +31,7 @@ impl Program {
             doc,
             dom: &dom,
             top,
-            out: Out::new(!self.encoding, capacity),
+            out: Out::new(!self.encoding, self.indent, capacity),
             depth: 0,
             scratch: Vec::with_capacity(64),
         };
@@ -52,9 +52,13 @@ impl Program {
     pub fn transform_document(&self, doc: &Document, top: NodeId) -> Result<Vec<u8>> {
         let body = self.transform(doc, top)?;
         let decl = self.declaration.as_deref().unwrap_or("");
-        let mut out = Vec::with_capacity(decl.len() + body.len());
+        let mut out = Vec::with_capacity(decl.len() + body.len() + 1);
         out.extend_from_slice(decl.as_bytes());
         out.extend_from_slice(body.as_bytes());
+        // libxslt ends the document with a newline unless told `indent="no"`.
+        if self.final_newline {
+            out.push(b'\n');
+        }
         Ok(out)
     }
 }
