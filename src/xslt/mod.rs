@@ -18,7 +18,7 @@
 //!
 //! The input is a subtree of a parsed message: the element being transformed becomes the root
 //! element of the document the stylesheet sees (as when libxslt is given it on its own), through
-//! [`subtree::Subtree`].
+//! `subtree::Subtree`.
 
 mod compile;
 mod output;
