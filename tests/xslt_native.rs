@@ -350,3 +350,65 @@ fn whole_documents_and_indented_output() {
         same_document(&literal, "<in><p>q</p><z/></in>");
     }
 }
+
+/// What a review against libxslt's source found, each checked against libxslt itself.
+#[test]
+fn review_findings() {
+    // An operator between names is an expression, not a child's name.
+    let div = stylesheet(
+        r#"<xsl:template match="/*"><r><xsl:value-of select="amount div 100"/>|<xsl:value-of select="amount - 1"/>|<xsl:value-of select="amount mod 7"/></r></xsl:template>"#,
+    );
+    same(&div, "<a><amount>250</amount></a>");
+    // The XSLT namespace declared in the input is copied like any other; URIs are written as
+    // they are, quoted as libxml2 quotes them.
+    let id = stylesheet(IDENTITY);
+    same(
+        &id,
+        r#"<a xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:e="urn:caf&#xE9;?a=1" xmlns:q='urn:"q"'><e:b/><q:c/></a>"#,
+    );
+    // Priorities as C floats: 1.00000001 and 1 tie, and the later template wins.
+    let tie = stylesheet(
+        r#"<xsl:template match="b" priority="1.00000001"><first/></xsl:template><xsl:template match="b" priority="1"><second/></xsl:template>"#,
+    );
+    same(&tie, "<a><b/></a>");
+    // xsl:output attributes in other namespaces mean nothing to libxslt.
+    let foreign = format!(
+        r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:x="urn:x"><xsl:output x:encoding="UTF-8" x:method="html"/>{IDENTITY}</xsl:stylesheet>"#
+    );
+    same(
+        &foreign,
+        "<html a=\"\u{e9}\"/>".replace("<html", "<htm").as_str(),
+    );
+
+    // Left to libxslt: CDATA in the stylesheet or the input, the children of an attribute, an
+    // empty attribute through the built-in template, xmlns="" beside other declarations, a
+    // processing instruction without data.
+    assert!(Program::compile(
+        stylesheet(r#"<xsl:template match="/"><r><![CDATA[x]]></r></xsl:template>"#).as_bytes()
+    )
+    .is_err());
+    let falls_back = |sheet: &str, input: &str| {
+        let doc = Document::parse(Bytes::from(input.to_string())).unwrap();
+        let p = Program::compile(sheet.as_bytes()).unwrap();
+        assert!(
+            p.transform(&doc, doc.root_element()).is_err(),
+            "{sheet}\n{input}"
+        );
+    };
+    falls_back(&id, "<a>x<![CDATA[y]]>z</a>");
+    falls_back(
+        &stylesheet(
+            r#"<xsl:template match="@*"><f><xsl:apply-templates/></f></xsl:template><xsl:template match="/*"><r><xsl:apply-templates select="@*"/></r></xsl:template>"#,
+        ),
+        r#"<a x="1"/>"#,
+    );
+    falls_back(
+        &stylesheet(
+            r#"<xsl:template match="/*"><r><xsl:apply-templates select="@x"/></r></xsl:template>"#,
+        ),
+        r#"<a x=""/>"#,
+    );
+    falls_back(&id, r#"<a><b xmlns="" xmlns:p="urn:p"/></a>"#);
+    falls_back(&id, "<a><?pi ?></a>");
+    falls_back(&id, r#"<a xmlns:e="urn:e?a=1&amp;b=2"><e:b/></a>"#);
+}

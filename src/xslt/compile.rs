@@ -123,6 +123,11 @@ struct Compiler<'d> {
 impl Program {
     /// Compiles `text`, or says which construct makes it a stylesheet for libxslt.
     pub fn compile(text: &[u8]) -> Result<Program> {
+        // mint's tree joins CDATA sections to the text around them; libxslt keeps them apart
+        // (and strips the whitespace beside them).
+        if memchr::memmem::find(text, b"<![CDATA[").is_some() {
+            return no("a CDATA section");
+        }
         let doc = Document::parse(Bytes::copy_from_slice(text))
             .map_err(|e| format!("not parsed by mint: {e}"))?;
         let root = doc.root_element();
@@ -156,7 +161,7 @@ impl Program {
         for n in doc.children(root) {
             match doc.kind(n) {
                 NodeKind::Element => {}
-                NodeKind::Text if doc.value(n).trim().is_empty() => continue,
+                NodeKind::Text if doc.value(n).trim_matches(super::XML_WS).is_empty() => continue,
                 NodeKind::Comment | NodeKind::ProcessingInstruction => continue,
                 _ => return no("text at the top level"),
             }
@@ -197,11 +202,11 @@ impl Program {
                 None => None,
             };
             let priority = match c.doc.attribute(t, "", "priority") {
-                Some(p) => Some(
-                    p.trim()
-                        .parse::<f64>()
-                        .map_err(|_| "a priority that is no number")?,
-                ),
+                // libxslt reads an XPath number into a C float.
+                Some(p) => match crate::xpath::parse_number(p) {
+                    v if v.is_finite() => Some(f64::from(v as f32)),
+                    _ => return no("a priority that is no number"),
+                },
                 None => None,
             };
             let resolve = |p: &str| c.resolve(t, p);
@@ -273,7 +278,7 @@ impl Compiler<'_> {
 
     /// An expanded name `{uri}local` for a QName in the stylesheet (no default namespace).
     fn qname(&self, n: NodeId, name: &str) -> Result<String> {
-        let name = name.trim();
+        let name = name.trim_matches(super::XML_WS);
         if !is_qname(name) {
             return no("a malformed name");
         }
@@ -301,7 +306,10 @@ impl Compiler<'_> {
         let mut implied = true;
         let mut encoding = false;
         for &a in self.doc.attribute_nodes(n) {
-            let v = self.doc.value(a).trim();
+            if !self.doc.ns(a).is_empty() {
+                continue;
+            }
+            let v = self.doc.value(a).trim_matches(super::XML_WS);
             match self.doc.local(a) {
                 "method" if v == "xml" => implied = false,
                 "indent" if v == "no" || v == "yes" => {}
@@ -338,12 +346,17 @@ impl Compiler<'_> {
     /// Attribute `name` of `n` as a [`Select`].
     fn fast(&self, n: NodeId, name: &str) -> Result<Select> {
         let x = self.select(n, name)?;
-        let compact: String = x.source().chars().filter(|c| !c.is_whitespace()).collect();
+        let compact: String = x
+            .source()
+            .chars()
+            .filter(|c| !super::XML_WS.contains(c))
+            .collect();
+        let name = x.source().trim_matches(super::XML_WS);
         Ok(match compact.as_str() {
             "node()" | "child::node()" => Select::Children,
             "@*|node()" | "node()|@*" => Select::AttributesAndChildren,
             "." | "self::node()" => Select::Current,
-            name if is_qname(name) => {
+            _ if is_qname(name) => {
                 let (uri, local) = match name.split_once(':') {
                     Some((p, l)) => (self.resolve(n, p).ok_or("an undeclared prefix")?, l),
                     None => (String::new(), name),
@@ -464,7 +477,9 @@ impl Compiler<'_> {
                 for c in d.children(n) {
                     match d.kind(c) {
                         NodeKind::Element => {}
-                        NodeKind::Text if d.value(c).trim().is_empty() => continue,
+                        NodeKind::Text if d.value(c).trim_matches(super::XML_WS).is_empty() => {
+                            continue
+                        }
                         NodeKind::Comment | NodeKind::ProcessingInstruction => continue,
                         _ => return no("text in xsl:choose"),
                     }
@@ -500,7 +515,7 @@ impl Compiler<'_> {
             "attribute" => {
                 self.check_attrs(n, &["name"])?;
                 let name = d.attribute(n, "", "name").unwrap_or_default();
-                if name.contains(':') || name.trim() == "xmlns" {
+                if name.contains(':') || name.trim_matches(super::XML_WS) == "xmlns" {
                     return no("xsl:attribute with a prefixed name");
                 }
                 Instr::Attribute(self.avt(n, name)?, self.sequence(n)?)

@@ -28,6 +28,9 @@ mod subtree;
 
 pub use compile::Program;
 
+/// XML's whitespace (what XSLT strips and trims; Unicode's other spaces are not).
+pub(crate) const XML_WS: [char; 4] = [' ', '\t', '\r', '\n'];
+
 /// Why a transformation must run on libxslt instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fallback(pub &'static str);

@@ -48,6 +48,8 @@ pub(crate) struct Out<'a> {
     pub first_top_local: Option<&'a str>,
     /// `xsl:output indent="yes"`: what was written, piece by piece, for [`indent`] to lay out.
     pieces: Option<Vec<Piece>>,
+    /// Something written that libxml2 would write differently (found late, reported at the end).
+    unfaithful: Option<&'static str>,
 }
 
 /// One piece of the unindented output: its kind and byte range.
@@ -82,6 +84,7 @@ impl<'a> Out<'a> {
             captures: Vec::new(),
             first_top_local: None,
             pieces: indent.then(Vec::new),
+            unfaithful: None,
         }
     }
 
@@ -96,6 +99,9 @@ impl<'a> Out<'a> {
     pub(crate) fn finish(self) -> Result<String, Fallback> {
         if self.top != 1 || !self.open.is_empty() {
             return Err(Fallback("a result that is not one element"));
+        }
+        if let Some(why) = self.unfaithful {
+            return Err(Fallback(why));
         }
         Ok(match &self.pieces {
             Some(p) => indent(&self.out, p),
@@ -266,15 +272,24 @@ impl<'a> Out<'a> {
         }
         let e = self.open.last().expect("an open element");
         if !self.decls[e.decl_start..].iter().any(|(p, _)| *p == prefix) {
+            if uri.contains(['&', '<']) {
+                // libxml2 keeps such a URI with character references (`&#38;`) and writes it so.
+                self.unfaithful = Some("a namespace URI with & or <");
+            }
             self.decls.push((prefix, uri));
         }
     }
 
-    /// libxslt's `xsltCopyNamespaceList(Internal)`: copies declarations to the innermost
-    /// element, skipping those already in effect there.
-    pub(crate) fn copy_decls(&mut self, decls: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    /// libxslt's `xsltCopyNamespaceList` (a literal result element's, `literal`: without the
+    /// XSLT namespace) and `xsltCopyNamespaceListInternal` (a copied input element's): copies
+    /// declarations to the innermost element, skipping those already in effect there.
+    pub(crate) fn copy_decls(
+        &mut self,
+        decls: impl IntoIterator<Item = (&'a str, &'a str)>,
+        literal: bool,
+    ) {
         for (p, u) in decls {
-            if u == super::compile::XSLT_NS {
+            if literal && u == super::compile::XSLT_NS {
                 continue;
             }
             let e = self.open.last().expect("an open element");
@@ -495,20 +510,38 @@ fn start_tag(
     qname(e.prefix, e.local, out);
     for (p, u) in decls {
         if p.is_empty() {
-            out.push_str(" xmlns=\"");
+            out.push_str(" xmlns=");
         } else {
             out.push_str(" xmlns:");
             out.push_str(p);
-            out.push_str("=\"");
+            out.push('=');
         }
-        escape(u, out, true, ascii_attrs);
-        out.push('"');
+        quoted(u, out);
     }
     for (p, l, _, v) in attrs {
         out.push(' ');
         qname(p, l, out);
         out.push_str("=\"");
         escape(v, out, true, ascii_attrs);
+        out.push('"');
+    }
+}
+
+/// libxml2's `xmlBufWriteQuotedString` (how it writes a namespace URI): as it is, in double
+/// quotes, in single quotes when it holds a double quote, and with `&quot;` for the double
+/// quotes when it holds both kinds.
+fn quoted(s: &str, out: &mut String) {
+    if !s.contains('"') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else if !s.contains('\'') {
+        out.push('\'');
+        out.push_str(s);
+        out.push('\'');
+    } else {
+        out.push('"');
+        out.push_str(&s.replace('"', "&quot;"));
         out.push('"');
     }
 }

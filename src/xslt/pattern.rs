@@ -52,7 +52,7 @@ impl Pattern {
         }
         let mut out = Vec::new();
         for alt in text.split('|') {
-            let alt = alt.trim();
+            let alt = alt.trim_matches(super::XML_WS);
             if alt.is_empty() {
                 return Err("an empty pattern");
             }
@@ -68,10 +68,10 @@ impl Pattern {
                 },
             };
             let mut steps = Vec::new();
-            if !rest.trim().is_empty() {
+            if !rest.trim_matches(super::XML_WS).is_empty() {
                 let mut descendant = false;
                 for (i, part) in rest.split('/').enumerate() {
-                    let part = part.trim();
+                    let part = part.trim_matches(super::XML_WS);
                     if part.is_empty() {
                         if i == 0 || descendant {
                             return Err("a malformed pattern");
@@ -182,18 +182,18 @@ fn step(
     resolve: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Step, &'static str> {
     let (attribute, t) = if let Some(r) = text.strip_prefix('@') {
-        (true, r.trim())
+        (true, r.trim_matches(super::XML_WS))
     } else if let Some(r) = text.strip_prefix("attribute::") {
-        (true, r.trim())
+        (true, r.trim_matches(super::XML_WS))
     } else if let Some(r) = text.strip_prefix("child::") {
-        (false, r.trim())
+        (false, r.trim_matches(super::XML_WS))
     } else {
         (false, text)
     };
     if t.contains("::") {
         return Err("a pattern axis mint does not run");
     }
-    let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact: String = t.chars().filter(|c| !super::XML_WS.contains(c)).collect();
     let test = match compact.as_str() {
         "node()" => Test::Node,
         "text()" => Test::Text,

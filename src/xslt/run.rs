@@ -24,8 +24,14 @@ impl Program {
     /// (what libxslt sees when given that element on its own). The result element as libxslt
     /// writes it, without the XML declaration.
     pub fn transform(&self, doc: &Document, top: NodeId) -> Result<String> {
+        let range = doc.source_range(top);
+        // libxml2 keeps CDATA sections as nodes of their own; mint's tree joins them to the
+        // text around them.
+        if memchr::memmem::find(&doc.source()[range.clone()], b"<![CDATA[").is_some() {
+            return Err(Fallback("a CDATA section in the input"));
+        }
         let dom = Subtree { dom: doc, top };
-        let capacity = doc.source_range(top).len() + 256;
+        let capacity = range.len() + 256;
         let mut ex = Exec {
             p: self,
             doc,
@@ -126,6 +132,12 @@ impl<'a> Exec<'a> {
     /// Pushes the nodes `s` selects, in document order, onto `out`.
     fn nodes(&self, s: &Select, f: Focus, out: &mut Vec<NodeId>) -> Result<()> {
         let dom = self.dom;
+        if dom.kind(f.node) == NodeKind::Attribute
+            && matches!(s, Select::Children | Select::AttributesAndChildren)
+        {
+            // libxslt walks an attribute's text node here; XPath has none.
+            return Err(Fallback("the children of an attribute"));
+        }
         match s {
             Select::Children => Self::children(dom, f.node, out),
             Select::AttributesAndChildren => {
@@ -200,7 +212,12 @@ impl<'a> Exec<'a> {
                 }
                 NodeKind::Text | NodeKind::Attribute => {
                     let d: &'a Subtree<'a, Document> = self.dom;
-                    self.out.text(&d.string_value(node))?;
+                    let v = d.string_value(node);
+                    if v.is_empty() {
+                        // libxslt adds an empty text node (`<r></r>`, not `<r/>`).
+                        return Err(Fallback("an empty attribute by the built-in template"));
+                    }
+                    self.out.text(&v)?;
                 }
                 _ => {}
             },
@@ -210,13 +227,18 @@ impl<'a> Exec<'a> {
     }
 
     /// The declarations on source element `n` in libxslt's copy of the input.
-    fn decls(&self, n: NodeId) -> Vec<(&'a str, &'a str)> {
+    fn decls(&self, n: NodeId) -> Result<Vec<(&'a str, &'a str)>> {
         let d: &'a Document = self.doc;
-        if n == self.top {
+        let decls = if n == self.top {
             d.standalone_namespaces(n)
         } else {
             d.declared_namespaces(n)
+        };
+        // mint's tree does not keep where `xmlns=""` stood among the others.
+        if decls.len() > 1 && decls.contains(&("", "")) {
+            return Err(Fallback("xmlns=\"\" beside other declarations"));
         }
+        Ok(decls)
     }
 
     /// Gives the element just opened the namespace (`uri`, `prefix`) of its name, or
@@ -244,7 +266,7 @@ impl<'a> Exec<'a> {
                     let parent_has_ns = self.out.current_has_ns();
                     self.out.open(&l.prefix, &l.local)?;
                     self.out
-                        .copy_decls(l.decls.iter().map(|(p, u)| (p.as_str(), u.as_str())));
+                        .copy_decls(l.decls.iter().map(|(p, u)| (p.as_str(), u.as_str())), true);
                     self.name_ns(&l.uri, &l.prefix, parent_has_ns)?;
                     if let Some(t) = template {
                         for (p, u) in &p.bodies[t].inherited {
@@ -333,8 +355,7 @@ impl<'a> Exec<'a> {
                         return Err(Fallback("an attribute outside an element"));
                     }
                     let name = self.avt(name, f)?;
-                    let name = name.trim();
-                    if name.contains(':') || name == "xmlns" || !super::pattern::is_qname(name) {
+                    if name.contains(':') || name == "xmlns" || !super::pattern::is_qname(&name) {
                         return Err(Fallback("an attribute name mint does not write"));
                     }
                     let name = name.to_string();
@@ -405,8 +426,8 @@ impl<'a> Exec<'a> {
                 let (prefix, local, uri) = self.name(n);
                 let parent_has_ns = self.out.current_has_ns();
                 self.out.open(prefix, local)?;
-                let decls = self.decls(n);
-                self.out.copy_decls(decls);
+                let decls = self.decls(n)?;
+                self.out.copy_decls(decls, false);
                 self.name_ns(uri, prefix, parent_has_ns)?;
                 self.exec(body, f, None)?;
                 self.out.close();
@@ -415,7 +436,14 @@ impl<'a> Exec<'a> {
             NodeKind::Attribute => self.copy_attr(n),
             NodeKind::Text => self.out.text(&d.string_value(n)),
             NodeKind::Comment => self.out.comment(&d.string_value(n)),
-            NodeKind::ProcessingInstruction => self.out.pi(d.local_name(n), &d.string_value(n)),
+            NodeKind::ProcessingInstruction => {
+                let data = d.string_value(n);
+                if data.is_empty() {
+                    // `<?pi ?>` and `<?pi?>` are one node in mint's tree, two in libxml2's.
+                    return Err(Fallback("a processing instruction without data"));
+                }
+                self.out.pi(d.local_name(n), &data)
+            }
             NodeKind::Namespace => Err(Fallback("a copied namespace node")),
         }
     }
@@ -456,7 +484,7 @@ impl<'a> Exec<'a> {
                     let mut seen: Vec<(&'a str, &'a str)> = Vec::new();
                     let mut m = n;
                     loop {
-                        for decl in self.decls(m) {
+                        for decl in self.decls(m)? {
                             if !seen.iter().any(|s| s.0 == decl.0) {
                                 seen.push(decl);
                             }
@@ -479,8 +507,8 @@ impl<'a> Exec<'a> {
                     }
                 } else {
                     self.out.open(prefix, local)?;
-                    let decls = self.decls(n);
-                    self.out.copy_decls(decls);
+                    let decls = self.decls(n)?;
+                    self.out.copy_decls(decls, false);
                 }
                 self.name_ns(uri, prefix, parent_has_ns)?;
                 for &a in d.attributes(n) {
