@@ -358,7 +358,6 @@ impl<'a> Exec<'a> {
                     if name.contains(':') || name == "xmlns" || !super::pattern::is_qname(&name) {
                         return Err(Fallback("an attribute name mint does not write"));
                     }
-                    let name = name.to_string();
                     self.out.capture();
                     let r = self.exec(body, f, None);
                     let value = self.out.captured();
