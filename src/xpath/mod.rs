@@ -209,12 +209,7 @@ impl XPath {
         ctx: &dyn XPathContext,
         context_node: NodeId,
     ) -> Result<Value, EvalError> {
-        let metered = eval::Metered::new(dom);
-        let ev = eval::Ev {
-            dom: &metered,
-            cx: ctx,
-        };
-        ev.eval(&self.expr, Self::focus(context_node))
+        self.evaluate_at(dom, ctx, context_node, 1, 1)
     }
 
     /// Evaluates with a full focus: the context node, its position (1-based) and the size of
