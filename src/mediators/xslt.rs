@@ -1,5 +1,6 @@
-//! `<xslt>`: transforms part of the message with an XSLT 1.0 stylesheet (libxslt, through
-//! [`crate::xmllib`]), as Synapse's XSLTMediator does:
+//! `<xslt>`: transforms part of the message with an XSLT 1.0 stylesheet, as Synapse's
+//! XSLTMediator does: on mint's own engine ([`crate::xslt`]) when the stylesheet keeps to its
+//! subset, with libxslt's exact output, otherwise on libxslt (through [`crate::xmllib`]):
 //! - `key`: a local entry or registry resource holding the stylesheet, or `{expression}`
 //!   evaluated per message (a registry key only: mint does not search local entries for it);
 //! - `source` (XPath): the element transformed; by default the first element of the SOAP body
