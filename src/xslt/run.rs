@@ -40,6 +40,7 @@ impl Program {
             out: Out::new(!self.encoding, self.indent, capacity),
             depth: 0,
             scratch: Vec::with_capacity(64),
+            top_decls: None,
         };
         crate::xpath::with_exponents(|| ex.process(ROOT, 1, 1, None))?;
         if self.method_implied
@@ -79,6 +80,9 @@ struct Exec<'a> {
     /// Node lists being processed, innermost last: each `apply` pushes its nodes and
     /// truncates them when done (one allocation for the whole transformation).
     scratch: Vec<NodeId>,
+    /// The top element's declarations in libxslt's copy of the input, made once (finding them
+    /// walks the whole subtree).
+    top_decls: Option<Vec<(&'a str, &'a str)>>,
 }
 
 /// The context: node, position, size.
@@ -227,10 +231,12 @@ impl<'a> Exec<'a> {
     }
 
     /// The declarations on source element `n` in libxslt's copy of the input.
-    fn decls(&self, n: NodeId) -> Result<Vec<(&'a str, &'a str)>> {
+    fn decls(&mut self, n: NodeId) -> Result<Vec<(&'a str, &'a str)>> {
         let d: &'a Document = self.doc;
         let decls = if n == self.top {
-            d.standalone_namespaces(n)
+            self.top_decls
+                .get_or_insert_with(|| d.standalone_namespaces(n))
+                .clone()
         } else {
             d.declared_namespaces(n)
         };
