@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     // Services used by the runtime and the deployer.
     &["config"],
     &["telemetry"],
-    &["registry", "userstore"],
+    &["registry", "userstore", "stores"],
     // HTTP/1.1 over glommio (generic over its handler), and the language front end: independent.
     &["http", "synapse"],
     // One message: context, content, property table, compiled values.
@@ -33,6 +33,8 @@ const LAYERS: &[&[&str]] = &[
     &["deploy"],
     &["endpoint"],
     &["mediation"],
+    // Shard 0's message processors and scheduled tasks.
+    &["scheduled"],
     &["server"],
 ];
 

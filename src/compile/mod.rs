@@ -32,6 +32,7 @@ use crate::synapse::resolve::ValueResolver;
 use crate::uri_template::{UriTemplate, UrlMapping};
 
 pub mod endpoint;
+mod scheduled;
 #[cfg(test)]
 mod tests;
 
@@ -195,6 +196,10 @@ pub fn compile_with(
         apis.push(rt);
     }
     apis.sort_by_key(|a| std::cmp::Reverse(a.context.len()));
+    let stores = c.stores(&artifacts.stores);
+    let processors = c.processors(&artifacts.processors, &stores);
+    let proxy_names: Vec<String> = proxies.keys().cloned().collect();
+    let tasks = c.tasks(&artifacts.tasks, &proxy_names);
     let resource_mismatch = c
         .named_sequences
         .get("_resource_mismatch_handler_")
@@ -228,6 +233,9 @@ pub fn compile_with(
         continuations: c.continuations,
         resource_mismatch,
         method_not_allowed,
+        stores,
+        processors,
+        tasks,
         registry_deps: c.registry_deps,
     }
 }

@@ -163,5 +163,10 @@ pub(super) fn merge(into: &mut Artifacts, more: &Artifacts) {
     into.endpoints.extend(more.endpoints);
     into.local_entries.extend(more.local_entries);
     into.endpoint_templates.extend(more.endpoint_templates);
+    into.sequence_templates.extend(more.sequence_templates);
+    into.stores.extend(more.stores);
+    into.processors.extend(more.processors);
+    into.tasks.extend(more.tasks);
     into.unsupported.extend(more.unsupported);
+    into.orphans.extend(more.orphans);
 }

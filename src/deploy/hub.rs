@@ -12,6 +12,15 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::program::Program;
+use crate::stores::Stores;
+
+/// Makes the deployed stores those of `config`; a store whose worker cannot start is logged (the
+/// `store` mediator then faults on it).
+fn deploy_stores(stores: &Stores, config: &Program) {
+    for e in stores.reconcile(&config.stores) {
+        tracing::error!("{e}");
+    }
+}
 
 /// Why `/healthz` says "not ready".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,15 +42,26 @@ pub struct ConfigHub {
     generation: AtomicU64,
     current: ArcSwap<Program>,
     health: ArcSwap<Health>,
+    /// The message stores of the configuration now published (they outlive configurations: a
+    /// store whose definition does not change keeps its worker and its messages).
+    stores: Arc<Stores>,
 }
 
 impl ConfigHub {
     pub fn new(config: Arc<Program>, health: Health) -> ConfigHub {
+        let stores = Arc::new(Stores::default());
+        deploy_stores(&stores, &config);
         ConfigHub {
             generation: AtomicU64::new(1),
             current: ArcSwap::new(config),
             health: ArcSwap::from_pointee(health),
+            stores,
         }
+    }
+
+    /// The deployed message stores.
+    pub fn stores(&self) -> &Arc<Stores> {
+        &self.stores
     }
 
     /// The generation of the configuration now published (starts at 1).
@@ -55,8 +75,9 @@ impl ConfigHub {
         self.current.load_full()
     }
 
-    /// Publishes a new configuration; returns its generation.
+    /// Publishes a new configuration (its message stores first); returns its generation.
     pub fn publish(&self, config: Arc<Program>) -> u64 {
+        deploy_stores(&self.stores, &config);
         self.current.store(config);
         self.generation.fetch_add(1, Ordering::AcqRel) + 1
     }

@@ -126,6 +126,8 @@ pub struct Engine {
     pub me: std::cell::OnceCell<std::rc::Weak<Engine>>,
     /// Detached sends running now on this shard.
     pub detached: Cell<usize>,
+    /// The deployed message stores (shared by the shards; kept across configurations).
+    pub stores: Arc<crate::stores::Stores>,
 }
 
 /// Most detached sends a shard runs at once; past it a send waits in its own flow (the client
@@ -158,6 +160,13 @@ impl EngineSlot {
         self.current.borrow().clone()
     }
 
+    /// The generation of the configuration the current engine runs (as of the last [`get`]).
+    ///
+    /// [`get`]: EngineSlot::get
+    pub fn generation(&self) -> u64 {
+        self.seen.get()
+    }
+
     #[cold]
     fn swap(&self, generation: u64) {
         let config = self.hub.current();
@@ -174,6 +183,7 @@ impl EngineSlot {
             users: old.users.clone(),
             me: Default::default(),
             detached: Cell::new(0),
+            stores: old.stores.clone(),
         };
         *self.current.borrow_mut() = shared(engine);
         self.seen.set(generation);
@@ -264,18 +274,7 @@ impl Engine {
                 (reply, None)
             }
             Route::Proxy(p) => {
-                ctx.out_seq = p.out_seq;
-                ctx.target_endpoint = p.endpoint;
-                ctx.fault_stack.push(p.fault_seq.unwrap_or(config.fault));
-                let flow = match p.in_seq {
-                    Some(seq) => self.run_seq(&mut ctx, seq).await,
-                    None => Flow::Continue,
-                };
-                if flow == Flow::Continue && !ctx.responded {
-                    if let Some(ep) = p.endpoint {
-                        self.send(&mut ctx, Some(ep), None).await;
-                    }
-                }
+                self.run_proxy(&mut ctx, p).await;
                 let served = Served {
                     name: &p.name,
                     stats: &p.stats,
@@ -308,6 +307,24 @@ impl Engine {
                 ctx.fault_stack.push(config.fault);
                 self.run_seq(&mut ctx, seq).await;
                 (self.finish(ctx).await, None)
+            }
+        }
+    }
+
+    /// A proxy service's in-flow on a message dispatched (or injected) to it: its in sequence,
+    /// then its target endpoint unless the flow ended or answered.
+    pub async fn run_proxy(&self, ctx: &mut MessageContext, p: &crate::program::Proxy) {
+        ctx.out_seq = p.out_seq;
+        ctx.target_endpoint = p.endpoint;
+        ctx.fault_stack
+            .push(p.fault_seq.unwrap_or(self.config.fault));
+        let flow = match p.in_seq {
+            Some(seq) => self.run_seq(ctx, seq).await,
+            None => Flow::Continue,
+        };
+        if flow == Flow::Continue && !ctx.responded {
+            if let Some(ep) = p.endpoint {
+                self.send(ctx, Some(ep), None).await;
             }
         }
     }
@@ -504,7 +521,7 @@ impl Engine {
     }
 
     /// Runs the innermost fault handler with the error properties set.
-    async fn run_fault(&self, ctx: &mut MessageContext, e: Error) {
+    pub async fn run_fault(&self, ctx: &mut MessageContext, e: Error) {
         let e = e.attributed();
         let code = e.synapse_code();
         let code = if code == 0 { 500000 } else { code };
@@ -717,6 +734,10 @@ impl Runtime for Engine {
 
     fn stats(&self) -> &crate::telemetry::metrics::ShardStats {
         self.metrics.shard(self.shard)
+    }
+
+    fn stores(&self) -> &crate::stores::Stores {
+        &self.stores
     }
 
     fn named_sequence(&self, name: &str) -> Option<SeqId> {

@@ -71,6 +71,7 @@ impl Rig {
             shard: 0,
             me: Default::default(),
             detached: Default::default(),
+            stores: Default::default(),
         };
         Rig { engine, upstream }
     }

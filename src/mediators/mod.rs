@@ -143,6 +143,8 @@ pub trait Runtime {
     fn stats(&self) -> &crate::telemetry::metrics::ShardStats;
     /// A sequence deployed under `name` (defined, or compiled from the registry at deployment).
     fn named_sequence(&self, name: &str) -> Option<SeqId>;
+    /// The deployed message stores.
+    fn stores(&self) -> &crate::stores::Stores;
     /// Leaves `job` running on `ctx` (a copy of the message) after the current flow goes on or
     /// ends: OUT_ONLY and FORCE_SC_ACCEPTED sends. What it answers goes nowhere.
     async fn detach(&self, ctx: MessageContext, job: Detached);
@@ -486,7 +488,6 @@ const MI_MEDIATORS: &[&str] = &[
     "script",
     "smooks",
     "spring",
-    "store",
     "transaction",
     "xquery",
 ];
@@ -607,6 +608,7 @@ mediators! {
     "respond" => Respond(respond::Respond),
     "scatter-gather" => ScatterGather(scatter_gather::ScatterGather, boxed),
     "send" => Send(send::Send),
+    "store" => Store(store::Store),
     "sequence" => Sequence(sequence::Sequence),
     "switch" => Switch(switch::Switch),
     "variable" => Variable(variable::Variable),

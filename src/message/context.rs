@@ -337,6 +337,11 @@ impl MessageContext {
         self.message_id.get_or_insert_with(new_message_id)
     }
 
+    /// Gives the message the id it had before (a message coming out of a store).
+    pub fn set_message_id(&mut self, id: String) {
+        self.message_id = Some(id);
+    }
+
     /// The message id if one was made.
     pub fn message_id_if_made(&self) -> Option<&str> {
         self.message_id.as_deref()

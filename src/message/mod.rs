@@ -9,6 +9,7 @@ pub mod content;
 pub mod context;
 pub mod properties;
 pub mod split;
+mod stored;
 pub mod value;
 
 pub use self::context::MessageContext;

@@ -7,6 +7,7 @@
 //! [`Program::endpoints`].
 
 pub mod endpoint;
+pub mod scheduled;
 pub mod suspension;
 
 use std::collections::HashMap;
@@ -116,6 +117,12 @@ pub struct Program {
     /// `_resource_mismatch_handler_` / `_method_not_allowed_handler_` when defined.
     pub resource_mismatch: Option<SeqId>,
     pub method_not_allowed: Option<SeqId>,
+    /// `<messageStore>`s by name (started by the deployer, see [`crate::stores`]).
+    pub stores: Vec<(String, crate::stores::StoreConfig)>,
+    /// `<messageProcessor>`s.
+    pub processors: Vec<scheduled::Processor>,
+    /// `<task>`s.
+    pub tasks: Vec<scheduled::Task>,
     /// Registry files this configuration was compiled from (sequences and endpoints by key),
     /// present or not: the hot-deployment watcher recompiles when one changes or appears.
     pub registry_deps: Vec<PathBuf>,

@@ -444,6 +444,7 @@ async fn shard_main(
             users: boot.users.clone(),
             me: Default::default(),
             detached: Default::default(),
+            stores: boot.hub.stores().clone(),
         },
     ));
     // Rc around the Arc: a clone per connection stays on this core.
@@ -564,6 +565,11 @@ async fn shard_main(
             .await;
         })
         .detach();
+    }
+    // Message processors and scheduled tasks run on shard 0 (one per server, as in MI).
+    if shard == 0 {
+        let scheduler = crate::scheduled::Scheduler::new(engine.clone(), boot.hub.stores().clone());
+        glommio::spawn_local(scheduler.run(term.clone())).detach();
     }
     if let Some(l) = internal_l {
         glommio::spawn_local(internal::serve(

@@ -18,6 +18,12 @@ pub struct Artifacts {
     /// `<template>`s that define a sequence: their parameters (the sequence itself is in
     /// `sequences`, named [`template_sequence_name`] of the template).
     pub sequence_templates: Vec<SequenceTemplate>,
+    /// `<messageStore>`s.
+    pub stores: Vec<MessageStore>,
+    /// `<messageProcessor>`s.
+    pub processors: Vec<MessageProcessor>,
+    /// `<task>`s.
+    pub tasks: Vec<Task>,
     /// Files that parsed but whose artifact kind mint does not deploy yet (templates, tasks, …).
     pub unsupported: Vec<(Origin, String)>,
     /// Inline sequences of artifacts left out for their errors: compiled only so that the
@@ -306,4 +312,72 @@ pub struct MarkForSuspension {
     pub error_codes: Vec<i64>,
     pub retries_before_suspension: Option<u32>,
     pub retry_delay_ms: Option<u64>,
+}
+
+// ------------------------------------------------------------------------------------------------
+// Message stores, message processors and scheduled tasks
+// ------------------------------------------------------------------------------------------------
+
+/// A `<parameter name="…">value</parameter>` of a store or processor, where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: String,
+    pub value: String,
+    pub pos: Pos,
+}
+
+/// `<messageStore name class><parameter name>…</parameter>*</messageStore>`.
+#[derive(Debug, Clone)]
+pub struct MessageStore {
+    pub name: String,
+    pub origin: Origin,
+    /// The Java class naming the kind of store (in-memory, JDBC, RabbitMQ, JMS, …).
+    pub class: String,
+    pub params: Vec<Param>,
+}
+
+/// `<messageProcessor name class messageStore [targetEndpoint]><parameter name>…</parameter>*`.
+#[derive(Debug, Clone)]
+pub struct MessageProcessor {
+    pub name: String,
+    pub origin: Origin,
+    pub class: String,
+    pub store: String,
+    pub target_endpoint: Option<(String, Pos)>,
+    pub params: Vec<Param>,
+}
+
+/// `<task name class [group]><trigger …/><property name value|inline/>*</task>`.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub name: String,
+    pub origin: Origin,
+    pub class: String,
+    pub trigger: Trigger,
+    pub properties: Vec<TaskProperty>,
+}
+
+/// When a task runs (`<trigger>`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// `interval` seconds apart, `count` times (None: without end).
+    Interval { seconds: u64, count: Option<u64> },
+    /// A Quartz cron expression.
+    Cron(String),
+    /// Once, at deployment.
+    Once,
+}
+
+/// A task's `<property name value/>` or `<property name><inline xml/></property>`.
+#[derive(Debug, Clone)]
+pub struct TaskProperty {
+    pub name: String,
+    pub pos: Pos,
+    pub value: TaskValue,
+}
+
+#[derive(Debug, Clone)]
+pub enum TaskValue {
+    Text(String),
+    Xml(Element),
 }

@@ -527,6 +527,10 @@ pub fn kind_and_name(xml: &str) -> (&'static str, &str) {
         Some("endpoint") => "endpoints",
         Some("api") => "api",
         Some("template") => "templates",
+        Some("localEntry") => "local-entries",
+        Some("messageStore") => "message-stores",
+        Some("messageProcessor") => "message-processors",
+        Some("task") => "tasks",
         _ => panic!("not an artifact: {head}"),
     };
     let name = head

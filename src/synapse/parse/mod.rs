@@ -29,6 +29,7 @@ use crate::xml::element::parse_document;
 
 mod artifacts;
 mod endpoint;
+mod scheduled;
 #[cfg(test)]
 mod tests;
 
@@ -305,11 +306,22 @@ fn parse_artifact_element(
                     params,
                 });
         }
-        ArtifactDir::Templates
-        | ArtifactDir::InboundEndpoints
-        | ArtifactDir::MessageStores
-        | ArtifactDir::MessageProcessors
-        | ArtifactDir::Tasks => {
+        ArtifactDir::MessageStores => {
+            if let Some(s) = scheduled::message_store(ctx, root) {
+                out.stores.push(s);
+            }
+        }
+        ArtifactDir::MessageProcessors => {
+            if let Some(p) = scheduled::message_processor(ctx, root) {
+                out.processors.push(p);
+            }
+        }
+        ArtifactDir::Tasks => {
+            if let Some(t) = scheduled::task(ctx, root) {
+                out.tasks.push(t);
+            }
+        }
+        ArtifactDir::Templates | ArtifactDir::InboundEndpoints => {
             let name = ctx.required(root, "name").unwrap_or("?");
             let what = format!("{} '{name}'", root.local);
             ctx.warn(

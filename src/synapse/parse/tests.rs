@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::synapse::model::{
     Artifacts, Diagnostic, EndpointKind, EndpointRef, LocalEntryValue, Node, Pos, PublishWsdl,
-    ResourceMatcher, SeqRef, TimeoutAction, VersionType,
+    ResourceMatcher, SeqRef, TimeoutAction, Trigger, VersionType,
 };
 use crate::xml::element::{parse_document, MAX_DEPTH};
 
@@ -594,15 +594,82 @@ fn root_element_is_checked() {
 #[test]
 fn unsupported_artifact_kinds_are_recorded() {
     let (artifacts, problems) = parse(
-        ArtifactDir::Tasks,
-        r#"<task xmlns="http://ws.apache.org/ns/synapse" name="T"/>"#,
+        ArtifactDir::InboundEndpoints,
+        r#"<inboundEndpoint xmlns="http://ws.apache.org/ns/synapse" name="I"/>"#,
     );
     assert_eq!(artifacts.unsupported.len(), 1);
-    assert_eq!(artifacts.unsupported[0].1, "task 'T'");
+    assert_eq!(artifacts.unsupported[0].1, "inboundEndpoint 'I'");
     assert_eq!(
         warnings(&problems),
-        ["t.xml:1:1: warning: <task> artifacts are not supported yet; task 'T' is not deployed"]
+        ["t.xml:1:1: warning: <inboundEndpoint> artifacts are not supported yet; inboundEndpoint 'I' is not deployed"]
     );
+}
+
+#[test]
+fn stores_processors_and_tasks_are_read_with_their_parameters() {
+    let (a, problems) = parse(
+        ArtifactDir::MessageStores,
+        r#"<messageStore xmlns="http://ws.apache.org/ns/synapse" name="S">
+             <parameter name="p">1</parameter><parameter name="p">2</parameter><oops/></messageStore>"#,
+    );
+    assert_eq!(
+        a.stores[0].class,
+        "org.apache.synapse.message.store.impl.memory.InMemoryStore"
+    );
+    assert_eq!(a.stores[0].params.len(), 1);
+    assert_eq!(a.stores[0].params[0].value, "2");
+    assert_eq!(warnings(&problems).len(), 2, "{problems:?}");
+    let (a, problems) = parse(
+        ArtifactDir::MessageProcessors,
+        r#"<messageProcessor xmlns="http://ws.apache.org/ns/synapse" name="P" class="C" messageStore="S" targetEndpoint="E">
+             <parameter name="interval">10</parameter></messageProcessor>"#,
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    let p = &a.processors[0];
+    assert_eq!(
+        (
+            p.store.as_str(),
+            p.target_endpoint.as_ref().unwrap().0.as_str()
+        ),
+        ("S", "E")
+    );
+    let (_, problems) = parse(
+        ArtifactDir::MessageProcessors,
+        r#"<messageProcessor xmlns="http://ws.apache.org/ns/synapse" name="P" class="C"/>"#,
+    );
+    assert_eq!(
+        errors(&problems),
+        ["t.xml:1:1: <messageProcessor> has no messageStore attribute"]
+    );
+    let (a, problems) = parse(
+        ArtifactDir::Tasks,
+        r#"<task xmlns="http://ws.apache.org/ns/synapse" name="T" class="C">
+             <trigger interval="5" count="-1"/>
+             <task:property xmlns:task="http://www.wso2.org/products/wso2commons/tasks" name="to" value="x"/>
+             <property name="message"><m/></property></task>"#,
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    let t = &a.tasks[0];
+    assert_eq!(
+        t.trigger,
+        Trigger::Interval {
+            seconds: 5,
+            count: None
+        }
+    );
+    assert_eq!(t.properties.len(), 2);
+    let (a, problems) = parse(
+        ArtifactDir::Tasks,
+        r#"<task xmlns="http://ws.apache.org/ns/synapse" name="T" class="C"><trigger cron="0 * * * * ?" interval="1"/></task>"#,
+    );
+    assert!(a.tasks.is_empty());
+    assert_eq!(errors(&problems).len(), 1, "{problems:?}");
+    let (a, problems) = parse(
+        ArtifactDir::Tasks,
+        r#"<task xmlns="http://ws.apache.org/ns/synapse" name="T" class="C"/>"#,
+    );
+    assert!(a.tasks.is_empty() && errors(&problems).is_empty());
+    assert_eq!(warnings(&problems).len(), 1, "{problems:?}");
 }
 
 #[test]
@@ -651,7 +718,10 @@ fn load_dir_sorts_and_isolates_failures() {
     write("sequences/broken.xml", "<sequence");
     write("sequences/notes.txt", "ignored");
     write("unknown-folder/x.xml", "<whatever/>");
-    write("tasks/t.xml", &format!("<task {syn} name=\"t\"/>"));
+    write(
+        "inbound-endpoints/i.xml",
+        &format!("<inboundEndpoint {syn} name=\"i\"/>"),
+    );
     let mut artifacts = Artifacts::default();
     let mut problems = Vec::new();
     load_synapse_dir(&root, &mut artifacts, &mut problems);

@@ -1,0 +1,201 @@
+//! Message stores (`<messageStore>`): where the `store` mediator puts messages and message
+//! processors take them from, in order.
+//!
+//! Each store is a worker thread off the shards that owns its backend (a queue in memory, a
+//! database connection, a broker channel) and serves one command at a time from a channel; a shard
+//! sends a command and awaits the answer on a oneshot, so nothing on a shard blocks or locks. The
+//! [`Stores`] table is shared by the shards and the deployer: the deployer [`Stores::reconcile`]s
+//! it with each new configuration before publishing it (a store whose definition did not change
+//! keeps its worker, and an in-memory store its messages), and shards look stores up by name.
+
+mod memory;
+mod message;
+
+use std::collections::HashMap;
+use std::sync::{mpsc, Arc};
+
+use arc_swap::ArcSwap;
+
+pub use self::message::StoredMessage;
+
+/// What a store is, as its `<messageStore>` defines it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreConfig {
+    /// Synapse's `InMemoryStore`: a queue in this process, lost when it stops.
+    Memory,
+}
+
+impl StoreConfig {
+    /// The kind, for logs and errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreConfig::Memory => "in-memory",
+        }
+    }
+}
+
+/// A store's backend, owned by its worker thread. Messages are kept in the order they were put;
+/// the head is read with [`Backend::peek`] and removed with [`Backend::remove`] once delivered.
+pub(crate) trait Backend: Send {
+    fn put(&mut self, message: StoredMessage) -> Result<(), String>;
+    /// The oldest message, left in the store.
+    fn peek(&mut self) -> Result<Option<StoredMessage>, String>;
+    /// Removes the message `id` when it is still the head (a message delivered twice is removed
+    /// once); whether it was removed.
+    fn remove(&mut self, id: &str) -> Result<bool, String>;
+    /// Takes the oldest message out of the store.
+    fn poll(&mut self) -> Result<Option<StoredMessage>, String> {
+        match self.peek()? {
+            Some(m) => {
+                self.remove(&m.id)?;
+                Ok(Some(m))
+            }
+            None => Ok(None),
+        }
+    }
+    fn size(&mut self) -> Result<usize, String>;
+}
+
+type Reply<T> = futures_channel::oneshot::Sender<Result<T, String>>;
+
+enum Command {
+    Put(Box<StoredMessage>, Reply<()>),
+    Peek(Reply<Option<StoredMessage>>),
+    Poll(Reply<Option<StoredMessage>>),
+    Remove(String, Reply<bool>),
+    Size(Reply<usize>),
+}
+
+/// One deployed store: a handle to its worker.
+pub struct Store {
+    pub name: String,
+    pub config: StoreConfig,
+    commands: mpsc::Sender<Command>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} message store '{}'", self.config.kind(), self.name)
+    }
+}
+
+impl Store {
+    /// Starts the worker of a store.
+    fn start(name: &str, config: StoreConfig) -> std::io::Result<Store> {
+        let backend: Box<dyn Backend> = match &config {
+            StoreConfig::Memory => Box::new(memory::Memory::default()),
+        };
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("mint-store-{name}"))
+            .spawn(move || worker(backend, rx))?;
+        Ok(Store {
+            name: name.to_string(),
+            config,
+            commands: tx,
+        })
+    }
+
+    async fn ask<T>(&self, command: impl FnOnce(Reply<T>) -> Command) -> Result<T, String> {
+        let (reply, answer) = futures_channel::oneshot::channel();
+        self.commands
+            .send(command(reply))
+            .map_err(|_| format!("message store '{}' is stopped", self.name))?;
+        answer
+            .await
+            .map_err(|_| format!("message store '{}' stopped", self.name))?
+    }
+
+    /// Adds a message at the tail.
+    pub async fn put(&self, message: StoredMessage) -> Result<(), String> {
+        self.ask(|r| Command::Put(Box::new(message), r)).await
+    }
+
+    /// The oldest message, left in the store.
+    pub async fn peek(&self) -> Result<Option<StoredMessage>, String> {
+        self.ask(Command::Peek).await
+    }
+
+    /// Takes the oldest message out.
+    pub async fn poll(&self) -> Result<Option<StoredMessage>, String> {
+        self.ask(Command::Poll).await
+    }
+
+    /// Removes the message `id` if it is the oldest.
+    pub async fn remove(&self, id: &str) -> Result<bool, String> {
+        let id = id.to_string();
+        self.ask(|r| Command::Remove(id, r)).await
+    }
+
+    /// How many messages the store holds.
+    pub async fn size(&self) -> Result<usize, String> {
+        self.ask(Command::Size).await
+    }
+}
+
+fn worker(mut backend: Box<dyn Backend>, commands: mpsc::Receiver<Command>) {
+    while let Ok(command) = commands.recv() {
+        // A receiver that went away (its request was dropped) needs no answer.
+        match command {
+            Command::Put(m, reply) => drop(reply.send(backend.put(*m))),
+            Command::Peek(reply) => drop(reply.send(backend.peek())),
+            Command::Poll(reply) => drop(reply.send(backend.poll())),
+            Command::Remove(id, reply) => drop(reply.send(backend.remove(&id))),
+            Command::Size(reply) => drop(reply.send(backend.size())),
+        }
+    }
+}
+
+/// The deployed stores by name, shared by the shards and the deployer.
+#[derive(Default)]
+pub struct Stores {
+    current: ArcSwap<HashMap<String, Arc<Store>>>,
+    /// Serialises reconciliations (the deployer's thread and start-up; never a shard, which
+    /// only reads `current`).
+    #[allow(clippy::disallowed_types)]
+    reconciling: std::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.current.load().values())
+            .finish()
+    }
+}
+
+impl Stores {
+    /// The store deployed as `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<Store>> {
+        self.current.load().get(name).cloned()
+    }
+
+    /// Makes the deployed stores those of `defs`: a store whose definition is unchanged is kept
+    /// as it is (with its messages), a new or changed one is started, and one no longer defined
+    /// is stopped. Errors name the stores whose worker could not start (the others are deployed).
+    pub fn reconcile(&self, defs: &[(String, StoreConfig)]) -> Vec<String> {
+        let _one_at_a_time = self.reconciling.lock().unwrap_or_else(|p| p.into_inner());
+        let old = self.current.load_full();
+        let mut next = HashMap::new();
+        let mut errors = Vec::new();
+        for (name, config) in defs {
+            match old.get(name) {
+                Some(store) if &store.config == config => {
+                    next.insert(name.clone(), store.clone());
+                }
+                _ => match Store::start(name, config.clone()) {
+                    Ok(store) => {
+                        tracing::info!(store = %name, kind = config.kind(), "message store deployed");
+                        next.insert(name.clone(), Arc::new(store));
+                    }
+                    Err(e) => errors.push(format!("message store '{name}': cannot start: {e}")),
+                },
+            }
+        }
+        for name in old.keys().filter(|n| !next.contains_key(*n)) {
+            tracing::info!(store = %name, "message store undeployed");
+        }
+        self.current.store(Arc::new(next));
+        errors
+    }
+}
