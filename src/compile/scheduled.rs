@@ -8,7 +8,7 @@ use crate::diag::Origin;
 use crate::program::scheduled::{
     Cron, Failover, Format, Forward, InjectTo, Injection, Processor, ProcessorKind, Schedule, Task,
 };
-use crate::stores::StoreConfig;
+use crate::stores::{JdbcConfig, StoreConfig, StoreDef};
 use crate::synapse::model::{self, Param, TaskValue, Trigger};
 
 const IN_MEMORY: &str = "org.apache.synapse.message.store.impl.memory.InMemoryStore";
@@ -19,12 +19,10 @@ const FAILOVER: &str =
 const SAMPLER: &str = "org.apache.synapse.message.processor.impl.sampler.SamplingProcessor";
 const INJECTOR: &str = "org.apache.synapse.startup.tasks.MessageInjector";
 
+const JDBC: &str = "org.apache.synapse.message.store.impl.jdbc.JDBCMessageStore";
+
 /// Synapse's store classes mint does not have yet, by what they are.
 const OTHER_STORES: &[(&str, &str)] = &[
-    (
-        "org.apache.synapse.message.store.impl.jdbc.JDBCMessageStore",
-        "JDBC",
-    ),
     (
         "org.apache.synapse.message.store.impl.rabbitmq.RabbitMQStore",
         "RabbitMQ",
@@ -106,16 +104,25 @@ impl Compiler<'_> {
     }
 
     /// The message stores mint can run; the others are warned about and left out.
-    pub(super) fn stores(&mut self, stores: &[model::MessageStore]) -> Vec<(String, StoreConfig)> {
-        let mut out: Vec<(String, StoreConfig)> = Vec::new();
+    pub(super) fn stores(&mut self, stores: &[model::MessageStore]) -> Vec<StoreDef> {
+        let mut out: Vec<StoreDef> = Vec::new();
         for s in stores {
-            if out.iter().any(|(n, _)| n == &s.name) {
+            if out.iter().any(|d| d.name == s.name) {
                 self.error(&s.origin, format!("duplicate message store '{}'", s.name));
                 continue;
             }
             let what = format!("message store '{}'", s.name);
+            let mut ps = Params::new(&s.origin, &s.params);
+            let guaranteed = ps
+                .text("store.producer.guaranteed.delivery.enable")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            let failover = ps.text("store.failover.message.store.name");
             let config = match s.class.as_str() {
                 IN_MEMORY => StoreConfig::Memory,
+                JDBC => match self.jdbc(&mut ps, &s.origin, &what) {
+                    Some(c) => StoreConfig::Jdbc(c),
+                    None => continue,
+                },
                 class => {
                     let kind = OTHER_STORES
                         .iter()
@@ -128,10 +135,65 @@ impl Compiler<'_> {
                     continue;
                 }
             };
-            self.leftover(Params::new(&s.origin, &s.params), &what);
-            out.push((s.name.clone(), config));
+            self.leftover(ps, &what);
+            out.push(StoreDef {
+                name: s.name.clone(),
+                config,
+                failover: failover.filter(|_| guaranteed),
+            });
+        }
+        for d in &out {
+            if let Some(f) = &d.failover {
+                if !out.iter().any(|x| &x.name == f) {
+                    let origin = stores
+                        .iter()
+                        .find(|s| s.name == d.name)
+                        .map(|s| s.origin.clone());
+                    if let Some(o) = origin {
+                        self.warn(
+                            &o,
+                            format!(
+                                "message store '{}': failover store '{f}' is not deployed",
+                                d.name
+                            ),
+                        );
+                    }
+                }
+            }
         }
         out
+    }
+
+    /// A JDBC store's connection (PostgreSQL only); None after reporting why it is not deployed.
+    fn jdbc(&mut self, ps: &mut Params<'_>, o: &Origin, what: &str) -> Option<JdbcConfig> {
+        for p in ["store.jdbc.dsName", "store.jdbc.icClass"] {
+            if ps.take(p).is_some() {
+                self.warn(o, format!("{what}: {p} (a datasource) is not supported by mint: give store.jdbc.connection.url; the store is not deployed"));
+                return None;
+            }
+        }
+        if let Some(driver) = ps.text("store.jdbc.driver") {
+            if driver != "org.postgresql.Driver" {
+                self.warn(o, format!("{what}: driver {driver}: mint's JDBC store speaks to PostgreSQL only; the store is not deployed"));
+                return None;
+            }
+        }
+        let Some(url) = ps.text("store.jdbc.connection.url") else {
+            self.error(o, format!("{what}: store.jdbc.connection.url is missing"));
+            return None;
+        };
+        let user = ps.text("store.jdbc.username").unwrap_or_default();
+        let password = ps.text("store.jdbc.password").unwrap_or_default();
+        let table = ps
+            .text("store.jdbc.table")
+            .unwrap_or_else(|| "jdbc_message_store".into());
+        match JdbcConfig::from_url(&url, &user, &password, &table) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.error(o, format!("{what}: {e}"));
+                None
+            }
+        }
     }
 
     /// A sequence a processor or task names: compiled (a registry sequence) and its name kept.
@@ -144,7 +206,7 @@ impl Compiler<'_> {
     pub(super) fn processors(
         &mut self,
         defs: &[model::MessageProcessor],
-        stores: &[(String, StoreConfig)],
+        stores: &[StoreDef],
     ) -> Vec<Processor> {
         let mut out: Vec<Processor> = Vec::new();
         for p in defs {
@@ -166,7 +228,7 @@ impl Compiler<'_> {
                 );
                 continue;
             }
-            if !stores.iter().any(|(n, _)| n == &p.store) {
+            if !stores.iter().any(|d| d.name == p.store) {
                 self.warn(
                     &p.origin,
                     format!(

@@ -4,7 +4,8 @@
 //!
 //! As Synapse's `StoreMediator`: the `sequence` runs on the message first (the message stored is
 //! what it leaves); a store that is not deployed or that refuses the message is a fault, never a
-//! message dropped silently.
+//! message dropped silently, unless the store has a failover store (guaranteed delivery) that
+//! takes it.
 
 use super::{Compile, Flow, Mediate, Runtime};
 use crate::diag::Origin;
@@ -54,19 +55,38 @@ impl Store {
             return Err(Error::mediation("Message Store does not exist."));
         };
         if let Some(seq) = self.on_store {
-            if rt.run_sequence(ctx, seq).await == Flow::Stop {
-                return Ok(Flow::Stop);
-            }
+            // As in Synapse, how the sequence ends does not matter: even a `drop` in it stores.
+            rt.run_sequence(ctx, seq).await;
         }
         let message = ctx.to_stored().await?;
         let id = message.id.clone();
-        if let Err(e) = store.put(message).await {
-            tracing::error!(store = %name, error = %e, "cannot store a message");
-            let text = format!("Failed to store message [{id}] in store [{name}].");
+        let failed = |ctx: &mut MessageContext, text: String| {
             ctx.axis2.insert("HTTP_SC".into(), "500".into());
-            ctx.props.insert("ERROR_DETAIL".into(), "Failed to store message.".into());
-            return Err(Error::mediation(text));
+            ctx.props
+                .insert("ERROR_DETAIL".into(), "Failed to store message.".into());
+            Err(Error::mediation(text))
+        };
+        let Err(e) = store.put(message.clone()).await else {
+            return Ok(Flow::Continue);
+        };
+        tracing::error!(store = %name, error = %e, "cannot store a message");
+        // The store's failover store (guaranteed delivery) takes what it refuses.
+        let Some(failover) = &store.failover else {
+            return failed(ctx, format!("Failed to store message [{id}] in store [{name}]."));
+        };
+        let put = match rt.stores().get(failover) {
+            Some(f) => f.put(message).await,
+            None => Err(format!("message store '{failover}' is not deployed")),
+        };
+        match put {
+            Ok(()) => Ok(Flow::Continue),
+            Err(e) => {
+                tracing::error!(store = %failover, error = %e, "cannot store a message in the failover store");
+                failed(
+                    ctx,
+                    format!("Failed to store message [{id}] in failover store [{failover}]."),
+                )
+            }
         }
-        Ok(Flow::Continue)
     }
 }

@@ -118,7 +118,7 @@ pub struct Program {
     pub resource_mismatch: Option<SeqId>,
     pub method_not_allowed: Option<SeqId>,
     /// `<messageStore>`s by name (started by the deployer, see [`crate::stores`]).
-    pub stores: Vec<(String, crate::stores::StoreConfig)>,
+    pub stores: Vec<crate::stores::StoreDef>,
     /// `<messageProcessor>`s.
     pub processors: Vec<scheduled::Processor>,
     /// `<task>`s.

@@ -8,6 +8,7 @@
 //! it with each new configuration before publishing it (a store whose definition did not change
 //! keeps its worker, and an in-memory store its messages), and shards look stores up by name.
 
+mod jdbc;
 mod memory;
 mod message;
 
@@ -16,6 +17,7 @@ use std::sync::{mpsc, Arc};
 
 use arc_swap::ArcSwap;
 
+pub use self::jdbc::JdbcConfig;
 pub use self::message::StoredMessage;
 
 /// What a store is, as its `<messageStore>` defines it.
@@ -23,6 +25,8 @@ pub use self::message::StoredMessage;
 pub enum StoreConfig {
     /// Synapse's `InMemoryStore`: a queue in this process, lost when it stops.
     Memory,
+    /// Synapse's `JDBCMessageStore`, on PostgreSQL.
+    Jdbc(JdbcConfig),
 }
 
 impl StoreConfig {
@@ -30,8 +34,19 @@ impl StoreConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             StoreConfig::Memory => "in-memory",
+            StoreConfig::Jdbc(_) => "JDBC",
         }
     }
+}
+
+/// A deployed store as the configuration defines it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreDef {
+    pub name: String,
+    pub config: StoreConfig,
+    /// `store.failover.message.store.name` with `store.producer.guaranteed.delivery.enable`:
+    /// where the `store` mediator puts a message this store refuses.
+    pub failover: Option<String>,
 }
 
 /// A store's backend, owned by its worker thread. Messages are kept in the order they were put;
@@ -70,6 +85,8 @@ enum Command {
 pub struct Store {
     pub name: String,
     pub config: StoreConfig,
+    /// See [`StoreDef::failover`].
+    pub failover: Option<String>,
     commands: mpsc::Sender<Command>,
 }
 
@@ -81,9 +98,10 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Starts the worker of a store.
-    fn start(name: &str, config: StoreConfig) -> std::io::Result<Store> {
+    fn start(name: &str, config: StoreConfig, failover: Option<String>) -> std::io::Result<Store> {
         let backend: Box<dyn Backend> = match &config {
             StoreConfig::Memory => Box::new(memory::Memory::default()),
+            StoreConfig::Jdbc(c) => Box::new(jdbc::Jdbc::new(c.clone())),
         };
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
@@ -92,6 +110,7 @@ impl Store {
         Ok(Store {
             name: name.to_string(),
             config,
+            failover,
             commands: tx,
         })
     }
@@ -173,19 +192,30 @@ impl Stores {
     /// Makes the deployed stores those of `defs`: a store whose definition is unchanged is kept
     /// as it is (with its messages), a new or changed one is started, and one no longer defined
     /// is stopped. Errors name the stores whose worker could not start (the others are deployed).
-    pub fn reconcile(&self, defs: &[(String, StoreConfig)]) -> Vec<String> {
+    pub fn reconcile(&self, defs: &[StoreDef]) -> Vec<String> {
         let _one_at_a_time = self.reconciling.lock().unwrap_or_else(|p| p.into_inner());
         let old = self.current.load_full();
         let mut next = HashMap::new();
         let mut errors = Vec::new();
-        for (name, config) in defs {
+        for def in defs {
+            let name = &def.name;
             match old.get(name) {
-                Some(store) if &store.config == config => {
-                    next.insert(name.clone(), store.clone());
+                Some(store) if store.config == def.config => {
+                    let kept = if store.failover == def.failover {
+                        store.clone()
+                    } else {
+                        Arc::new(Store {
+                            name: name.clone(),
+                            config: store.config.clone(),
+                            failover: def.failover.clone(),
+                            commands: store.commands.clone(),
+                        })
+                    };
+                    next.insert(name.clone(), kept);
                 }
-                _ => match Store::start(name, config.clone()) {
+                _ => match Store::start(name, def.config.clone(), def.failover.clone()) {
                     Ok(store) => {
-                        tracing::info!(store = %name, kind = config.kind(), "message store deployed");
+                        tracing::info!(store = %name, kind = def.config.kind(), "message store deployed");
                         next.insert(name.clone(), Arc::new(store));
                     }
                     Err(e) => errors.push(format!("message store '{name}': cannot start: {e}")),

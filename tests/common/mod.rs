@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod car_builder;
+pub mod postgres;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -453,8 +454,18 @@ impl Mi {
         self.artifact(dir, &format!("{name}.xml"), xml)
     }
 
+    /// Kills mint with SIGKILL (a crash: nothing is drained or flushed).
+    pub fn kill(&mut self) {
+        self.proc = None;
+    }
+
+    /// Starts mint on the home (again, after [`Mi::kill`]: its log goes on in the same file).
     pub fn start(&mut self) {
-        let file = std::fs::File::create(&self.log).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
         let child = mint_command(&self.home.root, Some(self.offset), 2)
             .env("RUST_LOG", "warn,mint::log_mediator=info")
             .stdout(Stdio::null())

@@ -1,0 +1,207 @@
+//! Synapse's `JDBCMessageStore` on PostgreSQL: MI's table layout (`indexId` ordering the
+//! messages, `msg_id`, `message`), created when missing. The `message` column holds mint's JSON
+//! form of the message ([`StoredMessage::to_json`]), not MI's Java serialisation: rows MI wrote
+//! are left in place, logged once, and skipped.
+//!
+//! The connection is opened on first use and again after any failure, so a database that was
+//! down is used again as soon as it is back; while it is down every operation fails (the `store`
+//! mediator faults, a processor retries its read).
+
+use std::time::Duration;
+
+use super::{Backend, StoredMessage};
+
+/// Where the store is, from its `store.jdbc.*` parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JdbcConfig {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    pub password: String,
+    pub table: String,
+}
+
+impl JdbcConfig {
+    /// Reads `jdbc:postgresql://host[:port]/database[?…]`.
+    pub fn from_url(
+        url: &str,
+        user: &str,
+        password: &str,
+        table: &str,
+    ) -> Result<JdbcConfig, String> {
+        let rest = url
+            .trim()
+            .strip_prefix("jdbc:postgresql://")
+            .ok_or_else(|| {
+                format!(
+                    "'{url}' is not a PostgreSQL JDBC URL (jdbc:postgresql://host:port/database)"
+                )
+            })?;
+        let rest = rest.split(['?', ';']).next().unwrap_or_default();
+        let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| format!("'{url}': bad port '{p}'"))?,
+            ),
+            None => (authority, 5432),
+        };
+        if host.is_empty() || database.is_empty() {
+            return Err(format!("'{url}' names no host or no database"));
+        }
+        if !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || table.is_empty() {
+            return Err(format!("'{table}' is not a plain table name"));
+        }
+        Ok(JdbcConfig {
+            host: host.to_string(),
+            port,
+            database: database.to_string(),
+            user: user.to_string(),
+            password: password.to_string(),
+            table: table.to_string(),
+        })
+    }
+
+    /// `host:port/database`, for logs.
+    pub fn describe(&self) -> String {
+        format!("{}:{}/{}", self.host, self.port, self.database)
+    }
+}
+
+pub(super) struct Jdbc {
+    config: JdbcConfig,
+    client: Option<postgres::Client>,
+    /// Rows mint cannot read (written by MI): skipped, logged once each.
+    skip_below: i64,
+}
+
+impl Jdbc {
+    pub(super) fn new(config: JdbcConfig) -> Jdbc {
+        Jdbc {
+            config,
+            client: None,
+            skip_below: 0,
+        }
+    }
+
+    fn client(&mut self) -> Result<&mut postgres::Client, String> {
+        if self.client.is_none() {
+            let c = &self.config;
+            let mut client = postgres::Config::new()
+                .host(&c.host)
+                .port(c.port)
+                .dbname(&c.database)
+                .user(&c.user)
+                .password(&c.password)
+                .connect_timeout(Duration::from_secs(5))
+                .connect(postgres::NoTls)
+                .map_err(|e| format!("cannot connect to PostgreSQL at {}: {e}", c.describe()))?;
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {} (indexId BIGSERIAL PRIMARY KEY, \
+                     msg_id VARCHAR(200) NOT NULL, message BYTEA NOT NULL)",
+                    c.table
+                ))
+                .map_err(|e| format!("table {}: {e}", c.table))?;
+            self.client = Some(client);
+        }
+        Ok(self.client.as_mut().expect("connected above"))
+    }
+
+    /// Runs `f` on the connection; a failure drops it (opened again on next use).
+    fn with<T>(
+        &mut self,
+        f: impl FnOnce(&mut postgres::Client, &str) -> Result<T, postgres::Error>,
+    ) -> Result<T, String> {
+        let table = self.config.table.clone();
+        let client = self.client()?;
+        match f(client, &table) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                self.client = None;
+                Err(format!("PostgreSQL at {}: {e}", self.config.describe()))
+            }
+        }
+    }
+}
+
+impl Backend for Jdbc {
+    fn put(&mut self, message: StoredMessage) -> Result<(), String> {
+        let json = message.to_json();
+        self.with(|c, t| {
+            c.execute(
+                &format!("INSERT INTO {t} (msg_id, message) VALUES ($1, $2)"),
+                &[&message.id, &json.as_bytes()],
+            )
+            .map(drop)
+        })
+    }
+
+    fn peek(&mut self) -> Result<Option<StoredMessage>, String> {
+        loop {
+            let skip = self.skip_below;
+            let row = self.with(|c, t| {
+                c.query_opt(
+                    &format!("SELECT indexId, message FROM {t} WHERE indexId > $1 ORDER BY indexId LIMIT 1"),
+                    &[&skip],
+                )
+            })?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let index: i64 = row.get(0);
+            let bytes: Vec<u8> = row.get(1);
+            match std::str::from_utf8(&bytes)
+                .map_err(|e| e.to_string())
+                .and_then(StoredMessage::from_json)
+            {
+                Ok(m) => return Ok(Some(m)),
+                Err(e) => {
+                    tracing::error!(table = %self.config.table, index, error = %e, "a row mint cannot read (written by another product?) is left in the table and skipped");
+                    self.skip_below = index;
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &str) -> Result<bool, String> {
+        self.with(|c, t| {
+            c.execute(&format!("DELETE FROM {t} WHERE msg_id = $1"), &[&id])
+                .map(|n| n > 0)
+        })
+    }
+
+    fn size(&mut self) -> Result<usize, String> {
+        self.with(|c, t| {
+            c.query_one(&format!("SELECT COUNT(*) FROM {t}"), &[])
+                .map(|r| r.get::<_, i64>(0) as usize)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jdbc_urls() {
+        let c = JdbcConfig::from_url(
+            "jdbc:postgresql://db.local:5433/mi?ssl=false",
+            "u",
+            "p",
+            "jdbc_message_store",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.database.as_str()),
+            ("db.local", 5433, "mi")
+        );
+        let c = JdbcConfig::from_url("jdbc:postgresql://h/d", "u", "p", "t").unwrap();
+        assert_eq!(c.port, 5432);
+        assert!(JdbcConfig::from_url("jdbc:mysql://h/d", "u", "p", "t").is_err());
+        assert!(JdbcConfig::from_url("jdbc:postgresql://h/d", "u", "p", "t; drop").is_err());
+        assert!(JdbcConfig::from_url("jdbc:postgresql://h:x/d", "u", "p", "t").is_err());
+    }
+}
