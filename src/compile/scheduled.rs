@@ -8,7 +8,7 @@ use crate::diag::Origin;
 use crate::program::scheduled::{
     Cron, Failover, Format, Forward, InjectTo, Injection, Processor, ProcessorKind, Schedule, Task,
 };
-use crate::stores::{JdbcConfig, StoreConfig, StoreDef};
+use crate::stores::{JdbcConfig, RabbitConfig, StoreConfig, StoreDef};
 use crate::synapse::model::{self, Param, TaskValue, Trigger};
 
 const IN_MEMORY: &str = "org.apache.synapse.message.store.impl.memory.InMemoryStore";
@@ -20,13 +20,10 @@ const SAMPLER: &str = "org.apache.synapse.message.processor.impl.sampler.Samplin
 const INJECTOR: &str = "org.apache.synapse.startup.tasks.MessageInjector";
 
 const JDBC: &str = "org.apache.synapse.message.store.impl.jdbc.JDBCMessageStore";
+const RABBITMQ: &str = "org.apache.synapse.message.store.impl.rabbitmq.RabbitMQStore";
 
 /// Synapse's store classes mint does not have yet, by what they are.
 const OTHER_STORES: &[(&str, &str)] = &[
-    (
-        "org.apache.synapse.message.store.impl.rabbitmq.RabbitMQStore",
-        "RabbitMQ",
-    ),
     ("org.apache.synapse.message.store.impl.jms.JmsStore", "JMS"),
     (
         "org.apache.synapse.message.store.impl.resequencer.ResequenceMessageStore",
@@ -123,6 +120,10 @@ impl Compiler<'_> {
                     Some(c) => StoreConfig::Jdbc(c),
                     None => continue,
                 },
+                RABBITMQ => match self.rabbitmq(&mut ps, &s.name, &s.origin, &what) {
+                    Some(c) => StoreConfig::RabbitMq(c),
+                    None => continue,
+                },
                 class => {
                     let kind = OTHER_STORES
                         .iter()
@@ -194,6 +195,98 @@ impl Compiler<'_> {
                 None
             }
         }
+    }
+
+    /// A RabbitMQ store's broker and queue, with Synapse's defaults; None after reporting why it
+    /// is not deployed.
+    fn rabbitmq(
+        &mut self,
+        ps: &mut Params<'_>,
+        name: &str,
+        o: &Origin,
+        what: &str,
+    ) -> Option<RabbitConfig> {
+        if ps
+            .text("rabbitmq.connection.ssl.enabled")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            self.warn(o, format!("{what}: TLS to RabbitMQ (rabbitmq.connection.ssl.enabled) is not supported by mint yet; the store is not deployed rather than connect in the clear"));
+            return None;
+        }
+        for p in [
+            "rabbitmq.connection.ssl.enabled",
+            "rabbitmq.connection.ssl.keystore.location",
+            "rabbitmq.connection.ssl.keystore.type",
+            "rabbitmq.connection.ssl.keystore.password",
+            "rabbitmq.connection.ssl.truststore.location",
+            "rabbitmq.connection.ssl.truststore.type",
+            "rabbitmq.connection.ssl.truststore.password",
+            "rabbitmq.connection.ssl.version",
+        ] {
+            ps.take(p);
+        }
+        for p in [
+            "rabbitmq.connection.retry.interval",
+            "rabbitmq.connection.retry.count",
+        ] {
+            if let Some(x) = ps.take(p) {
+                let at = ps.at(x);
+                self.warn(&at, format!("{p} is ignored: mint opens the connection again at the next operation after a failure"));
+            }
+        }
+        let hosts = ps
+            .text("store.rabbitmq.host.name")
+            .unwrap_or_else(|| "localhost".into());
+        let ports = ps
+            .text("store.rabbitmq.host.port")
+            .unwrap_or_else(|| "5672".into());
+        let host = hosts
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let port_text = ports
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        if hosts.contains(',') {
+            self.warn(
+                o,
+                format!("{what}: mint connects to the first of the hosts '{hosts}' only"),
+            );
+        }
+        let Ok(port) = port_text.parse::<u16>() else {
+            self.error(
+                o,
+                format!("{what}: store.rabbitmq.host.port '{ports}' is not a port"),
+            );
+            return None;
+        };
+        let queue = ps
+            .text("store.rabbitmq.queue.name")
+            .unwrap_or_else(|| name.to_string());
+        let routing_key = ps
+            .text("store.rabbitmq.route.key")
+            .unwrap_or_else(|| queue.clone());
+        Some(RabbitConfig {
+            host,
+            port,
+            username: ps
+                .text("store.rabbitmq.username")
+                .unwrap_or_else(|| "guest".into()),
+            password: ps
+                .text("store.rabbitmq.password")
+                .unwrap_or_else(|| "guest".into()),
+            virtual_host: ps
+                .text("store.rabbitmq.virtual.host")
+                .unwrap_or_else(|| "/".into()),
+            exchange: ps.text("store.rabbitmq.exchange.name"),
+            queue,
+            routing_key,
+        })
     }
 
     /// A sequence a processor or task names: compiled (a registry sequence) and its name kept.

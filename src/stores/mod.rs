@@ -11,6 +11,7 @@
 mod jdbc;
 mod memory;
 mod message;
+mod rabbitmq;
 
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc};
@@ -19,6 +20,7 @@ use arc_swap::ArcSwap;
 
 pub use self::jdbc::JdbcConfig;
 pub use self::message::StoredMessage;
+pub use self::rabbitmq::RabbitConfig;
 
 /// What a store is, as its `<messageStore>` defines it.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +29,8 @@ pub enum StoreConfig {
     Memory,
     /// Synapse's `JDBCMessageStore`, on PostgreSQL.
     Jdbc(JdbcConfig),
+    /// Synapse's `RabbitMQStore`.
+    RabbitMq(RabbitConfig),
 }
 
 impl StoreConfig {
@@ -35,6 +39,7 @@ impl StoreConfig {
         match self {
             StoreConfig::Memory => "in-memory",
             StoreConfig::Jdbc(_) => "JDBC",
+            StoreConfig::RabbitMq(_) => "RabbitMQ",
         }
     }
 }
@@ -102,6 +107,7 @@ impl Store {
         let backend: Box<dyn Backend> = match &config {
             StoreConfig::Memory => Box::new(memory::Memory::default()),
             StoreConfig::Jdbc(c) => Box::new(jdbc::Jdbc::new(c.clone())),
+            StoreConfig::RabbitMq(c) => Box::new(rabbitmq::Rabbit::new(c.clone())?),
         };
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()

@@ -7,6 +7,7 @@
 
 pub mod car_builder;
 pub mod postgres;
+pub mod rabbitmq;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -1,0 +1,280 @@
+//! Synapse's `RabbitMQStore` (AMQP 0-9-1, through lapin on a current-thread Tokio runtime owned
+//! by the store's worker thread): a durable queue (named after the store unless
+//! `store.rabbitmq.queue.name` says otherwise), bound to a durable direct exchange when one is
+//! named (`amq.*` exchanges are the broker's own), messages published persistent with publisher
+//! confirms (a message the broker did not confirm is a failed store, never a silent loss).
+//!
+//! The head is read with `basic.get` without acknowledgement and held unacknowledged until it is
+//! removed (acknowledged) after delivery: if mint dies meanwhile, the broker puts it back at the
+//! head of the queue. A connection that fails is dropped (the broker requeues what was held) and
+//! opened again on next use. The body is mint's JSON form of the message
+//! ([`StoredMessage::to_json`]), not MI's Java serialisation: a message mint cannot read is
+//! rejected without requeue (as Synapse discards it; a queue with a dead-letter exchange keeps it)
+//! and reported.
+
+use std::time::Duration;
+
+use lapin::options::{
+    BasicAckOptions, BasicGetOptions, BasicPublishOptions, BasicRejectOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+
+use super::{Backend, StoredMessage};
+
+/// Where the store is, from its `store.rabbitmq.*` parameters (Synapse's defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RabbitConfig {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+    pub virtual_host: String,
+    pub queue: String,
+    pub exchange: Option<String>,
+    pub routing_key: String,
+}
+
+impl RabbitConfig {
+    fn uri(&self) -> String {
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        format!(
+            "amqp://{}:{}@{}:{}/{}",
+            enc(&self.username),
+            enc(&self.password),
+            self.host,
+            self.port,
+            enc(&self.virtual_host)
+        )
+    }
+
+    /// `host:port/queue`, for logs.
+    pub fn describe(&self) -> String {
+        format!("{}:{} queue {}", self.host, self.port, self.queue)
+    }
+}
+
+/// How long one broker operation may take before the connection is given up.
+const OPERATION: Duration = Duration::from_secs(10);
+
+pub(super) struct Rabbit {
+    config: RabbitConfig,
+    runtime: tokio::runtime::Runtime,
+    link: Option<(Connection, Channel)>,
+    /// The head, read and not yet acknowledged: (delivery tag, message).
+    held: Option<(u64, StoredMessage)>,
+}
+
+impl Rabbit {
+    pub(super) fn new(config: RabbitConfig) -> std::io::Result<Rabbit> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Rabbit {
+            config,
+            runtime,
+            link: None,
+            held: None,
+        })
+    }
+
+    /// Runs `op` on the channel (connecting first when needed); a failure drops the connection.
+    fn with<T>(
+        &mut self,
+        op: impl for<'c> FnOnce(
+            &'c Channel,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<T, String>> + 'c>,
+        >,
+    ) -> Result<T, String> {
+        let config = self.config.clone();
+        let link = &mut self.link;
+        let result = self.runtime.block_on(async {
+            if link.is_none() {
+                *link = Some(
+                    tokio::time::timeout(OPERATION, connect(&config))
+                        .await
+                        .map_err(|_| "connection timed out".to_string())??,
+                );
+            }
+            let (_, channel) = link.as_ref().expect("connected above");
+            match tokio::time::timeout(OPERATION, op(channel)).await {
+                Ok(r) => r,
+                Err(_) => Err("the broker did not answer in time".to_string()),
+            }
+        });
+        if let Err(e) = &result {
+            // Closing the connection hands anything held back to the queue.
+            if let Some((conn, _)) = self.link.take() {
+                let _ = self.runtime.block_on(async {
+                    tokio::time::timeout(Duration::from_secs(1), conn.close(0, "error".into()))
+                        .await
+                });
+            }
+            self.held = None;
+            return Err(format!("RabbitMQ at {}: {e}", self.config.describe()));
+        }
+        result
+    }
+}
+
+async fn connect(c: &RabbitConfig) -> Result<(Connection, Channel), String> {
+    let conn = Connection::connect(&c.uri(), ConnectionProperties::default())
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let channel = conn.create_channel().await.map_err(|e| e.to_string())?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    channel
+        .queue_declare(
+            c.queue.as_str().into(),
+            QueueDeclareOptions::durable(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| format!("queue {}: {e}", c.queue))?;
+    if let Some(x) = &c.exchange {
+        if !x.starts_with("amq.") {
+            let options = ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            };
+            channel
+                .exchange_declare(
+                    x.as_str().into(),
+                    ExchangeKind::Direct,
+                    options,
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| format!("exchange {x}: {e}"))?;
+        }
+        channel
+            .queue_bind(
+                c.queue.as_str().into(),
+                x.as_str().into(),
+                c.routing_key.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| format!("binding {} to {x}: {e}", c.queue))?;
+    }
+    Ok((conn, channel))
+}
+
+impl Backend for Rabbit {
+    fn put(&mut self, message: StoredMessage) -> Result<(), String> {
+        let body = message.to_json().into_bytes();
+        let exchange = self.config.exchange.clone().unwrap_or_default();
+        let key = self.config.routing_key.clone();
+        self.with(move |ch| {
+            Box::pin(async move {
+                let properties = BasicProperties::default()
+                    .with_delivery_mode(2)
+                    .with_message_id(message.id.as_str().into())
+                    .with_content_type("application/json".into());
+                let confirm = ch
+                    .basic_publish(
+                        exchange.as_str().into(),
+                        key.as_str().into(),
+                        BasicPublishOptions::default(),
+                        &body,
+                        properties,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if confirm.is_ack() {
+                    Ok(())
+                } else {
+                    Err("the broker did not confirm the message".to_string())
+                }
+            })
+        })
+    }
+
+    fn peek(&mut self) -> Result<Option<StoredMessage>, String> {
+        if let Some((_, m)) = &self.held {
+            return Ok(Some(m.clone()));
+        }
+        let queue = self.config.queue.clone();
+        loop {
+            let q = queue.clone();
+            let got = self.with(move |ch| {
+                Box::pin(async move {
+                    ch.basic_get(q.as_str().into(), BasicGetOptions { no_ack: false })
+                        .await
+                        .map_err(|e| e.to_string())
+                })
+            })?;
+            let Some(got) = got else {
+                return Ok(None);
+            };
+            let tag = got.delivery.delivery_tag;
+            match std::str::from_utf8(&got.delivery.data)
+                .map_err(|e| e.to_string())
+                .and_then(StoredMessage::from_json)
+            {
+                Ok(m) => {
+                    self.held = Some((tag, m.clone()));
+                    return Ok(Some(m));
+                }
+                Err(e) => {
+                    // As Synapse's consumer, which discards what it cannot read; rejected
+                    // without requeue, so that a queue with a dead-letter exchange keeps it.
+                    tracing::error!(queue = %queue, bytes = got.delivery.data.len(), error = %e, "a message mint cannot read (written by another product?) is rejected (dead-lettered when the queue has a dead-letter exchange)");
+                    self.with(move |ch| {
+                        Box::pin(async move {
+                            ch.basic_reject(tag, BasicRejectOptions { requeue: false })
+                                .await
+                                .map_err(|e| e.to_string())
+                        })
+                    })?;
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &str) -> Result<bool, String> {
+        let Some((tag, m)) = &self.held else {
+            return Ok(false);
+        };
+        if m.id != id {
+            return Ok(false);
+        }
+        let tag = *tag;
+        self.with(move |ch| {
+            Box::pin(async move {
+                ch.basic_ack(tag, BasicAckOptions::default())
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })?;
+        self.held = None;
+        Ok(true)
+    }
+
+    fn size(&mut self) -> Result<usize, String> {
+        let queue = self.config.queue.clone();
+        let held = usize::from(self.held.is_some());
+        self.with(move |ch| {
+            Box::pin(async move {
+                let options = QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                };
+                ch.queue_declare(queue.as_str().into(), options, FieldTable::default())
+                    .await
+                    .map(|q| q.message_count() as usize + held)
+                    .map_err(|e| e.to_string())
+            })
+        })
+    }
+}
