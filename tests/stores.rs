@@ -406,8 +406,8 @@ fn stores_mint_does_not_have_are_warned_about() {
     let h = TempHome::new("store-check");
     h.artifact(
         "message-stores",
-        "Jdbc.xml",
-        r#"<messageStore xmlns="http://ws.apache.org/ns/synapse" name="Jdbc" class="org.apache.synapse.message.store.impl.jms.JmsStore"><parameter name="store.jms.destination">q</parameter></messageStore>"#,
+        "Jms.xml",
+        r#"<messageStore xmlns="http://ws.apache.org/ns/synapse" name="Jms" class="org.apache.synapse.message.store.impl.jms.JmsStore"><parameter name="java.naming.factory.initial">com.ibm.mq.jms.context.WMQInitialContextFactory</parameter></messageStore>"#,
     )
     .artifact(
         "message-stores",
@@ -417,7 +417,7 @@ fn stores_mint_does_not_have_are_warned_about() {
     let (ok, out) = check_output(&h.root);
     assert!(ok, "{out}");
     assert!(
-        out.contains("JMS message stores are not supported by mint yet"),
+        out.contains("mint reaches JMS queues on ActiveMQ only"),
         "{out}"
     );
     assert!(

@@ -8,7 +8,7 @@ use crate::diag::Origin;
 use crate::program::scheduled::{
     Cron, Failover, Format, Forward, InjectTo, Injection, Processor, ProcessorKind, Schedule, Task,
 };
-use crate::stores::{JdbcConfig, RabbitConfig, StoreConfig, StoreDef};
+use crate::stores::{JdbcConfig, JmsConfig, RabbitConfig, StoreConfig, StoreDef};
 use crate::synapse::model::{self, Param, TaskValue, Trigger};
 
 const IN_MEMORY: &str = "org.apache.synapse.message.store.impl.memory.InMemoryStore";
@@ -21,15 +21,13 @@ const INJECTOR: &str = "org.apache.synapse.startup.tasks.MessageInjector";
 
 const JDBC: &str = "org.apache.synapse.message.store.impl.jdbc.JDBCMessageStore";
 const RABBITMQ: &str = "org.apache.synapse.message.store.impl.rabbitmq.RabbitMQStore";
+const JMS: &str = "org.apache.synapse.message.store.impl.jms.JmsStore";
 
 /// Synapse's store classes mint does not have yet, by what they are.
-const OTHER_STORES: &[(&str, &str)] = &[
-    ("org.apache.synapse.message.store.impl.jms.JmsStore", "JMS"),
-    (
-        "org.apache.synapse.message.store.impl.resequencer.ResequenceMessageStore",
-        "resequence",
-    ),
-];
+const OTHER_STORES: &[(&str, &str)] = &[(
+    "org.apache.synapse.message.store.impl.resequencer.ResequenceMessageStore",
+    "resequence",
+)];
 
 /// A parameter list being read: each one taken is known; what is left is warned about.
 struct Params<'p> {
@@ -122,6 +120,10 @@ impl Compiler<'_> {
                 },
                 RABBITMQ => match self.rabbitmq(&mut ps, &s.name, &s.origin, &what) {
                     Some(c) => StoreConfig::RabbitMq(c),
+                    None => continue,
+                },
+                JMS => match self.jms(&mut ps, &s.name, &s.origin, &what) {
+                    Some(c) => StoreConfig::Jms(c),
                     None => continue,
                 },
                 class => {
@@ -289,6 +291,83 @@ impl Compiler<'_> {
         })
     }
 
+    /// A JMS store's queue on ActiveMQ, reached through its STOMP connector (on the host of
+    /// `java.naming.provider.url`, port `mint.stomp.port`, default 61613); None after reporting
+    /// why it is not deployed.
+    fn jms(
+        &mut self,
+        ps: &mut Params<'_>,
+        name: &str,
+        o: &Origin,
+        what: &str,
+    ) -> Option<JmsConfig> {
+        let factory = ps.text("java.naming.factory.initial").unwrap_or_default();
+        if !factory.contains("activemq") {
+            self.warn(o, format!("{what}: mint reaches JMS queues on ActiveMQ only (java.naming.factory.initial '{factory}'); the store is not deployed"));
+            return None;
+        }
+        let url = ps
+            .text("java.naming.provider.url")
+            .unwrap_or_else(|| "tcp://localhost:61616".into());
+        // tcp://host:port, failover:(tcp://host:port,…)?…, nio://…: the first host.
+        let host = url
+            .split("://")
+            .nth(1)
+            .unwrap_or_default()
+            .split([':', '/', ',', ')', '?'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if host.is_empty() {
+            self.error(
+                o,
+                format!("{what}: java.naming.provider.url '{url}' names no host"),
+            );
+            return None;
+        }
+        let port = match ps.take("mint.stomp.port") {
+            Some(p) => match p.value.trim().parse::<u16>() {
+                Ok(n) => n,
+                Err(_) => {
+                    let at = ps.at(p);
+                    self.error(&at, format!("mint.stomp.port '{}' is not a port", p.value));
+                    return None;
+                }
+            },
+            None => 61613,
+        };
+        // What only selects JNDI objects: the STOMP connection reaches the same queue.
+        let jndi: Vec<String> = ps
+            .params
+            .iter()
+            .map(|p| p.name.clone())
+            .filter(|n| {
+                n.starts_with("connectionfactory.")
+                    || n.starts_with("queue.")
+                    || n.starts_with("topic.")
+                    || [
+                        "store.jms.connection.factory",
+                        "store.jms.JMSSpecVersion",
+                        "store.jms.cache.connection",
+                        "store.jms.ConsumerReceiveTimeOut",
+                    ]
+                    .contains(&n.as_str())
+            })
+            .collect();
+        for n in jndi {
+            ps.take(&n);
+        }
+        Some(JmsConfig {
+            host,
+            port,
+            username: ps.text("store.jms.username"),
+            password: ps.text("store.jms.password"),
+            queue: ps
+                .text("store.jms.destination")
+                .unwrap_or_else(|| format!("{name}_Queue")),
+        })
+    }
+
     /// A sequence a processor or task names: compiled (a registry sequence) and its name kept.
     fn named_seq(&mut self, name: Option<String>, at: &Origin) -> Option<String> {
         let name = name?;
@@ -341,7 +420,7 @@ impl Compiler<'_> {
     fn processor(&mut self, p: &model::MessageProcessor, what: &str) -> Option<Processor> {
         let o = &p.origin;
         let mut ps = Params::new(o, &p.params);
-        let interval = self.number(&mut ps, "interval", 1000).max(1) as u64;
+        let interval = self.number(&mut ps, "interval", 1000).max(0) as u64;
         let cron = match ps.take("cronExpression") {
             Some(c) => {
                 let at = ps.at(c);

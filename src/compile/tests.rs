@@ -331,3 +331,97 @@ fn control_properties_mint_does_not_act_on_are_warned_about() {
         "COPY_CONTENT_LENGTH_FROM_INCOMING, FORCE_SC_ACCEPTED, OUT_ONLY and HTTP_SC (honoured) are not warned about"
     );
 }
+
+#[test]
+fn processors_take_synapse_defaults_and_report_what_they_do_not_use() {
+    use crate::program::scheduled::{ProcessorKind, Schedule};
+    use std::time::Duration;
+    let (p, problems) = compile(&[
+        (
+            ArtifactDir::MessageStores,
+            r#"<messageStore xmlns="http://ws.apache.org/ns/synapse" name="S"/>"#,
+        ),
+        (
+            ArtifactDir::MessageProcessors,
+            r#"<messageProcessor xmlns="http://ws.apache.org/ns/synapse" name="P" messageStore="S"
+                 class="org.apache.synapse.message.processor.impl.forwarder.ScheduledMessageForwardingProcessor">
+               <parameter name="target.endpoint">E</parameter>
+               <parameter name="max.delivery.drop">Enabled</parameter>
+               <parameter name="non.retry.status.codes">404,x</parameter>
+               <parameter name="axis2.repo">r</parameter>
+             </messageProcessor>"#,
+        ),
+        (
+            ArtifactDir::Tasks,
+            r#"<task xmlns="http://ws.apache.org/ns/synapse" name="T" class="org.apache.synapse.startup.tasks.MessageInjector">
+                 <trigger interval="2" count="0"/><property name="message"><m/></property></task>"#,
+        ),
+    ]);
+    let proc = &p.processors[0];
+    assert_eq!(proc.interval, Duration::from_millis(1000));
+    assert!(proc.active && proc.cron.is_none());
+    let ProcessorKind::Forward(f) = &proc.kind else {
+        panic!("{:?}", proc.kind)
+    };
+    assert_eq!(f.endpoint.as_deref(), Some("E"));
+    assert_eq!(f.max_attempts, Some(4));
+    assert_eq!(f.retry_interval, Duration::from_millis(1000));
+    assert!(f.drop_after_max);
+    assert_eq!(f.non_retry, [404]);
+    let errors = of(&problems, Severity::Error);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("'x' is not an HTTP status code"),
+        "{errors:?}"
+    );
+    let warnings = of(&problems, Severity::Warning).join("\n");
+    assert!(
+        warnings.contains("endpoint 'E' is not defined"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("no message.processor.reply.sequence"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("parameter 'axis2.repo'"), "{warnings}");
+    // count="0" runs once, as Quartz's repeat count of 0 does.
+    assert_eq!(
+        p.tasks[0].schedule,
+        Schedule::Every {
+            interval: Duration::from_secs(2),
+            count: Some(1)
+        }
+    );
+}
+
+#[test]
+fn a_processor_on_a_store_mint_does_not_deploy_is_not_deployed_either() {
+    let (p, problems) = compile(&[
+        (
+            ArtifactDir::MessageStores,
+            r#"<messageStore xmlns="http://ws.apache.org/ns/synapse" name="J" class="org.apache.synapse.message.store.impl.resequencer.ResequenceMessageStore"/>"#,
+        ),
+        (
+            ArtifactDir::MessageProcessors,
+            r#"<messageProcessor xmlns="http://ws.apache.org/ns/synapse" name="P" messageStore="J"
+                 class="org.apache.synapse.message.processor.impl.sampler.SamplingProcessor">
+               <parameter name="sequence">s</parameter></messageProcessor>"#,
+        ),
+        (
+            ArtifactDir::MessageStores,
+            r#"<messageStore xmlns="http://ws.apache.org/ns/synapse" name="Q" class="org.apache.synapse.message.store.impl.jdbc.JDBCMessageStore">
+               <parameter name="store.jdbc.driver">com.mysql.jdbc.Driver</parameter></messageStore>"#,
+        ),
+    ]);
+    assert!(p.stores.is_empty() && p.processors.is_empty());
+    let warnings = of(&problems, Severity::Warning).join("\n");
+    assert!(
+        warnings.contains("resequence message stores are not supported"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("message store 'J' is not deployed, so neither is the processor"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("PostgreSQL only"), "{warnings}");
+}

@@ -15,7 +15,8 @@ pub struct Processor {
     pub store: String,
     /// `is.active`: whether it starts active.
     pub active: bool,
-    /// `interval`: the pause after each message (and between polls of an empty store).
+    /// `interval`: the pause after each message (0: none) and between reads of an empty store
+    /// (at least 100 ms).
     pub interval: Duration,
     /// `cronExpression`: when set, each of its times drains the store (a message every
     /// `interval`) instead of one message per `interval`.

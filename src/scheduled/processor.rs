@@ -26,6 +26,18 @@ use crate::stores::{Store, StoredMessage, Stores};
 /// How often an inactive processor looks at its switch again.
 const PAUSED: Duration = Duration::from_millis(100);
 
+/// The shortest wait before an empty store is read again.
+const EMPTY: Duration = Duration::from_millis(100);
+
+/// The pause after a message: `interval` (0: only a yield to the shard's other work).
+async fn pause(interval: Duration) {
+    if interval.is_zero() {
+        futures_lite::future::yield_now().await;
+    } else {
+        glommio::timer::sleep(interval).await;
+    }
+}
+
 pub(super) async fn run(
     def: Processor,
     slot: Rc<EngineSlot>,
@@ -50,12 +62,17 @@ pub(super) async fn run(
                     return;
                 }
                 while switch.is_active() && p.one().await {
-                    glommio::timer::sleep(def.interval).await;
+                    pause(def.interval).await;
                 }
             }
             None => {
-                p.one().await;
-                glommio::timer::sleep(def.interval).await;
+                if p.one().await {
+                    pause(def.interval).await;
+                } else {
+                    // An empty store is looked at again after the interval (at most every
+                    // EMPTY, so that an interval of 0 does not spin).
+                    glommio::timer::sleep(def.interval.max(EMPTY)).await;
+                }
             }
         }
     }
@@ -99,15 +116,16 @@ impl Worker<'_> {
                 sequence,
                 concurrency,
             } => {
-                let mut any = false;
+                // Up to `concurrency` messages at once, each mediated on its own; the next
+                // round starts when they have all finished.
+                let mut running = Vec::new();
                 for _ in 0..*concurrency {
                     let Some(m) = self.fetch(&store, true).await else {
                         break;
                     };
-                    any = true;
                     let engine = self.slot.get();
                     let sequence = sequence.clone();
-                    glommio::spawn_local(async move {
+                    running.push(glommio::spawn_local(async move {
                         let mut ctx = message(&engine, m);
                         match engine.config.named_sequences.get(&sequence) {
                             Some(&seq) => {
@@ -117,7 +135,12 @@ impl Worker<'_> {
                             None => tracing::warn!(sequence = %sequence, "sampling processor: sequence not deployed; the message is lost, as in Synapse"),
                         }
                     })
-                    .detach();
+                    // Detached: a processor stopped by a redeployment lets them finish.
+                    .detach());
+                }
+                let any = !running.is_empty();
+                for task in running {
+                    task.await;
                 }
                 any
             }

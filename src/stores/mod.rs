@@ -9,6 +9,7 @@
 //! keeps its worker, and an in-memory store its messages), and shards look stores up by name.
 
 mod jdbc;
+mod jms;
 mod memory;
 mod message;
 mod rabbitmq;
@@ -19,6 +20,7 @@ use std::sync::{mpsc, Arc};
 use arc_swap::ArcSwap;
 
 pub use self::jdbc::JdbcConfig;
+pub use self::jms::JmsConfig;
 pub use self::message::StoredMessage;
 pub use self::rabbitmq::RabbitConfig;
 
@@ -31,6 +33,8 @@ pub enum StoreConfig {
     Jdbc(JdbcConfig),
     /// Synapse's `RabbitMQStore`.
     RabbitMq(RabbitConfig),
+    /// Synapse's `JmsStore` on ActiveMQ, through its STOMP connector.
+    Jms(JmsConfig),
 }
 
 impl StoreConfig {
@@ -40,6 +44,7 @@ impl StoreConfig {
             StoreConfig::Memory => "in-memory",
             StoreConfig::Jdbc(_) => "JDBC",
             StoreConfig::RabbitMq(_) => "RabbitMQ",
+            StoreConfig::Jms(_) => "JMS",
         }
     }
 }
@@ -108,6 +113,7 @@ impl Store {
             StoreConfig::Memory => Box::new(memory::Memory::default()),
             StoreConfig::Jdbc(c) => Box::new(jdbc::Jdbc::new(c.clone())),
             StoreConfig::RabbitMq(c) => Box::new(rabbitmq::Rabbit::new(c.clone())?),
+            StoreConfig::Jms(c) => Box::new(jms::Jms::new(c.clone())),
         };
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()

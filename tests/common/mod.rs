@@ -5,6 +5,7 @@
 // Tests run on plain threads, not on shards: blocking sleeps are fine here.
 #![allow(clippy::disallowed_methods)]
 
+pub mod activemq;
 pub mod car_builder;
 pub mod postgres;
 pub mod rabbitmq;

@@ -1,0 +1,121 @@
+//! End-to-end: the JMS message store on a real ActiveMQ (a private broker per test, from Debian's
+//! `activemq`), reached through its STOMP connector. Messages are forwarded in order and survive
+//! a crash of mint while one is being delivered (the broker gives back what mint held).
+
+// Test threads may sleep: they are not shards.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::activemq::ActiveMq;
+use common::*;
+
+/// A backend on `port` (0: any) that reports each request and answers 200 `<ok/>`.
+fn backend(port: u16) -> (u16, mpsc::Receiver<Received>) {
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                while let Some(req) = read_request(&stream) {
+                    let _ = tx.send(req);
+                    let ok = "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 5\r\n\r\n<ok/>";
+                    if stream.write_all(ok.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+fn endpoint(port: u16) -> String {
+    format!(
+        r#"<endpoint xmlns="http://ws.apache.org/ns/synapse" name="Backend"><address uri="http://127.0.0.1:{port}/orders">
+  <suspendOnFailure><initialDuration>0</initialDuration><maximumDuration>0</maximumDuration></suspendOnFailure>
+</address></endpoint>"#
+    )
+}
+
+fn order(n: usize) -> String {
+    format!("<order><id>{n}</id></order>")
+}
+
+#[test]
+fn jms_messages_are_forwarded_in_order_and_survive_a_crash_of_mint_mid_delivery() {
+    let broker = ActiveMq::start();
+    let (port, requests) = backend(0);
+    let mut mi = Mi::new("jms");
+    // A JMS store as MI users write it for ActiveMQ; `mint.stomp.port` says where its STOMP
+    // connector listens (61613 by default).
+    mi.deploy(&format!(
+        r#"<messageStore xmlns="http://ws.apache.org/ns/synapse" name="Orders" class="org.apache.synapse.message.store.impl.jms.JmsStore">
+  <parameter name="java.naming.factory.initial">org.apache.activemq.jndi.ActiveMQInitialContextFactory</parameter>
+  <parameter name="java.naming.provider.url">tcp://127.0.0.1:{}</parameter>
+  <parameter name="store.jms.JMSSpecVersion">1.1</parameter>
+  <parameter name="store.jms.destination">ordersQueue</parameter>
+  <parameter name="mint.stomp.port">{}</parameter>
+</messageStore>"#,
+        broker.openwire, broker.stomp
+    ))
+    .deploy(r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="StoreProxy" transports="http">
+  <target><inSequence>
+    <property name="FORCE_SC_ACCEPTED" value="true" scope="axis2"/>
+    <property name="OUT_ONLY" value="true"/>
+    <store messageStore="Orders"/>
+  </inSequence></target>
+</proxy>"#)
+    .deploy(&endpoint(port))
+    .deploy(r#"<messageProcessor xmlns="http://ws.apache.org/ns/synapse" name="Forwarder"
+    class="org.apache.synapse.message.processor.impl.forwarder.ScheduledMessageForwardingProcessor"
+    messageStore="Orders" targetEndpoint="Backend">
+  <parameter name="interval">100</parameter>
+  <parameter name="client.retry.interval">200</parameter>
+  <parameter name="max.delivery.attempts">-1</parameter>
+</messageProcessor>"#);
+    mi.start();
+    for n in 1..=3 {
+        assert_eq!(mi.post_xml("/services/StoreProxy", &order(n)).status, 202);
+    }
+    for n in 1..=3 {
+        let req = requests
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("message {n} not forwarded:\n{}", mi.log_text()));
+        assert_eq!(String::from_utf8_lossy(&req.body), order(n));
+    }
+    // The backend goes away: the processor holds message 4 (unacknowledged) and retries it.
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    mi.deploy(&endpoint(dead));
+    std::thread::sleep(Duration::from_secs(2)); // the redeployment
+    assert_eq!(mi.post_xml("/services/StoreProxy", &order(4)).status, 202);
+    assert_eq!(mi.post_xml("/services/StoreProxy", &order(5)).status, 202);
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        mi.log_text().contains("Message forwarding failed"),
+        "{}",
+        mi.log_text()
+    );
+    mi.kill();
+    let (_, requests) = backend(dead);
+    mi.start();
+    for n in 4..=5 {
+        let req = requests
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("message {n} lost after the crash:\n{}", mi.log_text()));
+        assert_eq!(String::from_utf8_lossy(&req.body), order(n));
+    }
+    assert!(requests.recv_timeout(Duration::from_millis(500)).is_err());
+}
