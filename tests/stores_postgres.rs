@@ -176,3 +176,18 @@ fn rows_mint_cannot_read_are_left_alone_and_skipped() {
     });
     assert!(left, "{}", pg.psql("SELECT msg_id FROM jdbc_message_store"));
 }
+
+#[test]
+fn a_connection_the_server_closed_while_idle_is_replaced_without_a_fault() {
+    let mut pg = Postgres::start();
+    let mut mi = Mi::new("pg-idle");
+    mi.deploy(&store(&pg)).deploy(PROXY);
+    mi.start();
+    assert_eq!(mi.post_xml("/services/StoreProxy", &order(1)).status, 202);
+    // The server restarts while mint's connection is idle.
+    pg.stop();
+    pg.start_again();
+    let r = mi.post_xml("/services/StoreProxy", &order(2));
+    assert_eq!(r.status, 202, "{}\n{}", r.text(), mi.log_text());
+    assert_eq!(pg.psql("SELECT count(*) FROM jdbc_message_store"), "2");
+}

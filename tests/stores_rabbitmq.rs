@@ -159,4 +159,14 @@ fn a_broker_that_is_down_makes_the_store_fault_and_is_used_again_when_it_is_back
             )
         });
     assert_eq!(String::from_utf8_lossy(&req.body), order(3));
+    std::thread::sleep(Duration::from_millis(500));
+    // A restart while the connection is open: the next store opens a new one, without a fault.
+    broker.stop();
+    broker.start_again();
+    let r = mi.post_xml("/services/StoreProxy", &order(4));
+    assert_eq!(r.status, 202, "{}\n{}", r.text(), mi.log_text());
+    let req = requests
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("not forwarded after the restart:\n{}", mi.log_text()));
+    assert_eq!(String::from_utf8_lossy(&req.body), order(4));
 }

@@ -110,20 +110,29 @@ impl Jdbc {
         Ok(self.client.as_mut().expect("connected above"))
     }
 
-    /// Runs `f` on the connection; a failure drops it (opened again on next use).
+    /// Runs `f` on the connection; a failure drops it (opened again on next use). A connection
+    /// found closed (the server restarted, or closed it while idle) is replaced and `f` tried once
+    /// more on the new one.
     fn with<T>(
         &mut self,
-        f: impl FnOnce(&mut postgres::Client, &str) -> Result<T, postgres::Error>,
+        f: impl Fn(&mut postgres::Client, &str) -> Result<T, postgres::Error>,
     ) -> Result<T, String> {
         let table = self.config.table.clone();
+        let reused = self.client.is_some();
         let client = self.client()?;
-        match f(client, &table) {
-            Ok(v) => Ok(v),
-            Err(e) => {
+        let first = f(client, &table);
+        let result = match first {
+            Err(e) if reused && (e.is_closed() || client.is_closed()) => {
                 self.client = None;
-                Err(format!("PostgreSQL at {}: {e}", self.config.describe()))
+                let client = self.client()?;
+                f(client, &table)
             }
-        }
+            other => other,
+        };
+        result.map_err(|e| {
+            self.client = None;
+            format!("PostgreSQL at {}: {e}", self.config.describe())
+        })
     }
 }
 

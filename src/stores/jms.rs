@@ -134,34 +134,35 @@ impl Jms {
     }
 
     /// Runs `op` on the connection (opened first when needed); a failure drops it, and with it
-    /// what was held (the broker gives it again).
+    /// what was held (the broker gives it again). On a connection that was already open (the
+    /// broker may have restarted since), a failure with nothing held is tried once more on a new
+    /// one.
     fn with<T>(
         &mut self,
-        op: impl FnOnce(&mut Link, &JmsConfig) -> Result<T, String>,
+        mut op: impl FnMut(&mut Link, &JmsConfig) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let retry = self.link.is_some() && self.held.is_none();
+        match self.attempt(&mut op) {
+            Err(_) if retry => self.attempt(&mut op),
+            other => other,
+        }
+        .map_err(|e| format!("ActiveMQ (STOMP) at {}: {e}", self.config.describe()))
+    }
+
+    fn attempt<T>(
+        &mut self,
+        op: &mut impl FnMut(&mut Link, &JmsConfig) -> Result<T, String>,
     ) -> Result<T, String> {
         if self.link.is_none() {
-            match self.connect() {
-                Ok(l) => self.link = Some(l),
-                Err(e) => {
-                    return Err(format!(
-                        "ActiveMQ (STOMP) at {}: {e}",
-                        self.config.describe()
-                    ))
-                }
-            }
+            self.link = Some(self.connect()?);
         }
         let link = self.link.as_mut().expect("connected above");
-        match op(link, &self.config) {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                self.link = None;
-                self.held = None;
-                Err(format!(
-                    "ActiveMQ (STOMP) at {}: {e}",
-                    self.config.describe()
-                ))
-            }
+        let result = op(link, &self.config);
+        if result.is_err() {
+            self.link = None;
+            self.held = None;
         }
+        result
     }
 }
 
@@ -349,7 +350,7 @@ impl Backend for Jms {
             return Ok(false);
         }
         let ack = ack.clone();
-        self.with(|link, _| link.send("ACK", &[("id".to_string(), ack)], b""))?;
+        self.with(|link, _| link.send("ACK", &[("id".to_string(), ack.clone())], b""))?;
         self.held = None;
         Ok(true)
     }
@@ -376,7 +377,7 @@ impl Jms {
             }
             Err(e) => {
                 tracing::error!(queue = %self.config.queue, bytes = f.body.len(), error = %e, "a message mint cannot read (written by another product?) is discarded, as Synapse's JMS consumer does");
-                self.with(|link, _| link.send("ACK", &[("id".to_string(), ack)], b""))
+                self.with(|link, _| link.send("ACK", &[("id".to_string(), ack.clone())], b""))
             }
         }
     }

@@ -1,5 +1,5 @@
-//! Synapse's `RabbitMQStore` (AMQP 0-9-1, through lapin on a current-thread Tokio runtime owned
-//! by the store's worker thread): a durable queue (named after the store unless
+//! Synapse's `RabbitMQStore` (AMQP 0-9-1, through lapin on a one-thread Tokio runtime owned by
+//! the store): a durable queue (named after the store unless
 //! `store.rabbitmq.queue.name` says otherwise), bound to a durable direct exchange when one is
 //! named (`amq.*` exchanges are the broker's own), messages published persistent with publisher
 //! confirms (a message the broker did not confirm is a failed store, never a silent loss).
@@ -70,7 +70,11 @@ pub(super) struct Rabbit {
 
 impl Rabbit {
     pub(super) fn new(config: RabbitConfig) -> std::io::Result<Rabbit> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // One runtime thread of its own keeps the connection's I/O (heartbeats) going between
+        // operations; the worker thread blocks on it for each operation.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("mint-rabbitmq")
             .enable_all()
             .build()?;
         Ok(Rabbit {
@@ -82,9 +86,28 @@ impl Rabbit {
     }
 
     /// Runs `op` on the channel (connecting first when needed); a failure drops the connection.
+    /// On a connection that was already open (the broker may have restarted or closed it since),
+    /// a failure is tried once more on a new one.
     fn with<T>(
         &mut self,
-        op: impl for<'c> FnOnce(
+        op: impl for<'c> Fn(
+            &'c Channel,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<T, String>> + 'c>,
+        >,
+    ) -> Result<T, String> {
+        let retry = self.link.is_some() && self.held.is_none();
+        let first = self.attempt(&op);
+        let result = match first {
+            Err(_) if retry => self.attempt(&op),
+            other => other,
+        };
+        result.map_err(|e| format!("RabbitMQ at {}: {e}", self.config.describe()))
+    }
+
+    fn attempt<T>(
+        &mut self,
+        op: &impl for<'c> Fn(
             &'c Channel,
         ) -> std::pin::Pin<
             Box<dyn std::future::Future<Output = Result<T, String>> + 'c>,
@@ -106,7 +129,7 @@ impl Rabbit {
                 Err(_) => Err("the broker did not answer in time".to_string()),
             }
         });
-        if let Err(e) = &result {
+        if result.is_err() {
             // Closing the connection hands anything held back to the queue.
             if let Some((conn, _)) = self.link.take() {
                 let _ = self.runtime.block_on(async {
@@ -115,7 +138,6 @@ impl Rabbit {
                 });
             }
             self.held = None;
-            return Err(format!("RabbitMQ at {}: {e}", self.config.describe()));
         }
         result
     }
@@ -173,11 +195,17 @@ impl Backend for Rabbit {
         let body = message.to_json().into_bytes();
         let exchange = self.config.exchange.clone().unwrap_or_default();
         let key = self.config.routing_key.clone();
-        self.with(move |ch| {
+        self.with(|ch| {
+            let (exchange, key, body, id) = (
+                exchange.clone(),
+                key.clone(),
+                body.clone(),
+                message.id.clone(),
+            );
             Box::pin(async move {
                 let properties = BasicProperties::default()
                     .with_delivery_mode(2)
-                    .with_message_id(message.id.as_str().into())
+                    .with_message_id(id.as_str().into())
                     .with_content_type("application/json".into());
                 let confirm = ch
                     .basic_publish(
@@ -207,7 +235,8 @@ impl Backend for Rabbit {
         let queue = self.config.queue.clone();
         loop {
             let q = queue.clone();
-            let got = self.with(move |ch| {
+            let got = self.with(|ch| {
+                let q = q.clone();
                 Box::pin(async move {
                     ch.basic_get(q.as_str().into(), BasicGetOptions { no_ack: false })
                         .await
@@ -264,7 +293,8 @@ impl Backend for Rabbit {
     fn size(&mut self) -> Result<usize, String> {
         let queue = self.config.queue.clone();
         let held = usize::from(self.held.is_some());
-        self.with(move |ch| {
+        self.with(|ch| {
+            let queue = queue.clone();
             Box::pin(async move {
                 let options = QueueDeclareOptions {
                     passive: true,
