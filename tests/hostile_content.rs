@@ -336,9 +336,11 @@ fn json_bodies_take_a_few_times_their_size_and_give_it_back() {
         );
         assert_eq!(r.status, 200, "{route}");
         assert!(r.body.starts_with(want), "{route}");
-        // What stays is the top of the allocator's heap the message grew (about 5 MiB here, taken
-        // again by the next large message), not the message.
-        let given_back = |kib: u64| kib.saturating_sub(idle) < body.len() as u64 / 1024;
+        // What stays is the top of the allocator's heap the message grew (5 to 8 MiB here, taken
+        // again by the next large message), not the message: kept, it would be most of the
+        // 40 MiB the peak rose by. (The bound was the body's size, 8 MiB, until measurements of
+        // the same build before and after an unrelated change sat on both sides of it.)
+        let given_back = |kib: u64| kib.saturating_sub(idle) < 3 * body.len() as u64 / 2 / 1024;
         let mut after = memory_kib(pid, "Rss:");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
         while !given_back(after) && std::time::Instant::now() < deadline {

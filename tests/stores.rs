@@ -304,6 +304,41 @@ fn a_missing_store_is_a_fault_not_a_lost_message() {
 }
 
 #[test]
+fn a_fault_in_the_on_store_sequence_stores_nothing() {
+    let mut mi = Mi::new("store-onstore-fault");
+    mi.deploy(r#"<messageStore xmlns="http://ws.apache.org/ns/synapse" name="Orders"/>"#)
+        .deploy(r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="check"><filter xpath="//id = 'bad'"><then><throwError type="INVALID" errorMessage="bad order"/></then></filter></sequence>"#)
+        .deploy(r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Orders" context="/orders">
+  <resource methods="POST"><inSequence>
+    <property name="FORCE_SC_ACCEPTED" value="true" scope="axis2"/>
+    <store messageStore="Orders" sequence="check"/>
+  </inSequence>
+  <faultSequence><payloadFactory media-type="text"><format>refused: $1</format><args><arg expression="$ctx:ERROR_MESSAGE"/></args></payloadFactory><respond/></faultSequence>
+  </resource>
+</api>"#)
+        .deploy(r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="sample"><log level="custom"><property name="SAMPLED" expression="//id"/></log></sequence>"#)
+        .deploy(r#"<messageProcessor xmlns="http://ws.apache.org/ns/synapse" name="Sampler"
+    class="org.apache.synapse.message.processor.impl.sampler.SamplingProcessor" messageStore="Orders">
+  <parameter name="interval">100</parameter>
+  <parameter name="sequence">sample</parameter>
+</messageProcessor>"#);
+    mi.start();
+    let r = mi.post_xml("/orders", "<order><id>bad</id></order>");
+    assert_eq!(r.text(), "refused: bad order");
+    assert_eq!(
+        mi.post_xml("/orders", "<order><id>good</id></order>")
+            .status,
+        202
+    );
+    mi.expect_log("SAMPLED = good");
+    assert!(
+        !mi.log_text().contains("SAMPLED = bad"),
+        "{}",
+        mi.log_text()
+    );
+}
+
+#[test]
 fn a_sampling_processor_runs_its_sequence_on_each_message() {
     let mut mi = Mi::new("store-sample");
     mi.deploy(r#"<messageStore xmlns="http://ws.apache.org/ns/synapse" name="Orders"/>"#)
@@ -368,6 +403,26 @@ fn a_task_injects_its_message_every_second_the_number_of_times_asked() {
     std::thread::sleep(Duration::from_millis(3500));
     let log = mi.log_text();
     assert_eq!(log.matches("TICK = IBM, TASK = Ticker").count(), 3, "{log}");
+}
+
+#[test]
+fn a_cron_task_runs_at_the_times_its_expression_names() {
+    let mut mi = Mi::new("task-cron");
+    mi.deploy(r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="tick"><log level="custom"><property name="CRON" expression="$ctx:task.name"/></log></sequence>"#)
+        .deploy(r#"<task xmlns="http://ws.apache.org/ns/synapse" name="EverySecond" class="org.apache.synapse.startup.tasks.MessageInjector">
+  <trigger cron="* * * ? * *"/>
+  <property name="injectTo" value="sequence"/>
+  <property name="sequenceName" value="tick"/>
+  <property name="message"><tick/></property>
+</task>"#);
+    mi.start();
+    std::thread::sleep(Duration::from_millis(3300));
+    let n = mi.log_text().matches("CRON = EverySecond").count();
+    assert!(
+        (2..=4).contains(&n),
+        "{n} runs in 3.3 s:\n{}",
+        mi.log_text()
+    );
 }
 
 #[test]

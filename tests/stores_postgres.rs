@@ -191,3 +191,73 @@ fn a_connection_the_server_closed_while_idle_is_replaced_without_a_fault() {
     assert_eq!(r.status, 202, "{}\n{}", r.text(), mi.log_text());
     assert_eq!(pg.psql("SELECT count(*) FROM jdbc_message_store"), "2");
 }
+
+#[test]
+fn after_its_last_attempt_a_message_moves_to_the_fail_messages_store() {
+    let pg = Postgres::start();
+    // A backend that always answers 500.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, attempts) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                while let Some(req) = read_request(&stream) {
+                    let _ = tx.send(req);
+                    let no = "HTTP/1.1 500 No\r\nContent-Length: 0\r\n\r\n";
+                    if stream.write_all(no.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    // mint creates a store's table at its first connection; this one is made ahead, as an
+    // administrator would, so that the test can look at it before anything moved.
+    pg.psql("CREATE TABLE failed_messages (indexId BIGSERIAL PRIMARY KEY, msg_id VARCHAR(200) NOT NULL, message BYTEA NOT NULL)");
+    let mut mi = Mi::new("pg-dlq");
+    mi.deploy(&store(&pg))
+        .deploy(
+            &store(&pg)
+                .replace(r#"name="Orders""#, r#"name="Failed""#)
+                .replace(
+                    "<parameter name=\"store.jdbc.table\">jdbc_message_store</parameter>",
+                    "<parameter name=\"store.jdbc.table\">failed_messages</parameter>",
+                ),
+        )
+        .deploy(PROXY)
+        .deploy(&processor(port)[0])
+        .deploy(
+            r#"<messageProcessor xmlns="http://ws.apache.org/ns/synapse" name="Forwarder"
+    class="org.apache.synapse.message.processor.impl.forwarder.ScheduledMessageForwardingProcessor"
+    messageStore="Orders" targetEndpoint="Backend">
+  <parameter name="interval">100</parameter>
+  <parameter name="client.retry.interval">100</parameter>
+  <parameter name="max.delivery.attempts">3</parameter>
+  <parameter name="message.processor.failMessagesStore">Failed</parameter>
+</messageProcessor>"#,
+        );
+    mi.start();
+    assert_eq!(mi.post_xml("/services/StoreProxy", &order(5)).status, 202);
+    let moved = eventually(Duration::from_secs(5), || {
+        pg.psql("SELECT count(*) FROM failed_messages") == "1"
+    });
+    assert!(moved, "{}", mi.log_text());
+    let mut got = Vec::new();
+    while let Ok(r) = attempts.recv_timeout(Duration::from_millis(300)) {
+        got.push(String::from_utf8_lossy(&r.body).into_owned());
+    }
+    assert_eq!(
+        got,
+        [order(5), order(5), order(5)],
+        "exactly the configured attempts"
+    );
+    assert_eq!(pg.psql("SELECT count(*) FROM jdbc_message_store"), "0");
+    let kept = pg.psql("SELECT convert_from(message, 'UTF8') FROM failed_messages");
+    assert!(
+        kept.contains("orderNote") && kept.contains("kept"),
+        "properties kept: {kept}"
+    );
+}

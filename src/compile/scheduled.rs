@@ -428,8 +428,9 @@ impl Compiler<'_> {
             }
             None => None,
         };
+        // Java's Boolean.parseBoolean: only "true" is true.
         let active = match ps.text("is.active") {
-            Some(v) => !v.eq_ignore_ascii_case("false"),
+            Some(v) => v.eq_ignore_ascii_case("true"),
             None => true,
         };
         if let Some(m) = ps.take("member.count") {
@@ -524,7 +525,24 @@ impl Compiler<'_> {
                     );
                     return None;
                 };
-                let concurrency = self.number(&mut ps, "concurrency", 1);
+                // As Synapse: a concurrency that is no positive number is 1.
+                let concurrency = match ps.take("concurrency") {
+                    Some(c) => match c.value.trim().parse::<i64>() {
+                        Ok(n) if n > 0 => n,
+                        _ => {
+                            let at = ps.at(c);
+                            self.warn(
+                                &at,
+                                format!(
+                                    "concurrency '{}' is not a positive number: 1 is used",
+                                    c.value
+                                ),
+                            );
+                            1
+                        }
+                    },
+                    None => 1,
+                };
                 ProcessorKind::Sample {
                     sequence: self.named_seq(Some(sequence), o)?,
                     concurrency: concurrency.max(1) as usize,
@@ -610,6 +628,10 @@ impl Compiler<'_> {
             },
             Trigger::Interval { seconds: 0, .. } => {
                 self.warn(o, format!("{what}: an interval under 1 second is refused by MI for user tasks; it is not scheduled"));
+                return None;
+            }
+            Trigger::Interval { seconds, .. } if *seconds > MAX_INTERVAL => {
+                self.error(o, format!("{what}: an interval of {seconds} s is more than mint schedules ({MAX_INTERVAL} s)"));
                 return None;
             }
             Trigger::Interval { seconds, count } => Schedule::Every {
@@ -741,6 +763,9 @@ impl Compiler<'_> {
         }
     }
 }
+
+/// The longest task interval mint schedules: about 136 years.
+const MAX_INTERVAL: u64 = u32::MAX as u64;
 
 /// Synapse's "≤ 0 means without end".
 fn positive(n: i64) -> Option<u32> {

@@ -1,6 +1,7 @@
 //! `<store messageStore="name|{expression}" [sequence="key"]/>`: puts a copy of the message into
-//! a message store, for a message processor to deliver later. The flow goes on after it (a proxy
-//! that only stores answers its client 202, as Synapse does once the in-flow ends).
+//! a message store, for a message processor to deliver later. The flow goes on after it. A flow
+//! that ends without answering gets 202, as always in mint; Synapse then leaves the client waiting
+//! unless `FORCE_SC_ACCEPTED` is set (which WSO2's examples always set before a store).
 //!
 //! As Synapse's `StoreMediator`: the `sequence` runs on the message first (the message stored is
 //! what it leaves); a store that is not deployed or that refuses the message is a fault, never a
@@ -55,8 +56,13 @@ impl Store {
             return Err(Error::mediation("Message Store does not exist."));
         };
         if let Some(seq) = self.on_store {
-            // As in Synapse, how the sequence ends does not matter: even a `drop` in it stores.
+            // As in Synapse, how the sequence ends does not matter (even a `drop` in it stores),
+            // but a fault in it does: its fault handler has run, and nothing is stored.
+            let before = ctx.fault.clone();
             rt.run_sequence(ctx, seq).await;
+            if ctx.fault.is_some() && ctx.fault != before {
+                return Ok(Flow::Stop);
+            }
         }
         let message = ctx.to_stored().await?;
         let id = message.id.clone();

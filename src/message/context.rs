@@ -553,6 +553,11 @@ impl MessageContext {
     }
 }
 
+/// A new message id (see [`new_message_id`]).
+pub fn fresh_message_id() -> String {
+    new_message_id()
+}
+
 /// A message id unique in this process: a random prefix per thread and a counter, in the
 /// `urn:uuid:` form Synapse uses.
 fn new_message_id() -> String {

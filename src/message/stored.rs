@@ -12,7 +12,7 @@ use crate::http::body::Body;
 use crate::stores::StoredMessage;
 
 impl MessageContext {
-    /// The message as a store keeps it (the body is read to the end first).
+    /// The message as a store keeps it (the body is read to the end first), with a new id.
     pub async fn to_stored(&mut self) -> Result<StoredMessage> {
         let body = self.body_bytes().await?;
         let pairs = |m: &std::collections::HashMap<String, String>| {
@@ -22,7 +22,9 @@ impl MessageContext {
             v
         };
         Ok(StoredMessage {
-            id: self.message_id().to_string(),
+            // Each stored copy is a message of its own, with an id of its own (as Synapse's
+            // clone and its persistent stores give it): storing one message twice stores two.
+            id: super::context::fresh_message_id(),
             method: self.method.as_str().to_string(),
             uri: self.uri.to_string(),
             to: self.to.clone(),

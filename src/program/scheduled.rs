@@ -56,7 +56,7 @@ pub struct Forward {
     /// `max.delivery.drop`: after the last attempt the message is dropped and the processor goes
     /// on (instead of deactivating with the message left in the store).
     pub drop_after_max: bool,
-    /// `non.retry.status.codes`: HTTP statuses that are failures without a retry.
+    /// `non.retry.status.codes`: HTTP statuses that count as delivered (no retry).
     pub non_retry: Vec<u16>,
     /// `message.processor.reply.sequence`: runs on each response.
     pub reply: Option<String>,

@@ -26,7 +26,7 @@ use crate::program::scheduled::{Processor, Task};
 use crate::stores::Stores;
 
 /// How often the scheduler looks for a new configuration.
-const WATCH: Duration = Duration::from_millis(100);
+const WATCH: Duration = Duration::from_millis(500);
 
 /// A processor's switch: whether it takes messages now.
 #[derive(Debug, Default)]
@@ -62,18 +62,6 @@ impl Scheduler {
             processors: Default::default(),
             tasks: Default::default(),
         })
-    }
-
-    /// Each processor's switch, by name.
-    pub fn states(&self) -> Vec<(String, Rc<Switch>)> {
-        let mut v: Vec<_> = self
-            .processors
-            .borrow()
-            .iter()
-            .map(|(n, (_, s, _))| (n.clone(), s.clone()))
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
     }
 
     /// Runs until `term` is set: follows each new configuration.

@@ -215,11 +215,6 @@ impl Worker<'_> {
                 return;
             };
             let out_only = ctx.prop_true("OUT_ONLY");
-            if !out_only && f.reply.is_none() {
-                tracing::error!(processor = %name, "a message that is not OUT_ONLY needs a reply sequence (message.processor.reply.sequence); the message stays in the store");
-                self.deactivate();
-                return;
-            }
             let outcome = match engine.call(&mut ctx, Some(endpoint)).await {
                 Err(e) => {
                     tracing::warn!(processor = %name, error = %e, "Message forwarding failed.");
@@ -244,7 +239,13 @@ impl Worker<'_> {
                             Outcome::Failed
                         }
                     } else if accepted {
-                        let reply = f.reply.as_deref().unwrap_or_default();
+                        let Some(reply) = f.reply.as_deref() else {
+                            // As Synapse: a response with nowhere to go deactivates the
+                            // processor, the message left first in line.
+                            tracing::error!(processor = %name, "a message that is not OUT_ONLY needs a reply sequence (message.processor.reply.sequence); the message stays in the store");
+                            self.deactivate();
+                            return;
+                        };
                         if self.sequence(&engine, &mut ctx, reply).await {
                             Outcome::Delivered
                         } else {
@@ -352,14 +353,21 @@ fn message(engine: &Engine, m: StoredMessage) -> MessageContext {
     )
 }
 
-/// Removes a delivered message; a store that fails to is logged (the message would be sent again).
+/// Removes a delivered message; a store that fails to, or no longer holds it as read (its
+/// connection was replaced meanwhile), is logged: the message will be delivered again.
 async fn remove(store: &Store, id: &str) {
-    if let Err(e) = store.remove(id).await {
-        let e = Error::new(
-            ErrorKind::Io,
-            Side::Internal,
-            format!("removing a delivered message from '{}': {e}", store.name),
-        );
-        tracing::error!("{e}");
+    match store.remove(id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(store = %store.name, message = %id, "a delivered message was no longer held by the store (its connection was replaced): it will be delivered again")
+        }
+        Err(e) => {
+            let e = Error::new(
+                ErrorKind::Io,
+                Side::Internal,
+                format!("removing a delivered message from '{}': {e}", store.name),
+            );
+            tracing::error!("{e}");
+        }
     }
 }

@@ -75,7 +75,15 @@ pub(super) struct Jdbc {
     client: Option<postgres::Client>,
     /// Rows mint cannot read (written by MI): skipped, logged once each.
     skip_below: i64,
+    /// The head last read: its `indexId` and message id (removed by `indexId`).
+    head: Option<(i64, String)>,
+    /// When a connection last failed to open, and why: for a second after it, operations fail
+    /// at once instead of each waiting out its own connect timeout.
+    refused: Option<(std::time::Instant, String)>,
 }
+
+/// How long a failed connection attempt answers for the ones after it.
+const REFUSED_FOR: Duration = Duration::from_secs(1);
 
 impl Jdbc {
     pub(super) fn new(config: JdbcConfig) -> Jdbc {
@@ -83,21 +91,40 @@ impl Jdbc {
             config,
             client: None,
             skip_below: 0,
+            head: None,
+            refused: None,
         }
     }
 
     fn client(&mut self) -> Result<&mut postgres::Client, String> {
         if self.client.is_none() {
+            if let Some((at, why)) = &self.refused {
+                if at.elapsed() < REFUSED_FOR {
+                    return Err(why.clone());
+                }
+            }
             let c = &self.config;
-            let mut client = postgres::Config::new()
+            let opened = postgres::Config::new()
                 .host(&c.host)
                 .port(c.port)
                 .dbname(&c.database)
                 .user(&c.user)
                 .password(&c.password)
                 .connect_timeout(Duration::from_secs(5))
+                // A statement on a connection that died without a word ends in time.
+                .options("-c statement_timeout=10000")
+                .keepalives(true)
+                .keepalives_idle(Duration::from_secs(30))
                 .connect(postgres::NoTls)
-                .map_err(|e| format!("cannot connect to PostgreSQL at {}: {e}", c.describe()))?;
+                .map_err(|e| format!("cannot connect to PostgreSQL at {}: {e}", c.describe()));
+            let mut client = match opened {
+                Ok(c) => c,
+                Err(e) => {
+                    self.refused = Some((std::time::Instant::now(), e.clone()));
+                    return Err(e);
+                }
+            };
+            self.refused = None;
             client
                 .batch_execute(&format!(
                     "CREATE TABLE IF NOT EXISTS {} (indexId BIGSERIAL PRIMARY KEY, \
@@ -160,13 +187,20 @@ impl Backend for Jdbc {
             let Some(row) = row else {
                 return Ok(None);
             };
-            let index: i64 = row.get(0);
-            let bytes: Vec<u8> = row.get(1);
+            let index: i64 = row
+                .try_get(0)
+                .map_err(|e| format!("table {}: indexId: {e}", self.config.table))?;
+            let bytes: Vec<u8> = row
+                .try_get(1)
+                .map_err(|e| format!("table {}: message is not BYTEA: {e}", self.config.table))?;
             match std::str::from_utf8(&bytes)
                 .map_err(|e| e.to_string())
                 .and_then(StoredMessage::from_json)
             {
-                Ok(m) => return Ok(Some(m)),
+                Ok(m) => {
+                    self.head = Some((index, m.id.clone()));
+                    return Ok(Some(m));
+                }
                 Err(e) => {
                     tracing::error!(table = %self.config.table, index, error = %e, "a row mint cannot read (written by another product?) is left in the table and skipped");
                     self.skip_below = index;
@@ -176,10 +210,21 @@ impl Backend for Jdbc {
     }
 
     fn remove(&mut self, id: &str) -> Result<bool, String> {
-        self.with(|c, t| {
-            c.execute(&format!("DELETE FROM {t} WHERE msg_id = $1"), &[&id])
-                .map(|n| n > 0)
-        })
+        // The row read as the head, by its key; any other message by its id.
+        let removed = match self.head.clone() {
+            Some((index, head)) if head == id => self.with(|c, t| {
+                c.execute(&format!("DELETE FROM {t} WHERE indexId = $1"), &[&index])
+                    .map(|n| n > 0)
+            }),
+            _ => self.with(|c, t| {
+                c.execute(&format!("DELETE FROM {t} WHERE msg_id = $1"), &[&id])
+                    .map(|n| n > 0)
+            }),
+        };
+        if removed.is_ok() {
+            self.head = None;
+        }
+        removed
     }
 
     fn size(&mut self) -> Result<usize, String> {

@@ -8,7 +8,8 @@
 //! if mint dies meanwhile, the broker gives it again.
 //!
 //! Blocking I/O on the store's own worker thread; a failed exchange drops the connection (the
-//! broker redelivers what was held) and the next operation opens a new one.
+//! broker redelivers what was held) and the next operation opens a new one. A message mint cannot
+//! read is refused with NACK (ActiveMQ's redelivery policy then moves it to its dead-letter queue).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -37,8 +38,11 @@ impl JmsConfig {
 
 /// How long the broker may take to answer a frame.
 const ANSWER: Duration = Duration::from_secs(10);
-/// How long a read of the queue waits for a message before it says the queue is empty.
-const EMPTY: Duration = Duration::from_millis(200);
+/// How long a read of the queue waits for a message before it says the queue is empty (the
+/// worker does nothing else meanwhile).
+const EMPTY: Duration = Duration::from_millis(50);
+/// How long a failed connection attempt answers for the ones after it.
+const REFUSED_FOR: Duration = Duration::from_secs(1);
 /// Largest frame accepted from the broker.
 const MAX_FRAME: usize = 64 * 1024 * 1024;
 
@@ -72,6 +76,8 @@ pub(super) struct Jms {
     link: Option<Link>,
     /// The head, received and not yet acknowledged: (its `ack` header, message).
     held: Option<(String, StoredMessage)>,
+    /// When a connection last failed to open, and why (see [`REFUSED_FOR`]).
+    refused: Option<(std::time::Instant, String)>,
 }
 
 /// STOMP 1.2's header escaping.
@@ -88,6 +94,7 @@ impl Jms {
             config,
             link: None,
             held: None,
+            refused: None,
         }
     }
 
@@ -104,6 +111,10 @@ impl Jms {
         stream
             .set_read_timeout(Some(ANSWER))
             .map_err(|e| e.to_string())?;
+        // A broker that stops reading (flow control) fails the send in time.
+        stream
+            .set_write_timeout(Some(ANSWER))
+            .map_err(|e| e.to_string())?;
         let writer = stream.try_clone().map_err(|e| e.to_string())?;
         let mut link = Link {
             reader: BufReader::new(stream),
@@ -116,11 +127,12 @@ impl Jms {
             ("host".to_string(), "/".to_string()),
             ("heart-beat".to_string(), "0,0".to_string()),
         ];
+        // CONNECT's headers are not escaped (STOMP 1.2).
         if let Some(u) = &c.username {
-            headers.push(("login".into(), escape(u)));
+            headers.push(("login".into(), u.clone()));
         }
         if let Some(p) = &c.password {
-            headers.push(("passcode".into(), escape(p)));
+            headers.push(("passcode".into(), p.clone()));
         }
         link.send("CONNECT", &headers, b"")?;
         let f = link.read()?.ok_or("no answer to CONNECT")?;
@@ -135,13 +147,14 @@ impl Jms {
 
     /// Runs `op` on the connection (opened first when needed); a failure drops it, and with it
     /// what was held (the broker gives it again). On a connection that was already open (the
-    /// broker may have restarted since), a failure with nothing held is tried once more on a new
-    /// one.
+    /// broker may have restarted since), a failure is tried once more on a new one, unless a
+    /// delivery was held (`always`: even then — a send does not touch it).
     fn with<T>(
         &mut self,
+        always: bool,
         mut op: impl FnMut(&mut Link, &JmsConfig) -> Result<T, String>,
     ) -> Result<T, String> {
-        let retry = self.link.is_some() && self.held.is_none();
+        let retry = self.link.is_some() && (always || self.held.is_none());
         match self.attempt(&mut op) {
             Err(_) if retry => self.attempt(&mut op),
             other => other,
@@ -154,7 +167,21 @@ impl Jms {
         op: &mut impl FnMut(&mut Link, &JmsConfig) -> Result<T, String>,
     ) -> Result<T, String> {
         if self.link.is_none() {
-            self.link = Some(self.connect()?);
+            if let Some((at, why)) = &self.refused {
+                if at.elapsed() < REFUSED_FOR {
+                    return Err(why.clone());
+                }
+            }
+            match self.connect() {
+                Ok(l) => {
+                    self.refused = None;
+                    self.link = Some(l);
+                }
+                Err(e) => {
+                    self.refused = Some((std::time::Instant::now(), e.clone()));
+                    return Err(e);
+                }
+            }
         }
         let link = self.link.as_mut().expect("connected above");
         let result = op(link, &self.config);
@@ -247,11 +274,12 @@ impl Link {
             }
             None => {
                 let mut b = Vec::new();
-                self.reader
+                (&mut self.reader)
+                    .take(MAX_FRAME as u64 + 1)
                     .read_until(0, &mut b)
                     .map_err(|e| e.to_string())?;
                 if b.pop() != Some(0) {
-                    return Err("the broker closed the connection".into());
+                    return Err("a frame too large, or the broker closed the connection".into());
                 }
                 b
             }
@@ -282,7 +310,9 @@ impl Backend for Jms {
     fn put(&mut self, message: StoredMessage) -> Result<(), String> {
         let body = message.to_json();
         let mut early: Option<Frame> = None;
-        let result = self.with(|link, c| {
+        let result = self.with(true, |link, c| {
+            // A message read on a connection that then failed is the broker's again.
+            early = None;
             link.receipts += 1;
             let receipt = format!("mint-{}", link.receipts);
             let headers = vec![
@@ -307,7 +337,10 @@ impl Backend for Jms {
             }
         });
         if let Some(f) = early {
-            self.take(f)?;
+            // The send succeeded whatever becomes of this message.
+            if let Err(e) = self.take(f) {
+                tracing::warn!(queue = %self.config.queue, error = %e, "a message received while sending");
+            }
         }
         result
     }
@@ -317,7 +350,7 @@ impl Backend for Jms {
             if let Some((_, m)) = &self.held {
                 return Ok(Some(m.clone()));
             }
-            let frame = self.with(|link, c| {
+            let frame = self.with(false, |link, c| {
                 if !link.subscribed {
                     let headers = vec![
                         ("id".to_string(), "0".to_string()),
@@ -350,7 +383,9 @@ impl Backend for Jms {
             return Ok(false);
         }
         let ack = ack.clone();
-        self.with(|link, _| link.send("ACK", &[("id".to_string(), ack.clone())], b""))?;
+        self.with(false, |link, _| {
+            link.send("ACK", &[("id".to_string(), ack.clone())], b"")
+        })?;
         self.held = None;
         Ok(true)
     }
@@ -361,8 +396,9 @@ impl Backend for Jms {
 }
 
 impl Jms {
-    /// Holds a received message; one mint cannot read is acknowledged away (as Synapse's JMS
-    /// consumer discards what is not its own), and reported.
+    /// Holds a received message. One mint cannot read (MI's Java serialisation, say) is
+    /// refused with NACK, which hands it to the broker's redelivery policy (ActiveMQ moves it to
+    /// its dead-letter queue after its redeliveries), and reported: nothing is destroyed.
     fn take(&mut self, f: Frame) -> Result<(), String> {
         let Some(ack) = f.header("ack").map(str::to_string) else {
             return Err("a MESSAGE without an ack header".into());
@@ -376,8 +412,14 @@ impl Jms {
                 Ok(())
             }
             Err(e) => {
-                tracing::error!(queue = %self.config.queue, bytes = f.body.len(), error = %e, "a message mint cannot read (written by another product?) is discarded, as Synapse's JMS consumer does");
-                self.with(|link, _| link.send("ACK", &[("id".to_string(), ack.clone())], b""))
+                self.with(false, |link, _| {
+                    link.send("NACK", &[("id".to_string(), ack.clone())], b"")
+                })?;
+                Err(format!(
+                    "queue {}: a message ({} bytes) that is not one mint wrote was refused (NACK) for the broker's redelivery policy: {e}",
+                    self.config.queue,
+                    f.body.len()
+                ))
             }
         }
     }

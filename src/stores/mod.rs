@@ -16,6 +16,7 @@ mod rabbitmq;
 
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
@@ -132,9 +133,22 @@ impl Store {
         self.commands
             .send(command(reply))
             .map_err(|_| format!("message store '{}' is stopped", self.name))?;
-        answer
-            .await
-            .map_err(|_| format!("message store '{}' stopped", self.name))?
+        let answered = async {
+            answer
+                .await
+                .map_err(|_| format!("message store '{}' stopped", self.name))?
+        };
+        // A store that does not answer in time is a failure (its late work is at least once:
+        // a put still queued when its asker gave up is not done at all).
+        let late = async {
+            glommio::timer::sleep(ANSWER).await;
+            Err(format!(
+                "message store '{}' did not answer in {} s",
+                self.name,
+                ANSWER.as_secs()
+            ))
+        };
+        futures_lite::future::or(answered, late).await
     }
 
     /// Adds a message at the tail.
@@ -164,15 +178,33 @@ impl Store {
     }
 }
 
+/// How long a shard waits for a store's answer.
+const ANSWER: Duration = Duration::from_secs(30);
+
 fn worker(mut backend: Box<dyn Backend>, commands: mpsc::Receiver<Command>) {
     while let Ok(command) = commands.recv() {
-        // A receiver that went away (its request was dropped) needs no answer.
-        match command {
+        // A command whose asker has gone (it gave up waiting, or its task was dropped) is not
+        // carried out: a put nobody waits for any more was answered as failed, and a poll nobody
+        // receives would take a message out of the store for nothing.
+        let canceled = match &command {
+            Command::Put(_, r) => r.is_canceled(),
+            Command::Remove(_, r) => r.is_canceled(),
+            Command::Peek(r) | Command::Poll(r) => r.is_canceled(),
+            Command::Size(r) => r.is_canceled(),
+        };
+        if canceled {
+            continue;
+        }
+        // A backend that panics (a row of an unexpected type, say) fails this command only.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match command {
             Command::Put(m, reply) => drop(reply.send(backend.put(*m))),
             Command::Peek(reply) => drop(reply.send(backend.peek())),
             Command::Poll(reply) => drop(reply.send(backend.poll())),
             Command::Remove(id, reply) => drop(reply.send(backend.remove(&id))),
             Command::Size(reply) => drop(reply.send(backend.size())),
+        }));
+        if run.is_err() {
+            tracing::error!("a message store's backend panicked; the command failed");
         }
     }
 }

@@ -8,9 +8,8 @@
 //! removed (acknowledged) after delivery: if mint dies meanwhile, the broker puts it back at the
 //! head of the queue. A connection that fails is dropped (the broker requeues what was held) and
 //! opened again on next use. The body is mint's JSON form of the message
-//! ([`StoredMessage::to_json`]), not MI's Java serialisation: a message mint cannot read is
-//! rejected without requeue (as Synapse discards it; a queue with a dead-letter exchange keeps it)
-//! and reported.
+//! ([`StoredMessage::to_json`]), not MI's Java serialisation: a message mint cannot read is given
+//! back to the queue and reported at each read (nothing is destroyed).
 
 use std::time::Duration;
 
@@ -66,7 +65,13 @@ pub(super) struct Rabbit {
     link: Option<(Connection, Channel)>,
     /// The head, read and not yet acknowledged: (delivery tag, message).
     held: Option<(u64, StoredMessage)>,
+    /// When a connection last failed to open, and why: for a second after it, operations fail
+    /// at once instead of each waiting out its own timeout.
+    refused: Option<(std::time::Instant, String)>,
 }
+
+/// How long a failed connection attempt answers for the ones after it.
+const REFUSED_FOR: Duration = Duration::from_secs(1);
 
 impl Rabbit {
     pub(super) fn new(config: RabbitConfig) -> std::io::Result<Rabbit> {
@@ -82,6 +87,7 @@ impl Rabbit {
             runtime,
             link: None,
             held: None,
+            refused: None,
         })
     }
 
@@ -96,7 +102,21 @@ impl Rabbit {
             Box<dyn std::future::Future<Output = Result<T, String>> + 'c>,
         >,
     ) -> Result<T, String> {
-        let retry = self.link.is_some() && self.held.is_none();
+        self.with_retry(op, false)
+    }
+
+    /// [`Rabbit::with`]; `always` retries even while a delivery is held (a publish does not
+    /// touch it; the held delivery is given back by the broker with the old connection).
+    fn with_retry<T>(
+        &mut self,
+        op: impl for<'c> Fn(
+            &'c Channel,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<T, String>> + 'c>,
+        >,
+        always: bool,
+    ) -> Result<T, String> {
+        let retry = self.link.is_some() && (always || self.held.is_none());
         let first = self.attempt(&op);
         let result = match first {
             Err(_) if retry => self.attempt(&op),
@@ -113,6 +133,14 @@ impl Rabbit {
             Box<dyn std::future::Future<Output = Result<T, String>> + 'c>,
         >,
     ) -> Result<T, String> {
+        if self.link.is_none() {
+            if let Some((at, why)) = &self.refused {
+                if at.elapsed() < REFUSED_FOR {
+                    return Err(why.clone());
+                }
+            }
+        }
+        let fresh = self.link.is_none();
         let config = self.config.clone();
         let link = &mut self.link;
         let result = self.runtime.block_on(async {
@@ -129,6 +157,12 @@ impl Rabbit {
                 Err(_) => Err("the broker did not answer in time".to_string()),
             }
         });
+        match (&result, fresh, self.link.is_none()) {
+            // The connection itself could not be opened.
+            (Err(e), true, true) => self.refused = Some((std::time::Instant::now(), e.clone())),
+            (Ok(_), true, _) => self.refused = None,
+            _ => {}
+        }
         if result.is_err() {
             // Closing the connection hands anything held back to the queue.
             if let Some((conn, _)) = self.link.take() {
@@ -195,37 +229,40 @@ impl Backend for Rabbit {
         let body = message.to_json().into_bytes();
         let exchange = self.config.exchange.clone().unwrap_or_default();
         let key = self.config.routing_key.clone();
-        self.with(|ch| {
-            let (exchange, key, body, id) = (
-                exchange.clone(),
-                key.clone(),
-                body.clone(),
-                message.id.clone(),
-            );
-            Box::pin(async move {
-                let properties = BasicProperties::default()
-                    .with_delivery_mode(2)
-                    .with_message_id(id.as_str().into())
-                    .with_content_type("application/json".into());
-                let confirm = ch
-                    .basic_publish(
-                        exchange.as_str().into(),
-                        key.as_str().into(),
-                        BasicPublishOptions::default(),
-                        &body,
-                        properties,
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if confirm.is_ack() {
-                    Ok(())
-                } else {
-                    Err("the broker did not confirm the message".to_string())
-                }
-            })
-        })
+        self.with_retry(
+            |ch| {
+                let (exchange, key, body, id) = (
+                    exchange.clone(),
+                    key.clone(),
+                    body.clone(),
+                    message.id.clone(),
+                );
+                Box::pin(async move {
+                    let properties = BasicProperties::default()
+                        .with_delivery_mode(2)
+                        .with_message_id(id.as_str().into())
+                        .with_content_type("application/json".into());
+                    let confirm = ch
+                        .basic_publish(
+                            exchange.as_str().into(),
+                            key.as_str().into(),
+                            BasicPublishOptions::default(),
+                            &body,
+                            properties,
+                        )
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if confirm.is_ack() {
+                        Ok(())
+                    } else {
+                        Err("the broker did not confirm the message".to_string())
+                    }
+                })
+            },
+            true,
+        )
     }
 
     fn peek(&mut self) -> Result<Option<StoredMessage>, String> {
@@ -233,40 +270,42 @@ impl Backend for Rabbit {
             return Ok(Some(m.clone()));
         }
         let queue = self.config.queue.clone();
-        loop {
+        let got = self.with(|ch| {
             let q = queue.clone();
-            let got = self.with(|ch| {
-                let q = q.clone();
-                Box::pin(async move {
-                    ch.basic_get(q.as_str().into(), BasicGetOptions { no_ack: false })
-                        .await
-                        .map_err(|e| e.to_string())
-                })
-            })?;
-            let Some(got) = got else {
-                return Ok(None);
-            };
-            let tag = got.delivery.delivery_tag;
-            match std::str::from_utf8(&got.delivery.data)
-                .map_err(|e| e.to_string())
-                .and_then(StoredMessage::from_json)
-            {
-                Ok(m) => {
-                    self.held = Some((tag, m.clone()));
-                    return Ok(Some(m));
-                }
-                Err(e) => {
-                    // As Synapse's consumer, which discards what it cannot read; rejected
-                    // without requeue, so that a queue with a dead-letter exchange keeps it.
-                    tracing::error!(queue = %queue, bytes = got.delivery.data.len(), error = %e, "a message mint cannot read (written by another product?) is rejected (dead-lettered when the queue has a dead-letter exchange)");
-                    self.with(move |ch| {
-                        Box::pin(async move {
-                            ch.basic_reject(tag, BasicRejectOptions { requeue: false })
-                                .await
-                                .map_err(|e| e.to_string())
-                        })
-                    })?;
-                }
+            Box::pin(async move {
+                ch.basic_get(q.as_str().into(), BasicGetOptions { no_ack: false })
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })?;
+        let Some(got) = got else {
+            return Ok(None);
+        };
+        let tag = got.delivery.delivery_tag;
+        match std::str::from_utf8(&got.delivery.data)
+            .map_err(|e| e.to_string())
+            .and_then(StoredMessage::from_json)
+        {
+            Ok(m) => {
+                self.held = Some((tag, m.clone()));
+                Ok(Some(m))
+            }
+            Err(e) => {
+                // Not mint's (MI's Java serialisation, say): given back to the queue, and the
+                // read fails, so that the processor reports it at every attempt and nothing is
+                // destroyed. Moving it away is the operator's call (a dead-letter exchange, a
+                // shovel, or MI itself draining the queue).
+                let _ = self.with(|ch| {
+                    Box::pin(async move {
+                        ch.basic_reject(tag, BasicRejectOptions { requeue: true })
+                            .await
+                            .map_err(|e| e.to_string())
+                    })
+                });
+                Err(format!(
+                    "queue {queue}: its first message ({} bytes) is not one mint wrote and stays there: {e}",
+                    got.delivery.data.len()
+                ))
             }
         }
     }

@@ -168,9 +168,10 @@ fn trigger(ctx: &mut Reader<'_>, el: &Element) -> Option<Trigger> {
     }
     let Some(seconds) = ctx.number_attr::<u64>(el, "interval") else {
         if el.attribute("interval").is_none() {
-            ctx.error(
+            // MI gives it a 1 ms interval, which it refuses for user tasks: it never runs there.
+            ctx.warn(
                 el.pos,
-                "<trigger> needs an interval (seconds), a cron expression or once=\"true\"",
+                "<trigger> has no interval (seconds), cron expression or once=\"true\": the task is not scheduled (MI does not schedule it either)",
             );
         }
         return None;
