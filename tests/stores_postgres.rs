@@ -108,6 +108,29 @@ fn stored_messages_survive_a_crash_of_mint_and_are_forwarded_in_order_after_it()
         pg.psql("SELECT count(*) FROM jdbc_message_store") == "0"
     });
     assert!(emptied);
+    // Many clients at once (their puts share commits): each message delivered once.
+    let statuses = post_concurrently(
+        mi.http,
+        "/services/StoreProxy",
+        (100..160).map(order).collect(),
+        8,
+    );
+    assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
+    let mut got: Vec<String> = (0..60)
+        .map(|_| {
+            let r = requests
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| {
+                    panic!("a concurrent message not forwarded:\n{}", mi.log_text())
+                });
+            String::from_utf8_lossy(&r.body).into_owned()
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = (100..160).map(order).collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(requests.recv_timeout(Duration::from_millis(500)).is_err());
 }
 
 #[test]

@@ -94,6 +94,29 @@ fn messages_are_forwarded_in_order_and_survive_a_crash_of_mint_mid_delivery() {
         assert_eq!(String::from_utf8_lossy(&req.body), order(n));
     }
 
+    // Many clients at once (their puts share commits): each message delivered once.
+    let statuses = post_concurrently(
+        mi.http,
+        "/services/StoreProxy",
+        (100..140).map(order).collect(),
+        8,
+    );
+    assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
+    let mut got: Vec<String> = (0..40)
+        .map(|_| {
+            let r = requests
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| {
+                    panic!("a concurrent message not forwarded:\n{}", mi.log_text())
+                });
+            String::from_utf8_lossy(&r.body).into_owned()
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = (100..140).map(order).collect();
+    want.sort();
+    assert_eq!(got, want);
+
     // The backend goes away: the processor holds message 4 (unacknowledged) and retries it.
     let dead = TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -553,7 +553,7 @@ impl MessageContext {
     }
 }
 
-/// A new message id (see [`new_message_id`]).
+/// A new message id, unique in this process (a random prefix per thread and a counter).
 pub fn fresh_message_id() -> String {
     new_message_id()
 }

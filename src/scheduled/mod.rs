@@ -6,8 +6,8 @@
 //! A processor or task keeps running across redeployments while its definition is unchanged
 //! (they name sequences and endpoints, looked up in the configuration current when they act);
 //! a changed one is restarted, a removed one stopped. A processor's active state (it
-//! deactivates itself after its last attempt, as in MI) lives in [`Scheduler::states`] and
-//! survives a restart of an unchanged definition only.
+//! deactivates itself after its last attempt, as in MI) is its [`Switch`]: kept while its
+//! definition is unchanged, set from `is.active` when it (re)starts.
 
 mod processor;
 mod task;

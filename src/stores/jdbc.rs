@@ -77,13 +77,16 @@ pub(super) struct Jdbc {
     skip_below: i64,
     /// The head last read: its `indexId` and message id (removed by `indexId`).
     head: Option<(i64, String)>,
-    /// When a connection last failed to open, and why: for a second after it, operations fail
-    /// at once instead of each waiting out its own connect timeout.
+    /// When a connection attempt last failed slowly, and why: for a second after it, operations
+    /// fail at once instead of each waiting out its own connect timeout.
     refused: Option<(std::time::Instant, String)>,
 }
 
-/// How long a failed connection attempt answers for the ones after it.
+/// How long a slow failed connection attempt answers for the ones after it.
 const REFUSED_FOR: Duration = Duration::from_secs(1);
+/// A connection attempt that failed after this long (a host that does not answer) is not tried
+/// again at once; a quick refusal is (the server may be back the next moment).
+const SLOW_FAILURE: Duration = Duration::from_secs(1);
 
 impl Jdbc {
     pub(super) fn new(config: JdbcConfig) -> Jdbc {
@@ -104,6 +107,7 @@ impl Jdbc {
                 }
             }
             let c = &self.config;
+            let started = std::time::Instant::now();
             let opened = postgres::Config::new()
                 .host(&c.host)
                 .port(c.port)
@@ -120,7 +124,9 @@ impl Jdbc {
             let mut client = match opened {
                 Ok(c) => c,
                 Err(e) => {
-                    self.refused = Some((std::time::Instant::now(), e.clone()));
+                    if started.elapsed() >= SLOW_FAILURE {
+                        self.refused = Some((std::time::Instant::now(), e.clone()));
+                    }
                     return Err(e);
                 }
             };
@@ -172,6 +178,23 @@ impl Backend for Jdbc {
                 &[&message.id, &json.as_bytes()],
             )
             .map(drop)
+        })
+    }
+
+    fn put_all(&mut self, messages: Vec<StoredMessage>) -> Result<(), String> {
+        let rows: Vec<(String, String)> = messages
+            .iter()
+            .map(|m| (m.id.clone(), m.to_json()))
+            .collect();
+        self.with(|c, t| {
+            let mut tx = c.transaction()?;
+            let insert = tx.prepare(&format!(
+                "INSERT INTO {t} (msg_id, message) VALUES ($1, $2)"
+            ))?;
+            for (id, json) in &rows {
+                tx.execute(&insert, &[id, &json.as_bytes()])?;
+            }
+            tx.commit()
         })
     }
 

@@ -41,8 +41,11 @@ const ANSWER: Duration = Duration::from_secs(10);
 /// How long a read of the queue waits for a message before it says the queue is empty (the
 /// worker does nothing else meanwhile).
 const EMPTY: Duration = Duration::from_millis(50);
-/// How long a failed connection attempt answers for the ones after it.
+/// How long a slow failed connection attempt answers for the ones after it.
 const REFUSED_FOR: Duration = Duration::from_secs(1);
+/// A connection attempt that failed after this long (a host that does not answer) is not tried
+/// again at once; a quick refusal is (the broker may be back the next moment).
+const SLOW_FAILURE: Duration = Duration::from_secs(1);
 /// Largest frame accepted from the broker.
 const MAX_FRAME: usize = 64 * 1024 * 1024;
 
@@ -76,7 +79,7 @@ pub(super) struct Jms {
     link: Option<Link>,
     /// The head, received and not yet acknowledged: (its `ack` header, message).
     held: Option<(String, StoredMessage)>,
-    /// When a connection last failed to open, and why (see [`REFUSED_FOR`]).
+    /// When a connection attempt last failed slowly, and why (see [`REFUSED_FOR`]).
     refused: Option<(std::time::Instant, String)>,
 }
 
@@ -172,13 +175,16 @@ impl Jms {
                     return Err(why.clone());
                 }
             }
+            let started = std::time::Instant::now();
             match self.connect() {
                 Ok(l) => {
                     self.refused = None;
                     self.link = Some(l);
                 }
                 Err(e) => {
-                    self.refused = Some((std::time::Instant::now(), e.clone()));
+                    if started.elapsed() >= SLOW_FAILURE {
+                        self.refused = Some((std::time::Instant::now(), e.clone()));
+                    }
                     return Err(e);
                 }
             }
@@ -338,6 +344,55 @@ impl Backend for Jms {
         });
         if let Some(f) = early {
             // The send succeeded whatever becomes of this message.
+            if let Err(e) = self.take(f) {
+                tracing::warn!(queue = %self.config.queue, error = %e, "a message received while sending");
+            }
+        }
+        result
+    }
+
+    fn put_all(&mut self, messages: Vec<StoredMessage>) -> Result<(), String> {
+        let bodies: Vec<String> = messages.iter().map(StoredMessage::to_json).collect();
+        let mut early: Option<Frame> = None;
+        let result = self.with(true, |link, c| {
+            early = None;
+            // One STOMP transaction: the broker persists the lot at COMMIT, whose receipt says
+            // they are all stored (a connection lost before it aborts them all).
+            link.receipts += 1;
+            let tx = format!("mint-tx-{}", link.receipts);
+            let receipt = format!("mint-{}", link.receipts);
+            link.send("BEGIN", &[("transaction".to_string(), tx.clone())], b"")?;
+            for body in &bodies {
+                let headers = vec![
+                    (
+                        "destination".to_string(),
+                        format!("/queue/{}", escape(&c.queue)),
+                    ),
+                    ("persistent".to_string(), "true".to_string()),
+                    ("content-type".to_string(), "application/json".to_string()),
+                    ("transaction".to_string(), tx.clone()),
+                ];
+                link.send("SEND", &headers, body.as_bytes())?;
+            }
+            link.send(
+                "COMMIT",
+                &[
+                    ("transaction".to_string(), tx.clone()),
+                    ("receipt".to_string(), receipt.clone()),
+                ],
+                b"",
+            )?;
+            link.set_wait(ANSWER)?;
+            loop {
+                let f = link.read()?.ok_or("no receipt from the broker in time")?;
+                match f.command.as_str() {
+                    "RECEIPT" if f.header("receipt-id") == Some(receipt.as_str()) => return Ok(()),
+                    "MESSAGE" => early = Some(f),
+                    _ => {}
+                }
+            }
+        });
+        if let Some(f) = early {
             if let Err(e) = self.take(f) {
                 tracing::warn!(queue = %self.config.queue, error = %e, "a message received while sending");
             }

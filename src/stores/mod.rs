@@ -64,6 +64,12 @@ pub struct StoreDef {
 /// the head is read with [`Backend::peek`] and removed with [`Backend::remove`] once delivered.
 pub(crate) trait Backend: Send {
     fn put(&mut self, message: StoredMessage) -> Result<(), String>;
+    /// Puts several messages, in order, all or none (the durable stores make it one
+    /// transaction, or one round of confirms): the puts that queued up while the worker was
+    /// busy share one commit.
+    fn put_all(&mut self, messages: Vec<StoredMessage>) -> Result<(), String> {
+        messages.into_iter().try_for_each(|m| self.put(m))
+    }
     /// The oldest message, left in the store.
     fn peek(&mut self) -> Result<Option<StoredMessage>, String>;
     /// Removes the message `id` when it is still the head (a message delivered twice is removed
@@ -181,23 +187,52 @@ impl Store {
 /// How long a shard waits for a store's answer.
 const ANSWER: Duration = Duration::from_secs(30);
 
+/// Most puts one commit takes.
+const MAX_BATCH: usize = 64;
+
 fn worker(mut backend: Box<dyn Backend>, commands: mpsc::Receiver<Command>) {
-    while let Ok(command) = commands.recv() {
+    // A command read while gathering puts that is not one: carried out next.
+    let mut next: Option<Command> = None;
+    loop {
+        let command = match next.take() {
+            Some(c) => c,
+            None => match commands.recv() {
+                Ok(c) => c,
+                Err(_) => return,
+            },
+        };
         // A command whose asker has gone (it gave up waiting, or its task was dropped) is not
         // carried out: a put nobody waits for any more was answered as failed, and a poll nobody
         // receives would take a message out of the store for nothing.
-        let canceled = match &command {
-            Command::Put(_, r) => r.is_canceled(),
-            Command::Remove(_, r) => r.is_canceled(),
-            Command::Peek(r) | Command::Poll(r) => r.is_canceled(),
-            Command::Size(r) => r.is_canceled(),
-        };
-        if canceled {
+        if canceled(&command) {
             continue;
         }
         // A backend that panics (a row of an unexpected type, say) fails this command only.
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match command {
-            Command::Put(m, reply) => drop(reply.send(backend.put(*m))),
+            Command::Put(m, reply) => {
+                // The puts already waiting go with this one, in order, in one commit.
+                let mut batch = vec![(*m, reply)];
+                while batch.len() < MAX_BATCH {
+                    match commands.try_recv() {
+                        Ok(Command::Put(m, r)) if !r.is_canceled() => batch.push((*m, r)),
+                        Ok(c @ Command::Put(..)) => drop(c),
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let (messages, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                let result = if messages.len() == 1 {
+                    backend.put(messages.into_iter().next().expect("one message"))
+                } else {
+                    backend.put_all(messages)
+                };
+                for r in replies {
+                    let _ = r.send(result.clone());
+                }
+            }
             Command::Peek(reply) => drop(reply.send(backend.peek())),
             Command::Poll(reply) => drop(reply.send(backend.poll())),
             Command::Remove(id, reply) => drop(reply.send(backend.remove(&id))),
@@ -206,6 +241,15 @@ fn worker(mut backend: Box<dyn Backend>, commands: mpsc::Receiver<Command>) {
         if run.is_err() {
             tracing::error!("a message store's backend panicked; the command failed");
         }
+    }
+}
+
+fn canceled(command: &Command) -> bool {
+    match command {
+        Command::Put(_, r) => r.is_canceled(),
+        Command::Remove(_, r) => r.is_canceled(),
+        Command::Peek(r) | Command::Poll(r) => r.is_canceled(),
+        Command::Size(r) => r.is_canceled(),
     }
 }
 

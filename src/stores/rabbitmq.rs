@@ -65,13 +65,16 @@ pub(super) struct Rabbit {
     link: Option<(Connection, Channel)>,
     /// The head, read and not yet acknowledged: (delivery tag, message).
     held: Option<(u64, StoredMessage)>,
-    /// When a connection last failed to open, and why: for a second after it, operations fail
-    /// at once instead of each waiting out its own timeout.
+    /// When a connection attempt last failed slowly, and why: for a second after it, operations
+    /// fail at once instead of each waiting out its own timeout.
     refused: Option<(std::time::Instant, String)>,
 }
 
-/// How long a failed connection attempt answers for the ones after it.
+/// How long a slow failed connection attempt answers for the ones after it.
 const REFUSED_FOR: Duration = Duration::from_secs(1);
+/// A connection attempt that failed after this long (a host that does not answer) is not tried
+/// again at once; a quick refusal is (the broker may be back the next moment).
+const SLOW_FAILURE: Duration = Duration::from_secs(1);
 
 impl Rabbit {
     pub(super) fn new(config: RabbitConfig) -> std::io::Result<Rabbit> {
@@ -141,6 +144,7 @@ impl Rabbit {
             }
         }
         let fresh = self.link.is_none();
+        let started = std::time::Instant::now();
         let config = self.config.clone();
         let link = &mut self.link;
         let result = self.runtime.block_on(async {
@@ -159,7 +163,9 @@ impl Rabbit {
         });
         match (&result, fresh, self.link.is_none()) {
             // The connection itself could not be opened.
-            (Err(e), true, true) => self.refused = Some((std::time::Instant::now(), e.clone())),
+            (Err(e), true, true) if started.elapsed() >= SLOW_FAILURE => {
+                self.refused = Some((std::time::Instant::now(), e.clone()))
+            }
             (Ok(_), true, _) => self.refused = None,
             _ => {}
         }
@@ -259,6 +265,48 @@ impl Backend for Rabbit {
                     } else {
                         Err("the broker did not confirm the message".to_string())
                     }
+                })
+            },
+            true,
+        )
+    }
+
+    fn put_all(&mut self, messages: Vec<StoredMessage>) -> Result<(), String> {
+        let bodies: Vec<(String, Vec<u8>)> = messages
+            .iter()
+            .map(|m| (m.id.clone(), m.to_json().into_bytes()))
+            .collect();
+        let exchange = self.config.exchange.clone().unwrap_or_default();
+        let key = self.config.routing_key.clone();
+        self.with_retry(
+            |ch| {
+                let (exchange, key, bodies) = (exchange.clone(), key.clone(), bodies.clone());
+                Box::pin(async move {
+                    // All published, then every confirm awaited: one round trip for the lot.
+                    let mut confirms = Vec::with_capacity(bodies.len());
+                    for (id, body) in &bodies {
+                        let properties = BasicProperties::default()
+                            .with_delivery_mode(2)
+                            .with_message_id(id.as_str().into())
+                            .with_content_type("application/json".into());
+                        confirms.push(
+                            ch.basic_publish(
+                                exchange.as_str().into(),
+                                key.as_str().into(),
+                                BasicPublishOptions::default(),
+                                body,
+                                properties,
+                            )
+                            .await
+                            .map_err(|e| e.to_string())?,
+                        );
+                    }
+                    for c in confirms {
+                        if !c.await.map_err(|e| e.to_string())?.is_ack() {
+                            return Err("the broker did not confirm a message".to_string());
+                        }
+                    }
+                    Ok(())
                 })
             },
             true,

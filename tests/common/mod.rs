@@ -521,6 +521,37 @@ impl Mi {
     }
 }
 
+/// POSTs `bodies` (XML) to `path` from `threads` threads at once; the statuses, in any order.
+#[allow(clippy::disallowed_types)] // test threads, not shards
+pub fn post_concurrently(port: u16, path: &str, bodies: Vec<String>, threads: usize) -> Vec<u16> {
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(bodies));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (bodies, path) = (bodies.clone(), path.to_string());
+            std::thread::spawn(move || {
+                let mut statuses = Vec::new();
+                loop {
+                    let Some(body) = bodies.lock().unwrap().pop() else {
+                        return statuses;
+                    };
+                    let r = request(
+                        port,
+                        "POST",
+                        &path,
+                        &[("Content-Type", "application/xml")],
+                        body.as_bytes(),
+                    );
+                    statuses.push(r.status);
+                }
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect()
+}
+
 /// The folder of an artifact's kind and the artifact's name: `<proxy … name="P">` is
 /// (`proxy-services`, `P`).
 pub fn kind_and_name(xml: &str) -> (&'static str, &str) {
