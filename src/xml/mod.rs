@@ -23,10 +23,12 @@
 //!    the result and drops the old tree; the next reader parses the new bytes (see `edit.rs` for
 //!    why edits are an overlay rather than arena mutation).
 
+mod attrs;
 mod edit;
 pub mod element;
 mod error;
 mod escape;
+mod lex;
 mod parse;
 pub mod soap;
 mod stream;

@@ -1,22 +1,22 @@
-//! Builds a [`Document`] from one `Bytes` buffer with quick-xml's borrowing slice reader.
+//! Builds a [`Document`] from one `Bytes` buffer with mint's tokenizer (`xml/lex.rs`, quick-xml's
+//! rules) after one UTF-8 check of the whole buffer.
 //!
-//! Every name, attribute value and text the reader hands out is a `&str` inside the buffer; the
-//! builder records it as a byte range (pointer offset), so nothing is copied unless it needs
-//! unescaping, end-of-line normalization or joining. Namespaces are resolved here (element and
-//! attribute prefixes → namespace nodes), well-formedness that quick-xml leaves to the caller is
-//! checked here (end-tag names, one root element, no text outside it, unique attributes, no `<` in
-//! attribute values), and the safety rules apply: DOCTYPE refused, only predefined entities and
+//! Tokens are positions in the buffer; the builder records names, attribute values and text as
+//! byte ranges, so nothing is copied unless it needs unescaping, end-of-line normalization or
+//! joining. Namespaces are resolved here (element and attribute prefixes → namespace nodes),
+//! well-formedness the tokenizer leaves to the caller is checked here (one root element, no text
+//! outside it, XML names, unique attributes, no `<` in attribute values; the tokenizer checks
+//! end-tag names), and the safety rules apply: DOCTYPE refused, only predefined entities and
 //! character references, depth/node/attribute limits. Scratch vectors are reused across tags: no
 //! allocation per event once they have grown.
 //!
 //! Must not: keep references into the buffer (spans only), or expand anything not in the input.
 
 use bytes::Bytes;
-use quick_xml::events::Event;
-use quick_xml::reader::Reader;
 
 use super::error::{XmlError, XmlErrorKind};
 use super::escape::{eol_normalized, push_eol_normalized, push_ref, RefError};
+use super::lex::{Lexer, Tok};
 use super::tree::{Document, Elem, Node, ParseOptions, Span, NONE};
 use super::XML_NS;
 use crate::xpath::dom::{NodeId, NodeKind};
@@ -38,7 +38,17 @@ impl Document {
                 "document of 2 GiB or more",
             ));
         }
-        let mut b = Builder::new(&bytes, opts);
+        // One check of the whole buffer (quick-xml checked each event as it read it); every
+        // token boundary is an ASCII byte, so the pieces below are `&str` slices of `doc`.
+        let doc = std::str::from_utf8(&bytes).map_err(|e| {
+            XmlError::at(
+                &bytes,
+                e.valid_up_to(),
+                XmlErrorKind::Encoding,
+                "invalid UTF-8",
+            )
+        })?;
+        let mut b = Builder::new(doc, opts);
         b.run()?;
         let Builder {
             nodes,
@@ -86,6 +96,8 @@ struct TextAcc {
 
 struct Builder<'s> {
     src: &'s [u8],
+    /// `src`, known to be UTF-8.
+    doc: &'s str,
     opts: &'s ParseOptions,
     nodes: Vec<Node>,
     elems: Vec<Elem>,
@@ -138,7 +150,8 @@ fn new_elem(attr_start: usize, ns_start: usize) -> Elem {
 }
 
 impl<'s> Builder<'s> {
-    fn new(src: &'s [u8], opts: &'s ParseOptions) -> Self {
+    fn new(doc: &'s str, opts: &'s ParseOptions) -> Self {
+        let src = doc.as_bytes();
         let mut strs = String::with_capacity(64);
         strs.push_str("xml");
         strs.push_str(XML_NS);
@@ -151,6 +164,7 @@ impl<'s> Builder<'s> {
         elems.push(new_elem(0, 0));
         Builder {
             src,
+            doc,
             opts,
             nodes,
             elems,
@@ -202,82 +216,94 @@ impl<'s> Builder<'s> {
         buf.get(a..b).unwrap_or(&[])
     }
 
+    /// The text of `src[start..end]` (token boundaries, which fall on ASCII bytes).
+    fn piece(&self, start: usize, end: usize, at: usize) -> Result<&'s str, XmlError> {
+        let doc: &'s str = self.doc;
+        doc.get(start..end).ok_or_else(|| {
+            self.err(
+                at,
+                XmlErrorKind::Syntax,
+                "internal: token not on a character boundary",
+            )
+        })
+    }
+
     fn run(&mut self) -> Result<(), XmlError> {
         let base = if self.src.starts_with(b"\xEF\xBB\xBF") {
             3
         } else {
             0
         };
-        let mut reader = Reader::from_reader(&self.src[base..]);
-        // End-tag names are checked against our own stack (saves quick-xml's name buffer).
-        reader.config_mut().check_end_names = false;
+        let mut lex = Lexer::new(self.src, base);
         let mut pos = base;
         loop {
-            let event = match reader.read_event() {
-                Ok(ev) => ev,
-                Err(e) => {
-                    let kind = match e {
-                        quick_xml::Error::Encoding(_) => XmlErrorKind::Encoding,
-                        _ => XmlErrorKind::Syntax,
-                    };
-                    let at = base + reader.error_position() as usize;
-                    return Err(self.err(at, kind, e.to_string()));
-                }
-            };
-            let after = base + reader.buffer_position() as usize;
-            match event {
-                Event::Start(e) => {
+            let tok = lex.next()?;
+            let after = lex.pos;
+            match tok {
+                Tok::Start {
+                    name_end,
+                    content_end,
+                    empty,
+                } => {
                     self.flush_text()?;
-                    self.start(&e, pos, after, false)?;
+                    self.start(pos, name_end, content_end, after, empty)?;
                 }
-                Event::Empty(e) => {
+                Tok::End => {
                     self.flush_text()?;
-                    self.start(&e, pos, after, true)?;
+                    self.end(after);
                 }
-                Event::End(e) => {
-                    self.flush_text()?;
-                    self.end(e.name().0, pos, after)?;
+                Tok::Text => {
+                    let t = self.piece(pos, after, pos)?;
+                    self.text(t, pos, after, false)?;
                 }
-                Event::Text(t) => self.text(&t, pos, after, false)?,
-                Event::CData(c) => self.text(&c, pos, after, true)?,
-                Event::GeneralRef(r) => self.reference(&r, pos, after)?,
-                Event::Comment(c) => {
+                Tok::CData => {
+                    let t = self.piece(pos + 9, after - 3, pos)?;
+                    self.text(t, pos, after, true)?;
+                }
+                Tok::Ref => {
+                    let name = self.piece(pos + 1, after - 1, pos)?;
+                    self.reference(name, pos, after)?;
+                }
+                Tok::Comment => {
                     self.flush_text()?;
-                    let value = self.text_span(&c, pos)?;
+                    let c = self.piece(pos + 4, after - 3, pos)?;
+                    let value = self.text_span(c, pos)?;
                     self.leaf(NodeKind::Comment, Span::EMPTY, value, pos, after)?;
                 }
-                Event::PI(p) => {
-                    self.flush_text()?;
-                    let target = p.target();
-                    let name = Span::src(self.off(target, pos)?, target.len());
-                    let value = self.text_span(p.content().trim_start(), pos)?;
-                    self.leaf(NodeKind::ProcessingInstruction, name, value, pos, after)?;
-                }
-                Event::Decl(_) => {
-                    if pos != base {
-                        return Err(self.err(
-                            pos,
-                            XmlErrorKind::Syntax,
-                            "XML declaration not at the start",
-                        ));
+                Tok::Pi => {
+                    let content = self.piece(pos + 2, after - 2, pos)?;
+                    let b = content.as_bytes();
+                    // quick-xml's rule: `<?xml` and then whitespace or the end is the declaration.
+                    if b.starts_with(b"xml")
+                        && (b.len() == 3 || matches!(b[3], b' ' | b'\t' | b'\r' | b'\n'))
+                    {
+                        if pos != base {
+                            return Err(self.err(
+                                pos,
+                                XmlErrorKind::Syntax,
+                                "XML declaration not at the start",
+                            ));
+                        }
+                    } else {
+                        self.flush_text()?;
+                        let split = b
+                            .iter()
+                            .position(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+                            .unwrap_or(b.len());
+                        let name = Span::src(pos + 2, split);
+                        let rest = content.get(split..).unwrap_or_default();
+                        let value = self.text_span(rest.trim_start(), pos)?;
+                        self.leaf(NodeKind::ProcessingInstruction, name, value, pos, after)?;
                     }
                 }
-                Event::DocType(_) => {
+                Tok::DocType => {
                     return Err(self.err(pos, XmlErrorKind::DocType, "DOCTYPE is not allowed"));
                 }
-                Event::Eof => break,
+                Tok::Eof => break,
             }
             pos = after;
         }
         self.flush_text()?;
-        if let Some(&open) = self.stack.last() {
-            let name = String::from_utf8_lossy(self.span_bytes(self.nodes[open as usize].name));
-            return Err(self.err(
-                self.src.len(),
-                XmlErrorKind::Syntax,
-                format!("unclosed element <{name}>"),
-            ));
-        }
         if self.root_elem == NONE {
             return Err(self.err(self.src.len(), XmlErrorKind::Syntax, "no root element"));
         }
@@ -422,29 +448,15 @@ impl<'s> Builder<'s> {
         self.leaf(NodeKind::Text, Span::EMPTY, value, start, end)
     }
 
-    fn end(&mut self, name: &str, pos: usize, after: usize) -> Result<(), XmlError> {
+    /// The end tag of the innermost open element (the tokenizer checked its name).
+    fn end(&mut self, after: usize) {
         self.default_ns.pop();
-        let Some(open) = self.stack.pop() else {
-            return Err(self.err(
-                pos,
-                XmlErrorKind::Syntax,
-                format!("unexpected end tag </{name}>"),
-            ));
-        };
-        let open_name = self.span_bytes(self.nodes[open as usize].name);
-        if open_name != name.as_bytes() {
-            let expected = String::from_utf8_lossy(open_name).into_owned();
-            return Err(self.err(
-                pos,
-                XmlErrorKind::Syntax,
-                format!("expected </{expected}>, found </{name}>"),
-            ));
+        if let Some(open) = self.stack.pop() {
+            let last = (self.nodes.len() - 1) as u32;
+            let node = &mut self.nodes[open as usize];
+            node.end = last;
+            node.src_end = after as u32;
         }
-        let last = (self.nodes.len() - 1) as u32;
-        let node = &mut self.nodes[open as usize];
-        node.end = last;
-        node.src_end = after as u32;
-        Ok(())
     }
 }
 

@@ -5,11 +5,10 @@
 
 use std::borrow::Cow;
 
-use quick_xml::events::BytesStart;
-
 use super::{new_elem, new_node, Builder, RawAttr};
+use crate::xml::attrs::{self, ascii_name, AsciiName, SplitError};
 use crate::xml::error::{XmlError, XmlErrorKind};
-use crate::xml::escape::attr_value;
+use crate::xml::escape::{attr_value, is_name};
 use crate::xml::tree::{Span, NONE};
 use crate::xml::XML_NS;
 use crate::xpath::dom::{NodeId, NodeKind};
@@ -22,9 +21,9 @@ impl<'s> Builder<'s> {
         let src: &'s [u8] = self.src;
         let bytes = src.get(start..start + len).unwrap_or(&[]);
         debug_assert!(std::str::from_utf8(bytes).is_ok());
-        // SAFETY: callers pass offsets recorded from `&str` slices quick-xml produced from this
-        // buffer after UTF-8 validation (or sub-slices split at ASCII bytes), so the range is
-        // valid UTF-8 on character boundaries.
+        // SAFETY: callers pass offsets recorded from `&str` slices of `doc` (the buffer after
+        // UTF-8 validation, or sub-slices split at ASCII bytes), so the range is valid UTF-8 on
+        // character boundaries.
         unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 
@@ -55,27 +54,23 @@ impl<'s> Builder<'s> {
         self.span_bytes(self.nodes[ns as usize].value)
     }
 
-    fn collect_attributes(&mut self, e: &BytesStart<'_>, pos: usize) -> Result<(), XmlError> {
+    /// Splits the tag's attributes (`src[pos + 1..content_end]`, the name `name_len` bytes
+    /// long) into `attrs` and `decls`.
+    fn collect_attributes(
+        &mut self,
+        pos: usize,
+        name_len: usize,
+        content_end: usize,
+    ) -> Result<(), XmlError> {
         self.attrs.clear();
         self.decls.clear();
-        if e.len() == e.name().0.len() {
-            return Ok(());
-        }
-        for a in e.attributes().with_checks(false) {
-            let a = a.map_err(|err| {
-                self.err(
-                    pos,
-                    XmlErrorKind::Syntax,
-                    format!("malformed attribute: {err}"),
-                )
-            })?;
-            let key = a.key.0;
-            if !crate::xml::escape::is_name(key) {
-                return Err(self.err(pos, XmlErrorKind::Syntax, "invalid attribute name"));
-            }
-            let value: &str = &a.value;
-            let key_start = self.off(key, pos)?;
-            let value_start = self.off(value, pos)?;
+        let tag = self.piece(pos + 1, content_end, pos)?;
+        let base = self.src.as_ptr() as usize;
+        let (attrs, decls) = (&mut self.attrs, &mut self.decls);
+        let r = attrs::split(tag, name_len, self.opts.max_attributes, |key, value| {
+            // Both are slices of `tag`, itself a slice of `src`.
+            let key_start = key.as_ptr() as usize - base;
+            let value_start = value.as_ptr() as usize - base;
             let raw = RawAttr {
                 name: Span::src(key_start, key.len()),
                 local_off: memchr::memchr(b':', key.as_bytes()).map_or(0, |i| i + 1) as u32,
@@ -85,21 +80,25 @@ impl<'s> Builder<'s> {
                 src_end: value_start + value.len() + 1,
             };
             if key == "xmlns" || key.starts_with("xmlns:") {
-                self.decls.push(raw);
+                decls.push(raw);
             } else {
-                self.attrs.push(raw);
+                attrs.push(raw);
             }
-            if self.attrs.len() + self.decls.len() > self.opts.max_attributes {
-                return Err(self.err(pos, XmlErrorKind::Limit, "too many attributes"));
-            }
-        }
-        Ok(())
+        });
+        r.map_err(|e| {
+            let kind = match e {
+                SplitError::TooMany => XmlErrorKind::Limit,
+                _ => XmlErrorKind::Syntax,
+            };
+            self.err(pos, kind, e.message())
+        })
     }
 
     pub(super) fn start(
         &mut self,
-        e: &BytesStart<'_>,
         pos: usize,
+        name_end: usize,
+        content_end: usize,
         after: usize,
         empty: bool,
     ) -> Result<(), XmlError> {
@@ -110,13 +109,20 @@ impl<'s> Builder<'s> {
         if depth == 0 && self.root_elem != NONE {
             return Err(self.err(pos, XmlErrorKind::Syntax, "more than one root element"));
         }
-        let qname = e.name().0;
-        if !crate::xml::escape::is_name(qname) {
-            return Err(self.err(pos, XmlErrorKind::Syntax, "invalid element name"));
+        let qstart = pos + 1;
+        let qname = self.piece(qstart, name_end, pos)?;
+        let local_off = match ascii_name(qname.as_bytes()) {
+            AsciiName::Name(colon) => colon,
+            AsciiName::NotAscii if is_name(qname) => memchr::memchr(b':', qname.as_bytes()),
+            _ => return Err(self.err(pos, XmlErrorKind::Syntax, "invalid element name")),
         }
-        let qstart = self.off(qname, pos)?;
-        let local_off = memchr::memchr(b':', qname.as_bytes()).map_or(0, |i| i + 1);
-        self.collect_attributes(e, pos)?;
+        .map_or(0, |i| i + 1);
+        if name_end < content_end {
+            self.collect_attributes(pos, name_end - qstart, content_end)?;
+        } else {
+            self.attrs.clear();
+            self.decls.clear();
+        }
 
         let parent = self.stack.last().copied().unwrap_or(0);
         let pe = self.elems[self.nodes[parent as usize].aux as usize];

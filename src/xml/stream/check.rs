@@ -16,11 +16,10 @@
 
 use std::borrow::Cow;
 
-use quick_xml::events::attributes::Attributes;
-
-use super::lex::{same, Tok};
+use crate::xml::attrs::{self, ascii_name, AsciiName, SplitError};
 use crate::xml::error::{XmlError, XmlErrorKind};
 use crate::xml::escape::{attr_value, is_name};
+use crate::xml::lex::{same, Tok};
 use crate::xml::tree::ParseOptions;
 use crate::xml::XML_NS;
 
@@ -348,8 +347,8 @@ impl<'a> Checker<'a> {
         r
     }
 
-    /// The attributes of `tag` (its name `name_len` bytes long) into `raw`: well-formed as
-    /// quick-xml splits them, with XML names, at most `max_attributes`.
+    /// The attributes of `tag` (its name `name_len` bytes long) into `raw`: split as quick-xml
+    /// splits them, with XML names, at most `max_attributes` (`xml/attrs.rs`).
     fn split_attributes(
         &self,
         raw: &mut Vec<(&'a str, Cow<'a, str>)>,
@@ -357,90 +356,16 @@ impl<'a> Checker<'a> {
         name_len: usize,
         pos: usize,
     ) -> Result<(), XmlError> {
-        if self.split_plain(raw, tag, name_len) {
-            return Ok(());
-        }
-        raw.clear();
-        for a in Attributes::new(tag, name_len).with_checks(false) {
-            let a = a.map_err(|e| {
-                self.err(
-                    pos,
-                    XmlErrorKind::Syntax,
-                    format!("malformed attribute: {e}"),
-                )
-            })?;
-            let key = a.key.0;
-            let valid = match ascii_name(key.as_bytes()) {
-                AsciiName::Name(_) => true,
-                AsciiName::Invalid => false,
-                AsciiName::NotAscii => is_name(key),
+        attrs::split(tag, name_len, self.opts.max_attributes, |k, v| {
+            raw.push((k, Cow::Borrowed(v)))
+        })
+        .map_err(|e| {
+            let kind = match e {
+                SplitError::TooMany => XmlErrorKind::Limit,
+                _ => XmlErrorKind::Syntax,
             };
-            if !valid {
-                return Err(self.err(pos, XmlErrorKind::Syntax, "invalid attribute name"));
-            }
-            if raw.len() >= self.opts.max_attributes {
-                return Err(self.err(pos, XmlErrorKind::Limit, "too many attributes"));
-            }
-            raw.push((key, a.value));
-        }
-        Ok(())
-    }
-
-    /// The attributes of `tag` into `raw` when every one is written as usual: whitespace,
-    /// an ASCII XML name, `=`, a quoted value (and whitespace may end the tag). quick-xml
-    /// splits that shape into exactly these names and raw values, without error. `false` for
-    /// any other shape (`raw` then holds a part), or more than `max_attributes`: quick-xml
-    /// splits it, and reports what is wrong.
-    #[inline(always)]
-    fn split_plain(
-        &self,
-        raw: &mut Vec<(&'a str, Cow<'a, str>)>,
-        tag: &'a str,
-        name_len: usize,
-    ) -> bool {
-        let b = tag.as_bytes();
-        let mut i = name_len;
-        loop {
-            let before = i;
-            while b.get(i).is_some_and(|&c| is_ws(c)) {
-                i += 1;
-            }
-            if i == b.len() {
-                return true;
-            }
-            if i == before {
-                return false;
-            }
-            let key = i;
-            if b.get(i)
-                .is_none_or(|&c| NAME_CLASS[usize::from(c)] & NOT_START != 0)
-            {
-                return false;
-            }
-            while b
-                .get(i)
-                .is_some_and(|&c| NAME_CLASS[usize::from(c)] & (NOT_NAME | WIDE) == 0)
-            {
-                i += 1;
-            }
-            let quote = match (b.get(i), b.get(i + 1)) {
-                (Some(b'='), Some(&q)) if q == b'"' || q == b'\'' => q,
-                _ => return false,
-            };
-            let value = i + 2;
-            let Some(k) = memchr::memchr(quote, b.get(value..).unwrap_or_default()) else {
-                return false;
-            };
-            if raw.len() >= self.opts.max_attributes {
-                return false;
-            }
-            // Split at ASCII bytes: character boundaries.
-            match (tag.get(key..i), tag.get(value..value + k)) {
-                (Some(k), Some(v)) => raw.push((k, Cow::Borrowed(v))),
-                _ => return false,
-            }
-            i = value + k + 1;
-        }
+            self.err(pos, kind, e.message())
+        })
     }
 
     /// The tag's namespace declarations, in order: not repeated, values with defined
@@ -627,207 +552,4 @@ fn declared_prefix(key: &str) -> Option<&str> {
 #[inline(always)]
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
-
-/// Byte classes for [`ascii_name`]: an ASCII byte that cannot continue a name, one that cannot
-/// start it, a byte >= 0x80 (decided by the slow path), `:`.
-const NOT_NAME: u8 = 1;
-const NOT_START: u8 = 2;
-const WIDE: u8 = 4;
-const COLON: u8 = 8;
-static NAME_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = if c >= 0x80 {
-            WIDE
-        } else {
-            let start = c.is_ascii_alphabetic() || c == b'_' || c == b':';
-            let more = start || c.is_ascii_digit() || c == b'-' || c == b'.';
-            let mut k = 0;
-            if !more {
-                k |= NOT_NAME;
-            }
-            if !start {
-                k |= NOT_START;
-            }
-            if c == b':' {
-                k |= COLON;
-            }
-            k
-        };
-        b += 1;
-    }
-    t
-};
-
-/// What [`ascii_name`] found.
-#[derive(Debug, PartialEq, Eq)]
-enum AsciiName {
-    /// An ASCII XML name, with the position of its first `:`.
-    Name(Option<usize>),
-    /// Not an XML name.
-    Invalid,
-    /// A byte >= 0x80: decide on the decoded text.
-    NotAscii,
-}
-
-/// Whether `name` is an XML name (as [`is_name`]) when it is ASCII. Names of letters only (the
-/// usual ones) are decided a word at a time; others with one table load per byte.
-#[inline(always)]
-fn ascii_name(name: &[u8]) -> AsciiName {
-    let Some(&first) = name.first() else {
-        return AsciiName::Invalid;
-    };
-    if only_letters(name) {
-        return AsciiName::Name(None);
-    }
-    let all = name
-        .iter()
-        .fold(0u8, |acc, &b| acc | NAME_CLASS[usize::from(b)]);
-    if all & WIDE != 0 {
-        return AsciiName::NotAscii;
-    }
-    if all & NOT_NAME != 0 || NAME_CLASS[usize::from(first)] & NOT_START != 0 {
-        return AsciiName::Invalid;
-    }
-    AsciiName::Name(if all & COLON != 0 {
-        memchr::memchr(b':', name)
-    } else {
-        None
-    })
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// True when every byte of `name` (4 bytes or more; shorter: `false`) is an ASCII letter,
-/// tested eight bytes at a time (overlapping loads cover the ends).
-#[inline(always)]
-fn only_letters(name: &[u8]) -> bool {
-    let n = name.len();
-    let word = |i: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&name[i..i + 8]);
-        u64::from_le_bytes(w)
-    };
-    let half = |i: usize| {
-        let mut w = [0u8; 4];
-        w.copy_from_slice(&name[i..i + 4]);
-        u64::from(u32::from_le_bytes(w))
-    };
-    match n {
-        0..=3 => false,
-        // Both halves in one word: bytes past 4 come from the overlapping second load.
-        4..=8 => letters(half(0) | (half(n - 4) << 32)),
-        _ => {
-            let mut i = 0;
-            while i + 8 < n {
-                if !letters(word(i)) {
-                    return false;
-                }
-                i += 8;
-            }
-            letters(word(n - 8))
-        }
-    }
-}
-
-/// True when all eight bytes of `w` are ASCII letters.
-#[inline(always)]
-fn letters(w: u64) -> bool {
-    if w & HIGHS != 0 {
-        return false;
-    }
-    // Upper case folded to lower; every byte stays below 0x80, so the additions carry into no
-    // other byte: bit 7 of `x + 0x1F` says `x >= 0x61` (`a`), of `x + 0x05` says `x >= 0x7B`.
-    let x = w | (ONES * 0x20);
-    let from_a = x.wrapping_add(ONES * 0x1F);
-    let past_z = x.wrapping_add(ONES * 0x05);
-    from_a & !past_z & HIGHS == HIGHS
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{ascii_name, AsciiName, Checker};
-    use crate::xml::escape::is_name;
-    use quick_xml::events::attributes::Attributes;
-    use std::borrow::Cow;
-
-    /// Whenever the plain splitter takes a tag, quick-xml splits it into the same names and
-    /// values without error; tags from pieces of attribute syntax, all combinations of three.
-    #[test]
-    fn plain_split_is_quick_xmls() {
-        let pieces = [
-            " ", "\t", "\n", "a", "p:k", "xmlns", "xmlns:p", "1", "-", "=", "'", "\"", "v", "='x'",
-            "=\"y\"", " k='1'", "&amp;", "<", ">", "é", "''", "= ",
-        ];
-        let mut taken = 0;
-        for x in pieces {
-            for y in pieces {
-                for z in pieces {
-                    for w in ["", " q='2'", "'", " "] {
-                        let tag = format!("e{x}{y}{z}{w}");
-                        let checker = Checker::new(tag.as_bytes(), 0);
-                        let mut raw = Vec::new();
-                        if !checker.split_plain(&mut raw, &tag, 1) {
-                            continue;
-                        }
-                        taken += 1;
-                        let theirs: Vec<(&str, Cow<'_, str>)> = Attributes::new(&tag, 1)
-                            .with_checks(false)
-                            .map(|a| {
-                                let a = a.unwrap_or_else(|e| panic!("{tag:?}: {e}"));
-                                (a.key.0, a.value)
-                            })
-                            .collect();
-                        assert_eq!(raw, theirs, "{tag:?}");
-                    }
-                }
-            }
-        }
-        assert!(taken > 250, "only {taken} tags split plainly");
-    }
-
-    /// The table decides ASCII names exactly as `is_name`, and finds the first `:`.
-    #[test]
-    fn ascii_names_as_is_name() {
-        let alphabet: Vec<u8> = (0u8..128).collect();
-        let mut names: Vec<Vec<u8>> = vec![Vec::new()];
-        for &a in &alphabet {
-            names.push(vec![a]);
-            for b in [b'a', b':', b'-', b'1', b'.', b'_', b' ', a] {
-                names.push(vec![a, b]);
-                names.push(vec![b'x', a, b]);
-            }
-        }
-        names.push(b"p:q:r".to_vec());
-        // One byte of every kind at every place of longer names (the word-at-a-time path).
-        for len in 1..=20 {
-            names.push(vec![b'Z'; len]);
-            for at in 0..len {
-                for b in (0u8..=0x7F).chain([0x80, 0xC3, 0xFF]) {
-                    let mut n = vec![b'q'; len];
-                    n[at] = b;
-                    names.push(n);
-                }
-            }
-        }
-        for n in &names {
-            if n.iter().any(|&b| b >= 0x80) {
-                assert_eq!(ascii_name(n), AsciiName::NotAscii, "{n:?}");
-                continue;
-            }
-            let s = std::str::from_utf8(n).expect("ASCII");
-            let want = if is_name(s) {
-                AsciiName::Name(n.iter().position(|&b| b == b':'))
-            } else {
-                AsciiName::Invalid
-            };
-            assert_eq!(ascii_name(n), want, "{s:?}");
-        }
-        assert_eq!(ascii_name("é".as_bytes()), AsciiName::NotAscii);
-        assert_eq!(ascii_name("aé b".as_bytes()), AsciiName::NotAscii);
-    }
 }

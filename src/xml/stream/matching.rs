@@ -8,11 +8,11 @@ use std::borrow::Cow;
 
 use quick_xml::events::attributes::Attributes;
 
-use super::lex::same;
 use super::scan::Found;
 use super::{Frame, Matcher, NameFinder, NameSeen, StreamTarget};
 use crate::xml::error::{XmlError, XmlErrorKind};
 use crate::xml::escape::attr_value;
+use crate::xml::lex::same;
 
 impl<'a> Matcher<'_, 'a> {
     /// A start or empty-element tag `<…>` at `pos` whose name ends at `name_end` and attributes

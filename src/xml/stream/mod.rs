@@ -1,5 +1,5 @@
 //! The streaming matcher: answers a simple location path ([`StreamPath`]) over raw body bytes
-//! with its own tokenizer (quick-xml's rules, see `stream/lex.rs`), without building a tree,
+//! with mint's tokenizer (quick-xml's rules, see `xml/lex.rs`), without building a tree,
 //! reading no further than the answer needs.
 //!
 //! ## Supported XPath shapes
@@ -323,9 +323,8 @@ impl<'p, 'a> Matcher<'p, 'a> {
 }
 
 mod check;
-mod lex;
 #[cfg(test)]
-pub(crate) use lex::lex_all;
+pub(crate) use super::lex::lex_all;
 mod matching;
 mod scan;
 pub(crate) mod syntax;

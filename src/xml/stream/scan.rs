@@ -11,10 +11,10 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ops::{ControlFlow, Range};
 
-use super::lex::{Lexer, Tok};
 use super::{Matcher, StreamMatch, StreamTarget};
 use crate::xml::error::{XmlError, XmlErrorKind};
 use crate::xml::escape::{push_eol_normalized, resolve_ref};
+use crate::xml::lex::{Lexer, Tok};
 
 /// A match found at a start tag.
 pub(super) enum Found<'a> {

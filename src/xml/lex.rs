@@ -1,9 +1,9 @@
-//! The tokenizer of the streaming matcher: splits the input into the tokens quick-xml's reader
+//! mint's XML tokenizer, used by the tree builder (`xml/parse`) and the streaming matcher: splits the input into the tokens quick-xml's reader
 //! would emit as events, with the same acceptance rules for what it reads, but without building
 //! events, validating UTF-8 token by token or keeping a name buffer. Tokens are positions in the
-//! input; the matcher converts only the pieces it needs to `&str`.
+//! input; callers convert only the pieces they need to `&str`.
 //!
-//! Rules kept from quick-xml 0.42 (its default configuration, which the matcher used before):
+//! Rules kept from quick-xml 0.42 (its default configuration, which both callers used before):
 //! - text runs up to `<` or `&`; `&name;` is a reference token (a `&` without `;` before the next
 //!   `&`, `<` or the end is an error);
 //! - `<!--` … `-->`, `<![CDATA[` … `]]>`, `<?` … `?>` (at least `<??>`; the XML declaration is a
@@ -26,7 +26,7 @@ use crate::xml::error::{XmlError, XmlErrorKind};
 
 /// One token; its bytes are `input[start..lexer.pos]` where `start` was the position before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Tok {
+pub(crate) enum Tok {
     /// `<name …>` or `<name …/>`: the name ends at `name_end`, the attributes at `content_end`
     /// (before `/>` or `>`).
     Start {
@@ -83,10 +83,10 @@ struct Open {
     plain: bool,
 }
 
-pub(super) struct Lexer<'a> {
+pub(crate) struct Lexer<'a> {
     input: &'a [u8],
     /// The next byte to read.
-    pub(super) pos: usize,
+    pub(crate) pos: usize,
     /// The open start tags, innermost last.
     open: Vec<Open>,
     /// `input[..valid]` is known to be UTF-8.
@@ -95,7 +95,7 @@ pub(super) struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     /// A lexer over `input` starting at `base` (past a byte-order mark).
-    pub(super) fn new(input: &'a [u8], base: usize) -> Self {
+    pub(crate) fn new(input: &'a [u8], base: usize) -> Self {
         Lexer {
             input,
             pos: base,
@@ -105,7 +105,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// How many elements are open.
-    pub(super) fn depth(&self) -> usize {
+    pub(crate) fn depth(&self) -> usize {
         self.open.len()
     }
 
@@ -115,8 +115,21 @@ impl<'a> Lexer<'a> {
         XmlError::at(self.input, at, kind, msg)
     }
 
+    /// The end of the input with elements open.
+    #[cold]
+    #[inline(never)]
+    fn unclosed(&self) -> XmlError {
+        let name = self
+            .open
+            .last()
+            .map(|o| String::from_utf8_lossy(&self.input[o.start..o.end]))
+            .unwrap_or_default();
+        let msg = format!("unclosed element <{name}>");
+        self.err(self.input.len(), XmlErrorKind::Syntax, &msg)
+    }
+
     /// Validates as UTF-8 what was consumed since the last check.
-    pub(super) fn check_utf8(&mut self) -> Result<(), XmlError> {
+    pub(crate) fn check_utf8(&mut self) -> Result<(), XmlError> {
         let end = self.pos.min(self.input.len());
         if self.valid < end {
             if let Err(e) = std::str::from_utf8(&self.input[self.valid..end]) {
@@ -130,16 +143,12 @@ impl<'a> Lexer<'a> {
 
     /// The next token.
     #[inline(always)]
-    pub(super) fn next(&mut self) -> Result<Tok, XmlError> {
+    pub(crate) fn next(&mut self) -> Result<Tok, XmlError> {
         let s = self.input;
         let start = self.pos;
         match s.get(start) {
             None if self.open.is_empty() => Ok(Tok::Eof),
-            None => Err(self.err(
-                s.len(),
-                XmlErrorKind::Syntax,
-                "unclosed element at end of input",
-            )),
+            None => Err(self.unclosed()),
             Some(b'<') => self.markup(start),
             Some(b'&') => self.reference(start),
             Some(_) => {
@@ -263,11 +272,17 @@ impl<'a> Lexer<'a> {
         let name = &s[from..name_end];
         match self.open.pop() {
             Some(o) if same(&s[o.start..o.end], name) => {}
-            Some(_) => {
-                return Err(self.err(start, XmlErrorKind::Syntax, "mismatched end tag"));
+            Some(o) => {
+                let msg = format!(
+                    "expected </{}>, found </{}>",
+                    String::from_utf8_lossy(&s[o.start..o.end]),
+                    String::from_utf8_lossy(name)
+                );
+                return Err(self.err(start, XmlErrorKind::Syntax, &msg));
             }
             None => {
-                return Err(self.err(start, XmlErrorKind::Syntax, "end tag without a start tag"))
+                let msg = format!("unexpected end tag </{}>", String::from_utf8_lossy(name));
+                return Err(self.err(start, XmlErrorKind::Syntax, &msg));
             }
         }
         self.pos = close + 1;
@@ -405,7 +420,7 @@ fn text_end(s: &[u8], from: usize) -> usize {
 
 /// Byte equality for the short slices names are: word compares instead of a `memcmp` call.
 #[inline(always)]
-pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
