@@ -75,20 +75,32 @@ enum SecretAction {
     },
 }
 
-/// The user store of `[user_store]` (MI's read-only LDAP defaults when absent): LDAP workers off
-/// the shards, started now and connecting on first use. JDBC stores are not implemented (`None`).
-fn start_user_store(settings: &Settings) -> Result<Option<mint::userstore::UserStore>, String> {
+/// The store configuration `[user_store]` describes (MI's read-only LDAP defaults when absent).
+fn user_store_config(settings: &Settings) -> Result<mint::userstore::StoreConfig, String> {
     use mint::config::userstore::UserStoreType;
+    use mint::userstore::{JdbcConfig, LdapConfig, StoreConfig};
     let s = settings.user_store.clone().unwrap_or_default();
-    if !matches!(
-        s.kind,
-        UserStoreType::ReadOnlyLdap | UserStoreType::ReadWriteLdap
-    ) {
-        return Ok(None);
+    match s.kind {
+        UserStoreType::ReadOnlyLdap | UserStoreType::ReadWriteLdap => {
+            LdapConfig::from_settings(&s).map(StoreConfig::Ldap)
+        }
+        UserStoreType::Database => JdbcConfig::from_settings(
+            &s,
+            &settings.datasource,
+            &settings.realm_manager.data_source,
+        )
+        .map(StoreConfig::Jdbc),
+        UserStoreType::DatabaseUniqueId => Err(
+            "[user_store] type \"database_unique_id\" is not an MI user store type (MI reads \"database\" for JDBC)".into(),
+        ),
     }
-    let cfg = mint::userstore::LdapConfig::from_settings(&s)?;
-    mint::userstore::UserStore::start_ldap(cfg, 2)
-        .map(Some)
+}
+
+/// The user store of `[user_store]`: workers off the shards, started now and connecting on
+/// first use.
+fn start_user_store(settings: &Settings) -> Result<mint::userstore::UserStore, String> {
+    let cfg = user_store_config(settings)?;
+    mint::userstore::UserStore::start(cfg, 2)
         .map_err(|e| format!("cannot start the user store workers: {e}"))
 }
 
@@ -199,13 +211,13 @@ fn main() -> ExitCode {
                     return ExitCode::from(EX_USAGE);
                 }
             };
-            let settings_warnings = match Settings::load(&home) {
+            let (settings_warnings, store_problem) = match Settings::load(&home) {
                 Ok(s) => {
                     let w = s.warning_diagnostics(&home);
                     for d in &w {
                         eprintln!("{d}");
                     }
-                    w.len()
+                    (w.len(), user_store_config(&s).err())
                 }
                 Err(e) => {
                     eprintln!("{e}");
@@ -224,6 +236,22 @@ fn main() -> ExitCode {
             }
             if !d.faulty_capps.is_empty() {
                 return ExitCode::from(EX_DATAERR);
+            }
+            let mut settings_warnings = settings_warnings;
+            if let Some(e) = store_problem {
+                let toml = home.deployment_toml();
+                if d.config
+                    .as_ref()
+                    .is_some_and(|c| c.apis.iter().any(|a| a.basic_auth))
+                {
+                    eprintln!("{}: {e}", toml.display());
+                    return ExitCode::from(EX_USAGE);
+                }
+                eprintln!(
+                    "{}: warning: {e} (no API uses the basic-auth handler)",
+                    toml.display()
+                );
+                settings_warnings += 1;
             }
             let warnings = registry_warnings
                 + settings_warnings
@@ -322,16 +350,20 @@ fn main() -> ExitCode {
                     return ExitCode::from(EX_USAGE);
                 }
             };
+            // MI opens its user store on first use: a store that cannot be set up stops the
+            // start only when a deployed API needs it; otherwise APIs deployed later with the
+            // basic-auth handler refuse every request.
             let users = match start_user_store(&settings) {
-                Ok(u) => u,
-                Err(e) => {
+                Ok(u) => Some(u),
+                Err(e) if hub.current().apis.iter().any(|a| a.basic_auth) => {
                     eprintln!("{}: {e}", home.deployment_toml().display());
                     return ExitCode::from(EX_USAGE);
                 }
+                Err(e) => {
+                    eprintln!("{}: warning: {e} (no deployed API uses the basic-auth handler; one deployed later refuses every request)", home.deployment_toml().display());
+                    None
+                }
             };
-            if users.is_none() && hub.current().apis.iter().any(|a| a.basic_auth) {
-                eprintln!("{}: warning: [user_store] type is a JDBC store, which mint does not implement: APIs with the basic-auth handler refuse every request", home.deployment_toml().display());
-            }
             metrics.server_up(&settings.server.hostname, settings.http_port());
             let boot = Boot {
                 home,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::diag::{Diagnostic, Origin, Pos};
 
+pub mod jdbc;
 pub mod keystore;
 mod mi;
 pub mod secrets;
@@ -81,6 +82,10 @@ pub struct Settings {
     pub secure_vault: SecureVaultSettings,
     /// MI's `[user_store]`: who the basic-auth API handler authenticates against.
     pub user_store: Option<userstore::UserStoreSettings>,
+    /// MI's `[[datasource]]`s (only a JDBC user store reads one).
+    pub datasource: Vec<userstore::DatasourceSettings>,
+    /// MI's `[realm_manager]`: the JDBC user store's datasource id.
+    pub realm_manager: userstore::RealmManagerSettings,
     /// MI's `[synapse_properties]` (CORS and the other `synapse.*` switches).
     pub synapse_properties: SynapseProperties,
     /// The decrypted `[secrets]`.
@@ -356,12 +361,46 @@ impl Settings {
         if let Some(u) = &settings.user_store {
             unhonoured.extend(u.unhonoured());
         }
+        for key in settings.realm_manager.other.keys() {
+            unhonoured.push(format!("realm_manager.{key}"));
+        }
         for key in unhonoured {
             let pos = security::key_position(text, &key).unwrap_or(START);
             settings.warnings.push((
                 pos,
                 format!("'{key}' is accepted from MI but not honoured by mint"),
             ));
+        }
+        let jdbc_store = settings
+            .user_store
+            .as_ref()
+            .is_some_and(|u| u.kind == userstore::UserStoreType::Database);
+        let headers: Vec<usize> = text
+            .match_indices("[[datasource]]")
+            .map(|(i, _)| i)
+            .filter(|&i| !in_comment(text, i))
+            .collect();
+        for (n, d) in settings.datasource.iter().enumerate() {
+            let pos = headers.get(n).map_or(START, |&i| pos_of(text, i));
+            if !(jdbc_store && d.id == settings.realm_manager.data_source) {
+                settings.warnings.push((
+                    pos,
+                    format!(
+                        "[[datasource]] '{}' is accepted from MI but not used by mint (only a JDBC [user_store] reads a datasource, through [realm_manager] data_source)",
+                        d.id
+                    ),
+                ));
+                continue;
+            }
+            for key in d.other.keys() {
+                settings.warnings.push((
+                    pos,
+                    format!(
+                        "'datasource.{key}' of '{}' is accepted from MI but not honoured by mint",
+                        d.id
+                    ),
+                ));
+            }
         }
         Ok(settings)
     }

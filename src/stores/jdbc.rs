@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use super::{Backend, StoredMessage};
+use crate::config::jdbc::PgTarget;
 
 /// Where the store is, from its `store.jdbc.*` parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,34 +31,18 @@ impl JdbcConfig {
         password: &str,
         table: &str,
     ) -> Result<JdbcConfig, String> {
-        let rest = url
-            .trim()
-            .strip_prefix("jdbc:postgresql://")
-            .ok_or_else(|| {
-                format!(
-                    "'{url}' is not a PostgreSQL JDBC URL (jdbc:postgresql://host:port/database)"
-                )
-            })?;
-        let rest = rest.split(['?', ';']).next().unwrap_or_default();
-        let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                p.parse::<u16>()
-                    .map_err(|_| format!("'{url}': bad port '{p}'"))?,
-            ),
-            None => (authority, 5432),
-        };
-        if host.is_empty() || database.is_empty() {
-            return Err(format!("'{url}' names no host or no database"));
-        }
+        let PgTarget {
+            host,
+            port,
+            database,
+        } = PgTarget::from_url(url)?;
         if !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || table.is_empty() {
             return Err(format!("'{table}' is not a plain table name"));
         }
         Ok(JdbcConfig {
-            host: host.to_string(),
+            host,
             port,
-            database: database.to_string(),
+            database,
             user: user.to_string(),
             password: password.to_string(),
             table: table.to_string(),
