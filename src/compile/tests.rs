@@ -425,3 +425,37 @@ fn a_processor_on_a_store_mint_does_not_deploy_is_not_deployed_either() {
     );
     assert!(warnings.contains("PostgreSQL only"), "{warnings}");
 }
+
+/// Names Jaxen resolves only when it evaluates (a function, a prefix, a variable) do not stop
+/// the deployment, as in Synapse (wso2/micro-integrator `integration/mediation-tests/tests-mediator-1`
+/// `PropertyIntegrationTestCase`'s `negative.xml` deploys with `fn:concatXXX()`); a syntax error
+/// does. Evaluating the expression fails.
+#[test]
+fn unresolvable_xpath_names_deploy_with_a_warning_and_fail_when_evaluated() {
+    let (program, problems) = compile(&[(
+        ArtifactDir::Sequences,
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="S">
+    <property name="a" expression="fn:concatXXX()"/>
+    <property name="b" expression="concatXXX()"/>
+    <property name="c" expression="$nothing"/>
+    <property name="e" expression="//u:x"/>
+    <property name="d" expression="concat("/>
+</sequence>"#,
+    )]);
+    assert_eq!(
+        of(&problems, Severity::Warning),
+        [
+            "t0.xml:2:5: warning: XPath 'fn:concatXXX()': unknown function 'concatXXX()' (at offset 0): deployed as Synapse does, and every evaluation of it fails",
+            "t0.xml:3:5: warning: XPath 'concatXXX()': unknown function 'concatXXX()' (at offset 0): deployed as Synapse does, and every evaluation of it fails",
+            "t0.xml:4:5: warning: XPath '$nothing': unknown variable '$nothing' (at offset 0): deployed as Synapse does, and every evaluation of it fails",
+            "t0.xml:5:5: warning: XPath '//u:x': undeclared namespace prefix 'u' (at offset 2): deployed as Synapse does, and every evaluation of it fails",
+        ]
+    );
+    assert_eq!(of(&problems, Severity::Error).len(), 1, "{problems:?}");
+    assert_eq!(sequence(&program, "S").len(), 5);
+    let x = crate::xpath::XPath::unresolvable("f()", "XPath 'f()': unknown function 'f()'");
+    let err = x
+        .evaluate_string(&crate::xpath::EmptyDom, &crate::xpath::NoContext, 0)
+        .unwrap_err();
+    assert_eq!(err.to_string(), "XPath 'f()': unknown function 'f()'");
+}

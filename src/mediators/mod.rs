@@ -240,6 +240,21 @@ pub fn xpath(c: &mut impl Compile, text: &str, el: &Element, at: &Origin) -> Opt
     }
     match crate::xpath::compile(text, &el.ns_scope) {
         Ok(x) => Some(Arc::new(Expr::new(x))),
+        // Names Jaxen resolves only when it evaluates: Synapse deploys the expression, and every
+        // evaluation fails (a fault where the mediator faults on a failed expression).
+        Err(e) if e.kind.found_at_evaluation() => {
+            c.warn(
+                at,
+                format!(
+                    "XPath '{text}': {} (at offset {}): deployed as Synapse does, and every evaluation of it fails",
+                    e.kind, e.offset
+                ),
+            );
+            let why = format!("XPath '{text}': {}", e.kind);
+            Some(Arc::new(Expr::new(crate::xpath::XPath::unresolvable(
+                text, &why,
+            ))))
+        }
         Err(e) => {
             c.error(
                 at,

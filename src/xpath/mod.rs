@@ -156,12 +156,18 @@ pub enum EvalError {
     /// `eval.rs`): the expression grows faster than the document.
     #[error("the expression needs more work than allowed for this document")]
     Budget,
+    /// A name the expression uses that nothing defines (a function, a prefix, a variable):
+    /// Jaxen resolves these when it evaluates, so Synapse deploys the expression and fails here.
+    #[error("{0}")]
+    Unresolvable(String),
 }
 
 /// A compiled expression. Cheap to evaluate, immutable, `Send + Sync`.
 #[derive(Debug, Clone)]
 pub struct XPath {
     source: Box<str>,
+    /// Why every evaluation fails ([`XPath::unresolvable`]).
+    fails: Option<Box<str>>,
     expr: ast::Expr,
     reads_content: bool,
     simple: Option<SimplePath>,
@@ -174,13 +180,47 @@ pub fn compile(expr: &str, namespaces: &[(String, String)]) -> Result<XPath, Com
     let e = parser::parse(expr, namespaces)?;
     Ok(XPath {
         source: expr.into(),
+        fails: None,
         reads_content: classify::reads_content(&e),
         simple: classify::simple_path(&e),
         expr: e,
     })
 }
 
+impl CompileErrorKind {
+    /// Whether Jaxen (Synapse's XPath engine) only finds this when it evaluates: a function,
+    /// namespace prefix or variable it cannot resolve, a function called with the wrong number
+    /// of arguments. Syntax errors it finds when the expression is built.
+    pub fn found_at_evaluation(&self) -> bool {
+        matches!(
+            self,
+            CompileErrorKind::UnknownFunction(_)
+                | CompileErrorKind::UnknownPrefix(_)
+                | CompileErrorKind::UnknownVariable(_)
+                | CompileErrorKind::Arity { .. }
+        )
+    }
+}
+
 impl XPath {
+    /// An expression that deploys but fails every evaluation with `why`, as Synapse's do when
+    /// Jaxen cannot resolve a name in them ([`CompileErrorKind::found_at_evaluation`]).
+    pub fn unresolvable(source: &str, why: &str) -> XPath {
+        let mut x = compile("''", &[]).expect("a literal compiles");
+        x.source = source.into();
+        x.fails = Some(why.into());
+        x.reads_content = false;
+        x.simple = None;
+        x
+    }
+
+    fn check_resolved(&self) -> Result<(), EvalError> {
+        match &self.fails {
+            Some(why) => Err(EvalError::Unresolvable(why.to_string())),
+            None => Ok(()),
+        }
+    }
+
     /// Same as [`compile`].
     pub fn compile(expr: &str, namespaces: &[(String, String)]) -> Result<XPath, CompileError> {
         compile(expr, namespaces)
@@ -222,6 +262,7 @@ impl XPath {
         pos: usize,
         size: usize,
     ) -> Result<Value, EvalError> {
+        self.check_resolved()?;
         let metered = eval::Metered::new(dom);
         let ev = eval::Ev {
             dom: &metered,
@@ -266,6 +307,7 @@ impl XPath {
         ctx: &dyn XPathContext,
         context_node: NodeId,
     ) -> Result<bool, EvalError> {
+        self.check_resolved()?;
         let metered = eval::Metered::new(dom);
         let ev = eval::Ev {
             dom: &metered,
@@ -291,6 +333,7 @@ impl XPath {
         ctx: &dyn XPathContext,
         context_node: NodeId,
     ) -> Result<Vec<NodeId>, EvalError> {
+        self.check_resolved()?;
         let metered = eval::Metered::new(dom);
         let ev = eval::Ev {
             dom: &metered,
