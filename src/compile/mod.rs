@@ -475,21 +475,21 @@ impl Compiler<'_> {
         }
     }
 
-    /// True when `key` is a registry path (`conf:`/`gov:`/`local:` or a `/`-path) that names
-    /// neither a local entry nor an existing resource: such a reference faults at run time, as in
-    /// WSO2, and deploys once the resource appears (the file is recorded as a dependency). A bare
-    /// name that resolves to nothing stays a deployment error: it is almost always a typo of a
-    /// sequence or endpoint name, and `mint check` should say so.
+    /// True when `key` names neither a local entry nor an existing registry resource (nor, as
+    /// the callers check first, a deployed sequence or endpoint): such a reference deploys and
+    /// faults at run time, as in WSO2 (wso2/micro-integrator `Soap11FaultDetailAsElementTestCase`
+    /// sends to `nonExistentEndpoint` and expects its fault sequence), and works once the resource
+    /// appears (the file is recorded as a dependency). The callers warn, so `mint check --strict`
+    /// still catches a typo.
     fn registry_missing(&mut self, key: &str, _origin: &Origin) -> bool {
         if self.local_entries.contains_key(key) {
             return false;
         }
-        let path_like = key.contains(':') || key.contains('/');
         match self.registry.resolve(key) {
             Ok(path) => {
                 let missing = !self.registry.exists(&path);
                 self.registry_deps.push(path);
-                missing && path_like
+                missing
             }
             Err(_) => false,
         }

@@ -76,9 +76,18 @@ impl Mediate for MakeFault {
                 "node" => f.node = Some(e.text().trim().to_string()),
                 "role" => f.role = Some(e.text().trim().to_string()).filter(|r| !r.is_empty()),
                 "detail" => {
-                    f.detail = value(c, e, &co).or_else(|| match e.elements().next() {
-                        Some(x) => Some(Value::Xml(super::format_xml(x))),
-                        None => Some(Value::Literal(e.text().trim().to_string())),
+                    // Every child element, as Synapse's FaultMediator adds each as a detail
+                    // entry (a clone of the artifact's element: an unprefixed one keeps the
+                    // artifact's default namespace, usually Synapse's own).
+                    f.detail = value(c, e, &co).or_else(|| {
+                        if e.elements().next().is_none() {
+                            return Some(Value::Literal(e.text().trim().to_string()));
+                        }
+                        let xml: String = e
+                            .elements()
+                            .map(super::format_xml_with_default_ns)
+                            .collect();
+                        Some(Value::Xml(xml))
                     })
                 }
                 "description" => {}
@@ -141,11 +150,22 @@ async fn make_fault(rt: &impl Runtime, ctx: &mut MessageContext, f: &MakeFault) 
         None => format!("<Exception>{}</Exception>", escape_text(&reason)),
         Some(v) => {
             let env = v.namespace();
-            // The fault code's prefix: the envelope's own when it names the SOAP namespace.
-            let (qname, decl) = if code_ns == env || code_ns.is_empty() && code_prefix.is_empty() {
+            // The fault code keeps the prefix it was written with, declared where it is not the
+            // envelope's own (Axiom's `setText(QName)` as Synapse calls it); without a prefix, the
+            // envelope's when it names the SOAP namespace.
+            let (qname, decl) = if code_prefix.is_empty() && (code_ns == env || code_ns.is_empty())
+                || code_prefix == "soapenv" && (code_ns == env || code_ns.is_empty())
+            {
                 (format!("soapenv:{code_local}"), String::new())
-            } else if code_prefix.is_empty() {
-                (code_local.clone(), String::new())
+            } else if code_prefix.is_empty() || code_ns.is_empty() {
+                (
+                    if code_prefix.is_empty() {
+                        code_local.clone()
+                    } else {
+                        format!("{code_prefix}:{code_local}")
+                    },
+                    String::new(),
+                )
             } else {
                 (
                     format!("{code_prefix}:{code_local}"),

@@ -410,6 +410,35 @@ pub fn strip_indentation(xml: &str) -> String {
 /// An inline XML template as text: the element's source, with the namespace declarations it
 /// inherits from the artifact (except Synapse's own default namespace, which WSO2 does not put into
 /// payloads) added to its start tag when its text uses them.
+/// [`format_xml`], and an unprefixed element that declares no default namespace of its own
+/// keeps the one in scope in the artifact (`xmlns="http://ws.apache.org/ns/synapse"` in most):
+/// what Axiom writes for a clone of the artifact's element, where Synapse uses one as is.
+pub fn format_xml_with_default_ns(el: &Element) -> String {
+    let xml = format_xml(el);
+    let default = el
+        .ns_scope
+        .iter()
+        .rev()
+        .find(|(p, _)| p.is_empty())
+        .map(|(_, u)| u.as_str())
+        .unwrap_or_default();
+    let head_end = xml.find('>').unwrap_or(xml.len());
+    let unprefixed = !el.qname().contains(':');
+    if default.is_empty() || !unprefixed || xml[..head_end].contains("xmlns=") {
+        return xml;
+    }
+    let name_end = xml[1..]
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .map(|i| i + 1)
+        .unwrap_or(xml.len());
+    format!(
+        "{} xmlns=\"{}\"{}",
+        &xml[..name_end],
+        crate::xml::escape_attr(default),
+        &xml[name_end..]
+    )
+}
+
 pub fn format_xml(el: &Element) -> String {
     let src = el.source.trim();
     let mut extra = String::new();
