@@ -386,7 +386,12 @@ pub(super) fn local_entry(ctx: &mut Reader<'_>, el: &Element) -> Option<LocalEnt
     let value = if let Some(src) = el.attr("src") {
         LocalEntryValue::Src(src.to_string())
     } else {
-        let mut elements = el.elements();
+        // `<description>` is the entry's metadata, not its value (Synapse's
+        // `EntryFactory`), so a text entry may carry one (WSO2's ValidateJSONSchemaTestCase:
+        // a JSON Schema in CDATA, then `<description/>`).
+        let mut elements = el
+            .elements()
+            .filter(|e| !super::is_synapse(e, "description"));
         match elements.next() {
             Some(first) => {
                 if let Some(extra) = elements.next() {

@@ -544,6 +544,15 @@ fn local_entries() {
             "xml",
         ),
         ("<localEntry key=\"k\" src=\"file:a.xml\"/>", "src"),
+        // `<description>` is metadata: the value is the text (WSO2's ValidateJSONSchemaTestCase).
+        (
+            "<localEntry key=\"k\"><![CDATA[{\"a\":1}]]><description/></localEntry>",
+            "json",
+        ),
+        (
+            "<localEntry key=\"k\"><description>d</description><x:y xmlns:x=\"urn:x\">1</x:y></localEntry>",
+            "xml",
+        ),
     ];
     for (xml, what) in cases {
         let (artifacts, problems) = parse(ArtifactDir::LocalEntries, xml);
@@ -553,6 +562,7 @@ fn local_entries() {
         match (&entry.value, what) {
             (LocalEntryValue::Text(t), "text") => assert_eq!(t, "a & b"),
             (LocalEntryValue::Text(t), "cdata") => assert_eq!(t, "<not-xml/>"),
+            (LocalEntryValue::Text(t), "json") => assert_eq!(t, "{\"a\":1}"),
             (LocalEntryValue::Xml(el), "xml") => {
                 assert_eq!(
                     (el.ns.as_str(), el.source.as_str()),
