@@ -238,7 +238,7 @@ impl Mediate for PayloadFactory {
             None => Format::Inline(match media {
                 Media::Xml => match format_el.elements().next() {
                     Some(first) => super::strip_indentation(
-                        &super::edit::without_empty_default_ns(&super::format_xml(first)),
+                        &super::edit::without_empty_default_ns(&super::format_xml_with_default_ns(first)),
                     ),
                     None => format_el.text(),
                 },
