@@ -410,9 +410,10 @@ pub fn strip_indentation(xml: &str) -> String {
 /// An inline XML template as text: the element's source, with the namespace declarations it
 /// inherits from the artifact (except Synapse's own default namespace, which WSO2 does not put into
 /// payloads) added to its start tag when its text uses them.
-/// [`format_xml`], and an unprefixed element that declares no default namespace of its own
-/// keeps the one in scope in the artifact (`xmlns="http://ws.apache.org/ns/synapse"` in most):
-/// what Axiom writes for a clone of the artifact's element, where Synapse uses one as is.
+/// [`format_xml`], and unprefixed elements that rely on the default namespace in scope in the
+/// artifact keep it (`xmlns="http://ws.apache.org/ns/synapse"` in most, declared on the top
+/// element): what Axiom writes for a clone of the artifact's element, where Synapse uses one as
+/// is.
 pub fn format_xml_with_default_ns(el: &Element) -> String {
     let xml = format_xml(el);
     let default = el
@@ -423,8 +424,7 @@ pub fn format_xml_with_default_ns(el: &Element) -> String {
         .map(|(_, u)| u.as_str())
         .unwrap_or_default();
     let head_end = xml.find('>').unwrap_or(xml.len());
-    let unprefixed = !el.qname().contains(':');
-    if default.is_empty() || !unprefixed || xml[..head_end].contains("xmlns=") {
+    if default.is_empty() || xml[..head_end].contains("xmlns=") || !uses_default_ns(el, default) {
         return xml;
     }
     let name_end = xml[1..]
@@ -437,6 +437,13 @@ pub fn format_xml_with_default_ns(el: &Element) -> String {
         crate::xml::escape_attr(default),
         &xml[name_end..]
     )
+}
+
+/// Whether `el` or an element below it is unprefixed and in namespace `default` (so it relies
+/// on the default namespace declared outside it).
+fn uses_default_ns(el: &Element, default: &str) -> bool {
+    (!el.qname().contains(':') && el.ns == default)
+        || el.elements().any(|c| uses_default_ns(c, default))
 }
 
 pub fn format_xml(el: &Element) -> String {
