@@ -135,7 +135,7 @@ fn every_mediator_is_read_into_its_compiled_form() {
     let r = program.named_sequences["r"];
     assert!(matches!(
         &m[9],
-        Mediator::Send(s) if s.receive == Some(r) && s.endpoint.is_some_and(|e| program.endpoints[e].name.is_empty() || e != ep)
+        Mediator::Send(s) if matches!(s.receive.as_deref(), Some(crate::mediators::sequence::Sequence::Named(x)) if *x == r) && s.endpoint.is_some_and(|e| program.endpoints[e].name.is_empty() || e != ep)
     ));
     assert!(matches!(&m[10], Mediator::PropertyGroup(g) if g.0.len() == 1));
     assert!(matches!(&m[11], Mediator::Respond(_)));

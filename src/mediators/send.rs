@@ -11,15 +11,16 @@
 use super::{Compile, Detached, Flow, Mediate, Runtime};
 use crate::diag::Origin;
 use crate::error::Result;
-use crate::message::{EpId, MessageContext, SeqId};
+use crate::message::{EpId, MessageContext};
 use crate::synapse::model::Element;
 use crate::synapse::parse::is_synapse;
 
 #[derive(Debug, Clone)]
 pub struct Send {
     pub endpoint: Option<EpId>,
-    /// `receive="seqKey"`: where the response goes instead of the out sequence.
-    pub receive: Option<SeqId>,
+    /// `receive="seqKey"` (or `receive="{expression}"`, evaluated when the message is sent, as
+    /// Synapse's SendMediator does): where the response goes instead of the out sequence.
+    pub receive: Option<Box<super::sequence::Sequence>>,
 }
 
 /// The one `<endpoint>` child of send/call, compiled (an extra one is an error).
@@ -38,7 +39,16 @@ pub(super) fn endpoint_child(c: &mut impl Compile, el: &Element, at: &Origin) ->
 impl Mediate for Send {
     fn compile(c: &mut impl Compile, el: &Element, at: &Origin) -> Option<Self> {
         let endpoint = endpoint_child(c, el, at);
-        let receive = el.attr("receive").and_then(|k| c.sequence_key(k, at));
+        let receive = match el.attr("receive").map(str::trim) {
+            Some(key) if key.starts_with('{') && key.ends_with('}') => {
+                let v = super::dynamic_value(c, key, el, at);
+                Some(Box::new(super::sequence::Sequence::Computed(Box::new(v))))
+            }
+            Some(key) => c
+                .sequence_key(key, at)
+                .map(|id| Box::new(super::sequence::Sequence::Named(id))),
+            None => None,
+        };
         Some(Send { endpoint, receive })
     }
 
@@ -47,22 +57,24 @@ impl Mediate for Send {
             ctx.responded = true;
             return Ok(Flow::Stop);
         }
+        let receive = match self.receive.as_deref() {
+            None => None,
+            Some(super::sequence::Sequence::Named(id)) => Some(*id),
+            // Boxed, with everything after it, and built outside this frame: nested sends'
+            // frames stay as small as before.
+            Some(super::sequence::Sequence::Computed(key)) => {
+                return self.receiving(rt, ctx, key).await;
+            }
+        };
         // A proxy's `<send/>` without an endpoint goes to the proxy's target endpoint.
-        let endpoint = self.endpoint.or(if ctx.is_response {
-            None
-        } else {
-            ctx.target_endpoint
-        });
+        let endpoint = endpoint_of(self, ctx);
         if !ctx.is_response && ctx.controls {
             let out_only = ctx.prop_true("OUT_ONLY");
             if out_only || ctx.axis2_true("FORCE_SC_ACCEPTED") {
                 let job = if out_only {
                     Detached::Call { endpoint }
                 } else {
-                    Detached::Send {
-                        endpoint,
-                        receive: self.receive,
-                    }
+                    Detached::Send { endpoint, receive }
                 };
                 // Boxed: this future sits in every nested send's frame otherwise.
                 Box::pin(detach(rt, ctx, job)).await?;
@@ -70,7 +82,54 @@ impl Mediate for Send {
                 return Ok(Flow::Stop);
             }
         }
-        rt.send(ctx, endpoint, self.receive).await;
+        rt.send(ctx, endpoint, receive).await;
+        Ok(Flow::Stop)
+    }
+}
+
+/// The endpoint a `send` goes to: its own, else (in the in-flow) the proxy's target endpoint.
+fn endpoint_of(send: &Send, ctx: &MessageContext) -> Option<EpId> {
+    send.endpoint.or(if ctx.is_response {
+        None
+    } else {
+        ctx.target_endpoint
+    })
+}
+
+impl Send {
+    #[inline(never)]
+    fn receiving<'a>(
+        &'a self,
+        rt: &'a impl Runtime,
+        ctx: &'a mut MessageContext,
+        key: &'a crate::message::Value,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Flow>> + 'a>> {
+        let endpoint = endpoint_of(self, ctx);
+        Box::pin(self.send_receiving(rt, ctx, endpoint, key))
+    }
+
+    /// `receive="{expression}"`: the sequence named for this message, then the send.
+    async fn send_receiving(
+        &self,
+        rt: &impl Runtime,
+        ctx: &mut MessageContext,
+        endpoint: Option<EpId>,
+        key: &crate::message::Value,
+    ) -> Result<Flow> {
+        let receive = Some(super::sequence::named(rt, ctx, key).await?);
+        if !ctx.is_response && ctx.controls {
+            let out_only = ctx.prop_true("OUT_ONLY");
+            if out_only || ctx.axis2_true("FORCE_SC_ACCEPTED") {
+                let job = if out_only {
+                    Detached::Call { endpoint }
+                } else {
+                    Detached::Send { endpoint, receive }
+                };
+                detach(rt, ctx, job).await?;
+                return Ok(Flow::Stop);
+            }
+        }
+        rt.send(ctx, endpoint, receive).await;
         Ok(Flow::Stop)
     }
 }

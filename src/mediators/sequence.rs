@@ -43,7 +43,7 @@ impl Mediate for Sequence {
 }
 
 /// The deployed sequence an expression names for this message.
-async fn named(rt: &impl Runtime, ctx: &mut MessageContext, key: &Value) -> Result<SeqId> {
+pub(super) async fn named(rt: &impl Runtime, ctx: &mut MessageContext, key: &Value) -> Result<SeqId> {
     let name = rt.eval(ctx, key).await?;
     rt.named_sequence(name.trim())
         .ok_or_else(|| Error::mediation(format!("Sequence named {} cannot be found", name.trim())))
