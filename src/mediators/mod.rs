@@ -427,16 +427,18 @@ pub fn format_xml_with_default_ns(el: &Element) -> String {
     if default.is_empty() || xml[..head_end].contains("xmlns=") || !uses_default_ns(el, default) {
         return xml;
     }
-    let name_end = xml[1..]
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+    let decl = format!(" xmlns=\"{}\"", crate::xml::escape_attr(default));
+    after_element_name(&xml, &decl)
+}
+
+/// `xml` with `extra` inserted right after the element name of its start tag.
+fn after_element_name(xml: &str, extra: &str) -> String {
+    let name_end = xml
+        .get(1..)
+        .and_then(|t| t.find(|c: char| c.is_whitespace() || c == '>' || c == '/'))
         .map(|i| i + 1)
         .unwrap_or(xml.len());
-    format!(
-        "{} xmlns=\"{}\"{}",
-        &xml[..name_end],
-        crate::xml::escape_attr(default),
-        &xml[name_end..]
-    )
+    format!("{}{}{}", &xml[..name_end], extra, &xml[name_end..])
 }
 
 /// Whether `el` or an element below it is unprefixed and in namespace `default` (so it relies
@@ -469,12 +471,7 @@ pub fn format_xml(el: &Element) -> String {
     if extra.is_empty() {
         return src.to_string();
     }
-    // Insert after the element name in the start tag.
-    let name_end = src[1..]
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-        .map(|i| i + 1)
-        .unwrap_or(src.len());
-    format!("{}{}{}", &src[..name_end], extra, &src[name_end..])
+    after_element_name(src, &extra)
 }
 
 /// Inline XML as a value (a property's or header's element): the element as WSO2 holds it, an

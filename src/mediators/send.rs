@@ -68,23 +68,33 @@ impl Mediate for Send {
         };
         // A proxy's `<send/>` without an endpoint goes to the proxy's target endpoint.
         let endpoint = endpoint_of(self, ctx);
-        if !ctx.is_response && ctx.controls {
-            let out_only = ctx.prop_true("OUT_ONLY");
-            if out_only || ctx.axis2_true("FORCE_SC_ACCEPTED") {
-                let job = if out_only {
-                    Detached::Call { endpoint }
-                } else {
-                    Detached::Send { endpoint, receive }
-                };
-                // Boxed: this future sits in every nested send's frame otherwise.
-                Box::pin(detach(rt, ctx, job)).await?;
-                // The client's answer: 202 (nothing responded).
-                return Ok(Flow::Stop);
-            }
+        if let Some(job) = detached_job(ctx, endpoint, receive) {
+            // Boxed: this future sits in every nested send's frame otherwise.
+            Box::pin(detach(rt, ctx, job)).await?;
+            // The client's answer: 202 (nothing responded).
+            return Ok(Flow::Stop);
         }
         rt.send(ctx, endpoint, receive).await;
         Ok(Flow::Stop)
     }
+}
+
+/// The work left running after the flow when `OUT_ONLY` (the backend only) or
+/// `FORCE_SC_ACCEPTED` (the exchange and the response's sequence) is set in the in-flow; `None`
+/// for a plain send.
+fn detached_job(
+    ctx: &MessageContext,
+    endpoint: Option<EpId>,
+    receive: Option<crate::message::SeqId>,
+) -> Option<Detached> {
+    if ctx.is_response || !ctx.controls {
+        return None;
+    }
+    if ctx.prop_true("OUT_ONLY") {
+        return Some(Detached::Call { endpoint });
+    }
+    ctx.axis2_true("FORCE_SC_ACCEPTED")
+        .then_some(Detached::Send { endpoint, receive })
 }
 
 /// The endpoint a `send` goes to: its own, else (in the in-flow) the proxy's target endpoint.
@@ -117,17 +127,9 @@ impl Send {
         key: &crate::message::Value,
     ) -> Result<Flow> {
         let receive = Some(super::sequence::named(rt, ctx, key).await?);
-        if !ctx.is_response && ctx.controls {
-            let out_only = ctx.prop_true("OUT_ONLY");
-            if out_only || ctx.axis2_true("FORCE_SC_ACCEPTED") {
-                let job = if out_only {
-                    Detached::Call { endpoint }
-                } else {
-                    Detached::Send { endpoint, receive }
-                };
-                detach(rt, ctx, job).await?;
-                return Ok(Flow::Stop);
-            }
+        if let Some(job) = detached_job(ctx, endpoint, receive) {
+            detach(rt, ctx, job).await?;
+            return Ok(Flow::Stop);
         }
         rt.send(ctx, endpoint, receive).await;
         Ok(Flow::Stop)
