@@ -312,6 +312,46 @@ impl Link {
     }
 }
 
+/// The headers of a persistent `SEND` of a stored message to the store's queue, with `extra`
+/// (its receipt, or the transaction it belongs to).
+fn send_headers(c: &JmsConfig, extra: (&str, &str)) -> Vec<(String, String)> {
+    vec![
+        (
+            "destination".to_string(),
+            format!("/queue/{}", escape(&c.queue)),
+        ),
+        ("persistent".to_string(), "true".to_string()),
+        ("content-type".to_string(), "application/json".to_string()),
+        (extra.0.to_string(), extra.1.to_string()),
+    ]
+}
+
+/// Reads until the broker's `RECEIPT` for `receipt`; the subscription's message may come first
+/// and is kept in `early` for the next read.
+fn await_receipt(link: &mut Link, receipt: &str, early: &mut Option<Frame>) -> Result<(), String> {
+    link.set_wait(ANSWER)?;
+    loop {
+        let f = link.read()?.ok_or("no receipt from the broker in time")?;
+        match f.command.as_str() {
+            "RECEIPT" if f.header("receipt-id") == Some(receipt) => return Ok(()),
+            "MESSAGE" => *early = Some(f),
+            _ => {}
+        }
+    }
+}
+
+impl Jms {
+    /// A message that arrived while a send waited for its receipt: held for the next read (the
+    /// send succeeded whatever becomes of it).
+    fn keep_early(&mut self, early: Option<Frame>) {
+        if let Some(f) = early {
+            if let Err(e) = self.take(f) {
+                tracing::warn!(queue = %self.config.queue, error = %e, "a message received while sending");
+            }
+        }
+    }
+}
+
 impl Backend for Jms {
     fn put(&mut self, message: StoredMessage) -> Result<(), String> {
         let body = message.to_json();
@@ -321,33 +361,11 @@ impl Backend for Jms {
             early = None;
             link.receipts += 1;
             let receipt = format!("mint-{}", link.receipts);
-            let headers = vec![
-                (
-                    "destination".to_string(),
-                    format!("/queue/{}", escape(&c.queue)),
-                ),
-                ("persistent".to_string(), "true".to_string()),
-                ("content-type".to_string(), "application/json".to_string()),
-                ("receipt".to_string(), receipt.clone()),
-            ];
+            let headers = send_headers(c, ("receipt", &receipt));
             link.send("SEND", &headers, body.as_bytes())?;
-            link.set_wait(ANSWER)?;
-            loop {
-                let f = link.read()?.ok_or("no receipt from the broker in time")?;
-                match f.command.as_str() {
-                    "RECEIPT" if f.header("receipt-id") == Some(receipt.as_str()) => return Ok(()),
-                    // The subscription's message may come first: kept for the next read.
-                    "MESSAGE" => early = Some(f),
-                    _ => {}
-                }
-            }
+            await_receipt(link, &receipt, &mut early)
         });
-        if let Some(f) = early {
-            // The send succeeded whatever becomes of this message.
-            if let Err(e) = self.take(f) {
-                tracing::warn!(queue = %self.config.queue, error = %e, "a message received while sending");
-            }
-        }
+        self.keep_early(early);
         result
     }
 
@@ -363,15 +381,7 @@ impl Backend for Jms {
             let receipt = format!("mint-{}", link.receipts);
             link.send("BEGIN", &[("transaction".to_string(), tx.clone())], b"")?;
             for body in &bodies {
-                let headers = vec![
-                    (
-                        "destination".to_string(),
-                        format!("/queue/{}", escape(&c.queue)),
-                    ),
-                    ("persistent".to_string(), "true".to_string()),
-                    ("content-type".to_string(), "application/json".to_string()),
-                    ("transaction".to_string(), tx.clone()),
-                ];
+                let headers = send_headers(c, ("transaction", &tx));
                 link.send("SEND", &headers, body.as_bytes())?;
             }
             link.send(
@@ -382,21 +392,9 @@ impl Backend for Jms {
                 ],
                 b"",
             )?;
-            link.set_wait(ANSWER)?;
-            loop {
-                let f = link.read()?.ok_or("no receipt from the broker in time")?;
-                match f.command.as_str() {
-                    "RECEIPT" if f.header("receipt-id") == Some(receipt.as_str()) => return Ok(()),
-                    "MESSAGE" => early = Some(f),
-                    _ => {}
-                }
-            }
+            await_receipt(link, &receipt, &mut early)
         });
-        if let Some(f) = early {
-            if let Err(e) = self.take(f) {
-                tracing::warn!(queue = %self.config.queue, error = %e, "a message received while sending");
-            }
-        }
+        self.keep_early(early);
         result
     }
 
