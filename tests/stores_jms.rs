@@ -7,36 +7,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::TcpListener;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use common::activemq::ActiveMq;
 use common::*;
-
-/// A backend on `port` (0: any) that reports each request and answers 200 `<ok/>`.
-fn backend(port: u16) -> (u16, mpsc::Receiver<Received>) {
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                while let Some(req) = read_request(&stream) {
-                    let _ = tx.send(req);
-                    let ok = "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 5\r\n\r\n<ok/>";
-                    if stream.write_all(ok.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, rx)
-}
 
 fn endpoint(port: u16) -> String {
     format!(
@@ -53,7 +28,7 @@ fn order(n: usize) -> String {
 #[test]
 fn jms_messages_are_forwarded_in_order_and_survive_a_crash_of_mint_mid_delivery() {
     let broker = ActiveMq::start();
-    let (port, requests) = backend(0);
+    let (port, requests) = ok_backend(0);
     let mut mi = Mi::new("jms");
     // A JMS store as MI users write it for ActiveMQ; `mint.stomp.port` says where its STOMP
     // connector listens (61613 by default).
@@ -132,7 +107,7 @@ fn jms_messages_are_forwarded_in_order_and_survive_a_crash_of_mint_mid_delivery(
         mi.log_text()
     );
     mi.kill();
-    let (_, requests) = backend(dead);
+    let (_, requests) = ok_backend(dead);
     mi.start();
     for n in 4..=5 {
         let req = requests

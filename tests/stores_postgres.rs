@@ -16,29 +16,6 @@ use std::time::Duration;
 use common::postgres::Postgres;
 use common::*;
 
-/// A backend that reports each request and answers 200 `<ok/>`.
-fn backend() -> (u16, mpsc::Receiver<Received>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                while let Some(req) = read_request(&stream) {
-                    let _ = tx.send(req);
-                    let ok = "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 5\r\n\r\n<ok/>";
-                    if stream.write_all(ok.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, rx)
-}
-
 fn store(pg: &Postgres) -> String {
     format!(
         r#"<messageStore xmlns="http://ws.apache.org/ns/synapse" name="Orders" class="org.apache.synapse.message.store.impl.jdbc.JDBCMessageStore">
@@ -82,7 +59,7 @@ fn order(n: usize) -> String {
 #[test]
 fn stored_messages_survive_a_crash_of_mint_and_are_forwarded_in_order_after_it() {
     let pg = Postgres::start();
-    let (port, requests) = backend();
+    let (port, requests) = ok_backend(0);
     let mut mi = Mi::new("pg-crash");
     mi.deploy(&store(&pg)).deploy(PROXY);
     mi.start();
@@ -136,7 +113,7 @@ fn stored_messages_survive_a_crash_of_mint_and_are_forwarded_in_order_after_it()
 #[test]
 fn a_database_that_is_down_makes_the_store_fault_and_is_used_again_when_it_is_back() {
     let mut pg = Postgres::start();
-    let (port, requests) = backend();
+    let (port, requests) = ok_backend(0);
     let mut mi = Mi::new("pg-down");
     mi.deploy(&store(&pg)).deploy(PROXY);
     for a in processor(port) {
@@ -180,7 +157,7 @@ fn rows_mint_cannot_read_are_left_alone_and_skipped() {
     let pg = Postgres::start();
     pg.psql("CREATE TABLE jdbc_message_store (indexId BIGSERIAL PRIMARY KEY, msg_id VARCHAR(200) NOT NULL, message BYTEA NOT NULL)");
     pg.psql("INSERT INTO jdbc_message_store (msg_id, message) VALUES ('from-mi', '\\xaced0005')");
-    let (port, requests) = backend();
+    let (port, requests) = ok_backend(0);
     let mut mi = Mi::new("pg-foreign");
     mi.deploy(&store(&pg)).deploy(PROXY);
     for a in processor(port) {

@@ -8,36 +8,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::TcpListener;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use common::rabbitmq::Rabbit;
 use common::*;
-
-/// A backend on `port` (0: any) that reports each request and answers 200 `<ok/>`.
-fn backend(port: u16) -> (u16, mpsc::Receiver<Received>) {
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                while let Some(req) = read_request(&stream) {
-                    let _ = tx.send(req);
-                    let ok = "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 5\r\n\r\n<ok/>";
-                    if stream.write_all(ok.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, rx)
-}
 
 fn home(mi: &Mi, broker: &Rabbit, backend: u16) {
     mi.deploy(&format!(
@@ -80,7 +55,7 @@ fn order(n: usize) -> String {
 #[test]
 fn messages_are_forwarded_in_order_and_survive_a_crash_of_mint_mid_delivery() {
     let broker = Rabbit::start();
-    let (port, requests) = backend(0);
+    let (port, requests) = ok_backend(0);
     let mut mi = Mi::new("rabbit-order");
     home(&mi, &broker, port);
     mi.start();
@@ -139,7 +114,7 @@ fn messages_are_forwarded_in_order_and_survive_a_crash_of_mint_mid_delivery() {
     );
     // mint dies mid-delivery; the backend comes back; mint restarts.
     mi.kill();
-    let (_, requests) = backend(dead);
+    let (_, requests) = ok_backend(dead);
     mi.start();
     for n in 4..=5 {
         let req = requests
@@ -153,7 +128,7 @@ fn messages_are_forwarded_in_order_and_survive_a_crash_of_mint_mid_delivery() {
 #[test]
 fn a_broker_that_is_down_makes_the_store_fault_and_is_used_again_when_it_is_back() {
     let mut broker = Rabbit::start();
-    let (port, requests) = backend(0);
+    let (port, requests) = ok_backend(0);
     let mut mi = Mi::new("rabbit-down");
     home(&mi, &broker, port);
     mi.start();

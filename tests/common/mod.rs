@@ -607,3 +607,27 @@ pub fn select_ns(xml: &str, expr: &str, namespaces: &[(&str, &str)]) -> Vec<Stri
         other => panic!("{expr} is not a node-set: {other:?}"),
     }
 }
+
+/// A backend on 127.0.0.1:`port` (0: any free port) that reports each request and answers 200
+/// `<ok/>`; the port it listens on. (Store tests restart mint against the same backend port.)
+pub fn ok_backend(port: u16) -> (u16, std::sync::mpsc::Receiver<Received>) {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                while let Some(req) = read_request(&stream) {
+                    let _ = tx.send(req);
+                    let ok = "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 5\r\n\r\n<ok/>";
+                    if stream.write_all(ok.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, rx)
+}
