@@ -1002,6 +1002,7 @@ fn faulting_rig(with: &[&str], seq: &str, settings: Settings) -> Rig {
     Rig::with_settings(&files, settings)
 }
 
+mod enrich_json;
 mod expressions;
 mod formats;
 mod validate;

@@ -30,7 +30,11 @@ enum PathOut<'a> {
 /// Evaluates a path from the root (`$`) or from `cur` (`@`), then its function.
 fn path_value<'a>(expr: &PathExpr, root: &'a Value, cur: &'a Value) -> Option<PathOut<'a>> {
     let start = if expr.root { root } else { cur };
-    let matches = select(&expr.steps, root, start).ok()?;
+    let matches: Vec<Cow<'a, Value>> = select(&expr.steps, root, (start, ()))
+        .ok()?
+        .into_iter()
+        .map(|(v, ())| v)
+        .collect();
     let out = if expr.is_definite() {
         PathOut::One(matches.into_iter().next()?)
     } else {
@@ -50,23 +54,68 @@ fn path_value<'a>(expr: &PathExpr, root: &'a Value, cur: &'a Value) -> Option<Pa
     }
 }
 
-fn select<'a>(
+/// What a match carries besides its value: nothing when evaluating, its location when locating
+/// the matches to change them (Jayway's `set` / `delete`).
+trait Trail: Clone {
+    /// A name list as the last step yields one merged object (reading), or each member
+    /// (locating).
+    const MERGES_NAMES: bool;
+    /// The trail one member further.
+    fn to(&self, member: impl FnOnce() -> Member) -> Self;
+}
+
+impl Trail for () {
+    const MERGES_NAMES: bool = true;
+    fn to(&self, _: impl FnOnce() -> Member) {}
+}
+
+impl Trail for Vec<Member> {
+    const MERGES_NAMES: bool = false;
+    fn to(&self, member: impl FnOnce() -> Member) -> Vec<Member> {
+        let mut at = Vec::with_capacity(self.len() + 1);
+        at.extend_from_slice(self);
+        at.push(member());
+        at
+    }
+}
+
+/// One step from a container to what it holds: an object's key or an array's index.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Member {
+    Key(String),
+    Index(usize),
+}
+
+/// Where the matches of a path from the root are, in Jayway's order; None when Jayway
+/// refuses the path (a definite step meets a missing or mistyped node).
+pub(super) fn locate(expr: &PathExpr, root: &Value) -> Option<Vec<Vec<Member>>> {
+    let matches = select(&expr.steps, root, (root, Vec::new())).ok()?;
+    Some(matches.into_iter().map(|(_, at)| at).collect())
+}
+
+type Found<'a, T> = Vec<(Cow<'a, Value>, T)>;
+
+fn select<'a, T: Trail>(
     steps: &[Step],
     root: &'a Value,
-    start: &'a Value,
-) -> Result<Vec<Cow<'a, Value>>, Refused> {
-    let mut cur: Vec<Cow<'a, Value>> = vec![Cow::Borrowed(start)];
+    start: (&'a Value, T),
+) -> Result<Found<'a, T>, Refused> {
+    let mut cur: Found<'a, T> = vec![(Cow::Borrowed(start.0), start.1)];
     let mut upstream_definite = true;
     for (i, step) in steps.iter().enumerate() {
         let leaf = i + 1 == steps.len();
         let mut next = Vec::new();
-        for node in &cur {
+        for (node, at) in &cur {
             match node {
-                Cow::Borrowed(v) => apply(step, v, leaf, upstream_definite, root, &mut next)?,
+                Cow::Borrowed(v) => apply(step, v, at, leaf, upstream_definite, root, &mut next)?,
                 Cow::Owned(v) => {
                     let mut local = Vec::new();
-                    apply(step, v, leaf, upstream_definite, root, &mut local)?;
-                    next.extend(local.into_iter().map(|c| Cow::Owned(c.into_owned())));
+                    apply(step, v, at, leaf, upstream_definite, root, &mut local)?;
+                    next.extend(
+                        local
+                            .into_iter()
+                            .map(|(c, at)| (Cow::Owned(c.into_owned()), at)),
+                    );
                 }
             }
         }
@@ -76,33 +125,34 @@ fn select<'a>(
     Ok(cur)
 }
 
-fn apply<'a>(
+fn apply<'a, T: Trail>(
     step: &Step,
     node: &'a Value,
+    at: &T,
     leaf: bool,
     upstream_definite: bool,
     root: &Value,
-    out: &mut Vec<Cow<'a, Value>>,
+    out: &mut Found<'a, T>,
 ) -> Result<(), Refused> {
     match step {
-        Step::Child(sel) => child(sel, node, leaf, upstream_definite, root, out),
+        Step::Child(sel) => child(sel, node, at, leaf, upstream_definite, root, out),
         Step::Scan(sel) => {
-            scan(sel, node, root, out);
+            scan(sel, node, at, root, out);
             Ok(())
         }
     }
 }
 
-fn child<'a>(
+fn child<'a, T: Trail>(
     sel: &Selector,
     node: &'a Value,
+    at: &T,
     leaf: bool,
     upstream_definite: bool,
     root: &Value,
-    out: &mut Vec<Cow<'a, Value>>,
+    out: &mut Found<'a, T>,
 ) -> Result<(), Refused> {
-    let refuse = |out: &mut Vec<Cow<'a, Value>>| {
-        let _ = out;
+    let refuse = || {
         if upstream_definite {
             Err(Refused)
         } else {
@@ -112,59 +162,82 @@ fn child<'a>(
     match sel {
         Selector::Name(n) => match node {
             Value::Object(m) => match m.get(n) {
-                Some(v) => out.push(Cow::Borrowed(v)),
+                Some(v) => out.push((Cow::Borrowed(v), at.to(|| Member::Key(n.clone())))),
                 None if !leaf && upstream_definite => return Err(Refused),
                 None => {}
             },
-            _ => return refuse(out),
+            _ => return refuse(),
         },
         Selector::Names(ns) => match node {
-            Value::Object(m) if leaf => {
+            Value::Object(m) if leaf && T::MERGES_NAMES => {
                 let merged: Map<String, Value> = ns
                     .iter()
                     .filter_map(|n| m.get(n).map(|v| (n.clone(), v.clone())))
                     .collect();
-                out.push(Cow::Owned(Value::Object(merged)));
+                out.push((Cow::Owned(Value::Object(merged)), at.clone()));
             }
-            Value::Object(m) => out.extend(ns.iter().filter_map(|n| m.get(n)).map(Cow::Borrowed)),
-            _ => return refuse(out),
+            Value::Object(m) => members(ns, m, at, out),
+            _ => return refuse(),
         },
-        Selector::Wildcard => children(node, out),
+        Selector::Wildcard => children(node, at, out),
         Selector::Index(_) | Selector::Indexes(_) | Selector::Slice(..) => match node {
-            Value::Array(items) => indexed(sel, items, out),
-            _ => return refuse(out),
+            Value::Array(items) => indexed(sel, items, at, out),
+            _ => return refuse(),
         },
         Selector::Filter(e) => match node {
             Value::Array(items) => out.extend(
                 items
                     .iter()
-                    .filter(|item| test(e, item, root))
-                    .map(Cow::Borrowed),
+                    .enumerate()
+                    .filter(|(_, item)| test(e, item, root))
+                    .map(|(i, item)| (Cow::Borrowed(item), at.to(|| Member::Index(i)))),
             ),
-            Value::Object(_) if test(e, node, root) => out.push(Cow::Borrowed(node)),
+            Value::Object(_) if test(e, node, root) => {
+                out.push((Cow::Borrowed(node), at.clone()));
+            }
             _ => {}
         },
     }
     Ok(())
 }
+fn members<'a, T: Trail>(
+    names: &[String],
+    m: &'a Map<String, Value>,
+    at: &T,
+    out: &mut Found<'a, T>,
+) {
+    out.extend(names.iter().filter_map(|n| {
+        m.get(n)
+            .map(|v| (Cow::Borrowed(v), at.to(|| Member::Key(n.clone()))))
+    }));
+}
 
-fn children<'a>(node: &'a Value, out: &mut Vec<Cow<'a, Value>>) {
+fn children<'a, T: Trail>(node: &'a Value, at: &T, out: &mut Found<'a, T>) {
     match node {
-        Value::Object(m) => out.extend(m.values().map(Cow::Borrowed)),
-        Value::Array(items) => out.extend(items.iter().map(Cow::Borrowed)),
+        Value::Object(m) => out.extend(
+            m.iter()
+                .map(|(k, v)| (Cow::Borrowed(v), at.to(|| Member::Key(k.clone())))),
+        ),
+        Value::Array(items) => out.extend(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Cow::Borrowed(v), at.to(|| Member::Index(i)))),
+        ),
         _ => {}
     }
 }
 
-fn indexed<'a>(sel: &Selector, items: &'a [Value], out: &mut Vec<Cow<'a, Value>>) {
+fn indexed<'a, T: Trail>(sel: &Selector, items: &'a [Value], at: &T, out: &mut Found<'a, T>) {
     let len = items.len() as i64;
-    let at = |i: i64| {
+    let found = |i: usize| (Cow::Borrowed(&items[i]), at.to(|| Member::Index(i)));
+    let index = |i: i64| {
         let i = if i < 0 { len + i } else { i };
-        usize::try_from(i).ok().and_then(|i| items.get(i))
+        usize::try_from(i).ok().filter(|&i| i < items.len())
     };
     match sel {
-        Selector::Index(i) => out.extend(at(*i).map(Cow::Borrowed)),
-        Selector::Indexes(is) => out.extend(is.iter().filter_map(|&i| at(i)).map(Cow::Borrowed)),
+        Selector::Index(i) => out.extend(index(*i).map(found)),
+        Selector::Indexes(is) => out.extend(is.iter().filter_map(|&i| index(i)).map(found)),
         Selector::Slice(from, to) => {
             let start = match *from {
                 Some(f) if f < 0 => (len + f).max(0),
@@ -177,11 +250,7 @@ fn indexed<'a>(sel: &Selector, items: &'a [Value], out: &mut Vec<Cow<'a, Value>>
                 None => len,
             };
             if start < end {
-                out.extend(
-                    items[start as usize..end as usize]
-                        .iter()
-                        .map(Cow::Borrowed),
-                );
+                out.extend((start as usize..end as usize).map(found));
             }
         }
         _ => {}
@@ -189,24 +258,33 @@ fn indexed<'a>(sel: &Selector, items: &'a [Value], out: &mut Vec<Cow<'a, Value>>
 }
 
 /// `..sel`: `sel` applied to every container, in document pre-order (Jayway's walk).
-fn scan<'a>(sel: &Selector, node: &'a Value, root: &Value, out: &mut Vec<Cow<'a, Value>>) {
+fn scan<'a, T: Trail>(
+    sel: &Selector,
+    node: &'a Value,
+    at: &T,
+    root: &Value,
+    out: &mut Found<'a, T>,
+) {
     match (sel, node) {
-        (Selector::Name(n), Value::Object(m)) => out.extend(m.get(n).map(Cow::Borrowed)),
-        (Selector::Names(ns), Value::Object(m)) => {
-            out.extend(ns.iter().filter_map(|n| m.get(n)).map(Cow::Borrowed));
-        }
-        (Selector::Wildcard, _) => children(node, out),
+        (Selector::Name(n), Value::Object(m)) => members(std::slice::from_ref(n), m, at, out),
+        (Selector::Names(ns), Value::Object(m)) => members(ns, m, at, out),
+        (Selector::Wildcard, _) => children(node, at, out),
         (Selector::Index(_) | Selector::Indexes(_) | Selector::Slice(..), Value::Array(items)) => {
-            indexed(sel, items, out);
+            indexed(sel, items, at, out);
         }
         (Selector::Filter(e), Value::Object(_)) if test(e, node, root) => {
-            out.push(Cow::Borrowed(node));
+            out.push((Cow::Borrowed(node), at.clone()));
         }
         _ => {}
     }
     match node {
-        Value::Object(m) => m.values().for_each(|v| scan(sel, v, root, out)),
-        Value::Array(items) => items.iter().for_each(|v| scan(sel, v, root, out)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, v)| scan(sel, v, &at.to(|| Member::Key(k.clone())), root, out)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| scan(sel, v, &at.to(|| Member::Index(i)), root, out)),
         _ => {}
     }
 }

@@ -19,6 +19,8 @@
 mod eval;
 mod parse;
 
+pub use eval::Member;
+
 use regex::Regex;
 use serde_json::Value;
 
@@ -182,6 +184,88 @@ impl JsonPath {
         }
         Ok(JsonPathResult::Value(super::parse(cur.get().as_bytes())?))
     }
+}
+
+/// Changing a document where a path points, as Jayway's `set`, `delete` and `renameKey` do
+/// (the enrich mediator's JSON targets and its `remove` action).
+impl JsonPath {
+    /// Where the path's matches are, in Jayway's order. None when Jayway refuses the path (a
+    /// definite step meets a missing or mistyped node: `PathNotFoundException`), or the path
+    /// cannot point into a document (it ends in a function, or starts at `@`).
+    pub fn locate(&self, json: &Value) -> Option<Vec<Vec<Member>>> {
+        if !self.expr.root || self.expr.func.is_some() {
+            return None;
+        }
+        eval::locate(&self.expr, json)
+    }
+
+    /// Jayway's `set`: every match becomes `value`; a missing last member stays missing (`set`
+    /// adds nothing). False when Jayway refuses the path.
+    pub fn set(&self, json: &mut Value, value: &Value) -> bool {
+        let Some(found) = self.locate(json) else {
+            return false;
+        };
+        for at in found {
+            if let Some(slot) = member_mut(json, &at) {
+                *slot = value.clone();
+            }
+        }
+        true
+    }
+
+    /// Jayway's `delete`: every match is taken out of its container. Array items go from the
+    /// last, and members before their containers, so every location still points where it
+    /// did. The root itself is not deleted. False when Jayway refuses the path.
+    pub fn delete(&self, json: &mut Value) -> bool {
+        let Some(mut found) = self.locate(json) else {
+            return false;
+        };
+        found.sort();
+        found.dedup();
+        for at in found.iter().rev() {
+            let Some((last, parent)) = at.split_last() else {
+                continue;
+            };
+            match (member_mut(json, parent), last) {
+                (Some(Value::Object(m)), Member::Key(k)) => {
+                    m.shift_remove(k);
+                }
+                (Some(Value::Array(items)), Member::Index(i)) if *i < items.len() => {
+                    items.remove(*i);
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    /// Jayway's `renameKey`: in every object the path selects, member `from` becomes `to`,
+    /// moved to the end (Gson adds the new name, then removes the old one). An error when the
+    /// path selects nothing Jayway can rename in, or an object lacks `from`.
+    pub fn rename_key(&self, json: &mut Value, from: &str, to: &str) -> Result<(), String> {
+        let found = self
+            .locate(json)
+            .ok_or_else(|| format!("no results for path {}", self.src))?;
+        for at in found {
+            let Some(Value::Object(m)) = member_mut(json, &at) else {
+                return Err(format!("{} does not select an object", self.src));
+            };
+            let Some(v) = m.shift_remove(from) else {
+                return Err(format!("no key '{from}' at {}", self.src));
+            };
+            m.insert(to.to_string(), v);
+        }
+        Ok(())
+    }
+}
+
+/// The value at a location, to change in place.
+fn member_mut<'v>(json: &'v mut Value, at: &[Member]) -> Option<&'v mut Value> {
+    at.iter().try_fold(json, |cur, m| match (cur, m) {
+        (Value::Object(o), Member::Key(k)) => o.get_mut(k.as_str()),
+        (Value::Array(items), Member::Index(i)) => items.get_mut(*i),
+        _ => None,
+    })
 }
 
 /// A parsed path: from the root (`$`) or the current filter item (`@`).

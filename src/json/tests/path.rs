@@ -308,3 +308,44 @@ fn evaluate_bytes_matches_the_tree() {
         }
     }
 }
+
+// Jayway's set / delete / renameKey, as Synapse's enrich uses them (wso2/wso2-synapse
+// mediators/elementary/Target.java): every match changes; a missing last member is not created;
+// a definite path through a missing member is refused.
+#[test]
+fn set_delete_and_rename_change_every_match() {
+    let p = |s: &str| JsonPath::compile(s).unwrap();
+    let mut doc = store();
+    assert!(p("$.store.book[*].price").set(&mut doc, &Value::from(1)));
+    assert_eq!(eval("$.store.book[*].price", &doc), "[1,1,1,1]");
+    assert!(p("$.store.nothere").set(&mut doc, &Value::from(1)));
+    assert_eq!(eval("$.store.nothere", &doc), "");
+    assert!(!p("$.missing.deeper").set(&mut doc, &Value::Null));
+
+    let mut doc = store();
+    // Items go from the last and members before their containers, so every location holds.
+    assert!(p("$..book[?(@.price > 10)]").delete(&mut doc));
+    assert!(p("$.store.book[*].author").delete(&mut doc));
+    assert_eq!(
+        eval("$.store.book[*].title", &doc),
+        r#"["Sayings of the Century","Moby Dick"]"#
+    );
+    assert_eq!(
+        eval("$.store.book[0]", &doc),
+        r#"{"category":"reference","title":"Sayings of the Century","price":8.95}"#
+    );
+    assert!(p("$.store.book[0,1]").delete(&mut doc));
+    assert_eq!(eval("$.store.book", &doc), "[]");
+
+    let mut doc = store();
+    p("$.store.bicycle")
+        .rename_key(&mut doc, "color", "colour")
+        .unwrap();
+    assert_eq!(
+        eval("$.store.bicycle", &doc),
+        r#"{"price":19.95,"colour":"red"}"#
+    );
+    assert!(p("$.store.bicycle")
+        .rename_key(&mut doc, "color", "c")
+        .is_err());
+}
