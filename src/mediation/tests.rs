@@ -1005,6 +1005,7 @@ fn faulting_rig(with: &[&str], seq: &str, settings: Settings) -> Rig {
 mod enrich_json;
 mod expressions;
 mod formats;
+mod rewrite;
 mod validate;
 mod xslt;
 /// The problems deploying the API artifact `api` (written to `api.xml`) reports.

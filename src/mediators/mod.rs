@@ -27,6 +27,7 @@ use crate::synapse::parse::{is_synapse, Reader, SYNAPSE_NS};
 use crate::xml::Document;
 
 pub mod compiled_key;
+pub mod condition;
 pub mod edit;
 pub mod gather;
 pub mod target;
@@ -530,7 +531,6 @@ const MI_MEDIATORS: &[&str] = &[
     "oauthService",
     "pojoCommand",
     "publishEvent",
-    "rewrite",
     "router",
     "rule",
     "script",
@@ -654,6 +654,7 @@ mediators! {
     "property" => Property(property::Property),
     "propertyGroup" => PropertyGroup(property_group::PropertyGroup),
     "respond" => Respond(respond::Respond),
+    "rewrite" => Rewrite(rewrite::Rewrite, boxed),
     "scatter-gather" => ScatterGather(scatter_gather::ScatterGather, boxed),
     "send" => Send(send::Send),
     "store" => Store(store::Store),
