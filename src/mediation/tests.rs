@@ -1093,3 +1093,44 @@ fn a_per_api_cors_handler_replaces_the_global_settings() {
         assert_eq!(r.header("access-control-allow-headers"), Some("x-custom"));
     });
 }
+
+/// A `<log level="full"/>` builds the message, as Synapse's does: a malformed back-end answer
+/// that nothing else reads faults there and the fault sequence answers
+/// (wso2/micro-integrator TestFaultSequenceExecutionForMalformedResponse; a JSON scalar, as
+/// foreach makes of an array's items, is logged, as ForeachNativeJSONTestCase needs).
+#[test]
+fn log_full_faults_on_a_body_that_does_not_parse() {
+    run_local(async {
+        let api = format!(
+            r#"<api {NS} name="M" context="/m"><resource methods="POST" uri-template="/t">
+                 <inSequence>
+                   <call><endpoint><address uri="http://backend:9000/x"/></endpoint></call>
+                   <log level="full"/>
+                   <respond/>
+                 </inSequence>
+                 <faultSequence>
+                   <header name="X-Fault" scope="transport" value="yes"/>
+                   <respond/>
+                 </faultSequence>
+               </resource></api>"#
+        );
+        let rig = Rig::new(&[&api]);
+        for (ct, body, faults) in [
+            ("text/xml", "<a></b>", true),
+            ("application/json", "{\"a\":", true),
+            ("application/json", "\"check\"", false),
+            ("text/xml", "<a/>", false),
+        ] {
+            rig.upstream.always(
+                "backend:9000",
+                Answer::Respond {
+                    status: StatusCode::OK,
+                    headers: vec![("content-type", ct.to_string())],
+                    chunks: vec![Bytes::from(body)],
+                },
+            );
+            let r = rig.post("/m/t", "application/xml", "<q/>").await;
+            assert_eq!(r.header("x-fault").is_some(), faults, "{body}: {}", r.body);
+        }
+    });
+}

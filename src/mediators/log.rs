@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use super::{Compile, Flow, Mediate, Runtime};
 use crate::diag::Origin;
 use crate::error::Result;
+use crate::message::context::BodyType;
 use crate::message::{MessageContext, Value};
 use crate::synapse::model::Element;
 use crate::synapse::parse::is_synapse;
@@ -199,7 +200,19 @@ async fn log(rt: &impl Runtime, ctx: &mut MessageContext, m: &Log) -> Result<()>
         let _ = write!(line, "{name} = {v}");
     }
     if level == Level::Full {
+        // Synapse logs the envelope, which builds the message: a body that does not parse
+        // faults here (its fault sequence runs), as it does in MI.
+        let empty = matches!(ctx.body, crate::http::body::Body::Empty);
+        if ctx.body_type == BodyType::Xml && !empty {
+            ctx.document().await?;
+        }
         let body = ctx.body_bytes().await?;
+        if ctx.body_type == BodyType::Json && !body.iter().all(u8::is_ascii_whitespace) {
+            // (A JSON scalar, as foreach makes of an array's items, is a payload MI logs.)
+            if let Err(e) = crate::json::parse(&body) {
+                return Err(ctx.bad_content(format!("the message is not valid JSON: {e}")));
+            }
+        }
         let text = String::from_utf8_lossy(&body);
         if !first {
             line.push_str(separator);
