@@ -72,3 +72,81 @@ fn mi_unquoted_synapse_keys_and_server_keys_are_read_or_reported() {
     let out = check_command(&home.root).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
 }
+
+/// `<publishWSDL uri="file:…"/>` reads the WSDL from the home at deployment (wso2/wso2-synapse
+/// `core/axis2/ProxyService.java` resolves relative file URIs against the server's home), and
+/// `?wsdl` answers it with each port's address set to this server's, as Axis2's
+/// `AxisService.setPortAddress` writes it: `{scheme}://{hostname}:{listener port}/services/
+/// {proxy}.{port name}` (wso2/wso2-axis2 `kernel/.../description/AxisService.java`). A file that
+/// is not there stops the deployment with its name.
+#[test]
+fn publish_wsdl_from_a_file_answers_with_this_servers_addresses() {
+    let home = TempHome::new("wsdl-file");
+    home.file(
+        "conf/deployment.toml",
+        "[server]\nhostname = \"mint.example\"\n",
+    );
+    home.file(
+        "repository/samples/resources/proxy/quote.wsdl",
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"
+    xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
+    xmlns:soap12="http://schemas.xmlsoap.org/wsdl/soap12/"
+    xmlns:tns="urn:quote" targetNamespace="urn:quote">
+  <wsdl:service name="Quote">
+    <wsdl:port name="QuoteHttpSoap11Endpoint" binding="tns:b11">
+      <soap:address location="http://localhost:9000/services/SimpleStockQuoteService"/>
+    </wsdl:port>
+    <wsdl:port name="QuoteHttpsSoap12Endpoint" binding="tns:b12">
+      <soap12:address location="https://localhost:9002/services/SimpleStockQuoteService"/>
+    </wsdl:port>
+  </wsdl:service>
+</wsdl:definitions>"#,
+    );
+    home.artifact(
+        "proxy-services",
+        "QuoteProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="QuoteProxy" transports="http https">
+  <target><inSequence><respond/></inSequence></target>
+  <publishWSDL uri="file:repository/samples/resources/proxy/quote.wsdl"/>
+</proxy>"#,
+    );
+    {
+        let mint = start_mint(&home.root, 1);
+        let r = request(mint.http, "GET", "/services/QuoteProxy?wsdl", &[], b"");
+        assert_eq!(r.status, 200, "{}", r.text());
+        let text = r.text();
+        for want in [
+            format!(
+                r#"location="http://mint.example:{}/services/QuoteProxy.QuoteHttpSoap11Endpoint""#,
+                mint.http
+            ),
+            format!(
+                r#"location="https://mint.example:{}/services/QuoteProxy.QuoteHttpsSoap12Endpoint""#,
+                mint.https
+            ),
+        ] {
+            assert!(text.contains(&want), "{want} not in {text}");
+        }
+        assert!(
+            text.contains(r#"<wsdl:port name="QuoteHttpSoap11Endpoint""#),
+            "{text}"
+        );
+    }
+    home.artifact(
+        "proxy-services",
+        "QuoteProxy.xml",
+        r#"<proxy xmlns="http://ws.apache.org/ns/synapse" name="QuoteProxy" transports="http">
+  <target><inSequence><respond/></inSequence></target>
+  <publishWSDL uri="file:repository/nowhere.wsdl"/>
+</proxy>"#,
+    );
+    let (passed, text) = check_output(&home.root);
+    assert!(!passed, "{text}");
+    assert!(
+        text.contains(
+            "QuoteProxy.xml:1:1: publishWSDL uri 'file:repository/nowhere.wsdl': cannot read"
+        ),
+        "{text}"
+    );
+}

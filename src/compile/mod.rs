@@ -787,7 +787,7 @@ impl Compiler<'_> {
             Some(model::PublishWsdl::Uri(u)) => {
                 self.warn(
                     &p.origin,
-                    format!("publishWSDL uri '{u}' is not fetched; ?wsdl answers 404"),
+                    format!("publishWSDL uri '{u}' is not fetched (mint reads file: URIs only); ?wsdl answers 404"),
                 );
                 None
             }

@@ -27,14 +27,15 @@ pub struct Deployment {
 
 /// Reads the files `<localEntry key src="file:…"/>` name (relative to the home, as MI reads them
 /// relative to its own): XML content becomes the entry's element, anything else its text. Other
-/// URL schemes are not fetched (a warning; the entry stays empty).
+/// URL schemes are not fetched (a warning; the entry stays empty). A proxy's
+/// `<publishWSDL uri="file:…"/>` is read the same way.
 fn read_local_sources(home: &Home, artifacts: &mut Artifacts, problems: &mut Vec<Diagnostic>) {
-    use crate::synapse::model::LocalEntryValue;
+    use crate::synapse::model::{LocalEntryValue, PublishWsdl};
     for entry in &mut artifacts.local_entries {
         let LocalEntryValue::Src(src) = &entry.value else {
             continue;
         };
-        let Some(path) = src.trim().strip_prefix("file:") else {
+        let Some((file, read)) = read_file_uri(home, src) else {
             problems.push(Diagnostic::warning(
                 entry.origin.clone(),
                 format!(
@@ -44,24 +45,9 @@ fn read_local_sources(home: &Home, artifacts: &mut Artifacts, problems: &mut Vec
             ));
             continue;
         };
-        let path = path.strip_prefix("//").unwrap_or(path);
-        let file = if std::path::Path::new(path).is_absolute() {
-            std::path::PathBuf::from(path)
-        } else {
-            home.root.join(path)
-        };
-        match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                let body = text.trim_start();
-                let body = match body.strip_prefix("<?xml") {
-                    Some(rest) => rest.split_once("?>").map_or("", |(_, r)| r).trim_start(),
-                    None => body,
-                };
-                entry.value = match crate::xml::element::parse_document(body) {
-                    Ok(el) if body.starts_with('<') => LocalEntryValue::Xml(el),
-                    _ => LocalEntryValue::Text(text),
-                };
-            }
+        match read {
+            Ok((_, Some(el))) => entry.value = LocalEntryValue::Xml(el),
+            Ok((text, None)) => entry.value = LocalEntryValue::Text(text),
             Err(e) => problems.push(Diagnostic::error(
                 entry.origin.clone(),
                 format!(
@@ -72,6 +58,61 @@ fn read_local_sources(home: &Home, artifacts: &mut Artifacts, problems: &mut Vec
             )),
         }
     }
+    // `<publishWSDL uri="file:…">`: the WSDL read at deployment, as MI's ProxyService does.
+    for proxy in &mut artifacts.proxies {
+        let Some(PublishWsdl::Uri(uri)) = &proxy.publish_wsdl else {
+            continue;
+        };
+        let Some((file, read)) = read_file_uri(home, uri) else {
+            continue;
+        };
+        match read {
+            Ok((_, Some(el))) => proxy.publish_wsdl = Some(PublishWsdl::Inline(el)),
+            Ok((_, None)) => problems.push(Diagnostic::error(
+                proxy.origin.clone(),
+                format!("publishWSDL uri '{uri}' ({}) is not XML", file.display()),
+            )),
+            Err(e) => problems.push(Diagnostic::error(
+                proxy.origin.clone(),
+                format!(
+                    "publishWSDL uri '{uri}': cannot read {}: {e}",
+                    file.display()
+                ),
+            )),
+        }
+    }
+}
+
+/// Reads a `file:` URI as MI does (a relative path from the home): its text, and its document
+/// element when it is XML. None for any other scheme (mint fetches nothing at deployment).
+#[allow(clippy::type_complexity)]
+fn read_file_uri(
+    home: &Home,
+    uri: &str,
+) -> Option<(
+    std::path::PathBuf,
+    std::io::Result<(String, Option<crate::synapse::model::Element>)>,
+)> {
+    let path = uri.trim().strip_prefix("file:")?;
+    let path = path.strip_prefix("//").unwrap_or(path);
+    let file = if std::path::Path::new(path).is_absolute() {
+        std::path::PathBuf::from(path)
+    } else {
+        home.root.join(path)
+    };
+    let read = std::fs::read_to_string(&file).map(|text| {
+        let body = text.trim_start();
+        let body = match body.strip_prefix("<?xml") {
+            Some(rest) => rest.split_once("?>").map_or("", |(_, r)| r).trim_start(),
+            None => body,
+        };
+        let el = match crate::xml::element::parse_document(body) {
+            Ok(el) if body.starts_with('<') => Some(el),
+            _ => None,
+        };
+        (text, el)
+    });
+    Some((file, read))
 }
 
 /// Loads and compiles every artifact of a home, with `$SYSTEM:`/`$FILE:`/`${configs.*}` values

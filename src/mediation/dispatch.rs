@@ -6,7 +6,10 @@
 
 use http::{header, Method, Response, StatusCode};
 
+use bytes::Bytes;
+
 use crate::config::security::CorsSettings;
+use crate::config::Settings;
 use crate::http::body::Body;
 use crate::message::context::MessageContext;
 use crate::message::SeqId;
@@ -32,7 +35,8 @@ pub enum Route<'c> {
 
 /// Chooses the route and sets the dispatch properties (`REST_URL_POSTFIX`, `uri.var.*`,
 /// `query.param.*`, …) on the context.
-pub fn route<'c>(config: &'c Program, cors: &CorsSettings, ctx: &mut MessageContext) -> Route<'c> {
+pub fn route<'c>(config: &'c Program, settings: &Settings, ctx: &mut MessageContext) -> Route<'c> {
+    let cors = &settings.cors;
     let path = ctx.uri.path().to_string();
     let query = ctx.uri.query().map(str::to_string);
     if let Some(rest) = path.strip_prefix("/services/") {
@@ -46,7 +50,7 @@ pub fn route<'c>(config: &'c Program, cors: &CorsSettings, ctx: &mut MessageCont
                     .is_some_and(|q| q.eq_ignore_ascii_case("wsdl"))
                     && ctx.method == Method::GET
                 {
-                    return Route::Reply(wsdl_response(proxy));
+                    return Route::Reply(wsdl_response(proxy, settings));
                 }
                 let mut postfix = rest[end..].to_string();
                 if let Some(q) = &query {
@@ -472,10 +476,10 @@ fn select<'r>(
         .find(|r| matches!(r.matcher, Matcher::Default))
 }
 
-fn wsdl_response(proxy: &Proxy) -> Response<Body> {
+fn wsdl_response(proxy: &Proxy, settings: &Settings) -> Response<Body> {
     match &proxy.wsdl {
         Some(w) => {
-            let mut r = Response::new(Body::full(w.clone()));
+            let mut r = Response::new(Body::full(service_addresses(w, proxy, settings)));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 http::HeaderValue::from_static("text/xml"),
@@ -484,6 +488,64 @@ fn wsdl_response(proxy: &Proxy) -> Response<Body> {
         }
         None => empty(StatusCode::NOT_FOUND),
     }
+}
+
+/// The published WSDL with each WSDL 1.1 port's address (`soap:`, `soap12:` or `http:address`
+/// over http or https) set to this server's address for the service, as Axis2 writes them
+/// (`AxisService.setPortAddress`: `{scheme}://{hostname}:{port}/services/{proxy}.{port name}`,
+/// the host the configured `[server] hostname`, the port the listener's). Anything that does not
+/// parse is served as it was written.
+fn service_addresses(wsdl: &str, proxy: &Proxy, settings: &Settings) -> Bytes {
+    let source = Bytes::from(wsdl.to_string());
+    const WSDL: &str = "http://schemas.xmlsoap.org/wsdl/";
+    let Ok(doc) = crate::xml::Document::parse(source.clone()) else {
+        return source;
+    };
+    let root = doc.root_element();
+    let mut changes = Vec::new();
+    for service in doc.child_elements(root) {
+        if doc.local(service) != "service" || doc.ns(service) != WSDL {
+            continue;
+        }
+        for port in doc.child_elements(service) {
+            if doc.local(port) != "port" || doc.ns(port) != WSDL {
+                continue;
+            }
+            let Some(name) = doc.attribute(port, "", "name") else {
+                continue;
+            };
+            for address in doc.child_elements(port) {
+                let Some(loc) = doc.attribute_node(address, "", "location") else {
+                    continue;
+                };
+                let (scheme, listener) = match doc.value(loc).split_once("://") {
+                    Some((s, _)) if s.eq_ignore_ascii_case("http") => {
+                        ("http", settings.http_port())
+                    }
+                    Some((s, _)) if s.eq_ignore_ascii_case("https") => {
+                        ("https", settings.https_port())
+                    }
+                    _ => continue,
+                };
+                let host = &settings.server.hostname;
+                let url = format!(
+                    "{scheme}://{host}:{listener}/services/{}.{name}",
+                    proxy.name
+                );
+                changes.push((loc, url));
+            }
+        }
+    }
+    if changes.is_empty() {
+        return source;
+    }
+    let mut ed = doc.edit();
+    for (loc, url) in changes {
+        if ed.set_text(loc, url).is_err() {
+            return source;
+        }
+    }
+    ed.finish()
 }
 
 pub fn empty(status: StatusCode) -> Response<Body> {

@@ -257,7 +257,7 @@ impl Engine {
         ctx.remote = conn.remote;
         // Borrowed, not cloned: an Arc clone per request would bounce its counter between cores.
         let config = &*self.config;
-        match dispatch::route(config, &self.settings.cors, &mut ctx) {
+        match dispatch::route(config, &self.settings, &mut ctx) {
             Route::Reply(r) => (r, None),
             Route::ApiReply {
                 api,

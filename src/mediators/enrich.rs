@@ -332,6 +332,14 @@ impl Mediate for Enrich {
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+        // Boxed: the JSON and XML paths together would otherwise enlarge every mediator's
+        // future (sequences nest, and a flow's stack is bounded).
+        Box::pin(self.run_boxed(rt, ctx)).await
+    }
+}
+
+impl Enrich {
+    async fn run_boxed(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         // The inline text with its `{expression}`s replaced; Synapse then enriches as XML when
         // the result reads as XML.
         let inline = match &self.source {
@@ -363,9 +371,7 @@ impl Mediate for Enrich {
         }
         Ok(Flow::Continue)
     }
-}
 
-impl Enrich {
     /// `InlineExpressionUtil.replaceDynamicValues`: each `{expression}` becomes its value; a value
     /// that is neither XML nor JSON is quoted unless the text already quotes it (and an empty
     /// `json-eval` value is always quoted).

@@ -204,7 +204,8 @@ async fn log(rt: &impl Runtime, ctx: &mut MessageContext, m: &Log) -> Result<()>
         // faults here (its fault sequence runs), as it does in MI.
         let empty = matches!(ctx.body, crate::http::body::Body::Empty);
         if ctx.body_type == BodyType::Xml && !empty {
-            ctx.document().await?;
+            // Boxed: rare, and it would otherwise enlarge every mediator's future.
+            Box::pin(ctx.document()).await?;
         }
         let body = ctx.body_bytes().await?;
         if ctx.body_type == BodyType::Json && !body.iter().all(u8::is_ascii_whitespace) {

@@ -266,6 +266,13 @@ impl Mediate for Rewrite {
     }
 
     async fn run(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
+        // Boxed: rare, and it would otherwise enlarge every mediator's future.
+        Box::pin(self.rewrite(rt, ctx)).await
+    }
+}
+
+impl Rewrite {
+    async fn rewrite(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         let input = match &self.in_property {
             Some(p) => ctx.props.get(p).cloned(),
             None => to_address(ctx).await,
