@@ -133,6 +133,78 @@ fn registry_sequence_and_endpoint_work_end_to_end() {
     assert_eq!((r.status, r.text().as_str()), (200, "via registry"));
 }
 
+/// `<sequence key="{expression}"/>` naming a registry sequence nothing names when written: every
+/// `<sequence>` resource is compiled at deployment under its key, in any spelling of it
+/// (`gov:/a.xml`, `gov:a.xml`), as Synapse's SequenceMediator looks the key up in the registry
+/// per message (wso2/wso2-synapse `mediators/base/SequenceMediator.java`, `getEntry` of the
+/// evaluated key). A registry sequence that does not compile does not stop the deployment (Synapse
+/// reads it only when invoked); invoking it is a fault.
+#[test]
+fn a_sequence_key_computed_per_message_finds_registry_sequences() {
+    let h = TempHome::new("regdyn");
+    h.file(
+        "registry/governance/sequences/gold.xml",
+        r#"<?xml version="1.0"?><!-- tier --><sequence xmlns="http://ws.apache.org/ns/synapse" name="gold"><property name="X-Tier" value="gold-from-registry" scope="transport"/></sequence>"#,
+    );
+    h.file(
+        "registry/config/sequences/silver.xml",
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="silver"><property name="X-Tier" value="silver-from-registry" scope="transport"/></sequence>"#,
+    );
+    h.file(
+        "registry/config/sequences/broken.xml",
+        r#"<sequence xmlns="http://ws.apache.org/ns/synapse" name="broken"><respnd/></sequence>"#,
+    );
+    h.artifact(
+        "api",
+        "Tier.xml",
+        r#"<api xmlns="http://ws.apache.org/ns/synapse" name="Tier" context="/tier">
+  <resource methods="GET" uri-template="/">
+    <inSequence>
+      <sequence key="{$trp:X-Key}"/>
+      <property name="NO_ENTITY_BODY" value="true" scope="axis2" type="BOOLEAN"/>
+      <respond/>
+    </inSequence>
+    <faultSequence>
+      <property name="X-Fault" expression="get-property('ERROR_MESSAGE')" scope="transport"/>
+      <property name="HTTP_SC" value="500" scope="axis2"/>
+      <property name="NO_ENTITY_BODY" value="true" scope="axis2" type="BOOLEAN"/>
+      <respond/>
+    </faultSequence>
+  </resource>
+</api>"#,
+    );
+    let mint = start_mint(&h.root, 1);
+    for (key, tier) in [
+        ("gov:/sequences/gold.xml", "gold-from-registry"),
+        ("gov:sequences/gold.xml", "gold-from-registry"),
+        ("conf:/sequences/silver.xml", "silver-from-registry"),
+    ] {
+        let r = request(mint.http, "GET", "/tier/", &[("X-Key", key)], b"");
+        assert_eq!((r.status, r.header("x-tier")), (200, Some(tier)), "{key}");
+    }
+    let r = request(
+        mint.http,
+        "GET",
+        "/tier/",
+        &[("X-Key", "conf:sequences/broken.xml")],
+        b"",
+    );
+    assert_eq!(r.status, 500);
+    assert!(
+        r.header("x-fault").is_some_and(|f| f.contains("respnd")),
+        "{:?}",
+        r.header("x-fault")
+    );
+    let r = request(
+        mint.http,
+        "GET",
+        "/tier/",
+        &[("X-Key", "conf:sequences/none.xml")],
+        b"",
+    );
+    assert_eq!(r.status, 500);
+}
+
 #[test]
 fn illegal_and_missing_sequence_keys_fail_deployment() {
     let h = TempHome::new("regbad");

@@ -175,6 +175,7 @@ pub fn compile_with(
     for s in &rejected {
         let _ = c.sequence(s);
     }
+    c.registry_sequences();
     let mut proxies = HashMap::new();
     for p in artifacts.proxies {
         if proxies.contains_key(&p.name) {
@@ -469,9 +470,47 @@ impl Compiler<'_> {
                     },
                 };
                 self.sequences[id.index()] = Some(rt);
+                if let Some(canonical) = crate::registry::canonical_key(key) {
+                    self.named_sequences.entry(canonical).or_insert(id);
+                }
                 Some(id)
             }
             None => None,
+        }
+    }
+
+    /// The sequences in the registry, compiled under their canonical keys, so that a key
+    /// computed per message (`<sequence key="{…}"/>`) finds them as Synapse's registry lookup
+    /// does. Nothing names them when written, so one that does not compile does not stop the
+    /// deployment: it is warned, and invoking it raises its problem as a fault.
+    fn registry_sequences(&mut self) {
+        for (key, path) in self.registry.sequence_resources() {
+            if self.named_sequences.contains_key(&key) {
+                continue;
+            }
+            let origin = Origin {
+                file: Arc::new(path),
+                pos: crate::diag::Pos { line: 1, col: 1 },
+            };
+            let outer = std::mem::take(self.problems);
+            let id = self.seq_key(&key, &origin);
+            let own = std::mem::replace(self.problems, outer);
+            let error = own.iter().find(|p| p.is_error()).map(|p| p.to_string());
+            self.problems
+                .extend(own.into_iter().filter(|p| !p.is_error()));
+            if let (Some(id), Some(error)) = (id, error) {
+                self.warn(
+                    &origin,
+                    format!("registry sequence '{key}' does not compile ({error}); invoking it raises a fault"),
+                );
+                self.sequences[id.index()] = Some(Sequence {
+                    name: key.clone(),
+                    mediators: vec![Mediator::Raise(format!(
+                        "Sequence named {key} cannot be used: {error}"
+                    ))],
+                    on_error: None,
+                });
+            }
         }
     }
 

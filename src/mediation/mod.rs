@@ -741,7 +741,11 @@ impl Runtime for Engine {
     }
 
     fn named_sequence(&self, name: &str) -> Option<SeqId> {
-        self.config.named_sequences.get(name).copied()
+        let named = &self.config.named_sequences;
+        named.get(name).copied().or_else(|| {
+            // A registry key in another spelling (`conf:/a.xml`, `conf:a.xml`).
+            crate::registry::canonical_key(name).and_then(|k| named.get(&k).copied())
+        })
     }
 
     async fn detach(&self, mut ctx: MessageContext, job: crate::mediators::Detached) {

@@ -1,7 +1,8 @@
 //! `<sequence key="…"/>` as a mediator: runs the named sequence (or the registry's), with its
 //! `onError` handler; the flow goes on when the sequence's did. `key="{expression}"` names the
-//! sequence per message (a named sequence, or one compiled from the registry at deployment: mint
-//! does not compile registry sequences while serving).
+//! sequence per message: a named sequence, or one of the registry's (every `<sequence>` resource
+//! is compiled at deployment, and a change to one redeploys; mint does not compile while
+//! serving).
 
 use super::{Compile, Flow, Mediate, Runtime};
 use crate::diag::Origin;

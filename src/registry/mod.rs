@@ -153,6 +153,61 @@ impl Registry {
         Ok(path)
     }
 
+    /// The XML resources on disk whose document element is `<sequence>` in the Synapse
+    /// namespace, by their canonical key (`conf:`, `gov:` or `local:` and the path from its
+    /// root), so that a sequence key computed per message can name them. Bounded: at most
+    /// 2,000 resources of at most 1 MiB each, 16 folders deep; hidden files are skipped.
+    pub fn sequence_resources(&self) -> Vec<(String, PathBuf)> {
+        let c = &self.config;
+        let mut found = Vec::new();
+        let mut budget = 2_000usize;
+        for (prefix, root) in [
+            ("conf", &c.config_root),
+            ("gov", &c.governance_root),
+            ("local", &c.local_root),
+        ] {
+            let mut stack = vec![(root.clone(), 0usize)];
+            while let Some((dir, depth)) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+                entries.sort();
+                for path in entries {
+                    let hidden = path
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                    if hidden || budget == 0 {
+                        continue;
+                    }
+                    if path.is_dir() {
+                        if depth < 16 {
+                            stack.push((path, depth + 1));
+                        }
+                        continue;
+                    }
+                    if path.extension().is_none_or(|e| e != "xml") {
+                        continue;
+                    }
+                    budget -= 1;
+                    let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= 1 << 20);
+                    let Some(text) = small.then(|| std::fs::read_to_string(&path).ok()).flatten()
+                    else {
+                        continue;
+                    };
+                    if !is_sequence_document(&text) {
+                        continue;
+                    }
+                    if let Ok(rel) = path.strip_prefix(root) {
+                        let rel = rel.to_string_lossy().replace('\\', "/");
+                        found.push((format!("{prefix}:{rel}"), path));
+                    }
+                }
+            }
+        }
+        found
+    }
+
     /// Reads a resource; `Ok(None)` when it does not exist (as WSO2's lookup returns null).
     pub fn read(&self, key: &str) -> Result<Option<Resource>, String> {
         let path = self.resolve(key)?;
@@ -336,3 +391,43 @@ fn side_files(path: &Path) -> (PathBuf, PathBuf) {
 
 #[cfg(test)]
 mod tests;
+
+/// A registry key in one spelling for each resource: `conf:`, `gov:`, `local:` or `resources:`
+/// and the path without a leading `/` (a key without a prefix is a governance one), as
+/// [`Registry::resolve`] maps keys. None for what is no registry key.
+pub fn canonical_key(key: &str) -> Option<String> {
+    let key = key.trim();
+    let (prefix, rest) = match key.split_once(':') {
+        Some((p @ ("conf" | "gov" | "local"), rest)) => (p, rest),
+        Some(("resources", rest)) => {
+            return Some(format!("gov:mi-resources/{}", rest.trim_start_matches('/')))
+        }
+        Some(_) => return None,
+        None => ("gov", key),
+    };
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    (!rest.is_empty()).then(|| format!("{prefix}:{rest}"))
+}
+
+/// Whether an XML document's element is Synapse's `<sequence>` (prolog and comments skipped).
+fn is_sequence_document(text: &str) -> bool {
+    let mut rest = text.trim_start_matches('\u{feff}').trim_start();
+    loop {
+        if let Some(r) = rest.strip_prefix("<?") {
+            rest = r.split_once("?>").map_or("", |(_, r)| r).trim_start();
+        } else if let Some(r) = rest.strip_prefix("<!--") {
+            rest = r.split_once("-->").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    let Some(tag) = rest.strip_prefix('<') else {
+        return false;
+    };
+    let name_end = tag
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .unwrap_or(tag.len());
+    let name = &tag[..name_end];
+    let local = name.rsplit(':').next().unwrap_or(name);
+    local == "sequence" && tag.contains("http://ws.apache.org/ns/synapse")
+}
