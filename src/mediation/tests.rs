@@ -1027,6 +1027,23 @@ fn deploy_problems(api: &str) -> Vec<crate::diag::Diagnostic> {
 
 mod split;
 
+/// Asserts that deploying `mediator` (inside an API resource) reports a problem containing `why`
+/// with its `api.xml:line:col` position.
+fn assert_refused(mediator: &str, why: &str) {
+    let api = format!(
+        r#"<api {NS} name="M" context="/m"><resource methods="POST" uri-template="/t"><inSequence>
+             {mediator}
+           </inSequence></resource></api>"#
+    );
+    let problems = deploy_problems(&api);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.message.contains(why) && p.to_string().starts_with("api.xml:")),
+        "{mediator}: {problems:?}"
+    );
+}
+
 /// MI 4.5's per-API CORS handler (`CORSRequestHandler`): the API's own origins, methods and
 /// headers replace the global settings; a preflight is answered 200 whatever the origin, with
 /// `Access-Control-Allow-Origin` only for an allowed one.

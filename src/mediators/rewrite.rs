@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use super::condition::{Condition, Subject};
+use super::condition::{Condition, Subject, UrlPart};
 use super::{Compile, Flow, Mediate, Runtime};
 use crate::diag::Origin;
 use crate::error::{Error, Result};
@@ -33,7 +33,8 @@ pub struct Rule {
 #[derive(Debug, Clone)]
 pub struct Action {
     pub kind: Kind,
-    pub part: Part,
+    /// The part of the URL the action changes; None: the whole URL (`fragment="full"`).
+    pub part: Option<UrlPart>,
     pub value: Option<ActionValue>,
     pub resolve: bool,
 }
@@ -53,19 +54,6 @@ pub enum Kind {
     Replace(Regex),
     Remove,
     RemoveQueryParam,
-}
-
-/// The part of the URL an action changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    Full,
-    Protocol,
-    User,
-    Host,
-    Port,
-    Path,
-    Query,
-    Ref,
 }
 
 /// A URL split as Java's `java.net.URI` splits it (RFC 2396): every part may be absent; the port
@@ -170,27 +158,28 @@ impl UriParts {
         Ok(s)
     }
 
-    fn get(&self, part: Part) -> Option<&str> {
+    /// The text part `part` (the port is a number: None).
+    fn get(&self, part: UrlPart) -> Option<&str> {
         match part {
-            Part::Protocol => self.scheme.as_deref(),
-            Part::User => self.user.as_deref(),
-            Part::Host => self.host.as_deref(),
-            Part::Path => self.path.as_deref(),
-            Part::Query => self.query.as_deref(),
-            Part::Ref => self.fragment.as_deref(),
-            Part::Full | Part::Port => None,
+            UrlPart::Protocol => self.scheme.as_deref(),
+            UrlPart::User => self.user.as_deref(),
+            UrlPart::Host => self.host.as_deref(),
+            UrlPart::Path => self.path.as_deref(),
+            UrlPart::Query => self.query.as_deref(),
+            UrlPart::Ref => self.fragment.as_deref(),
+            UrlPart::Port => None,
         }
     }
 
-    fn set(&mut self, part: Part, value: Option<String>) {
+    fn set(&mut self, part: UrlPart, value: Option<String>) {
         let slot = match part {
-            Part::Protocol => &mut self.scheme,
-            Part::User => &mut self.user,
-            Part::Host => &mut self.host,
-            Part::Path => &mut self.path,
-            Part::Query => &mut self.query,
-            Part::Ref => &mut self.fragment,
-            Part::Full | Part::Port => return,
+            UrlPart::Protocol => &mut self.scheme,
+            UrlPart::User => &mut self.user,
+            UrlPart::Host => &mut self.host,
+            UrlPart::Path => &mut self.path,
+            UrlPart::Query => &mut self.query,
+            UrlPart::Ref => &mut self.fragment,
+            UrlPart::Port => return,
         };
         *slot = value;
     }
@@ -331,18 +320,14 @@ fn compile_action(c: &mut impl Compile, a: &Element, at: &Origin) -> Option<Acti
         }
     };
     let part = match a.attr("fragment").unwrap_or("full") {
-        "full" => Part::Full,
-        "protocol" => Part::Protocol,
-        "user" => Part::User,
-        "host" => Part::Host,
-        "port" => Part::Port,
-        "path" => Part::Path,
-        "query" => Part::Query,
-        "ref" => Part::Ref,
-        other => {
-            c.error(at, format!("Unknown URL fragment name: {other}"));
-            return None;
-        }
+        "full" => None,
+        name => match UrlPart::from_name(name) {
+            Some(p) => Some(p),
+            None => {
+                c.error(at, format!("Unknown URL fragment name: {name}"));
+                return None;
+            }
+        },
     };
     let kind = match kind_name {
         "set" => Kind::Set,
@@ -362,7 +347,7 @@ fn compile_action(c: &mut impl Compile, a: &Element, at: &Origin) -> Option<Acti
             }
         }
         "remove" => Kind::Remove,
-        "remove-query-param" if part == Part::Query => Kind::RemoveQueryParam,
+        "remove-query-param" if part == Some(UrlPart::Query) => Kind::RemoveQueryParam,
         "remove-query-param" => {
             c.error(at, "Action remove-query-param is only allowed for query fragment");
             return None;
@@ -394,8 +379,8 @@ async fn apply(
     };
     match a.part {
         // The whole URL: every part again (the action's type does not matter, as in Synapse).
-        Part::Full => *url = UriParts::parse(result.as_deref().unwrap_or("")),
-        Part::Port => {
+        None => *url = UriParts::parse(result.as_deref().unwrap_or("")),
+        Some(UrlPart::Port) => {
             url.port = match result {
                 Some(r) => {
                     let n: i64 = r.trim().parse().map_err(|_| {
@@ -406,9 +391,9 @@ async fn apply(
                 None => None,
             }
         }
-        part => {
+        Some(part) => {
             let current = url.get(part).unwrap_or("").to_string();
-            let query = part == Part::Query && !current.is_empty();
+            let query = part == UrlPart::Query && !current.is_empty();
             let value = match (&a.kind, result) {
                 (Kind::Remove, _) => None,
                 (Kind::Prepend, Some(r)) if query => Some(format!("{r}&{current}")),

@@ -8,7 +8,7 @@
 use http::StatusCode;
 use serde_json::{json, Value};
 
-use super::{mediator_rig, run_local, NS};
+use super::{mediator_rig, run_local};
 
 const PATIENT: &str = r#"{"name":"John Doe","phone":[877,353,null],"email":"jd@x.org",
     "doctor":{"name":"thomas collins","id":"76DA"},"hospital":"grand oak"}"#;
@@ -206,17 +206,6 @@ fn what_synapse_refuses_is_a_deployment_error() {
             "invalid JSONPath",
         ),
     ] {
-        let api = format!(
-            r#"<api {NS} name="M" context="/m"><resource methods="POST" uri-template="/t"><inSequence>
-                 <enrich>{enrich}</enrich>
-               </inSequence></resource></api>"#
-        );
-        let problems = super::deploy_problems(&api);
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.message.contains(why) && p.to_string().starts_with("api.xml:")),
-            "{enrich}: {problems:?}"
-        );
+        super::assert_refused(&format!("<enrich>{enrich}</enrich>"), why);
     }
 }

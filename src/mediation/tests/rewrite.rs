@@ -7,7 +7,7 @@
 
 use http::StatusCode;
 
-use super::{mediator_rig, run_local, Answer, NS};
+use super::{mediator_rig, run_local, Answer};
 
 /// The URL `rules` make of `input` (given in the property `in`), read back from `out`.
 async fn rewritten(rules: &str, input: &str, headers_and_query: &str) -> String {
@@ -196,17 +196,6 @@ fn what_synapse_refuses_is_a_deployment_error() {
             "unknown condition type 'cookie'",
         ),
     ] {
-        let api = format!(
-            r#"<api {NS} name="M" context="/m"><resource methods="POST" uri-template="/t"><inSequence>
-                 <rewrite>{rewrite}</rewrite>
-               </inSequence></resource></api>"#
-        );
-        let problems = super::deploy_problems(&api);
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.message.contains(why) && p.to_string().starts_with("api.xml:")),
-            "{rewrite}: {problems:?}"
-        );
+        super::assert_refused(&format!("<rewrite>{rewrite}</rewrite>"), why);
     }
 }
