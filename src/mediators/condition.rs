@@ -9,8 +9,6 @@
 
 use std::sync::Arc;
 
-use regex::Regex;
-
 use super::{Compile, Runtime};
 use crate::diag::Origin;
 use crate::error::Result;
@@ -23,7 +21,7 @@ use crate::xpath::dom::NodeKind;
 #[derive(Debug, Clone)]
 pub enum Condition {
     Equal(Text, String),
-    Match(Text, Regex),
+    Match(Text, super::WholeMatch),
     And(Vec<Condition>),
     Or(Vec<Condition>),
     Not(Box<Condition>),
@@ -93,13 +91,7 @@ impl Condition {
                     c.error(&here, "<match> needs a regex attribute");
                     return None;
                 };
-                match Regex::new(&format!("^(?:{re})$")) {
-                    Ok(r) => Some(Condition::Match(text, r)),
-                    Err(e) => {
-                        c.error(&here, format!("invalid regex '{re}': {e}"));
-                        None
-                    }
-                }
+                Some(Condition::Match(text, super::regex(c, re, &here)?))
             }
             name @ ("and" | "or") => {
                 let parts = children(&mut |ch| Condition::compile(c, ch, &here))?;

@@ -25,7 +25,7 @@ pub enum Cond {
     XPath(Arc<Expr>),
     /// `source="…" regex="…"`: the source's string value matches the whole regex (Java's
     /// `Matcher.matches`).
-    Regex { source: Value, regex: regex::Regex },
+    Regex { source: Value, regex: super::WholeMatch },
     /// `xpath="${…}"` (MI 4.4) or `xpath="json-eval(…)"`: holds when the expression's text is
     /// `true` (any case).
     Expression(Value),

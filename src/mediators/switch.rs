@@ -10,7 +10,7 @@ use crate::synapse::model::Element;
 #[derive(Debug, Clone)]
 pub struct Switch {
     pub source: Value,
-    pub cases: Vec<(regex::Regex, Vec<Mediator>)>,
+    pub cases: Vec<(super::WholeMatch, Vec<Mediator>)>,
     pub default: Vec<Mediator>,
 }
 
