@@ -62,9 +62,11 @@ impl Answer {
         }
     }
 
-    /// Adds a response header.
+    /// Sets a response header.
     pub fn header(mut self, name: &'static str, value: &str) -> Answer {
         if let Answer::Respond { headers, .. } = &mut self {
+            // Replaces a header of that name (the default Content-Type, text/plain).
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
             headers.push((name, value.to_string()));
         }
         self

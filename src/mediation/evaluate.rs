@@ -458,7 +458,11 @@ impl Engine {
         };
         // The scanner reads XML bytes: a JSON body (whatever messageType says) needs the tree
         // path's XML view.
-        if ctx.xml.is_some() || matches!(want, Want::Nodes) || ctx.body_type == BodyType::Json {
+        if ctx.xml.is_some()
+            || matches!(want, Want::Nodes)
+            || ctx.body_type == BodyType::Json
+            || ctx.builder_kind().is_some()
+        {
             return Ok(None);
         }
         let bytes = ctx.body_bytes().await?;

@@ -21,9 +21,10 @@ impl MessageContext {
             return Ok(d.clone());
         }
         let bytes = self.body_bytes().await?;
-        let bytes = if self.body_type == BodyType::Json
-            && !bytes.iter().all(u8::is_ascii_whitespace)
-        {
+        let blank = bytes.iter().all(u8::is_ascii_whitespace);
+        let bytes = if let (false, Some(view)) = (blank, self.builder_view(&bytes)) {
+            view
+        } else if self.body_type == BodyType::Json && !blank {
             // WSO2's XML view of a JSON body: <jsonObject>… inside a SOAP envelope's body,
             // written in one buffer.
             const OPEN: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body>";
@@ -50,7 +51,64 @@ impl MessageContext {
     }
 }
 
+/// Axis2's wrapper element of a text payload (`PlainTextBuilder`).
+const TEXT_NS: &str = "http://ws.apache.org/commons/ns/payload";
+
 impl MessageContext {
+    /// The XML view Axis2's builders make of a body that is not XML or JSON, inside a SOAP 1.1
+    /// envelope: `text/plain` is one `<axis2ns:text>` element holding the text
+    /// (`PlainTextBuilder`); `application/x-www-form-urlencoded` is `<xformValues>` with an
+    /// element per field, its value decoded (`XFormURLEncodedBuilder`; a field whose name is no
+    /// XML name is left out). None for anything else (read as XML).
+    fn builder_view(&self, bytes: &[u8]) -> Option<Bytes> {
+        let mt = self.builder_kind()?;
+        let mut xml = String::from(
+            "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body>",
+        );
+        match mt.as_str() {
+            "text/plain" => {
+                let text = String::from_utf8_lossy(bytes);
+                xml.push_str(&format!(
+                    "<axis2ns:text xmlns:axis2ns=\"{TEXT_NS}\">{}</axis2ns:text>",
+                    crate::xml::escape_text(&text)
+                ));
+            }
+            "application/x-www-form-urlencoded" => {
+                xml.push_str("<xformValues>");
+                let decode = |s: &str| {
+                    percent_encoding::percent_decode_str(&s.replace('+', " "))
+                        .decode_utf8_lossy()
+                        .into_owned()
+                };
+                for pair in String::from_utf8_lossy(bytes).split('&') {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    let (k, v) = (decode(k), decode(v));
+                    if crate::xml::is_name(&k) && !k.contains(':') {
+                        xml.push_str(&format!("<{k}>{}</{k}>", crate::xml::escape_text(&v)));
+                    }
+                }
+                xml.push_str("</xformValues>");
+            }
+            _ => return None,
+        }
+        xml.push_str("</soapenv:Body></soapenv:Envelope>");
+        Some(Bytes::from(xml))
+    }
+
+    /// The `messageType` of a body read through one of Axis2's non-XML builders (text, form),
+    /// lower-cased; None for XML, JSON and anything else.
+    pub fn builder_kind(&self) -> Option<String> {
+        if self.body_type != BodyType::Other {
+            return None;
+        }
+        let mt = self.axis2.get("messageType")?.to_ascii_lowercase();
+        matches!(
+            mt.as_str(),
+            "text/plain" | "application/x-www-form-urlencoded"
+        )
+        .then_some(mt)
+    }
+
     /// The body as XML for mediators that can do without it (payloadFactory keeping a SOAP
     /// envelope, makefault choosing its SOAP version): None when the body is empty or not
     /// well-formed XML. A body that could not be read is an error, except inside a fault handler,

@@ -40,6 +40,7 @@ mod tests;
 
 pub use edit::{Content, Editor, Fragment};
 pub use error::{EditError, XmlError, XmlErrorKind};
+pub(crate) use escape::is_name;
 pub use escape::{escape_attr, escape_text};
 pub use soap::SoapVersion;
 pub use stream::{StreamAxis, StreamMatch, StreamPath, StreamStep, StreamTarget};

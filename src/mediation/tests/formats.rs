@@ -145,3 +145,42 @@ fn the_message_type_chooses_between_soap_and_plain_xml() {
         assert_eq!(r.header("content-type"), Some("text/xml"));
     });
 }
+
+/// A text or form body as XPath sees it, as Axis2's builders make it: `text/plain` is one
+/// `<axis2ns:text xmlns:axis2ns="http://ws.apache.org/commons/ns/payload">` element holding the
+/// text (wso2/wso2-axis2 `kernel/.../builder/PlainTextBuilder.java`), a form is `<xformValues>`
+/// with an element per field, decoded (`XFormURLEncodedBuilder.java`). The body itself is not
+/// rewritten: what is not changed goes out as it came.
+#[test]
+fn text_and_form_bodies_have_axis2s_xml_view() {
+    run_local(async {
+        let rig = mediator_rig(
+            r#"<property name="X-Local" scope="transport" expression="local-name($body/*[1])"/>
+               <property name="X-Ns" scope="transport" expression="namespace-uri($body/*[1])"/>
+               <property name="X-Text" scope="transport" expression="string($body/*[1])"/>
+               <property name="X-City" scope="transport" expression="$body/xformValues/city"/>
+               <log level="full"/>
+               <respond/>"#,
+        );
+        let r = rig.post("/m/t", "text/plain", "a < b & c").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.header("x-local"), Some("text"));
+        assert_eq!(
+            r.header("x-ns"),
+            Some("http://ws.apache.org/commons/ns/payload")
+        );
+        assert_eq!(r.header("x-text"), Some("a < b & c"));
+        assert_eq!(r.body, "a < b & c");
+        let r = rig
+            .post(
+                "/m/t",
+                "application/x-www-form-urlencoded",
+                "city=New+York&n=2&bad%20name=x",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.header("x-local"), Some("xformValues"));
+        assert_eq!(r.header("x-city"), Some("New York"));
+        assert_eq!(r.body, "city=New+York&n=2&bad%20name=x");
+    });
+}
