@@ -72,24 +72,6 @@ pub enum Action {
     Remove,
 }
 
-/// `json-eval(…)`'s path, when `text` is one.
-fn json_eval(text: &str) -> Option<&str> {
-    text.trim()
-        .strip_prefix("json-eval(")
-        .and_then(|r| r.strip_suffix(')'))
-}
-
-/// A JSONPath written in an enrich attribute, reported when it does not compile.
-fn compile_json(c: &mut impl Compile, path: &str, at: &Origin) -> Option<Arc<JsonPath>> {
-    match JsonPath::compile(path) {
-        Ok(p) => Some(Arc::new(p)),
-        Err(e) => {
-            c.error(at, format!("invalid JSONPath '{path}': {e}"));
-            None
-        }
-    }
-}
-
 /// The paths of a `remove` source: Synapse splits `json-eval(a,b)` at its commas (here only at
 /// those outside brackets, quotes and parentheses, where Synapse would cut a path in two).
 fn split_paths(list: &str) -> Vec<&str> {
@@ -172,14 +154,14 @@ impl Mediate for Enrich {
         let source = match src.attr("type").unwrap_or("custom") {
             "custom" => {
                 let x = src.attr("xpath").unwrap_or("");
-                match json_eval(x) {
+                match super::json_eval_path(x) {
                     Some(list) if action == Action::Remove => Source::Json(
                         split_paths(list)
                             .into_iter()
-                            .map(|p| compile_json(c, p, &so))
+                            .map(|p| super::compile_json_path(c, p, &so))
                             .collect::<Option<_>>()?,
                     ),
-                    Some(path) => Source::Json(vec![compile_json(c, path, &so)?]),
+                    Some(path) => Source::Json(vec![super::compile_json_path(c, path, &so)?]),
                     None => Source::Custom(super::xpath(c, x, src, &so)?),
                 }
             }
@@ -220,9 +202,9 @@ impl Mediate for Enrich {
         let target = match tgt.attr("type").unwrap_or("custom") {
             "custom" => {
                 let x = tgt.attr("xpath").unwrap_or("");
-                match json_eval(x) {
+                match super::json_eval_path(x) {
                     Some(path) => {
-                        let p = compile_json(c, path, &to)?;
+                        let p = super::compile_json_path(c, path, &to)?;
                         if action == Action::Replace && p.is_whole_body() {
                             c.error(
                                 &to,
@@ -241,7 +223,7 @@ impl Mediate for Enrich {
             "property" => Target::Property(tgt.attr("property").unwrap_or("").to_string()),
             "key" => {
                 let x = tgt.attr("xpath").unwrap_or("");
-                let split = json_eval(x).and_then(|p| p.rsplit_once('.'));
+                let split = super::json_eval_path(x).and_then(|p| p.rsplit_once('.'));
                 let Some((parent, name)) = split else {
                     c.error(
                         &to,
@@ -250,7 +232,7 @@ impl Mediate for Enrich {
                     return None;
                 };
                 Target::Key {
-                    parent: compile_json(c, parent, &to)?,
+                    parent: super::compile_json_path(c, parent, &to)?,
                     name: name.to_string(),
                 }
             }
@@ -290,7 +272,7 @@ impl Mediate for Enrich {
                 .into_iter()
                 .map(|m| {
                     let inner = &m[1..m.len() - 1];
-                    let value = match json_eval(inner) {
+                    let value = match super::json_eval_path(inner) {
                         Some(path) => super::json_path(c, path, &so),
                         None => match super::xpath(c, inner, src, &so) {
                             Some(x) => Value::XPath(x),

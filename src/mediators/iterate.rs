@@ -51,11 +51,7 @@ pub enum Path {
 impl Path {
     /// Compiles `text`: `json-eval(…)` as a JSONPath, anything else as an XPath.
     pub fn compile(c: &mut impl Compile, text: &str, el: &Element, at: &Origin) -> Option<Path> {
-        if let Some(inner) = text
-            .trim()
-            .strip_prefix("json-eval(")
-            .and_then(|r| r.strip_suffix(')'))
-        {
+        if let Some(inner) = super::json_eval_path(text) {
             return match super::json_path(c, inner, at) {
                 Value::JsonPath(p) => Some(Path::Json(p)),
                 _ => None,

@@ -266,14 +266,33 @@ pub fn xpath(c: &mut impl Compile, text: &str, el: &Element, at: &Origin) -> Opt
     }
 }
 
-/// A JSONPath (`json-eval(...)`'s argument, or an `evaluator="json"` expression).
-pub fn json_path(c: &mut impl Compile, path: &str, at: &Origin) -> Value {
+/// The JSONPath inside `json-eval(…)`, when `text` is one.
+pub fn json_eval_path(text: &str) -> Option<&str> {
+    text.trim()
+        .strip_prefix("json-eval(")
+        .and_then(|r| r.strip_suffix(')'))
+}
+
+/// A JSONPath compiled, or reported (None) when it does not compile.
+pub fn compile_json_path(
+    c: &mut impl Compile,
+    path: &str,
+    at: &Origin,
+) -> Option<Arc<crate::json::JsonPath>> {
     match crate::json::JsonPath::compile(path.trim()) {
-        Ok(p) => Value::JsonPath(Arc::new(p)),
+        Ok(p) => Some(Arc::new(p)),
         Err(e) => {
             c.error(at, format!("invalid JSONPath '{path}': {e}"));
-            Value::Unsupported(path.to_string())
+            None
         }
+    }
+}
+
+/// A JSONPath (`json-eval(...)`'s argument, or an `evaluator="json"` expression).
+pub fn json_path(c: &mut impl Compile, path: &str, at: &Origin) -> Value {
+    match compile_json_path(c, path, at) {
+        Some(p) => Value::JsonPath(p),
+        None => Value::Unsupported(path.to_string()),
     }
 }
 
@@ -339,11 +358,7 @@ pub fn expression(c: &mut impl Compile, text: &str, el: &Element, at: &Origin) -
             None => Value::Unsupported(text.to_string()),
         };
     }
-    if let Some(inner) = text
-        .trim()
-        .strip_prefix("json-eval(")
-        .and_then(|r| r.strip_suffix(')'))
-    {
+    if let Some(inner) = json_eval_path(text) {
         return json_path(c, inner, at);
     }
     match Value::expression(text) {
