@@ -839,14 +839,7 @@ impl endpoint::Message for Sending<'_, '_> {
     }
 
     async fn to_address(&mut self) -> Option<String> {
-        let ctx = &mut *self.ctx;
-        if ctx.to.is_none() && !ctx.doing_rest() {
-            // The WS-Addressing To header of a SOAP message.
-            if let Ok(doc) = ctx.document().await {
-                ctx.to = content::wsa_to(&doc);
-            }
-        }
-        ctx.to.clone()
+        self.ctx.to_address().await
     }
 
     async fn outbound(&mut self, format: Option<Format>) -> Result<endpoint::Outbound> {

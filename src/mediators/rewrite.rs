@@ -264,7 +264,11 @@ impl Rewrite {
     async fn rewrite(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         let input = match &self.in_property {
             Some(p) => ctx.props.get(p).cloned(),
-            None => to_address(ctx).await,
+            // The request URI when nothing else addresses it, as Axis2 sets `To`.
+            None => Some(match ctx.to_address().await {
+                Some(to) => to,
+                None => ctx.uri.to_string(),
+            }),
         };
         let mut url = input.as_deref().map(UriParts::parse).unwrap_or_default();
         for rule in &self.rules {
@@ -287,25 +291,6 @@ impl Rewrite {
         }
         Ok(Flow::Continue)
     }
-}
-
-/// The message's `To`: as set, else a SOAP message's WS-Addressing `To` header, else the
-/// request URI (as Axis2 sets it).
-async fn to_address(ctx: &mut MessageContext) -> Option<String> {
-    if let Some(to) = &ctx.to {
-        return Some(to.clone());
-    }
-    if !ctx.doing_rest() {
-        if let Some(to) = ctx
-            .document()
-            .await
-            .ok()
-            .and_then(|d| crate::message::content::wsa_to(&d))
-        {
-            return Some(to);
-        }
-    }
-    Some(ctx.uri.to_string())
 }
 
 fn compile_action(c: &mut impl Compile, a: &Element, at: &Origin) -> Option<Action> {

@@ -65,7 +65,7 @@ impl MessageContext {
         let mut xml = String::from(
             "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body>",
         );
-        match mt.as_str() {
+        match mt {
             "text/plain" => {
                 let text = String::from_utf8_lossy(bytes);
                 xml.push_str(&format!(
@@ -95,18 +95,27 @@ impl MessageContext {
         Some(Bytes::from(xml))
     }
 
-    /// The `messageType` of a body read through one of Axis2's non-XML builders (text, form),
-    /// lower-cased; None for XML, JSON and anything else.
-    pub fn builder_kind(&self) -> Option<String> {
+    /// The `messageType` of a body read through one of Axis2's non-XML builders (text, form);
+    /// None for XML, JSON and anything else.
+    pub fn builder_kind(&self) -> Option<&'static str> {
         if self.body_type != BodyType::Other {
             return None;
         }
-        let mt = self.axis2.get("messageType")?.to_ascii_lowercase();
-        matches!(
-            mt.as_str(),
-            "text/plain" | "application/x-www-form-urlencoded"
-        )
-        .then_some(mt)
+        let mt = self.axis2.get("messageType")?;
+        ["text/plain", "application/x-www-form-urlencoded"]
+            .into_iter()
+            .find(|k| mt.eq_ignore_ascii_case(k))
+    }
+
+    /// Where the message is addressed: `To` as set, else a SOAP message's WS-Addressing `To`
+    /// header (kept as `To` from then on); None for a REST message without one.
+    pub async fn to_address(&mut self) -> Option<String> {
+        if self.to.is_none() && !self.doing_rest() {
+            if let Ok(doc) = self.document().await {
+                self.to = wsa_to(&doc);
+            }
+        }
+        self.to.clone()
     }
 
     /// The body as XML for mediators that can do without it (payloadFactory keeping a SOAP
