@@ -191,11 +191,7 @@ impl Registry {
                     }
                     budget -= 1;
                     let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= 1 << 20);
-                    let Some(text) = small.then(|| std::fs::read_to_string(&path).ok()).flatten()
-                    else {
-                        continue;
-                    };
-                    if !is_sequence_document(&text) {
+                    if !small || !starts_as_sequence(&path) {
                         continue;
                     }
                     if let Ok(rel) = path.strip_prefix(root) {
@@ -409,6 +405,16 @@ pub fn canonical_key(key: &str) -> Option<String> {
     (!rest.is_empty()).then(|| format!("{prefix}:{rest}"))
 }
 
+/// Whether the XML document in `path` is a Synapse `<sequence>`, from its first 8 KiB only
+/// (prolog and comments skipped; the namespace declared on the start tag): the compiler reads
+/// the whole file once it is chosen.
+fn starts_as_sequence(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(8192);
+    let read = std::fs::File::open(path).and_then(|f| f.take(8192).read_to_end(&mut head));
+    read.is_ok() && is_sequence_document(&String::from_utf8_lossy(&head))
+}
+
 /// Whether an XML document's element is Synapse's `<sequence>` (prolog and comments skipped).
 fn is_sequence_document(text: &str) -> bool {
     let mut rest = text.trim_start_matches('\u{feff}').trim_start();
@@ -429,5 +435,6 @@ fn is_sequence_document(text: &str) -> bool {
         .unwrap_or(tag.len());
     let name = &tag[..name_end];
     let local = name.rsplit(':').next().unwrap_or(name);
-    local == "sequence" && tag.contains("http://ws.apache.org/ns/synapse")
+    let start_tag = tag.split('>').next().unwrap_or(tag);
+    local == "sequence" && start_tag.contains("http://ws.apache.org/ns/synapse")
 }
