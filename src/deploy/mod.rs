@@ -46,8 +46,8 @@ fn read_local_sources(home: &Home, artifacts: &mut Artifacts, problems: &mut Vec
             continue;
         };
         match read {
-            Ok((_, Some(el))) => entry.value = LocalEntryValue::Xml(el),
-            Ok((text, None)) => entry.value = LocalEntryValue::Text(text),
+            Ok(FileSource::Xml(el)) => entry.value = LocalEntryValue::Xml(el),
+            Ok(FileSource::Text(text)) => entry.value = LocalEntryValue::Text(text),
             Err(e) => problems.push(Diagnostic::error(
                 entry.origin.clone(),
                 format!(
@@ -67,8 +67,8 @@ fn read_local_sources(home: &Home, artifacts: &mut Artifacts, problems: &mut Vec
             continue;
         };
         match read {
-            Ok((_, Some(el))) => proxy.publish_wsdl = Some(PublishWsdl::Inline(el)),
-            Ok((_, None)) => problems.push(Diagnostic::error(
+            Ok(FileSource::Xml(el)) => proxy.publish_wsdl = Some(PublishWsdl::Inline(el)),
+            Ok(FileSource::Text(_)) => problems.push(Diagnostic::error(
                 proxy.origin.clone(),
                 format!("publishWSDL uri '{uri}' ({}) is not XML", file.display()),
             )),
@@ -83,16 +83,18 @@ fn read_local_sources(home: &Home, artifacts: &mut Artifacts, problems: &mut Vec
     }
 }
 
-/// Reads a `file:` URI as MI does (a relative path from the home): its text, and its document
-/// element when it is XML. None for any other scheme (mint fetches nothing at deployment).
-#[allow(clippy::type_complexity)]
+/// What a `file:` URI holds: its document element when it is XML, else its text.
+enum FileSource {
+    Xml(crate::synapse::model::Element),
+    Text(String),
+}
+
+/// Reads a `file:` URI as MI does (a relative path from the home), with the file it names. None
+/// for any other scheme (mint fetches nothing at deployment).
 fn read_file_uri(
     home: &Home,
     uri: &str,
-) -> Option<(
-    std::path::PathBuf,
-    std::io::Result<(String, Option<crate::synapse::model::Element>)>,
-)> {
+) -> Option<(std::path::PathBuf, std::io::Result<FileSource>)> {
     let path = uri.trim().strip_prefix("file:")?;
     let path = path.strip_prefix("//").unwrap_or(path);
     let file = if std::path::Path::new(path).is_absolute() {
@@ -106,11 +108,10 @@ fn read_file_uri(
             Some(rest) => rest.split_once("?>").map_or("", |(_, r)| r).trim_start(),
             None => body,
         };
-        let el = match crate::xml::element::parse_document(body) {
-            Ok(el) if body.starts_with('<') => Some(el),
-            _ => None,
-        };
-        (text, el)
+        match crate::xml::element::parse_document(body) {
+            Ok(el) if body.starts_with('<') => FileSource::Xml(el),
+            _ => FileSource::Text(text),
+        }
     });
     Some((file, read))
 }
