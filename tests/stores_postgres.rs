@@ -8,9 +8,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::net::TcpListener;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use common::postgres::Postgres;
@@ -196,24 +193,7 @@ fn a_connection_the_server_closed_while_idle_is_replaced_without_a_fault() {
 fn after_its_last_attempt_a_message_moves_to_the_fail_messages_store() {
     let pg = Postgres::start();
     // A backend that always answers 500.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, attempts) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                while let Some(req) = read_request(&stream) {
-                    let _ = tx.send(req);
-                    let no = "HTTP/1.1 500 No\r\nContent-Length: 0\r\n\r\n";
-                    if stream.write_all(no.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
+    let (port, attempts) = recording_backend(0, "HTTP/1.1 500 No\r\nContent-Length: 0\r\n\r\n");
     // mint creates a store's table at its first connection; this one is made ahead, as an
     // administrator would, so that the test can look at it before anything moved.
     pg.psql("CREATE TABLE failed_messages (indexId BIGSERIAL PRIMARY KEY, msg_id VARCHAR(200) NOT NULL, message BYTEA NOT NULL)");

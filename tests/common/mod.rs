@@ -611,6 +611,18 @@ pub fn select_ns(xml: &str, expr: &str, namespaces: &[(&str, &str)]) -> Vec<Stri
 /// A backend on 127.0.0.1:`port` (0: any free port) that reports each request and answers 200
 /// `<ok/>`; the port it listens on. (Store tests restart mint against the same backend port.)
 pub fn ok_backend(port: u16) -> (u16, std::sync::mpsc::Receiver<Received>) {
+    recording_backend(
+        port,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 5\r\n\r\n<ok/>",
+    )
+}
+
+/// A backend on 127.0.0.1:`port` (0: any free port) that reports each request and answers it
+/// with `answer` (a whole HTTP response); the port it listens on.
+pub fn recording_backend(
+    port: u16,
+    answer: &'static str,
+) -> (u16, std::sync::mpsc::Receiver<Received>) {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -621,8 +633,7 @@ pub fn ok_backend(port: u16) -> (u16, std::sync::mpsc::Receiver<Received>) {
             std::thread::spawn(move || {
                 while let Some(req) = read_request(&stream) {
                     let _ = tx.send(req);
-                    let ok = "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 5\r\n\r\n<ok/>";
-                    if stream.write_all(ok.as_bytes()).is_err() {
+                    if stream.write_all(answer.as_bytes()).is_err() {
                         return;
                     }
                 }
