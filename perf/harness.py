@@ -426,6 +426,22 @@ def pin_all_threads(pid, cpus):
             pass
 
 
+def res_ipis(cpus):
+    """Rescheduling IPIs received so far by `cpus` (all CPUs when None), from /proc/interrupts."""
+    try:
+        with open("/proc/interrupts") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    ncpu = len(lines[0].split())
+    for line in lines[1:]:
+        cols = line.split()
+        if cols and cols[0] == "RES:":
+            counts = [int(c) for c in cols[1:1 + ncpu]]
+            return sum(c for i, c in enumerate(counts) if cpus is None or i in cpus)
+    return None
+
+
 def cpu_list(cpus):
     cpus = sorted(cpus)
     return ",".join(str(c) for c in cpus)

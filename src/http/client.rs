@@ -20,8 +20,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::net::TcpStream;
 use futures_lite::{AsyncRead, AsyncWrite};
-use glommio::net::TcpStream;
 use http::{Request, Response};
 use hyper::client::conn::http1::SendRequest;
 
@@ -223,13 +223,12 @@ impl Pool {
         let mut tcp = None;
         for ip in addrs.iter() {
             let addr = SocketAddr::new(*ip, origin.port);
-            match TcpStream::connect_timeout(addr, timeout).await {
+            match TcpStream::connect_timeout(&addr, timeout).await {
                 Ok(s) => {
                     tcp = Some(s);
                     break;
                 }
                 Err(e) => {
-                    let e = std::io::Error::from(e);
                     let kind = if e.kind() == std::io::ErrorKind::TimedOut {
                         ErrorKind::Timeout
                     } else {
