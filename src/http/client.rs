@@ -384,6 +384,22 @@ impl AsyncRead for ClientStream {
     }
 }
 
+impl super::io::Stream for ClientStream {
+    fn poll_read_uninit(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Option<Poll<std::io::Result<usize>>> {
+        match self {
+            ClientStream::Plain(s) => Some(TcpStream::poll_read_uninit(s, cx, buf)),
+            ClientStream::Tls(_) => None,
+        }
+    }
+    fn is_write_vectored(&self) -> bool {
+        matches!(self, ClientStream::Plain(_))
+    }
+}
+
 impl AsyncWrite for ClientStream {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -393,6 +409,16 @@ impl AsyncWrite for ClientStream {
         match self.get_mut() {
             ClientStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            ClientStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
