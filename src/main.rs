@@ -2,12 +2,6 @@
 //! run the server, map failures to exit codes (64 bad flags/config, 65 invalid artifacts, 69 a port in use).
 
 use std::path::PathBuf;
-
-/// mimalloc instead of glibc's malloc: per-thread free lists without the arena consolidation
-/// glibc does on a shard's hot path (malloc, free and `malloc_consolidate` were about 10 % of
-/// a proxied request's CPU; see perf/RESULTS.md "Session 13").
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 use std::time::Instant;
 

@@ -165,33 +165,39 @@ impl Driver {
     /// Frees slot `idx`. The socket leaves the epoll set when its descriptor is closed, right
     /// after; an event already collected for it finds the slot's generation changed.
     fn release(&self, idx: u32, gen: u32) {
-        let mut slots = self.slots.borrow_mut();
-        let s = &mut slots[idx as usize];
-        if !s.live || s.gen != gen {
-            return;
-        }
-        s.live = false;
-        s.gen = s.gen.wrapping_add(1);
-        s.reader = None;
-        s.writer = None;
+        // Wakers are dropped after the borrow ends: dropping one may drop the last reference to
+        // a task, and with it a future that releases sockets of its own.
+        let _wakers = {
+            let mut slots = self.slots.borrow_mut();
+            let s = &mut slots[idx as usize];
+            if !s.live || s.gen != gen {
+                return;
+            }
+            s.live = false;
+            s.gen = s.gen.wrapping_add(1);
+            (s.reader.take(), s.writer.take())
+        };
         self.free.borrow_mut().push(idx);
     }
 
     fn poll_ready(&self, idx: u32, gen: u32, cx: &Context<'_>, interest: u8) -> Poll<()> {
-        let mut slots = self.slots.borrow_mut();
-        let s = &mut slots[idx as usize];
-        if s.gen != gen || s.ready & interest != 0 {
-            return Poll::Ready(());
-        }
-        let w = if interest == READABLE {
-            &mut s.reader
-        } else {
-            &mut s.writer
+        let _replaced = {
+            let mut slots = self.slots.borrow_mut();
+            let s = &mut slots[idx as usize];
+            if s.gen != gen || s.ready & interest != 0 {
+                return Poll::Ready(());
+            }
+            let w = if interest == READABLE {
+                &mut s.reader
+            } else {
+                &mut s.writer
+            };
+            match w {
+                Some(w) if w.will_wake(cx.waker()) => None,
+                // The replaced waker is dropped after the borrow ends (see `release`).
+                _ => w.replace(cx.waker().clone()),
+            }
         };
-        match w {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => *w = Some(cx.waker().clone()),
-        }
         Poll::Pending
     }
 
