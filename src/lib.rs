@@ -31,7 +31,6 @@ pub mod json;
 pub mod mediation;
 pub mod mediators;
 pub mod message;
-pub mod net;
 pub mod program;
 pub mod registry;
 pub mod scheduled;

@@ -8,8 +8,6 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // Foundations: diagnostics and the domain error type.
     &["diag", "error"],
-    // The shard's sockets (epoll readiness, the io_uring wake-up bridge): glommio only.
-    &["net"],
     // Libraries: no knowledge of artifacts, shards or each other beyond this order.
     &["xpath", "uri_template"],
     &["xml"],
