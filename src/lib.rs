@@ -31,6 +31,7 @@ pub mod json;
 pub mod mediation;
 pub mod mediators;
 pub mod message;
+pub mod net;
 pub mod program;
 pub mod registry;
 pub mod scheduled;

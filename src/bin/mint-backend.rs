@@ -19,11 +19,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use glommio::net::TcpListener;
 use glommio::{LocalExecutorPoolBuilder, PoolPlacement};
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
+use mint::net::TcpListener;
 
 use mint::http::body::{Body, Streamed};
 use mint::http::io::HyperIo;
@@ -168,6 +168,7 @@ fn main() {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let handles = LocalExecutorPoolBuilder::new(PoolPlacement::Unbound(cores))
         .io_memory(512 * 1024)
+        .preempt_timer(mint::net::PREEMPT)
         .on_all_shards(move || async move {
             let listener = match TcpListener::bind(addr) {
                 Ok(l) => l,

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::net::TcpStream;
 use futures_lite::{AsyncRead, AsyncWrite};
-use glommio::net::TcpStream;
 use http::{Request, Response};
 use hyper::client::conn::http1::SendRequest;
 
@@ -223,13 +223,12 @@ impl Pool {
         let mut tcp = None;
         for ip in addrs.iter() {
             let addr = SocketAddr::new(*ip, origin.port);
-            match TcpStream::connect_timeout(addr, timeout).await {
+            match TcpStream::connect_timeout(&addr, timeout).await {
                 Ok(s) => {
                     tcp = Some(s);
                     break;
                 }
                 Err(e) => {
-                    let e = std::io::Error::from(e);
                     let kind = if e.kind() == std::io::ErrorKind::TimedOut {
                         ErrorKind::Timeout
                     } else {
@@ -385,6 +384,22 @@ impl AsyncRead for ClientStream {
     }
 }
 
+impl super::io::Stream for ClientStream {
+    fn poll_read_uninit(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Option<Poll<std::io::Result<usize>>> {
+        match self {
+            ClientStream::Plain(s) => Some(TcpStream::poll_read_uninit(s, cx, buf)),
+            ClientStream::Tls(_) => None,
+        }
+    }
+    fn is_write_vectored(&self) -> bool {
+        matches!(self, ClientStream::Plain(_))
+    }
+}
+
 impl AsyncWrite for ClientStream {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -394,6 +409,16 @@ impl AsyncWrite for ClientStream {
         match self.get_mut() {
             ClientStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            ClientStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

@@ -1,11 +1,16 @@
-//! Glue between hyper's IO/timer traits and glommio.
+//! Glue between hyper's IO/timer traits and mint's streams and glommio's timers.
 //!
 //! hyper reads into a `ReadBufCursor` of possibly uninitialised memory, while futures-io's
-//! `AsyncRead` needs an initialised `&mut [u8]`. glommio's own example zeroes the whole cursor on every
-//! read (which can be hundreds of KiB); we read into one initialised scratch buffer per shard and
-//! copy only the bytes that arrived.
+//! `AsyncRead` needs an initialised `&mut [u8]`. A plain socket ([`crate::net::TcpStream`]) reads
+//! straight into hyper's buffer (`recv` only writes); other streams (TLS) read into one initialised
+//! scratch buffer per shard and copy only the bytes that arrived, rather than zeroing hyper's
+//! buffer (which can be hundreds of KiB) on every read. A plain socket also takes vectored
+//! writes, so hyper sends a head and a body's `Bytes` frames with one `sendmsg` instead of
+//! copying the body into its write buffer first.
 
 use std::future::Future;
+use std::io::IoSlice;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -15,7 +20,42 @@ use futures_lite::{AsyncRead, AsyncWrite};
 /// Upper bound of one read: the part of hyper's buffer we initialise per call.
 pub const READ_CHUNK: usize = 16 * 1024;
 
-/// Wraps any futures-io stream (glommio `TcpStream`, a rustls stream over it) for hyper.
+/// A byte stream hyper can be given through [`HyperIo`]: futures-io, plus what a plain socket
+/// can do better.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin {
+    /// Reads into possibly uninitialised memory, if this stream can (`Ready(Ok(n))` means the
+    /// first `n` bytes were written); `None` if it cannot, and the caller reads through
+    /// `AsyncRead` instead.
+    fn poll_read_uninit(
+        &mut self,
+        _cx: &mut Context<'_>,
+        _buf: &mut [MaybeUninit<u8>],
+    ) -> Option<Poll<std::io::Result<usize>>> {
+        None
+    }
+    /// Whether `poll_write_vectored` writes more than the first buffer.
+    fn is_write_vectored(&self) -> bool {
+        false
+    }
+}
+
+impl Stream for crate::net::TcpStream {
+    fn poll_read_uninit(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Option<Poll<std::io::Result<usize>>> {
+        Some(crate::net::TcpStream::poll_read_uninit(self, cx, buf))
+    }
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for futures_rustls::server::TlsStream<S> {}
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for futures_rustls::client::TlsStream<S> {}
+
+/// Wraps a [`Stream`] (a socket, a rustls stream over one) for hyper.
 pub struct HyperIo<T>(pub T);
 
 thread_local! {
@@ -25,12 +65,24 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
 }
 
-impl<T: AsyncRead + Unpin> hyper::rt::Read for HyperIo<T> {
+impl<T: Stream> hyper::rt::Read for HyperIo<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<std::io::Result<()>> {
+        // SAFETY: the stream only writes to the cursor's spare memory, and reports how much.
+        if let Some(r) = self.0.poll_read_uninit(cx, unsafe { buf.as_mut() }) {
+            return match r {
+                Poll::Ready(Ok(n)) => {
+                    // SAFETY: the stream initialised the first `n` bytes.
+                    unsafe { buf.advance(n) };
+                    Poll::Ready(Ok(()))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            };
+        }
         let want = buf.remaining().min(READ_CHUNK);
         // Read into the shard's scratch buffer and copy what arrived: the copy is as long as the
         // data, where zeroing hyper's uninitialised buffer would cost 16 KiB on every poll,
@@ -73,13 +125,23 @@ impl<T: AsyncRead + Unpin> hyper::rt::Read for HyperIo<T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> hyper::rt::Write for HyperIo<T> {
+impl<T: Stream> hyper::rt::Write for HyperIo<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_flush(cx)

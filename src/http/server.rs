@@ -155,7 +155,7 @@ pub async fn serve<S, H>(
     conn: Conn,
     drain: Rc<Signal>,
 ) where
-    S: AsyncRead + AsyncWrite + Unpin + 'static,
+    S: super::io::Stream + 'static,
     H: Handler,
 {
     let svc = service_fn(move |req: Request<Incoming>| {
@@ -280,6 +280,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> AsyncWrite for Lingering<S> {
             None => Poll::Ready(Err(std::io::ErrorKind::NotConnected.into())),
         }
     }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.0.as_mut() {
+            Some(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            None => Poll::Ready(Err(std::io::ErrorKind::NotConnected.into())),
+        }
+    }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         match self.0.as_mut() {
             Some(s) => Pin::new(s).poll_flush(cx),
@@ -291,6 +301,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> AsyncWrite for Lingering<S> {
             Some(s) => Pin::new(s).poll_close(cx),
             None => Poll::Ready(Ok(())),
         }
+    }
+}
+
+impl<S: super::io::Stream + 'static> super::io::Stream for Lingering<S> {
+    fn poll_read_uninit(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Option<Poll<std::io::Result<usize>>> {
+        match self.0.as_mut() {
+            Some(s) => s.poll_read_uninit(cx, buf),
+            None => Some(Poll::Ready(Ok(0))),
+        }
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.0.as_ref().is_some_and(|s| s.is_write_vectored())
     }
 }
 

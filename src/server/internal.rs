@@ -30,7 +30,7 @@ pub(super) const MAX_CONNECTIONS: usize = 64;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) async fn serve(
-    listener: glommio::net::TcpListener,
+    listener: crate::net::TcpListener,
     drain: Rc<Signal>,
     hub: Arc<ConfigHub>,
     metrics: Arc<Metrics>,
@@ -46,7 +46,7 @@ pub(super) async fn serve(
     let builder = Rc::new(builder);
     let on_conn = {
         let (drain, active) = (drain.clone(), active.clone());
-        move |stream: glommio::net::TcpStream| {
+        move |stream: crate::net::TcpStream| {
             let (hub, metrics, drain, builder) =
                 (hub.clone(), metrics.clone(), drain.clone(), builder.clone());
             let open = Counted::new(&active);

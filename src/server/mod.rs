@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::net::{TcpListener, TcpStream};
 use futures_util::future::{select, Either};
-use glommio::net::{TcpListener, TcpStream};
 use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
 
 use crate::config::{Home, Settings};
@@ -254,6 +254,7 @@ pub fn run(boot: Boot) -> Result<()> {
     let handles = LocalExecutorPoolBuilder::new(placement(shards))
         .name("mint-shard")
         .io_memory(512 * 1024)
+        .preempt_timer(crate::net::PREEMPT)
         .on_all_shards(move || {
             let boot = boot.clone();
             let term = term.clone();

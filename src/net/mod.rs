@@ -1,0 +1,136 @@
+//! The shard's TCP sockets: epoll readiness collected by a driver task, so that a busy shard is
+//! never interrupted by its sockets' completions ([`ring`]), and streams and listeners on it
+//! ([`tcp`]).
+//!
+//! glommio stays the executor (tasks, timers, files); only socket readiness moved here, because
+//! glommio's rings cannot be given the setup flags that keep completions from sending IPIs.
+
+pub mod ring;
+pub mod tcp;
+
+pub use tcp::{TcpListener, TcpStream};
+
+/// glommio's preemption timer for executors that serve sockets through [`ring`]: while the
+/// socket driver keeps finding work it never lets its task queue run dry, so glommio's own
+/// timers, file I/O and cross-shard wake-ups are looked at when this timer preempts the queue.
+/// glommio's default (100 ms) would let a timeout fire that late under load.
+pub const PREEMPT: std::time::Duration = std::time::Duration::from_millis(2);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    /// A small glommio executor on this thread (tests run in parallel under an 8 MiB memlock).
+    fn run_local<F: std::future::Future>(fut: F) -> F::Output {
+        glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+            .io_memory(64 * 1024)
+            .ring_depth(16)
+            .make()
+            .expect("a test executor")
+            .run(fut)
+    }
+
+    #[test]
+    fn a_connection_reads_writes_and_sees_the_peer_close() {
+        run_local(async {
+            let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let addr = l.local_addr().unwrap();
+            // The client writes in pieces with pauses, so the server waits for readiness
+            // (and sleeps) between them.
+            // A client thread, not a shard: sleeping is what it should do.
+            #[allow(clippy::disallowed_methods)]
+            let client = std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                for piece in [&b"hel"[..], b"lo ", b"mint"] {
+                    std::thread::sleep(Duration::from_millis(20));
+                    s.write_all(piece).unwrap();
+                }
+                s.shutdown(std::net::Shutdown::Write).unwrap();
+                let mut answer = String::new();
+                s.read_to_string(&mut answer).unwrap();
+                answer
+            });
+            let mut c = l.accept().await.unwrap();
+            assert_eq!(c.peer_addr().unwrap().ip(), addr.ip());
+            let mut got = Vec::new();
+            c.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got, b"hello mint");
+            c.write_all(b"bye").await.unwrap();
+            c.close().await.unwrap();
+            assert_eq!(client.join().unwrap(), "bye");
+        });
+    }
+
+    #[test]
+    fn connect_reaches_a_listener_and_a_closed_port_is_refused() {
+        run_local(async {
+            let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let addr = l.local_addr().unwrap();
+            let (client, server) = futures_lite::future::zip(
+                TcpStream::connect_timeout(&addr, Duration::from_secs(5)),
+                l.accept(),
+            )
+            .await;
+            let (mut client, mut server) = (client.unwrap(), server.unwrap());
+            client.write_all(&[7u8; 300_000]).await.unwrap();
+            client.close().await.unwrap();
+            let mut got = Vec::new();
+            server.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got.len(), 300_000);
+            drop(l);
+            let e = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                .await
+                .err()
+                .expect("nothing listens any more");
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+        });
+    }
+
+    #[test]
+    fn a_dropped_stream_closes_its_socket_and_more_sockets_than_one_batch_are_served() {
+        run_local(async {
+            let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let addr = l.local_addr().unwrap();
+            // 300 clients (more events than one epoll_wait takes) each send a byte and wait
+            // for the server to close.
+            let clients = std::thread::spawn(move || {
+                let socks: Vec<_> = (0..300)
+                    .map(|_| std::net::TcpStream::connect(addr).unwrap())
+                    .collect();
+                for mut s in &socks {
+                    s.write_all(b"x").unwrap();
+                }
+                socks
+                    .into_iter()
+                    .map(|mut s| {
+                        let mut rest = Vec::new();
+                        s.read_to_end(&mut rest).unwrap();
+                        rest
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let mut conns = Vec::new();
+            for _ in 0..300 {
+                conns.push(l.accept().await.unwrap());
+            }
+            let tasks: Vec<_> = conns
+                .into_iter()
+                .map(|mut c| {
+                    glommio::spawn_local(async move {
+                        let mut b = [0u8; 1];
+                        c.read_exact(&mut b).await.unwrap();
+                        // Dropped here without a shutdown: the close alone must end it.
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await;
+            }
+            let rests = clients.join().unwrap();
+            assert!(rests.iter().all(|r| r.is_empty()));
+        });
+    }
+}

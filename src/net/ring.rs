@@ -1,0 +1,469 @@
+//! The shard's socket readiness, without interrupting a running shard.
+//!
+//! glommio 0.9 creates its io_uring rings without `IORING_SETUP_COOP_TASKRUN` or `DEFER_TASKRUN`,
+//! so each completion another CPU produces for a running shard (a client's request arriving, a
+//! backend's answer) is signalled with a rescheduling IPI: 1.6–1.9 per proxied request, and in a
+//! VM each is an exit on both sides. nginx gets none: a busy worker finds readiness in epoll's
+//! ready list, and an interrupt is only needed to wake a worker that sleeps.
+//!
+//! So readiness is epoll's, edge-triggered, one registration per socket; the sockets are read and
+//! written with plain non-blocking syscalls, as glommio's streams and nginx do. An event marks the
+//! socket readable or writable and wakes the task waiting for that; a syscall that answers
+//! `EAGAIN` clears the mark again (as mio and tokio use epoll).
+//!
+//! A per-shard driver task (started on first use) collects events with `epoll_wait(…, 0)`: after
+//! each turn that woke somebody it yields, so the woken connection tasks run before it looks
+//! again. When turns find nothing, the shard may go to sleep, and glommio sleeps in its own ring,
+//! where another thread can wake it through an eventfd read. So the driver arms a one-shot entry
+//! for the socket set in a second epoll set, on which a waker thread waits (asleep otherwise), and
+//! reads the eventfd that thread writes once the socket set has an event. The entry is armed only
+//! while the driver sleeps, so a busy shard is never interrupted; the waker thread inherits the
+//! shard's CPU.
+//!
+//! Tried and dropped (perf/RESULTS.md, Session 13): an io_uring with `DEFER_TASKRUN` for the
+//! sockets (its registered eventfd is signalled 10–20 ms late on this kernel), and a one-shot
+//! io_uring poll of the socket set instead of the waker thread (a backend on it stopped
+//! answering under load: the shard slept with the poll armed and was not woken).
+
+use std::cell::RefCell;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// The socket can be read (data, FIN, or an error to collect).
+pub const READABLE: u8 = 1;
+/// The socket can be written (buffer space, or an error to collect).
+pub const WRITABLE: u8 = 2;
+
+/// What each socket is registered for (edge-triggered).
+const EPOLL_MASK: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+/// Events taken per `epoll_wait`.
+const EVENTS: usize = 256;
+/// Turns that find nothing before the driver sleeps: each costs an `epoll_wait` syscall.
+const IDLE_TURNS: u32 = 2;
+
+/// The readiness mask an epoll event means.
+fn readiness(events: u32) -> u8 {
+    let mut r = 0;
+    if events & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0 {
+        r |= READABLE;
+    }
+    if events & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0 {
+        r |= WRITABLE;
+    }
+    r
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Bumped on release: events of an earlier socket in this slot are ignored.
+    gen: u32,
+    live: bool,
+    ready: u8,
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+}
+
+/// One shard's epoll set, its sockets and its sleep.
+pub struct Driver {
+    epoll: OwnedFd,
+    slots: RefCell<Vec<Slot>>,
+    free: RefCell<Vec<u32>>,
+    /// An epoll set holding the socket set (one-shot, re-armed for each sleep) and `stop`; the
+    /// waker thread waits on it.
+    outer: OwnedFd,
+    /// Tells the waker thread to exit.
+    stop: OwnedFd,
+    /// Written by the waker thread; read through glommio while the driver sleeps.
+    eventfd: OwnedFd,
+    /// The glommio executor whose task drives this set.
+    executor: usize,
+    /// Whether the driver is awake (turning and yielding) rather than asleep on the eventfd.
+    awake: std::cell::Cell<bool>,
+    /// The keeper task, waiting for the driver to wake up.
+    keeper: RefCell<Option<Waker>>,
+}
+
+thread_local! {
+    static DRIVER: RefCell<Option<Rc<Driver>>> = const { RefCell::new(None) };
+}
+
+/// This shard's driver, created (and its task spawned) on first use. Must be called on a glommio
+/// executor.
+pub fn driver() -> io::Result<Rc<Driver>> {
+    let executor = glommio::executor().id();
+    if let Some(d) = DRIVER.with(|d| d.borrow().clone()) {
+        if d.executor == executor {
+            return Ok(d);
+        }
+    }
+    let d = Rc::new(Driver::new(executor)?);
+    DRIVER.with(|slot| *slot.borrow_mut() = Some(d.clone()));
+    glommio::spawn_local(drive(d.clone())).detach();
+    glommio::spawn_local(keep(d.clone())).detach();
+    Ok(d)
+}
+
+/// A descriptor returned by a syscall, or its error.
+fn owned(fd: RawFd) -> io::Result<OwnedFd> {
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+impl Driver {
+    fn new(executor: usize) -> io::Result<Driver> {
+        // SAFETY: plain syscalls returning new descriptors, checked by `owned`.
+        let epoll = owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        // SAFETY: as above.
+        let eventfd = owned(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) })?;
+        // SAFETY: as above.
+        let outer = owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        // SAFETY: as above.
+        let stop = owned(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) })?;
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: 1,
+        };
+        // SAFETY: `ev` is valid for the call; both descriptors are open.
+        if unsafe {
+            libc::epoll_ctl(
+                outer.as_raw_fd(),
+                libc::EPOLL_CTL_ADD,
+                stop.as_raw_fd(),
+                &mut ev,
+            )
+        } < 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        // The socket set starts disarmed (a one-shot entry with no events asked for).
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLONESHOT as u32,
+            u64: 0,
+        };
+        // SAFETY: as above.
+        if unsafe {
+            libc::epoll_ctl(
+                outer.as_raw_fd(),
+                libc::EPOLL_CTL_ADD,
+                epoll.as_raw_fd(),
+                &mut ev,
+            )
+        } < 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        spawn_waker(&outer, &stop, &eventfd)?;
+        Ok(Driver {
+            epoll,
+            slots: RefCell::default(),
+            free: RefCell::default(),
+            outer,
+            stop,
+            eventfd,
+            executor,
+            awake: std::cell::Cell::new(true),
+            keeper: RefCell::new(None),
+        })
+    }
+
+    fn token(idx: u32, gen: u32) -> u64 {
+        (u64::from(gen) << 32) | u64::from(idx)
+    }
+
+    fn register(&self, fd: RawFd) -> io::Result<(u32, u32)> {
+        let (idx, gen) = {
+            let mut slots = self.slots.borrow_mut();
+            let idx = match self.free.borrow_mut().pop() {
+                Some(i) => i,
+                None => {
+                    slots.push(Slot::default());
+                    (slots.len() - 1) as u32
+                }
+            };
+            let s = &mut slots[idx as usize];
+            s.live = true;
+            // Optimistic: the first read or write tries the syscall before waiting.
+            s.ready = READABLE | WRITABLE;
+            (idx, s.gen)
+        };
+        let mut ev = libc::epoll_event {
+            events: EPOLL_MASK,
+            u64: Self::token(idx, gen),
+        };
+        // SAFETY: `ev` is a valid event for the duration of the call.
+        let r =
+            unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            self.release(idx, gen);
+            return Err(e);
+        }
+        Ok((idx, gen))
+    }
+
+    /// Frees slot `idx`. The socket leaves the epoll set when its descriptor is closed, right
+    /// after; an event already collected for it finds the slot's generation changed.
+    fn release(&self, idx: u32, gen: u32) {
+        // Wakers are dropped after the borrow ends: dropping one may drop the last reference to
+        // a task, and with it a future that releases sockets of its own.
+        let _wakers = {
+            let mut slots = self.slots.borrow_mut();
+            let s = &mut slots[idx as usize];
+            if !s.live || s.gen != gen {
+                return;
+            }
+            s.live = false;
+            s.gen = s.gen.wrapping_add(1);
+            (s.reader.take(), s.writer.take())
+        };
+        self.free.borrow_mut().push(idx);
+    }
+
+    fn poll_ready(&self, idx: u32, gen: u32, cx: &Context<'_>, interest: u8) -> Poll<()> {
+        let _replaced = {
+            let mut slots = self.slots.borrow_mut();
+            let s = &mut slots[idx as usize];
+            if s.gen != gen || s.ready & interest != 0 {
+                return Poll::Ready(());
+            }
+            let w = if interest == READABLE {
+                &mut s.reader
+            } else {
+                &mut s.writer
+            };
+            match w {
+                Some(w) if w.will_wake(cx.waker()) => None,
+                // The replaced waker is dropped after the borrow ends (see `release`).
+                _ => w.replace(cx.waker().clone()),
+            }
+        };
+        Poll::Pending
+    }
+
+    fn clear(&self, idx: u32, gen: u32, interest: u8) {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[idx as usize];
+        if s.gen == gen {
+            s.ready &= !interest;
+        }
+    }
+
+    /// Collects the ready sockets without waiting and wakes their tasks; returns how many tasks
+    /// it woke.
+    fn turn(&self) -> usize {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; EVENTS];
+        let mut woke = 0;
+        loop {
+            // SAFETY: the buffer holds EVENTS entries; a zero timeout never blocks.
+            let n = unsafe {
+                libc::epoll_wait(
+                    self.epoll.as_raw_fd(),
+                    events.as_mut_ptr(),
+                    EVENTS as i32,
+                    0,
+                )
+            };
+            if n <= 0 {
+                if n < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                    tracing::warn!(error = %io::Error::last_os_error(), "epoll_wait failed");
+                }
+                return woke;
+            }
+            let n = n as usize;
+            let mut wake = Vec::new();
+            {
+                let mut slots = self.slots.borrow_mut();
+                for ev in &events[..n] {
+                    let token = ev.u64;
+                    let (idx, gen) = (token as u32, (token >> 32) as u32);
+                    let Some(s) = slots.get_mut(idx as usize) else {
+                        continue;
+                    };
+                    if !s.live || s.gen != gen {
+                        continue;
+                    }
+                    let r = readiness(ev.events);
+                    s.ready |= r;
+                    if r & READABLE != 0 {
+                        wake.extend(s.reader.take());
+                    }
+                    if r & WRITABLE != 0 {
+                        wake.extend(s.writer.take());
+                    }
+                }
+            }
+            woke += wake.len();
+            for w in wake {
+                w.wake();
+            }
+            if n < EVENTS {
+                return woke;
+            }
+        }
+    }
+
+    /// Arms the waker: once the socket set has an event, the waker thread writes the eventfd.
+    /// If it has one already, that happens at once, so an event after the last turn is not lost.
+    fn arm_waker(&self) -> io::Result<()> {
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLONESHOT) as u32,
+            u64: 0,
+        };
+        // SAFETY: `ev` is valid for the call; both descriptors are open.
+        let r = unsafe {
+            libc::epoll_ctl(
+                self.outer.as_raw_fd(),
+                libc::EPOLL_CTL_MOD,
+                self.epoll.as_raw_fd(),
+                &mut ev,
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let one = 1u64;
+        // SAFETY: writes 8 bytes from a live u64 to an eventfd we own.
+        unsafe { libc::write(self.stop.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+}
+
+/// The waker thread: sleeps in `epoll_wait` on the outer set and writes the shard's eventfd
+/// when the socket set becomes ready (the shard re-arms it before each sleep), which is how
+/// another thread wakes a glommio executor. It runs only while the shard sleeps.
+fn spawn_waker(outer: &OwnedFd, stop: &OwnedFd, eventfd: &OwnedFd) -> io::Result<()> {
+    let outer = outer.try_clone()?;
+    let stop = stop.try_clone()?;
+    let eventfd = eventfd.try_clone()?;
+    std::thread::Builder::new()
+        .name("mint-net-waker".into())
+        .spawn(move || {
+            let _stop = stop;
+            let mut ev = [libc::epoll_event { events: 0, u64: 0 }; 2];
+            loop {
+                // SAFETY: the buffer holds 2 entries.
+                let n = unsafe { libc::epoll_wait(outer.as_raw_fd(), ev.as_mut_ptr(), 2, -1) };
+                if n < 0 {
+                    if io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                        continue;
+                    }
+                    return;
+                }
+                if ev[..n as usize].iter().any(|e| e.u64 == 1) {
+                    return;
+                }
+                let one = 1u64;
+                // SAFETY: writes 8 bytes from a live u64 to an eventfd we own.
+                unsafe { libc::write(eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+            }
+        })?;
+    Ok(())
+}
+
+/// The driver task: turns while there is work, sleeps on the waker's eventfd when there is none.
+async fn drive(d: Rc<Driver>) {
+    // glommio reads the eventfd on its own ring; the file owns a duplicate of the descriptor.
+    // SAFETY: dup returns a new descriptor (or -1, checked) that the glommio file then owns.
+    let efd = unsafe { libc::dup(d.eventfd.as_raw_fd()) };
+    if efd < 0 {
+        tracing::error!("socket driver: cannot duplicate its eventfd; sockets would stall");
+        return;
+    }
+    // SAFETY: `efd` is ours alone; BufferedFile closes it when dropped.
+    let sleeper = unsafe { glommio::io::BufferedFile::from_raw_fd(efd) };
+    let mut idle = 0u32;
+    loop {
+        if d.turn() > 0 {
+            idle = 0;
+        } else {
+            idle += 1;
+        }
+        if idle <= IDLE_TURNS {
+            futures_lite::future::yield_now().await;
+            continue;
+        }
+        // Nothing for a while: sleep until the socket set has an event. Re-arming looks at the
+        // set's ready list, so an event that came after the last turn is not missed.
+        if let Err(e) = d.arm_waker() {
+            tracing::error!(error = %e, "socket driver: cannot arm its wake-up; polling instead");
+            glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+            continue;
+        }
+        d.awake.set(false);
+        // An error (none is expected from an eventfd) only costs a turn.
+        let _ = sleeper.read_at(0, 8).await;
+        d.awake.set(true);
+        let keeper = d.keeper.borrow_mut().take();
+        if let Some(k) = keeper {
+            k.wake();
+        }
+        idle = 0;
+    }
+}
+
+/// How often the keeper's timer fires while the driver is awake.
+const KEEP: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// The keeper task: while the driver is awake, it keeps a glommio timer pending. glommio 0.9
+/// can park its executor while a task is runnable (seen under load with a 2 ms preemption timer:
+/// the driver stuck in a yield while the shard slept, with nothing to wake it, since the driver
+/// arms its waker only when it sleeps); a pending timer bounds such a stall to [`KEEP`].
+async fn keep(d: Rc<Driver>) {
+    loop {
+        if d.awake.get() {
+            glommio::timer::sleep(KEEP).await;
+        } else {
+            std::future::poll_fn(|cx| {
+                if d.awake.get() {
+                    return Poll::Ready(());
+                }
+                *d.keeper.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            })
+            .await;
+        }
+    }
+}
+
+/// A socket's place in its shard's epoll set.
+pub struct Registration {
+    driver: Rc<Driver>,
+    idx: u32,
+    gen: u32,
+}
+
+impl Registration {
+    /// Registers the non-blocking socket `fd`, which must stay open until the registration is
+    /// dropped (and is expected to be closed right after).
+    pub fn new(fd: RawFd) -> io::Result<Registration> {
+        let driver = driver()?;
+        let (idx, gen) = driver.register(fd)?;
+        Ok(Registration { driver, idx, gen })
+    }
+
+    /// Ready when the socket may be ready for `interest` (one of [`READABLE`], [`WRITABLE`]).
+    pub fn poll_ready(&self, cx: &Context<'_>, interest: u8) -> Poll<()> {
+        self.driver.poll_ready(self.idx, self.gen, cx, interest)
+    }
+
+    /// Forgets readiness for `interest` after a syscall answered `EAGAIN`.
+    pub fn clear(&self, interest: u8) {
+        self.driver.clear(self.idx, self.gen, interest)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.driver.release(self.idx, self.gen);
+    }
+}
