@@ -282,6 +282,8 @@ fn main() -> ExitCode {
             offset,
             cores,
         } => {
+            // Before any thread exists (see there).
+            server::register_membarrier();
             mint::message::context::return_freed_bodies_to_the_system();
             let home = match home_dir(home) {
                 Ok(h) => h,
@@ -318,6 +320,15 @@ fn main() -> ExitCode {
                 0 => online,
                 n => n,
             };
+            // First, so that a certificate generated for want of a configured one is made on
+            // the other CPU while the artifacts deploy on this one.
+            let tls = match TlsSource::load(&home, &settings) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EX_USAGE);
+                }
+            };
             let Some((registry, _)) = load_registry(&home, true) else {
                 return ExitCode::from(EX_USAGE);
             };
@@ -343,13 +354,6 @@ fn main() -> ExitCode {
                     faulty_artifacts: Vec::new(),
                 },
             ));
-            let tls = match TlsSource::load(&home, &settings) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return ExitCode::from(EX_USAGE);
-                }
-            };
             // MI opens its user store on first use: a store that cannot be set up stops the
             // start only when a deployed API needs it; otherwise APIs deployed later with the
             // basic-auth handler refuse every request.

@@ -11,6 +11,7 @@
 //! list at the bottom of this file, which declares the module and generates the [`Mediator`]
 //! enum and its two delegating matches.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -414,13 +415,37 @@ pub fn regex(c: &mut impl Compile, re: &str, at: &Origin) -> Option<WholeMatch> 
 #[derive(Debug, Clone)]
 pub struct WholeMatch(regex_automata::meta::Regex);
 
+thread_local! {
+    /// Patterns compiled so far by this thread (deployments run on the main thread at start and
+    /// on the deployer thread after), shared by every artifact that repeats one
+    /// (`application/json.*`, `.*`, a SOAPAction…): compiling costs a deployment far more than
+    /// matching (the NFA compiler zeroes a table of about 300 KiB for each pattern with a
+    /// Unicode class, `.` included). A clone shares the compiled program and has caches of its
+    /// own. Bounded: cleared when it reaches [`WholeMatch::MEMO_MAX`] patterns.
+    static COMPILED: std::cell::RefCell<HashMap<String, regex_automata::meta::Regex>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
 impl WholeMatch {
+    /// Most patterns the memo of compiled patterns holds.
+    const MEMO_MAX: usize = 1024;
+
     pub fn new(re: &str) -> std::result::Result<WholeMatch, String> {
-        regex_automata::meta::Regex::builder()
+        if let Some(r) = COMPILED.with(|m| m.borrow().get(re).cloned()) {
+            return Ok(WholeMatch(r));
+        }
+        let r = regex_automata::meta::Regex::builder()
             .configure(regex_automata::meta::Config::new().dfa(false))
             .build(&format!("^(?:{re})$"))
-            .map(WholeMatch)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        COMPILED.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= Self::MEMO_MAX {
+                m.clear();
+            }
+            m.insert(re.to_string(), r.clone());
+        });
+        Ok(WholeMatch(r))
     }
 
     pub fn is_match(&self, text: &str) -> bool {
@@ -709,5 +734,24 @@ mod tests {
             super::strip_indentation("<a>\n  <b>x y</b>\n</a>"),
             "<a><b>x y</b></a>"
         );
+    }
+
+    #[test]
+    fn whole_match_patterns_compiled_once_match_as_their_own() {
+        let a = super::WholeMatch::new("application/json.*").unwrap();
+        let b = super::WholeMatch::new("application/json.*").unwrap();
+        let c = super::WholeMatch::new("text/.*").unwrap();
+        for (t, json) in [
+            ("application/json", true),
+            ("application/json; charset=UTF-8", true),
+            ("xapplication/json", false),
+            ("text/xml", false),
+        ] {
+            assert_eq!(a.is_match(t), json, "{t}");
+            assert_eq!(b.is_match(t), json, "{t}");
+            assert_eq!(c.is_match(t), t.starts_with("text/"), "{t}");
+        }
+        assert!(super::WholeMatch::new("(").is_err());
+        assert!(super::WholeMatch::new("(").is_err());
     }
 }

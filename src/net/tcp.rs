@@ -38,13 +38,16 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Binds `addr` with `SO_REUSEPORT` and listens.
+    /// Binds `addr` with `SO_REUSEADDR` and `SO_REUSEPORT` and listens.
     pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
         let sk = Socket::new(
             Domain::for_address(addr),
             Type::STREAM.nonblocking().cloexec(),
             Some(Protocol::TCP),
         )?;
+        // As nginx: connections of a server that stopped (TIME_WAIT) do not keep the port from
+        // another server.
+        sk.set_reuse_address(true)?;
         sk.set_reuse_port(true)?;
         sk.bind(&SockAddr::from(addr))?;
         sk.listen(BACKLOG)?;
