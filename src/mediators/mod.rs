@@ -408,21 +408,47 @@ pub fn regex(c: &mut impl Compile, re: &str, at: &Origin) -> Option<WholeMatch> 
 }
 
 /// A regex that must match a whole string (Java's `Matcher.matches()`), as filter, switch and
-/// the rewrite conditions use them. Built with `regex-automata`'s meta engine like the `regex`
-/// crate's, but without the full DFA that crate builds for small patterns (another dependency
-/// turns that feature on for the whole build): determinizing every `.*` over Unicode was most of
-/// a deployment's time (100 filters: about half of `mint check`). Matching runs on the lazy DFA.
-#[derive(Debug, Clone)]
-pub struct WholeMatch(regex_automata::meta::Regex);
+/// the rewrite conditions use them: a Thompson NFA of `^(?:re)$` searched with the lazy DFA,
+/// and with the PikeVM when the lazy DFA gives up (a Unicode word boundary on non-ASCII text, or
+/// a cache it keeps refilling). Deployment cost is what matters here, as matching is one short
+/// header or value: the `regex` crate's builders make a new NFA compiler per pattern (which
+/// zeroes a table of about 300 KiB for any Unicode class, `.` included), a reverse NFA, and a
+/// full DFA for small patterns; this thread's one compiler is reused instead, and equal patterns
+/// share one compiled program.
+#[derive(Clone)]
+pub struct WholeMatch(Arc<WholeMatchProgram>);
+
+struct WholeMatchProgram {
+    dfa: regex_automata::hybrid::dfa::DFA,
+    pikevm: regex_automata::nfa::thompson::pikevm::PikeVM,
+    dfa_caches: WholeMatchPool<regex_automata::hybrid::dfa::Cache>,
+    pikevm_caches: WholeMatchPool<regex_automata::nfa::thompson::pikevm::Cache>,
+}
+
+/// A cache per thread that matches (regex-automata's pool: lock-free for its owner thread).
+type WholeMatchPool<T> = regex_automata::util::pool::Pool<T, Box<dyn Fn() -> T + Send + Sync>>;
+
+impl std::fmt::Debug for WholeMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WholeMatch")
+    }
+}
 
 thread_local! {
-    /// Patterns compiled so far by this thread (deployments run on the main thread at start and
-    /// on the deployer thread after), shared by every artifact that repeats one
-    /// (`application/json.*`, `.*`, a SOAPAction…): compiling costs a deployment far more than
-    /// matching (the NFA compiler zeroes a table of about 300 KiB for each pattern with a
-    /// Unicode class, `.` included). A clone shares the compiled program and has caches of its
-    /// own. Bounded: cleared when it reaches [`WholeMatch::MEMO_MAX`] patterns.
-    static COMPILED: std::cell::RefCell<HashMap<String, regex_automata::meta::Regex>> =
+    /// This thread's NFA compiler (deployments run on the main thread at start and on the
+    /// deployer thread after); it keeps its UTF-8 tables from one pattern to the next.
+    static NFA_COMPILER: regex_automata::nfa::thompson::Compiler = {
+        let mut c = regex_automata::nfa::thompson::Compiler::new();
+        c.configure(
+            regex_automata::nfa::thompson::Config::new()
+                .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
+        );
+        c
+    };
+    /// Patterns compiled so far by this thread, shared by every artifact that repeats one
+    /// (`application/json.*`, `.*`, a SOAPAction…). Bounded: cleared when it reaches
+    /// [`WholeMatch::MEMO_MAX`] patterns.
+    static COMPILED: std::cell::RefCell<HashMap<String, WholeMatch>> =
         std::cell::RefCell::new(HashMap::new());
 }
 
@@ -432,12 +458,29 @@ impl WholeMatch {
 
     pub fn new(re: &str) -> std::result::Result<WholeMatch, String> {
         if let Some(r) = COMPILED.with(|m| m.borrow().get(re).cloned()) {
-            return Ok(WholeMatch(r));
+            return Ok(r);
         }
-        let r = regex_automata::meta::Regex::builder()
-            .configure(regex_automata::meta::Config::new().dfa(false))
-            .build(&format!("^(?:{re})$"))
+        let nfa = NFA_COMPILER
+            .with(|c| c.build(&format!("^(?:{re})$")))
             .map_err(|e| e.to_string())?;
+        let dfa = regex_automata::hybrid::dfa::Builder::new()
+            // Built with Unicode word boundaries too: the search gives up on non-ASCII text
+            // around one, and the PikeVM answers.
+            .configure(regex_automata::hybrid::dfa::Config::new().unicode_word_boundary(true))
+            .build_from_nfa(nfa.clone())
+            .map_err(|e| e.to_string())?;
+        let pikevm = regex_automata::nfa::thompson::pikevm::PikeVM::new_from_nfa(nfa)
+            .map_err(|e| e.to_string())?;
+        let (d, p) = (dfa.clone(), pikevm.clone());
+        let program = WholeMatchProgram {
+            dfa_caches: regex_automata::util::pool::Pool::new(Box::new(move || d.create_cache())),
+            pikevm_caches: regex_automata::util::pool::Pool::new(Box::new(move || {
+                p.create_cache()
+            })),
+            dfa,
+            pikevm,
+        };
+        let r = WholeMatch(Arc::new(program));
         COMPILED.with(|m| {
             let mut m = m.borrow_mut();
             if m.len() >= Self::MEMO_MAX {
@@ -445,11 +488,24 @@ impl WholeMatch {
             }
             m.insert(re.to_string(), r.clone());
         });
-        Ok(WholeMatch(r))
+        Ok(r)
     }
 
     pub fn is_match(&self, text: &str) -> bool {
-        self.0.is_match(text)
+        use regex_automata::{Anchored, Input};
+        let p = &*self.0;
+        let input = Input::new(text).anchored(Anchored::Yes).earliest(true);
+        let found = {
+            let mut cache = p.dfa_caches.get();
+            p.dfa.try_search_fwd(&mut cache, &input)
+        };
+        match found {
+            Ok(m) => m.is_some(),
+            Err(_) => {
+                let mut cache = p.pikevm_caches.get();
+                p.pikevm.is_match(&mut cache, input)
+            }
+        }
     }
 }
 
