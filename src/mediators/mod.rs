@@ -460,9 +460,8 @@ impl WholeMatch {
         if let Some(r) = COMPILED.with(|m| m.borrow().get(re).cloned()) {
             return Ok(r);
         }
-        let nfa = NFA_COMPILER
-            .with(|c| c.build(&format!("^(?:{re})$")))
-            .map_err(|e| e.to_string())?;
+        let nfa =
+            NFA_COMPILER.with(|c| c.build(&format!("^(?:{re})$")).map_err(|e| e.to_string()))?;
         let dfa = regex_automata::hybrid::dfa::Builder::new()
             // Built with Unicode word boundaries too: the search gives up on non-ASCII text
             // around one, and the PikeVM answers.
