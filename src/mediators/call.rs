@@ -242,7 +242,7 @@ struct Saved {
     body: Bytes,
     body_type: BodyType,
     headers: http::HeaderMap,
-    axis2: std::collections::HashMap<String, String>,
+    axis2: crate::message::context::Props,
     is_response: bool,
     status: http::StatusCode,
     xml: Option<std::sync::Arc<crate::xml::Document>>,

@@ -15,7 +15,7 @@ impl MessageContext {
     /// The message as a store keeps it (the body is read to the end first), with a new id.
     pub async fn to_stored(&mut self) -> Result<StoredMessage> {
         let body = self.body_bytes().await?;
-        let pairs = |m: &std::collections::HashMap<String, String>| {
+        let pairs = |m: &super::context::Props| {
             let mut v: Vec<(String, String)> =
                 m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             v.sort();
