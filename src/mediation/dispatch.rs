@@ -276,13 +276,13 @@ fn resource_route<'c>(
     query: Option<&str>,
 ) -> Route<'c> {
     for (k, v) in vars {
-        ctx.props.insert(format!("uri.var.{k}"), v);
+        ctx.props.insert(format!("uri.var.{k}").into(), v);
     }
     if let Some(q) = query {
         match parse_query_params(q) {
             Ok(params) => {
                 for (k, v) in params {
-                    ctx.props.insert(format!("query.param.{k}"), v);
+                    ctx.props.insert(format!("query.param.{k}").into(), v);
                 }
             }
             Err(_) => {

@@ -730,8 +730,16 @@ impl crate::synexpr::Env for MessageEnv<'_> {
     fn param(&self, kind: crate::synexpr::ParamKind, name: &str) -> Option<String> {
         use crate::synexpr::ParamKind;
         match kind {
-            ParamKind::Query => self.ctx.props.get(&format!("query.param.{name}")).cloned(),
-            ParamKind::Path => self.ctx.props.get(&format!("uri.var.{name}")).cloned(),
+            ParamKind::Query => self
+                .ctx
+                .props
+                .get(format!("query.param.{name}").as_str())
+                .cloned(),
+            ParamKind::Path => self
+                .ctx
+                .props
+                .get(format!("uri.var.{name}").as_str())
+                .cloned(),
             ParamKind::Function => self.ctx.func_stack.last()?.get(name).cloned(),
         }
     }

@@ -258,7 +258,7 @@ impl Aggregate {
                     Some(id) => format!("aggregateCorelation.{id}"),
                     None => "aggregateCorelation".to_string(),
                 };
-                Ok(ctx.props.get(&name).cloned())
+                Ok(ctx.props.get(name.as_str()).cloned())
             }
         }
     }
@@ -270,7 +270,7 @@ impl Aggregate {
             None => "messageSequence".to_string(),
         };
         ctx.props
-            .get(&name)?
+            .get(name.as_str())?
             .split('/')
             .nth(1)?
             .trim()

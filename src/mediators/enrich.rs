@@ -332,7 +332,7 @@ impl Enrich {
         };
         let inline_xml = inline.as_deref().is_some_and(|t| as_fragment(t).is_some());
         let json_property = match &self.source {
-            Source::Property(p) => match ctx.props.get(p) {
+            Source::Property(p) => match ctx.props.get(p.as_str()) {
                 None => Some(None),
                 Some(v) if as_fragment(v).is_some() => None,
                 Some(v) => match gson_value(v) {
@@ -421,7 +421,7 @@ async fn enrich_json(
                 Ok(())
             }
             Target::Property(p) => {
-                let Some(text) = ctx.props.get(p) else {
+                let Some(text) = ctx.props.get(p.as_str()) else {
                     return Err(Error::mediation(format!(
                         "Cannot perform the remove operation. Data type of the property {p} is \
                          not string | JSON"
@@ -434,7 +434,7 @@ async fn enrich_json(
                     true => String::new(),
                     false => crate::json::to_compact_string(&json),
                 };
-                ctx.props.insert(p.clone(), value);
+                ctx.props.insert(p.clone().into(), value);
                 Ok(())
             }
             _ => Err(Error::mediation("the remove action works on the body or a property")),
@@ -541,13 +541,13 @@ async fn enrich_json(
         Target::Property(name) => match e.action {
             Action::Replace => {
                 ctx.props
-                    .insert(name.clone(), crate::json::to_compact_string(&src));
+                    .insert(name.clone().into(), crate::json::to_compact_string(&src));
             }
-            Action::Child => match ctx.props.get(name).map(|v| gson_value(v)) {
+            Action::Child => match ctx.props.get(name.as_str()).map(|v| gson_value(v)) {
                 Some(Some(J::Array(mut items))) => {
                     items.push(src);
                     let text = crate::json::to_compact_string(&J::Array(items));
-                    ctx.props.insert(name.clone(), text);
+                    ctx.props.insert(name.clone().into(), text);
                 }
                 Some(_) => tracing::warn!(
                     "enrich: cannot add a child to property {name}: it is not a JSON array"
@@ -662,7 +662,7 @@ async fn enrich(
             xml(String::from_utf8_lossy(doc.source()).into_owned())?
         }
         Source::Property(p) => {
-            let v = ctx.props.get(p).cloned().unwrap_or_default();
+            let v = ctx.props.get(p.as_str()).cloned().unwrap_or_default();
             match as_fragment(&v) {
                 Some(f) => Src::Xml(f, v),
                 None => Src::Text(v),
@@ -700,7 +700,7 @@ async fn enrich(
     };
     match &e.target {
         Target::Property(p) => {
-            ctx.props.insert(p.clone(), src_text(&src));
+            ctx.props.insert(p.clone().into(), src_text(&src));
             Ok(())
         }
         Target::Envelope => {

@@ -162,7 +162,7 @@ impl ForEach {
         if self.continue_on_failure {
             ctx.catching -= 1;
         }
-        ctx.props.insert(counter.to_string(), (i + 1).to_string());
+        ctx.props.insert(counter.to_string().into(), (i + 1).to_string());
         if ctx.caught.take().is_some() {
             return Step::Failed;
         }
@@ -302,11 +302,11 @@ impl ForEach {
         let prefix = self.id.as_deref().map(|id| format!("{id}_")).unwrap_or_default();
         let original = ctx.body_bytes().await?;
         ctx.props.insert(
-            format!("{prefix}FOREACH_ORIGINAL_MESSAGE"),
+            format!("{prefix}FOREACH_ORIGINAL_MESSAGE").into(),
             String::from_utf8_lossy(&original).into_owned(),
         );
         let counter = format!("{prefix}FOREACH_COUNTER");
-        ctx.props.insert(counter.clone(), "0".into());
+        ctx.props.insert(counter.clone().into(), "0".into());
         match &self.expression {
             Path::XPath(x) => self.run_xml(rt, ctx, x, &counter).await,
             Path::Json(p) => self.run_json(rt, ctx, p, &counter).await,

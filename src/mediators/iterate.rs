@@ -180,9 +180,9 @@ pub fn set_sequence(
     match id {
         Some(id) => {
             part.props
-                .insert(format!("aggregateCorelation.{id}"), parent_id.to_string());
+                .insert(format!("aggregateCorelation.{id}").into(), parent_id.to_string());
             part.props
-                .insert(format!("messageSequence.{id}"), format!("{i}/{n}"));
+                .insert(format!("messageSequence.{id}").into(), format!("{i}/{n}"));
         }
         None => {
             part.props.insert("messageSequence".into(), format!("{i}/{n}"));

@@ -263,7 +263,7 @@ impl Mediate for Rewrite {
 impl Rewrite {
     async fn rewrite(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         let input = match &self.in_property {
-            Some(p) => ctx.props.get(p).cloned(),
+            Some(p) => ctx.props.get(p.as_str()).cloned(),
             // The request URI when nothing else addresses it, as Axis2 sets `To`.
             None => Some(match ctx.to_address().await {
                 Some(to) => to,
@@ -285,7 +285,7 @@ impl Rewrite {
         let out = url.write()?;
         match &self.out_property {
             Some(p) => {
-                ctx.props.insert(p.clone(), out);
+                ctx.props.insert(p.clone().into(), out);
             }
             None => ctx.to = Some(out),
         }
@@ -431,7 +431,7 @@ fn resolve(ctx: &MessageContext, mut v: String) -> String {
         names
     };
     for name in names {
-        match ctx.props.get(&name).filter(|p| !p.is_empty()) {
+        match ctx.props.get(name.as_str()).filter(|p| !p.is_empty()) {
             Some(p) => v = v.replace(&format!("{{{name}}}"), p),
             None => {
                 tracing::error!(

@@ -24,7 +24,11 @@ pub type PropValue = String;
 /// A scope's property table. Keys are property names (from artifacts, or read back from a
 /// message store); foldhash instead of SipHash: about a dozen inserts per proxied request, where
 /// SipHash was 6 % of mint's instructions.
-pub type Props = HashMap<String, PropValue, foldhash::fast::RandomState>;
+pub type Props = HashMap<PropKey, PropValue, foldhash::fast::RandomState>;
+
+/// A property name: the names mint itself sets (`HTTP_SC`, `messageType`, …) are static and not
+/// copied for every message.
+pub type PropKey = std::borrow::Cow<'static, str>;
 
 pub struct MessageContext {
     /// The client's request line (kept for the whole exchange).

@@ -81,13 +81,13 @@ pub fn set(ctx: &mut MessageContext, name: &str, scope: Scope, value: String) ->
             if name == "RESPONSE" {
                 ctx.is_response = value.eq_ignore_ascii_case("true");
             }
-            ctx.props.insert(name.to_string(), value);
+            ctx.props.insert(name.to_string().into(), value);
         }
         Scope::Axis2 => {
             if name == "messageType" {
                 ctx.axis2.insert("ContentType".into(), value.clone());
             }
-            ctx.axis2.insert(name.to_string(), value);
+            ctx.axis2.insert(name.to_string().into(), value);
         }
         Scope::Transport => {
             let h = http::HeaderName::from_bytes(name.as_bytes())

@@ -17,7 +17,7 @@ impl MessageContext {
         let body = self.body_bytes().await?;
         let pairs = |m: &super::context::Props| {
             let mut v: Vec<(String, String)> =
-                m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                m.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
             v.sort();
             v
         };
@@ -76,13 +76,17 @@ impl MessageContext {
             }
         }
         let mut ctx = MessageContext::new(req, false, max_body, body_timeout);
-        ctx.props = m.properties.into_iter().collect();
-        ctx.axis2 = m.axis2.into_iter().collect();
+        ctx.props = m
+            .properties
+            .into_iter()
+            .map(|(k, v)| (k.into(), v))
+            .collect();
+        ctx.axis2 = m.axis2.into_iter().map(|(k, v)| (k.into(), v)).collect();
         ctx.controls = ctx
             .props
             .keys()
             .chain(ctx.axis2.keys())
-            .any(|k| super::properties::CONTROL.contains(&k.as_str()));
+            .any(|k| super::properties::CONTROL.contains(&k.as_ref()));
         ctx.to = m.to;
         ctx.action = m.action;
         ctx.body_type = match m.body_type.as_str() {
