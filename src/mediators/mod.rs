@@ -445,20 +445,21 @@ thread_local! {
         );
         c
     };
-    /// Patterns compiled so far by this thread, shared by every artifact that repeats one
-    /// (`application/json.*`, `.*`, a SOAPAction…). Bounded: cleared when it reaches
-    /// [`WholeMatch::MEMO_MAX`] patterns.
-    static COMPILED: std::cell::RefCell<HashMap<String, WholeMatch>> =
+    /// Patterns compiled by this thread that some artifact still uses, shared by every artifact
+    /// that repeats one (`application/json.*`, `.*`, a SOAPAction…). Weak: a program (and the
+    /// shards' caches in it) goes with the last artifact using it, not with this table.
+    static COMPILED: std::cell::RefCell<HashMap<String, std::sync::Weak<WholeMatchProgram>>> =
         std::cell::RefCell::new(HashMap::new());
 }
 
 impl WholeMatch {
-    /// Most patterns the memo of compiled patterns holds.
-    const MEMO_MAX: usize = 1024;
+    /// Most patterns the table of compiled patterns holds (dead entries are dropped when it is
+    /// full; past this, new patterns are compiled without being shared).
+    const MEMO_MAX: usize = 4096;
 
     pub fn new(re: &str) -> std::result::Result<WholeMatch, String> {
-        if let Some(r) = COMPILED.with(|m| m.borrow().get(re).cloned()) {
-            return Ok(r);
+        if let Some(p) = COMPILED.with(|m| m.borrow().get(re).and_then(|w| w.upgrade())) {
+            return Ok(WholeMatch(p));
         }
         let nfa =
             NFA_COMPILER.with(|c| c.build(&format!("^(?:{re})$")).map_err(|e| e.to_string()))?;
@@ -483,9 +484,11 @@ impl WholeMatch {
         COMPILED.with(|m| {
             let mut m = m.borrow_mut();
             if m.len() >= Self::MEMO_MAX {
-                m.clear();
+                m.retain(|_, w| w.strong_count() > 0);
             }
-            m.insert(re.to_string(), r.clone());
+            if m.len() < Self::MEMO_MAX {
+                m.insert(re.to_string(), Arc::downgrade(&r.0));
+            }
         });
         Ok(r)
     }
@@ -808,5 +811,15 @@ mod tests {
         }
         assert!(super::WholeMatch::new("(").is_err());
         assert!(super::WholeMatch::new("(").is_err());
+        // Equal patterns share one program while an artifact holds it, and the table does not
+        // keep it alive after.
+        assert!(std::sync::Arc::ptr_eq(&a.0, &b.0));
+        assert!(!std::sync::Arc::ptr_eq(&a.0, &c.0));
+        drop((a, b));
+        let dead = super::COMPILED.with(|m| m.borrow()["application/json.*"].strong_count());
+        assert_eq!(dead, 0);
+        assert!(super::WholeMatch::new("application/json.*")
+            .unwrap()
+            .is_match("application/json"));
     }
 }
