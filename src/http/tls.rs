@@ -270,9 +270,12 @@ impl TlsSource {
                     .spawn(move || {
                         // Seeding aws-lc's generator costs 15-20 ms of CPU (jitter entropy):
                         // the shards starting beside it go first.
-                        // SAFETY: setpriority(2) on this thread's own id.
+                        // On Linux, `PRIO_PROCESS` with 0 sets the calling thread's nice value
+                        // only. (HTTPS handshakes wait for this certificate; under full load at
+                        // start that can take longer than the usual 20 ms.)
+                        // SAFETY: setpriority(2) with constant arguments.
                         unsafe {
-                            libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+                            libc::setpriority(libc::PRIO_PROCESS, 0, 10);
                         }
                         let m = TlsMaterial::self_signed(&settings).map_err(|e| e.to_string());
                         if m.is_ok() {

@@ -419,9 +419,13 @@ pub fn regex(c: &mut impl Compile, re: &str, at: &Origin) -> Option<WholeMatch> 
 pub struct WholeMatch(Arc<WholeMatchProgram>);
 
 struct WholeMatchProgram {
-    dfa: regex_automata::hybrid::dfa::DFA,
+    /// `None` when the NFA is too large for the lazy DFA's cache (the PikeVM answers alone, as
+    /// the `regex` crate's meta engine does then).
+    dfa: Option<(
+        regex_automata::hybrid::dfa::DFA,
+        WholeMatchPool<regex_automata::hybrid::dfa::Cache>,
+    )>,
     pikevm: regex_automata::nfa::thompson::pikevm::PikeVM,
-    dfa_caches: WholeMatchPool<regex_automata::hybrid::dfa::Cache>,
     pikevm_caches: WholeMatchPool<regex_automata::nfa::thompson::pikevm::Cache>,
 }
 
@@ -441,7 +445,10 @@ thread_local! {
         let mut c = regex_automata::nfa::thompson::Compiler::new();
         c.configure(
             regex_automata::nfa::thompson::Config::new()
-                .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
+                .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
+                // The `regex` crate's limit: a pattern such as `(?:a{1000}){1000}` is refused
+                // instead of exhausting memory.
+                .nfa_size_limit(Some(10 << 20)),
         );
         c
     };
@@ -461,23 +468,34 @@ impl WholeMatch {
         if let Some(p) = COMPILED.with(|m| m.borrow().get(re).and_then(|w| w.upgrade())) {
             return Ok(WholeMatch(p));
         }
-        let nfa =
-            NFA_COMPILER.with(|c| c.build(&format!("^(?:{re})$")).map_err(|e| e.to_string()))?;
+        let nfa = NFA_COMPILER.with(|c| c.build(&format!("^(?:{re})$")).map_err(regex_error))?;
         let dfa = regex_automata::hybrid::dfa::Builder::new()
-            // Built with Unicode word boundaries too: the search gives up on non-ASCII text
-            // around one, and the PikeVM answers.
-            .configure(regex_automata::hybrid::dfa::Config::new().unicode_word_boundary(true))
+            .configure(
+                regex_automata::hybrid::dfa::Config::new()
+                    // Unicode word boundaries too: the search quits on non-ASCII text around
+                    // one, and the PikeVM answers.
+                    .unicode_word_boundary(true)
+                    // Gives up (and the PikeVM answers) when its cache keeps being refilled,
+                    // with the meta engine's thresholds.
+                    .minimum_cache_clear_count(Some(3))
+                    .minimum_bytes_per_state(Some(10)),
+            )
             .build_from_nfa(nfa.clone())
-            .map_err(|e| e.to_string())?;
+            .ok()
+            .map(|dfa| {
+                let d = dfa.clone();
+                let caches: WholeMatchPool<_> =
+                    regex_automata::util::pool::Pool::new(Box::new(move || d.create_cache()));
+                (dfa, caches)
+            });
         let pikevm = regex_automata::nfa::thompson::pikevm::PikeVM::new_from_nfa(nfa)
-            .map_err(|e| e.to_string())?;
-        let (d, p) = (dfa.clone(), pikevm.clone());
+            .map_err(regex_error)?;
+        let p = pikevm.clone();
         let program = WholeMatchProgram {
-            dfa_caches: regex_automata::util::pool::Pool::new(Box::new(move || d.create_cache())),
+            dfa,
             pikevm_caches: regex_automata::util::pool::Pool::new(Box::new(move || {
                 p.create_cache()
             })),
-            dfa,
             pikevm,
         };
         let r = WholeMatch(Arc::new(program));
@@ -497,17 +515,22 @@ impl WholeMatch {
         use regex_automata::{Anchored, Input};
         let p = &*self.0;
         let input = Input::new(text).anchored(Anchored::Yes).earliest(true);
-        let found = {
-            let mut cache = p.dfa_caches.get();
-            p.dfa.try_search_fwd(&mut cache, &input)
-        };
-        match found {
-            Ok(m) => m.is_some(),
-            Err(_) => {
-                let mut cache = p.pikevm_caches.get();
-                p.pikevm.is_match(&mut cache, input)
+        if let Some((dfa, caches)) = &p.dfa {
+            let mut cache = caches.get();
+            if let Ok(m) = dfa.try_search_fwd(&mut cache, &input) {
+                return m.is_some();
             }
         }
+        let mut cache = p.pikevm_caches.get();
+        p.pikevm.is_match(&mut cache, input)
+    }
+}
+
+/// A build error with its cause (the syntax error and where it is).
+fn regex_error(e: impl std::error::Error) -> String {
+    match e.source() {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
     }
 }
 
@@ -809,8 +832,15 @@ mod tests {
             assert_eq!(b.is_match(t), json, "{t}");
             assert_eq!(c.is_match(t), t.starts_with("text/"), "{t}");
         }
+        let e = super::WholeMatch::new("(").unwrap_err();
+        assert!(e.contains("unclosed group"), "{e}");
         assert!(super::WholeMatch::new("(").is_err());
-        assert!(super::WholeMatch::new("(").is_err());
+        // Refused, as by the `regex` crate, instead of compiling a huge automaton.
+        assert!(super::WholeMatch::new("(?:a{1000}){1000}").is_err());
+        // Unicode word boundaries: the lazy DFA quits on non-ASCII text, the PikeVM answers.
+        let w = super::WholeMatch::new(r"\bé\w+\b").unwrap();
+        assert!(w.is_match("été"));
+        assert!(!w.is_match("été "));
         // Equal patterns share one program while an artifact holds it, and the table does not
         // keep it alive after.
         assert!(std::sync::Arc::ptr_eq(&a.0, &b.0));

@@ -101,15 +101,25 @@ fn dump(family: u8, out: &mut Vec<SocketAddr>) -> io::Result<()> {
                 ));
             }
             let body = &msgs[NLMSG_HDR..len];
+            // A negative errno: in an error message, and (since Linux 4.15) in the `NLMSG_DONE`
+            // that ends a dump which failed, such as one with no TCP diagnostics module.
+            let errno = || {
+                body.get(0..4)
+                    .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+            };
             match kind as i32 {
-                libc::NLMSG_DONE => return Ok(()),
-                libc::NLMSG_ERROR => {
-                    let errno = body
-                        .get(0..4)
-                        .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                        .unwrap_or(-libc::EIO);
-                    return Err(io::Error::from_raw_os_error(-errno));
+                libc::NLMSG_DONE => {
+                    return match errno() {
+                        Some(e) if e < 0 => Err(io::Error::from_raw_os_error(e.saturating_neg())),
+                        _ => Ok(()),
+                    }
                 }
+                libc::NLMSG_ERROR => match errno() {
+                    // An acknowledgement.
+                    Some(0) => {}
+                    Some(e) => return Err(io::Error::from_raw_os_error(e.saturating_abs())),
+                    None => return Err(io::Error::from_raw_os_error(libc::EIO)),
+                },
                 _ if kind == SOCK_DIAG_BY_FAMILY && body.len() >= DIAG_MSG => {
                     if let Some(a) = local_addr(body) {
                         out.push(a);
