@@ -14,16 +14,19 @@
 //! A per-shard driver task (started on first use) collects events with `epoll_wait(…, 0)`: after
 //! each turn that woke somebody it yields, so the woken connection tasks run before it looks
 //! again. When turns find nothing, the shard may go to sleep, and glommio sleeps in its own ring,
-//! where another thread can wake it through an eventfd read. So the driver arms a one-shot entry
-//! for the socket set in a second epoll set, on which a waker thread waits (asleep otherwise), and
-//! reads the eventfd that thread writes once the socket set has an event. The entry is armed only
-//! while the driver sleeps, so a busy shard is never interrupted; the waker thread inherits the
-//! shard's CPU.
+//! which only its own operations can end. So the driver arms a one-shot poll of the socket set on
+//! a small plain io_uring of its own (the bridge), whose registered eventfd it reads through
+//! glommio. When a socket becomes ready, the bridge's completion runs as task work on the shard's
+//! thread (which wakes it out of glommio's wait), signals the eventfd, and glommio's read of it
+//! completes in the same wake-up. The poll is armed only while the driver sleeps, so a busy shard
+//! is never interrupted.
 //!
-//! Tried and dropped (perf/RESULTS.md, Session 13): an io_uring with `DEFER_TASKRUN` for the
-//! sockets (its registered eventfd is signalled 10–20 ms late on this kernel), and a one-shot
-//! io_uring poll of the socket set instead of the waker thread (a backend on it stopped
-//! answering under load: the shard slept with the poll armed and was not woken).
+//! Tried and dropped (perf/RESULTS.md, Sessions 13 and 14): an io_uring with `DEFER_TASKRUN` for
+//! the sockets (its registered eventfd is signalled 10–20 ms late on this kernel), and a waker
+//! thread in `epoll_wait` writing the eventfd (two thread wake-ups per sleep: 110–290 µs median
+//! for a request after a pause, against 71–79 µs with the bridge). The bridge was first dropped
+//! because a backend on it stopped answering under load; that was glommio parking with a runnable
+//! task (see the keeper task below), which the keeper now bounds.
 
 use std::cell::RefCell;
 use std::io;
@@ -70,12 +73,12 @@ pub struct Driver {
     epoll: OwnedFd,
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
-    /// An epoll set holding the socket set (one-shot, re-armed for each sleep) and `stop`; the
-    /// waker thread waits on it.
-    outer: OwnedFd,
-    /// Tells the waker thread to exit.
-    stop: OwnedFd,
-    /// Written by the waker thread; read through glommio while the driver sleeps.
+    /// A plain io_uring of the driver's own holding, while the driver sleeps, one poll of the
+    /// socket set (the bridge).
+    bridge: RefCell<io_uring::IoUring>,
+    bridge_armed: std::cell::Cell<bool>,
+    /// Registered with the bridge, which signals it when its poll completes; read through
+    /// glommio while the driver sleeps.
     eventfd: OwnedFd,
     /// The glommio executor whose task drives this set.
     executor: usize,
@@ -120,50 +123,14 @@ impl Driver {
         let epoll = owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
         // SAFETY: as above.
         let eventfd = owned(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) })?;
-        // SAFETY: as above.
-        let outer = owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
-        // SAFETY: as above.
-        let stop = owned(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) })?;
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: 1,
-        };
-        // SAFETY: `ev` is valid for the call; both descriptors are open.
-        if unsafe {
-            libc::epoll_ctl(
-                outer.as_raw_fd(),
-                libc::EPOLL_CTL_ADD,
-                stop.as_raw_fd(),
-                &mut ev,
-            )
-        } < 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-        // The socket set starts disarmed (a one-shot entry with no events asked for).
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLONESHOT as u32,
-            u64: 0,
-        };
-        // SAFETY: as above.
-        if unsafe {
-            libc::epoll_ctl(
-                outer.as_raw_fd(),
-                libc::EPOLL_CTL_ADD,
-                epoll.as_raw_fd(),
-                &mut ev,
-            )
-        } < 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-        spawn_waker(&outer, &stop, &eventfd)?;
+        let bridge = io_uring::IoUring::new(4)?;
+        bridge.submitter().register_eventfd(eventfd.as_raw_fd())?;
         Ok(Driver {
             epoll,
             slots: RefCell::default(),
             free: RefCell::default(),
-            outer,
-            stop,
+            bridge: RefCell::new(bridge),
+            bridge_armed: std::cell::Cell::new(false),
             eventfd,
             executor,
             awake: std::cell::Cell::new(true),
@@ -307,67 +274,37 @@ impl Driver {
         }
     }
 
-    /// Arms the waker: once the socket set has an event, the waker thread writes the eventfd.
-    /// If it has one already, that happens at once, so an event after the last turn is not lost.
-    fn arm_waker(&self) -> io::Result<()> {
-        let mut ev = libc::epoll_event {
-            events: (libc::EPOLLIN | libc::EPOLLONESHOT) as u32,
-            u64: 0,
-        };
-        // SAFETY: `ev` is valid for the call; both descriptors are open.
-        let r = unsafe {
-            libc::epoll_ctl(
-                self.outer.as_raw_fd(),
-                libc::EPOLL_CTL_MOD,
-                self.epoll.as_raw_fd(),
-                &mut ev,
-            )
-        };
-        if r < 0 {
-            return Err(io::Error::last_os_error());
+    /// Arms the bridge's poll of the socket set (unless it is armed already), so that the eventfd
+    /// is signalled once a socket is ready. The poll looks at the set's ready list when armed, so
+    /// an event after the last turn is not missed. Its completion runs as task work on this thread,
+    /// which wakes it out of glommio's ring: one wake-up, where a thread of its own cost two.
+    fn arm_bridge(&self) -> io::Result<()> {
+        if self.bridge_armed.get() {
+            return Ok(());
         }
+        let mut bridge = self.bridge.borrow_mut();
+        let sqe = io_uring::opcode::PollAdd::new(
+            io_uring::types::Fd(self.epoll.as_raw_fd()),
+            libc::POLLIN as u32,
+        )
+        .build()
+        .user_data(1);
+        // SAFETY: a poll entry references no memory of ours.
+        if unsafe { bridge.submission().push(&sqe) }.is_err() {
+            return Err(io::Error::other("io_uring bridge queue full"));
+        }
+        bridge.submit()?;
+        self.bridge_armed.set(true);
         Ok(())
     }
-}
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let one = 1u64;
-        // SAFETY: writes 8 bytes from a live u64 to an eventfd we own.
-        unsafe { libc::write(self.stop.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    /// Takes the bridge's completion, if its poll fired.
+    fn reap_bridge(&self) {
+        let mut bridge = self.bridge.borrow_mut();
+        if bridge.completion().next().is_some() {
+            self.bridge_armed.set(false);
+        }
     }
-}
-
-/// The waker thread: sleeps in `epoll_wait` on the outer set and writes the shard's eventfd
-/// when the socket set becomes ready (the shard re-arms it before each sleep), which is how
-/// another thread wakes a glommio executor. It runs only while the shard sleeps.
-fn spawn_waker(outer: &OwnedFd, stop: &OwnedFd, eventfd: &OwnedFd) -> io::Result<()> {
-    let outer = outer.try_clone()?;
-    let stop = stop.try_clone()?;
-    let eventfd = eventfd.try_clone()?;
-    std::thread::Builder::new()
-        .name("mint-net-waker".into())
-        .spawn(move || {
-            let _stop = stop;
-            let mut ev = [libc::epoll_event { events: 0, u64: 0 }; 2];
-            loop {
-                // SAFETY: the buffer holds 2 entries.
-                let n = unsafe { libc::epoll_wait(outer.as_raw_fd(), ev.as_mut_ptr(), 2, -1) };
-                if n < 0 {
-                    if io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                        continue;
-                    }
-                    return;
-                }
-                if ev[..n as usize].iter().any(|e| e.u64 == 1) {
-                    return;
-                }
-                let one = 1u64;
-                // SAFETY: writes 8 bytes from a live u64 to an eventfd we own.
-                unsafe { libc::write(eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
-            }
-        })?;
-    Ok(())
 }
 
 /// The driver task: turns while there is work, sleeps on the waker's eventfd when there is none.
@@ -394,7 +331,7 @@ async fn drive(d: Rc<Driver>) {
         }
         // Nothing for a while: sleep until the socket set has an event. Re-arming looks at the
         // set's ready list, so an event that came after the last turn is not missed.
-        if let Err(e) = d.arm_waker() {
+        if let Err(e) = d.arm_bridge() {
             tracing::error!(error = %e, "socket driver: cannot arm its wake-up; polling instead");
             glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
             continue;
@@ -402,6 +339,7 @@ async fn drive(d: Rc<Driver>) {
         d.awake.set(false);
         // An error (none is expected from an eventfd) only costs a turn.
         let _ = sleeper.read_at(0, 8).await;
+        d.reap_bridge();
         d.awake.set(true);
         let keeper = d.keeper.borrow_mut().take();
         if let Some(k) = keeper {
