@@ -17,10 +17,6 @@ use super::ring::{Registration, READABLE, WRITABLE};
 /// The accept queue each shard's listener asks for (glommio used 1024 as well).
 const BACKLOG: i32 = 1024;
 
-fn would_block(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock
-}
-
 /// The result of a syscall returning a length or -1.
 fn cvt(r: isize) -> io::Result<usize> {
     if r < 0 {
@@ -59,10 +55,7 @@ impl TcpListener {
 
     /// The address it listens on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        sock_ref(&self.sock)
-            .local_addr()?
-            .as_socket()
-            .ok_or_else(|| io::Error::other("not an inet socket"))
+        inet(sock_ref(&self.sock).local_addr()?)
     }
 
     /// Accepts one connection.
@@ -71,33 +64,24 @@ impl TcpListener {
     }
 
     fn poll_accept(&self, cx: &Context<'_>) -> Poll<io::Result<TcpStream>> {
-        loop {
+        let fd = std::task::ready!(poll_syscall(
+            &self.reg,
+            cx,
+            READABLE,
+            Some(libc::ECONNABORTED),
             // SAFETY: accept4 with null address pointers only returns a new descriptor.
-            let fd = unsafe {
+            || unsafe {
                 libc::accept4(
                     self.sock.as_raw_fd(),
                     std::ptr::null_mut(),
                     std::ptr::null_mut(),
                     libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                )
-            };
-            if fd >= 0 {
-                // SAFETY: `fd` is a new descriptor owned by nobody else.
-                let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-                return Poll::Ready(TcpStream::from_fd(sock));
-            }
-            let e = io::Error::last_os_error();
-            match e.raw_os_error() {
-                Some(libc::EINTR) | Some(libc::ECONNABORTED) => continue,
-                Some(libc::EAGAIN) => {
-                    self.reg.clear(READABLE);
-                    if self.reg.poll_ready(cx, READABLE).is_pending() {
-                        return Poll::Pending;
-                    }
-                }
-                _ => return Poll::Ready(Err(e)),
-            }
-        }
+                ) as isize
+            },
+        ));
+        // SAFETY: `fd` is a new descriptor owned by nobody else.
+        let sock = fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+        Poll::Ready(sock.and_then(TcpStream::from_fd))
     }
 }
 
@@ -109,6 +93,38 @@ impl AsRawFd for TcpListener {
 
 fn sock_ref(fd: &OwnedFd) -> socket2::SockRef<'_> {
     socket2::SockRef::from(fd)
+}
+
+/// An address socket2 returned, as an internet one.
+fn inet(addr: SockAddr) -> io::Result<SocketAddr> {
+    addr.as_socket()
+        .ok_or_else(|| io::Error::other("not an inet socket"))
+}
+
+/// Runs `syscall` (a length, or -1 with `errno`) until it succeeds, fails, or answers `EAGAIN`
+/// with the socket not ready for `interest`: then the task waits for the driver's event. Retries
+/// on `EINTR`, and on the `extra` errno (an aborted connection, for `accept`).
+fn poll_syscall(
+    reg: &Registration,
+    cx: &Context<'_>,
+    interest: u8,
+    extra: Option<i32>,
+    mut syscall: impl FnMut() -> isize,
+) -> Poll<io::Result<usize>> {
+    loop {
+        match cvt(syscall()) {
+            Ok(n) => return Poll::Ready(Ok(n)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if extra.is_some() && e.raw_os_error() == extra => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                reg.clear(interest);
+                if reg.poll_ready(cx, interest).is_pending() {
+                    return Poll::Pending;
+                }
+            }
+            Err(e) => return Poll::Ready(Err(e)),
+        }
+    }
 }
 
 /// A connected TCP socket.
@@ -172,18 +188,12 @@ impl TcpStream {
 
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        sock_ref(&self.sock)
-            .peer_addr()?
-            .as_socket()
-            .ok_or_else(|| io::Error::other("not an inet socket"))
+        inet(sock_ref(&self.sock).peer_addr()?)
     }
 
     /// This end's address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        sock_ref(&self.sock)
-            .local_addr()?
-            .as_socket()
-            .ok_or_else(|| io::Error::other("not an inet socket"))
+        inet(sock_ref(&self.sock).local_addr()?)
     }
 
     /// Reads into possibly uninitialised memory; the first `n` bytes are initialised when
@@ -193,27 +203,15 @@ impl TcpStream {
         cx: &Context<'_>,
         buf: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        loop {
-            // SAFETY: recv writes at most `buf.len()` bytes into the buffer and reads none.
-            let r =
-                unsafe { libc::recv(self.sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            match cvt(r) {
-                Ok(n) => return Poll::Ready(Ok(n)),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if would_block(&e) => {
-                    self.reg.clear(READABLE);
-                    if self.reg.poll_ready(cx, READABLE).is_pending() {
-                        return Poll::Pending;
-                    }
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        // SAFETY: recv writes at most `buf.len()` bytes into the buffer and reads none.
+        poll_syscall(&self.reg, cx, READABLE, None, || unsafe {
+            libc::recv(self.sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
+        })
     }
 
     fn poll_send(&self, cx: &Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        loop {
-            let r = if bufs.len() == 1 {
+        poll_syscall(&self.reg, cx, WRITABLE, None, || {
+            if bufs.len() == 1 {
                 // SAFETY: send reads at most `len` bytes of the slice.
                 unsafe {
                     libc::send(
@@ -231,19 +229,8 @@ impl TcpStream {
                     msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
                     libc::sendmsg(self.sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
                 }
-            };
-            match cvt(r) {
-                Ok(n) => return Poll::Ready(Ok(n)),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if would_block(&e) => {
-                    self.reg.clear(WRITABLE);
-                    if self.reg.poll_ready(cx, WRITABLE).is_pending() {
-                        return Poll::Pending;
-                    }
-                }
-                Err(e) => return Poll::Ready(Err(e)),
             }
-        }
+        })
     }
 
     /// Shuts the socket down in `how`.
