@@ -327,28 +327,22 @@ fn ports_are_free(addrs: &[SocketAddr]) -> Result<()> {
             format!("port {} is in use by another process", addr.port()),
         )
     };
-    if let Ok(listening) = crate::net::listening::tcp_listeners() {
-        for addr in addrs {
-            if listening.iter().any(|l| overlaps(*l, *addr)) {
-                return Err(in_use(addr));
-            }
-        }
-        return Ok(());
-    }
-    let tables: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
-        .into_iter()
-        .filter_map(|table| std::fs::read_to_string(table).ok())
-        .collect();
-    if !tables.is_empty() {
-        for addr in addrs {
-            if tables
-                .iter()
-                .any(|t| listeners(t).any(|l| overlaps(l, *addr)))
-            {
-                return Err(in_use(addr));
-            }
-        }
-        return Ok(());
+    // The listening sockets from netlink's sock_diag, else from the `/proc` tables.
+    let listening = crate::net::listening::tcp_listeners().ok().or_else(|| {
+        let tables: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+            .into_iter()
+            .filter_map(|table| std::fs::read_to_string(table).ok())
+            .collect();
+        (!tables.is_empty()).then(|| tables.iter().flat_map(|t| listeners(t)).collect::<Vec<_>>())
+    });
+    if let Some(listening) = listening {
+        return match addrs
+            .iter()
+            .find(|addr| listening.iter().any(|l| overlaps(*l, **addr)))
+        {
+            Some(addr) => Err(in_use(addr)),
+            None => Ok(()),
+        };
     }
     // No socket tables (no /proc): a test bind, which also fails on a restart within TIME_WAIT.
     for addr in addrs {
