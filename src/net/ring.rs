@@ -86,6 +86,9 @@ pub struct Driver {
     awake: std::cell::Cell<bool>,
     /// The keeper task, waiting for the driver to wake up.
     keeper: RefCell<Option<Waker>>,
+    /// The tasks a turn wakes, collected while the slot table is borrowed (kept between turns
+    /// so that a turn does not allocate).
+    woken: RefCell<Vec<Waker>>,
 }
 
 thread_local! {
@@ -135,6 +138,7 @@ impl Driver {
             executor,
             awake: std::cell::Cell::new(true),
             keeper: RefCell::new(None),
+            woken: RefCell::default(),
         })
     }
 
@@ -242,7 +246,7 @@ impl Driver {
                 return woke;
             }
             let n = n as usize;
-            let mut wake = Vec::new();
+            let mut wake = std::mem::take(&mut *self.woken.borrow_mut());
             {
                 let mut slots = self.slots.borrow_mut();
                 for ev in &events[..n] {
@@ -265,9 +269,10 @@ impl Driver {
                 }
             }
             woke += wake.len();
-            for w in wake {
+            for w in wake.drain(..) {
                 w.wake();
             }
+            *self.woken.borrow_mut() = wake;
             if n < EVENTS {
                 return woke;
             }
@@ -307,7 +312,7 @@ impl Driver {
     }
 }
 
-/// The driver task: turns while there is work, sleeps on the waker's eventfd when there is none.
+/// The driver task: turns while there is work, sleeps on the bridge's eventfd when there is none.
 async fn drive(d: Rc<Driver>) {
     // glommio reads the eventfd on its own ring; the file owns a duplicate of the descriptor.
     // SAFETY: dup returns a new descriptor (or -1, checked) that the glommio file then owns.
@@ -355,7 +360,7 @@ const KEEP: std::time::Duration = std::time::Duration::from_millis(5);
 /// The keeper task: while the driver is awake, it keeps a glommio timer pending. glommio 0.9
 /// can park its executor while a task is runnable (seen under load with a 2 ms preemption timer:
 /// the driver stuck in a yield while the shard slept, with nothing to wake it, since the driver
-/// arms its waker only when it sleeps); a pending timer bounds such a stall to [`KEEP`].
+/// arms the bridge only when it sleeps); a pending timer bounds such a stall to [`KEEP`].
 async fn keep(d: Rc<Driver>) {
     loop {
         if d.awake.get() {
