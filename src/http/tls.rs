@@ -268,11 +268,11 @@ impl TlsSource {
                 std::thread::Builder::new()
                     .name("mint-selfsigned".into())
                     .spawn(move || {
-                        // Seeding aws-lc's generator costs 15-20 ms of CPU (jitter entropy):
-                        // the shards starting beside it go first.
+                        // Seeding aws-lc's generator (jitter entropy) was about a third of
+                        // start-up's CPU in a profile: the shards starting beside it go first.
                         // On Linux, `PRIO_PROCESS` with 0 sets the calling thread's nice value
-                        // only. (HTTPS handshakes wait for this certificate; under full load at
-                        // start that can take longer than the usual 20 ms.)
+                        // only. (HTTPS handshakes wait for this certificate, longer when the
+                        // CPUs are busy at start.)
                         // SAFETY: setpriority(2) with constant arguments.
                         unsafe {
                             libc::setpriority(libc::PRIO_PROCESS, 0, 10);

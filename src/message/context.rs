@@ -21,9 +21,11 @@ pub use crate::http::rules::strip_hop_by_hop;
 /// A property value: Synapse stores typed Java objects; mint keeps their text form.
 pub type PropValue = String;
 
-/// A scope's property table. Keys are property names (from artifacts, or read back from a
-/// message store); foldhash instead of SipHash: about a dozen inserts per proxied request, where
-/// SipHash was 6 % of mint's instructions.
+/// A scope's property table. Keys are property names: from artifacts, read back from a message
+/// store, or made from a request's query and URI-template parameters (`query.param.*`,
+/// `uri.var.*`, bounded in number by the head-size limit). foldhash (seeded per process) instead
+/// of SipHash: about a dozen inserts per proxied request, where SipHash was 6 % of mint's
+/// instructions.
 pub type Props = HashMap<PropKey, PropValue, foldhash::fast::RandomState>;
 
 /// A property name: the names mint itself sets (`HTTP_SC`, `messageType`, …) are static and not
