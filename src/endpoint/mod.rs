@@ -33,6 +33,9 @@ use crate::message::{EpId, Scope, Value};
 use crate::program::endpoint::{Address, EndpointKind, Format, Origin, TimeoutAction};
 use crate::program::{Endpoint, Program};
 
+/// `SOAPAction`, a header name of its own (not in `http`'s standard set): made once.
+const SOAPACTION: header::HeaderName = header::HeaderName::from_static("soapaction");
+
 /// The message being sent, as the send path needs it.
 pub trait Message {
     /// Transport headers of the current message (sticky sessions read the request's `Cookie`
@@ -498,13 +501,15 @@ fn outgoing_request(
     if !matches!(body, Body::Incoming(_)) {
         headers.remove(header::CONTENT_LENGTH);
     }
-    let host = HeaderValue::from_str(&addr.authority())
-        .map_err(|_| Error::mediation(format!("bad backend host {}", addr.authority())))?;
-    headers.insert(header::HOST, host);
+    headers.insert(header::HOST, addr.host_header().clone());
     if let Some(a) = &soap_action {
-        let v = HeaderValue::from_str(&format!("\"{a}\""))
+        let mut quoted = Vec::with_capacity(a.len() + 2);
+        quoted.push(b'"');
+        quoted.extend_from_slice(a.as_bytes());
+        quoted.push(b'"');
+        let v = HeaderValue::from_maybe_shared(Bytes::from(quoted))
             .map_err(|_| Error::mediation(format!("bad SOAP action {a}")))?;
-        headers.insert("soapaction", v);
+        headers.insert(SOAPACTION, v);
     }
     if let Some(ct) = &content_type {
         if let Ok(v) = HeaderValue::from_str(ct) {

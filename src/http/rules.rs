@@ -142,6 +142,11 @@ pub fn normalize_path_and_query(pq: &str) -> Cow<'_, str> {
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded, plus those hyper recomputes.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages carry none of them: one pass over the names finds out, where removing each
+    // name would hash it against the map twelve times.
+    if !headers.keys().any(|n| is_hop_by_hop(n.as_str())) {
+        return;
+    }
     let listed: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -166,6 +171,24 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
     headers.remove("keep-alive");
     headers.remove("proxy-connection");
+}
+
+/// A header [`strip_hop_by_hop`] removes by its name alone (lower case, as `HeaderName`s are).
+/// Names listed in `Connection` are found through the `Connection` header itself.
+fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "proxy-authorization"
+            | "proxy-authenticate"
+            | "expect"
+            | "keep-alive"
+            | "proxy-connection"
+    )
 }
 
 /// The request with the dot-segments of its path removed (RFC 3986 §5.2.4), so that neither
@@ -276,6 +299,25 @@ mod tests {
             .as_deref(),
             Some("chunked (twice)")
         );
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_lists_are_stripped() {
+        let mut h = headers(&[
+            ("connection", "X-Private, keep-alive"),
+            ("x-private", "1"),
+            ("keep-alive", "timeout=5"),
+            ("te", "trailers"),
+            ("proxy-connection", "keep-alive"),
+            ("content-type", "text/xml"),
+        ]);
+        strip_hop_by_hop(&mut h);
+        let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left, ["content-type"]);
+        // Without any of them, nothing changes.
+        let mut h = headers(&[("content-type", "text/xml"), ("soapaction", "urn:a")]);
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 2);
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub struct Address {
     pub origin: Origin,
     /// Path and query, at least `/`.
     pub path_and_query: String,
+    /// The `Host` header for this address (`host[:port]`, the port only when not the default),
+    /// made once when the address is parsed.
+    host_header: http::HeaderValue,
 }
 
 impl Address {
@@ -67,25 +70,35 @@ impl Address {
         } else {
             path_and_query
         };
+        let default = if https { 443 } else { 80 };
+        let bracketed = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
+        let authority = if port == default {
+            bracketed
+        } else {
+            format!("{bracketed}:{port}")
+        };
+        let host_header = http::HeaderValue::try_from(authority)
+            .map_err(|_| format!("'{uri}': the host cannot be sent in a Host header"))?;
         Ok(Address {
             origin: Origin { https, host, port },
             path_and_query,
+            host_header,
         })
     }
 
     /// The `Host` header value for this address.
-    pub fn authority(&self) -> String {
-        let default = if self.origin.https { 443 } else { 80 };
-        let host = if self.origin.host.contains(':') {
-            format!("[{}]", self.origin.host)
-        } else {
-            self.origin.host.clone()
-        };
-        if self.origin.port == default {
-            host
-        } else {
-            format!("{host}:{}", self.origin.port)
-        }
+    pub fn host_header(&self) -> &http::HeaderValue {
+        &self.host_header
+    }
+
+    /// The authority (`host[:port]`) of this address, as sent in `Host`.
+    pub fn authority(&self) -> &str {
+        // Made from a `String` in `parse`: always UTF-8.
+        self.host_header.to_str().unwrap_or_default()
     }
 }
 
@@ -314,7 +327,7 @@ mod tests {
         let b = Address::parse("https://example.org").unwrap();
         assert_eq!(
             (b.origin.port, b.path_and_query.as_str(), b.authority()),
-            (443, "/", "example.org".to_string())
+            (443, "/", "example.org")
         );
         assert!(Address::parse("jms:/queue").is_err());
         assert!(Address::parse("/relative").is_err());
