@@ -82,8 +82,10 @@ pub type LocalBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = BoxError>
 
 /// Where a [`Streamed`] body's frames come from.
 enum Source {
-    /// A socket, through hyper.
+    /// A client's socket, through hyper's server.
     Hyper(hyper::body::Incoming),
+    /// A backend's socket, through mint's client ([`super::conn`]).
+    Backend(Box<super::conn::ResponseBody>),
     /// Memory.
     Local(LocalBody),
 }
@@ -95,6 +97,7 @@ impl Source {
             Source::Hyper(b) => Pin::new(b)
                 .poll_frame(cx)
                 .map(|f| f.map(|r| r.map_err(BoxError::from))),
+            Source::Backend(b) => b.poll_frame(cx),
             Source::Local(b) => b.as_mut().poll_frame(cx),
         }
     }
@@ -103,6 +106,7 @@ impl Source {
         use http_body::Body as _;
         match self {
             Source::Hyper(b) => b.is_end_stream(),
+            Source::Backend(b) => b.is_end_stream(),
             Source::Local(b) => b.is_end_stream(),
         }
     }
@@ -111,6 +115,7 @@ impl Source {
         use http_body::Body as _;
         match self {
             Source::Hyper(b) => b.size_hint(),
+            Source::Backend(b) => b.size_hint(),
             Source::Local(b) => b.size_hint(),
         }
     }
@@ -148,6 +153,11 @@ impl Streamed {
     /// A body hyper receives from `from`.
     pub fn new(inner: hyper::body::Incoming, from: Side) -> Streamed {
         Streamed::with_source(Source::Hyper(inner), from)
+    }
+
+    /// A backend's response body, read by mint's client.
+    pub fn backend(inner: super::conn::ResponseBody) -> Streamed {
+        Streamed::with_source(Source::Backend(Box::new(inner)), Side::Backend)
     }
 
     /// A body streamed from memory, as if `from` sent it.

@@ -1,10 +1,11 @@
 //! The per-shard HTTP/1.1 client: keep-alive connection pools per backend (scheme, host, port).
 //!
-//! hyper's http1 client carries one request at a time per connection, so concurrency comes from the
-//! pool. A connection goes back to the pool once hyper reports it ready again (after the response
-//! body was read to the end); a sweeper task closes connections idle longer than `idle_timeout`
-//! (and forgets those the peer closed), also when no request comes. A request that fails on a
-//! reused connection *before it was sent* (the peer had closed it) is retried once on a fresh
+//! A connection carries one exchange at a time ([`super::conn`], mint's HTTP/1.1 client), so
+//! concurrency comes from the pool. A connection goes back to the pool when its response body
+//! was read to the end; a sweeper task closes connections idle longer than `idle_timeout` (and
+//! those the peer closed), also when no request comes. A connection is checked before reuse (a
+//! non-blocking peek: closed by the peer, or sent bytes nobody asked for, it is dropped). A request
+//! that fails on a reused connection before any byte of it was written is retried once on a fresh
 //! connection. Host names are resolved off the shard (glommio's blocking pool) and cached for 30 s.
 //!
 //! A response is returned once its head and its first body frame arrived, and only when it can be
@@ -14,19 +15,16 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use crate::net::TcpStream;
-use futures_lite::{AsyncRead, AsyncWrite};
 use http::{Request, Response};
-use hyper::client::conn::http1::SendRequest;
 
 use super::body::{Body, BoxError, Streamed};
-use super::io::HyperIo;
+use super::conn::{ClientStream, Conn, HeadError, Limits, ResponseBody, WriteError, Writer};
 use super::rules;
 use super::upstream::{LocalFuture, Upstream};
 use crate::config::{Home, Settings};
@@ -34,17 +32,12 @@ use crate::error::{Error, ErrorKind, Result, Side};
 
 use super::upstream::Origin;
 
-struct Idle {
-    sender: SendRequest<Body>,
-    since: Instant,
-}
-
 /// One shard's connection pools.
 pub struct Pool {
     /// This pool, for the tasks that check connections back in.
     this: std::rc::Weak<Pool>,
-    idle: RefCell<HashMap<Origin, Vec<Idle>>>,
-    dns: RefCell<HashMap<String, (SocketAddrs, Instant)>>,
+    idle: RefCell<HashMap<Origin, Vec<Conn>, foldhash::fast::RandomState>>,
+    dns: RefCell<HashMap<String, (SocketAddrs, Instant), foldhash::fast::RandomState>>,
     tls: RefCell<Option<Arc<rustls::ClientConfig>>>,
     /// A sweeper task is running (it stops when no idle connection is left).
     sweeping: Cell<bool>,
@@ -64,13 +57,21 @@ impl Pool {
     pub fn new(home: Home, settings: Settings) -> Rc<Pool> {
         Rc::new_cyclic(|this| Pool {
             this: this.clone(),
-            idle: RefCell::new(HashMap::new()),
-            dns: RefCell::new(HashMap::new()),
+            idle: RefCell::default(),
+            dns: RefCell::default(),
             tls: RefCell::new(None),
             sweeping: Cell::new(false),
             home,
             settings,
         })
+    }
+
+    /// What bounds a response head.
+    fn limits(&self) -> Limits {
+        Limits {
+            max_head: self.settings.client.max_head_size.max(1024),
+            max_headers: self.settings.http.max_headers.max(100),
+        }
     }
 
     /// Sends `req` to `origin` and returns the response head with its body still streaming (its
@@ -80,38 +81,89 @@ impl Pool {
         origin: &Origin,
         req: Request<Body>,
     ) -> Result<Response<Streamed>> {
-        let mut req = req;
-        // One retry, only when a pooled connection turned out dead before the request was written.
+        let (parts, body) = req.into_parts();
+        let mut body = Some(body);
+        let limits = self.limits();
+        let closed = |e: std::io::Error| {
+            backend(
+                ErrorKind::ConnectionClosed,
+                format!("backend {}:{}", origin.host, origin.port),
+            )
+            .with_cause(e)
+        };
+        // One retry, only when a pooled connection failed before any byte of the request went.
         for attempt in 0..2 {
-            let (mut sender, reused) = match self.checkout(origin) {
-                Some(s) if attempt == 0 => (s, true),
+            let (mut conn, reused) = match self.checkout(origin) {
+                Some(c) if attempt == 0 => (c, true),
                 _ => (self.connect(origin).await?, false),
             };
-            match sender.try_send_request(req).await {
-                Ok(resp) => {
-                    // A response that cannot be forwarded: the connection is not reused.
-                    if let Some(problem) = rules::response_problem(resp.status(), resp.headers()) {
-                        return Err(backend(
-                            ErrorKind::Protocol,
-                            format!("backend {}:{}: {problem}", origin.host, origin.port),
-                        ));
+            let Some(b) = body.take() else { break };
+            let mut writer = Writer::new(&parts, b);
+            let got = std::future::poll_fn(|cx| {
+                if !writer.done && !writer.failed {
+                    // A socket error is not final yet: the backend may have answered (and
+                    // closed) before reading the whole request.
+                    if let Poll::Ready(Err(WriteError::Body(e))) = writer.poll(&mut conn.io, cx) {
+                        return Poll::Ready(Err(Err(e)));
                     }
-                    self.checkin_when_ready(origin.clone(), sender);
-                    let (parts, body) = resp.into_parts();
-                    let mut body = Streamed::new(body, Side::Backend);
-                    body.read_ahead()
-                        .await
-                        .map_err(|e| map_body_error(e, origin))?;
-                    return Ok(Response::from_parts(parts, body));
                 }
-                Err(mut e) => match e.take_message() {
-                    Some(back) if reused => {
-                        req = back;
-                        continue;
+                conn.poll_head(cx, limits, &parts.method).map_err(Ok)
+            })
+            .await;
+            let head = match got {
+                Ok(head) => head,
+                Err(Err(body_error)) => {
+                    // The request's own body failed: the endpoint's caller blames its sender.
+                    return Err(backend(
+                        ErrorKind::ConnectionClosed,
+                        format!(
+                            "backend {}:{}: the request body could not be sent",
+                            origin.host, origin.port
+                        ),
+                    )
+                    .with_cause(body_error));
+                }
+                Err(Ok(HeadError::Malformed(m))) => {
+                    return Err(backend(
+                        ErrorKind::Protocol,
+                        format!("backend {}:{}: {m}", origin.host, origin.port),
+                    ));
+                }
+                Err(Ok(HeadError::Io(e))) => {
+                    if reused && writer.sent == 0 {
+                        if let Some(b) = writer.into_replay() {
+                            body = Some(b);
+                            continue;
+                        }
                     }
-                    _ => return Err(map_hyper_error(e.into_error(), origin)),
-                },
+                    return Err(closed(e));
+                }
+            };
+            // A response that cannot be forwarded: the connection is not reused.
+            if let Some(problem) = rules::response_problem(head.status, &head.headers) {
+                return Err(backend(
+                    ErrorKind::Protocol,
+                    format!("backend {}:{}: {problem}", origin.host, origin.port),
+                ));
             }
+            let reusable = head.keep_alive && writer.keep_alive && !writer.failed;
+            let writer = (!writer.done && !writer.failed).then_some(writer);
+            let mut resp = Response::new(());
+            *resp.status_mut() = head.status;
+            *resp.version_mut() = head.version;
+            *resp.headers_mut() = head.headers;
+            let mut body = Streamed::backend(ResponseBody::new(
+                conn,
+                writer,
+                head.decoder,
+                reusable,
+                limits.max_head,
+                self.this.clone(),
+            ));
+            body.read_ahead()
+                .await
+                .map_err(|e| map_body_error(e, origin))?;
+            return Ok(resp.map(|()| body));
         }
         Err(backend(
             ErrorKind::ConnectionClosed,
@@ -119,41 +171,35 @@ impl Pool {
         ))
     }
 
-    fn checkout(&self, origin: &Origin) -> Option<SendRequest<Body>> {
+    fn checkout(&self, origin: &Origin) -> Option<Conn> {
         let mut idle = self.idle.borrow_mut();
         let list = idle.get_mut(origin)?;
-        let max_age = Duration::from_millis(self.settings.client.idle_timeout_ms);
+        let max_age = self.max_idle_age();
         while let Some(c) = list.pop() {
-            if !c.sender.is_closed() && c.sender.is_ready() && c.since.elapsed() < max_age {
-                return Some(c.sender);
+            if c.since.elapsed() < max_age && c.is_usable() {
+                return Some(c);
             }
         }
         None
     }
 
-    fn checkin_when_ready(&self, origin: Origin, mut sender: SendRequest<Body>) {
-        let pool = self.this.clone();
-        glommio::spawn_local(async move {
-            if sender.ready().await.is_err() {
+    /// A connection whose exchange ended cleanly goes back to its origin's idle list.
+    pub(super) fn checkin(&self, mut conn: Conn) {
+        conn.since = Instant::now();
+        {
+            let mut idle = self.idle.borrow_mut();
+            let list = match idle.get_mut(&conn.origin) {
+                Some(list) => list,
+                None => idle.entry(conn.origin.clone()).or_default(),
+            };
+            if list.len() >= self.settings.client.max_idle_per_host {
                 return;
             }
-            if let Some(pool) = pool.upgrade() {
-                {
-                    let mut idle = pool.idle.borrow_mut();
-                    let list = idle.entry(origin).or_default();
-                    if list.len() < pool.settings.client.max_idle_per_host {
-                        list.push(Idle {
-                            sender,
-                            since: Instant::now(),
-                        });
-                    }
-                }
-                if !pool.sweeping.replace(true) {
-                    glommio::spawn_local(sweep(Rc::downgrade(&pool))).detach();
-                }
-            }
-        })
-        .detach();
+            list.push(conn);
+        }
+        if !self.sweeping.replace(true) {
+            glommio::spawn_local(sweep(self.this.clone())).detach();
+        }
     }
 
     fn max_idle_age(&self) -> Duration {
@@ -169,7 +215,7 @@ impl Pool {
         idle.retain(|_, list| {
             list.retain(|c| {
                 let age = c.since.elapsed();
-                let keep = !c.sender.is_closed() && age < max_age;
+                let keep = age < max_age && c.is_usable();
                 if keep {
                     oldest = Some(oldest.map_or(age, |o| o.max(age)));
                 }
@@ -216,7 +262,7 @@ impl Pool {
         Ok(addrs)
     }
 
-    async fn connect(&self, origin: &Origin) -> Result<SendRequest<Body>> {
+    async fn connect(&self, origin: &Origin) -> Result<Conn> {
         let addrs = self.resolve(&origin.host).await?;
         let timeout = Duration::from_millis(self.settings.client.connect_timeout_ms.max(1));
         let mut last: Option<Error> = None;
@@ -271,19 +317,7 @@ impl Pool {
         } else {
             ClientStream::Plain(tcp)
         };
-        let max_head = self.settings.client.max_head_size.max(1024);
-        let (sender, conn) = hyper::client::conn::http1::Builder::new()
-            .max_headers(self.settings.http.max_headers.max(100))
-            .max_header_size(max_head)
-            .max_buf_size(max_head.max(8192) + 8192)
-            .handshake::<_, Body>(HyperIo(stream))
-            .await
-            .map_err(|e| map_hyper_error(e, origin))?;
-        glommio::spawn_local(async move {
-            let _ = conn.await;
-        })
-        .detach();
-        Ok(sender)
+        Ok(Conn::new(stream, origin.clone()))
     }
 
     fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>> {
@@ -351,86 +385,4 @@ fn map_body_error(e: BoxError, origin: &Origin) -> Error {
         format!("backend {}:{}: response body", origin.host, origin.port),
     )
     .with_cause(e)
-}
-
-/// Maps a hyper client error onto mint's kinds (and so onto Synapse error codes).
-fn map_hyper_error(e: hyper::Error, origin: &Origin) -> Error {
-    let kind = if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
-        ErrorKind::Protocol
-    } else if e.is_timeout() {
-        ErrorKind::Timeout
-    } else {
-        ErrorKind::ConnectionClosed
-    };
-    backend(kind, format!("backend {}:{}", origin.host, origin.port)).with_cause(e)
-}
-
-/// A backend connection, plain or TLS.
-enum ClientStream {
-    Plain(TcpStream),
-    Tls(Box<futures_rustls::client::TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for ClientStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            ClientStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl super::io::Stream for ClientStream {
-    fn poll_read_uninit(
-        &mut self,
-        cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-    ) -> Option<Poll<std::io::Result<usize>>> {
-        match self {
-            ClientStream::Plain(s) => Some(TcpStream::poll_read_uninit(s, cx, buf)),
-            ClientStream::Tls(_) => None,
-        }
-    }
-    fn is_write_vectored(&self) -> bool {
-        matches!(self, ClientStream::Plain(_))
-    }
-}
-
-impl AsyncWrite for ClientStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            ClientStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            ClientStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ClientStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ClientStream::Plain(s) => Pin::new(s).poll_close(cx),
-            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_close(cx),
-        }
-    }
 }

@@ -1,4 +1,4 @@
-//! HTTP/1.1 on glommio: hyper's `http1` server and client over glommio streams.
+//! HTTP/1.1 on glommio: hyper's `http1` server, and mint's own client on httparse.
 //!
 //! - [`io`]: the hyper ⇄ futures-io adapter (no full-buffer zeroing on reads) and a glommio timer
 //!   for hyper (header-read timeouts).
@@ -6,12 +6,14 @@
 //! - [`tls`]: rustls server and client configurations (PEM files or a generated self-signed cert).
 //! - [`upstream`]: the [`upstream::Upstream`] trait the engine sends backend requests through.
 //! - [`client`]: the per-shard keep-alive connection pool to backends (the production `Upstream`).
+//! - [`conn`]: one exchange on a backend connection (request writing, response parsing, bodies).
 //! - [`server`]: serving one accepted connection with mint's limits.
 //! - [`watch`]: noticing that a client left while its request is served.
 //! - [`rules`]: HTTP/1.1 rules hyper leaves to us (transfer codings, `Host`, dot-segments).
 
 pub mod body;
 pub mod client;
+pub mod conn;
 pub mod io;
 pub mod rules;
 pub mod server;
