@@ -70,7 +70,8 @@ impl Pool {
     fn limits(&self) -> Limits {
         Limits {
             max_head: self.settings.client.max_head_size.max(1024),
-            max_headers: self.settings.http.max_headers.max(100),
+            // `http`'s header maps hold at most 32,768 entries.
+            max_headers: self.settings.http.max_headers.clamp(100, 16_384),
         }
     }
 
@@ -93,9 +94,14 @@ impl Pool {
         };
         // One retry, only when a pooled connection failed before any byte of the request went.
         for attempt in 0..2 {
-            let (mut conn, reused) = match self.checkout(origin) {
-                Some(c) if attempt == 0 => (c, true),
-                _ => (self.connect(origin).await?, false),
+            let pooled = if attempt == 0 {
+                self.checkout(origin)
+            } else {
+                None
+            };
+            let (mut conn, reused) = match pooled {
+                Some(c) => (c, true),
+                None => (self.connect(origin).await?, false),
             };
             let Some(b) = body.take() else { break };
             let mut writer = Writer::new(&parts, b);
@@ -366,6 +372,14 @@ async fn sweep(pool: std::rc::Weak<Pool>) {
 /// Maps an error of a backend's response body onto mint's kinds: a body cut short is a closed
 /// connection (101505), a malformed one a protocol fault (101506).
 fn map_body_error(e: BoxError, origin: &Origin) -> Error {
+    if e.is::<super::conn::RequestBodyFailed>() {
+        return Error::new(
+            ErrorKind::ClientIo,
+            Side::Client,
+            "the request body failed while it was sent to the backend".to_string(),
+        )
+        .with_cause(e);
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
     let mut kind = ErrorKind::ConnectionClosed;
     while let Some(s) = source {

@@ -142,6 +142,24 @@ impl Conn {
         }
     }
 
+    /// Whether nothing more can be read right now. For TLS, rustls may hold decrypted bytes (or
+    /// a close_notify) that a peek of the socket does not see: one read with a no-op waker tells.
+    fn quiet(&mut self) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        match &mut self.io {
+            ClientStream::Plain(_) => true,
+            ClientStream::Tls(s) => {
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                let mut byte = [0u8; 1];
+                Pin::new(s.as_mut())
+                    .poll_read(&mut cx, &mut byte)
+                    .is_pending()
+            }
+        }
+    }
+
     /// Whether an idle connection can carry a request: the peer has not closed it, and it has
     /// sent nothing since its last response (a non-blocking peek, no wait).
     pub fn is_usable(&self) -> bool {
@@ -297,6 +315,23 @@ pub enum WriteError {
     Body(BoxError),
     /// The socket failed.
     Io(io::Error),
+}
+
+/// The request body failed after the response head came: a response body error whose cause is
+/// the request's sender, not the backend.
+#[derive(Debug)]
+pub struct RequestBodyFailed(pub BoxError);
+
+impl std::fmt::Display for RequestBodyFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the request body being sent failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for RequestBodyFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
 }
 
 fn framing_error(msg: &'static str) -> BoxError {
@@ -792,9 +827,18 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
     if i == 0 {
         return None;
     }
-    let rest = &line[i..];
-    let rest = rest.trim_ascii_start();
-    (rest.is_empty() || rest[0] == b';').then_some(n)
+    // Optional blanks, then nothing or extensions (`;name[=value]…`), which are skipped but may
+    // not hide a bare CR.
+    let mut rest = &line[i..];
+    while let [b' ' | b'\t', tail @ ..] = rest {
+        rest = tail;
+    }
+    let ok = match rest {
+        [] => true,
+        [b';', ext @ ..] => !ext.contains(&b'\r'),
+        _ => false,
+    };
+    ok.then_some(n)
 }
 
 impl Decoder {
@@ -850,6 +894,9 @@ impl Decoder {
                                 Chunk::Trailers(_) if line.is_empty() => {
                                     *self = Decoder::Done;
                                     return Poll::Ready(Ok(None));
+                                }
+                                Chunk::Trailers(_) if line.contains(&b'\r') => {
+                                    return Poll::Ready(Err(malformed("a bare CR in a trailer")));
                                 }
                                 Chunk::Trailers(read) => {
                                     let read = read + lf + 1;
@@ -943,8 +990,10 @@ impl ResponseBody {
     /// The body ended: the connection goes back to the pool, or is closed.
     fn finish(&mut self) {
         self.decoder = Decoder::Done;
-        let Some(conn) = self.conn.take() else { return };
-        if self.reusable && self.writer.is_none() {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if self.reusable && self.writer.is_none() && conn.quiet() {
             if let Some(pool) = self.pool.upgrade() {
                 pool.checkin(conn);
             }
@@ -972,7 +1021,7 @@ impl ResponseBody {
                 Poll::Ready(Err(WriteError::Body(e))) => {
                     // The request cannot be completed: neither can its answer.
                     self.abort();
-                    return Poll::Ready(Some(Err(e)));
+                    return Poll::Ready(Some(Err(Box::new(RequestBodyFailed(e)))));
                 }
                 Poll::Ready(Err(WriteError::Io(_))) => {
                     self.reusable = false;
@@ -1125,7 +1174,18 @@ mod tests {
         assert_eq!(chunk_size(b"0"), Some(0));
         assert_eq!(chunk_size(b"A ; name=value"), Some(10));
         assert_eq!(chunk_size(b"ffffffffffffffff"), Some(u64::MAX));
-        for bad in [&b""[..], b"x", b"-5", b"0x5", b"fffffffffffffffff", b"5 5"] {
+        assert_eq!(chunk_size(b"5\t;a"), Some(5));
+        for bad in [
+            &b""[..],
+            b"x",
+            b"-5",
+            b"0x5",
+            b"fffffffffffffffff",
+            b"5 5",
+            b"5\r",
+            b"5 \x0c",
+            b"5;a\rb",
+        ] {
             assert_eq!(chunk_size(bad), None, "{}", String::from_utf8_lossy(bad));
         }
         let mut buf = [0u8; 18];

@@ -477,7 +477,9 @@ impl MessageContext {
                         let too_large = e
                             .downcast_ref::<http_body_util::LengthLimitError>()
                             .is_some();
-                        let (kind, side) = if self.is_response {
+                        // A response whose request body failed on the way: its sender's fault.
+                        let sender_failed = e.is::<crate::http::conn::RequestBodyFailed>();
+                        let (kind, side) = if self.is_response && !sender_failed {
                             (
                                 if too_large {
                                     ErrorKind::BodyTooLarge
