@@ -8,7 +8,8 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // Foundations: diagnostics and the domain error type.
     &["diag", "error"],
-    // The shard's sockets (epoll readiness, a waker thread for a sleeping shard): glommio only.
+    // The shard's sockets (epoll readiness, the io_uring bridge that wakes a sleeping shard) and
+    // its coarse deadlines: glommio only.
     &["net"],
     // Libraries: no knowledge of artifacts, shards or each other beyond this order.
     &["xpath", "uri_template"],

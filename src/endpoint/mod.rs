@@ -417,7 +417,7 @@ impl Backends {
         let name = ep.map(|e| e.display_name()).unwrap_or("default");
         let fut = self.upstream.send(&addr.origin, req);
         let timer = async {
-            glommio::timer::Timer::new(timeout).await;
+            crate::net::deadline::after(timeout).await;
             Err(Error::new(
                 ErrorKind::Timeout,
                 Side::Backend,

@@ -150,23 +150,25 @@ impl<T: Stream> hyper::rt::Write for HyperIo<T> {
     }
 }
 
-/// hyper's timer on glommio's timers.
+/// hyper's timer (its header-read timeout, armed for every request) on the shard's deadline
+/// queues ([`crate::net::deadline`]), which cost a queue push where a glommio timer costs a
+/// reactor timer-tree update.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GlommioTimer;
 
 impl hyper::rt::Timer for GlommioTimer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(GlommioSleep(glommio::timer::Timer::new(duration)))
+        Box::pin(GlommioSleep(crate::net::deadline::after(duration)))
     }
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
         self.sleep(deadline.saturating_duration_since(Instant::now()))
     }
 }
 
-/// A glommio timer wearing hyper's `Send + Sync` bounds.
-struct GlommioSleep(glommio::timer::Timer);
+/// A shard-local deadline wearing hyper's `Send + Sync` bounds.
+struct GlommioSleep(crate::net::deadline::Deadline);
 
-// SAFETY: hyper requires `Sleep: Send + Sync`, but a sleep created here belongs to a hyper connection
+// SAFETY: hyper requires `Sleep: Send + Sync`, but a sleep created here (a thread-local deadline) belongs to a hyper connection
 // that is driven by one glommio executor for its whole life: connections are never moved between
 // shards (every connection future is `!Send` anyway, holding a glommio stream), so the timer is only
 // ever polled and dropped on the thread that created it.
@@ -177,7 +179,7 @@ unsafe impl Sync for GlommioSleep {}
 impl Future for GlommioSleep {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.0).poll(cx).map(|_| ())
+        Pin::new(&mut self.0).poll(cx)
     }
 }
 

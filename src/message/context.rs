@@ -440,7 +440,7 @@ impl MessageContext {
             Body::Incoming(inc) => {
                 let limited = http_body_util::Limited::new(inc, self.max_body);
                 let timer = async {
-                    glommio::timer::Timer::new(self.body_timeout).await;
+                    crate::net::deadline::after(self.body_timeout).await;
                     Err(Box::new(BodyTimeout) as Box<dyn std::error::Error + Send + Sync>)
                 };
                 let collected =

@@ -5,6 +5,7 @@
 //! glommio stays the executor (tasks, timers, files); only socket readiness moved here, because
 //! glommio's rings cannot be given the setup flags that keep completions from sending IPIs.
 
+pub mod deadline;
 pub mod listening;
 pub mod ring;
 pub mod tcp;
