@@ -503,17 +503,27 @@ fn outgoing_request(
     }
     headers.insert(header::HOST, addr.host_header().clone());
     if let Some(a) = &soap_action {
-        let mut quoted = Vec::with_capacity(a.len() + 2);
-        quoted.push(b'"');
-        quoted.extend_from_slice(a.as_bytes());
-        quoted.push(b'"');
-        let v = HeaderValue::from_maybe_shared(Bytes::from(quoted))
-            .map_err(|_| Error::mediation(format!("bad SOAP action {a}")))?;
-        headers.insert(SOAPACTION, v);
+        let quoted = |v: &[u8]| {
+            v.len() == a.len() + 2
+                && v.starts_with(b"\"")
+                && v.ends_with(b"\"")
+                && &v[1..v.len() - 1] == a.as_bytes()
+        };
+        if !holds_only(&headers, &SOAPACTION, quoted) {
+            let mut q = Vec::with_capacity(a.len() + 2);
+            q.push(b'"');
+            q.extend_from_slice(a.as_bytes());
+            q.push(b'"');
+            let v = HeaderValue::from_maybe_shared(Bytes::from(q))
+                .map_err(|_| Error::mediation(format!("bad SOAP action {a}")))?;
+            headers.insert(SOAPACTION, v);
+        }
     }
     if let Some(ct) = &content_type {
-        if let Ok(v) = HeaderValue::from_str(ct) {
-            headers.insert(header::CONTENT_TYPE, v);
+        if !holds_only(&headers, &header::CONTENT_TYPE, |v| v == ct.as_bytes()) {
+            if let Ok(v) = HeaderValue::from_str(ct) {
+                headers.insert(header::CONTENT_TYPE, v);
+            }
         }
     }
     let no_body = matches!(method, Method::GET | Method::HEAD | Method::DELETE)
@@ -538,6 +548,17 @@ fn outgoing_request(
     }
     *req.headers_mut() = headers;
     Ok(req)
+}
+
+/// Whether `name` has exactly one value and it is the one wanted: the client's own `SOAPAction`
+/// and `Content-Type` usually go on as they came, with no copy and no map update.
+fn holds_only(
+    headers: &HeaderMap,
+    name: &header::HeaderName,
+    wanted: impl Fn(&[u8]) -> bool,
+) -> bool {
+    let mut values = headers.get_all(name).iter();
+    matches!((values.next(), values.next()), (Some(v), None) if wanted(v.as_bytes()))
 }
 
 /// Appends `REST_URL_POSTFIX` to an address, as Synapse does for REST messages.

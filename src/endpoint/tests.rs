@@ -543,3 +543,59 @@ fn http_templates_expand_and_default_endpoints_send_to_the_to_address() {
         assert_eq!(e.kind, ErrorKind::Mediation);
     });
 }
+
+#[test]
+fn the_soap_action_and_content_type_go_as_set_once_each() {
+    let out = |pairs: &[(&'static str, &'static str)]| {
+        let mut headers = HeaderMap::new();
+        for (k, v) in pairs {
+            headers.append(*k, HeaderValue::from_static(v));
+        }
+        Outbound {
+            method: Method::POST,
+            headers,
+            body: Body::full("x"),
+            soap_action: Some("urn:a".into()),
+            content_type: Some("text/xml".into()),
+            query: None,
+            framing: Framing::default(),
+        }
+    };
+    let addr = Address::parse("http://127.0.0.1:9/s").unwrap();
+    let sent = |pairs| {
+        let req = outgoing_request(out(pairs), &addr, None).unwrap();
+        let all = |n: &str| -> Vec<String> {
+            req.headers()
+                .get_all(n)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_string())
+                .collect()
+        };
+        (all("soapaction"), all("content-type"), all("host"))
+    };
+    let want = (
+        vec!["\"urn:a\"".to_string()],
+        vec!["text/xml".to_string()],
+        vec!["127.0.0.1:9".to_string()],
+    );
+    // As the client sent them: kept.
+    assert_eq!(
+        sent(&[("soapaction", "\"urn:a\""), ("content-type", "text/xml")]),
+        want
+    );
+    // Unquoted, repeated, other or missing: set.
+    assert_eq!(sent(&[("soapaction", "urn:a"), ("host", "client")]), want);
+    assert_eq!(
+        sent(&[
+            ("soapaction", "\"urn:a\""),
+            ("soapaction", "\"urn:a\""),
+            ("content-type", "text/xml"),
+            ("content-type", "text/xml"),
+        ]),
+        want
+    );
+    assert_eq!(
+        sent(&[("soapaction", "\"urn:b\""), ("content-type", "text/plain")]),
+        want
+    );
+}
