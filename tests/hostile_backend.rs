@@ -301,6 +301,7 @@ fn misbehaving(head: &str) -> Vec<u8> {
             r.extend(std::iter::repeat_n(b'x', 5000));
             r
         }
+        "empty" => b"HTTP/1.1 204 No Content\r\n\r\n".to_vec(),
         "notxml" => b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 9\r\n\r\nnot <xml>".to_vec(),
         "badjson" => b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{bad:".to_vec(),
         "chunkerr" => b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n".to_vec(),
@@ -400,6 +401,30 @@ fn idle_backend_connections_close_without_traffic() {
     let r = raw(mint.http, b"GET /bf/p/ok HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
     assert_eq!((r.status, r.text().as_str()), (200, "ok"));
     // idle_timeout_ms = 400: the pooled connection is closed with no further request.
+    assert!(
+        eventually(Duration::from_secs(3), || b.closed.load(Ordering::SeqCst)
+            == 1),
+        "the idle backend connection is still open"
+    );
+}
+
+#[test]
+fn a_connection_whose_answer_has_no_body_is_used_again() {
+    let b = raw_backend(misbehaving);
+    let h = backend_fault_home(b.port);
+    let mint = start_mint(&h.root, 1);
+    for _ in 0..3 {
+        let r = raw(mint.http, b"GET /bf/p/empty HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!(r.status, 204);
+    }
+    assert_eq!(b.heads.lock().unwrap().len(), 3);
+    // One connection carried the three (a closed one would be counted at once); it is closed
+    // only when idle_timeout_ms (400) passes.
+    assert_eq!(
+        b.closed.load(Ordering::SeqCst),
+        0,
+        "a 204's connection was not reused"
+    );
     assert!(
         eventually(Duration::from_secs(3), || b.closed.load(Ordering::SeqCst)
             == 1),

@@ -158,14 +158,16 @@ impl Pool {
             *resp.status_mut() = head.status;
             *resp.version_mut() = head.version;
             *resp.headers_mut() = head.headers;
-            let mut body = Streamed::backend(ResponseBody::new(
+            let mut reader = ResponseBody::new(
                 conn,
                 writer,
                 head.decoder,
                 reusable,
                 limits.max_head,
                 self.this.clone(),
-            ));
+            );
+            reader.finish_if_empty();
+            let mut body = Streamed::backend(reader);
             body.read_ahead()
                 .await
                 .map_err(|e| map_body_error(e, origin))?;
@@ -189,8 +191,13 @@ impl Pool {
         None
     }
 
-    /// A connection whose exchange ended cleanly goes back to its origin's idle list.
-    pub(super) fn checkin(&self, mut conn: Conn) {
+    /// A connection whose exchange ended cleanly goes back to its origin's idle list. Without
+    /// `may_spawn` it is kept only if the sweeper already runs (else it is closed: an idle
+    /// connection nobody sweeps would outlive `idle_timeout`).
+    pub(super) fn checkin(&self, mut conn: Conn, may_spawn: bool) {
+        if !may_spawn && !self.sweeping.get() {
+            return;
+        }
         conn.since = Instant::now();
         {
             let mut idle = self.idle.borrow_mut();

@@ -989,16 +989,30 @@ impl ResponseBody {
 
     /// The body ended: the connection goes back to the pool, or is closed.
     fn finish(&mut self) {
+        self.finish_with(true);
+    }
+
+    /// `may_spawn`: whether the pool may start its sweeper task, which needs the shard's
+    /// executor (a drop can run outside it, when an executor drops its last tasks).
+    fn finish_with(&mut self, may_spawn: bool) {
         self.decoder = Decoder::Done;
         let Some(mut conn) = self.conn.take() else {
             return;
         };
         if self.reusable && self.writer.is_none() && conn.quiet() {
             if let Some(pool) = self.pool.upgrade() {
-                pool.checkin(conn);
+                pool.checkin(conn, may_spawn);
             }
         }
         self.writer = None;
+    }
+
+    /// A body that is empty from the start (HEAD, 204, 304, `Content-Length: 0`) is never
+    /// polled: its connection goes back to the pool now, once the request is written.
+    pub fn finish_if_empty(&mut self) {
+        if self.is_end_stream() && self.writer.is_none() {
+            self.finish();
+        }
     }
 
     /// The exchange failed: the connection is closed.
@@ -1067,7 +1081,7 @@ impl Drop for ResponseBody {
         // A body known to be complete that nobody read to its end (it is empty) still gives its
         // connection back.
         if self.is_end_stream() {
-            self.finish();
+            self.finish_with(false);
         }
     }
 }
