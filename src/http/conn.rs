@@ -224,28 +224,25 @@ struct Parts {
 
 impl Parts {
     fn is_empty(&self) -> bool {
-        self.head.is_none()
-            && self.chunk_head.1 == 0
-            && self.data.is_none()
-            && !self.chunk_tail
-            && !self.terminator
+        self.pieces().iter().all(|p| p.is_empty())
+    }
+
+    /// The five pieces in order (empty when absent).
+    fn pieces(&self) -> [&[u8]; 5] {
+        [
+            self.head.as_deref().unwrap_or(&[]),
+            &self.chunk_head.0[..usize::from(self.chunk_head.1)],
+            self.data.as_deref().unwrap_or(&[]),
+            if self.chunk_tail { b"\r\n" } else { &[] },
+            if self.terminator { b"0\r\n\r\n" } else { &[] },
+        ]
     }
 
     fn slices(&self) -> ([io::IoSlice<'_>; 5], usize) {
         let mut out = [io::IoSlice::new(&[]); 5];
         let mut n = 0;
         let mut skip = self.offset;
-        let pieces: [&[u8]; 5] = [
-            self.head.as_deref().unwrap_or(&[]),
-            &self.chunk_head.0[..usize::from(self.chunk_head.1)],
-            self.data.as_deref().unwrap_or(&[]),
-            if self.chunk_tail { b"\r\n" } else { &[] },
-            if self.terminator { b"0\r\n\r\n" } else { &[] },
-        ];
-        for p in pieces {
-            if p.is_empty() {
-                continue;
-            }
+        for p in self.pieces() {
             if skip >= p.len() {
                 skip -= p.len();
                 continue;
@@ -258,53 +255,27 @@ impl Parts {
     }
 
     /// Drops `n` written bytes from the front.
-    fn advance(&mut self, mut n: usize) {
-        n += self.offset;
+    fn advance(&mut self, n: usize) {
+        let mut n = n + self.offset;
+        let lens = self.pieces().map(<[u8]>::len);
+        for (i, len) in lens.into_iter().enumerate() {
+            if len == 0 {
+                continue;
+            }
+            if n < len {
+                self.offset = n;
+                return;
+            }
+            n -= len;
+            match i {
+                0 => self.head = None,
+                1 => self.chunk_head.1 = 0,
+                2 => self.data = None,
+                3 => self.chunk_tail = false,
+                _ => self.terminator = false,
+            }
+        }
         self.offset = 0;
-        if let Some(h) = &self.head {
-            if n >= h.len() {
-                n -= h.len();
-                self.head = None;
-            } else {
-                self.offset = n;
-                return;
-            }
-        }
-        let ch = usize::from(self.chunk_head.1);
-        if ch > 0 {
-            if n >= ch {
-                n -= ch;
-                self.chunk_head.1 = 0;
-            } else {
-                self.offset = n;
-                return;
-            }
-        }
-        if let Some(d) = &self.data {
-            if n >= d.len() {
-                n -= d.len();
-                self.data = None;
-            } else {
-                self.offset = n;
-                return;
-            }
-        }
-        if self.chunk_tail {
-            if n >= 2 {
-                n -= 2;
-                self.chunk_tail = false;
-            } else {
-                self.offset = n;
-                return;
-            }
-        }
-        if self.terminator {
-            if n >= 5 {
-                self.terminator = false;
-            } else {
-                self.offset = n;
-            }
-        }
     }
 }
 
@@ -1180,6 +1151,34 @@ mod tests {
         big.extend(std::iter::repeat_n(b'a', 9000));
         big.extend_from_slice(b"\r\n\r\n");
         assert!(parse(&big, &Method::GET).is_err());
+    }
+
+    #[test]
+    fn partial_writes_resume_where_they_stopped() {
+        let mut p = Parts {
+            head: Some(b"abc".to_vec()),
+            chunk_head: ([0; 18], 0),
+            data: Some(Bytes::from_static(b"defg")),
+            chunk_tail: true,
+            terminator: true,
+            offset: 0,
+        };
+        let front = |p: &Parts| {
+            let (s, n) = p.slices();
+            s[..n]
+                .iter()
+                .flat_map(|s| s.iter().copied())
+                .collect::<Vec<u8>>()
+        };
+        assert_eq!(front(&p), b"abcdefg\r\n0\r\n\r\n");
+        p.advance(2);
+        assert_eq!(front(&p), b"cdefg\r\n0\r\n\r\n");
+        p.advance(3);
+        assert_eq!(front(&p), b"fg\r\n0\r\n\r\n");
+        p.advance(5);
+        assert_eq!(front(&p), b"\r\n\r\n");
+        p.advance(4);
+        assert!(p.is_empty());
     }
 
     #[test]

@@ -332,17 +332,8 @@ async fn drive() {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::run_local;
     use super::*;
-
-    /// A small glommio executor on this thread (tests run in parallel under an 8 MiB memlock).
-    fn run_local<F: Future>(fut: F) -> F::Output {
-        glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
-            .io_memory(64 * 1024)
-            .ring_depth(16)
-            .make()
-            .expect("a test executor")
-            .run(fut)
-    }
 
     #[test]
     fn deadlines_fire_in_order_and_dropped_ones_never_do() {

@@ -26,7 +26,7 @@ mod tests {
     use std::time::Duration;
 
     /// A small glommio executor on this thread (tests run in parallel under an 8 MiB memlock).
-    fn run_local<F: std::future::Future>(fut: F) -> F::Output {
+    pub(super) fn run_local<F: std::future::Future>(fut: F) -> F::Output {
         glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
             .io_memory(64 * 1024)
             .ring_depth(16)
