@@ -34,7 +34,7 @@ use crate::program::endpoint::{Address, EndpointKind, Format, Origin, TimeoutAct
 use crate::program::{Endpoint, Program};
 
 /// `SOAPAction`, a header name of its own (not in `http`'s standard set): made once.
-const SOAPACTION: header::HeaderName = header::HeaderName::from_static("soapaction");
+use crate::http::SOAPACTION;
 
 /// The message being sent, as the send path needs it.
 pub trait Message {
@@ -373,7 +373,7 @@ impl Backends {
             EndpointKind::Http { template, method } => {
                 let url = template.expand(&|name: &str| msg.property(name));
                 (
-                    Address::parse(&url).map_err(Error::mediation)?,
+                    Cow::Owned(Address::parse(&url).map_err(Error::mediation)?),
                     method.clone(),
                 )
             }
@@ -384,7 +384,7 @@ impl Backends {
                     )
                 })?;
                 let a = Address::parse(&to).map_err(Error::mediation)?;
-                (with_postfix(&a, postfix), None)
+                (Cow::Owned(with_postfix(&a, postfix).into_owned()), None)
             }
             EndpointKind::Unsupported(t) => {
                 return Err(Error::mediation(format!(
@@ -484,14 +484,9 @@ fn outgoing_request(
     let with_query;
     let addr = match query.filter(|q| !q.is_empty()) {
         Some(q) => {
-            let mut a = addr.clone();
-            let sep = if a.path_and_query.contains('?') {
-                '&'
-            } else {
-                '?'
-            };
-            a.path_and_query = format!("{}{sep}{q}", a.path_and_query);
-            with_query = a;
+            let pq = addr.path_and_query();
+            let sep = if pq.contains('?') { '&' } else { '?' };
+            with_query = addr.with_path_and_query(format!("{pq}{sep}{q}"));
             &with_query
         }
         None => addr,
@@ -530,16 +525,21 @@ fn outgoing_request(
         && matches!(body, Body::Empty);
     let mut req = Request::new(if no_body { Body::Empty } else { body });
     *req.method_mut() = method;
-    let path = rules::normalize_path_and_query(&addr.path_and_query);
-    let target = if framing.absolute_uri {
-        let scheme = if addr.origin.https { "https" } else { "http" };
-        format!("{scheme}://{}{path}", addr.authority())
-    } else {
-        path.into_owned()
+    *req.uri_mut() = match addr.target() {
+        Some(target) if !framing.absolute_uri => target.clone(),
+        _ => {
+            let path = rules::normalize_path_and_query(addr.path_and_query());
+            let target = if framing.absolute_uri {
+                let scheme = if addr.origin.https { "https" } else { "http" };
+                format!("{scheme}://{}{path}", addr.authority())
+            } else {
+                path.into_owned()
+            };
+            target.parse().map_err(|_| {
+                Error::mediation(format!("bad backend path {}", addr.path_and_query()))
+            })?
+        }
     };
-    *req.uri_mut() = target
-        .parse()
-        .map_err(|_| Error::mediation(format!("bad backend path {}", addr.path_and_query)))?;
     if framing.http10 {
         *req.version_mut() = http::Version::HTTP_10;
     }
@@ -562,13 +562,14 @@ fn holds_only(
 }
 
 /// Appends `REST_URL_POSTFIX` to an address, as Synapse does for REST messages.
-fn with_postfix(a: &Address, postfix: Option<&str>) -> Address {
+use std::borrow::Cow;
+
+fn with_postfix<'a>(a: &'a Address, postfix: Option<&str>) -> Cow<'a, Address> {
     let Some(postfix) = postfix.filter(|p| !p.is_empty()) else {
-        return a.clone();
+        return Cow::Borrowed(a);
     };
-    let mut out = a.clone();
-    let base = &a.path_and_query;
-    out.path_and_query = if let Some(query) = postfix.strip_prefix('?') {
+    let base = a.path_and_query();
+    let pq = if let Some(query) = postfix.strip_prefix('?') {
         if base.contains('?') {
             format!("{base}&{query}")
         } else {
@@ -577,7 +578,7 @@ fn with_postfix(a: &Address, postfix: Option<&str>) -> Address {
     } else {
         let (bpath, bquery) = match base.split_once('?') {
             Some((p, q)) => (p, Some(q)),
-            None => (base.as_str(), None),
+            None => (base, None),
         };
         let joined = match (bpath.ends_with('/'), postfix.starts_with('/')) {
             (true, true) => format!("{bpath}{}", &postfix[1..]),
@@ -590,5 +591,5 @@ fn with_postfix(a: &Address, postfix: Option<&str>) -> Address {
             None => joined,
         }
     };
-    out
+    Cow::Owned(a.with_path_and_query(pq))
 }

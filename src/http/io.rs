@@ -161,7 +161,7 @@ impl hyper::rt::Timer for GlommioTimer {
         Box::pin(GlommioSleep(crate::net::deadline::after(duration)))
     }
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        self.sleep(deadline.saturating_duration_since(Instant::now()))
+        Box::pin(GlommioSleep(crate::net::deadline::until(deadline)))
     }
 }
 

@@ -11,6 +11,9 @@
 //! - [`watch`]: noticing that a client left while its request is served.
 //! - [`rules`]: HTTP/1.1 rules hyper leaves to us (transfer codings, `Host`, dot-segments).
 
+/// The `SOAPAction` header's name (not one of `http`'s standard names).
+pub const SOAPACTION: http::HeaderName = http::HeaderName::from_static("soapaction");
+
 pub mod body;
 pub mod client;
 pub mod conn;

@@ -44,11 +44,30 @@ pub fn host_problem(version: Version, headers: &HeaderMap) -> Option<&'static st
 }
 
 fn valid_host(v: &[u8]) -> bool {
-    !v.contains(&b'@')
-        && std::str::from_utf8(v)
-            .ok()
-            .and_then(|s| s.parse::<http::uri::Authority>().ok())
-            .is_some()
+    plain_host(v)
+        || !v.contains(&b'@')
+            && std::str::from_utf8(v)
+                .ok()
+                .and_then(|s| s.parse::<http::uri::Authority>().ok())
+                .is_some()
+}
+
+/// The common form, checked without parsing: a name or IPv4 address of letters, digits, `.`
+/// and `-`, and an optional port up to 65535 (every such value is a valid authority).
+fn plain_host(v: &[u8]) -> bool {
+    let (host, port) = match memchr::memchr(b':', v) {
+        Some(i) => (&v[..i], Some(&v[i + 1..])),
+        None => (v, None),
+    };
+    !host.is_empty()
+        && host
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && port.is_none_or(|p| {
+            (1..=5).contains(&p.len())
+                && p.iter().all(u8::is_ascii_digit)
+                && p.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0')) <= 65535
+        })
 }
 
 /// Why a backend's response cannot be forwarded as it is: a protocol fault of the backend.
@@ -277,6 +296,42 @@ mod tests {
         );
         for ok in ["a", "127.0.0.1:8290", "[::1]:80", ""] {
             assert_eq!(host_problem(v11, &headers(&[("host", ok)])), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn the_plain_host_shortcut_accepts_only_what_the_parser_accepts() {
+        let cases = [
+            "a",
+            "a.b-c.example",
+            "A1",
+            "127.0.0.1",
+            "h:0",
+            "h:1",
+            "h:80",
+            "h:65535",
+            "h:65536",
+            "h:99999",
+            "h:123456",
+            "h:",
+            ":80",
+            "h:8a",
+            "h::80",
+            "h:80:",
+            "-",
+            ".",
+            "a..b",
+            "a_b",
+            "a b",
+            "h:+80",
+            "é",
+        ];
+        for c in cases {
+            let parsed = c.parse::<http::uri::Authority>().is_ok();
+            if plain_host(c.as_bytes()) {
+                assert!(parsed, "{c} passes the shortcut but not the parser");
+            }
+            assert_eq!(valid_host(c.as_bytes()), parsed && !c.contains('@'), "{c}");
         }
     }
 

@@ -37,23 +37,23 @@ pub enum Route<'c> {
 /// `query.param.*`, …) on the context.
 pub fn route<'c>(config: &'c Program, settings: &Settings, ctx: &mut MessageContext) -> Route<'c> {
     let cors = &settings.cors;
-    let path = ctx.uri.path().to_string();
-    let query = ctx.uri.query().map(str::to_string);
+    // A second reference to the request line (no copy), so that `ctx` can be changed below.
+    let uri = ctx.uri.clone();
+    let path = uri.path();
+    let query = uri.query();
     if let Some(rest) = path.strip_prefix("/services/") {
         let end = rest.find(['/', '.']).unwrap_or(rest.len());
         let name = &rest[..end];
         if let Some(proxy) = config.proxies.get(name) {
             let allowed = if ctx.https { proxy.https } else { proxy.http };
             if allowed {
-                if query
-                    .as_deref()
-                    .is_some_and(|q| q.eq_ignore_ascii_case("wsdl"))
+                if query.is_some_and(|q| q.eq_ignore_ascii_case("wsdl"))
                     && ctx.method == Method::GET
                 {
                     return Route::Reply(wsdl_response(proxy, settings));
                 }
                 let mut postfix = rest[end..].to_string();
-                if let Some(q) = &query {
+                if let Some(q) = query {
                     postfix.push('?');
                     postfix.push_str(q);
                 }
@@ -66,8 +66,8 @@ pub fn route<'c>(config: &'c Program, settings: &Settings, ctx: &mut MessageCont
         }
     }
     for api in &config.apis {
-        if let Some(sub) = api_sub_path(api, ctx, &path) {
-            return route_resource(config, cors, api, ctx, sub, query.as_deref());
+        if let Some(sub) = api_sub_path(api, ctx, path) {
+            return route_resource(config, cors, api, ctx, sub, query);
         }
     }
     Route::Sequence(config.main)
@@ -96,7 +96,7 @@ fn api_sub_path<'p>(api: &Api, ctx: &MessageContext, path: &'p str) -> Option<&'
         after
     };
     if let Some(h) = &api.hostname {
-        let got = ctx.host.as_deref().unwrap_or("");
+        let got = ctx.host().unwrap_or("");
         let got_host = got.rsplit_once(':').map(|(h, _)| h).unwrap_or(got);
         if !got_host.eq_ignore_ascii_case(h) {
             return None;
@@ -104,8 +104,7 @@ fn api_sub_path<'p>(api: &Api, ctx: &MessageContext, path: &'p str) -> Option<&'
     }
     if let Some(p) = api.port {
         let got = ctx
-            .host
-            .as_deref()
+            .host()
             .and_then(|h| h.rsplit_once(':'))
             .and_then(|(_, p)| p.parse::<u16>().ok());
         if got != Some(p) {
@@ -156,7 +155,7 @@ fn route_resource<'c>(
     let scheme = if ctx.https { "https" } else { "http" };
     ctx.props.insert(
         "REST_URL_PREFIX".into(),
-        format!("{scheme}://{}", ctx.host.as_deref().unwrap_or("localhost")),
+        format!("{scheme}://{}", ctx.host().unwrap_or("localhost")),
     );
 
     // MI 4.5's per-API CORS handler selects, for a preflight, the resources that take the method

@@ -38,8 +38,9 @@ pub struct MessageContext {
     pub uri: Uri,
     /// Whether the request came in on the HTTPS listener.
     pub https: bool,
-    /// `Host` of the client's request (for `REST_URL_PREFIX`).
-    pub host: Option<String>,
+    /// `Host` of the client's request (for `REST_URL_PREFIX`), when it is text: a shared
+    /// reference to the received header, not a copy.
+    host: Option<http::HeaderValue>,
     /// Transport headers of the current message (request headers, then the response's).
     pub headers: HeaderMap,
     pub body: Body,
@@ -208,11 +209,11 @@ impl MessageContext {
         let host = parts
             .headers
             .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string);
+            .filter(|h| h.to_str().is_ok())
+            .cloned();
         let action = parts
             .headers
-            .get("soapaction")
+            .get(crate::http::SOAPACTION)
             .and_then(|h| h.to_str().ok())
             .map(|s| s.trim_matches('"').to_string())
             .filter(|s| !s.is_empty());
@@ -283,6 +284,11 @@ impl MessageContext {
         ctx.axis2
             .insert("HTTP_METHOD".into(), ctx.method.as_str().to_string());
         ctx
+    }
+
+    /// `Host` of the client's request.
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_ref().and_then(|h| h.to_str().ok())
     }
 
     /// A copy of this message with `body` as its content, for a split part or a clone: the same
@@ -617,5 +623,6 @@ pub fn return_freed_bodies_to_the_system() {
     // other thread allocates concurrently with it.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_MXFAST, 0);
     }
 }

@@ -142,6 +142,21 @@ pub fn after(duration: Duration) -> Deadline {
     }
 }
 
+/// Ready at `at`. Its queue is that of the time left rounded to the millisecond: callers that
+/// compute `now + timeout` themselves (hyper's header-read timeout) leave a few microseconds
+/// less each time, and a queue per exact duration would soon use up [`MAX_QUEUES`] (then every
+/// deadline costs a glommio timer). Within a queue, a deadline slightly out of order is sorted
+/// in.
+pub fn until(at: Instant) -> Deadline {
+    let left = at.saturating_duration_since(Instant::now());
+    let ms = (left.as_nanos() + 500_000) / 1_000_000;
+    Deadline {
+        at,
+        duration: Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)),
+        state: State::New,
+    }
+}
+
 impl Future for Deadline {
     type Output = ();
 

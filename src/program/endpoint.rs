@@ -33,10 +33,13 @@ pub enum TimeoutAction {
 pub struct Address {
     pub origin: Origin,
     /// Path and query, at least `/`.
-    pub path_and_query: String,
+    path_and_query: String,
     /// The `Host` header for this address (`host[:port]`, the port only when not the default),
     /// made once when the address is parsed.
     host_header: http::HeaderValue,
+    /// The request target (origin form, dot-segments removed) for `path_and_query`, made once;
+    /// `None` after the path changes, or when it is not a valid one (reported when sending).
+    target: Option<http::Uri>,
 }
 
 impl Address {
@@ -83,11 +86,35 @@ impl Address {
         };
         let host_header = http::HeaderValue::try_from(authority)
             .map_err(|_| format!("'{uri}': the host cannot be sent in a Host header"))?;
+        let target = crate::http::rules::normalize_path_and_query(&path_and_query)
+            .parse()
+            .ok();
         Ok(Address {
             origin: Origin { https, host, port },
             path_and_query,
             host_header,
+            target,
         })
+    }
+
+    /// Path and query, at least `/`.
+    pub fn path_and_query(&self) -> &str {
+        &self.path_and_query
+    }
+
+    /// The same address with another path and query.
+    pub fn with_path_and_query(&self, path_and_query: String) -> Address {
+        Address {
+            origin: self.origin.clone(),
+            path_and_query,
+            host_header: self.host_header.clone(),
+            target: None,
+        }
+    }
+
+    /// The request target (origin form), when made at parse time and the path is unchanged.
+    pub fn target(&self) -> Option<&http::Uri> {
+        self.target.as_ref()
     }
 
     /// The `Host` header value for this address.
