@@ -171,6 +171,21 @@ pub enum BodyType {
 impl BodyType {
     /// From a Content-Type / messageType value.
     pub fn of(content_type: &str) -> BodyType {
+        // The common types first, without a scan.
+        let t = content_type.as_bytes();
+        if [
+            &b"text/xml"[..],
+            b"application/xml",
+            b"application/soap+xml",
+        ]
+        .iter()
+        .any(|x| t.eq_ignore_ascii_case(x))
+        {
+            return BodyType::Xml;
+        }
+        if t.eq_ignore_ascii_case(b"application/json") {
+            return BodyType::Json;
+        }
         let has = |needle: &[u8]| {
             content_type
                 .as_bytes()
