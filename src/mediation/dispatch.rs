@@ -58,9 +58,10 @@ pub fn route<'c>(config: &'c Program, settings: &Settings, ctx: &mut MessageCont
                     postfix.push_str(q);
                 }
                 if !postfix.is_empty() {
-                    ctx.axis2.insert("REST_URL_POSTFIX".into(), postfix);
+                    ctx.axis2.insert("REST_URL_POSTFIX".into(), postfix.into());
                 }
-                ctx.props.insert("proxy.name".into(), proxy.name.clone());
+                ctx.props
+                    .insert("proxy.name".into(), proxy.name.as_str().into());
                 return Route::Proxy(proxy);
             }
         }
@@ -133,29 +134,30 @@ fn route_resource<'c>(
         postfix.push('?');
         postfix.push_str(q);
     }
-    ctx.axis2.insert("REST_URL_POSTFIX".into(), postfix);
+    ctx.axis2.insert("REST_URL_POSTFIX".into(), postfix.into());
     ctx.props
-        .insert("REST_SUB_REQUEST_PATH".into(), with_query.clone());
+        .insert("REST_SUB_REQUEST_PATH".into(), with_query.clone().into());
     ctx.props.insert(
         "REST_FULL_REQUEST_PATH".into(),
-        ctx.uri
+        (ctx.uri
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/")
-            .to_string(),
+            .to_string())
+        .into(),
     );
     ctx.props
-        .insert("REST_API_CONTEXT".into(), api.context.clone());
+        .insert("REST_API_CONTEXT".into(), api.context.as_str().into());
     ctx.props
-        .insert("SYNAPSE_REST_API".into(), api.name.clone());
+        .insert("SYNAPSE_REST_API".into(), api.name.as_str().into());
     if let Some(v) = &api.version {
         ctx.props
-            .insert("SYNAPSE_REST_API_VERSION".into(), v.clone());
+            .insert("SYNAPSE_REST_API_VERSION".into(), v.as_str().into());
     }
     let scheme = if ctx.https { "https" } else { "http" };
     ctx.props.insert(
         "REST_URL_PREFIX".into(),
-        format!("{scheme}://{}", ctx.host().unwrap_or("localhost")),
+        (format!("{scheme}://{}", ctx.host().unwrap_or("localhost"))).into(),
     );
 
     // MI 4.5's per-API CORS handler selects, for a preflight, the resources that take the method
@@ -275,13 +277,14 @@ fn resource_route<'c>(
     query: Option<&str>,
 ) -> Route<'c> {
     for (k, v) in vars {
-        ctx.props.insert(format!("uri.var.{k}").into(), v);
+        ctx.props.insert(format!("uri.var.{k}").into(), v.into());
     }
     if let Some(q) = query {
         match parse_query_params(q) {
             Ok(params) => {
                 for (k, v) in params {
-                    ctx.props.insert(format!("query.param.{k}").into(), v);
+                    ctx.props
+                        .insert(format!("query.param.{k}").into(), v.into());
                 }
             }
             Err(_) => {

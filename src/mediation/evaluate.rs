@@ -724,7 +724,7 @@ impl crate::synexpr::Env for MessageEnv<'_> {
         } else {
             &self.ctx.props
         };
-        map.get(name).cloned()
+        map.get(name).cloned().map(String::from)
     }
 
     fn param(&self, kind: crate::synexpr::ParamKind, name: &str) -> Option<String> {
@@ -734,12 +734,12 @@ impl crate::synexpr::Env for MessageEnv<'_> {
                 .ctx
                 .props
                 .get(format!("query.param.{name}").as_str())
-                .cloned(),
+                .map(|v| v.to_string()),
             ParamKind::Path => self
                 .ctx
                 .props
                 .get(format!("uri.var.{name}").as_str())
-                .cloned(),
+                .map(|v| v.to_string()),
             ParamKind::Function => self.ctx.func_stack.last()?.get(name).cloned(),
         }
     }

@@ -538,7 +538,7 @@ impl Engine {
             .thrown
             .as_deref()
             .map_or_else(|| code.to_string(), str::to_string);
-        ctx.props.insert("ERROR_CODE".into(), code_text);
+        ctx.props.insert("ERROR_CODE".into(), code_text.into());
         // MI's words for the transport's failures (its passthrough sender and timeout handler);
         // mint's own account, with the address and the cause, is ERROR_DETAIL.
         let message = match e.kind {
@@ -547,9 +547,11 @@ impl Engine {
             ErrorKind::Timeout if e.side == Side::Backend => "Send timeout".to_string(),
             _ => e.context.clone(),
         };
-        ctx.props.insert("ERROR_MESSAGE".into(), message);
-        ctx.props.insert("ERROR_DETAIL".into(), e.to_string());
-        ctx.props.insert("ERROR_EXCEPTION".into(), e.to_string());
+        ctx.props.insert("ERROR_MESSAGE".into(), message.into());
+        ctx.props
+            .insert("ERROR_DETAIL".into(), e.to_string().into());
+        ctx.props
+            .insert("ERROR_EXCEPTION".into(), e.to_string().into());
         ctx.fault = Some((e.kind, code, e.to_string()));
         // A failure inside a handler goes to the global `fault`, once: a failure inside the
         // global `fault` itself (the stack is empty then) ends the flow.
@@ -829,7 +831,7 @@ impl endpoint::Message for Sending<'_, '_> {
     }
 
     fn property(&self, name: &str) -> Option<String> {
-        self.ctx.props.get(name).cloned()
+        self.ctx.props.get(name).cloned().map(String::from)
     }
 
     fn rest_url_postfix(&self) -> Option<&str> {
@@ -864,7 +866,7 @@ impl endpoint::Message for Sending<'_, '_> {
             headers: std::mem::take(&mut ctx.headers),
             body: std::mem::take(&mut ctx.body),
             soap_action: ctx.action.clone().filter(|_| !ctx.doing_rest()),
-            content_type: ctx.axis2.get("ContentType").cloned(),
+            content_type: ctx.axis2.get("ContentType").cloned().map(String::from),
             query,
             framing,
         })
@@ -931,8 +933,9 @@ async fn apply_format(
         .map(|c| format!("; charset={}", c.trim_matches('"')))
         .unwrap_or_default();
     let set_type = |ctx: &mut MessageContext, mt: &str, ct: String| {
-        ctx.axis2.insert("messageType".into(), mt.to_string());
-        ctx.axis2.insert("ContentType".into(), ct);
+        ctx.axis2
+            .insert("messageType".into(), mt.to_string().into());
+        ctx.axis2.insert("ContentType".into(), ct.into());
     };
     Ok(match format {
         Format::Pox => {

@@ -395,7 +395,7 @@ async fn find(f: &Arc<Finder>, rt: &impl Runtime, ctx: &mut MessageContext) -> R
         ));
     }
     let hash = request_hash(f, ctx).await?;
-    ctx.props.insert("requestHash".into(), hex(&hash));
+    ctx.props.insert("requestHash".into(), hex(&hash).into());
     let stats = rt.stats();
     let now = Instant::now();
     let mut revalidating = None;
@@ -491,8 +491,8 @@ async fn collect(rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         headers,
         body,
         body_type: ctx.body_type,
-        content_type: ctx.axis2.get("ContentType").cloned(),
-        message_type: ctx.axis2.get("messageType").cloned(),
+        content_type: ctx.axis2.get("ContentType").cloned().map(String::from),
+        message_type: ctx.axis2.get("messageType").cloned().map(String::from),
         fetched: Instant::now(),
         expires: ticket.missed + f.timeout,
     };
@@ -517,18 +517,18 @@ fn replay(f: &Finder, s: &Stored, ctx: &mut MessageContext) {
     }
     ctx.status = s.status;
     ctx.is_response = true;
-    ctx.axis2.insert("HTTP_SC".into(), s.status.as_u16().to_string());
+    ctx.axis2.insert("HTTP_SC".into(), s.status.as_u16().to_string().into());
     match s.status.canonical_reason() {
-        Some(r) => ctx.axis2.insert("HTTP_SC_DESC".into(), r.to_string()),
+        Some(r) => ctx.axis2.insert("HTTP_SC_DESC".into(), r.to_string().into()),
         None => ctx.axis2.remove("HTTP_SC_DESC"),
     };
     ctx.axis2.remove("NO_ENTITY_BODY");
     match &s.content_type {
-        Some(ct) => ctx.axis2.insert("ContentType".into(), ct.clone()),
+        Some(ct) => ctx.axis2.insert("ContentType".into(), ct.clone().into()),
         None => ctx.axis2.remove("ContentType"),
     };
     match &s.message_type {
-        Some(mt) => ctx.axis2.insert("messageType".into(), mt.clone()),
+        Some(mt) => ctx.axis2.insert("messageType".into(), mt.clone().into()),
         None => ctx.axis2.remove("messageType"),
     };
 }

@@ -151,7 +151,7 @@ impl Mediate for Call {
                 let name = rt.eval(ctx, name).await?;
                 let text = String::from_utf8_lossy(&body).into_owned();
                 saved.restore(ctx);
-                ctx.props.insert(name.into(), text);
+                ctx.props.insert(name.into(), text.into());
             }
             Target::Variable(name) => {
                 let name = rt.eval(ctx, name).await?;
@@ -205,7 +205,7 @@ async fn source(rt: &impl Runtime, ctx: &mut MessageContext, s: &Source) -> Resu
         },
         SourceKind::Custom(v @ Value::JsonPath(_)) => (rt.eval(ctx, v).await?, BodyType::Json),
         SourceKind::Custom(v) => (rt.eval(ctx, v).await?, BodyType::Other),
-        SourceKind::Property(p) => (ctx.props.get(p.as_str()).cloned().unwrap_or_default(), BodyType::Other),
+        SourceKind::Property(p) => (ctx.props.get(p.as_str()).cloned().unwrap_or_default().to_string(), BodyType::Other),
         SourceKind::Variable(v) => match ctx.vars.get(v) {
             Some(Val::Json(j)) => (crate::json::to_compact_string(j), BodyType::Json),
             Some(Val::Xml(x)) => (x.clone(), BodyType::Xml),
@@ -231,8 +231,8 @@ async fn source(rt: &impl Runtime, ctx: &mut MessageContext, s: &Source) -> Resu
         ctx.set_content_typed(Bytes::from(text), None, body_type);
     }
     if let Some(ct) = &s.content_type {
-        ctx.axis2.insert("messageType".into(), ct.clone());
-        ctx.axis2.insert("ContentType".into(), ct.clone());
+        ctx.axis2.insert("messageType".into(), ct.clone().into());
+        ctx.axis2.insert("ContentType".into(), ct.clone().into());
     }
     Ok(())
 }

@@ -338,7 +338,7 @@ impl Enrich {
                 Some(v) => match gson_value(v) {
                     Some(j) if j.is_null() => None,
                     Some(j) => Some(Some(j)),
-                    None => Some(Some(serde_json::Value::String(v.clone()))),
+                    None => Some(Some(serde_json::Value::String(v.clone().to_string()))),
                 },
             },
             _ => Some(None),
@@ -434,7 +434,7 @@ async fn enrich_json(
                     true => String::new(),
                     false => crate::json::to_compact_string(&json),
                 };
-                ctx.props.insert(p.clone().into(), value);
+                ctx.props.insert(p.clone().into(), value.into());
                 Ok(())
             }
             _ => Err(Error::mediation("the remove action works on the body or a property")),
@@ -541,13 +541,13 @@ async fn enrich_json(
         Target::Property(name) => match e.action {
             Action::Replace => {
                 ctx.props
-                    .insert(name.clone().into(), crate::json::to_compact_string(&src));
+                    .insert(name.clone().into(), crate::json::to_compact_string(&src).into());
             }
             Action::Child => match ctx.props.get(name.as_str()).map(|v| gson_value(v)) {
                 Some(Some(J::Array(mut items))) => {
                     items.push(src);
                     let text = crate::json::to_compact_string(&J::Array(items));
-                    ctx.props.insert(name.clone().into(), text);
+                    ctx.props.insert(name.clone().into(), text.into());
                 }
                 Some(_) => tracing::warn!(
                     "enrich: cannot add a child to property {name}: it is not a JSON array"
@@ -664,8 +664,8 @@ async fn enrich(
         Source::Property(p) => {
             let v = ctx.props.get(p.as_str()).cloned().unwrap_or_default();
             match as_fragment(&v) {
-                Some(f) => Src::Xml(f, v),
-                None => Src::Text(v),
+                Some(f) => Src::Xml(f, v.to_string()),
+                None => Src::Text(v.to_string()),
             }
         }
         Source::Inline(text) => {
@@ -700,7 +700,7 @@ async fn enrich(
     };
     match &e.target {
         Target::Property(p) => {
-            ctx.props.insert(p.clone().into(), src_text(&src));
+            ctx.props.insert(p.clone().into(), src_text(&src).into());
             Ok(())
         }
         Target::Envelope => {

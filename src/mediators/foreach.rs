@@ -162,7 +162,7 @@ impl ForEach {
         if self.continue_on_failure {
             ctx.catching -= 1;
         }
-        ctx.props.insert(counter.to_string().into(), (i + 1).to_string());
+        ctx.props.insert(counter.to_string().into(), ((i + 1).to_string()).into());
         if ctx.caught.take().is_some() {
             return Step::Failed;
         }
@@ -303,7 +303,7 @@ impl ForEach {
         let original = ctx.body_bytes().await?;
         ctx.props.insert(
             format!("{prefix}FOREACH_ORIGINAL_MESSAGE").into(),
-            String::from_utf8_lossy(&original).into_owned(),
+            String::from_utf8_lossy(&original).into_owned().into(),
         );
         let counter = format!("{prefix}FOREACH_COUNTER");
         ctx.props.insert(counter.clone().into(), "0".into());

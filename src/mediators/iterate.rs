@@ -176,16 +176,16 @@ pub fn set_sequence(
     n: usize,
 ) {
     part.props
-        .insert("aggregateCorelation".into(), parent_id.to_string());
+        .insert("aggregateCorelation".into(), parent_id.to_string().into());
     match id {
         Some(id) => {
             part.props
-                .insert(format!("aggregateCorelation.{id}").into(), parent_id.to_string());
+                .insert(format!("aggregateCorelation.{id}").into(), parent_id.to_string().into());
             part.props
-                .insert(format!("messageSequence.{id}").into(), format!("{i}/{n}"));
+                .insert(format!("messageSequence.{id}").into(), (format!("{i}/{n}")).into());
         }
         None => {
-            part.props.insert("messageSequence".into(), format!("{i}/{n}"));
+            part.props.insert("messageSequence".into(), (format!("{i}/{n}")).into());
         }
     }
 }

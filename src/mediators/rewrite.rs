@@ -263,7 +263,7 @@ impl Mediate for Rewrite {
 impl Rewrite {
     async fn rewrite(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         let input = match &self.in_property {
-            Some(p) => ctx.props.get(p.as_str()).cloned(),
+            Some(p) => ctx.props.get(p.as_str()).map(|v| v.to_string()),
             // The request URI when nothing else addresses it, as Axis2 sets `To`.
             None => Some(match ctx.to_address().await {
                 Some(to) => to,
@@ -285,7 +285,7 @@ impl Rewrite {
         let out = url.write()?;
         match &self.out_property {
             Some(p) => {
-                ctx.props.insert(p.clone().into(), out);
+                ctx.props.insert(p.clone().into(), out.into());
             }
             None => ctx.to = Some(out),
         }

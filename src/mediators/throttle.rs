@@ -663,7 +663,7 @@ impl Limits {
                     .props
                     .get("proxy.name")
                     .or_else(|| ctx.props.get("SYNAPSE_REST_API"))
-                    .map_or("", String::as_str);
+                    .map_or("", |v| v.as_str());
                 let windows = self.windows_of(artifact);
                 Ok(windows[index].admit(now_ms(), *max, *unit_ms, *prohibit_ms))
             }

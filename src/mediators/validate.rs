@@ -149,8 +149,8 @@ impl Mediate for Validate {
             Err(e) => return Err(Error::mediation(format!("Error validating the source: {e}"))),
         };
         let message = violations.join("; ");
-        ctx.props.insert("ERROR_MESSAGE".into(), message.clone());
-        ctx.props.insert("ERROR_DETAIL".into(), message);
+        ctx.props.insert("ERROR_MESSAGE".into(), message.clone().into());
+        ctx.props.insert("ERROR_DETAIL".into(), message.into());
         Ok(rt.run_list(ctx, &self.on_fail).await)
     }
 
@@ -191,10 +191,10 @@ impl Validate {
             return Ok(Flow::Continue);
         };
         let detail: Vec<&str> = violations.iter().map(|(_, d)| d.as_str()).collect();
-        ctx.props.insert("ERROR_MESSAGE".into(), first.clone());
+        ctx.props.insert("ERROR_MESSAGE".into(), first.clone().into());
         ctx.props.insert(
             "ERROR_DETAIL".into(),
-            format!("Error while validating Json message {}", detail.join("; ")),
+            (format!("Error while validating Json message {}", detail.join("; "))).into(),
         );
         Ok(rt.run_list(ctx, &self.on_fail).await)
     }

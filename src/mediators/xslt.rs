@@ -129,7 +129,7 @@ impl Mediate for Xslt {
             }
         };
         if let Some(target) = &self.target {
-            ctx.props.insert(target.clone().into(), result);
+            ctx.props.insert(target.clone().into(), result.into());
             return Ok(Flow::Continue);
         }
         // libxslt's output is spliced as it is (not parsed again), except where it replaces the

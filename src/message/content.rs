@@ -217,8 +217,10 @@ impl MessageContext {
         self.body_type = body_type;
         self.axis2.remove("NO_ENTITY_BODY");
         if let Some(ct) = content_type {
-            self.axis2.insert("messageType".into(), ct.to_string());
-            self.axis2.insert("ContentType".into(), ct.to_string());
+            self.axis2
+                .insert("messageType".into(), ct.to_string().into());
+            self.axis2
+                .insert("ContentType".into(), ct.to_string().into());
         }
     }
 }

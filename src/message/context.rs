@@ -19,7 +19,7 @@ use crate::http::body::{Body, Streamed};
 pub use crate::http::rules::strip_hop_by_hop;
 
 /// A property value: Synapse stores typed Java objects; mint keeps their text form.
-pub type PropValue = String;
+pub type PropValue = compact_str::CompactString;
 
 /// A scope's property table. Keys are property names: from artifacts, read back from a message
 /// store, or made from a request's query and URI-template parameters (`query.param.*`,
@@ -291,13 +291,13 @@ impl MessageContext {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
         {
-            let mt = ct.split(';').next().unwrap_or("").trim().to_string();
-            ctx.axis2.insert("ContentType".into(), ct.to_string());
-            ctx.body_type = BodyType::of(&mt);
-            ctx.axis2.insert("messageType".into(), mt);
+            let mt = ct.split(';').next().unwrap_or("").trim();
+            ctx.axis2.insert("ContentType".into(), ct.into());
+            ctx.body_type = BodyType::of(mt);
+            ctx.axis2.insert("messageType".into(), mt.into());
         }
         ctx.axis2
-            .insert("HTTP_METHOD".into(), ctx.method.as_str().to_string());
+            .insert("HTTP_METHOD".into(), ctx.method.as_str().into());
         ctx
     }
 
@@ -405,9 +405,9 @@ impl MessageContext {
         };
         self.is_response = true;
         self.axis2
-            .insert("HTTP_SC".into(), parts.status.as_u16().to_string());
+            .insert("HTTP_SC".into(), parts.status.as_str().into());
         if let Some(reason) = parts.status.canonical_reason() {
-            self.axis2.insert("HTTP_SC_DESC".into(), reason.to_string());
+            self.axis2.insert("HTTP_SC_DESC".into(), reason.into());
         }
         self.axis2.remove("NO_ENTITY_BODY");
         match self
@@ -416,10 +416,10 @@ impl MessageContext {
             .and_then(|v| v.to_str().ok())
         {
             Some(ct) => {
-                let mt = ct.split(';').next().unwrap_or("").trim().to_string();
-                self.axis2.insert("ContentType".into(), ct.to_string());
-                self.body_type = BodyType::of(&mt);
-                self.axis2.insert("messageType".into(), mt);
+                let mt = ct.split(';').next().unwrap_or("").trim();
+                self.axis2.insert("ContentType".into(), ct.into());
+                self.body_type = BodyType::of(mt);
+                self.axis2.insert("messageType".into(), mt.into());
             }
             None => {
                 self.axis2.remove("ContentType");
@@ -546,7 +546,7 @@ impl MessageContext {
         let mt = self
             .axis2
             .get("messageType")
-            .map(String::as_str)
+            .map(|v| v.as_str())
             .unwrap_or("");
         !(mt.eq_ignore_ascii_case("text/xml") || mt.eq_ignore_ascii_case("application/soap+xml"))
     }
@@ -556,7 +556,7 @@ impl MessageContext {
         let mt = self
             .axis2
             .get("messageType")
-            .map(String::as_str)
+            .map(|v| v.as_str())
             .unwrap_or("");
         if mt.eq_ignore_ascii_case("text/xml") {
             "soap11"
@@ -590,7 +590,7 @@ impl MessageContext {
 
     /// The request path+query relative to the proxy or API (`REST_URL_POSTFIX`).
     pub fn rest_url_postfix(&self) -> Option<&str> {
-        self.axis2.get("REST_URL_POSTFIX").map(String::as_str)
+        self.axis2.get("REST_URL_POSTFIX").map(|v| v.as_str())
     }
 }
 

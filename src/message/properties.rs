@@ -32,11 +32,11 @@ pub fn field(ctx: &MessageContext, f: MessageField) -> Option<Cow<'_, str>> {
 /// miss) and the registry scope are the engine's (they need the program and the registry); the
 /// system, file and configuration scopes are not supported and read as unset.
 pub fn get<'a>(ctx: &'a MessageContext, scope: Scope, name: &str) -> Option<Cow<'a, str>> {
-    let borrowed = |v: &'a String| Cow::Borrowed(v.as_str());
+    let borrowed = |v: &'a super::context::PropValue| Cow::Borrowed(v.as_str());
     match scope {
         // A template's parameter, else (outside templates) a property, as mint read it before.
         Scope::Func => match ctx.func_stack.last() {
-            Some(frame) => frame.get(name).map(borrowed),
+            Some(frame) => frame.get(name).map(|v| Cow::Borrowed(v.as_str())),
             None => ctx.props.get(name).map(borrowed),
         },
         Scope::Default | Scope::Operation | Scope::Axis2Client | Scope::Variable => {
@@ -81,13 +81,13 @@ pub fn set(ctx: &mut MessageContext, name: &str, scope: Scope, value: String) ->
             if name == "RESPONSE" {
                 ctx.is_response = value.eq_ignore_ascii_case("true");
             }
-            ctx.props.insert(name.to_string().into(), value);
+            ctx.props.insert(name.to_string().into(), value.into());
         }
         Scope::Axis2 => {
             if name == "messageType" {
-                ctx.axis2.insert("ContentType".into(), value.clone());
+                ctx.axis2.insert("ContentType".into(), value.clone().into());
             }
-            ctx.axis2.insert(name.to_string().into(), value);
+            ctx.axis2.insert(name.to_string().into(), value.into());
         }
         Scope::Transport => {
             let h = http::HeaderName::from_bytes(name.as_bytes())

@@ -16,8 +16,10 @@ impl MessageContext {
     pub async fn to_stored(&mut self) -> Result<StoredMessage> {
         let body = self.body_bytes().await?;
         let pairs = |m: &super::context::Props| {
-            let mut v: Vec<(String, String)> =
-                m.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let mut v: Vec<(String, String)> = m
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             v.sort();
             v
         };
@@ -79,9 +81,13 @@ impl MessageContext {
         ctx.props = m
             .properties
             .into_iter()
-            .map(|(k, v)| (k.into(), v))
+            .map(|(k, v)| (k.into(), v.into()))
             .collect();
-        ctx.axis2 = m.axis2.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        ctx.axis2 = m
+            .axis2
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         ctx.controls = ctx
             .props
             .keys()

@@ -205,7 +205,7 @@ impl Worker<'_> {
             let target = f
                 .endpoint
                 .clone()
-                .or_else(|| ctx.props.get("target.endpoint").cloned());
+                .or_else(|| ctx.props.get("target.endpoint").cloned().map(String::from));
             let Some(endpoint) = target
                 .as_ref()
                 .and_then(|n| engine.config.named_endpoints.get(n).copied())

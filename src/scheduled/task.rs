@@ -113,6 +113,7 @@ fn message(def: &Task, engine: &Engine) -> MessageContext {
     );
     ctx.action = inj.soap_action.clone();
     ctx.to = inj.to.clone();
-    ctx.props.insert("task.name".into(), def.name.clone());
+    ctx.props
+        .insert("task.name".into(), def.name.clone().into());
     ctx
 }
