@@ -136,15 +136,14 @@ fn route_resource<'c>(
     }
     ctx.axis2.insert("REST_URL_POSTFIX".into(), postfix.into());
     ctx.props
-        .insert("REST_SUB_REQUEST_PATH".into(), with_query.clone().into());
+        .insert("REST_SUB_REQUEST_PATH".into(), with_query.as_str().into());
     ctx.props.insert(
         "REST_FULL_REQUEST_PATH".into(),
-        (ctx.uri
+        ctx.uri
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/")
-            .to_string())
-        .into(),
+            .into(),
     );
     ctx.props
         .insert("REST_API_CONTEXT".into(), api.context.as_str().into());
@@ -157,7 +156,7 @@ fn route_resource<'c>(
     let scheme = if ctx.https { "https" } else { "http" };
     ctx.props.insert(
         "REST_URL_PREFIX".into(),
-        (format!("{scheme}://{}", ctx.host().unwrap_or("localhost"))).into(),
+        format!("{scheme}://{}", ctx.host().unwrap_or("localhost")).into(),
     );
 
     // MI 4.5's per-API CORS handler selects, for a preflight, the resources that take the method

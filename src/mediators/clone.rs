@@ -115,7 +115,7 @@ impl Clone {
             if self.iterations.is_some() {
                 // Each copy carries its own 1-based index; the parent keeps the last.
                 ctx.props
-                    .insert("CLONED_ITERATION_INDEX".into(), ((i + 1).to_string()).into());
+                    .insert("CLONED_ITERATION_INDEX".into(), (i + 1).to_string().into());
             }
             let mut part = ctx.fork(body.clone(), ctx.body_type);
             part.xml = ctx.xml.clone();

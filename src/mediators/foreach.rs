@@ -162,7 +162,7 @@ impl ForEach {
         if self.continue_on_failure {
             ctx.catching -= 1;
         }
-        ctx.props.insert(counter.to_string().into(), ((i + 1).to_string()).into());
+        ctx.props.insert(counter.to_string().into(), (i + 1).to_string().into());
         if ctx.caught.take().is_some() {
             return Step::Failed;
         }

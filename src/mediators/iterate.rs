@@ -182,10 +182,10 @@ pub fn set_sequence(
             part.props
                 .insert(format!("aggregateCorelation.{id}").into(), parent_id.to_string().into());
             part.props
-                .insert(format!("messageSequence.{id}").into(), (format!("{i}/{n}")).into());
+                .insert(format!("messageSequence.{id}").into(), format!("{i}/{n}").into());
         }
         None => {
-            part.props.insert("messageSequence".into(), (format!("{i}/{n}")).into());
+            part.props.insert("messageSequence".into(), format!("{i}/{n}").into());
         }
     }
 }

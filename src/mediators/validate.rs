@@ -194,7 +194,7 @@ impl Validate {
         ctx.props.insert("ERROR_MESSAGE".into(), first.clone().into());
         ctx.props.insert(
             "ERROR_DETAIL".into(),
-            (format!("Error while validating Json message {}", detail.join("; "))).into(),
+            format!("Error while validating Json message {}", detail.join("; ")).into(),
         );
         Ok(rt.run_list(ctx, &self.on_fail).await)
     }
