@@ -25,6 +25,8 @@ struct RawBackend {
     heads: Arc<Mutex<Vec<String>>>,
     /// Connections mint closed.
     closed: Arc<AtomicUsize>,
+    /// Connections mint opened.
+    accepted: Arc<AtomicUsize>,
 }
 
 type Reply = Arc<dyn Fn(&str) -> Vec<u8> + Send + Sync>;
@@ -34,11 +36,13 @@ fn raw_backend(reply: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> RawBa
     let port = listener.local_addr().unwrap().port();
     let heads = Arc::new(Mutex::new(Vec::new()));
     let closed = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(AtomicUsize::new(0));
     let reply: Reply = Arc::new(reply);
-    let (h, c) = (heads.clone(), closed.clone());
+    let (h, c, a) = (heads.clone(), closed.clone(), accepted.clone());
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(conn) = conn else { return };
+            a.fetch_add(1, Ordering::SeqCst);
             let (h, c, reply) = (h.clone(), c.clone(), reply.clone());
             std::thread::spawn(move || serve_raw(conn, &h, &c, &reply));
         }
@@ -47,6 +51,7 @@ fn raw_backend(reply: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> RawBa
         port,
         heads,
         closed,
+        accepted,
     }
 }
 
@@ -418,6 +423,11 @@ fn a_connection_whose_answer_has_no_body_is_used_again() {
         assert_eq!(r.status, 204);
     }
     assert_eq!(b.heads.lock().unwrap().len(), 3);
+    assert_eq!(
+        b.accepted.load(Ordering::SeqCst),
+        1,
+        "each 204 took a connection of its own"
+    );
     // One connection carried the three (a closed one would be counted at once); it is closed
     // only when idle_timeout_ms (400) passes.
     assert_eq!(

@@ -15,6 +15,7 @@ pub mod mock;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
@@ -27,14 +28,11 @@ pub use self::clock::{now_ms, Clock};
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::body::{Body, Streamed};
 use crate::http::client::Pool;
-use crate::http::rules;
 use crate::http::upstream::{LocalFuture, Upstream};
+use crate::http::SOAPACTION;
 use crate::message::{EpId, Scope, Value};
 use crate::program::endpoint::{Address, EndpointKind, Format, Origin, TimeoutAction};
 use crate::program::{Endpoint, Program};
-
-/// `SOAPAction`, a header name of its own (not in `http`'s standard set): made once.
-use crate::http::SOAPACTION;
 
 /// The message being sent, as the send path needs it.
 pub trait Message {
@@ -108,7 +106,7 @@ pub struct Outbound {
     /// The SOAP action of a SOAP message (sent as `SOAPAction`).
     pub soap_action: Option<String>,
     /// The `Content-Type` to send (`ContentType` after the output conversion).
-    pub content_type: Option<String>,
+    pub content_type: Option<crate::message::context::PropValue>,
     /// Query parameters to add to the address (`format="get"`: the payload's fields).
     pub query: Option<String>,
     pub framing: Framing,
@@ -369,7 +367,10 @@ impl Backends {
         };
         let postfix = postfix.as_deref();
         let (addr, method) = match kind {
-            EndpointKind::Address(a) => (with_postfix(a, postfix), None),
+            EndpointKind::Address(a) => (
+                with_postfix(a, postfix).map_or(Cow::Borrowed(a), Cow::Owned),
+                None,
+            ),
             EndpointKind::Http { template, method } => {
                 let url = template.expand(&|name: &str| msg.property(name));
                 (
@@ -384,7 +385,7 @@ impl Backends {
                     )
                 })?;
                 let a = Address::parse(&to).map_err(Error::mediation)?;
-                (Cow::Owned(with_postfix(&a, postfix).into_owned()), None)
+                (Cow::Owned(with_postfix(&a, postfix).unwrap_or(a)), None)
             }
             EndpointKind::Unsupported(t) => {
                 return Err(Error::mediation(format!(
@@ -525,20 +526,15 @@ fn outgoing_request(
         && matches!(body, Body::Empty);
     let mut req = Request::new(if no_body { Body::Empty } else { body });
     *req.method_mut() = method;
-    *req.uri_mut() = match addr.target() {
-        Some(target) if !framing.absolute_uri => target.clone(),
-        _ => {
-            let path = rules::normalize_path_and_query(addr.path_and_query());
-            let target = if framing.absolute_uri {
-                let scheme = if addr.origin.https { "https" } else { "http" };
-                format!("{scheme}://{}{path}", addr.authority())
-            } else {
-                path.into_owned()
-            };
-            target.parse().map_err(|_| {
-                Error::mediation(format!("bad backend path {}", addr.path_and_query()))
-            })?
-        }
+    let bad_path = || Error::mediation(format!("bad backend path {}", addr.path_and_query()));
+    *req.uri_mut() = if framing.absolute_uri {
+        let scheme = if addr.origin.https { "https" } else { "http" };
+        let path = addr.target().ok_or_else(bad_path)?;
+        format!("{scheme}://{}{path}", addr.authority())
+            .parse()
+            .map_err(|_| bad_path())?
+    } else {
+        addr.target().ok_or_else(bad_path)?.clone()
     };
     if framing.http10 {
         *req.version_mut() = http::Version::HTTP_10;
@@ -561,13 +557,10 @@ fn holds_only(
     matches!((values.next(), values.next()), (Some(v), None) if wanted(v.as_bytes()))
 }
 
-/// Appends `REST_URL_POSTFIX` to an address, as Synapse does for REST messages.
-use std::borrow::Cow;
-
-fn with_postfix<'a>(a: &'a Address, postfix: Option<&str>) -> Cow<'a, Address> {
-    let Some(postfix) = postfix.filter(|p| !p.is_empty()) else {
-        return Cow::Borrowed(a);
-    };
+/// The address with `REST_URL_POSTFIX` appended, as Synapse does for REST messages; `None`
+/// when there is nothing to append (the address is used as it is).
+fn with_postfix(a: &Address, postfix: Option<&str>) -> Option<Address> {
+    let postfix = postfix.filter(|p| !p.is_empty())?;
     let base = a.path_and_query();
     let pq = if let Some(query) = postfix.strip_prefix('?') {
         if base.contains('?') {
@@ -591,5 +584,5 @@ fn with_postfix<'a>(a: &'a Address, postfix: Option<&str>) -> Cow<'a, Address> {
             None => joined,
         }
     };
-    Cow::Owned(a.with_path_and_query(pq))
+    Some(a.with_path_and_query(pq))
 }

@@ -724,7 +724,7 @@ impl crate::synexpr::Env for MessageEnv<'_> {
         } else {
             &self.ctx.props
         };
-        map.get(name).cloned().map(String::from)
+        map.get(name).map(|v| v.as_str().to_owned())
     }
 
     fn param(&self, kind: crate::synexpr::ParamKind, name: &str) -> Option<String> {
@@ -734,12 +734,12 @@ impl crate::synexpr::Env for MessageEnv<'_> {
                 .ctx
                 .props
                 .get(format!("query.param.{name}").as_str())
-                .map(|v| v.to_string()),
+                .map(|v| v.as_str().to_owned()),
             ParamKind::Path => self
                 .ctx
                 .props
                 .get(format!("uri.var.{name}").as_str())
-                .map(|v| v.to_string()),
+                .map(|v| v.as_str().to_owned()),
             ParamKind::Function => self.ctx.func_stack.last()?.get(name).cloned(),
         }
     }

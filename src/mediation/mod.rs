@@ -831,7 +831,7 @@ impl endpoint::Message for Sending<'_, '_> {
     }
 
     fn property(&self, name: &str) -> Option<String> {
-        self.ctx.props.get(name).cloned().map(String::from)
+        self.ctx.props.get(name).map(|v| v.as_str().to_owned())
     }
 
     fn rest_url_postfix(&self) -> Option<&str> {
@@ -866,7 +866,7 @@ impl endpoint::Message for Sending<'_, '_> {
             headers: std::mem::take(&mut ctx.headers),
             body: std::mem::take(&mut ctx.body),
             soap_action: ctx.action.clone().filter(|_| !ctx.doing_rest()),
-            content_type: ctx.axis2.get("ContentType").cloned().map(String::from),
+            content_type: ctx.axis2.get("ContentType").cloned(),
             query,
             framing,
         })
@@ -933,8 +933,7 @@ async fn apply_format(
         .map(|c| format!("; charset={}", c.trim_matches('"')))
         .unwrap_or_default();
     let set_type = |ctx: &mut MessageContext, mt: &str, ct: String| {
-        ctx.axis2
-            .insert("messageType".into(), mt.to_string().into());
+        ctx.axis2.insert("messageType".into(), mt.into());
         ctx.axis2.insert("ContentType".into(), ct.into());
     };
     Ok(match format {

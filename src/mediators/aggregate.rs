@@ -258,7 +258,7 @@ impl Aggregate {
                     Some(id) => format!("aggregateCorelation.{id}"),
                     None => "aggregateCorelation".to_string(),
                 };
-                Ok(ctx.props.get(name.as_str()).cloned().map(String::from))
+                Ok(ctx.props.get(name.as_str()).map(|v| v.as_str().to_owned()))
             }
         }
     }

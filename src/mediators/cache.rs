@@ -121,8 +121,8 @@ struct Stored {
     headers: HeaderMap,
     body: Bytes,
     body_type: BodyType,
-    content_type: Option<String>,
-    message_type: Option<String>,
+    content_type: Option<crate::message::context::PropValue>,
+    message_type: Option<crate::message::context::PropValue>,
     /// When the response was fetched (for `Age` and `max-age`).
     fetched: Instant,
     /// When the entry ends: `timeout` after the request that missed.
@@ -491,8 +491,8 @@ async fn collect(rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         headers,
         body,
         body_type: ctx.body_type,
-        content_type: ctx.axis2.get("ContentType").cloned().map(String::from),
-        message_type: ctx.axis2.get("messageType").cloned().map(String::from),
+        content_type: ctx.axis2.get("ContentType").cloned(),
+        message_type: ctx.axis2.get("messageType").cloned(),
         fetched: Instant::now(),
         expires: ticket.missed + f.timeout,
     };
@@ -517,18 +517,18 @@ fn replay(f: &Finder, s: &Stored, ctx: &mut MessageContext) {
     }
     ctx.status = s.status;
     ctx.is_response = true;
-    ctx.axis2.insert("HTTP_SC".into(), s.status.as_u16().to_string().into());
+    ctx.axis2.insert("HTTP_SC".into(), s.status.as_str().into());
     match s.status.canonical_reason() {
-        Some(r) => ctx.axis2.insert("HTTP_SC_DESC".into(), r.to_string().into()),
+        Some(r) => ctx.axis2.insert("HTTP_SC_DESC".into(), r.into()),
         None => ctx.axis2.remove("HTTP_SC_DESC"),
     };
     ctx.axis2.remove("NO_ENTITY_BODY");
     match &s.content_type {
-        Some(ct) => ctx.axis2.insert("ContentType".into(), ct.clone().into()),
+        Some(ct) => ctx.axis2.insert("ContentType".into(), ct.clone()),
         None => ctx.axis2.remove("ContentType"),
     };
     match &s.message_type {
-        Some(mt) => ctx.axis2.insert("messageType".into(), mt.clone().into()),
+        Some(mt) => ctx.axis2.insert("messageType".into(), mt.clone()),
         None => ctx.axis2.remove("messageType"),
     };
 }

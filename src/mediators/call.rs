@@ -231,8 +231,8 @@ async fn source(rt: &impl Runtime, ctx: &mut MessageContext, s: &Source) -> Resu
         ctx.set_content_typed(Bytes::from(text), None, body_type);
     }
     if let Some(ct) = &s.content_type {
-        ctx.axis2.insert("messageType".into(), ct.clone().into());
-        ctx.axis2.insert("ContentType".into(), ct.clone().into());
+        ctx.axis2.insert("messageType".into(), ct.as_str().into());
+        ctx.axis2.insert("ContentType".into(), ct.as_str().into());
     }
     Ok(())
 }

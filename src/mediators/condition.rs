@@ -231,7 +231,7 @@ impl Text {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             Text::Param(name) => query_param(subject.url, name),
-            Text::Property(name) => ctx.props.get(name.as_str()).cloned().map(String::from),
+            Text::Property(name) => ctx.props.get(name.as_str()).map(|v| v.as_str().to_owned()),
             Text::Soap(x) => match rt.eval_xpath(ctx, x, Want::Nodes).await? {
                 (Evaluated::Nodes(nodes), Some(doc)) => {
                     let mut text = String::new();

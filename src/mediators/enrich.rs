@@ -338,7 +338,7 @@ impl Enrich {
                 Some(v) => match gson_value(v) {
                     Some(j) if j.is_null() => None,
                     Some(j) => Some(Some(j)),
-                    None => Some(Some(serde_json::Value::String(v.clone().to_string()))),
+                    None => Some(Some(serde_json::Value::String(v.as_str().to_owned()))),
                 },
             },
             _ => Some(None),
@@ -662,10 +662,10 @@ async fn enrich(
             xml(String::from_utf8_lossy(doc.source()).into_owned())?
         }
         Source::Property(p) => {
-            let v = ctx.props.get(p.as_str()).cloned().unwrap_or_default();
-            match as_fragment(&v) {
-                Some(f) => Src::Xml(f, v.to_string()),
-                None => Src::Text(v.to_string()),
+            let v = ctx.props.get(p.as_str()).map_or("", |v| v.as_str());
+            match as_fragment(v) {
+                Some(f) => Src::Xml(f, v.to_owned()),
+                None => Src::Text(v.to_owned()),
             }
         }
         Source::Inline(text) => {

@@ -263,7 +263,7 @@ impl Mediate for Rewrite {
 impl Rewrite {
     async fn rewrite(&self, rt: &impl Runtime, ctx: &mut MessageContext) -> Result<Flow> {
         let input = match &self.in_property {
-            Some(p) => ctx.props.get(p.as_str()).map(|v| v.to_string()),
+            Some(p) => ctx.props.get(p.as_str()).map(|v| v.as_str().to_owned()),
             // The request URI when nothing else addresses it, as Axis2 sets `To`.
             None => Some(match ctx.to_address().await {
                 Some(to) => to,

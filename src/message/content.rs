@@ -217,10 +217,8 @@ impl MessageContext {
         self.body_type = body_type;
         self.axis2.remove("NO_ENTITY_BODY");
         if let Some(ct) = content_type {
-            self.axis2
-                .insert("messageType".into(), ct.to_string().into());
-            self.axis2
-                .insert("ContentType".into(), ct.to_string().into());
+            self.axis2.insert("messageType".into(), ct.into());
+            self.axis2.insert("ContentType".into(), ct.into());
         }
     }
 }

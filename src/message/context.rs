@@ -38,8 +38,8 @@ pub struct MessageContext {
     pub uri: Uri,
     /// Whether the request came in on the HTTPS listener.
     pub https: bool,
-    /// `Host` of the client's request (for `REST_URL_PREFIX`), when it is text: a shared
-    /// reference to the received header, not a copy.
+    /// `Host` of the client's request (for `REST_URL_PREFIX`): a shared reference to the
+    /// received header, not a copy ([`Self::host`] reads it as text).
     host: Option<http::HeaderValue>,
     /// Transport headers of the current message (request headers, then the response's).
     pub headers: HeaderMap,
@@ -221,11 +221,7 @@ impl MessageContext {
         body_timeout: std::time::Duration,
     ) -> MessageContext {
         let (parts, body) = req.into_parts();
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .filter(|h| h.to_str().is_ok())
-            .cloned();
+        let host = parts.headers.get(header::HOST).cloned();
         let action = parts
             .headers
             .get(crate::http::SOAPACTION)

@@ -85,7 +85,8 @@ pub fn set(ctx: &mut MessageContext, name: &str, scope: Scope, value: String) ->
         }
         Scope::Axis2 => {
             if name == "messageType" {
-                ctx.axis2.insert("ContentType".into(), value.clone().into());
+                ctx.axis2
+                    .insert("ContentType".into(), value.as_str().into());
             }
             ctx.axis2.insert(name.to_string().into(), value.into());
         }

@@ -18,7 +18,7 @@ impl MessageContext {
         let pairs = |m: &super::context::Props| {
             let mut v: Vec<(String, String)> = m
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .map(|(k, v)| (k.to_string(), v.as_str().to_owned()))
                 .collect();
             v.sort();
             v

@@ -29,7 +29,7 @@ pub enum TimeoutAction {
 }
 
 /// A parsed `http://host:port/path?query` address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Address {
     pub origin: Origin,
     /// Path and query, at least `/`.
@@ -37,10 +37,21 @@ pub struct Address {
     /// The `Host` header for this address (`host[:port]`, the port only when not the default),
     /// made once when the address is parsed.
     host_header: http::HeaderValue,
-    /// The request target (origin form, dot-segments removed) for `path_and_query`, made once;
-    /// `None` after the path changes, or when it is not a valid one (reported when sending).
-    target: Option<http::Uri>,
+    /// The request target (origin form, dot-segments removed) of `path_and_query`, made when
+    /// first sent to and kept: `None` inside when the path is not a valid one.
+    target: std::sync::OnceLock<Option<http::Uri>>,
 }
+
+/// Equal addresses: the same origin, path and query (the request target follows from them).
+impl PartialEq for Address {
+    fn eq(&self, other: &Address) -> bool {
+        self.origin == other.origin
+            && self.path_and_query == other.path_and_query
+            && self.host_header == other.host_header
+    }
+}
+
+impl Eq for Address {}
 
 impl Address {
     pub fn parse(uri: &str) -> Result<Address, String> {
@@ -86,14 +97,11 @@ impl Address {
         };
         let host_header = http::HeaderValue::try_from(authority)
             .map_err(|_| format!("'{uri}': the host cannot be sent in a Host header"))?;
-        let target = crate::http::rules::normalize_path_and_query(&path_and_query)
-            .parse()
-            .ok();
         Ok(Address {
             origin: Origin { https, host, port },
             path_and_query,
             host_header,
-            target,
+            target: std::sync::OnceLock::new(),
         })
     }
 
@@ -108,13 +116,20 @@ impl Address {
             origin: self.origin.clone(),
             path_and_query,
             host_header: self.host_header.clone(),
-            target: None,
+            target: std::sync::OnceLock::new(),
         }
     }
 
-    /// The request target (origin form), when made at parse time and the path is unchanged.
+    /// The request target in origin form (dot-segments removed), or `None` when the path and
+    /// query do not make one.
     pub fn target(&self) -> Option<&http::Uri> {
-        self.target.as_ref()
+        self.target
+            .get_or_init(|| {
+                crate::http::rules::normalize_path_and_query(&self.path_and_query)
+                    .parse()
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// The `Host` header value for this address.

@@ -202,10 +202,11 @@ impl Worker<'_> {
         loop {
             let engine = self.slot.get();
             let mut ctx = message(&engine, m.clone());
-            let target = f
-                .endpoint
-                .clone()
-                .or_else(|| ctx.props.get("target.endpoint").cloned().map(String::from));
+            let target = f.endpoint.clone().or_else(|| {
+                ctx.props
+                    .get("target.endpoint")
+                    .map(|v| v.as_str().to_owned())
+            });
             let Some(endpoint) = target
                 .as_ref()
                 .and_then(|n| engine.config.named_endpoints.get(n).copied())
