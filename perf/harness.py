@@ -364,6 +364,16 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat(5)
 
 
+def user_ticks(pid):
+    """utime alone (user space, all threads), in clock ticks; None once gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return int(data[data.rindex(")") + 2:].split()[11])
+
+
 def status_kb(pid, key):
     try:
         with open(f"/proc/{pid}/status") as f:

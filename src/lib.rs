@@ -30,6 +30,7 @@ pub mod http;
 pub mod json;
 pub mod mediation;
 pub mod mediators;
+pub mod mem;
 pub mod message;
 pub mod net;
 pub mod program;

@@ -17,6 +17,10 @@ use mint::telemetry::metrics::Metrics;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+/// glibc with a per-shard cache of blocks of 1–16 KiB (see `mint::mem`).
+#[global_allocator]
+static ALLOCATOR: mint::mem::Recycling = mint::mem::Recycling;
+
 const EX_USAGE: u8 = 64;
 const EX_DATAERR: u8 = 65;
 /// A port is taken by another process (or cannot be bound).

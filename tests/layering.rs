@@ -6,8 +6,8 @@ use std::path::Path;
 
 /// Lowest first. A module may use modules of lower layers only.
 const LAYERS: &[&[&str]] = &[
-    // Foundations: diagnostics and the domain error type.
-    &["diag", "error"],
+    // Foundations: diagnostics, the domain error type and the allocator.
+    &["diag", "error", "mem"],
     // The shard's sockets (epoll readiness, the io_uring bridge that wakes a sleeping shard) and
     // its coarse deadlines: glommio only.
     &["net"],

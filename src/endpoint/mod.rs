@@ -497,7 +497,7 @@ fn outgoing_request(
     if !matches!(body, Body::Incoming(_)) {
         headers.remove(header::CONTENT_LENGTH);
     }
-    headers.insert(header::HOST, addr.host_header().clone());
+    crate::http::set_header(&mut headers, header::HOST, addr.host_header().clone());
     if let Some(a) = &soap_action {
         let quoted = |v: &[u8]| {
             v.len() == a.len() + 2
@@ -512,13 +512,13 @@ fn outgoing_request(
             q.push(b'"');
             let v = HeaderValue::from_maybe_shared(Bytes::from(q))
                 .map_err(|_| Error::mediation(format!("bad SOAP action {a}")))?;
-            headers.insert(SOAPACTION, v);
+            crate::http::set_header(&mut headers, SOAPACTION, v);
         }
     }
     if let Some(ct) = &content_type {
         if !holds_only(&headers, &header::CONTENT_TYPE, |v| v == ct.as_bytes()) {
             if let Ok(v) = HeaderValue::from_str(ct) {
-                headers.insert(header::CONTENT_TYPE, v);
+                crate::http::set_header(&mut headers, header::CONTENT_TYPE, v);
             }
         }
     }

@@ -14,6 +14,21 @@
 /// The `SOAPAction` header's name (not one of `http`'s standard names).
 pub const SOAPACTION: http::HeaderName = http::HeaderName::from_static("soapaction");
 
+/// Sets `name` to `value` alone, as `HeaderMap::insert` does. When the map already holds exactly
+/// one value for `name`, the value is replaced in place: `insert` makes room for a new entry before
+/// it looks the name up, so replacing a value in a full map (hyper builds request maps to the size
+/// of the request) would grow and rehash it.
+pub fn set_header(map: &mut http::HeaderMap, name: http::HeaderName, value: http::HeaderValue) {
+    let mut all = map.get_all(&name).iter();
+    if let (Some(_), None) = (all.next(), all.next()) {
+        if let Some(v) = map.get_mut(&name) {
+            *v = value;
+            return;
+        }
+    }
+    map.insert(name, value);
+}
+
 pub mod body;
 pub mod client;
 pub mod conn;
@@ -34,4 +49,38 @@ pub fn run_local<F: std::future::Future>(fut: F) -> F::Output {
         .make()
         .expect("a test executor (io_uring; check RLIMIT_MEMLOCK)")
         .run(fut)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::header::{HeaderMap, HeaderValue, HOST};
+
+    #[test]
+    fn set_header_replaces_without_growing_a_full_map() {
+        let mut map = HeaderMap::with_capacity(2);
+        map.insert(HOST, HeaderValue::from_static("a"));
+        while map.len() < map.capacity() {
+            let name = format!("x-{}", map.len());
+            map.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_static("v"),
+            );
+        }
+        let cap = map.capacity();
+        super::set_header(&mut map, HOST, HeaderValue::from_static("b"));
+        assert_eq!(
+            map.capacity(),
+            cap,
+            "replacing the one value must not grow the map"
+        );
+        assert_eq!(map[HOST], "b");
+        // Two values: replaced by one, as insert does.
+        map.append(HOST, HeaderValue::from_static("c"));
+        super::set_header(&mut map, HOST, HeaderValue::from_static("d"));
+        assert_eq!(map.get_all(HOST).iter().collect::<Vec<_>>(), ["d"]);
+        // Absent: added.
+        let mut empty = HeaderMap::new();
+        super::set_header(&mut empty, HOST, HeaderValue::from_static("e"));
+        assert_eq!(empty[HOST], "e");
+    }
 }

@@ -418,6 +418,8 @@ async fn shard_main(
     bound: Arc<AtomicUsize>,
     max_conns: usize,
 ) -> Result<()> {
+    // A shard thread lives as long as the process: it may keep freed blocks for reuse.
+    crate::mem::recycle_on_this_thread();
     let s = &boot.settings;
     let http_addr = SocketAddr::new(s.server.bind_address, s.http_port());
     let https_addr = SocketAddr::new(s.server.bind_address, s.https_port());
