@@ -82,7 +82,9 @@ pub type LocalBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = BoxError>
 
 /// Where a [`Streamed`] body's frames come from.
 enum Source {
-    /// A client's socket, through hyper's server.
+    /// A client's socket, through mint's server ([`super::h1`]).
+    Client(super::h1::RequestBody),
+    /// A socket served by hyper (the echo backend of the load tests).
     Hyper(hyper::body::Incoming),
     /// A backend's socket, through mint's client ([`super::conn`]).
     Backend(Box<super::conn::ResponseBody>),
@@ -94,6 +96,7 @@ impl Source {
     fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         use http_body::Body as _;
         match self {
+            Source::Client(b) => b.poll_frame(cx),
             Source::Hyper(b) => Pin::new(b)
                 .poll_frame(cx)
                 .map(|f| f.map(|r| r.map_err(BoxError::from))),
@@ -105,6 +108,7 @@ impl Source {
     fn is_end_stream(&self) -> bool {
         use http_body::Body as _;
         match self {
+            Source::Client(b) => b.is_end_stream(),
             Source::Hyper(b) => b.is_end_stream(),
             Source::Backend(b) => b.is_end_stream(),
             Source::Local(b) => b.is_end_stream(),
@@ -114,6 +118,7 @@ impl Source {
     fn size_hint(&self) -> SizeHint {
         use http_body::Body as _;
         match self {
+            Source::Client(b) => b.size_hint(),
             Source::Hyper(b) => b.size_hint(),
             Source::Backend(b) => b.size_hint(),
             Source::Local(b) => b.size_hint(),
@@ -153,6 +158,11 @@ impl Streamed {
     /// A body hyper receives from `from`.
     pub fn new(inner: hyper::body::Incoming, from: Side) -> Streamed {
         Streamed::with_source(Source::Hyper(inner), from)
+    }
+
+    /// A client's request body, read by mint's server.
+    pub fn client(inner: super::h1::RequestBody) -> Streamed {
+        Streamed::with_source(Source::Client(inner), Side::Client)
     }
 
     /// A backend's response body, read by mint's client.

@@ -212,18 +212,18 @@ enum Encoding {
 }
 
 /// Up to five pieces waiting to be written, in order: what one `sendmsg` carries.
-struct Parts {
-    head: Option<Vec<u8>>,
-    chunk_head: ([u8; 18], u8),
-    data: Option<Bytes>,
-    chunk_tail: bool,
-    terminator: bool,
+pub(super) struct Parts {
+    pub(super) head: Option<Vec<u8>>,
+    pub(super) chunk_head: ([u8; 18], u8),
+    pub(super) data: Option<Bytes>,
+    pub(super) chunk_tail: bool,
+    pub(super) terminator: bool,
     /// Bytes of the first pending piece already written.
-    offset: usize,
+    pub(super) offset: usize,
 }
 
 impl Parts {
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.pieces().iter().all(|p| p.is_empty())
     }
 
@@ -238,7 +238,7 @@ impl Parts {
         ]
     }
 
-    fn slices(&self) -> ([io::IoSlice<'_>; 5], usize) {
+    pub(super) fn slices(&self) -> ([io::IoSlice<'_>; 5], usize) {
         let mut out = [io::IoSlice::new(&[]); 5];
         let mut n = 0;
         let mut skip = self.offset;
@@ -255,7 +255,7 @@ impl Parts {
     }
 
     /// Drops `n` written bytes from the front.
-    fn advance(&mut self, n: usize) {
+    pub(super) fn advance(&mut self, n: usize) {
         let mut n = n + self.offset;
         let lens = self.pieces().map(<[u8]>::len);
         for (i, len) in lens.into_iter().enumerate() {
@@ -529,7 +529,7 @@ enum Framing {
 }
 
 /// `n` in decimal, written at the end of `buf`.
-fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+pub(super) fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -542,7 +542,7 @@ fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
 }
 
 /// `n` in hex followed by CRLF, at the start of `buf`; returns the length.
-fn hex(n: u64, buf: &mut [u8; 18]) -> u8 {
+pub(super) fn hex(n: u64, buf: &mut [u8; 18]) -> u8 {
     let digits = ((64 - n.leading_zeros()).div_ceil(4)).max(1) as usize;
     for (i, slot) in buf[..digits].iter_mut().enumerate() {
         let d = ((n >> (4 * (digits - 1 - i))) & 0xf) as u8;
@@ -554,7 +554,7 @@ fn hex(n: u64, buf: &mut [u8; 18]) -> u8 {
 }
 
 /// Whether a `Connection` header lists `token`.
-fn has_token(headers: &HeaderMap, token: &str) -> bool {
+pub(super) fn has_token(headers: &HeaderMap, token: &str) -> bool {
     headers.get_all(header::CONNECTION).iter().any(|v| {
         v.as_bytes()
             .split(|&b| b == b',')
@@ -564,7 +564,7 @@ fn has_token(headers: &HeaderMap, token: &str) -> bool {
 
 /// The message's `Content-Length`: `Ok(None)` without one, an error when its values are not
 /// all the same number.
-fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ()> {
+pub(super) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ()> {
     let mut found = None;
     for v in headers.get_all(header::CONTENT_LENGTH) {
         for part in v.as_bytes().split(|&b| b == b',') {
@@ -820,8 +820,27 @@ impl Decoder {
         max_trailers: usize,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<Option<Bytes>>> {
+        let Conn { io, buf, .. } = conn;
+        self.poll_decode(
+            buf,
+            |cx, buf| io.poll_read_buf(cx, buf),
+            max_trailers,
+            "the backend closed the connection before the end of the body",
+            cx,
+        )
+    }
+
+    /// The next piece of body from `buf`, which `read` refills (`Ready(Ok(0))` at the peer's
+    /// close): `Some(data)`, or `None` at the end. `cut` says what a body cut short by the close is.
+    pub(super) fn poll_decode(
+        &mut self,
+        buf: &mut BytesMut,
+        mut read: impl FnMut(&mut Context<'_>, &mut BytesMut) -> Poll<io::Result<usize>>,
+        max_trailers: usize,
+        cut: &'static str,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Option<Bytes>>> {
         loop {
-            let buf = &mut conn.buf;
             match self {
                 Decoder::Done => return Poll::Ready(Ok(None)),
                 Decoder::Length(0) => {
@@ -910,16 +929,13 @@ impl Decoder {
                     }
                 },
             }
-            match std::task::ready!(conn.io.poll_read_buf(cx, &mut conn.buf)) {
+            match std::task::ready!(read(cx, buf)) {
                 Ok(0) if *self == Decoder::Eof => {
                     *self = Decoder::Done;
                     return Poll::Ready(Ok(None));
                 }
                 Ok(0) => {
-                    return Poll::Ready(Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the backend closed the connection before the end of the body",
-                    )))
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::UnexpectedEof, cut)))
                 }
                 Ok(_) => {}
                 Err(e) => return Poll::Ready(Err(e)),

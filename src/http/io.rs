@@ -184,3 +184,32 @@ impl Future for GlommioSleep {
 }
 
 impl hyper::rt::Sleep for GlommioSleep {}
+
+/// Reads what arrived on `io` into the spare capacity of `buf`, grown by `grow` when less than
+/// `min` is free: straight into `buf` on a plain socket, through the shard's scratch buffer
+/// otherwise (TLS). `Ready(Ok(0))` at the peer's close.
+pub fn poll_read_buf<T: Stream>(
+    io: &mut T,
+    cx: &mut Context<'_>,
+    buf: &mut bytes::BytesMut,
+    min: usize,
+    grow: usize,
+) -> Poll<std::io::Result<usize>> {
+    if buf.capacity() - buf.len() < min {
+        buf.reserve(grow);
+    }
+    let spare = buf.spare_capacity_mut();
+    if let Some(r) = io.poll_read_uninit(cx, spare) {
+        let n = std::task::ready!(r)?;
+        // SAFETY: the stream initialised the first `n` bytes of the spare capacity.
+        unsafe { buf.set_len(buf.len() + n) };
+        return Poll::Ready(Ok(n));
+    }
+    let want = buf.spare_capacity_mut().len().min(READ_CHUNK);
+    SCRATCH.with(|s| {
+        let mut scratch = s.borrow_mut();
+        let n = std::task::ready!(Pin::new(&mut *io).poll_read(cx, &mut scratch[..want]))?;
+        buf.extend_from_slice(&scratch[..n]);
+        Poll::Ready(Ok(n))
+    })
+}

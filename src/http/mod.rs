@@ -32,6 +32,7 @@ pub fn set_header(map: &mut http::HeaderMap, name: http::HeaderName, value: http
 pub mod body;
 pub mod client;
 pub mod conn;
+pub mod h1;
 pub mod io;
 pub mod rules;
 pub mod server;

@@ -1,11 +1,12 @@
-//! Serving one accepted connection: hyper's HTTP/1.1 state machine with mint's limits, a panic
-//! boundary per request, and graceful shutdown on the shard's drain signal.
+//! Serving one accepted connection: mint's HTTP/1.1 server ([`super::h1`]) with mint's limits, a
+//! panic boundary per request, and graceful shutdown on the shard's drain signal.
 //!
-//! Limits (from `[http]`): request head size and header count → 431 (hyper answers and closes),
-//! malformed request line/headers → 400 (hyper), header-read timeout (also bounds idle keep-alive
-//! waits) → connection closed. Buffered-body limits are applied by the message context (413).
-//! Rules hyper does not check are checked here before mediation: a missing, repeated or invalid
-//! `Host` → 400, a transfer coding other than `chunked` → 501 (both close the connection).
+//! Limits (from `[http]`): request head size and header count → 431 (answered, then the
+//! connection closes), malformed request line/headers → 400, header-read timeout (also bounds
+//! idle keep-alive waits) → connection closed. Buffered-body limits are applied by the message
+//! context (413). Rules the protocol layer leaves to the application are checked here before
+//! mediation: a missing, repeated or invalid `Host` → 400, a transfer coding other than `chunked`
+//! → 501 (both close the connection).
 //!
 //! A client may half-close its side once its request is complete: the answer is still sent
 //! (unless `[http] half_close = false`). A client that resets its connection while its request is
@@ -13,23 +14,22 @@
 //! the access log does not record it).
 
 use std::cell::{Cell, RefCell};
-use std::convert::Infallible;
 use std::future::Future;
 use std::os::fd::RawFd;
 use std::panic::AssertUnwindSafe;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use futures_lite::{AsyncRead, AsyncWrite};
-use futures_util::future::{select, Either, FutureExt};
-use http::{header, HeaderValue, Request, Response, StatusCode};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
+use std::time::Duration;
 
-use super::body::Body;
-use super::io::{GlommioTimer, HyperIo};
+use futures_lite::{AsyncRead, AsyncWrite};
+use futures_util::future::FutureExt;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+
+use super::body::{Body, Streamed};
+use super::conn::Decoder;
+use super::h1::{self, ResponseWriter};
 use super::rules;
 use super::watch;
 use crate::config::Settings;
@@ -108,21 +108,23 @@ impl Drop for SignalWait {
     }
 }
 
-/// The hyper server builder with mint's limits.
-pub fn builder(settings: &Settings) -> http1::Builder {
-    let mut b = http1::Builder::new();
-    b.timer(GlommioTimer)
-        .keep_alive(true)
-        // No `pipeline_flush`: with it, hyper 1.12 skips the flush of its automatic 400/431
-        // answer when unparsed bytes remain buffered, and closes without sending it.
-        // A client that shuts down its writing side after a complete request still gets its
-        // answer (an EOF is an abort only while the request itself is incomplete).
-        .half_close(true)
-        .header_read_timeout(settings.header_read_timeout())
-        .max_headers(settings.http.max_headers)
-        .max_header_size(settings.http.max_head_size)
-        .max_buf_size(settings.http.max_head_size.max(8192) + 8192);
-    b
+/// What bounds the requests of a connection (from `[http]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub limits: h1::Limits,
+    /// Longest wait for a request head, idle keep-alive waits included.
+    pub header_read_timeout: Duration,
+}
+
+/// The server options of `settings`.
+pub fn options(settings: &Settings) -> Options {
+    Options {
+        limits: h1::Limits {
+            max_head: settings.http.max_head_size,
+            max_headers: settings.http.max_headers,
+        },
+        header_read_timeout: settings.header_read_timeout(),
+    }
 }
 
 /// What a request knows of its connection.
@@ -139,16 +141,25 @@ pub struct Conn {
 pub trait Handler: 'static {
     fn handle(
         &self,
-        req: Request<Incoming>,
+        req: Request<Body>,
         conn: Conn,
     ) -> impl Future<Output = Response<Body>> + use<Self>;
+}
+
+/// How waiting for a request head ended.
+enum Next {
+    Request(h1::Parsed),
+    /// The client closed, went quiet too long, or the shard drains: close without an answer.
+    Close,
+    /// The head was refused: answer this and close.
+    Refuse(StatusCode),
 }
 
 /// Serves HTTP/1.1 on `io` until the peer closes, an error occurs, or `drain` fires (then the
 /// in-flight request finishes and the connection closes). `fd` is the client's socket, watched
 /// while a request is served so that a client who leaves does not keep its work running.
 pub async fn serve<S, H>(
-    builder: &http1::Builder,
+    options: &Options,
     io: S,
     fd: RawFd,
     handler: Rc<H>,
@@ -158,15 +169,55 @@ pub async fn serve<S, H>(
     S: super::io::Stream + 'static,
     H: Handler,
 {
-    let svc = service_fn(move |req: Request<Incoming>| {
-        // No async block around it: the answer's future is large, and a block would hold it
-        // twice (captured, and again as the future it awaits), a copy hyper then moves whole.
-        // `or` polls the answer first, so an answer ready at once never registers a watch.
-        match refuse(&req) {
-            Some(refused) => {
-                Either::Left(futures_util::future::ready(Ok::<_, Infallible>(refused)))
+    let wire = Rc::new(RefCell::new(h1::Wire::new(Lingering(Some(io)))));
+    loop {
+        let parsed = match next_head(&wire, options, &drain).await {
+            Next::Request(p) => p,
+            Next::Close => return,
+            Next::Refuse(status) => {
+                tracing::debug!(status = status.as_u16(), "request head refused");
+                let mut w = ResponseWriter::new(
+                    h1::Encoded {
+                        head: h1::refusal(status),
+                        encoding: h1::Encoding::Length(0),
+                        close: true,
+                    },
+                    Body::Empty,
+                );
+                let _ = std::future::poll_fn(|cx| w.poll(&wire, cx)).await;
+                return;
             }
-            None => Either::Right(
+        };
+        let h1::Parsed {
+            request,
+            decoder,
+            keep_alive,
+            expect_continue,
+        } = parsed;
+        let generation = {
+            let mut w = wire.borrow_mut();
+            w.generation += 1;
+            w.body = decoder;
+            w.continue_left = if expect_continue && decoder != Decoder::Done {
+                h1::CONTINUE.len()
+            } else {
+                0
+            };
+            w.generation
+        };
+        let method = request.method().clone();
+        let version = request.version();
+        let body = if decoder == Decoder::Done {
+            Body::Empty
+        } else {
+            let shared: Rc<RefCell<dyn h1::BodyWire>> = wire.clone();
+            Body::Incoming(Streamed::client(h1::RequestBody::new(shared, generation)))
+        };
+        let req = request.map(|()| body);
+        let mut resp = match refuse(&req) {
+            Some(refused) => refused,
+            // `or` polls the answer first, so an answer ready at once never registers a watch.
+            None => {
                 futures_lite::future::or(
                     AssertUnwindSafe(handler.handle(req, conn))
                         .catch_unwind()
@@ -176,22 +227,65 @@ pub async fn serve<S, H>(
                         abandoned_response()
                     }),
                 )
-                .map(Ok::<_, Infallible>),
-            ),
+                .await
+            }
+        };
+        let keep = keep_alive && !drain.is_fired();
+        let encoded = h1::encode_response(&mut resp, &method, version, keep);
+        let close = encoded.close;
+        let mut writer = ResponseWriter::new(encoded, resp.into_body());
+        if let Err(e) = std::future::poll_fn(|cx| writer.poll(&wire, cx)).await {
+            tracing::debug!(error = ?e, "the answer could not be sent whole");
+            return;
         }
-    });
-    let mut conn = pin!(builder.serve_connection(HyperIo(Lingering(Some(io))), svc));
-    match select(conn.as_mut(), pin!(drain.wait())).await {
-        Either::Left((res, _)) => {
-            if let Err(e) = res {
-                tracing::debug!(error = %e, "connection ended with an error");
+        drop(writer);
+        let mut w = wire.borrow_mut();
+        // A body the handler left unread: what already arrived of it is skipped; if it has not
+        // all arrived, the connection cannot carry another request.
+        if close || !w.skip_buffered_body() || (w.eof && w.buf.is_empty()) {
+            return;
+        }
+        w.continue_left = 0;
+    }
+}
+
+/// Waits for the next request head: parsed from what is buffered, else read within the
+/// header-read timeout. An idle connection closes when the shard drains.
+async fn next_head<S: super::io::Stream>(
+    wire: &RefCell<h1::Wire<S>>,
+    options: &Options,
+    drain: &Rc<Signal>,
+) -> Next {
+    // Within the limit, a head may be incomplete; past it, it can no longer be served.
+    let max_buffered = options.limits.max_head.max(8192) + 8192;
+    let read = std::future::poll_fn(|cx| {
+        let mut w = wire.borrow_mut();
+        loop {
+            if !w.buf.is_empty() {
+                match h1::parse_request(&mut w.buf, options.limits) {
+                    Ok(Some(p)) => return Poll::Ready(Next::Request(p)),
+                    Ok(None) => {}
+                    Err(status) => return Poll::Ready(Next::Refuse(status)),
+                }
+                if w.buf.len() > max_buffered {
+                    return Poll::Ready(Next::Refuse(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
+                }
+            }
+            if w.eof {
+                return Poll::Ready(Next::Close);
+            }
+            match std::task::ready!(w.poll_fill(cx)) {
+                Ok(0) | Err(_) => return Poll::Ready(Next::Close),
+                Ok(_) => {}
             }
         }
-        Either::Right(((), _)) => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-    }
+    });
+    let timeout = crate::net::deadline::after(options.header_read_timeout).map(|()| {
+        tracing::debug!("no request head within the header-read timeout: closing");
+        Next::Close
+    });
+    let draining = drain.wait().map(|()| Next::Close);
+    futures_lite::future::or(read, futures_lite::future::or(timeout, draining)).await
 }
 
 /// The client's stream, closed the way nginx does (lingering close): on drop, our side is shut
@@ -321,7 +415,7 @@ impl<S: super::io::Stream + 'static> super::io::Stream for Lingering<S> {
 }
 
 /// The answer to a request that breaks an HTTP/1.1 rule hyper leaves to the application.
-fn refuse(req: &Request<Incoming>) -> Option<Response<Body>> {
+fn refuse(req: &Request<Body>) -> Option<Response<Body>> {
     let status = if rules::host_problem(req.version(), req.headers()).is_some() {
         StatusCode::BAD_REQUEST
     } else if rules::unsupported_coding(req.headers()).is_some() {

@@ -34,7 +34,7 @@ use crate::config::Settings;
 use crate::deploy::hub::ConfigHub;
 use crate::endpoint::{self, Backends};
 use crate::error::{Error, ErrorKind, Result, Side};
-use crate::http::body::{Body, Streamed};
+use crate::http::body::Body;
 use crate::http::rules::without_dot_segments;
 pub use crate::mediators::Flow;
 use crate::mediators::{LocalFuture, Mediator, Runtime};
@@ -201,11 +201,10 @@ fn shared(engine: Engine) -> Rc<Engine> {
 impl crate::http::server::Handler for EngineSlot {
     fn handle(
         &self,
-        req: Request<hyper::body::Incoming>,
+        req: Request<Body>,
         conn: Conn,
     ) -> impl Future<Output = Response<Body>> + use<> {
         let engine = self.get();
-        let req = req.map(|b| Body::Incoming(Streamed::new(b, Side::Client)));
         async move { engine.handle(req, conn).await }
     }
 }

@@ -24,7 +24,7 @@ use crate::deploy::hub::ConfigHub;
 use crate::endpoint::{Backends, Clock};
 use crate::error::{Error, ErrorKind, Result, Side};
 use crate::http::client::Pool;
-use crate::http::server::{builder, serve, Conn, Signal};
+use crate::http::server::{options, serve, Conn, Signal};
 use crate::http::tls::TlsSource;
 use crate::mediation::{Engine, EngineSlot};
 use crate::registry::cache::ShardRegistry;
@@ -475,7 +475,7 @@ async fn shard_main(
     let stats = Rc::new(boot.metrics.clone());
     let drain = Rc::new(Signal::default());
     let active = Rc::new(Cell::new(0usize));
-    let hb = Rc::new(builder(&settings));
+    let hb = Rc::new(options(&settings));
     crate::http::watch::set_half_close(settings.http.half_close);
 
     // Plain HTTP.

@@ -1,0 +1,826 @@
+//! The server side of HTTP/1.1 on `httparse`, as mint's client side is (`conn.rs`): request heads
+//! parsed into `http` types, request bodies decoded from the connection's buffer while the handler
+//! reads them, response heads encoded and sent with the body's first frame in one write.
+//!
+//! Why not hyper's server: its dispatcher hands each request body to the handler through a
+//! channel and polls the connection, the body channel and the handler in turn; about 6,000
+//! instructions of a proxied 1 KB request (a third of mint's own work on it) were its
+//! bookkeeping. Here one task serves the connection: it reads a head, runs the handler, and
+//! writes its answer; the body is read by whoever polls it, straight from the socket.
+//!
+//! The rules are hyper 1.x's, which mint relied on until now (`tests/hostile*.rs` and
+//! `tests/e2e.rs` hold them):
+//! - a head that does not parse → 400; more headers than `max_headers`, or a head longer than
+//!   `max_head_size` → 431; a target longer than 65,534 bytes → 414. The answer closes the
+//!   connection.
+//! - request framing (RFC 9112 §6): `Transfer-Encoding` whose last coding is `chunked` (any other
+//!   → 400; in HTTP/1.0 → 400), else `Content-Length` (values that differ or are not numbers →
+//!   400), else no body. With both, `Transfer-Encoding` frames the body, `Content-Length` is
+//!   dropped and the connection closes after the answer (no smuggling through a second request).
+//! - `Expect: 100-continue` (HTTP/1.1): `100 Continue` goes out when the body is first read.
+//! - keep-alive: HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `Connection:
+//!   keep-alive` (and the answer then says `connection: keep-alive`). An answer that closes the
+//!   connection says `connection: close`. A request body the handler did not read closes the
+//!   connection after the answer, unless it had already arrived whole.
+//! - response framing: no body for HEAD, 1xx, 204 and 304; a `Content-Length` the answer carries
+//!   is kept; otherwise a known length is sent as `content-length`, an unknown one chunked (in
+//!   HTTP/1.0: up to the close). A `date` header is added when absent.
+
+use std::cell::RefCell;
+use std::io;
+use std::mem::MaybeUninit;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body::{Frame, SizeHint};
+
+use super::body::{Body, BoxError};
+use super::conn::{content_length, has_token, hex, itoa, Chunk, Decoder, Parts};
+use super::io::Stream;
+
+/// Longest request target accepted (hyper's limit).
+const MAX_URI_LEN: usize = u16::MAX as usize - 1;
+/// Header slots parsed without a heap allocation.
+const STACK_HEADERS: usize = 128;
+/// Reads ask for at least this much room, and the buffer grows by `READ_BUF`.
+const MIN_READ: usize = 4096;
+const READ_BUF: usize = 16 * 1024;
+/// Trailer bytes of a chunked request body accepted (and dropped).
+const MAX_TRAILERS: usize = 16 * 1024;
+pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// What bounds a request head.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_head: usize,
+    pub max_headers: usize,
+}
+
+/// A request head, parsed.
+pub struct Parsed {
+    pub request: Request<()>,
+    pub decoder: Decoder,
+    /// The client lets the connection stay open after this exchange.
+    pub keep_alive: bool,
+    pub expect_continue: bool,
+}
+
+/// Why a head was refused: the status to answer with (the connection then closes).
+pub type Refused = StatusCode;
+
+/// Parses a request head at the start of `buf` and takes it out; `None` while incomplete.
+pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed>, Refused> {
+    let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+    let mut heap = Vec::new();
+    let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if limits.max_headers <= STACK_HEADERS {
+        &mut stack[..limits.max_headers]
+    } else {
+        heap.resize_with(limits.max_headers, MaybeUninit::uninit);
+        &mut heap
+    };
+    let mut req = httparse::Request::new(&mut []);
+    // Where each name and value lies in the head: (name start, name end, value start, value end).
+    let mut ranges = [(0u32, 0u32, 0u32, 0u32); 32];
+    let mut more: Vec<(u32, u32, u32, u32)> = Vec::new();
+    let (len, method, path, version, count) = {
+        let len = match httparse::ParserConfig::default()
+            .parse_request_with_uninit_headers(&mut req, buf, slots)
+        {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+            }
+            Err(_) => return Err(StatusCode::BAD_REQUEST),
+        };
+        if len > limits.max_head {
+            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+        let base = buf.as_ptr() as usize;
+        let at = |s: &[u8]| (s.as_ptr() as usize - base) as u32;
+        let path = req.path.unwrap_or("");
+        if path.len() > MAX_URI_LEN {
+            return Err(StatusCode::URI_TOO_LONG);
+        }
+        let method = Method::from_bytes(req.method.unwrap_or("").as_bytes())
+            .map_err(|_| StatusCode::BAD_REQUEST)?;
+        let path = (at(path.as_bytes()), path.len() as u32);
+        for (i, h) in req.headers.iter().enumerate() {
+            let n = at(h.name.as_bytes());
+            let v = at(h.value);
+            let r = (n, n + h.name.len() as u32, v, v + h.value.len() as u32);
+            match ranges.get_mut(i) {
+                Some(slot) => *slot = r,
+                None => more.push(r),
+            }
+        }
+        let version = if req.version == Some(1) {
+            Version::HTTP_11
+        } else {
+            Version::HTTP_10
+        };
+        (len, method, path, version, req.headers.len())
+    };
+    let head = buf.split_to(len).freeze();
+    let uri = Uri::from_maybe_shared(head.slice(path.0 as usize..(path.0 + path.1) as usize))
+        .map_err(|_| StatusCode::BAD_REQUEST)?;
+    // Room for the headers a proxy sets, so that setting them does not grow the map.
+    let mut headers = HeaderMap::with_capacity(count + 2);
+    let mut keep_alive = version == Version::HTTP_11;
+    let mut close = false;
+    let mut expect_continue = false;
+    let mut te = false;
+    for &(ns, ne, vs, ve) in ranges.iter().take(count).chain(more.iter()) {
+        let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
+            .map_err(|_| StatusCode::BAD_REQUEST)?;
+        let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
+            .map_err(|_| StatusCode::BAD_REQUEST)?;
+        match name {
+            header::TRANSFER_ENCODING => {
+                if version == Version::HTTP_10 {
+                    return Err(StatusCode::BAD_REQUEST);
+                }
+                te = true;
+            }
+            header::CONNECTION => {
+                for t in value.as_bytes().split(|&b| b == b',') {
+                    let t = t.trim_ascii();
+                    if t.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if t.eq_ignore_ascii_case(b"keep-alive") {
+                        keep_alive = true;
+                    }
+                }
+            }
+            header::EXPECT => {
+                expect_continue = value.as_bytes().eq_ignore_ascii_case(b"100-continue");
+            }
+            _ => {}
+        }
+        headers.append(name, value);
+    }
+    let decoder = if te {
+        if !last_coding_is_chunked(&headers) {
+            return Err(StatusCode::BAD_REQUEST);
+        }
+        if headers.remove(header::CONTENT_LENGTH).is_some() {
+            // Both framings: the one that wins is Transfer-Encoding, and nothing after this
+            // request is read (RFC 9112 §6.3).
+            close = true;
+        }
+        Decoder::Chunked(Chunk::Size)
+    } else {
+        match content_length(&headers) {
+            Ok(Some(n)) => Decoder::Length(n),
+            Ok(None) => Decoder::Done,
+            Err(()) => return Err(StatusCode::BAD_REQUEST),
+        }
+    };
+    let mut request = Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = version;
+    *request.headers_mut() = headers;
+    Ok(Some(Parsed {
+        request,
+        decoder,
+        keep_alive: keep_alive && !close,
+        expect_continue: expect_continue && version == Version::HTTP_11,
+    }))
+}
+
+/// Whether the last transfer coding of the last `Transfer-Encoding` line is `chunked`.
+fn last_coding_is_chunked(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::TRANSFER_ENCODING)
+        .iter()
+        .next_back()
+        .and_then(|v| v.as_bytes().rsplit(|&b| b == b',').next())
+        .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+}
+
+/// How a response body goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Exactly this many bytes (0: no body at all).
+    Length(u64),
+    Chunked,
+    /// Up to the close (HTTP/1.0 with no known length).
+    Close,
+}
+
+/// The encoded head of an answer, and how its body follows.
+pub struct Encoded {
+    pub head: Vec<u8>,
+    pub encoding: Encoding,
+    /// The connection closes after this answer.
+    pub close: bool,
+}
+
+/// Encodes the head of `resp`, the answer to a `method` request of `version` whose client
+/// wants the connection kept (`keep_alive`); `body` is the body's length when known.
+pub fn encode_response(
+    resp: &mut Response<Body>,
+    method: &Method,
+    version: Version,
+    keep_alive: bool,
+) -> Encoded {
+    use http_body::Body as _;
+    let status = resp.status();
+    let body = resp.body();
+    let known = if body.is_end_stream() {
+        Some(0)
+    } else {
+        body.size_hint().exact()
+    };
+    let no_body = *method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let length_allowed = !(status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED);
+    let http10 = version == Version::HTTP_10;
+    let headers = resp.headers();
+    let mut close = !keep_alive || has_token(headers, "close");
+    let given = content_length(headers).ok().flatten();
+    let given_te = headers.contains_key(header::TRANSFER_ENCODING);
+
+    let mut head = Vec::with_capacity(64 + headers.len() * 32);
+    if !http10 && status == StatusCode::OK {
+        head.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        head.extend_from_slice(if http10 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
+        head.extend_from_slice(status.as_str().as_bytes());
+        head.push(b' ');
+        head.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    // The framing, and whether the answer's own Content-Length / Transfer-Encoding is written.
+    let (mut encoding, keep_cl, keep_te) = if given_te && !http10 && !no_body {
+        (Encoding::Chunked, false, true)
+    } else if let Some(n) = given {
+        match known {
+            // An empty body: only HEAD keeps the header's figure.
+            Some(0) if *method == Method::HEAD => (Encoding::Length(0), true, false),
+            Some(0) => (Encoding::Length(0), false, false),
+            Some(k) => (Encoding::Length(k), length_allowed, false),
+            None => (Encoding::Length(n), length_allowed, false),
+        }
+    } else {
+        match known {
+            Some(n) => (Encoding::Length(n), false, false),
+            None if no_body => (Encoding::Length(0), false, false),
+            None if http10 => (Encoding::Close, false, false),
+            None => (Encoding::Chunked, false, false),
+        }
+    };
+    let mut wrote_date = false;
+    for (name, value) in headers {
+        match *name {
+            header::CONTENT_LENGTH if !keep_cl => continue,
+            header::TRANSFER_ENCODING if !keep_te => continue,
+            header::DATE => wrote_date = true,
+            _ => {}
+        }
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        if *name == header::TRANSFER_ENCODING && !last_is_chunked(value) {
+            head.extend_from_slice(b", chunked");
+        }
+        head.extend_from_slice(b"\r\n");
+    }
+    if !keep_cl && !keep_te {
+        match encoding {
+            Encoding::Length(0) if no_body => {}
+            Encoding::Length(n) if length_allowed => {
+                head.extend_from_slice(b"content-length: ");
+                head.extend_from_slice(itoa(n, &mut [0u8; 20]));
+                head.extend_from_slice(b"\r\n");
+            }
+            Encoding::Chunked => head.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+            _ => {}
+        }
+    }
+    if encoding == Encoding::Close {
+        close = true;
+    }
+    if http10 && !close && !has_token(headers, "keep-alive") {
+        head.extend_from_slice(b"connection: keep-alive\r\n");
+    } else if !http10 && close && !has_token(headers, "close") {
+        head.extend_from_slice(b"connection: close\r\n");
+    }
+    if !wrote_date {
+        head.extend_from_slice(b"date: ");
+        date(&mut head);
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    if no_body {
+        encoding = Encoding::Length(0);
+    }
+    Encoded {
+        head,
+        encoding,
+        close,
+    }
+}
+
+fn last_is_chunked(v: &HeaderValue) -> bool {
+    v.as_bytes()
+        .rsplit(|&b| b == b',')
+        .next()
+        .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+}
+
+thread_local! {
+    /// The `date` value of the current second (formatting one costs more than the rest of a head).
+    static DATE: RefCell<(u64, [u8; 29])> = const { RefCell::new((u64::MAX, [0; 29])) };
+}
+
+/// Appends the current time as an HTTP date (RFC 9110 §5.6.7).
+fn date(out: &mut Vec<u8>) {
+    let now = std::time::SystemTime::now();
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    DATE.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.0 != secs {
+            let text = httpdate::fmt_http_date(now);
+            if text.len() == 29 {
+                d.1.copy_from_slice(text.as_bytes());
+                d.0 = secs;
+            } else {
+                out.extend_from_slice(text.as_bytes());
+                return;
+            }
+        }
+        out.extend_from_slice(&d.1);
+    });
+}
+
+/// A connection's input and its stream: what the connection task and the body of the request
+/// being served share (one task polls both, never at the same time).
+pub struct Wire<S> {
+    pub io: S,
+    /// Read and not consumed yet (pipelined requests included).
+    pub buf: BytesMut,
+    /// The client closed its side (or reading failed).
+    pub eof: bool,
+    /// The body of the current request.
+    pub body: Decoder,
+    /// Which request the body belongs to: a body handle kept past its request reads nothing.
+    pub generation: u64,
+    /// Bytes of `100 Continue` still to write before the body is read (0: none owed).
+    pub continue_left: usize,
+}
+
+impl<S: Stream> Wire<S> {
+    pub fn new(io: S) -> Wire<S> {
+        Wire {
+            io,
+            buf: BytesMut::new(),
+            eof: false,
+            body: Decoder::Done,
+            generation: 0,
+            continue_left: 0,
+        }
+    }
+
+    /// Reads more input into the buffer; `Ready(Ok(0))` at the close.
+    pub fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let r = super::io::poll_read_buf(&mut self.io, cx, &mut self.buf, MIN_READ, READ_BUF);
+        if let Poll::Ready(Ok(0) | Err(_)) = r {
+            self.eof = true;
+        }
+        r
+    }
+
+    fn poll_continue(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.continue_left > 0 {
+            let from = CONTINUE.len() - self.continue_left;
+            let n = std::task::ready!(
+                std::pin::Pin::new(&mut self.io).poll_write(cx, &CONTINUE[from..])
+            )?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.continue_left -= n;
+        }
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    /// Decodes what is already buffered of the current body, without reading: whether the body
+    /// ended (so the next request can be read on this connection).
+    pub fn skip_buffered_body(&mut self) -> bool {
+        loop {
+            if self.body == Decoder::Done {
+                return true;
+            }
+            let waker = std::task::Waker::noop();
+            let mut cx = Context::from_waker(waker);
+            let r = self.body.poll_decode(
+                &mut self.buf,
+                |_, _| Poll::Pending,
+                MAX_TRAILERS,
+                "",
+                &mut cx,
+            );
+            match r {
+                Poll::Ready(Ok(Some(_))) => {}
+                Poll::Ready(Ok(None)) => return true,
+                Poll::Ready(Err(_)) | Poll::Pending => return false,
+            }
+        }
+    }
+}
+
+/// What a request body reads through: its connection's [`Wire`], whatever the stream.
+pub trait BodyWire {
+    fn poll_body(
+        &mut self,
+        generation: u64,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<io::Result<Bytes>>>;
+    fn body_state(&self, generation: u64) -> Decoder;
+}
+
+impl<S: Stream> BodyWire for Wire<S> {
+    fn poll_body(
+        &mut self,
+        generation: u64,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<io::Result<Bytes>>> {
+        if generation != self.generation || self.body == Decoder::Done {
+            return Poll::Ready(None);
+        }
+        if self.continue_left > 0 {
+            if let Err(e) = std::task::ready!(self.poll_continue(cx)) {
+                self.body = Decoder::Done;
+                return Poll::Ready(Some(Err(e)));
+            }
+        }
+        let Wire { io, buf, eof, .. } = self;
+        let r = self.body.poll_decode(
+            buf,
+            |cx, buf| {
+                let r = super::io::poll_read_buf(io, cx, buf, MIN_READ, READ_BUF);
+                if let Poll::Ready(Ok(0) | Err(_)) = r {
+                    *eof = true;
+                }
+                r
+            },
+            MAX_TRAILERS,
+            "the client closed the connection before the end of the body",
+            cx,
+        );
+        match r {
+            Poll::Ready(Ok(Some(data))) => Poll::Ready(Some(Ok(data))),
+            Poll::Ready(Ok(None)) => Poll::Ready(None),
+            Poll::Ready(Err(e)) => {
+                // The rest of this connection's input cannot be framed.
+                self.body = Decoder::Done;
+                self.eof = true;
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn body_state(&self, generation: u64) -> Decoder {
+        if generation == self.generation {
+            self.body
+        } else {
+            Decoder::Done
+        }
+    }
+}
+
+/// A client's request body, read from its connection as it is polled.
+pub struct RequestBody {
+    wire: Rc<RefCell<dyn BodyWire>>,
+    generation: u64,
+}
+
+impl RequestBody {
+    pub fn new(wire: Rc<RefCell<dyn BodyWire>>, generation: u64) -> RequestBody {
+        RequestBody { wire, generation }
+    }
+
+    pub fn poll_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let Ok(mut w) = self.wire.try_borrow_mut() else {
+            // Not expected: the connection task never holds the wire across a poll of a body.
+            return Poll::Ready(Some(Err("the request body was read re-entrantly".into())));
+        };
+        w.poll_body(self.generation, cx)
+            .map(|f| f.map(|r| r.map(Frame::data).map_err(BoxError::from)))
+    }
+
+    pub fn is_end_stream(&self) -> bool {
+        self.wire.try_borrow().is_ok_and(|w| {
+            matches!(
+                w.body_state(self.generation),
+                Decoder::Done | Decoder::Length(0)
+            )
+        })
+    }
+
+    pub fn size_hint(&self) -> SizeHint {
+        match self
+            .wire
+            .try_borrow()
+            .map(|w| w.body_state(self.generation))
+        {
+            Ok(Decoder::Done) => SizeHint::with_exact(0),
+            Ok(Decoder::Length(n)) => SizeHint::with_exact(n),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+/// An answer on its way out: its head, then its body's frames as the encoding says.
+pub struct ResponseWriter {
+    parts: Parts,
+    body: Body,
+    encoding: Encoding,
+    body_done: bool,
+    gathered: bool,
+}
+
+/// Why an answer could not be written whole: the connection is closed.
+#[derive(Debug)]
+pub enum WriteFailed {
+    /// Its body failed or did not match its length.
+    Body(BoxError),
+    Io(io::Error),
+}
+
+impl ResponseWriter {
+    pub fn new(encoded: Encoded, body: Body) -> ResponseWriter {
+        use http_body::Body as _;
+        let body_done = encoded.encoding == Encoding::Length(0) || body.is_end_stream();
+        ResponseWriter {
+            parts: Parts {
+                head: Some(encoded.head),
+                chunk_head: ([0; 18], 0),
+                data: None,
+                chunk_tail: false,
+                terminator: body_done && encoded.encoding == Encoding::Chunked,
+                offset: 0,
+            },
+            body,
+            encoding: encoded.encoding,
+            body_done,
+            gathered: false,
+        }
+    }
+
+    /// Writes what `wire`'s stream takes; the body is polled with no borrow of `wire` held (it
+    /// may be the request's own body, which reads through the same wire).
+    pub fn poll<S: Stream>(
+        &mut self,
+        wire: &RefCell<Wire<S>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), WriteFailed>> {
+        loop {
+            if !self.body_done && (self.parts.is_empty() || !self.gathered) {
+                self.gathered = true;
+                match self.next_frame(cx) {
+                    Poll::Ready(Ok(())) => {
+                        if self.parts.is_empty() && !self.body_done {
+                            continue;
+                        }
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(WriteFailed::Body(e))),
+                    Poll::Pending if self.parts.is_empty() => {
+                        let mut w = wire.borrow_mut();
+                        if let Poll::Ready(Err(e)) = std::pin::Pin::new(&mut w.io).poll_flush(cx) {
+                            return Poll::Ready(Err(WriteFailed::Io(e)));
+                        }
+                        return Poll::Pending;
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            let mut w = wire.borrow_mut();
+            if self.parts.is_empty() {
+                std::task::ready!(std::pin::Pin::new(&mut w.io).poll_flush(cx))
+                    .map_err(WriteFailed::Io)?;
+                return Poll::Ready(Ok(()));
+            }
+            let (slices, n) = self.parts.slices();
+            let written = if w.io.is_write_vectored() {
+                std::task::ready!(
+                    std::pin::Pin::new(&mut w.io).poll_write_vectored(cx, &slices[..n])
+                )
+            } else {
+                std::task::ready!(std::pin::Pin::new(&mut w.io).poll_write(cx, &slices[0]))
+            };
+            match written {
+                Ok(0) => return Poll::Ready(Err(WriteFailed::Io(io::ErrorKind::WriteZero.into()))),
+                Ok(k) => self.parts.advance(k),
+                Err(e) => return Poll::Ready(Err(WriteFailed::Io(e))),
+            }
+        }
+    }
+
+    fn next_frame(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        use http_body::Body as _;
+        let frame = match std::task::ready!(std::pin::Pin::new(&mut self.body).poll_frame(cx)) {
+            None => return Poll::Ready(self.end()),
+            Some(Err(e)) => return Poll::Ready(Err(e)),
+            Some(Ok(f)) => f,
+        };
+        if let Ok(data) = frame.into_data() {
+            if !data.is_empty() {
+                match &mut self.encoding {
+                    Encoding::Length(left) => {
+                        if data.len() as u64 > *left {
+                            return Poll::Ready(Err(
+                                "the answer's body is longer than its Content-Length".into(),
+                            ));
+                        }
+                        *left -= data.len() as u64;
+                    }
+                    Encoding::Chunked => {
+                        let n = hex(data.len() as u64, &mut self.parts.chunk_head.0);
+                        self.parts.chunk_head.1 = n;
+                        self.parts.chunk_tail = true;
+                    }
+                    Encoding::Close => {}
+                }
+                self.parts.data = Some(data);
+            }
+        }
+        if self.body.is_end_stream() {
+            return Poll::Ready(self.end());
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn end(&mut self) -> Result<(), BoxError> {
+        self.body_done = true;
+        match self.encoding {
+            Encoding::Chunked => self.parts.terminator = true,
+            Encoding::Length(0) | Encoding::Close => {}
+            Encoding::Length(_) => {
+                return Err("the answer's body is shorter than its Content-Length".into())
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The answer to a head that was refused: no body, and the connection closes.
+pub fn refusal(status: StatusCode) -> Vec<u8> {
+    let mut head = Vec::with_capacity(128);
+    head.extend_from_slice(b"HTTP/1.1 ");
+    head.extend_from_slice(status.as_str().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
+    head.extend_from_slice(b"\r\nconnection: close\r\ncontent-length: 0\r\ndate: ");
+    date(&mut head);
+    head.extend_from_slice(b"\r\n\r\n");
+    head
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        max_head: 8192,
+        max_headers: 16,
+    };
+
+    fn parse(raw: &[u8]) -> Result<Option<Parsed>, Refused> {
+        parse_request(&mut BytesMut::from(raw), LIMITS)
+    }
+
+    #[test]
+    fn request_heads_give_their_framing_and_keep_alive() {
+        let p = parse(b"POST /a?b=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.request.method(), Method::POST);
+        assert_eq!(p.request.uri(), "/a?b=1");
+        assert_eq!(p.decoder, Decoder::Length(5));
+        assert!(p.keep_alive);
+        let p = parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert!(p.keep_alive);
+        assert_eq!(p.decoder, Decoder::Done);
+        let p = parse(b"GET / HTTP/1.0\r\n\r\n").unwrap().unwrap();
+        assert!(!p.keep_alive);
+        let p = parse(b"GET / HTTP/1.1\r\nConnection: Close\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert!(!p.keep_alive);
+        // Both framings: chunked wins, Content-Length goes, and the connection closes after.
+        let p =
+            parse(b"POST / HTTP/1.1\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .unwrap()
+                .unwrap();
+        assert_eq!(p.decoder, Decoder::Chunked(Chunk::Size));
+        assert!(!p.request.headers().contains_key(header::CONTENT_LENGTH));
+        assert!(!p.keep_alive);
+        let p = parse(b"POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert!(p.expect_continue);
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap().map(|_| ()),
+            None
+        );
+    }
+
+    #[test]
+    fn bad_heads_are_refused_with_their_status() {
+        let bad = StatusCode::BAD_REQUEST;
+        assert_eq!(parse(b"GARBAGE\r\n\r\n").err(), Some(bad));
+        assert_eq!(
+            parse(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\n").err(),
+            Some(bad)
+        );
+        assert_eq!(
+            parse(b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n").err(),
+            Some(bad)
+        );
+        assert_eq!(
+            parse(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n").err(),
+            Some(bad)
+        );
+        assert_eq!(
+            parse(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n").err(),
+            Some(bad)
+        );
+        let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..20 {
+            many.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        many.extend_from_slice(b"\r\n");
+        assert_eq!(
+            parse(&many).err(),
+            Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        );
+        // Equal repeated lengths are one length.
+        let p = parse(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.decoder, Decoder::Length(3));
+    }
+
+    fn head_of(status: u16, method: Method, version: Version, keep: bool, body: Body) -> String {
+        let mut r = Response::new(body);
+        *r.status_mut() = StatusCode::from_u16(status).unwrap();
+        let e = encode_response(&mut r, &method, version, keep);
+        let text = String::from_utf8(e.head).unwrap();
+        // The date changes: keep its name only.
+        text.lines()
+            .map(|l| if l.starts_with("date: ") { "date" } else { l })
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+
+    #[test]
+    fn response_framing_follows_the_body_and_the_request() {
+        let full = || Body::Full(Some(Bytes::from_static(b"hello")));
+        assert_eq!(
+            head_of(200, Method::POST, Version::HTTP_11, true, full()),
+            "HTTP/1.1 200 OK|content-length: 5|date|"
+        );
+        assert_eq!(
+            head_of(200, Method::GET, Version::HTTP_11, true, Body::Empty),
+            "HTTP/1.1 200 OK|content-length: 0|date|"
+        );
+        assert_eq!(
+            head_of(204, Method::GET, Version::HTTP_11, true, Body::Empty),
+            "HTTP/1.1 204 No Content|date|"
+        );
+        assert_eq!(
+            head_of(200, Method::HEAD, Version::HTTP_11, true, full()),
+            "HTTP/1.1 200 OK|content-length: 5|date|"
+        );
+        assert_eq!(
+            head_of(404, Method::GET, Version::HTTP_11, false, Body::Empty),
+            "HTTP/1.1 404 Not Found|content-length: 0|connection: close|date|"
+        );
+        assert_eq!(
+            head_of(200, Method::GET, Version::HTTP_10, true, full()),
+            "HTTP/1.0 200 OK|content-length: 5|connection: keep-alive|date|"
+        );
+        assert_eq!(
+            head_of(499, Method::GET, Version::HTTP_11, true, Body::Empty),
+            "HTTP/1.1 499 <none>|content-length: 0|date|"
+        );
+    }
+}
