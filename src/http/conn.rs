@@ -36,7 +36,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use futures_lite::{AsyncRead, AsyncWrite};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, StatusCode, Version};
 use http_body::{Frame, SizeHint};
 
@@ -704,7 +704,7 @@ fn parse_head(buf: &mut BytesMut, limits: Limits, method: &Method) -> Result<Opt
         let mut headers = HeaderMap::with_capacity(ranges.len());
         let mut keep_alive = version == Version::HTTP_11;
         for &(ns, ne, vs, ve) in &ranges {
-            let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
+            let name = super::h1::header_name(&head[ns as usize..ne as usize])
                 .map_err(|_| "invalid header name in the response".to_string())?;
             // A slice of the head: no copy.
             let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))

@@ -38,7 +38,7 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body::{Frame, SizeHint};
 
 use super::body::{Body, BoxError};
-use super::conn::{content_length, has_token, hex, itoa, Chunk, Decoder, Parts};
+use super::conn::{hex, itoa, Chunk, Decoder, Parts};
 use super::io::Stream;
 
 /// Longest request target accepted (hyper's limit).
@@ -71,8 +71,17 @@ pub struct Parsed {
 /// Why a head was refused: the status to answer with (the connection then closes).
 pub type Refused = StatusCode;
 
-/// Parses a request head at the start of `buf` and takes it out; `None` while incomplete.
-pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed>, Refused> {
+/// Parses a request head at the start of `buf` and takes it out; `None` while incomplete. The
+/// headers go into `spare` when given (an emptied map of an earlier message: no allocation).
+///
+/// Besides framing, two rules a server applies before anything else are checked here, where the
+/// headers are seen once: a missing (HTTP/1.1), repeated or invalid `Host` → 400, and a
+/// transfer coding other than one final `chunked` → 501 (mint cannot pass it on faithfully).
+pub fn parse_request(
+    buf: &mut BytesMut,
+    limits: Limits,
+    spare: &mut Option<HeaderMap>,
+) -> Result<Option<Parsed>, Refused> {
     let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
     let mut heap = Vec::new();
     let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if limits.max_headers <= STACK_HEADERS {
@@ -128,22 +137,40 @@ pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed
     let uri = Uri::from_maybe_shared(head.slice(path.0 as usize..(path.0 + path.1) as usize))
         .map_err(|_| StatusCode::BAD_REQUEST)?;
     // Room for the headers a proxy sets, so that setting them does not grow the map.
-    let mut headers = HeaderMap::with_capacity(count + 2);
+    let mut headers = match spare.take() {
+        Some(mut h) => {
+            h.clear();
+            h.reserve(count + 2);
+            h
+        }
+        None => HeaderMap::with_capacity(count + 2),
+    };
     let mut keep_alive = version == Version::HTTP_11;
     let mut close = false;
     let mut expect_continue = false;
-    let mut te = false;
+    let mut te: Option<bool> = None;
+    let mut length: Option<u64> = None;
+    let mut bad_length = false;
+    let mut hosts = 0;
+    let mut host_ok = true;
     for &(ns, ne, vs, ve) in ranges.iter().take(count).chain(more.iter()) {
-        let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
-            .map_err(|_| StatusCode::BAD_REQUEST)?;
+        let name =
+            header_name(&head[ns as usize..ne as usize]).map_err(|_| StatusCode::BAD_REQUEST)?;
         let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
             .map_err(|_| StatusCode::BAD_REQUEST)?;
         match name {
+            header::HOST => {
+                hosts += 1;
+                host_ok = value.is_empty() || super::rules::valid_host(value.as_bytes());
+            }
+            header::CONTENT_LENGTH => {
+                bad_length |= add_length(value.as_bytes(), &mut length).is_err();
+            }
             header::TRANSFER_ENCODING => {
                 if version == Version::HTTP_10 {
                     return Err(StatusCode::BAD_REQUEST);
                 }
-                te = true;
+                te = Some(last_is_chunked(&value));
             }
             header::CONNECTION => {
                 for t in value.as_bytes().split(|&b| b == b',') {
@@ -162,23 +189,26 @@ pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed
         }
         headers.append(name, value);
     }
-    let decoder = if te {
-        if !last_coding_is_chunked(&headers) {
-            return Err(StatusCode::BAD_REQUEST);
+    let decoder = match te {
+        Some(false) => return Err(StatusCode::BAD_REQUEST),
+        Some(true) => {
+            if length.is_some() || bad_length {
+                // Both framings: the one that wins is Transfer-Encoding, and nothing after this
+                // request is read (RFC 9112 §6.3).
+                headers.remove(header::CONTENT_LENGTH);
+                close = true;
+            }
+            Decoder::Chunked(Chunk::Size)
         }
-        if headers.remove(header::CONTENT_LENGTH).is_some() {
-            // Both framings: the one that wins is Transfer-Encoding, and nothing after this
-            // request is read (RFC 9112 §6.3).
-            close = true;
-        }
-        Decoder::Chunked(Chunk::Size)
-    } else {
-        match content_length(&headers) {
-            Ok(Some(n)) => Decoder::Length(n),
-            Ok(None) => Decoder::Done,
-            Err(()) => return Err(StatusCode::BAD_REQUEST),
-        }
+        None if bad_length => return Err(StatusCode::BAD_REQUEST),
+        None => length.map_or(Decoder::Done, Decoder::Length),
     };
+    if hosts > 1 || (hosts == 0 && version == Version::HTTP_11) || !host_ok {
+        return Err(StatusCode::BAD_REQUEST);
+    }
+    if te.is_some() && super::rules::unsupported_coding(&headers).is_some() {
+        return Err(StatusCode::NOT_IMPLEMENTED);
+    }
     let mut request = Request::new(());
     *request.method_mut() = method;
     *request.uri_mut() = uri;
@@ -192,14 +222,58 @@ pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed
     }))
 }
 
-/// Whether the last transfer coding of the last `Transfer-Encoding` line is `chunked`.
-fn last_coding_is_chunked(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .next_back()
-        .and_then(|v| v.as_bytes().rsplit(|&b| b == b',').next())
-        .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+/// Adds a `Content-Length` value (a list of equal numbers) to the length found so far; an error
+/// when it is not a number or differs.
+fn add_length(v: &[u8], found: &mut Option<u64>) -> Result<(), ()> {
+    for part in v.split(|&b| b == b',') {
+        let part = part.trim_ascii();
+        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+            return Err(());
+        }
+        let n = part.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        match *found {
+            Some(f) if f != n => return Err(()),
+            _ => *found = Some(n),
+        }
+    }
+    Ok(())
+}
+
+/// Header names kept per shard, as they were spelled on the wire.
+const NAMES_KEPT: usize = 64;
+
+/// Spellings and their names, and the next entry to replace once full.
+type NameCache = (Vec<(Box<[u8]>, HeaderName)>, usize);
+
+thread_local! {
+    /// Names seen lately, spelled as received (`SOAPAction`, `Content-Type`), and a cursor for
+    /// replacing one when full: most messages repeat the same few names, and a name found here
+    /// costs a comparison instead of a parse (and, for a name `http` does not know, an allocation).
+    static NAMES: RefCell<NameCache> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+/// The header name `raw` (any case), from the shard's cache of names when it was seen before.
+pub fn header_name(raw: &[u8]) -> Result<HeaderName, http::header::InvalidHeaderName> {
+    NAMES.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return HeaderName::from_bytes(raw);
+        };
+        let (names, next) = &mut *cache;
+        if let Some((_, n)) = names.iter().find(|(r, _)| **r == *raw) {
+            return Ok(n.clone());
+        }
+        let name = HeaderName::from_bytes(raw)?;
+        if raw.len() <= 64 {
+            let entry = (Box::from(raw), name.clone());
+            if names.len() < NAMES_KEPT {
+                names.push(entry);
+            } else {
+                names[*next] = entry;
+                *next = (*next + 1) % NAMES_KEPT;
+            }
+        }
+        Ok(name)
+    })
 }
 
 /// How a response body goes on the wire.
@@ -245,10 +319,29 @@ pub fn encode_response(
         || status == StatusCode::NOT_MODIFIED);
     let http10 = version == Version::HTTP_10;
     let headers = resp.headers();
-    let mut close = !keep_alive || has_token(headers, "close");
-    let given = content_length(headers).ok().flatten();
-    let given_te = headers.contains_key(header::TRANSFER_ENCODING);
-
+    // One look at the answer's headers for what framing and keep-alive depend on.
+    let (mut given, mut bad_given, mut given_te) = (None, false, false);
+    let (mut says_close, mut says_keep_alive) = (false, false);
+    for (name, value) in headers {
+        match *name {
+            header::CONTENT_LENGTH => {
+                bad_given |= add_length(value.as_bytes(), &mut given).is_err()
+            }
+            header::TRANSFER_ENCODING => given_te = true,
+            header::CONNECTION => {
+                for t in value.as_bytes().split(|&b| b == b',') {
+                    let t = t.trim_ascii();
+                    says_close |= t.eq_ignore_ascii_case(b"close");
+                    says_keep_alive |= t.eq_ignore_ascii_case(b"keep-alive");
+                }
+            }
+            _ => {}
+        }
+    }
+    if bad_given {
+        given = None;
+    }
+    let mut close = !keep_alive || says_close;
     let mut head = Vec::with_capacity(64 + headers.len() * 32);
     if !http10 && status == StatusCode::OK {
         head.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
@@ -281,7 +374,7 @@ pub fn encode_response(
     let mut wrote_date = false;
     for (name, value) in headers {
         match *name {
-            header::CONTENT_LENGTH if !keep_cl => continue,
+            header::CONTENT_LENGTH if !keep_cl || bad_given => continue,
             header::TRANSFER_ENCODING if !keep_te => continue,
             header::DATE => wrote_date = true,
             _ => {}
@@ -309,9 +402,9 @@ pub fn encode_response(
     if encoding == Encoding::Close {
         close = true;
     }
-    if http10 && !close && !has_token(headers, "keep-alive") {
+    if http10 && !close && !says_keep_alive {
         head.extend_from_slice(b"connection: keep-alive\r\n");
-    } else if !http10 && close && !has_token(headers, "close") {
+    } else if !http10 && close && !says_close {
         head.extend_from_slice(b"connection: close\r\n");
     }
     if !wrote_date {
@@ -378,6 +471,8 @@ pub struct Wire<S> {
     pub generation: u64,
     /// Bytes of `100 Continue` still to write before the body is read (0: none owed).
     pub continue_left: usize,
+    /// The emptied header map of the last answer, for the next request's headers.
+    pub spare_headers: Option<HeaderMap>,
 }
 
 impl<S: Stream> Wire<S> {
@@ -389,6 +484,7 @@ impl<S: Stream> Wire<S> {
             body: Decoder::Done,
             generation: 0,
             continue_left: 0,
+            spare_headers: None,
         }
     }
 
@@ -702,7 +798,7 @@ mod tests {
     };
 
     fn parse(raw: &[u8]) -> Result<Option<Parsed>, Refused> {
-        parse_request(&mut BytesMut::from(raw), LIMITS)
+        parse_request(&mut BytesMut::from(raw), LIMITS, &mut None)
     }
 
     #[test]
@@ -721,21 +817,23 @@ mod tests {
         assert_eq!(p.decoder, Decoder::Done);
         let p = parse(b"GET / HTTP/1.0\r\n\r\n").unwrap().unwrap();
         assert!(!p.keep_alive);
-        let p = parse(b"GET / HTTP/1.1\r\nConnection: Close\r\n\r\n")
+        let p = parse(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n")
             .unwrap()
             .unwrap();
         assert!(!p.keep_alive);
         // Both framings: chunked wins, Content-Length goes, and the connection closes after.
         let p =
-            parse(b"POST / HTTP/1.1\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n")
+            parse(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n")
                 .unwrap()
                 .unwrap();
         assert_eq!(p.decoder, Decoder::Chunked(Chunk::Size));
         assert!(!p.request.headers().contains_key(header::CONTENT_LENGTH));
         assert!(!p.keep_alive);
-        let p = parse(b"POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n")
-            .unwrap()
-            .unwrap();
+        let p = parse(
+            b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n",
+        )
+        .unwrap()
+        .unwrap();
         assert!(p.expect_continue);
         assert_eq!(
             parse(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap().map(|_| ()),
@@ -773,10 +871,46 @@ mod tests {
             Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
         );
         // Equal repeated lengths are one length.
-        let p = parse(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n")
-            .unwrap()
-            .unwrap();
+        let p =
+            parse(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n")
+                .unwrap()
+                .unwrap();
         assert_eq!(p.decoder, Decoder::Length(3));
+        // Host: required in HTTP/1.1, once, valid.
+        assert_eq!(parse(b"GET / HTTP/1.1\r\n\r\n").err(), Some(bad));
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").err(),
+            Some(bad)
+        );
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\r\nHost: u@h\r\n\r\n").err(),
+            Some(bad)
+        );
+        assert!(parse(b"GET / HTTP/1.0\r\n\r\n").is_ok());
+        // A coding mint cannot pass on.
+        assert_eq!(
+            parse(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").err(),
+            Some(StatusCode::NOT_IMPLEMENTED)
+        );
+    }
+
+    #[test]
+    fn header_names_come_from_the_cache_in_any_spelling() {
+        for _ in 0..2 {
+            assert_eq!(header_name(b"SOAPAction").unwrap(), "soapaction");
+            assert_eq!(header_name(b"Content-Type").unwrap(), header::CONTENT_TYPE);
+            assert_eq!(header_name(b"content-type").unwrap(), header::CONTENT_TYPE);
+        }
+        assert!(header_name(b"bad name").is_err());
+        // More names than the cache keeps: each still comes out right.
+        for i in 0..(NAMES_KEPT * 2) {
+            let raw = format!("X-Name-{i}");
+            assert_eq!(
+                header_name(raw.as_bytes()).unwrap(),
+                raw.to_ascii_lowercase().as_str()
+            );
+        }
+        assert_eq!(header_name(b"SOAPAction").unwrap(), "soapaction");
     }
 
     fn head_of(status: u16, method: Method, version: Version, keep: bool, body: Body) -> String {

@@ -43,7 +43,8 @@ pub fn host_problem(version: Version, headers: &HeaderMap) -> Option<&'static st
     }
 }
 
-fn valid_host(v: &[u8]) -> bool {
+/// Whether a `Host` value is a valid authority without userinfo (RFC 9112 §3.2).
+pub fn valid_host(v: &[u8]) -> bool {
     plain_host(v)
         || !v.contains(&b'@')
             && std::str::from_utf8(v)

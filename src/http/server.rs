@@ -30,7 +30,6 @@ use http::{header, HeaderValue, Request, Response, StatusCode};
 use super::body::{Body, Streamed};
 use super::conn::Decoder;
 use super::h1::{self, ResponseWriter};
-use super::rules;
 use super::watch;
 use crate::config::Settings;
 
@@ -148,7 +147,8 @@ pub trait Handler: 'static {
 
 /// How waiting for a request head ended.
 enum Next {
-    Request(h1::Parsed),
+    /// A head was parsed (into the caller's slot).
+    Request,
     /// The client closed, went quiet too long, or the shard drains: close without an answer.
     Close,
     /// The head was refused: answer this and close.
@@ -170,9 +170,13 @@ pub async fn serve<S, H>(
     H: Handler,
 {
     let wire = Rc::new(RefCell::new(h1::Wire::new(Lingering(Some(io)))));
+    let mut slot = None;
     loop {
-        let parsed = match next_head(&wire, options, &drain).await {
-            Next::Request(p) => p,
+        let parsed = match next_head(&wire, options, &drain, &mut slot).await {
+            Next::Request => match slot.take() {
+                Some(p) => p,
+                None => return,
+            },
             Next::Close => return,
             Next::Refuse(status) => {
                 tracing::debug!(status = status.as_u16(), "request head refused");
@@ -214,26 +218,19 @@ pub async fn serve<S, H>(
             Body::Incoming(Streamed::client(h1::RequestBody::new(shared, generation)))
         };
         let req = request.map(|()| body);
-        let mut resp = match refuse(&req) {
-            Some(refused) => refused,
-            // `or` polls the answer first, so an answer ready at once never registers a watch.
-            None => {
-                futures_lite::future::or(
-                    AssertUnwindSafe(handler.handle(req, conn))
-                        .catch_unwind()
-                        .map(|r| r.unwrap_or_else(|_| panic_response())),
-                    watch::client_gone(fd).map(|()| {
-                        tracing::debug!("the client left; its request was abandoned (499)");
-                        abandoned_response()
-                    }),
-                )
-                .await
-            }
-        };
+        let fut = std::pin::pin!(handler.handle(req, conn));
+        let mut resp = Answer {
+            fut,
+            gone: watch::client_gone(fd),
+        }
+        .await;
         let keep = keep_alive && !drain.is_fired();
         let encoded = h1::encode_response(&mut resp, &method, version, keep);
         let close = encoded.close;
-        let mut writer = ResponseWriter::new(encoded, resp.into_body());
+        let (mut parts, body) = resp.into_parts();
+        let mut writer = ResponseWriter::new(encoded, body);
+        parts.headers.clear();
+        wire.borrow_mut().spare_headers = Some(parts.headers);
         if let Err(e) = std::future::poll_fn(|cx| writer.poll(&wire, cx)).await {
             tracing::debug!(error = ?e, "the answer could not be sent whole");
             return;
@@ -255,6 +252,7 @@ async fn next_head<S: super::io::Stream>(
     wire: &RefCell<h1::Wire<S>>,
     options: &Options,
     drain: &Rc<Signal>,
+    slot: &mut Option<h1::Parsed>,
 ) -> Next {
     // Within the limit, a head may be incomplete; past it, it can no longer be served.
     let max_buffered = options.limits.max_head.max(8192) + 8192;
@@ -262,8 +260,12 @@ async fn next_head<S: super::io::Stream>(
         let mut w = wire.borrow_mut();
         loop {
             if !w.buf.is_empty() {
-                match h1::parse_request(&mut w.buf, options.limits) {
-                    Ok(Some(p)) => return Poll::Ready(Next::Request(p)),
+                let w = &mut *w;
+                match h1::parse_request(&mut w.buf, options.limits, &mut w.spare_headers) {
+                    Ok(Some(p)) => {
+                        *slot = Some(p);
+                        return Poll::Ready(Next::Request);
+                    }
                     Ok(None) => {}
                     Err(status) => return Poll::Ready(Next::Refuse(status)),
                 }
@@ -414,20 +416,31 @@ impl<S: super::io::Stream + 'static> super::io::Stream for Lingering<S> {
     }
 }
 
-/// The answer to a request that breaks an HTTP/1.1 rule hyper leaves to the application.
-fn refuse(req: &Request<Body>) -> Option<Response<Body>> {
-    let status = if rules::host_problem(req.version(), req.headers()).is_some() {
-        StatusCode::BAD_REQUEST
-    } else if rules::unsupported_coding(req.headers()).is_some() {
-        StatusCode::NOT_IMPLEMENTED
-    } else {
-        return None;
-    };
-    let mut r = Response::new(Body::Empty);
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    Some(r)
+/// The handler's answer to one request: a panic in it answers 500, and a client that leaves while
+/// it runs abandons it (499). One future over the pinned handler future, so that the handler's
+/// (large) future is moved once into place rather than through a chain of combinators.
+struct Answer<'a, F> {
+    fut: Pin<&'a mut F>,
+    gone: watch::ClientGone,
+}
+
+impl<F: Future<Output = Response<Body>>> Future for Answer<'_, F> {
+    type Output = Response<Body>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<Body>> {
+        let this = &mut *self;
+        // The answer first: one ready at once never registers a watch.
+        let fut = this.fut.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Ready(r)) => return Poll::Ready(r),
+            Ok(Poll::Pending) => {}
+            Err(_) => return Poll::Ready(panic_response()),
+        }
+        if Pin::new(&mut this.gone).poll(cx).is_ready() {
+            tracing::debug!("the client left; its request was abandoned (499)");
+            return Poll::Ready(abandoned_response());
+        }
+        Poll::Pending
+    }
 }
 
 /// What a request abandoned by its client ends with: nginx's 499, written to a socket that is

@@ -204,8 +204,9 @@ impl crate::http::server::Handler for EngineSlot {
         req: Request<Body>,
         conn: Conn,
     ) -> impl Future<Output = Response<Body>> + use<> {
-        let engine = self.get();
-        async move { engine.handle(req, conn).await }
+        // The engine's own future, not one awaiting it: each such level would move the large
+        // future once more.
+        Engine::handle_with(self.get(), req, conn)
     }
 }
 
@@ -213,24 +214,34 @@ impl Engine {
     /// Serves one request from start to finish, and counts it. The body is the client's stream
     /// ([`Body::Incoming`]), or any body a test builds.
     pub async fn handle(&self, req: Request<Body>, conn: Conn) -> Response<Body> {
+        Engine::handle_with(self, req, conn).await
+    }
+
+    /// [`Engine::handle`] on an engine held any way (the server holds it by `Rc`).
+    pub async fn handle_with<E: std::ops::Deref<Target = Engine>>(
+        this: E,
+        req: Request<Body>,
+        conn: Conn,
+    ) -> Response<Body> {
+        let this = &*this;
         let started = Instant::now();
-        let in_flight = InFlight::enter(&self.metrics.shard(self.shard).in_flight);
+        let in_flight = InFlight::enter(&this.metrics.shard(this.shard).in_flight);
         let method = req.method().clone();
-        let path = self
+        let path = this
             .settings
             .logging
             .access_log
             .then(|| req.uri().path().to_string());
-        let (resp, service) = self.mediate_request(req, conn).await;
+        let (resp, service) = this.mediate_request(req, conn).await;
         drop(in_flight);
         let status = resp.status();
         if let Some(stats) = service.and_then(|s| s.stats.as_ref()) {
-            stats.record(self.shard, started.elapsed(), status.is_server_error());
+            stats.record(this.shard, started.elapsed(), status.is_server_error());
         }
         if let Some(path) = path {
             tracing::info!(
                 target: "mint::access",
-                shard = self.shard,
+                shard = this.shard,
                 method = %method,
                 path = %path,
                 status = status.as_u16(),
