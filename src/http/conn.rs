@@ -320,8 +320,21 @@ impl Writer {
         } else {
             Some(body.size_hint().exact())
         };
-        let given = content_length(headers).ok().flatten();
-        let has_te = headers.contains_key(header::TRANSFER_ENCODING);
+        // One look at the headers for the framing and keep-alive (no lookups by name).
+        let (mut given, mut bad_given, mut has_te, mut close) = (None, false, false, false);
+        for (name, value) in headers {
+            match *name {
+                header::CONTENT_LENGTH => {
+                    bad_given |= add_length(value.as_bytes(), &mut given).is_err();
+                }
+                header::TRANSFER_ENCODING => has_te = true,
+                header::CONNECTION => close |= lists_token(value.as_bytes(), b"close"),
+                _ => {}
+            }
+        }
+        if bad_given {
+            given = None;
+        }
         // What goes on the wire: the framing, whether the sender's Content-Length and
         // Transfer-Encoding headers are kept, and the header mint adds.
         let (framing, keep_cl, keep_te, add): (Encoding, bool, bool, Option<Framing>) = match length
@@ -377,7 +390,7 @@ impl Writer {
             None => {}
         }
         head.extend_from_slice(b"\r\n");
-        let keep_alive = http11 && !has_token(headers, "close");
+        let keep_alive = http11 && !close;
         // A body that cannot go (no length in HTTP/1.0, a GET of unknown length) is not sent.
         let body_done = framing == Encoding::Length(0);
         let replay = match &body {
@@ -553,33 +566,28 @@ pub(super) fn hex(n: u64, buf: &mut [u8; 18]) -> u8 {
     (digits + 2) as u8
 }
 
-/// Whether a `Connection` header lists `token`.
-pub(super) fn has_token(headers: &HeaderMap, token: &str) -> bool {
-    headers.get_all(header::CONNECTION).iter().any(|v| {
-        v.as_bytes()
-            .split(|&b| b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-    })
+/// Whether a comma-separated header value lists `token` (any case).
+pub(super) fn lists_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
-/// The message's `Content-Length`: `Ok(None)` without one, an error when its values are not
-/// all the same number.
-pub(super) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ()> {
-    let mut found = None;
-    for v in headers.get_all(header::CONTENT_LENGTH) {
-        for part in v.as_bytes().split(|&b| b == b',') {
-            let part = part.trim_ascii();
-            if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
-                return Err(());
-            }
-            let n = part.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-            match found {
-                Some(f) if f != n => return Err(()),
-                _ => found = Some(n),
-            }
+/// Adds a `Content-Length` value (a list of equal numbers) to the length found so far; an error
+/// when it is not a number or differs.
+pub(super) fn add_length(v: &[u8], found: &mut Option<u64>) -> Result<(), ()> {
+    for part in v.split(|&b| b == b',') {
+        let part = part.trim_ascii();
+        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+            return Err(());
+        }
+        let n = part.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        match *found {
+            Some(f) if f != n => return Err(()),
+            _ => *found = Some(n),
         }
     }
-    Ok(found)
+    Ok(())
 }
 
 /// Whether the last transfer coding is `chunked`.
@@ -703,13 +711,18 @@ fn parse_head(buf: &mut BytesMut, limits: Limits, method: &Method) -> Result<Opt
             StatusCode::from_u16(code).map_err(|_| format!("invalid status code {code}"))?;
         let mut headers = HeaderMap::with_capacity(ranges.len());
         let mut keep_alive = version == Version::HTTP_11;
+        let (mut length, mut bad_length, mut te) = (None, false, false);
         for &(ns, ne, vs, ve) in &ranges {
             let name = super::h1::header_name(&head[ns as usize..ne as usize])
                 .map_err(|_| "invalid header name in the response".to_string())?;
             // A slice of the head: no copy.
             let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
                 .map_err(|_| "invalid header value in the response".to_string())?;
-            if name == header::CONNECTION {
+            if name == header::CONTENT_LENGTH {
+                bad_length |= add_length(value.as_bytes(), &mut length).is_err();
+            } else if name == header::TRANSFER_ENCODING {
+                te = true;
+            } else if name == header::CONNECTION {
                 for t in value.as_bytes().split(|&b| b == b',') {
                     let t = t.trim_ascii();
                     if t.eq_ignore_ascii_case(b"close") {
@@ -723,7 +736,7 @@ fn parse_head(buf: &mut BytesMut, limits: Limits, method: &Method) -> Result<Opt
         }
         let decoder = if code == 101 || code == 204 || code == 304 || method == Method::HEAD {
             Decoder::Done
-        } else if headers.contains_key(header::TRANSFER_ENCODING) {
+        } else if te {
             if version == Version::HTTP_10 {
                 return Err("Transfer-Encoding in an HTTP/1.0 response".into());
             }
@@ -733,10 +746,10 @@ fn parse_head(buf: &mut BytesMut, limits: Limits, method: &Method) -> Result<Opt
                 Decoder::Eof
             }
         } else {
-            match content_length(&headers) {
-                Ok(Some(n)) => Decoder::Length(n),
-                Ok(None) => Decoder::Eof,
-                Err(()) => return Err("invalid Content-Length in the response".into()),
+            match (length, bad_length) {
+                (_, true) => return Err("invalid Content-Length in the response".into()),
+                (Some(n), false) => Decoder::Length(n),
+                (None, false) => Decoder::Eof,
             }
         };
         if matches!(decoder, Decoder::Eof) || code == 101 {

@@ -38,7 +38,7 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body::{Frame, SizeHint};
 
 use super::body::{Body, BoxError};
-use super::conn::{hex, itoa, Chunk, Decoder, Parts};
+use super::conn::{add_length, hex, itoa, lists_token, Chunk, Decoder, Parts};
 use super::io::Stream;
 
 /// Longest request target accepted (hyper's limit).
@@ -222,56 +222,49 @@ pub fn parse_request(
     }))
 }
 
-/// Adds a `Content-Length` value (a list of equal numbers) to the length found so far; an error
-/// when it is not a number or differs.
-fn add_length(v: &[u8], found: &mut Option<u64>) -> Result<(), ()> {
-    for part in v.split(|&b| b == b',') {
-        let part = part.trim_ascii();
-        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
-            return Err(());
-        }
-        let n = part.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-        match *found {
-            Some(f) if f != n => return Err(()),
-            _ => *found = Some(n),
-        }
-    }
-    Ok(())
-}
+/// A header name as spelled on the wire, and the name.
+type Spelling = (Box<[u8]>, HeaderName);
 
-/// Header names kept per shard, as they were spelled on the wire.
-const NAMES_KEPT: usize = 64;
-
-/// Spellings and their names, and the next entry to replace once full.
-type NameCache = (Vec<(Box<[u8]>, HeaderName)>, usize);
+/// Slots of the per-shard header name cache (a power of two).
+const NAME_SLOTS: usize = 64;
 
 thread_local! {
-    /// Names seen lately, spelled as received (`SOAPAction`, `Content-Type`), and a cursor for
-    /// replacing one when full: most messages repeat the same few names, and a name found here
-    /// costs a comparison instead of a parse (and, for a name `http` does not know, an allocation).
-    static NAMES: RefCell<NameCache> = const { RefCell::new((Vec::new(), 0)) };
+    /// Names seen lately (`SOAPAction`, `Content-Type`), in a direct-mapped
+    /// table: most messages repeat the same few names, and a name found here costs a hash of three
+    /// bytes and one comparison instead of a parse (and, for a name `http` does not know, an
+    /// allocation). A name whose slot is taken replaces its occupant.
+    static NAMES: RefCell<[Option<Spelling>; NAME_SLOTS]> =
+        const { RefCell::new([const { None }; NAME_SLOTS]) };
+}
+
+fn name_slot(raw: &[u8]) -> usize {
+    // Case counts: `Content-Type` from a client and `content-type` from a backend are two
+    // spellings, best kept in two slots.
+    let (first, last) = (raw[0], raw[raw.len() - 1]);
+    let h = (raw.len() as u32)
+        .wrapping_mul(0x9e37_79b9)
+        .wrapping_add(u32::from(first) << 8 | u32::from(last))
+        .wrapping_mul(0x85eb_ca6b);
+    (h >> 26) as usize & (NAME_SLOTS - 1)
 }
 
 /// The header name `raw` (any case), from the shard's cache of names when it was seen before.
 pub fn header_name(raw: &[u8]) -> Result<HeaderName, http::header::InvalidHeaderName> {
+    if raw.is_empty() || raw.len() > 64 {
+        return HeaderName::from_bytes(raw);
+    }
     NAMES.with(|cache| {
         let Ok(mut cache) = cache.try_borrow_mut() else {
             return HeaderName::from_bytes(raw);
         };
-        let (names, next) = &mut *cache;
-        if let Some((_, n)) = names.iter().find(|(r, _)| **r == *raw) {
-            return Ok(n.clone());
-        }
-        let name = HeaderName::from_bytes(raw)?;
-        if raw.len() <= 64 {
-            let entry = (Box::from(raw), name.clone());
-            if names.len() < NAMES_KEPT {
-                names.push(entry);
-            } else {
-                names[*next] = entry;
-                *next = (*next + 1) % NAMES_KEPT;
+        let slot = &mut cache[name_slot(raw)];
+        if let Some((r, n)) = slot {
+            if **r == *raw {
+                return Ok(n.clone());
             }
         }
+        let name = HeaderName::from_bytes(raw)?;
+        *slot = Some((Box::from(raw), name.clone()));
         Ok(name)
     })
 }
@@ -329,11 +322,8 @@ pub fn encode_response(
             }
             header::TRANSFER_ENCODING => given_te = true,
             header::CONNECTION => {
-                for t in value.as_bytes().split(|&b| b == b',') {
-                    let t = t.trim_ascii();
-                    says_close |= t.eq_ignore_ascii_case(b"close");
-                    says_keep_alive |= t.eq_ignore_ascii_case(b"keep-alive");
-                }
+                says_close |= lists_token(value.as_bytes(), b"close");
+                says_keep_alive |= lists_token(value.as_bytes(), b"keep-alive");
             }
             _ => {}
         }
@@ -903,7 +893,7 @@ mod tests {
         }
         assert!(header_name(b"bad name").is_err());
         // More names than the cache keeps: each still comes out right.
-        for i in 0..(NAMES_KEPT * 2) {
+        for i in 0..(NAME_SLOTS * 2) {
             let raw = format!("X-Name-{i}");
             assert_eq!(
                 header_name(raw.as_bytes()).unwrap(),

@@ -221,18 +221,33 @@ impl MessageContext {
         body_timeout: std::time::Duration,
     ) -> MessageContext {
         let (parts, body) = req.into_parts();
-        let host = parts.headers.get(header::HOST).cloned();
-        let action = parts
-            .headers
-            .get(crate::http::SOAPACTION)
+        // The first value of each header the context keeps apart, in one pass over the map
+        // (four lookups by name cost more than the walk).
+        let (mut host, mut action, mut expect, mut content_type) = (None, None, None, None);
+        for (name, value) in &parts.headers {
+            let first = match *name {
+                header::HOST => &mut host,
+                header::EXPECT => &mut expect,
+                header::CONTENT_TYPE => &mut content_type,
+                _ if name == crate::http::SOAPACTION => &mut action,
+                _ => continue,
+            };
+            if first.is_none() {
+                *first = Some(value);
+            }
+        }
+        let host = host.cloned();
+        let action = action
             .and_then(|h| h.to_str().ok())
-            .map(|s| s.trim_matches('"').to_string())
-            .filter(|s| !s.is_empty());
+            .map(|s| s.trim_matches('"'))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
         let no_body = http_body::Body::is_end_stream(&body);
-        let expect_continue = parts
-            .headers
-            .get(header::EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let expect_continue =
+            expect.is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let content_type = content_type
+            .and_then(|v| v.to_str().ok())
+            .map(PropValue::from);
         let mut ctx = MessageContext {
             method: parts.method,
             uri: parts.uri,
@@ -282,15 +297,11 @@ impl MessageContext {
             ctx.body = Body::Empty;
             ctx.axis2.insert("NO_ENTITY_BODY".into(), "true".into());
         }
-        if let Some(ct) = ctx
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-        {
+        if let Some(ct) = content_type {
             let mt = ct.split(';').next().unwrap_or("").trim();
-            ctx.axis2.insert("ContentType".into(), ct.into());
             ctx.body_type = BodyType::of(mt);
             ctx.axis2.insert("messageType".into(), mt.into());
+            ctx.axis2.insert("ContentType".into(), ct);
         }
         ctx.axis2
             .insert("HTTP_METHOD".into(), ctx.method.as_str().into());
