@@ -361,14 +361,18 @@ impl Backends {
         let kind = ep.map(|e| &e.kind).unwrap_or(&EndpointKind::Default);
         let format = ep.and_then(|e| e.format);
         // A SOAP format sends SOAP: `REST_URL_POSTFIX` is not appended (Synapse's isRest).
-        let postfix = match format {
-            Some(Format::Soap11 | Format::Soap12) => None,
-            _ => msg.rest_url_postfix().map(str::to_string),
-        };
-        let postfix = postfix.as_deref();
+        // Borrowed from the message where it is used (no copy per request).
+        let soap = matches!(format, Some(Format::Soap11 | Format::Soap12));
+        fn postfix_of<M: Message>(msg: &M, soap: bool) -> Option<&str> {
+            if soap {
+                None
+            } else {
+                msg.rest_url_postfix()
+            }
+        }
         let (addr, method) = match kind {
             EndpointKind::Address(a) => (
-                with_postfix(a, postfix).map_or(Cow::Borrowed(a), Cow::Owned),
+                with_postfix(a, postfix_of(msg, soap)).map_or(Cow::Borrowed(a), Cow::Owned),
                 None,
             ),
             EndpointKind::Http { template, method } => {
@@ -385,7 +389,10 @@ impl Backends {
                     )
                 })?;
                 let a = Address::parse(&to).map_err(Error::mediation)?;
-                (Cow::Owned(with_postfix(&a, postfix).unwrap_or(a)), None)
+                (
+                    Cow::Owned(with_postfix(&a, postfix_of(msg, soap)).unwrap_or(a)),
+                    None,
+                )
             }
             EndpointKind::Unsupported(t) => {
                 return Err(Error::mediation(format!(

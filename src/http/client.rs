@@ -171,6 +171,8 @@ impl Pool {
             body.read_ahead()
                 .await
                 .map_err(|e| map_body_error(e, origin))?;
+            // The request's header map serves a later message.
+            super::h1::recycle_header_map(parts.headers);
             return Ok(resp.map(|()| body));
         }
         Err(backend(

@@ -71,17 +71,12 @@ pub struct Parsed {
 /// Why a head was refused: the status to answer with (the connection then closes).
 pub type Refused = StatusCode;
 
-/// Parses a request head at the start of `buf` and takes it out; `None` while incomplete. The
-/// headers go into `spare` when given (an emptied map of an earlier message: no allocation).
+/// Parses a request head at the start of `buf` and takes it out; `None` while incomplete.
 ///
 /// Besides framing, two rules a server applies before anything else are checked here, where the
 /// headers are seen once: a missing (HTTP/1.1), repeated or invalid `Host` → 400, and a
 /// transfer coding other than one final `chunked` → 501 (mint cannot pass it on faithfully).
-pub fn parse_request(
-    buf: &mut BytesMut,
-    limits: Limits,
-    spare: &mut Option<HeaderMap>,
-) -> Result<Option<Parsed>, Refused> {
+pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed>, Refused> {
     let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
     let mut heap = Vec::new();
     let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if limits.max_headers <= STACK_HEADERS {
@@ -137,14 +132,7 @@ pub fn parse_request(
     let uri = Uri::from_maybe_shared(head.slice(path.0 as usize..(path.0 + path.1) as usize))
         .map_err(|_| StatusCode::BAD_REQUEST)?;
     // Room for the headers a proxy sets, so that setting them does not grow the map.
-    let mut headers = match spare.take() {
-        Some(mut h) => {
-            h.clear();
-            h.reserve(count + 2);
-            h
-        }
-        None => HeaderMap::with_capacity(count + 2),
-    };
+    let mut headers = header_map(count + 2);
     let mut keep_alive = version == Version::HTTP_11;
     let mut close = false;
     let mut expect_continue = false;
@@ -220,6 +208,42 @@ pub fn parse_request(
         keep_alive: keep_alive && !close,
         expect_continue: expect_continue && version == Version::HTTP_11,
     }))
+}
+
+/// Emptied header maps a shard keeps for the next messages.
+const MAPS_KEPT: usize = 16;
+/// A map that grew beyond this many entries is not kept.
+const MAP_KEPT_CAPACITY: usize = 64;
+
+thread_local! {
+    static MAPS: RefCell<Vec<HeaderMap>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty header map with room for `n` headers: one the shard kept ([`recycle_header_map`]),
+/// else a new one. A proxied request parses two heads and drops two maps; reusing them saves
+/// their allocations and the growth of a map made to the exact size of another message.
+pub fn header_map(n: usize) -> HeaderMap {
+    MAPS.with(|maps| {
+        let mut maps = maps.try_borrow_mut().ok()?;
+        let i = maps.iter().rposition(|m| m.capacity() >= n)?;
+        Some(maps.swap_remove(i))
+    })
+    .unwrap_or_else(|| HeaderMap::with_capacity(n))
+}
+
+/// Keeps `map`, emptied, for [`header_map`].
+pub fn recycle_header_map(mut map: HeaderMap) {
+    if map.capacity() > MAP_KEPT_CAPACITY {
+        return;
+    }
+    map.clear();
+    MAPS.with(|maps| {
+        if let Ok(mut maps) = maps.try_borrow_mut() {
+            if maps.len() < MAPS_KEPT {
+                maps.push(map);
+            }
+        }
+    });
 }
 
 /// A header name as spelled on the wire, and the name.
@@ -461,8 +485,6 @@ pub struct Wire<S> {
     pub generation: u64,
     /// Bytes of `100 Continue` still to write before the body is read (0: none owed).
     pub continue_left: usize,
-    /// The emptied header map of the last answer, for the next request's headers.
-    pub spare_headers: Option<HeaderMap>,
 }
 
 impl<S: Stream> Wire<S> {
@@ -474,7 +496,6 @@ impl<S: Stream> Wire<S> {
             body: Decoder::Done,
             generation: 0,
             continue_left: 0,
-            spare_headers: None,
         }
     }
 
@@ -788,7 +809,7 @@ mod tests {
     };
 
     fn parse(raw: &[u8]) -> Result<Option<Parsed>, Refused> {
-        parse_request(&mut BytesMut::from(raw), LIMITS, &mut None)
+        parse_request(&mut BytesMut::from(raw), LIMITS)
     }
 
     #[test]
@@ -882,6 +903,23 @@ mod tests {
             parse(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").err(),
             Some(StatusCode::NOT_IMPLEMENTED)
         );
+    }
+
+    #[test]
+    fn recycled_header_maps_come_back_empty_and_big_enough() {
+        std::thread::spawn(|| {
+            let mut m = HeaderMap::with_capacity(12);
+            m.insert(header::HOST, HeaderValue::from_static("a"));
+            let cap = m.capacity();
+            recycle_header_map(m);
+            let small = header_map(2);
+            assert!(small.is_empty());
+            assert_eq!(small.capacity(), cap, "the kept map serves a smaller head");
+            let big = header_map(cap + 1);
+            assert!(big.capacity() > cap, "too small a kept map is not used");
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

@@ -227,10 +227,9 @@ pub async fn serve<S, H>(
         let keep = keep_alive && !drain.is_fired();
         let encoded = h1::encode_response(&mut resp, &method, version, keep);
         let close = encoded.close;
-        let (mut parts, body) = resp.into_parts();
+        let (parts, body) = resp.into_parts();
         let mut writer = ResponseWriter::new(encoded, body);
-        parts.headers.clear();
-        wire.borrow_mut().spare_headers = Some(parts.headers);
+        h1::recycle_header_map(parts.headers);
         if let Err(e) = std::future::poll_fn(|cx| writer.poll(&wire, cx)).await {
             tracing::debug!(error = ?e, "the answer could not be sent whole");
             return;
@@ -260,8 +259,7 @@ async fn next_head<S: super::io::Stream>(
         let mut w = wire.borrow_mut();
         loop {
             if !w.buf.is_empty() {
-                let w = &mut *w;
-                match h1::parse_request(&mut w.buf, options.limits, &mut w.spare_headers) {
+                match h1::parse_request(&mut w.buf, options.limits) {
                     Ok(Some(p)) => {
                         *slot = Some(p);
                         return Poll::Ready(Next::Request);

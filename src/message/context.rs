@@ -26,6 +26,10 @@ pub type PropValue = compact_str::CompactString;
 /// `uri.var.*`, bounded in number by the head-size limit). foldhash (seeded per process) instead
 /// of SipHash: about a dozen inserts per proxied request, where SipHash was 6 % of mint's
 /// instructions.
+/// The fault handlers in force, innermost last. Inline up to a depth real flows rarely pass (a
+/// proxy's or resource's handler and a sequence's `onError` or two), so a request does not
+/// allocate for it.
+pub type FaultStack = smallvec::SmallVec<[super::SeqId; 6]>;
 pub type Props = HashMap<PropKey, PropValue, foldhash::fast::RandomState>;
 
 /// A property name: the names mint itself sets (`HTTP_SC`, `messageType`, …) are static and not
@@ -64,7 +68,7 @@ pub struct MessageContext {
     /// Set by `respond` (or `send` in the out-flow): the message goes back to the client.
     pub responded: bool,
     /// Fault handler stack: innermost last.
-    pub fault_stack: Vec<super::SeqId>,
+    pub fault_stack: FaultStack,
     /// The out sequence of the service being run (proxy/resource), for `send` responses.
     pub out_seq: Option<super::SeqId>,
     /// A proxy's target endpoint (where an endpoint-less `send` in the in-flow goes).
@@ -266,7 +270,7 @@ impl MessageContext {
             to: None,
             action,
             responded: false,
-            fault_stack: Vec::new(),
+            fault_stack: FaultStack::new(),
             out_seq: None,
             target_endpoint: None,
             fault: None,

@@ -221,7 +221,7 @@ impl Worker<'_> {
                     tracing::warn!(processor = %name, error = %e, "Message forwarding failed.");
                     if let Some(fault) = &f.fault {
                         if let Some(&seq) = engine.config.named_sequences.get(fault) {
-                            ctx.fault_stack = vec![seq];
+                            ctx.fault_stack = smallvec::smallvec![seq];
                             engine.run_fault(&mut ctx, e).await;
                         }
                     }
