@@ -48,6 +48,8 @@ const STACK_HEADERS: usize = 128;
 /// Reads ask for at least this much room, and the buffer grows by `READ_BUF`.
 const MIN_READ: usize = 4096;
 const READ_BUF: usize = 16 * 1024;
+/// The largest read of a request body.
+const MAX_BODY_READ: usize = 64 * 1024;
 /// Trailer bytes of a chunked request body accepted (and dropped).
 const MAX_TRAILERS: usize = 16 * 1024;
 pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -572,11 +574,17 @@ impl<S: Stream> BodyWire for Wire<S> {
                 return Poll::Ready(Some(Err(e)));
             }
         }
+        // A long body is read in pieces of up to 64 KiB, as it arrives: fewer, larger frames to
+        // pass on (hyper's server grew its reads the same way).
+        let grow = match self.body {
+            Decoder::Length(left) => (left.min(MAX_BODY_READ as u64) as usize).max(READ_BUF),
+            _ => READ_BUF,
+        };
         let Wire { io, buf, eof, .. } = self;
         let r = self.body.poll_decode(
             buf,
             |cx, buf| {
-                let r = super::io::poll_read_buf(io, cx, buf, MIN_READ, READ_BUF);
+                let r = super::io::poll_read_buf(io, cx, buf, MIN_READ, grow);
                 if let Poll::Ready(Ok(0) | Err(_)) = r {
                     *eof = true;
                 }
@@ -656,11 +664,23 @@ impl RequestBody {
 /// An answer on its way out: its head, then its body's frames as the encoding says.
 pub struct ResponseWriter {
     parts: Parts,
+    /// Frames gathered behind `parts` (not chunked): written with it in one `sendmsg`.
+    more: std::collections::VecDeque<Bytes>,
+    /// Bytes in `parts.data` and `more`.
+    pending: usize,
     body: Body,
     encoding: Encoding,
     body_done: bool,
     gathered: bool,
+    /// The body had no frame ready since the last write: it is not asked again until what is
+    /// pending went out (asking costs a `recv` that finds nothing).
+    body_waiting: bool,
 }
+
+/// How much of a body is gathered into one write (what a client reads at once).
+const GATHER: usize = 64 * 1024;
+/// Gathered frames written with one `sendmsg` (beyond the head and first frame).
+const MORE_SLICES: usize = 16;
 
 /// Why an answer could not be written whole: the connection is closed.
 #[derive(Debug)]
@@ -683,10 +703,13 @@ impl ResponseWriter {
                 terminator: body_done && encoded.encoding == Encoding::Chunked,
                 offset: 0,
             },
+            more: std::collections::VecDeque::new(),
+            pending: 0,
             body,
             encoding: encoded.encoding,
             body_done,
             gathered: false,
+            body_waiting: false,
         }
     }
 
@@ -698,11 +721,15 @@ impl ResponseWriter {
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), WriteFailed>> {
         loop {
-            if !self.body_done && (self.parts.is_empty() || !self.gathered) {
+            // Frames that are ready are gathered up to `GATHER` (chunked ones go one by one: each
+            // needs its own framing); the head goes with the first.
+            let gather =
+                self.encoding != Encoding::Chunked && !self.body_waiting && self.pending < GATHER;
+            if !self.body_done && (self.parts.is_empty() || !self.gathered || gather) {
                 self.gathered = true;
                 match self.next_frame(cx) {
                     Poll::Ready(Ok(())) => {
-                        if self.parts.is_empty() && !self.body_done {
+                        if !self.body_done && (self.parts.is_empty() || gather) {
                             continue;
                         }
                     }
@@ -714,7 +741,7 @@ impl ResponseWriter {
                         }
                         return Poll::Pending;
                     }
-                    Poll::Pending => {}
+                    Poll::Pending => self.body_waiting = true,
                 }
             }
             let mut w = wire.borrow_mut();
@@ -723,18 +750,60 @@ impl ResponseWriter {
                     .map_err(WriteFailed::Io)?;
                 return Poll::Ready(Ok(()));
             }
-            let (slices, n) = self.parts.slices();
+            let (first, n) = self.parts.slices();
+            let mut slices = [io::IoSlice::new(&[]); 5 + MORE_SLICES];
+            slices[..n].copy_from_slice(&first[..n]);
+            let mut count = n;
+            for b in self.more.iter().take(MORE_SLICES) {
+                slices[count] = io::IoSlice::new(b);
+                count += 1;
+            }
             let written = if w.io.is_write_vectored() {
                 std::task::ready!(
-                    std::pin::Pin::new(&mut w.io).poll_write_vectored(cx, &slices[..n])
+                    std::pin::Pin::new(&mut w.io).poll_write_vectored(cx, &slices[..count])
                 )
             } else {
                 std::task::ready!(std::pin::Pin::new(&mut w.io).poll_write(cx, &slices[0]))
             };
+            let ahead: usize = first[..n].iter().map(|s| s.len()).sum();
             match written {
                 Ok(0) => return Poll::Ready(Err(WriteFailed::Io(io::ErrorKind::WriteZero.into()))),
-                Ok(k) => self.parts.advance(k),
+                Ok(k) if k < ahead => {
+                    if let Some(d) = &self.parts.data {
+                        // Bytes of the data piece written are no longer pending.
+                        let before = d.len();
+                        self.parts.advance(k);
+                        let after = self.parts.data.as_ref().map_or(0, Bytes::len);
+                        self.pending -= before - after;
+                    } else {
+                        self.parts.advance(k);
+                    }
+                }
+                Ok(k) => {
+                    self.pending -= self.parts.data.as_ref().map_or(0, Bytes::len);
+                    self.parts.advance(ahead);
+                    let mut left = k - ahead;
+                    while left > 0 {
+                        let Some(front) = self.more.front_mut() else {
+                            break;
+                        };
+                        let take = left.min(front.len());
+                        bytes::Buf::advance(front, take);
+                        self.pending -= take;
+                        left -= take;
+                        if front.is_empty() {
+                            self.more.pop_front();
+                        }
+                    }
+                    // What was gathered behind moves up.
+                    if self.parts.is_empty() {
+                        self.parts.data = self.more.pop_front();
+                    }
+                }
                 Err(e) => return Poll::Ready(Err(WriteFailed::Io(e))),
+            }
+            if self.parts.is_empty() {
+                self.body_waiting = false;
             }
         }
     }
@@ -764,7 +833,12 @@ impl ResponseWriter {
                     }
                     Encoding::Close => {}
                 }
-                self.parts.data = Some(data);
+                self.pending += data.len();
+                if self.parts.data.is_some() {
+                    self.more.push_back(data);
+                } else {
+                    self.parts.data = Some(data);
+                }
             }
         }
         if self.body.is_end_stream() {
