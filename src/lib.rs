@@ -14,7 +14,7 @@
 //!   closes; the shard keeps serving.
 //!
 //! ## Shape of one request
-//! listener → connection task (hyper HTTP/1.1) → [`mediation::dispatch`] (proxy / API resource /
+//! listener → connection task (mint's HTTP/1.1 server, `http::h1`) → [`mediation::dispatch`] (proxy / API resource /
 //! main) → [`mediation::Engine`] runs the compiled [`mediators`] → `send`/`call` go through
 //! [`endpoint`] (groups, suspension, timeouts) to the shard's [`http::upstream::Upstream`], the
 //! [`http::client::Pool`] → response. Bodies stay as streams

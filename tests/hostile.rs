@@ -56,6 +56,17 @@ fn smuggling_and_bad_framing_are_refused() {
     // Invalid chunk size, read by a content-aware mediator.
     let r = raw(mint.http, b"POST /a/read HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n");
     assert_eq!(r.map(|r| r.status), Some(400));
+    // What follows a malformed body is never read as a request: the connection closes after
+    // the answer.
+    let mut s = connect(mint.http);
+    s.write_all(b"POST /a/read HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nPOST /a/echo HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n").unwrap();
+    let mut r = BufReader::new(s);
+    let first = read_response(&mut r, false).unwrap();
+    assert_eq!(first.status, 400);
+    assert!(
+        read_response(&mut r, false).is_none(),
+        "a request after a malformed body must not be answered"
+    );
 }
 
 #[test]

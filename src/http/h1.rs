@@ -142,7 +142,7 @@ pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed
     let mut length: Option<u64> = None;
     let mut bad_length = false;
     let mut hosts = 0;
-    let mut host_ok = true;
+    let mut host: Option<HeaderValue> = None;
     for &(ns, ne, vs, ve) in ranges.iter().take(count).chain(more.iter()) {
         let name =
             header_name(&head[ns as usize..ne as usize]).map_err(|_| StatusCode::BAD_REQUEST)?;
@@ -151,7 +151,9 @@ pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed
         match name {
             header::HOST => {
                 hosts += 1;
-                host_ok = value.is_empty() || super::rules::valid_host(value.as_bytes());
+                if host.is_none() {
+                    host = Some(value.clone());
+                }
             }
             header::CONTENT_LENGTH => {
                 bad_length |= add_length(value.as_bytes(), &mut length).is_err();
@@ -193,7 +195,7 @@ pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed
         None if bad_length => return Err(StatusCode::BAD_REQUEST),
         None => length.map_or(Decoder::Done, Decoder::Length),
     };
-    if hosts > 1 || (hosts == 0 && version == Version::HTTP_11) || !host_ok {
+    if super::rules::host_rule(version, hosts, host.as_ref().map(HeaderValue::as_bytes)).is_some() {
         return Err(StatusCode::BAD_REQUEST);
     }
     if te.is_some() && super::rules::unsupported_coding(&headers).is_some() {
@@ -481,6 +483,8 @@ pub struct Wire<S> {
     pub buf: BytesMut,
     /// The client closed its side (or reading failed).
     pub eof: bool,
+    /// A request body was malformed: what follows it cannot be framed, so nothing more is read.
+    pub broken: bool,
     /// The body of the current request.
     pub body: Decoder,
     /// Which request the body belongs to: a body handle kept past its request reads nothing.
@@ -495,6 +499,7 @@ impl<S: Stream> Wire<S> {
             io,
             buf: BytesMut::new(),
             eof: false,
+            broken: false,
             body: Decoder::Done,
             generation: 0,
             continue_left: 0,
@@ -571,6 +576,7 @@ impl<S: Stream> BodyWire for Wire<S> {
         if self.continue_left > 0 {
             if let Err(e) = std::task::ready!(self.poll_continue(cx)) {
                 self.body = Decoder::Done;
+                self.broken = true;
                 return Poll::Ready(Some(Err(e)));
             }
         }
@@ -600,7 +606,7 @@ impl<S: Stream> BodyWire for Wire<S> {
             Poll::Ready(Err(e)) => {
                 // The rest of this connection's input cannot be framed.
                 self.body = Decoder::Done;
-                self.eof = true;
+                self.broken = true;
                 Poll::Ready(Some(Err(e)))
             }
             Poll::Pending => Poll::Pending,

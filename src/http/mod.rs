@@ -1,7 +1,9 @@
-//! HTTP/1.1 on glommio: hyper's `http1` server, and mint's own client on httparse.
+//! HTTP/1.1 on glommio: mint's own server and client on httparse (hyper serves only the internal
+//! API and the load tests' echo backend).
 //!
-//! - [`io`]: the hyper ⇄ futures-io adapter (no full-buffer zeroing on reads) and a glommio timer
-//!   for hyper (header-read timeouts).
+//! - [`io`]: reading into a buffer's spare capacity, the hyper ⇄ futures-io adapter and a glommio
+//!   timer for hyper (the internal API).
+//! - [`h1`]: the server side of the protocol: request heads, request bodies, answer framing.
 //! - [`body`]: the one body type mint sends, which streams an incoming body through untouched.
 //! - [`tls`]: rustls server and client configurations (PEM files or a generated self-signed cert).
 //! - [`upstream`]: the [`upstream::Upstream`] trait the engine sends backend requests through.
@@ -9,15 +11,15 @@
 //! - [`conn`]: one exchange on a backend connection (request writing, response parsing, bodies).
 //! - [`server`]: serving one accepted connection with mint's limits.
 //! - [`watch`]: noticing that a client left while its request is served.
-//! - [`rules`]: HTTP/1.1 rules hyper leaves to us (transfer codings, `Host`, dot-segments).
+//! - [`rules`]: HTTP/1.1 rules beyond framing (transfer codings, `Host`, dot-segments).
 
 /// The `SOAPAction` header's name (not one of `http`'s standard names).
 pub const SOAPACTION: http::HeaderName = http::HeaderName::from_static("soapaction");
 
 /// Sets `name` to `value` alone, as `HeaderMap::insert` does. When the map already holds exactly
 /// one value for `name`, the value is replaced in place: `insert` makes room for a new entry before
-/// it looks the name up, so replacing a value in a full map (hyper builds request maps to the size
-/// of the request) would grow and rehash it.
+/// it looks the name up, so replacing a value in a full map (a parsed request's map is made to its
+/// size) would grow and rehash it.
 pub fn set_header(map: &mut http::HeaderMap, name: http::HeaderName, value: http::HeaderValue) {
     let mut all = map.get_all(&name).iter();
     if let (Some(_), None) = (all.next(), all.next()) {

@@ -1,4 +1,4 @@
-//! HTTP/1.1 rules that hyper leaves to the application, checked on what clients and backends send:
+//! HTTP/1.1 rules beyond message framing, checked on what clients and backends send:
 //! transfer codings other than `chunked` (RFC 9112 §6.1), the `Host` header (RFC 9112 §3.2),
 //! framing a proxy must not forward (RFC 9112 §6.3), hop-by-hop headers (RFC 9110 §7.6.1) and
 //! dot-segments in paths (RFC 3986 §5.2.4).
@@ -35,16 +35,23 @@ pub fn unsupported_coding(headers: &HeaderMap) -> Option<String> {
 /// HTTP/1.1 request without one, and to any request with more than one or an invalid one).
 pub fn host_problem(version: Version, headers: &HeaderMap) -> Option<&'static str> {
     let mut hosts = headers.get_all(HOST).iter();
-    match (hosts.next(), hosts.next()) {
-        (_, Some(_)) => Some("more than one Host header"),
-        (None, _) if version == Version::HTTP_11 => Some("no Host header"),
-        (Some(v), _) if !v.is_empty() && !valid_host(v.as_bytes()) => Some("invalid Host header"),
+    let first = hosts.next();
+    let count = usize::from(first.is_some()) + hosts.count();
+    host_rule(version, count, first.map(|v| v.as_bytes()))
+}
+
+/// [`host_problem`] from what a parser saw: how many `Host` lines, and the first one's value.
+pub fn host_rule(version: Version, count: usize, first: Option<&[u8]>) -> Option<&'static str> {
+    match (count, first) {
+        (2.., _) => Some("more than one Host header"),
+        (0, _) if version == Version::HTTP_11 => Some("no Host header"),
+        (_, Some(v)) if !v.is_empty() && !valid_host(v) => Some("invalid Host header"),
         _ => None,
     }
 }
 
 /// Whether a `Host` value is a valid authority without userinfo (RFC 9112 §3.2).
-pub fn valid_host(v: &[u8]) -> bool {
+fn valid_host(v: &[u8]) -> bool {
     plain_host(v)
         || !v.contains(&b'@')
             && std::str::from_utf8(v)

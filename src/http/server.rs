@@ -238,7 +238,7 @@ pub async fn serve<S, H>(
         let mut w = wire.borrow_mut();
         // A body the handler left unread: what already arrived of it is skipped; if it has not
         // all arrived, the connection cannot carry another request.
-        if close || !w.skip_buffered_body() || (w.eof && w.buf.is_empty()) {
+        if close || w.broken || !w.skip_buffered_body() || (w.eof && w.buf.is_empty()) {
             return;
         }
         w.continue_left = 0;
