@@ -570,7 +570,16 @@ impl<S: Stream> BodyWire for Wire<S> {
         generation: u64,
         cx: &mut Context<'_>,
     ) -> Poll<Option<io::Result<Bytes>>> {
-        if generation != self.generation || self.body == Decoder::Done {
+        if generation != self.generation {
+            // The connection moved on while this body was unfinished (the server only moves on
+            // once the body ended or nobody holds it): never a clean end, which would pass a
+            // truncated body on as whole.
+            return Poll::Ready(Some(Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the request is over: its body can no longer be read",
+            ))));
+        }
+        if self.body == Decoder::Done {
             return Poll::Ready(None);
         }
         if self.continue_left > 0 {
@@ -617,7 +626,8 @@ impl<S: Stream> BodyWire for Wire<S> {
         if generation == self.generation {
             self.body
         } else {
-            Decoder::Done
+            // Not ended, length unknown: reading it fails (see `poll_body`).
+            Decoder::Eof
         }
     }
 }
@@ -983,6 +993,67 @@ mod tests {
             parse(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").err(),
             Some(StatusCode::NOT_IMPLEMENTED)
         );
+    }
+
+    /// A stream with nothing to read (its close) that takes every write.
+    struct Closed;
+    impl futures_lite::AsyncRead for Closed {
+        fn poll_read(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(0))
+        }
+    }
+    impl futures_lite::AsyncWrite for Closed {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut Context<'_>,
+            b: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(b.len()))
+        }
+        fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+    impl Stream for Closed {}
+
+    #[test]
+    fn a_body_reads_its_own_request_only() {
+        let mut wire = Wire::new(Closed);
+        wire.buf.extend_from_slice(b"helloGET /next");
+        wire.generation = 1;
+        wire.body = Decoder::Length(5);
+        let wire: Rc<RefCell<dyn BodyWire>> = Rc::new(RefCell::new(wire));
+        let mut body = RequestBody::new(wire.clone(), 1);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert_eq!(body.size_hint().exact(), Some(5));
+        match body.poll_frame(&mut cx) {
+            Poll::Ready(Some(Ok(f))) => assert_eq!(f.into_data().unwrap(), "hello"),
+            _ => panic!("the body's bytes"),
+        }
+        assert!(matches!(body.poll_frame(&mut cx), Poll::Ready(None)));
+        // A handle kept past its request: not ended, and reading it fails.
+        let mut stale = RequestBody::new(wire.clone(), 0);
+        assert!(!stale.is_end_stream());
+        assert!(matches!(
+            stale.poll_frame(&mut cx),
+            Poll::Ready(Some(Err(_)))
+        ));
+        // A body cut short by the client's close is an error, not an end.
+        let mut w = Wire::new(Closed);
+        w.generation = 1;
+        w.body = Decoder::Length(5);
+        w.buf.extend_from_slice(b"he");
+        let wire: Rc<RefCell<dyn BodyWire>> = Rc::new(RefCell::new(w));
+        let mut cut = RequestBody::new(wire, 1);
+        assert!(matches!(cut.poll_frame(&mut cx), Poll::Ready(Some(Ok(_)))));
+        assert!(matches!(cut.poll_frame(&mut cx), Poll::Ready(Some(Err(_)))));
     }
 
     #[test]

@@ -235,10 +235,19 @@ pub async fn serve<S, H>(
             return;
         }
         drop(writer);
+        // Someone still holds the request's body (work left running after the answer): it reads
+        // on from this connection, which carries no other request.
+        let held = Rc::strong_count(&wire) > 1;
         let mut w = wire.borrow_mut();
+        let unfinished = w.body != Decoder::Done;
         // A body the handler left unread: what already arrived of it is skipped; if it has not
         // all arrived, the connection cannot carry another request.
-        if close || w.broken || !w.skip_buffered_body() || (w.eof && w.buf.is_empty()) {
+        if close
+            || w.broken
+            || (held && unfinished)
+            || !w.skip_buffered_body()
+            || (w.eof && w.buf.is_empty())
+        {
             return;
         }
         w.continue_left = 0;
