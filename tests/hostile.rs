@@ -126,6 +126,21 @@ fn slow_loris_head_and_body_are_cut_off_while_others_are_served() {
 }
 
 #[test]
+fn a_head_that_arrives_a_byte_at_a_time_is_served() {
+    let h = home();
+    let mint = start_mint(&h.root, 1);
+    let mut s = connect(mint.http);
+    s.set_nodelay(true).unwrap();
+    let req = b"POST /a/echo HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nX-Padding: abcdefghijklmnopqrstuvwxyz\r\nContent-Length: 2\r\n\r\nok";
+    for b in req.iter() {
+        s.write_all(std::slice::from_ref(b)).unwrap();
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let r = read_response(&mut BufReader::new(s), false).unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+}
+
+#[test]
 fn connections_over_the_limit_get_503() {
     let h = home();
     let mint = start_mint(&h.root, 1);

@@ -73,6 +73,16 @@ pub struct Parsed {
 /// Why a head was refused: the status to answer with (the connection then closes).
 pub type Refused = StatusCode;
 
+/// Whether `buf` holds the end of a head (an empty line) beyond what was searched before
+/// (`scanned` bytes; the search starts a little earlier, for a line end split between reads).
+pub fn head_ends(buf: &[u8], scanned: usize) -> bool {
+    let from = scanned.saturating_sub(3).min(buf.len());
+    memchr::memchr_iter(b'\n', &buf[from..]).any(|i| {
+        let rest = &buf[from + i + 1..];
+        rest.starts_with(b"\n") || rest.starts_with(b"\r\n")
+    })
+}
+
 /// Parses a request head at the start of `buf` and takes it out; `None` while incomplete.
 ///
 /// Besides framing, two rules a server applies before anything else are checked here, where the
@@ -1054,6 +1064,17 @@ mod tests {
         let mut cut = RequestBody::new(wire, 1);
         assert!(matches!(cut.poll_frame(&mut cx), Poll::Ready(Some(Ok(_)))));
         assert!(matches!(cut.poll_frame(&mut cx), Poll::Ready(Some(Err(_)))));
+    }
+
+    #[test]
+    fn the_end_of_a_head_is_found_across_reads() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert!(head_ends(head, 0));
+        assert!(!head_ends(&head[..head.len() - 1], 0));
+        // Searched up to the last byte before: the line end split between two reads is found.
+        assert!(head_ends(head, head.len() - 1));
+        assert!(head_ends(b"GET / HTTP/1.0\n\n", 10));
+        assert!(!head_ends(b"GET / HTTP/1.1\r\nHost: a\r\n", 0));
     }
 
     #[test]

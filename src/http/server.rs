@@ -202,11 +202,12 @@ pub async fn serve<S, H>(
             let mut w = wire.borrow_mut();
             w.generation += 1;
             w.body = decoder;
-            w.continue_left = if expect_continue && decoder != Decoder::Done {
-                h1::CONTINUE.len()
-            } else {
-                0
-            };
+            w.continue_left =
+                if expect_continue && !matches!(decoder, Decoder::Done | Decoder::Length(0)) {
+                    h1::CONTINUE.len()
+                } else {
+                    0
+                };
             w.generation
         };
         let method = request.method().clone();
@@ -239,7 +240,7 @@ pub async fn serve<S, H>(
         // on from this connection, which carries no other request.
         let held = Rc::strong_count(&wire) > 1;
         let mut w = wire.borrow_mut();
-        let unfinished = w.body != Decoder::Done;
+        let unfinished = !matches!(w.body, Decoder::Done | Decoder::Length(0));
         // A body the handler left unread: what already arrived of it is skipped; if it has not
         // all arrived, the connection cannot carry another request.
         if close
@@ -264,18 +265,26 @@ async fn next_head<S: super::io::Stream>(
 ) -> Next {
     // Within the limit, a head may be incomplete; past it, it can no longer be served.
     let max_buffered = options.limits.max_head.max(8192) + 8192;
+    // How far the buffer was searched for the end of a head: a head that arrives a byte at a
+    // time is parsed once it is whole, not once per byte (which would cost the square of its
+    // length).
+    let mut scanned = 0;
     let read = std::future::poll_fn(|cx| {
         let mut w = wire.borrow_mut();
         loop {
             if !w.buf.is_empty() {
-                match h1::parse_request(&mut w.buf, options.limits) {
-                    Ok(Some(p)) => {
-                        *slot = Some(p);
-                        return Poll::Ready(Next::Request);
+                // The first bytes are parsed at once, so that garbage is refused without waiting.
+                if scanned == 0 || h1::head_ends(&w.buf, scanned) {
+                    match h1::parse_request(&mut w.buf, options.limits) {
+                        Ok(Some(p)) => {
+                            *slot = Some(p);
+                            return Poll::Ready(Next::Request);
+                        }
+                        Ok(None) => {}
+                        Err(status) => return Poll::Ready(Next::Refuse(status)),
                     }
-                    Ok(None) => {}
-                    Err(status) => return Poll::Ready(Next::Refuse(status)),
                 }
+                scanned = w.buf.len();
                 if w.buf.len() > max_buffered {
                     return Poll::Ready(Next::Refuse(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
                 }
