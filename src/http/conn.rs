@@ -204,11 +204,14 @@ pub struct Writer {
     pub keep_alive: bool,
 }
 
+/// How a body goes on the wire (a request's, or an answer's in [`super::h1`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    /// Exactly this many body bytes are left to send.
+pub enum Encoding {
+    /// Exactly this many body bytes are left to send (0: no body at all).
     Length(u64),
     Chunked,
+    /// Up to the close (an HTTP/1.0 answer of unknown length; never a request).
+    Close,
 }
 
 /// Up to five pieces waiting to be written, in order: what one `sendmsg` carries.
@@ -252,6 +255,32 @@ impl Parts {
             n += 1;
         }
         (out, n)
+    }
+
+    /// Frames a piece of body of `len` bytes as `encoding` says (the piece itself goes in
+    /// `data`); an error when it would pass the length.
+    pub(super) fn frame(&mut self, encoding: &mut Encoding, len: usize) -> Result<(), ()> {
+        match encoding {
+            Encoding::Length(left) => {
+                *left = left.checked_sub(len as u64).ok_or(())?;
+            }
+            Encoding::Chunked => {
+                self.chunk_head.1 = hex(len as u64, &mut self.chunk_head.0);
+                self.chunk_tail = true;
+            }
+            Encoding::Close => {}
+        }
+        Ok(())
+    }
+
+    /// The body ended: the terminator of a chunked body; an error when a length is left unsent.
+    pub(super) fn end(&mut self, encoding: Encoding) -> Result<(), ()> {
+        match encoding {
+            Encoding::Chunked => self.terminator = true,
+            Encoding::Length(0) | Encoding::Close => {}
+            Encoding::Length(_) => return Err(()),
+        }
+        Ok(())
     }
 
     /// Drops `n` written bytes from the front.
@@ -496,20 +525,10 @@ impl Writer {
         self.taken = true;
         if let Ok(data) = frame.into_data() {
             if !data.is_empty() {
-                match &mut self.framing {
-                    Encoding::Length(left) => {
-                        if data.len() as u64 > *left {
-                            return Poll::Ready(Err(framing_error(
-                                "the request body is longer than its Content-Length",
-                            )));
-                        }
-                        *left -= data.len() as u64;
-                    }
-                    Encoding::Chunked => {
-                        let hex = hex(data.len() as u64, &mut self.parts.chunk_head.0);
-                        self.parts.chunk_head.1 = hex;
-                        self.parts.chunk_tail = true;
-                    }
+                if self.parts.frame(&mut self.framing, data.len()).is_err() {
+                    return Poll::Ready(Err(framing_error(
+                        "the request body is longer than its Content-Length",
+                    )));
                 }
                 self.parts.data = Some(data);
             }
@@ -522,16 +541,9 @@ impl Writer {
 
     fn end(&mut self) -> Result<(), BoxError> {
         self.body_done = true;
-        match self.framing {
-            Encoding::Chunked => self.parts.terminator = true,
-            Encoding::Length(0) => {}
-            Encoding::Length(_) => {
-                return Err(framing_error(
-                    "the request body is shorter than its Content-Length",
-                ))
-            }
-        }
-        Ok(())
+        self.parts
+            .end(self.framing)
+            .map_err(|()| framing_error("the request body is shorter than its Content-Length"))
     }
 }
 
@@ -596,7 +608,14 @@ fn is_chunked(headers: &HeaderMap) -> bool {
         .get_all(header::TRANSFER_ENCODING)
         .iter()
         .next_back()
-        .and_then(|v| v.as_bytes().rsplit(|&b| b == b',').next())
+        .is_some_and(|v| ends_in_chunked(v.as_bytes()))
+}
+
+/// Whether a `Transfer-Encoding` value's last coding is `chunked`.
+pub(super) fn ends_in_chunked(value: &[u8]) -> bool {
+    value
+        .rsplit(|&b| b == b',')
+        .next()
         .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"))
 }
 

@@ -38,7 +38,8 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body::{Frame, SizeHint};
 
 use super::body::{Body, BoxError};
-use super::conn::{add_length, hex, itoa, lists_token, Chunk, Decoder, Parts};
+pub use super::conn::Encoding;
+use super::conn::{add_length, ends_in_chunked, itoa, lists_token, Chunk, Decoder, Parts};
 use super::io::Stream;
 
 /// Longest request target accepted (hyper's limit).
@@ -172,7 +173,7 @@ pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed
                 if version == Version::HTTP_10 {
                     return Err(StatusCode::BAD_REQUEST);
                 }
-                te = Some(last_is_chunked(&value));
+                te = Some(ends_in_chunked(value.as_bytes()));
             }
             header::CONNECTION => {
                 for t in value.as_bytes().split(|&b| b == b',') {
@@ -307,16 +308,6 @@ pub fn header_name(raw: &[u8]) -> Result<HeaderName, http::header::InvalidHeader
     })
 }
 
-/// How a response body goes on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// Exactly this many bytes (0: no body at all).
-    Length(u64),
-    Chunked,
-    /// Up to the close (HTTP/1.0 with no known length).
-    Close,
-}
-
 /// The encoded head of an answer, and how its body follows.
 pub struct Encoded {
     pub head: Vec<u8>,
@@ -410,7 +401,7 @@ pub fn encode_response(
         head.extend_from_slice(name.as_str().as_bytes());
         head.extend_from_slice(b": ");
         head.extend_from_slice(value.as_bytes());
-        if *name == header::TRANSFER_ENCODING && !last_is_chunked(value) {
+        if *name == header::TRANSFER_ENCODING && !ends_in_chunked(value.as_bytes()) {
             head.extend_from_slice(b", chunked");
         }
         head.extend_from_slice(b"\r\n");
@@ -449,13 +440,6 @@ pub fn encode_response(
         encoding,
         close,
     }
-}
-
-fn last_is_chunked(v: &HeaderValue) -> bool {
-    v.as_bytes()
-        .rsplit(|&b| b == b',')
-        .next()
-        .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"))
 }
 
 thread_local! {
@@ -843,21 +827,10 @@ impl ResponseWriter {
         };
         if let Ok(data) = frame.into_data() {
             if !data.is_empty() {
-                match &mut self.encoding {
-                    Encoding::Length(left) => {
-                        if data.len() as u64 > *left {
-                            return Poll::Ready(Err(
-                                "the answer's body is longer than its Content-Length".into(),
-                            ));
-                        }
-                        *left -= data.len() as u64;
-                    }
-                    Encoding::Chunked => {
-                        let n = hex(data.len() as u64, &mut self.parts.chunk_head.0);
-                        self.parts.chunk_head.1 = n;
-                        self.parts.chunk_tail = true;
-                    }
-                    Encoding::Close => {}
+                if self.parts.frame(&mut self.encoding, data.len()).is_err() {
+                    return Poll::Ready(Err(
+                        "the answer's body is longer than its Content-Length".into()
+                    ));
                 }
                 self.pending += data.len();
                 if self.parts.data.is_some() {
@@ -875,14 +848,9 @@ impl ResponseWriter {
 
     fn end(&mut self) -> Result<(), BoxError> {
         self.body_done = true;
-        match self.encoding {
-            Encoding::Chunked => self.parts.terminator = true,
-            Encoding::Length(0) | Encoding::Close => {}
-            Encoding::Length(_) => {
-                return Err("the answer's body is shorter than its Content-Length".into())
-            }
-        }
-        Ok(())
+        self.parts
+            .end(self.encoding)
+            .map_err(|()| "the answer's body is shorter than its Content-Length".into())
     }
 }
 
