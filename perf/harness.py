@@ -353,25 +353,26 @@ def git_describe():
 # /proc readers
 
 
-def cpu_ticks(pid):
-    """utime+stime of the whole process (all threads), in clock ticks; None once gone."""
+def _stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name; None once the process is gone."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             data = f.read()
     except OSError:
         return None
-    fields = data[data.rindex(")") + 2:].split()
-    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat(5)
+    return data[data.rindex(")") + 2:].split()
+
+
+def cpu_ticks(pid):
+    """utime+stime of the whole process (all threads), in clock ticks; None once gone."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat(5)
 
 
 def user_ticks(pid):
     """utime alone (user space, all threads), in clock ticks; None once gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            data = f.read()
-    except OSError:
-        return None
-    return int(data[data.rindex(")") + 2:].split()[11])
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[11])
 
 
 def status_kb(pid, key):

@@ -86,22 +86,10 @@ impl ClientStream {
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
-        if buf.capacity() - buf.len() < MIN_READ {
-            buf.reserve(READ_BUF);
-        }
         match self {
-            ClientStream::Plain(s) => {
-                let spare = buf.spare_capacity_mut();
-                let n = std::task::ready!(s.poll_read_uninit(cx, spare))?;
-                // SAFETY: recv initialised the first `n` bytes of the spare capacity.
-                unsafe { buf.set_len(buf.len() + n) };
-                Poll::Ready(Ok(n))
-            }
+            ClientStream::Plain(s) => super::io::poll_read_buf(s, cx, buf, MIN_READ, READ_BUF),
             ClientStream::Tls(s) => {
-                let mut chunk = [0u8; MIN_READ];
-                let n = std::task::ready!(Pin::new(s.as_mut()).poll_read(cx, &mut chunk))?;
-                buf.extend_from_slice(&chunk[..n]);
-                Poll::Ready(Ok(n))
+                super::io::poll_read_buf(s.as_mut(), cx, buf, MIN_READ, READ_BUF)
             }
         }
     }
@@ -226,6 +214,18 @@ pub(super) struct Parts {
 }
 
 impl Parts {
+    /// A head to write, before any body.
+    pub(super) fn with_head(head: Vec<u8>) -> Parts {
+        Parts {
+            head: Some(head),
+            chunk_head: ([0; 18], 0),
+            data: None,
+            chunk_tail: false,
+            terminator: false,
+            offset: 0,
+        }
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.pieces().iter().all(|p| p.is_empty())
     }
@@ -428,14 +428,7 @@ impl Writer {
             Body::Incoming(_) => None,
         };
         Writer {
-            parts: Parts {
-                head: Some(head),
-                chunk_head: ([0; 18], 0),
-                data: None,
-                chunk_tail: false,
-                terminator: false,
-                offset: 0,
-            },
+            parts: Parts::with_head(head),
             body,
             replay,
             framing,
@@ -602,15 +595,6 @@ pub(super) fn add_length(v: &[u8], found: &mut Option<u64>) -> Result<(), ()> {
     Ok(())
 }
 
-/// Whether the last transfer coding is `chunked`.
-fn is_chunked(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .next_back()
-        .is_some_and(|v| ends_in_chunked(v.as_bytes()))
-}
-
 /// Whether a `Transfer-Encoding` value's last coding is `chunked`.
 pub(super) fn ends_in_chunked(value: &[u8]) -> bool {
     value
@@ -737,7 +721,8 @@ fn parse_head(buf: &mut BytesMut, limits: Limits, method: &Method) -> Result<Opt
             StatusCode::from_u16(code).map_err(|_| format!("invalid status code {code}"))?;
         let mut headers = super::h1::header_map(count + 2);
         let mut keep_alive = version == Version::HTTP_11;
-        let (mut length, mut bad_length, mut te) = (None, false, false);
+        // The last Transfer-Encoding line: whether its last coding is `chunked`.
+        let (mut length, mut bad_length, mut te) = (None, false, None);
         for &(ns, ne, vs, ve) in ranges.iter().take(count).chain(more.iter()) {
             let name = super::h1::header_name(&head[ns as usize..ne as usize])
                 .map_err(|_| "invalid header name in the response".to_string())?;
@@ -747,26 +732,25 @@ fn parse_head(buf: &mut BytesMut, limits: Limits, method: &Method) -> Result<Opt
             if name == header::CONTENT_LENGTH {
                 bad_length |= add_length(value.as_bytes(), &mut length).is_err();
             } else if name == header::TRANSFER_ENCODING {
-                te = true;
+                te = Some(ends_in_chunked(value.as_bytes()));
             } else if name == header::CONNECTION {
-                for t in value.as_bytes().split(|&b| b == b',') {
-                    let t = t.trim_ascii();
-                    if t.eq_ignore_ascii_case(b"close") {
-                        keep_alive = false;
-                    } else if t.eq_ignore_ascii_case(b"keep-alive") && version == Version::HTTP_10 {
-                        keep_alive = true;
-                    }
+                if lists_token(value.as_bytes(), b"close") {
+                    keep_alive = false;
+                } else if version == Version::HTTP_10
+                    && lists_token(value.as_bytes(), b"keep-alive")
+                {
+                    keep_alive = true;
                 }
             }
             headers.append(name, value);
         }
         let decoder = if code == 101 || code == 204 || code == 304 || method == Method::HEAD {
             Decoder::Done
-        } else if te {
+        } else if let Some(chunked) = te {
             if version == Version::HTTP_10 {
                 return Err("Transfer-Encoding in an HTTP/1.0 response".into());
             }
-            if is_chunked(&headers) {
+            if chunked {
                 Decoder::Chunked(Chunk::Size)
             } else {
                 Decoder::Eof
@@ -852,6 +836,20 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
 }
 
 impl Decoder {
+    /// Nothing more of the body is to come.
+    pub fn is_end(&self) -> bool {
+        matches!(self, Decoder::Done | Decoder::Length(0))
+    }
+
+    /// What is known of the rest of the body's length.
+    pub fn size_hint(&self) -> SizeHint {
+        match *self {
+            Decoder::Done => SizeHint::with_exact(0),
+            Decoder::Length(n) => SizeHint::with_exact(n),
+            _ => SizeHint::default(),
+        }
+    }
+
     /// The next piece of body from `conn`: `Some(data)`, or `None` at the end.
     fn poll_next(
         &mut self,
@@ -1090,15 +1088,11 @@ impl ResponseBody {
     }
 
     pub fn is_end_stream(&self) -> bool {
-        matches!(self.decoder, Decoder::Done | Decoder::Length(0))
+        self.decoder.is_end()
     }
 
     pub fn size_hint(&self) -> SizeHint {
-        match self.decoder {
-            Decoder::Done => SizeHint::with_exact(0),
-            Decoder::Length(n) => SizeHint::with_exact(n),
-            _ => SizeHint::default(),
-        }
+        self.decoder.size_hint()
     }
 }
 

@@ -176,14 +176,8 @@ pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed
                 te = Some(ends_in_chunked(value.as_bytes()));
             }
             header::CONNECTION => {
-                for t in value.as_bytes().split(|&b| b == b',') {
-                    let t = t.trim_ascii();
-                    if t.eq_ignore_ascii_case(b"close") {
-                        close = true;
-                    } else if t.eq_ignore_ascii_case(b"keep-alive") {
-                        keep_alive = true;
-                    }
-                }
+                close |= lists_token(value.as_bytes(), b"close");
+                keep_alive |= lists_token(value.as_bytes(), b"keep-alive");
             }
             header::EXPECT => {
                 expect_continue = value.as_bytes().eq_ignore_ascii_case(b"100-continue");
@@ -317,9 +311,9 @@ pub struct Encoded {
 }
 
 /// Encodes the head of `resp`, the answer to a `method` request of `version` whose client
-/// wants the connection kept (`keep_alive`); `body` is the body's length when known.
+/// wants the connection kept (`keep_alive`).
 pub fn encode_response(
-    resp: &mut Response<Body>,
+    resp: &Response<Body>,
     method: &Method,
     version: Version,
     keep_alive: bool,
@@ -332,13 +326,11 @@ pub fn encode_response(
     } else {
         body.size_hint().exact()
     };
-    let no_body = *method == Method::HEAD
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED;
+    // 1xx, 204 and 304 have neither a body nor a length; an answer to HEAD has a length only.
     let length_allowed = !(status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED);
+    let no_body = *method == Method::HEAD || !length_allowed;
     let http10 = version == Version::HTTP_10;
     let headers = resp.headers();
     // One look at the answer's headers for what framing and keep-alive depend on.
@@ -393,7 +385,7 @@ pub fn encode_response(
     let mut wrote_date = false;
     for (name, value) in headers {
         match *name {
-            header::CONTENT_LENGTH if !keep_cl || bad_given => continue,
+            header::CONTENT_LENGTH if !keep_cl => continue,
             header::TRANSFER_ENCODING if !keep_te => continue,
             header::DATE => wrote_date = true,
             _ => {}
@@ -481,7 +473,7 @@ pub struct Wire<S> {
     pub broken: bool,
     /// The body of the current request.
     pub body: Decoder,
-    /// Which request the body belongs to: a body handle kept past its request reads nothing.
+    /// Which request the body belongs to: a body handle kept past its request fails to read.
     pub generation: u64,
     /// Bytes of `100 Continue` still to write before the body is read (0: none owed).
     pub continue_left: usize,
@@ -502,11 +494,7 @@ impl<S: Stream> Wire<S> {
 
     /// Reads more input into the buffer; `Ready(Ok(0))` at the close.
     pub fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let r = super::io::poll_read_buf(&mut self.io, cx, &mut self.buf, MIN_READ, READ_BUF);
-        if let Poll::Ready(Ok(0) | Err(_)) = r {
-            self.eof = true;
-        }
-        r
+        fill(&mut self.io, &mut self.buf, &mut self.eof, READ_BUF, cx)
     }
 
     fn poll_continue(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -526,12 +514,11 @@ impl<S: Stream> Wire<S> {
     /// Decodes what is already buffered of the current body, without reading: whether the body
     /// ended (so the next request can be read on this connection).
     pub fn skip_buffered_body(&mut self) -> bool {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
         loop {
             if self.body == Decoder::Done {
                 return true;
             }
-            let waker = std::task::Waker::noop();
-            let mut cx = Context::from_waker(waker);
             let r = self.body.poll_decode(
                 &mut self.buf,
                 |_, _| Poll::Pending,
@@ -546,6 +533,22 @@ impl<S: Stream> Wire<S> {
             }
         }
     }
+}
+
+/// Reads what arrived on `io` into `buf` (grown by `grow` when short of room), noting the close
+/// or a failed read in `eof`.
+fn fill<S: Stream>(
+    io: &mut S,
+    buf: &mut BytesMut,
+    eof: &mut bool,
+    grow: usize,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    let r = super::io::poll_read_buf(io, cx, buf, MIN_READ, grow);
+    if let Poll::Ready(Ok(0) | Err(_)) = r {
+        *eof = true;
+    }
+    r
 }
 
 /// What a request body reads through: its connection's [`Wire`], whatever the stream.
@@ -592,13 +595,7 @@ impl<S: Stream> BodyWire for Wire<S> {
         let Wire { io, buf, eof, .. } = self;
         let r = self.body.poll_decode(
             buf,
-            |cx, buf| {
-                let r = super::io::poll_read_buf(io, cx, buf, MIN_READ, grow);
-                if let Poll::Ready(Ok(0) | Err(_)) = r {
-                    *eof = true;
-                }
-                r
-            },
+            |cx, buf| fill(io, buf, eof, grow, cx),
             MAX_TRAILERS,
             "the client closed the connection before the end of the body",
             cx,
@@ -650,24 +647,18 @@ impl RequestBody {
     }
 
     pub fn is_end_stream(&self) -> bool {
-        self.wire.try_borrow().is_ok_and(|w| {
-            matches!(
-                w.body_state(self.generation),
-                Decoder::Done | Decoder::Length(0)
-            )
-        })
+        self.state().is_end()
     }
 
     pub fn size_hint(&self) -> SizeHint {
-        match self
-            .wire
+        self.state().size_hint()
+    }
+
+    /// Where the body stands; not ended, length unknown, while its connection is in use.
+    fn state(&self) -> Decoder {
+        self.wire
             .try_borrow()
-            .map(|w| w.body_state(self.generation))
-        {
-            Ok(Decoder::Done) => SizeHint::with_exact(0),
-            Ok(Decoder::Length(n)) => SizeHint::with_exact(n),
-            _ => SizeHint::default(),
-        }
+            .map_or(Decoder::Eof, |w| w.body_state(self.generation))
     }
 }
 
@@ -676,8 +667,6 @@ pub struct ResponseWriter {
     parts: Parts,
     /// Frames gathered behind `parts` (not chunked): written with it in one `sendmsg`.
     more: std::collections::VecDeque<Bytes>,
-    /// Bytes in `parts.data` and `more`.
-    pending: usize,
     body: Body,
     encoding: Encoding,
     body_done: bool,
@@ -706,15 +695,10 @@ impl ResponseWriter {
         let body_done = encoded.encoding == Encoding::Length(0) || body.is_end_stream();
         ResponseWriter {
             parts: Parts {
-                head: Some(encoded.head),
-                chunk_head: ([0; 18], 0),
-                data: None,
-                chunk_tail: false,
                 terminator: body_done && encoded.encoding == Encoding::Chunked,
-                offset: 0,
+                ..Parts::with_head(encoded.head)
             },
             more: std::collections::VecDeque::new(),
-            pending: 0,
             body,
             encoding: encoded.encoding,
             body_done,
@@ -734,7 +718,7 @@ impl ResponseWriter {
             // Frames that are ready are gathered up to `GATHER` (chunked ones go one by one: each
             // needs its own framing); the head goes with the first.
             let gather =
-                self.encoding != Encoding::Chunked && !self.body_waiting && self.pending < GATHER;
+                self.encoding != Encoding::Chunked && !self.body_waiting && self.pending() < GATHER;
             if !self.body_done && (self.parts.is_empty() || !self.gathered || gather) {
                 self.gathered = true;
                 match self.next_frame(cx) {
@@ -778,19 +762,8 @@ impl ResponseWriter {
             let ahead: usize = first[..n].iter().map(|s| s.len()).sum();
             match written {
                 Ok(0) => return Poll::Ready(Err(WriteFailed::Io(io::ErrorKind::WriteZero.into()))),
-                Ok(k) if k < ahead => {
-                    if let Some(d) = &self.parts.data {
-                        // Bytes of the data piece written are no longer pending.
-                        let before = d.len();
-                        self.parts.advance(k);
-                        let after = self.parts.data.as_ref().map_or(0, Bytes::len);
-                        self.pending -= before - after;
-                    } else {
-                        self.parts.advance(k);
-                    }
-                }
+                Ok(k) if k < ahead => self.parts.advance(k),
                 Ok(k) => {
-                    self.pending -= self.parts.data.as_ref().map_or(0, Bytes::len);
                     self.parts.advance(ahead);
                     let mut left = k - ahead;
                     while left > 0 {
@@ -799,7 +772,6 @@ impl ResponseWriter {
                         };
                         let take = left.min(front.len());
                         bytes::Buf::advance(front, take);
-                        self.pending -= take;
                         left -= take;
                         if front.is_empty() {
                             self.more.pop_front();
@@ -818,6 +790,12 @@ impl ResponseWriter {
         }
     }
 
+    /// Body bytes taken and not yet written (a frame partly written counts whole).
+    fn pending(&self) -> usize {
+        self.parts.data.as_ref().map_or(0, Bytes::len)
+            + self.more.iter().map(Bytes::len).sum::<usize>()
+    }
+
     fn next_frame(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         use http_body::Body as _;
         let frame = match std::task::ready!(std::pin::Pin::new(&mut self.body).poll_frame(cx)) {
@@ -832,7 +810,6 @@ impl ResponseWriter {
                         "the answer's body is longer than its Content-Length".into()
                     ));
                 }
-                self.pending += data.len();
                 if self.parts.data.is_some() {
                     self.more.push_back(data);
                 } else {
@@ -1084,7 +1061,7 @@ mod tests {
     fn head_of(status: u16, method: Method, version: Version, keep: bool, body: Body) -> String {
         let mut r = Response::new(body);
         *r.status_mut() = StatusCode::from_u16(status).unwrap();
-        let e = encode_response(&mut r, &method, version, keep);
+        let e = encode_response(&r, &method, version, keep);
         let text = String::from_utf8(e.head).unwrap();
         // The date changes: keep its name only.
         text.lines()

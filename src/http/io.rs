@@ -54,6 +54,8 @@ impl Stream for crate::net::TcpStream {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Stream for futures_rustls::server::TlsStream<S> {}
 
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for futures_rustls::client::TlsStream<S> {}
+
 /// Wraps a [`Stream`] (a socket, a rustls stream over one) for hyper.
 pub struct HyperIo<T>(pub T);
 

@@ -4,9 +4,8 @@
 //! Limits (from `[http]`): request head size and header count → 431 (answered, then the
 //! connection closes), malformed request line/headers → 400, header-read timeout (also bounds
 //! idle keep-alive waits) → connection closed. Buffered-body limits are applied by the message
-//! context (413). Rules the protocol layer leaves to the application are checked here before
-//! mediation: a missing, repeated or invalid `Host` → 400, a transfer coding other than `chunked`
-//! → 501 (both close the connection).
+//! context (413). The request head's rules (framing, `Host`, transfer codings) are
+//! [`super::h1::parse_request`]'s.
 //!
 //! A client may half-close its side once its request is complete: the answer is still sent
 //! (unless `[http] half_close = false`). A client that resets its connection while its request is
@@ -220,13 +219,13 @@ pub async fn serve<S, H>(
         };
         let req = request.map(|()| body);
         let fut = std::pin::pin!(handler.handle(req, conn));
-        let mut resp = Answer {
+        let resp = Answer {
             fut,
             gone: watch::client_gone(fd),
         }
         .await;
         let keep = keep_alive && !drain.is_fired();
-        let encoded = h1::encode_response(&mut resp, &method, version, keep);
+        let encoded = h1::encode_response(&resp, &method, version, keep);
         let close = encoded.close;
         let (parts, body) = resp.into_parts();
         let mut writer = ResponseWriter::new(encoded, body);
