@@ -1,6 +1,8 @@
 //! Content-based routing costs: `//order[1]/symbol` (body) and the SOAP-header routing path on
 //! WSO2's 1 KB, 10 KB and 100 KB payloads, answered by the streaming matcher (no tree) and by the
-//! tree (parse + XPath), asserting the result inside the loop. `scan` is the streaming matcher's
+//! tree (parse + XPath), asserting the result inside the loop. `xml-reader/quick-xml` is the
+//! reference floor: quick-xml's reader alone going through every event of the same payloads
+//! (its default checks; no matching, no tree rules). `scan` is the streaming matcher's
 //! `for_each_match` (every match, as a filter or switch with `source=` needs: Synapse turns the
 //! whole node-set into a string), asserting the concatenated answer and the match count.
 //! Run: `cargo bench --bench xpath`.
@@ -92,5 +94,32 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// quick-xml's reader over every event of the payload: what tokenizing alone costs with the
+/// most used Rust XML reader, beside which the matcher's `scan` (tokenizing, the tree's
+/// well-formedness rules and matching) can be judged.
+fn reader_floor(c: &mut Criterion) {
+    let mut g = c.benchmark_group("xml-reader");
+    for size in ["1000B", "10000B", "100000B"] {
+        let body = payload(size);
+        let events = |body: &[u8]| {
+            let mut r = quick_xml::Reader::from_reader(body);
+            let mut n = 0usize;
+            loop {
+                match r.read_event().expect("well-formed") {
+                    quick_xml::events::Event::Eof => return n,
+                    _ => n += 1,
+                }
+            }
+        };
+        let want = events(&body);
+        assert!(want > 0);
+        g.throughput(Throughput::Bytes(body.len() as u64));
+        g.bench_with_input(BenchmarkId::new("quick-xml", size), &body, |b, body| {
+            b.iter(|| assert_eq!(events(black_box(body)), want))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, reader_floor);
 criterion_main!(benches);

@@ -104,10 +104,14 @@ fn serve_raw(conn: TcpStream, heads: &Mutex<Vec<String>>, closed: &AtomicUsize, 
         if w.write_all(&out).is_err() {
             return;
         }
-        if String::from_utf8_lossy(&out)
-            .to_ascii_lowercase()
-            .contains("connection: close")
-        {
+        let said = String::from_utf8_lossy(&out).to_ascii_lowercase();
+        // `x-then-stale`: bytes nobody asked for, a moment after the answer.
+        if said.contains("x-then-stale") {
+            std::thread::sleep(Duration::from_millis(30));
+            let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale");
+        }
+        // `x-then-close`: closes without saying so (as a backend whose keep-alive timer fires).
+        if said.contains("connection: close") || said.contains("x-then-close") {
             let _ = w.shutdown(Shutdown::Both);
             return;
         }
@@ -440,6 +444,52 @@ fn a_connection_whose_answer_has_no_body_is_used_again() {
             == 1),
         "the idle backend connection is still open"
     );
+}
+
+#[test]
+fn a_backend_connection_closed_or_dirtied_after_its_answer_is_not_used_again() {
+    let b = raw_backend(|head| {
+        let case = head.split_whitespace().nth(1).unwrap_or("");
+        match case.rsplit('/').next().unwrap_or("") {
+            // The answer and the close in quick succession, without `Connection: close`.
+            "fin" => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Then-Close: 1\r\n\r\nok".to_vec(),
+            // Bytes after the answer that nobody asked for.
+            "extra" => {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"
+                    .to_vec()
+            }
+            "late" => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Then-Stale: 1\r\n\r\nok".to_vec(),
+            _ => ok_reply(head),
+        }
+    });
+    let h = backend_fault_home(b.port);
+    let mint = start_mint(&h.root, 1);
+    let get = |case: &str| {
+        let req = format!("GET /bf/p/{case} HTTP/1.1\r\nHost: a\r\n\r\n");
+        let r = raw(mint.http, req.as_bytes()).unwrap();
+        (r.status, r.text())
+    };
+    // A warm connection first.
+    assert_eq!(get("ok"), (200, "ok".to_string()));
+    assert_eq!(b.accepted.load(Ordering::SeqCst), 1);
+    // (A close right after the answer with no pause is left out: whether the next request sees
+    // it is a race with the backend's thread, as it is for any client.)
+    for (case, pause) in [("fin", 100), ("extra", 0), ("extra", 100), ("late", 100)] {
+        let before = b.accepted.load(Ordering::SeqCst);
+        assert_eq!(get(case), (200, "ok".to_string()), "{case}");
+        std::thread::sleep(Duration::from_millis(pause));
+        // The next request must not go out on that connection: closed, or holding stale bytes.
+        assert_eq!(
+            get("ok"),
+            (200, "ok".to_string()),
+            "{case} then ok ({pause} ms)"
+        );
+        assert_eq!(
+            b.accepted.load(Ordering::SeqCst),
+            before + 1,
+            "{case} ({pause} ms): the following request took a fresh connection"
+        );
+    }
 }
 
 #[test]
