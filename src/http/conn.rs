@@ -674,11 +674,7 @@ fn parse_head(buf: &mut BytesMut, limits: Limits, method: &Method) -> Result<Opt
             &mut heap
         };
         let mut res = httparse::Response::new(&mut []);
-        // Where each name and value lies in the head: (name start, name end, value start, value end).
-        // Inline for the usual few headers; more go to `more`.
-        let mut ranges = [(0u32, 0u32, 0u32, 0u32); 32];
-        let mut more: Vec<(u32, u32, u32, u32)> = Vec::new();
-        let mut count = 0;
+        let mut ranges = super::h1::HeaderRanges::new();
         let (len, code, version) = {
             let len = match httparse::ParserConfig::default()
                 .parse_response_with_uninit_headers(&mut res, buf, slots)
@@ -690,23 +686,12 @@ fn parse_head(buf: &mut BytesMut, limits: Limits, method: &Method) -> Result<Opt
             if len > limits.max_head {
                 return Err(format!("response head over {} bytes", limits.max_head));
             }
-            let base = buf.as_ptr() as usize;
-            let at = |s: &[u8]| (s.as_ptr() as usize - base) as u32;
-            for h in res.headers.iter() {
-                let n = at(h.name.as_bytes());
-                let v = at(h.value);
-                let r = (n, n + h.name.len() as u32, v, v + h.value.len() as u32);
-                match ranges.get_mut(count) {
-                    Some(slot) => *slot = r,
-                    None => more.push(r),
-                }
-                count += 1;
-            }
             let version = if res.version == Some(1) {
                 Version::HTTP_11
             } else {
                 Version::HTTP_10
             };
+            super::h1::header_ranges(buf, res.headers, &mut ranges);
             (len, res.code.unwrap_or(0), version)
         };
         let head = buf.split_to(len).freeze();
@@ -719,11 +704,11 @@ fn parse_head(buf: &mut BytesMut, limits: Limits, method: &Method) -> Result<Opt
         }
         let status =
             StatusCode::from_u16(code).map_err(|_| format!("invalid status code {code}"))?;
-        let mut headers = super::h1::header_map(count + 2);
+        let mut headers = super::h1::header_map(ranges.len() + 2);
         let mut keep_alive = version == Version::HTTP_11;
         // The last Transfer-Encoding line: whether its last coding is `chunked`.
         let (mut length, mut bad_length, mut te) = (None, false, None);
-        for &(ns, ne, vs, ve) in ranges.iter().take(count).chain(more.iter()) {
+        for &(ns, ne, vs, ve) in &ranges {
             let name = super::h1::header_name(&head[ns as usize..ne as usize])
                 .map_err(|_| "invalid header name in the response".to_string())?;
             // A slice of the head: no copy.

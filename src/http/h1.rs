@@ -84,6 +84,21 @@ pub fn head_ends(buf: &[u8], scanned: usize) -> bool {
     })
 }
 
+/// Where each header's name and value lie in a head, as offsets from its start: (name start,
+/// name end, value start, value end). Inline for the usual number of headers, and not zeroed.
+pub(crate) type HeaderRanges = smallvec::SmallVec<[(u32, u32, u32, u32); 32]>;
+
+/// Adds the ranges of `headers`, which httparse parsed out of `buf`, to `out` (filled in place:
+/// returned by value, the inline array would be copied).
+pub(crate) fn header_ranges(buf: &[u8], headers: &[httparse::Header<'_>], out: &mut HeaderRanges) {
+    let base = buf.as_ptr() as usize;
+    let at = |s: &[u8]| (s.as_ptr() as usize - base) as u32;
+    out.extend(headers.iter().map(|h| {
+        let (n, v) = (at(h.name.as_bytes()), at(h.value));
+        (n, n + h.name.len() as u32, v, v + h.value.len() as u32)
+    }));
+}
+
 /// Parses a request head at the start of `buf` and takes it out; `None` while incomplete.
 ///
 /// Besides framing, two rules a server applies before anything else are checked here, where the
@@ -99,10 +114,8 @@ pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed
         &mut heap
     };
     let mut req = httparse::Request::new(&mut []);
-    // Where each name and value lies in the head: (name start, name end, value start, value end).
-    let mut ranges = [(0u32, 0u32, 0u32, 0u32); 32];
-    let mut more: Vec<(u32, u32, u32, u32)> = Vec::new();
-    let (len, method, path, version, count) = {
+    let mut ranges = HeaderRanges::new();
+    let (len, method, path, version) = {
         let len = match httparse::ParserConfig::default()
             .parse_request_with_uninit_headers(&mut req, buf, slots)
         {
@@ -125,27 +138,19 @@ pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed
         let method = Method::from_bytes(req.method.unwrap_or("").as_bytes())
             .map_err(|_| StatusCode::BAD_REQUEST)?;
         let path = (at(path.as_bytes()), path.len() as u32);
-        for (i, h) in req.headers.iter().enumerate() {
-            let n = at(h.name.as_bytes());
-            let v = at(h.value);
-            let r = (n, n + h.name.len() as u32, v, v + h.value.len() as u32);
-            match ranges.get_mut(i) {
-                Some(slot) => *slot = r,
-                None => more.push(r),
-            }
-        }
         let version = if req.version == Some(1) {
             Version::HTTP_11
         } else {
             Version::HTTP_10
         };
-        (len, method, path, version, req.headers.len())
+        header_ranges(buf, req.headers, &mut ranges);
+        (len, method, path, version)
     };
     let head = buf.split_to(len).freeze();
     let uri = Uri::from_maybe_shared(head.slice(path.0 as usize..(path.0 + path.1) as usize))
         .map_err(|_| StatusCode::BAD_REQUEST)?;
     // Room for the headers a proxy sets, so that setting them does not grow the map.
-    let mut headers = header_map(count + 2);
+    let mut headers = header_map(ranges.len() + 2);
     let mut keep_alive = version == Version::HTTP_11;
     let mut close = false;
     let mut expect_continue = false;
@@ -154,7 +159,7 @@ pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed
     let mut bad_length = false;
     let mut hosts = 0;
     let mut host: Option<HeaderValue> = None;
-    for &(ns, ne, vs, ve) in ranges.iter().take(count).chain(more.iter()) {
+    for &(ns, ne, vs, ve) in &ranges {
         let name =
             header_name(&head[ns as usize..ne as usize]).map_err(|_| StatusCode::BAD_REQUEST)?;
         let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))

@@ -16,6 +16,14 @@
 /// The `SOAPAction` header's name (not one of `http`'s standard names).
 pub const SOAPACTION: http::HeaderName = http::HeaderName::from_static("soapaction");
 
+/// The media type of a `Content-Type` value: what comes before its parameters, without the
+/// whitespace around it (`text/xml; charset=UTF-8` gives `text/xml`). One byte search, where
+/// `split(';')` and `trim()` cost about 150 instructions per call.
+pub fn media_type(content_type: &str) -> &str {
+    let end = memchr::memchr(b';', content_type.as_bytes()).unwrap_or(content_type.len());
+    content_type[..end].trim_ascii()
+}
+
 /// Sets `name` to `value` alone, as `HeaderMap::insert` does. When the map already holds exactly
 /// one value for `name`, the value is replaced in place: `insert` makes room for a new entry before
 /// it looks the name up, so replacing a value in a full map (a parsed request's map is made to its
@@ -56,7 +64,25 @@ pub fn run_local<F: std::future::Future>(fut: F) -> F::Output {
 
 #[cfg(test)]
 mod tests {
+    use super::media_type;
     use http::header::{HeaderMap, HeaderValue, HOST};
+
+    #[test]
+    fn the_media_type_is_what_comes_before_the_parameters() {
+        for (ct, want) in [
+            ("text/xml; charset=UTF-8", "text/xml"),
+            ("text/xml", "text/xml"),
+            ("  application/json  ", "application/json"),
+            ("text/xml\t;q=1", "text/xml"),
+            ("a/b;", "a/b"),
+            (";charset=x", ""),
+            ("", ""),
+        ] {
+            assert_eq!(media_type(ct), want, "{ct:?}");
+            // What `split(';')` and `trim()` gave for the visible ASCII of a header value.
+            assert_eq!(media_type(ct), ct.split(';').next().unwrap_or("").trim());
+        }
+    }
 
     #[test]
     fn set_header_replaces_without_growing_a_full_map() {

@@ -330,7 +330,7 @@ impl Engine {
                     .headers
                     .get(http::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
-                    .map(|ct| ct.split(';').next().unwrap_or("").trim())
+                    .map(crate::http::media_type)
                     .unwrap_or_default();
                 if xml_form(sent) == want {
                     return Ok(());

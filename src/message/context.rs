@@ -302,7 +302,7 @@ impl MessageContext {
             ctx.axis2.insert("NO_ENTITY_BODY".into(), "true".into());
         }
         if let Some(ct) = content_type {
-            let mt = ct.split(';').next().unwrap_or("").trim();
+            let mt = crate::http::media_type(&ct);
             ctx.body_type = BodyType::of(mt);
             ctx.axis2.insert("messageType".into(), mt.into());
             ctx.axis2.insert("ContentType".into(), ct);
@@ -427,7 +427,7 @@ impl MessageContext {
             .and_then(|v| v.to_str().ok())
         {
             Some(ct) => {
-                let mt = ct.split(';').next().unwrap_or("").trim();
+                let mt = crate::http::media_type(ct);
                 self.axis2.insert("ContentType".into(), ct.into());
                 self.body_type = BodyType::of(mt);
                 self.axis2.insert("messageType".into(), mt.into());

@@ -61,8 +61,13 @@ thread_local! {
 impl Shard {
     /// The queue for deadlines of `duration`: its own, or one that holds no live deadline.
     fn queue(&mut self, duration: Duration) -> Option<usize> {
-        let ms = (duration.as_nanos() + 500_000) / 1_000_000;
-        let duration = Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
+        // Rounded to the millisecond in 64 bits (`as_nanos` is a u128, and its division a
+        // library call on every deadline).
+        let ms = duration
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from((duration.subsec_nanos() + 500_000) / 1_000_000));
+        let duration = Duration::from_millis(ms);
         if let Some(i) = self.queues.iter().position(|q| q.duration == duration) {
             return Some(i);
         }
@@ -193,11 +198,15 @@ impl Future for Deadline {
                     let entries = &mut s.queues[queue].entries;
                     // Usually later than everything queued; sorted in when not (see the module
                     // documentation).
-                    let pos = entries
-                        .iter()
-                        .rposition(|&(at, _, _)| at <= this.at)
-                        .map_or(0, |p| p + 1);
-                    entries.insert(pos, (this.at, slot, gen));
+                    if entries.back().is_none_or(|&(at, _, _)| at <= this.at) {
+                        entries.push_back((this.at, slot, gen));
+                    } else {
+                        let pos = entries
+                            .iter()
+                            .rposition(|&(at, _, _)| at <= this.at)
+                            .map_or(0, |p| p + 1);
+                        entries.insert(pos, (this.at, slot, gen));
+                    }
                     this.state = State::Queued { slot, gen, queue };
                     wake = ensure_driver(&mut s, this.at);
                     true

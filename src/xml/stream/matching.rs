@@ -152,8 +152,9 @@ impl<'a> Matcher<'_, 'a> {
     /// Until where step `k`'s local name occurs at or after a position: one past the start of
     /// its last occurrence (exact: `true`), or a bound past `pos` (`false`). The next
     /// occurrence is searched forward from `pos` over a short window (names usually recur soon:
-    /// an end tag follows its start tag), a few times per name; when the window holds none, or
-    /// after those few times, the last occurrence is searched backwards from the end, once.
+    /// an end tag follows its start tag), a few times per name; when the window holds none,
+    /// reaches the end, or after those few times, the last occurrence is searched backwards from
+    /// the end, once.
     fn until(&mut self, k: usize, pos: usize) -> (usize, bool) {
         const WINDOW: usize = 2048;
         const FORWARD_TRIES: u8 = 4;
@@ -166,9 +167,11 @@ impl<'a> Matcher<'_, 'a> {
             NameSeen::Ahead(_, n) => n,
             NameSeen::Unknown => 0,
         };
-        if tries < FORWARD_TRIES {
-            let from = pos.min(self.input.len());
-            let to = (from + WINDOW + finder.fwd.needle().len()).min(self.input.len());
+        // When the window reaches the end anyway (a small body), the backward search answers
+        // exactly at once, where forward searches would only give bounds to search again from.
+        let from = pos.min(self.input.len());
+        let to = from.saturating_add(WINDOW + finder.fwd.needle().len());
+        if tries < FORWARD_TRIES && to < self.input.len() {
             if let Some(q) = finder.fwd.find(&self.input[from..to]) {
                 self.names[k] = NameSeen::Ahead(from + q, tries + 1);
                 return (from + q + 1, false);
