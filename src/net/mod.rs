@@ -10,6 +10,7 @@ pub mod listening;
 pub mod ring;
 pub mod tcp;
 
+pub use ring::missed_wake_ups;
 pub use tcp::{TcpListener, TcpStream};
 
 /// glommio's preemption timer for executors that serve sockets through [`ring`]: while the

@@ -328,6 +328,7 @@ async fn drive(d: Rc<Driver>) {
     }
     // SAFETY: `efd` is ours alone; BufferedFile closes it when dropped.
     let sleeper = unsafe { glommio::io::BufferedFile::from_raw_fd(efd) };
+    let mut pending = None;
     let mut idle = 0u32;
     loop {
         if d.turn() > 0 {
@@ -347,15 +348,63 @@ async fn drive(d: Rc<Driver>) {
             continue;
         }
         d.awake.set(false);
-        // An error (none is expected from an eventfd) only costs a turn.
-        let _ = sleeper.read_at(0, 8).await;
-        d.reap_bridge();
+        // Bounded (see `SLEEP_BOUND`). The read outlives a sleep that the timer ended: it is
+        // polled again by the next sleep, so that no signal is lost to a cancelled read.
+        let read = pending.get_or_insert_with(|| Box::pin(sleeper.read_at(0, 8)));
+        let signalled = futures_lite::future::or(
+            async {
+                // An error (none is expected from an eventfd) only costs a turn.
+                let _ = read.as_mut().await;
+                true
+            },
+            async {
+                glommio::timer::sleep(SLEEP_BOUND).await;
+                false
+            },
+        )
+        .await;
+        if signalled {
+            pending = None;
+            d.reap_bridge();
+        }
         d.awake.set(true);
         let keeper = d.keeper.borrow_mut().take();
         if let Some(k) = keeper {
             k.wake();
         }
         idle = 0;
+        if !signalled && d.turn() > 0 {
+            missed_wake_up();
+        }
+    }
+}
+
+/// Longest the driver sleeps without looking at the socket set itself. Under load on this
+/// kernel (Linux 6.18, about once in 17 `perf/run` invocations) a shard was seen asleep for good
+/// with connections waiting: the bridge's poll of the epoll set armed and never completed, the
+/// eventfd never signalled (`/proc/PID/fdinfo` of the stalled echo backend, Session 18). The
+/// cause is not found; this bounds such a stall to a few milliseconds instead of forever, at
+/// the cost of an idle shard waking `1 / SLEEP_BOUND` times a second.
+const SLEEP_BOUND: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Sleeps that the timer ended although sockets were ready: wake-ups the bridge missed.
+static MISSED_WAKE_UPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many wake-ups the bridge missed in this process (each cost up to [`SLEEP_BOUND`]).
+pub fn missed_wake_ups() -> u64 {
+    MISSED_WAKE_UPS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[cold]
+fn missed_wake_up() {
+    let n = MISSED_WAKE_UPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if n == 0 || (n + 1).is_power_of_two() {
+        tracing::warn!(
+            missed = n + 1,
+            "socket driver: ready sockets did not wake the shard; found {} ms later by its \
+             timer (a kernel wake-up was lost; see net/ring.rs)",
+            SLEEP_BOUND.as_millis()
+        );
     }
 }
 

@@ -389,6 +389,11 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
+            "# HELP mint_socket_missed_wakeups_total Times ready sockets did not wake a sleeping shard and its timer found them (each cost up to 20 ms).\n# TYPE mint_socket_missed_wakeups_total counter\nmint_socket_missed_wakeups_total {}",
+            crate::net::missed_wake_ups()
+        );
+        let _ = writeln!(
+            out,
             "# HELP mint_uptime_seconds Seconds since start.\n# TYPE mint_uptime_seconds gauge\nmint_uptime_seconds {:.3}",
             self.started.elapsed().as_secs_f64()
         );
