@@ -390,7 +390,8 @@ const SLEEP_BOUND: std::time::Duration = std::time::Duration::from_millis(20);
 /// Sleeps that the timer ended although sockets were ready: wake-ups the bridge missed.
 static MISSED_WAKE_UPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// How many wake-ups the bridge missed in this process (each cost up to [`SLEEP_BOUND`]).
+/// How many wake-ups the bridge missed in this process (each cost up to 20 ms, the bound on a
+/// sleep of the socket driver).
 pub fn missed_wake_ups() -> u64 {
     MISSED_WAKE_UPS.load(std::sync::atomic::Ordering::Relaxed)
 }
