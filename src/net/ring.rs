@@ -308,6 +308,11 @@ impl Driver {
         Ok(())
     }
 
+    /// Whether the bridge's poll has completed (its completion not taken yet).
+    fn bridge_fired(&self) -> bool {
+        !self.bridge.borrow_mut().completion().is_empty()
+    }
+
     /// Takes the bridge's completion, if its poll fired.
     fn reap_bridge(&self) {
         let mut bridge = self.bridge.borrow_mut();
@@ -329,6 +334,9 @@ async fn drive(d: Rc<Driver>) {
     // SAFETY: `efd` is ours alone; BufferedFile closes it when dropped.
     let sleeper = unsafe { glommio::io::BufferedFile::from_raw_fd(efd) };
     let mut pending = None;
+    // One timer for every sleep, re-armed each time (a new one would be allocated and
+    // registered with the reactor per sleep).
+    let mut bound = glommio::timer::Timer::new(SLEEP_BOUND);
     let mut idle = 0u32;
     loop {
         if d.turn() > 0 {
@@ -351,6 +359,7 @@ async fn drive(d: Rc<Driver>) {
         // Bounded (see `SLEEP_BOUND`). The read outlives a sleep that the timer ended: it is
         // polled again by the next sleep, so that no signal is lost to a cancelled read.
         let read = pending.get_or_insert_with(|| Box::pin(sleeper.read_at(0, 8)));
+        bound.reset(SLEEP_BOUND);
         let signalled = futures_lite::future::or(
             async {
                 // An error (none is expected from an eventfd) only costs a turn.
@@ -358,7 +367,7 @@ async fn drive(d: Rc<Driver>) {
                 true
             },
             async {
-                glommio::timer::sleep(SLEEP_BOUND).await;
+                (&mut bound).await;
                 false
             },
         )
@@ -373,7 +382,10 @@ async fn drive(d: Rc<Driver>) {
             k.wake();
         }
         idle = 0;
-        if !signalled && d.turn() > 0 {
+        // Ready sockets with no completion of the bridge's poll: a wake-up that never came (one
+        // that is merely on its way has completed the poll by now: its task work ran when the
+        // turn's `epoll_wait` returned).
+        if !signalled && d.turn() > 0 && !d.bridge_fired() {
             missed_wake_up();
         }
     }
