@@ -201,12 +201,11 @@ pub async fn serve<S, H>(
             let mut w = wire.borrow_mut();
             w.generation += 1;
             w.body = decoder;
-            w.continue_left =
-                if expect_continue && !matches!(decoder, Decoder::Done | Decoder::Length(0)) {
-                    h1::CONTINUE.len()
-                } else {
-                    0
-                };
+            w.continue_left = if expect_continue && !decoder.is_end() {
+                h1::CONTINUE.len()
+            } else {
+                0
+            };
             w.generation
         };
         let method = request.method().clone();
@@ -239,7 +238,7 @@ pub async fn serve<S, H>(
         // on from this connection, which carries no other request.
         let held = Rc::strong_count(&wire) > 1;
         let mut w = wire.borrow_mut();
-        let unfinished = !matches!(w.body, Decoder::Done | Decoder::Length(0));
+        let unfinished = !w.body.is_end();
         // A body the handler left unread: what already arrived of it is skipped; if it has not
         // all arrived, the connection cannot carry another request.
         if close

@@ -61,8 +61,7 @@ thread_local! {
 impl Shard {
     /// The queue for deadlines of `duration`: its own, or one that holds no live deadline.
     fn queue(&mut self, duration: Duration) -> Option<usize> {
-        // Rounded to the millisecond in 64 bits (`as_nanos` is a u128, and its division a
-        // library call on every deadline).
+        // Rounded to the millisecond in 64 bits (`as_nanos` is a u128).
         let ms = duration
             .as_secs()
             .saturating_mul(1000)

@@ -338,8 +338,17 @@ async fn drive(d: Rc<Driver>) {
     // registered with the reactor per sleep).
     let mut bound = glommio::timer::Timer::new(SLEEP_BOUND);
     let mut idle = 0u32;
+    // The last sleep was ended by the timer.
+    let mut timed_out = false;
     loop {
-        if d.turn() > 0 {
+        let woke = d.turn();
+        // Ready sockets after a sleep the timer ended, with no completion of the bridge's poll:
+        // a wake-up that never came (one merely on its way has completed the poll by now: its
+        // task work ran when this turn's `epoll_wait` returned).
+        if std::mem::take(&mut timed_out) && woke > 0 && !d.bridge_fired() {
+            missed_wake_up();
+        }
+        if woke > 0 {
             idle = 0;
         } else {
             idle += 1;
@@ -382,28 +391,22 @@ async fn drive(d: Rc<Driver>) {
             k.wake();
         }
         idle = 0;
-        // Ready sockets with no completion of the bridge's poll: a wake-up that never came (one
-        // that is merely on its way has completed the poll by now: its task work ran when the
-        // turn's `epoll_wait` returned).
-        if !signalled && d.turn() > 0 && !d.bridge_fired() {
-            missed_wake_up();
-        }
+        timed_out = !signalled;
     }
 }
 
 /// Longest the driver sleeps without looking at the socket set itself. Under load on this
-/// kernel (Linux 6.18, about once in 17 `perf/run` invocations) a shard was seen asleep for good
-/// with connections waiting: the bridge's poll of the epoll set armed and never completed, the
-/// eventfd never signalled (`/proc/PID/fdinfo` of the stalled echo backend, Session 18). The
-/// cause is not found; this bounds such a stall to a few milliseconds instead of forever, at
-/// the cost of an idle shard waking `1 / SLEEP_BOUND` times a second.
-const SLEEP_BOUND: std::time::Duration = std::time::Duration::from_millis(20);
+/// kernel (Linux 6.18, in 3 of 20 `perf/run` invocations of one session) a shard was seen asleep
+/// for good with connections waiting: the bridge's poll of the epoll set armed and never
+/// completed, the eventfd never signalled (`/proc/PID/fdinfo` of the stalled echo backend,
+/// Session 18). The cause is not found; this bounds such a stall to this long instead of
+/// forever, at the cost of an idle shard waking `1 / SLEEP_BOUND` times a second.
+pub const SLEEP_BOUND: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Sleeps that the timer ended although sockets were ready: wake-ups the bridge missed.
 static MISSED_WAKE_UPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// How many wake-ups the bridge missed in this process (each cost up to 20 ms, the bound on a
-/// sleep of the socket driver).
+/// How many wake-ups the bridge missed in this process (each cost up to [`SLEEP_BOUND`]).
 pub fn missed_wake_ups() -> u64 {
     MISSED_WAKE_UPS.load(std::sync::atomic::Ordering::Relaxed)
 }

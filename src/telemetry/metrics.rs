@@ -389,7 +389,8 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
-            "# HELP mint_socket_missed_wakeups_total Times ready sockets did not wake a sleeping shard and its timer found them (each cost up to 20 ms).\n# TYPE mint_socket_missed_wakeups_total counter\nmint_socket_missed_wakeups_total {}",
+            "# HELP mint_socket_missed_wakeups_total Times ready sockets did not wake a sleeping shard and its timer found them (each cost up to {} ms).\n# TYPE mint_socket_missed_wakeups_total counter\nmint_socket_missed_wakeups_total {}",
+            crate::net::ring::SLEEP_BOUND.as_millis(),
             crate::net::missed_wake_ups()
         );
         let _ = writeln!(
