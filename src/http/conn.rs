@@ -36,7 +36,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use futures_lite::{AsyncRead, AsyncWrite};
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderMap};
 use http::{Method, StatusCode, Version};
 use http_body::{Frame, SizeHint};
 
@@ -712,7 +712,7 @@ fn parse_head(buf: &mut BytesMut, limits: Limits, method: &Method) -> Result<Opt
             let name = super::h1::header_name(&head[ns as usize..ne as usize])
                 .map_err(|_| "invalid header name in the response".to_string())?;
             // A slice of the head: no copy.
-            let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
+            let value = super::h1::parsed_value(&head, vs, ve)
                 .map_err(|_| "invalid header value in the response".to_string())?;
             if name == header::CONTENT_LENGTH {
                 bad_length |= add_length(value.as_bytes(), &mut length).is_err();

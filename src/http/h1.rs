@@ -33,7 +33,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue, InvalidHeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body::{Frame, SizeHint};
 
@@ -162,8 +162,7 @@ pub fn parse_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed
     for &(ns, ne, vs, ve) in &ranges {
         let name =
             header_name(&head[ns as usize..ne as usize]).map_err(|_| StatusCode::BAD_REQUEST)?;
-        let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
-            .map_err(|_| StatusCode::BAD_REQUEST)?;
+        let value = parsed_value(&head, vs, ve).map_err(|_| StatusCode::BAD_REQUEST)?;
         match name {
             header::HOST => {
                 hosts += 1;
@@ -284,6 +283,24 @@ fn name_slot(raw: &[u8]) -> usize {
         .wrapping_add(u32::from(first) << 8 | u32::from(last))
         .wrapping_mul(0x85eb_ca6b);
     (h >> 26) as usize & (NAME_SLOTS - 1)
+}
+
+/// The value of a header httparse parsed, as a slice of the head that holds it (no copy).
+///
+/// httparse already refused every byte a header value may not hold (its value table is `\t`,
+/// `0x20..=0x7E` and `0x80..=0xFF`, the same as `HeaderValue`'s; the test
+/// `parsed_header_values_are_what_header_value_accepts` holds the two to it), so an ASCII value is
+/// taken without a second byte-by-byte check. `HeaderValue`'s unchecked constructor asks for
+/// UTF-8, so a value with obs-text bytes goes through the checked one.
+pub fn parsed_value(head: &Bytes, start: u32, end: u32) -> Result<HeaderValue, InvalidHeaderValue> {
+    let raw = head.slice(start as usize..end as usize);
+    if raw.is_ascii() {
+        // SAFETY: ASCII is UTF-8, which is all the unchecked constructor requires; that the bytes
+        // are allowed in a header value, httparse checked (see above).
+        Ok(unsafe { HeaderValue::from_maybe_shared_unchecked(raw) })
+    } else {
+        HeaderValue::from_maybe_shared(raw)
+    }
 }
 
 /// The header name `raw` (any case), from the shard's cache of names when it was seen before.
@@ -1042,6 +1059,26 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn parsed_header_values_are_what_header_value_accepts() {
+        // `parsed_value` skips HeaderValue's own check because httparse made the same one: every
+        // byte a value may hold (CR and LF end it) is taken by both or refused by both.
+        for b in (0..=255u8).filter(|b| !matches!(b, b'\r' | b'\n')) {
+            let mut raw = b"GET / HTTP/1.1\r\nHost: x\r\nX-V: a".to_vec();
+            raw.extend_from_slice(&[b, b'z', b'\r', b'\n', b'\r', b'\n']);
+            let parsed = parse(&raw);
+            let checked = HeaderValue::from_bytes(&[b'a', b, b'z']);
+            match (parsed, checked) {
+                (Ok(Some(p)), Ok(v)) => assert_eq!(p.request.headers()["x-v"], v, "byte {b:#04x}"),
+                (Err(status), Err(_)) => assert_eq!(status, StatusCode::BAD_REQUEST),
+                (p, c) => panic!(
+                    "byte {b:#04x}: parsed {:?}, checked {c:?}",
+                    p.map(|p| p.is_some())
+                ),
+            }
+        }
     }
 
     #[test]

@@ -229,6 +229,8 @@ pub async fn serve<S, H>(
         let (parts, body) = resp.into_parts();
         let mut writer = ResponseWriter::new(encoded, body);
         h1::recycle_header_map(parts.headers);
+        // In a busy pass, the answers go out together after it (see `write_point`).
+        crate::net::ring::write_point().await;
         if let Err(e) = std::future::poll_fn(|cx| writer.poll(&wire, cx)).await {
             tracing::debug!(error = ?e, "the answer could not be sent whole");
             return;

@@ -93,6 +93,89 @@ mod tests {
     }
 
     #[test]
+    fn the_writes_of_a_busy_pass_wait_for_its_end_and_a_lone_one_does_not() {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        run_local(async {
+            let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let addr = l.local_addr().unwrap();
+            let (go, went) = std::sync::mpsc::channel::<usize>();
+            // The client sends one byte on the first `n` of its four connections when told to.
+            let client = std::thread::spawn(move || {
+                let mut socks: Vec<_> = (0..4)
+                    .map(|_| std::net::TcpStream::connect(addr).unwrap())
+                    .collect();
+                while let Ok(n) = went.recv() {
+                    for s in socks.iter_mut().take(n) {
+                        s.write_all(b"x").unwrap();
+                    }
+                }
+            });
+            let mut conns = Vec::new();
+            for _ in 0..4 {
+                conns.push(l.accept().await.unwrap());
+            }
+            // Shard-blocking on purpose: every byte is there when the driver next looks, so one
+            // turn wakes every reader.
+            #[allow(clippy::disallowed_methods)]
+            let arrive = || std::thread::sleep(Duration::from_millis(100));
+
+            // Four readers woken by one turn: each one's write comes after all four have read.
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let tasks: Vec<_> = conns
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut c)| {
+                    let log = log.clone();
+                    glommio::spawn_local(async move {
+                        let mut b = [0u8; 1];
+                        c.read_exact(&mut b).await.unwrap();
+                        log.borrow_mut().push(i);
+                        ring::write_point().await;
+                        log.borrow_mut().push(10 + i);
+                        c
+                    })
+                })
+                .collect();
+            for _ in 0..4 {
+                futures_lite::future::yield_now().await;
+            }
+            go.send(4).unwrap();
+            arrive();
+            let mut conns = Vec::new();
+            for t in tasks {
+                conns.push(t.await);
+            }
+            let log = log.borrow().clone();
+            assert!(
+                log[..4].iter().all(|&e| e < 10),
+                "reads, then writes: {log:?}"
+            );
+            assert!(
+                log[4..].iter().all(|&e| e >= 10),
+                "reads, then writes: {log:?}"
+            );
+
+            // One reader woken alone: its write does not wait.
+            let c = &mut conns[0];
+            let lone = async {
+                let mut b = [0u8; 1];
+                c.read_exact(&mut b).await.unwrap();
+                futures_lite::future::poll_once(ring::write_point()).await
+            };
+            let (waited, ()) = futures_lite::future::zip(lone, async {
+                futures_lite::future::yield_now().await;
+                go.send(1).unwrap();
+                arrive();
+            })
+            .await;
+            assert!(waited.is_some(), "a lone write went out at once");
+            drop(go);
+            client.join().unwrap();
+        });
+    }
+
+    #[test]
     fn a_dropped_stream_closes_its_socket_and_more_sockets_than_one_batch_are_served() {
         run_local(async {
             let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
