@@ -641,10 +641,11 @@ def supported_scenarios(mint, scenarios, tmp, backend_port, upstream_keepalive):
     return ok, skipped
 
 
-def start_backend(backend_bin, cores, cpus, port=None):
+def start_backend(backend_bin, cores, cpus, port=None, stderr_path=None):
     port = port or free_port()
     p = spawn([str(backend_bin), "--port", str(port), "--cores", str(cores)], cpus=cpus,
-              env=dict(os.environ, RUST_LOG="warn"))
+              env=dict(os.environ, RUST_LOG="warn"),
+              stderr=open(stderr_path, "wb") if stderr_path else None)
     t0 = time.time()
     while time.time() - t0 < 10:
         if p.poll() is not None:
@@ -819,6 +820,24 @@ def box_busy(t0, t1):
     """Percent of all CPUs busy between two box_ticks() samples."""
     busy, total = t1[0] - t0[0], t1[1] - t0[1]
     return 100.0 * busy / total if total > 0 else None
+
+
+MISSED_WAKE_UP = "ready sockets did not wake the shard"
+
+
+def missed_wake_ups(log_path):
+    """The socket driver's missed wake-ups a log reports (src/net/ring.rs warns at the first and at each
+    power of two, with the running count): the last count seen, 0 when none."""
+    try:
+        text = Path(log_path).read_text(errors="replace")
+    except OSError:
+        return 0
+    last = 0
+    for line in text.splitlines():
+        if MISSED_WAKE_UP in line:
+            m = re.search(r"missed\"?[=:]\s*(\d+)", line)
+            last = int(m.group(1)) if m else last + 1
+    return last
 
 
 def crash_excerpt(log_path, limit=300):

@@ -165,6 +165,12 @@ fn main() {
         }
     }
     let _ = mint::server::raise_memlock();
+    // Warnings only (RUST_LOG overrides): the socket driver's missed wake-ups among them.
+    let logging = mint::config::LoggingSettings {
+        level: "warn".into(),
+        ..Default::default()
+    };
+    mint::telemetry::init(&logging, &Default::default());
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let handles = LocalExecutorPoolBuilder::new(PoolPlacement::Unbound(cores))
         .io_memory(512 * 1024)
