@@ -13,8 +13,10 @@
 //!
 //! A per-shard driver task (started on first use) collects events with `epoll_wait(…, 0)`: after
 //! each turn that woke somebody it yields, so the woken connection tasks run before it looks
-//! again. When turns find nothing, the shard may go to sleep, and glommio sleeps in its own ring,
-//! which only its own operations can end. So the driver arms a one-shot poll of the socket set on
+//! again. A task about to write in a pass that woke several tasks first lets the pass finish
+//! (`write_point`), so that a pass's writes reach their peers together. When turns find nothing,
+//! the shard may go to sleep, and glommio sleeps in its own ring, which only its own operations
+//! can end. So the driver arms a one-shot poll of the socket set on
 //! a small plain io_uring of its own (the bridge), whose registered eventfd it reads through
 //! glommio. When a socket becomes ready, the bridge's completion runs as task work on the shard's
 //! thread (which wakes it out of glommio's wait), signals the eventfd, and glommio's read of it
