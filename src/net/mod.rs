@@ -115,10 +115,32 @@ mod tests {
             for _ in 0..4 {
                 conns.push(l.accept().await.unwrap());
             }
-            // Shard-blocking on purpose: every byte is there when the driver next looks, so one
-            // turn wakes every reader.
+            let fds: Vec<_> = conns.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
+            // Shard-blocking on purpose: returns once the first `n` connections hold their byte, so
+            // that the driver's next turn finds them all ready and wakes their readers together.
             #[allow(clippy::disallowed_methods)]
-            let arrive = || std::thread::sleep(Duration::from_millis(100));
+            let arrive = |n: usize| {
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                while !fds[..n].iter().all(|&fd| {
+                    let mut b = 0u8;
+                    // SAFETY: a one-byte peek into a local.
+                    let got = unsafe {
+                        libc::recv(
+                            fd,
+                            (&mut b as *mut u8).cast(),
+                            1,
+                            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+                        )
+                    };
+                    got == 1
+                }) {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "the client's bytes never came"
+                    );
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            };
 
             // Four readers woken by one turn: each one's write comes after all four have read.
             let log = Rc::new(RefCell::new(Vec::new()));
@@ -141,7 +163,7 @@ mod tests {
                 futures_lite::future::yield_now().await;
             }
             go.send(4).unwrap();
-            arrive();
+            arrive(4);
             let mut conns = Vec::new();
             for t in tasks {
                 conns.push(t.await);
@@ -166,7 +188,7 @@ mod tests {
             let (waited, ()) = futures_lite::future::zip(lone, async {
                 futures_lite::future::yield_now().await;
                 go.send(1).unwrap();
-                arrive();
+                arrive(1);
             })
             .await;
             assert!(waited.is_some(), "a lone write went out at once");
