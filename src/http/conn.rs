@@ -155,17 +155,10 @@ impl Conn {
         if !self.buf.is_empty() {
             return false;
         }
-        let mut byte = 0u8;
-        // SAFETY: recv writes at most one byte into `byte`.
-        let n = unsafe {
-            libc::recv(
-                self.io.tcp().as_raw_fd(),
-                (&mut byte as *mut u8).cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+        matches!(
+            crate::net::tcp::peek(self.io.tcp().as_raw_fd()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock
+        )
     }
 }
 

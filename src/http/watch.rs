@@ -193,16 +193,6 @@ async fn check_loop() {
 /// Whether nothing is left to read before the peer's FIN (the request's body, a pipelined
 /// request): then the client has closed, not merely finished sending.
 fn at_eof(fd: RawFd) -> bool {
-    let mut byte = 0u8;
-    // SAFETY: a one-byte buffer this function owns; MSG_PEEK leaves the data in the socket and
-    // MSG_DONTWAIT never blocks. The descriptor belongs to a registered, open connection.
-    let n = unsafe {
-        libc::recv(
-            fd,
-            (&mut byte as *mut u8).cast(),
-            1,
-            libc::MSG_PEEK | libc::MSG_DONTWAIT,
-        )
-    };
-    n == 0
+    // The descriptor belongs to a registered, open connection.
+    matches!(crate::net::tcp::peek(fd), Ok(0))
 }

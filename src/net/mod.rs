@@ -121,19 +121,7 @@ mod tests {
             #[allow(clippy::disallowed_methods)]
             let arrive = |n: usize| {
                 let deadline = std::time::Instant::now() + Duration::from_secs(10);
-                while !fds[..n].iter().all(|&fd| {
-                    let mut b = 0u8;
-                    // SAFETY: a one-byte peek into a local.
-                    let got = unsafe {
-                        libc::recv(
-                            fd,
-                            (&mut b as *mut u8).cast(),
-                            1,
-                            libc::MSG_PEEK | libc::MSG_DONTWAIT,
-                        )
-                    };
-                    got == 1
-                }) {
+                while !fds[..n].iter().all(|&fd| matches!(tcp::peek(fd), Ok(1))) {
                     assert!(
                         std::time::Instant::now() < deadline,
                         "the client's bytes never came"

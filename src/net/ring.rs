@@ -16,9 +16,8 @@
 //! again. A task about to write in a pass that woke several tasks first lets the pass finish
 //! (`write_point`), so that a pass's writes reach their peers together. When turns find nothing,
 //! the shard may go to sleep, and glommio sleeps in its own ring, which only its own operations
-//! can end. So the driver arms a one-shot poll of the socket set on
-//! a small plain io_uring of its own (the bridge), whose registered eventfd it reads through
-//! glommio. When a socket becomes ready, the bridge's completion runs as task work on the shard's
+//! can end. So the driver arms a one-shot poll of the socket set on a small plain io_uring of its
+//! own (the bridge), whose registered eventfd it reads through glommio. When a socket becomes ready, the bridge's completion runs as task work on the shard's
 //! thread (which wakes it out of glommio's wait), signals the eventfd, and glommio's read of it
 //! completes in the same wake-up. The poll is armed only while the driver sleeps, so a busy shard
 //! is never interrupted.

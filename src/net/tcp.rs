@@ -26,6 +26,21 @@ fn cvt(r: isize) -> io::Result<usize> {
     }
 }
 
+/// Looks at the next byte of socket `fd` without taking it and without waiting: `Ok(1)` when data
+/// is there, `Ok(0)` when the peer has closed and nothing is left, `WouldBlock` when neither.
+pub fn peek(fd: RawFd) -> io::Result<usize> {
+    let mut byte = 0u8;
+    // SAFETY: recv writes at most one byte, into a local; MSG_PEEK leaves it in the socket.
+    cvt(unsafe {
+        libc::recv(
+            fd,
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    })
+}
+
 /// A listening socket with `SO_REUSEPORT`, so that every shard can bind the same port.
 pub struct TcpListener {
     // Field order: the registration (the kernel's poll on the socket) goes before the socket.
