@@ -21,16 +21,14 @@ pub use crate::http::rules::strip_hop_by_hop;
 /// A property value: Synapse stores typed Java objects; mint keeps their text form.
 pub type PropValue = compact_str::CompactString;
 
-/// A scope's property table. Keys are property names: from artifacts, read back from a message
-/// store, or made from a request's query and URI-template parameters (`query.param.*`,
-/// `uri.var.*`, bounded in number by the head-size limit). foldhash (seeded per process) instead
-/// of SipHash: about a dozen inserts per proxied request, where SipHash was 6 % of mint's
-/// instructions.
 /// The fault handlers in force, innermost last. Inline up to a depth real flows rarely pass (a
 /// proxy's or resource's handler and a sequence's `onError` or two), so a request does not
 /// allocate for it.
 pub type FaultStack = smallvec::SmallVec<[super::SeqId; 6]>;
-pub type Props = HashMap<PropKey, PropValue, foldhash::fast::RandomState>;
+/// A scope's property table. Keys are property names: from artifacts, read back from a message
+/// store, or made from a request's query and URI-template parameters (`query.param.*`,
+/// `uri.var.*`, bounded in number by the head-size limit).
+pub type Props = super::propmap::PropMap;
 
 /// A property name: the names mint itself sets (`HTTP_SC`, `messageType`, …) are static and not
 /// copied for every message.
@@ -266,7 +264,7 @@ impl MessageContext {
             func_stack: Vec::new(),
             // A request's transport properties, and the response's after a call: one
             // allocation, no rehash.
-            axis2: Props::with_capacity_and_hasher(8, Default::default()),
+            axis2: Props::with_capacity(8),
             to: None,
             action,
             responded: false,

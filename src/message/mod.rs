@@ -1,6 +1,6 @@
 //! One message as mediators work on it: the [`context::MessageContext`] (request, then possibly a
-//! response, with its properties by scope), its content ([`content`]), the property table
-//! ([`properties`]) and the compiled values mediators read from it ([`value`]).
+//! response, with its properties by scope), its content ([`content`]), the property tables
+//! ([`propmap`], [`properties`]) and the compiled values mediators read from it ([`value`]).
 //!
 //! Below the mediators and the program: it knows HTTP bodies and the library tier, nothing of
 //! artifacts, engines or shards.
@@ -8,6 +8,7 @@
 pub mod content;
 pub mod context;
 pub mod properties;
+pub mod propmap;
 pub mod split;
 mod stored;
 pub mod value;
