@@ -149,16 +149,26 @@ impl Conn {
     }
 
     /// Whether an idle connection can carry a request: the peer has not closed it, and it has
-    /// sent nothing since its last response (a non-blocking peek, no wait).
+    /// sent nothing since its last response. When no event came since a read found the socket
+    /// drained, that is known without a syscall (as nginx knows it from its event loop: a close
+    /// the driver has not collected yet is missed by both); else a non-blocking peek tells.
     pub fn is_usable(&self) -> bool {
         use std::os::fd::AsRawFd;
         if !self.buf.is_empty() {
             return false;
         }
-        matches!(
-            crate::net::tcp::peek(self.io.tcp().as_raw_fd()),
+        let tcp = self.io.tcp();
+        if !tcp.may_be_readable() {
+            return true;
+        }
+        let drained = matches!(
+            crate::net::tcp::peek(tcp.as_raw_fd()),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock
-        )
+        );
+        if drained {
+            tcp.found_drained();
+        }
+        drained
     }
 }
 

@@ -47,16 +47,35 @@ const EVENTS: usize = 256;
 /// Turns that find nothing before the driver sleeps: each costs an `epoll_wait` syscall.
 const IDLE_TURNS: u32 = 2;
 
+/// The peer closed its side, or the socket failed: sticky, never cleared by [`Driver::clear`],
+/// since the event that said so comes once. A read that returns data and leaves the socket
+/// drained (see `TcpStream::poll_read_uninit`) must not forget an end of stream already
+/// signalled behind that data.
+const CLOSED: u8 = 4;
+
 /// The readiness mask an epoll event means.
 fn readiness(events: u32) -> u8 {
     let mut r = 0;
-    if events & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0 {
+    if events & libc::EPOLLIN as u32 != 0 {
         r |= READABLE;
+    }
+    if events & (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0 {
+        r |= READABLE | CLOSED;
     }
     if events & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0 {
         r |= WRITABLE;
     }
     r
+}
+
+/// [`CLOSED`] when it makes a socket ready for `interest`: a read then finds the end of stream
+/// or the error.
+fn closed_for(interest: u8) -> u8 {
+    if interest & READABLE != 0 {
+        CLOSED
+    } else {
+        0
+    }
 }
 
 #[derive(Default)]
@@ -203,7 +222,7 @@ impl Driver {
         let _replaced = {
             let mut slots = self.slots.borrow_mut();
             let s = &mut slots[idx as usize];
-            if s.gen != gen || s.ready & interest != 0 {
+            if s.gen != gen || s.ready & (interest | closed_for(interest)) != 0 {
                 return Poll::Ready(());
             }
             let w = if interest == READABLE {
@@ -220,6 +239,7 @@ impl Driver {
         Poll::Pending
     }
 
+    /// Forgets readiness for `interest` (never [`CLOSED`]).
     fn clear(&self, idx: u32, gen: u32, interest: u8) {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[idx as usize];
@@ -490,9 +510,18 @@ impl Registration {
         self.driver.poll_ready(self.idx, self.gen, cx, interest)
     }
 
-    /// Forgets readiness for `interest` after a syscall answered `EAGAIN`.
+    /// Forgets readiness for `interest` after a syscall answered `EAGAIN` (or a read found the
+    /// socket drained).
     pub fn clear(&self, interest: u8) {
         self.driver.clear(self.idx, self.gen, interest)
+    }
+
+    /// Whether the socket may be ready for `interest`: an event came since the mark was last
+    /// cleared, or the driver has not looked since (as of the driver's last turn).
+    pub fn may_be_ready(&self, interest: u8) -> bool {
+        let slots = self.driver.slots.borrow();
+        let s = &slots[self.idx as usize];
+        s.gen != self.gen || s.ready & (interest | closed_for(interest)) != 0
     }
 }
 
