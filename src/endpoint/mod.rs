@@ -513,12 +513,8 @@ fn outgoing_request(
                 && &v[1..v.len() - 1] == a.as_bytes()
         };
         if !holds_only(&headers, &SOAPACTION, quoted) {
-            let mut q = Vec::with_capacity(a.len() + 2);
-            q.push(b'"');
-            q.extend_from_slice(a.as_bytes());
-            q.push(b'"');
-            let v = HeaderValue::from_maybe_shared(Bytes::from(q))
-                .map_err(|_| Error::mediation(format!("bad SOAP action {a}")))?;
+            let v =
+                quoted_action(a).ok_or_else(|| Error::mediation(format!("bad SOAP action {a}")))?;
             crate::http::set_header(&mut headers, SOAPACTION, v);
         }
     }
@@ -551,6 +547,32 @@ fn outgoing_request(
     }
     *req.headers_mut() = headers;
     Ok(req)
+}
+
+thread_local! {
+    /// The last action quoted on this shard, and its header value: the messages of one flow
+    /// usually carry the same action, and a clone of the value costs less than a new one.
+    static QUOTED: std::cell::RefCell<Option<(String, HeaderValue)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `"action"`, as a `SOAPAction` value; `None` if the action cannot be one.
+fn quoted_action(action: &str) -> Option<HeaderValue> {
+    QUOTED.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((a, v)) = &*last {
+            if a == action {
+                return Some(v.clone());
+            }
+        }
+        let mut q = Vec::with_capacity(action.len() + 2);
+        q.push(b'"');
+        q.extend_from_slice(action.as_bytes());
+        q.push(b'"');
+        let v = HeaderValue::from_maybe_shared(Bytes::from(q)).ok()?;
+        *last = Some((action.to_string(), v.clone()));
+        Some(v)
+    })
 }
 
 /// Whether `name` has exactly one value and it is the one wanted: the client's own `SOAPAction`

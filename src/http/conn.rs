@@ -205,6 +205,43 @@ pub enum Encoding {
     Close,
 }
 
+/// Written heads' buffers a shard keeps for the next heads.
+const HEADS_KEPT: usize = 16;
+/// A head buffer that grew beyond this is not kept.
+const HEAD_KEPT_CAPACITY: usize = 4096;
+
+thread_local! {
+    static HEADS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An empty buffer for a head of about `n` bytes: one a written head left
+/// ([`recycle_head`]), else a new one. A proxied request encodes two heads (the backend's request
+/// and the client's answer) and writes each at once.
+pub(super) fn head_buffer(n: usize) -> Vec<u8> {
+    HEADS
+        .with(|heads| heads.try_borrow_mut().ok()?.pop())
+        .map(|mut v| {
+            v.reserve(n);
+            v
+        })
+        .unwrap_or_else(|| Vec::with_capacity(n))
+}
+
+/// Keeps a written head's buffer, emptied, for [`head_buffer`].
+fn recycle_head(mut head: Vec<u8>) {
+    if head.capacity() > HEAD_KEPT_CAPACITY {
+        return;
+    }
+    head.clear();
+    HEADS.with(|heads| {
+        if let Ok(mut heads) = heads.try_borrow_mut() {
+            if heads.len() < HEADS_KEPT {
+                heads.push(head);
+            }
+        }
+    });
+}
+
 /// Up to five pieces waiting to be written, in order: what one `sendmsg` carries.
 pub(super) struct Parts {
     pub(super) head: Option<Vec<u8>>,
@@ -300,7 +337,11 @@ impl Parts {
             }
             n -= len;
             match i {
-                0 => self.head = None,
+                0 => {
+                    if let Some(head) = self.head.take() {
+                        recycle_head(head);
+                    }
+                }
                 1 => self.chunk_head.1 = 0,
                 2 => self.data = None,
                 3 => self.chunk_tail = false,
@@ -387,7 +428,7 @@ impl Writer {
                 _ => (Encoding::Chunked, false, false, Some(Framing::Chunked)),
             },
         };
-        let mut head = Vec::with_capacity(64 + headers.len() * 32);
+        let mut head = head_buffer(64 + headers.len() * 32);
         head.extend_from_slice(req.method.as_str().as_bytes());
         head.push(b' ');
         match req.uri.path_and_query() {

@@ -375,7 +375,7 @@ pub fn encode_response(
         given = None;
     }
     let mut close = !keep_alive || says_close;
-    let mut head = Vec::with_capacity(64 + headers.len() * 32);
+    let mut head = super::conn::head_buffer(64 + headers.len() * 32);
     if !http10 && status == StatusCode::OK {
         head.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
     } else {
