@@ -229,4 +229,47 @@ mod tests {
             assert!(rests.iter().all(|r| r.is_empty()));
         });
     }
+
+    /// A connection mint opened reads on readiness: a read that leaves it drained makes the
+    /// next one wait for the driver's event (no `EAGAIN` syscall), and the peer's close that came
+    /// right behind the data is not forgotten by that read.
+    #[test]
+    fn a_backend_connection_knows_it_is_drained_and_keeps_a_close_behind_its_data() {
+        run_local(async {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = l.local_addr().unwrap();
+            let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+            // A peer thread, not a shard: blocking is what it should do.
+            #[allow(clippy::disallowed_methods)]
+            let peer = std::thread::spawn(move || {
+                let (mut s, _) = l.accept().unwrap();
+                s.write_all(b"one").unwrap();
+                go_rx.recv().unwrap();
+                // The answer and the close together.
+                s.write_all(b"two").unwrap();
+                s.shutdown(std::net::Shutdown::Write).unwrap();
+            });
+            let mut c = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                .await
+                .unwrap();
+            let mut buf = [0u8; 64];
+            let n = c.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"one");
+            assert!(
+                !c.may_be_readable(),
+                "a short read leaves the socket known drained"
+            );
+            go_tx.send(()).unwrap();
+            // Once the peer is done, the data and the FIN are both in the socket (loopback
+            // delivers within the peer's calls); the read below waits for the driver's event.
+            peer.join().unwrap();
+            let n = c.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"two");
+            assert!(
+                c.may_be_readable(),
+                "the close signalled with the data is kept after the drained read"
+            );
+            assert_eq!(c.read(&mut buf).await.unwrap(), 0);
+        });
+    }
 }

@@ -47,10 +47,10 @@ const EVENTS: usize = 256;
 /// Turns that find nothing before the driver sleeps: each costs an `epoll_wait` syscall.
 const IDLE_TURNS: u32 = 2;
 
-/// The peer closed its side, or the socket failed: sticky, never cleared by [`Driver::clear`],
-/// since the event that said so comes once. A read that returns data and leaves the socket
-/// drained (see `TcpStream::poll_read_uninit`) must not forget an end of stream already
-/// signalled behind that data.
+/// The peer closed its side, or the socket failed. The event that says so comes once, so a
+/// read that returns data and leaves the socket drained ([`Registration::drained`], see
+/// `TcpStream::poll_read_uninit`) keeps it: the end of stream signalled behind that data must
+/// not be forgotten. Only a syscall's `EAGAIN` ([`Registration::clear`]) clears it.
 const CLOSED: u8 = 4;
 
 /// The readiness mask an epoll event means.
@@ -239,12 +239,12 @@ impl Driver {
         Poll::Pending
     }
 
-    /// Forgets readiness for `interest` (never [`CLOSED`]).
-    fn clear(&self, idx: u32, gen: u32, interest: u8) {
+    /// Forgets readiness for the bits of `mask`.
+    fn clear(&self, idx: u32, gen: u32, mask: u8) {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[idx as usize];
         if s.gen == gen {
-            s.ready &= !interest;
+            s.ready &= !mask;
         }
     }
 
@@ -510,10 +510,17 @@ impl Registration {
         self.driver.poll_ready(self.idx, self.gen, cx, interest)
     }
 
-    /// Forgets readiness for `interest` after a syscall answered `EAGAIN` (or a read found the
-    /// socket drained).
+    /// Forgets readiness for `interest` after a syscall answered `EAGAIN` (the kernel's word:
+    /// for reads, a close signalled earlier is forgotten too).
     pub fn clear(&self, interest: u8) {
-        self.driver.clear(self.idx, self.gen, interest)
+        self.driver
+            .clear(self.idx, self.gen, interest | closed_for(interest))
+    }
+
+    /// Forgets that the socket is readable after a read that returned data left it drained,
+    /// keeping a close already signalled ([`CLOSED`]).
+    pub fn drained(&self) {
+        self.driver.clear(self.idx, self.gen, READABLE)
     }
 
     /// Whether the socket may be ready for `interest`: an event came since the mark was last

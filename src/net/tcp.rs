@@ -246,7 +246,7 @@ impl TcpStream {
             // Not after an end of stream (0), which every later read must see at once.
             if let Poll::Ready(Ok(n)) = r {
                 if n > 0 && n < buf.len() {
-                    self.reg.clear(READABLE);
+                    self.reg.drained();
                 }
             }
         }
@@ -260,7 +260,7 @@ impl TcpStream {
         !self.reads_on_readiness || self.reg.may_be_ready(READABLE)
     }
 
-    /// Notes that a non-blocking look found nothing to read.
+    /// Notes that a non-blocking look answered `EAGAIN`: nothing to read, and no close.
     pub fn found_drained(&self) {
         if self.reads_on_readiness {
             self.reg.clear(READABLE);
