@@ -233,13 +233,7 @@ fn recycle_head(mut head: Vec<u8>) {
         return;
     }
     head.clear();
-    HEADS.with(|heads| {
-        if let Ok(mut heads) = heads.try_borrow_mut() {
-            if heads.len() < HEADS_KEPT {
-                heads.push(head);
-            }
-        }
-    });
+    super::keep_for_reuse(&HEADS, head, HEADS_KEPT);
 }
 
 /// Up to five pieces waiting to be written, in order: what one `sendmsg` carries.

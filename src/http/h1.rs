@@ -250,13 +250,7 @@ pub fn recycle_header_map(mut map: HeaderMap) {
         return;
     }
     map.clear();
-    MAPS.with(|maps| {
-        if let Ok(mut maps) = maps.try_borrow_mut() {
-            if maps.len() < MAPS_KEPT {
-                maps.push(map);
-            }
-        }
-    });
+    super::keep_for_reuse(&MAPS, map, MAPS_KEPT);
 }
 
 /// A header name as spelled on the wire, and the name.

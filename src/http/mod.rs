@@ -62,6 +62,22 @@ pub fn run_local<F: std::future::Future>(fut: F) -> F::Output {
         .run(fut)
 }
 
+/// Puts `item` in a shard's pool of things kept for reuse (emptied header maps, written heads'
+/// buffers), unless the pool holds `max` already or is in use.
+pub(crate) fn keep_for_reuse<T>(
+    pool: &'static std::thread::LocalKey<std::cell::RefCell<Vec<T>>>,
+    item: T,
+    max: usize,
+) {
+    pool.with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut() {
+            if p.len() < max {
+                p.push(item);
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::media_type;
