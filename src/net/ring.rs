@@ -518,7 +518,7 @@ impl Registration {
     }
 
     /// Forgets that the socket is readable after a read that returned data left it drained,
-    /// keeping a close already signalled ([`CLOSED`]).
+    /// keeping a close already signalled.
     pub fn drained(&self) {
         self.driver.clear(self.idx, self.gen, READABLE)
     }
