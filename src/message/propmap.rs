@@ -5,7 +5,8 @@
 //! and `ContentType`, the response's `HTTP_SC`, …) and reads a few. A hash map paid for each of
 //! them a hash of the name, a probe, and on the first insert the table's allocation: 3.5 % of a
 //! DirectProxy request's CPU (`perf/flamegraph`, Session 20). Comparing a name with eight others
-//! costs less, and most comparisons end at the length. A flow that sets many properties (a
+//! costs less: each entry keeps a tag of its name (length, first and last bytes), and a name is
+//! compared only where the tag matches. A flow that sets many properties (a
 //! request with many query parameters, each `query.param.*`) gets an index past
 //! [`SCAN_MAX`] entries, so no table is searched linearly beyond that size.
 
@@ -87,14 +88,17 @@ impl PropMap {
     }
 
     fn position(&self, key: &str) -> Option<usize> {
+        self.position_tagged(key, tag(key))
+    }
+
+    /// [`Self::position`] of `key`, whose [`tag`] is `t`.
+    fn position_tagged(&self, key: &str, t: u32) -> Option<usize> {
         match &self.index {
             Some(index) => index.find(&self.entries, key),
-            None => {
-                let t = tag(key);
-                self.entries
-                    .iter()
-                    .position(|e| e.tag == t && e.key.as_ref() == key)
-            }
+            None => self
+                .entries
+                .iter()
+                .position(|e| e.tag == t && e.key.as_ref() == key),
         }
     }
 
@@ -112,15 +116,12 @@ impl PropMap {
 
     /// Sets `key` to `value`; the value it had, if any (the entry keeps its place).
     pub fn insert(&mut self, key: PropKey, value: PropValue) -> Option<PropValue> {
-        if let Some(i) = self.position(&key) {
+        let t = tag(&key);
+        if let Some(i) = self.position_tagged(&key, t) {
             return Some(std::mem::replace(&mut self.entries[i].value, value));
         }
         let at = self.entries.len();
-        self.entries.push(Entry {
-            tag: tag(&key),
-            key,
-            value,
-        });
+        self.entries.push(Entry { tag: t, key, value });
         match &mut self.index {
             Some(index) => index.add(&self.entries, &self.entries[at].key, at),
             None if self.entries.len() > SCAN_MAX => self.index = Some(Index::build(&self.entries)),

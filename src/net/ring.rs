@@ -88,6 +88,14 @@ struct Slot {
     writer: Option<Waker>,
 }
 
+impl Slot {
+    /// Whether a socket registered as `gen` may be ready for `interest`: a released slot lets
+    /// the syscall tell.
+    fn may_be_ready(&self, gen: u32, interest: u8) -> bool {
+        self.gen != gen || self.ready & (interest | closed_for(interest)) != 0
+    }
+}
+
 /// One shard's epoll set, its sockets and its sleep.
 pub struct Driver {
     epoll: OwnedFd,
@@ -222,7 +230,7 @@ impl Driver {
         let _replaced = {
             let mut slots = self.slots.borrow_mut();
             let s = &mut slots[idx as usize];
-            if s.gen != gen || s.ready & (interest | closed_for(interest)) != 0 {
+            if s.may_be_ready(gen, interest) {
                 return Poll::Ready(());
             }
             let w = if interest == READABLE {
@@ -526,9 +534,7 @@ impl Registration {
     /// Whether the socket may be ready for `interest`: an event came since the mark was last
     /// cleared, or the driver has not looked since (as of the driver's last turn).
     pub fn may_be_ready(&self, interest: u8) -> bool {
-        let slots = self.driver.slots.borrow();
-        let s = &slots[self.idx as usize];
-        s.gen != self.gen || s.ready & (interest | closed_for(interest)) != 0
+        self.driver.slots.borrow()[self.idx as usize].may_be_ready(self.gen, interest)
     }
 }
 
