@@ -347,6 +347,146 @@ impl<'a> Lexer<'a> {
     }
 }
 
+/// Bytes of a name the plain run reads ([`Lexer::plain_run`]): ASCII letters, digits, `-`, `.`
+/// and `_` (an XML name without a prefix); `PLAIN_START` marks those that may begin one.
+const PLAIN_NAME: u8 = 1;
+const PLAIN_START: u8 = 2;
+static PLAIN: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphabetic() || c == b'_' {
+            t[b] = PLAIN_NAME | PLAIN_START;
+        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            t[b] = PLAIN_NAME;
+        }
+        b += 1;
+    }
+    t
+};
+
+impl Lexer<'_> {
+    /// Reads ahead over the markup most documents are made of, with every check a caller of
+    /// [`Lexer::next`] would make on it, in one tight loop: text without references followed by
+    /// a tag, `<name>` and `<name/>` whose name is an ASCII XML name without a prefix or
+    /// attributes, and `</name>` closing the innermost open element. Stops, consuming nothing of
+    /// it, at anything else (a reference, other markup, whitespace or anything more in a tag,
+    /// text outside the root element or at the end of the input) and where the caller's limits
+    /// say: an end tag is read only while more than `floor` elements are open before it, a
+    /// start tag only while fewer than `max_open` are and `watched(name, open, low)` is false
+    /// (`open` elements before it, `low` the fewest that were open during the run; asked last,
+    /// so that a false answer means the tag is read). Does not
+    /// run unless `room` nodes are more than the rest of the input could hold (a text run and
+    /// an element are a node each, and at least a byte).
+    ///
+    /// Returns the nodes read and the fewest elements that were open; [`Lexer::depth`] is the
+    /// new depth. A caller that also applies the tree's rules (the streaming checker) has
+    /// nothing to add for these tokens beyond counting their nodes: their names are XML names,
+    /// they bind and use no prefix, and their text is inside the root element. UTF-8 is left to
+    /// [`Lexer::check_utf8`], as for every token.
+    #[inline(always)]
+    pub(crate) fn plain_run(
+        &mut self,
+        floor: usize,
+        max_open: usize,
+        room: usize,
+        mut watched: impl FnMut(&[u8], usize, usize) -> bool,
+    ) -> (usize, usize) {
+        let s = self.input;
+        let mut pos = self.pos;
+        let open = &mut self.open;
+        let mut low = open.len();
+        if room <= s.len().saturating_sub(pos) {
+            return (0, low);
+        }
+        let mut nodes = 0;
+        while let Some(&b) = s.get(pos) {
+            let depth = open.len();
+            if depth == 0 {
+                break;
+            }
+            // The text before the tag, if any: a node of its own.
+            let (lt, text) = if b == b'<' {
+                (pos, 0)
+            } else {
+                let end = text_end(s, pos + 1);
+                if s.get(end) != Some(&b'<') || b == b'&' {
+                    break;
+                }
+                (end, 1)
+            };
+            match s.get(lt + 1) {
+                Some(b'/') => {
+                    let Some(o) = open.last() else { break };
+                    let (from, n) = (lt + 2, o.end - o.start);
+                    let closes = depth > floor
+                        && o.plain
+                        && s.get(from + n) == Some(&b'>')
+                        && same(&s[from..from + n], &s[o.start..o.end]);
+                    if !closes {
+                        break;
+                    }
+                    open.pop();
+                    low = low.min(depth - 1);
+                    pos = from + n + 1;
+                    nodes += text;
+                }
+                Some(&c) if PLAIN[usize::from(c)] & PLAIN_START != 0 => {
+                    if depth >= max_open {
+                        break;
+                    }
+                    let from = lt + 1;
+                    let mut end = from;
+                    if from + 8 <= s.len() {
+                        end += letter_run(word_at(s, from));
+                    }
+                    while s
+                        .get(end)
+                        .is_some_and(|&b| PLAIN[usize::from(b)] & PLAIN_NAME != 0)
+                    {
+                        end += 1;
+                    }
+                    let empty = match s.get(end) {
+                        Some(b'>') => false,
+                        Some(b'/') if s.get(end + 1) == Some(&b'>') => true,
+                        _ => break,
+                    };
+                    // Last: the caller may count the element as read when it answers false.
+                    if watched(&s[from..end], depth, low) {
+                        break;
+                    }
+                    if empty {
+                        pos = end + 2;
+                    } else {
+                        open.push(Open {
+                            start: from,
+                            end,
+                            plain: true,
+                        });
+                        pos = end + 1;
+                    }
+                    nodes += text + 1;
+                }
+                _ => break,
+            }
+        }
+        self.pos = pos;
+        (nodes, low)
+    }
+}
+
+/// How many of the bytes of `w` (little-endian), from the first, are ASCII letters.
+#[inline(always)]
+fn letter_run(w: u64) -> usize {
+    // Upper case folded to lower: bit 7 of `x + 0x1F` says `x >= 0x61` (`a`), of `x + 0x05`
+    // says `x >= 0x7B`, exactly for every byte below the first that is 0x80 or more (a carry
+    // out of such a byte only reaches later ones).
+    let x = w | (ONES * 0x20);
+    let letters = x.wrapping_add(ONES * 0x1F) & !x.wrapping_add(ONES * 0x05) & !w & HIGHS;
+    ((!letters & HIGHS).trailing_zeros() / 8) as usize
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
@@ -499,7 +639,25 @@ pub(crate) fn lex_all(input: &[u8]) -> (Vec<TokRecord>, bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::same;
+    use super::{letter_run, same};
+
+    /// `letter_run` counts the leading ASCII letters of a word, whatever follows them.
+    #[test]
+    fn letter_run_counts_leading_letters() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                for after in [0u8, b'a', 0xFF, 0x80, b'Z'] {
+                    let mut w = [b'q'; 8];
+                    w[at] = b;
+                    for x in w.iter_mut().skip(at + 1) {
+                        *x = after;
+                    }
+                    let want = w.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+                    assert_eq!(letter_run(u64::from_le_bytes(w)), want, "{w:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn same_is_byte_equality() {

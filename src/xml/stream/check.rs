@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use crate::xml::attrs::{self, ascii_name, AsciiName, SplitError};
 use crate::xml::error::{XmlError, XmlErrorKind};
 use crate::xml::escape::{attr_value, is_name};
-use crate::xml::lex::{same, Tok};
+use crate::xml::lex::{same, Lexer, Tok};
 use crate::xml::tree::ParseOptions;
 use crate::xml::XML_NS;
 
@@ -164,6 +164,35 @@ impl<'a> Checker<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// Reads ahead with [`Lexer::plain_run`] where the tree's rules add nothing to the
+    /// tokenizer's but counting nodes: not inside a run of text (it is a node only once it
+    /// ends), and only end tags that pop no namespace bindings and are read while more than
+    /// `floor` elements are open; `max_open` and `watched` as there. The bindings of an empty
+    /// element read last go out of scope first (a tag follows). Returns the fewest elements
+    /// that were open during the run, `None` when it did not run.
+    #[inline(always)]
+    pub(super) fn plain_run(
+        &mut self,
+        lex: &mut Lexer<'_>,
+        floor: usize,
+        max_open: usize,
+        watched: impl FnMut(&[u8], usize, usize) -> bool,
+    ) -> Option<usize> {
+        if self.text_open {
+            return None;
+        }
+        self.leave_empty();
+        let floor = self.open.last().map_or(0, |o| o.depth).max(floor);
+        let room = self
+            .opts
+            .max_nodes
+            .saturating_sub(self.nodes.max(self.ns_lists));
+        let (nodes, low) = lex.plain_run(floor, max_open, room, watched);
+        self.nodes += nodes;
+        self.depth = lex.depth();
+        Some(low)
     }
 
     /// The bindings of the empty element read last go out of scope (the next tag is read).

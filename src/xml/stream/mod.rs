@@ -113,6 +113,9 @@ pub struct StreamPath {
     slot: Vec<usize>,
     slots: usize,
     needs_ns: bool,
+    /// Every step names a local name and the path selects no text: the matcher may read
+    /// ahead over elements with other names (`Matcher::plain`).
+    plain: bool,
     /// A searcher per step with a local name, built once (building one costs more than
     /// searching a small body).
     finders: NameFinders,
@@ -168,6 +171,7 @@ impl StreamPath {
         }
         let needs_ns = steps.iter().any(|s| s.ns.is_some())
             || matches!(&target, StreamTarget::Attribute { ns, .. } if !ns.is_empty());
+        let plain = steps.iter().all(|s| s.local.is_some()) && target != StreamTarget::Text;
         let finders = NameFinders(
             steps
                 .iter()
@@ -187,6 +191,7 @@ impl StreamPath {
             slot,
             slots,
             needs_ns,
+            plain,
             finders,
         })
     }
@@ -265,6 +270,7 @@ enum NameSeen {
     Last(usize),
 }
 
+#[derive(Clone, Copy)]
 struct Frame {
     /// Bit `j`: this element matches steps `0..j` with step `j - 1` (bit 0: the document node).
     mask: u64,

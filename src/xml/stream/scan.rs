@@ -11,10 +11,10 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ops::{ControlFlow, Range};
 
-use super::{Matcher, StreamMatch, StreamTarget};
+use super::{Frame, Matcher, StreamMatch, StreamTarget};
 use crate::xml::error::{XmlError, XmlErrorKind};
 use crate::xml::escape::{push_eol_normalized, resolve_ref};
-use crate::xml::lex::{Lexer, Tok};
+use crate::xml::lex::{same, Lexer, Tok};
 
 /// A match found at a start tag.
 pub(super) enum Found<'a> {
@@ -238,6 +238,9 @@ impl<'a> Matcher<'_, 'a> {
     fn quiet(&mut self, lex: &mut Lexer<'a>) -> Result<Option<Handoff<'a>>, XmlError> {
         let text_path = matches!(self.path.target, StreamTarget::Text);
         loop {
+            if self.path.plain {
+                self.plain(lex);
+            }
             let pos = lex.pos;
             let tok = self.next(lex)?;
             match tok {
@@ -282,6 +285,100 @@ impl<'a> Matcher<'_, 'a> {
         }
     }
 
+    /// Reads ahead with the plain run (`Lexer::plain_run`) over elements no step selects.
+    /// A child of an element the matcher entered is read when it matches none of the steps
+    /// that element's frame offers, its positional counters counted as [`Self::open`] counts
+    /// them; deeper (below an element the run entered, which matched nothing, so that no child
+    /// step applies), when its local name is that of no descendant step the nearest entered
+    /// element's ancestors lead to. Its name has no prefix and the run crosses no namespace
+    /// declaration, so its namespace is the default one in scope when the run starts. The
+    /// elements the run leaves are closed as [`Self::close`] does; those it leaves open get the
+    /// frame entering them would give (no step matched, the ancestors' steps) and zero
+    /// counters (their children passed no positional step's name test, or the run stopped).
+    /// For a path whose every step names a local name and that selects no text
+    /// (`StreamPath::plain`), while no match is open.
+    #[inline(always)]
+    fn plain(&mut self, lex: &mut Lexer<'a>) {
+        let path = self.path;
+        let default_ns = self.check.resolve(b"");
+        let default_ns = default_ns.as_deref().unwrap_or("");
+        let Matcher {
+            frames,
+            counters,
+            check,
+            max_depth,
+            ..
+        } = self;
+        let frames = &*frames;
+        // Whether an element named `name` (no prefix) passes step `j`'s name test.
+        let passes = |j: usize, name: &[u8]| {
+            let step = &path.steps[j];
+            step.local
+                .as_deref()
+                .is_none_or(|l| same(l.as_bytes(), name))
+                && step
+                    .ns
+                    .as_deref()
+                    .is_none_or(|u| same(u.as_bytes(), default_ns.as_bytes()))
+        };
+        let watched = |name: &[u8], open: usize, low: usize| {
+            // `frames[d]`: the element at depth `d` (0: the document node).
+            if open > low {
+                let mut live = frames[low].anc & path.desc_bits;
+                while live != 0 {
+                    let j = live.trailing_zeros() as usize;
+                    live &= live - 1;
+                    if passes(j, name) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+            let f = &frames[open];
+            let mut live = (f.mask & path.child_bits) | (f.anc & path.desc_bits);
+            let block = open * path.slots;
+            let mut counted = 0u64;
+            while live != 0 {
+                let j = live.trailing_zeros() as usize;
+                live &= live - 1;
+                if !passes(j, name) {
+                    continue;
+                }
+                let Some(p) = path.steps[j].position else {
+                    return true;
+                };
+                match counters.get(block + path.slot[j]) {
+                    Some(&c) if c + 1 == p.get() => return true,
+                    Some(_) => counted |= 1 << j,
+                    None => {}
+                }
+            }
+            // It matches nothing: the steps whose name test it passed count it.
+            while counted != 0 {
+                let j = counted.trailing_zeros() as usize;
+                counted &= counted - 1;
+                if let Some(c) = counters.get_mut(block + path.slot[j]) {
+                    *c += 1;
+                }
+            }
+            false
+        };
+        let Some(low) = check.plain_run(lex, 0, *max_depth, watched) else {
+            return;
+        };
+        while self.frames.len() > low + 1 {
+            self.close();
+        }
+        let frame = Frame {
+            mask: 0,
+            anc: self.frames[low].anc,
+        };
+        while self.frames.len() <= lex.depth() {
+            self.frames.push(frame);
+            self.counters.extend(std::iter::repeat_n(0, path.slots));
+        }
+    }
+
     /// Reads to the end tag of the element just entered (whose frame the caller pops) with
     /// [`Self::read_unmatched`].
     fn skip(&mut self, lex: &mut Lexer<'a>) -> Result<(), XmlError> {
@@ -296,7 +393,11 @@ impl<'a> Matcher<'_, 'a> {
         lex: &mut Lexer<'a>,
         outer: Option<usize>,
     ) -> Result<(), XmlError> {
+        // With `outer`, the end tag that leaves `outer` elements open is read below.
+        let floor = outer.map_or(0, |d| d + 1);
         loop {
+            self.check
+                .plain_run(lex, floor, self.max_depth, |_, _, _| false);
             let pos = lex.pos;
             match self.next(lex)? {
                 Tok::Start { empty, .. } => {

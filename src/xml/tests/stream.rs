@@ -700,6 +700,41 @@ fn accepts_as_tree(input: &[u8]) {
     }
 }
 
+/// The plain run (`Lexer::plain_run`, `Matcher::plain`) reads most of these documents: its
+/// positional counting, the frames it leaves, the default namespace its elements are in, and
+/// the depth limit at and past 512 open elements agree with the tree.
+#[test]
+fn plain_runs_agree_with_the_tree() {
+    let paths = [
+        "//b[2]",
+        "/a/b[3]",
+        "//c/b[2]",
+        "//b[1]",
+        "//c[2]/b",
+        "/a/*[4]",
+        "//d:b[2]",
+        "//b[2]/@k",
+        "/a/c/b[1]/text()",
+    ];
+    let docs = [
+        "<a><b>1</b><b>2</b><c><b>3</b><b/><b>4</b></c><b>5</b><c><x><b>6</b></x><b>7</b></c></a>",
+        "<a><b k='0'>1</b><b>2</b><c><b k='1'>3</b><b>4</b></c><c><b>5</b>t<b k='2'>6</b></c></a>",
+        "<a xmlns='urn:d'><b>1</b><c><b>2</b><b>3</b></c><b>4</b><c xmlns=''><b>5</b><b>6</b></c></a>",
+        "<a><b>1</b><x><b>2</b><b>3</b><y><b>4</b>&amp;<b>5</b></y></x><b>6</b><!--c--><b>7</b></a>",
+    ];
+    for (i, d) in docs.iter().enumerate() {
+        let body = Bytes::from(d.to_string());
+        assert!(agree(&format!("doc {i}"), &body, &paths) > 3, "{d}");
+        accepts_as_tree(d.as_bytes());
+    }
+    for depth in [510, 511, 512, 513] {
+        let d = format!("{}t{}", "<x>".repeat(depth), "</x>".repeat(depth));
+        accepts_as_tree(d.as_bytes());
+        let d = format!("<a>{}<b/>{}</a>", "<x>".repeat(depth), "</x>".repeat(depth));
+        accepts_as_tree(d.as_bytes());
+    }
+}
+
 /// Regression (issue 12, item 13): the streaming matcher answered, routed and forwarded XML the
 /// tree parser refuses. Each listed case is refused by both, with the same error kind; the
 /// nearby valid forms are accepted by both.
