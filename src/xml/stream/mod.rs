@@ -53,6 +53,11 @@
 //! limit, duplicates, namespace declarations and bound prefixes, the node count). So a body the
 //! tree refuses is never routed or forwarded on a streamed answer.
 //!
+//! Most markup (text without references, `<name>`, `<name/>`, `</name>` with unprefixed ASCII
+//! names and no attributes) is read by one loop, `Lexer::plain_run`, wherever it needs no
+//! matching work: the rest after the answer, skipped subtrees, and elements no step selects
+//! (`Matcher::plain`, which counts positional steps as entering them would).
+//!
 //! Must not: allocate per event (bindings and counters live in vectors sized by depth), or
 //! accept entities beyond the predefined ones.
 
