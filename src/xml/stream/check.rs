@@ -197,7 +197,7 @@ impl<'a> Checker<'a> {
 
     /// The bindings of the empty element read last go out of scope (the next tag is read).
     #[inline(always)]
-    fn leave_empty(&mut self) {
+    pub(super) fn leave_empty(&mut self) {
         if let Some(mark) = self.empty_mark.take() {
             self.bindings.truncate(mark);
         }

@@ -229,10 +229,12 @@ impl StreamPath {
     /// checks the rest of the input.
     pub fn first_match<'a>(&self, input: &'a [u8]) -> Result<Option<StreamMatch<'a>>, XmlError> {
         let mut first = None;
-        Matcher::new(self, input).scan(true, &mut |m| {
-            first = Some(m);
-            ControlFlow::Break(())
-        })?;
+        Matcher::new(self, input)
+            .scan(true, &mut |m| {
+                first = Some(m);
+                ControlFlow::Break(())
+            })
+            .map_err(|e| refusal(input, e))?;
         Ok(first)
     }
 
@@ -244,7 +246,27 @@ impl StreamPath {
         input: &'a [u8],
         mut f: impl FnMut(StreamMatch<'a>) -> ControlFlow<()>,
     ) -> Result<(), XmlError> {
-        Matcher::new(self, input).scan(false, &mut f)
+        Matcher::new(self, input)
+            .scan(false, &mut f)
+            .map_err(|e| refusal(input, e))
+    }
+}
+
+/// The error to refuse `input` with when the scan stopped at `e`: as the tree parser, which
+/// checks the whole input's UTF-8 before anything else, invalid UTF-8 anywhere comes first.
+#[cold]
+fn refusal(input: &[u8], e: XmlError) -> XmlError {
+    if e.kind == XmlErrorKind::Encoding {
+        return e;
+    }
+    match std::str::from_utf8(input) {
+        Ok(_) => e,
+        Err(u) => XmlError::at(
+            input,
+            u.valid_up_to(),
+            XmlErrorKind::Encoding,
+            "invalid UTF-8",
+        ),
     }
 }
 

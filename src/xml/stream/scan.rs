@@ -300,6 +300,8 @@ impl<'a> Matcher<'_, 'a> {
     #[inline(always)]
     fn plain(&mut self, lex: &mut Lexer<'a>) {
         let path = self.path;
+        // The declarations of an empty element read last are out of scope for what follows.
+        self.check.leave_empty();
         let default_ns = self.check.resolve(b"");
         let default_ns = default_ns.as_deref().unwrap_or("");
         let Matcher {

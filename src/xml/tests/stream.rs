@@ -937,3 +937,89 @@ fn agrees_with_tree_on_generated_documents_and_paths() {
         "too few paths matched ({matched}) to mean anything"
     );
 }
+
+/// A document made mostly of plain markup (`<a>`, `<b/>`, text), with now and then what the
+/// plain run must leave to the general path: attributes, a prefix, a default namespace
+/// declaration, references, CDATA, comments. Many siblings of one name, so that positional
+/// steps count through the run.
+fn gen_plain_document(r: &mut Rng) -> String {
+    fn element(r: &mut Rng, depth: u32, out: &mut String) {
+        let name = ["a", "b", "c", "d", "b", "b"][r.next(6) as usize];
+        let prefixed = r.next(12) == 0;
+        out.push('<');
+        if prefixed {
+            out.push_str("p:");
+        }
+        out.push_str(name);
+        match r.next(14) {
+            0 => out.push_str(" xmlns=\"urn:d\""),
+            1 => out.push_str(" k=\"1\""),
+            2 => out.push_str(" p:k='2'"),
+            3 => out.push(' '),
+            _ => {}
+        }
+        if r.next(8) == 0 {
+            out.push_str("/>");
+            return;
+        }
+        out.push('>');
+        let kids = if depth >= 6 { 0 } else { r.next(7) };
+        for _ in 0..kids {
+            match r.next(16) {
+                0 => out.push_str("t&amp;u"),
+                1 => out.push_str("<![CDATA[x]]>"),
+                2 => out.push_str("<!--c-->"),
+                3..=5 => out.push_str(["t", "\n", "é"][r.next(3) as usize]),
+                _ => element(r, depth + 1, out),
+            }
+        }
+        out.push_str("</");
+        if prefixed {
+            out.push_str("p:");
+        }
+        out.push_str(name);
+        out.push('>');
+    }
+    let mut xml = String::from("<a xmlns:p=\"urn:p\">");
+    for _ in 0..1 + r.next(6) {
+        element(r, 0, &mut xml);
+    }
+    xml.push_str("</a>");
+    xml
+}
+
+/// The plain run against the tree on documents made mostly of plain markup: every generated
+/// path's first and every match, and acceptance of random mutations.
+#[test]
+fn plain_runs_agree_with_the_tree_on_generated_documents() {
+    let mut r = Rng(0xD1B5_4A32_D192_ED03);
+    let pieces: &[&[u8]] = &[
+        b"<", b">", b"/", b"</b>", b"<b>", b"<b/>", b"&", b" ", b"'", b":",
+    ];
+    let mut matched = 0;
+    for _ in 0..400 {
+        let xml = gen_plain_document(&mut r);
+        let body = Bytes::from(xml.clone());
+        let doc = Document::parse(body.clone()).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        for _ in 0..20 {
+            let p = gen_path(&mut r);
+            let streamed = p.first_string(&body).unwrap();
+            let walked = tree_eval(&doc, &p);
+            assert_eq!(streamed.as_deref(), walked.as_deref(), "{p:?}\n{xml}");
+            agree_all(&xml, &body, &doc, &p);
+            matched += usize::from(walked.is_some());
+        }
+        for _ in 0..10 {
+            let mut m = xml.clone().into_bytes();
+            let at = r.next(m.len() as u64 + 1) as usize;
+            if r.next(2) == 0 && at < m.len() {
+                m.remove(at);
+            } else {
+                let piece = pieces[r.next(pieces.len() as u64) as usize];
+                m.splice(at..at, piece.iter().copied());
+            }
+            accepts_as_tree(&m);
+        }
+    }
+    assert!(matched > 1000, "too few paths matched ({matched})");
+}
