@@ -914,22 +914,32 @@ fn gen_path(r: &mut Rng) -> StreamPath {
     StreamPath::new(steps, target).unwrap()
 }
 
+/// Twenty generated paths on `xml`, each streamed against the tree (first and every match):
+/// how many matched, and how many nodes they matched in all.
+fn agree_on_generated_paths(r: &mut Rng, xml: &str) -> (usize, usize) {
+    let body = Bytes::from(xml.to_string());
+    let doc = Document::parse(body.clone()).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let (mut matched, mut all) = (0, 0);
+    for _ in 0..20 {
+        let p = gen_path(r);
+        let streamed = p.first_string(&body).unwrap();
+        let walked = tree_eval(&doc, &p);
+        assert_eq!(streamed.as_deref(), walked.as_deref(), "{p:?}\n{xml}");
+        all += agree_all(xml, &body, &doc, &p);
+        matched += usize::from(walked.is_some());
+    }
+    (matched, all)
+}
+
 #[test]
 fn agrees_with_tree_on_generated_documents_and_paths() {
     let mut r = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut matched, mut all) = (0, 0);
     for _ in 0..500 {
         let xml = gen_document(&mut r);
-        let body = Bytes::from(xml.clone());
-        let doc = Document::parse(body.clone()).unwrap_or_else(|e| panic!("{e}\n{xml}"));
-        for _ in 0..20 {
-            let p = gen_path(&mut r);
-            let streamed = p.first_string(&body).unwrap();
-            let walked = tree_eval(&doc, &p);
-            assert_eq!(streamed.as_deref(), walked.as_deref(), "{p:?}\n{xml}");
-            all += agree_all(&xml, &body, &doc, &p);
-            matched += usize::from(walked.is_some());
-        }
+        let (m, a) = agree_on_generated_paths(&mut r, &xml);
+        matched += m;
+        all += a;
     }
     eprintln!("{matched} of 10000 generated paths matched, {all} nodes in all");
     assert!(
@@ -999,16 +1009,7 @@ fn plain_runs_agree_with_the_tree_on_generated_documents() {
     let mut matched = 0;
     for _ in 0..400 {
         let xml = gen_plain_document(&mut r);
-        let body = Bytes::from(xml.clone());
-        let doc = Document::parse(body.clone()).unwrap_or_else(|e| panic!("{e}\n{xml}"));
-        for _ in 0..20 {
-            let p = gen_path(&mut r);
-            let streamed = p.first_string(&body).unwrap();
-            let walked = tree_eval(&doc, &p);
-            assert_eq!(streamed.as_deref(), walked.as_deref(), "{p:?}\n{xml}");
-            agree_all(&xml, &body, &doc, &p);
-            matched += usize::from(walked.is_some());
-        }
+        matched += agree_on_generated_paths(&mut r, &xml).0;
         for _ in 0..10 {
             let mut m = xml.clone().into_bytes();
             let at = r.next(m.len() as u64 + 1) as usize;
