@@ -714,7 +714,10 @@ http {{
 """
 
 
-def start_nginx(tmp, workers, backend_port, keepalive, cpus):
+def start_nginx(tmp, workers, backend_port, keepalive, cpus, wrapper=(), single_process=False):
+    """nginx proxying to the backend with `workers` workers; waits until it accepts. With `single_process`
+    (one worker, `master_process off`, as under `wrapper`, e.g. callgrind) it does not wait: the caller
+    waits until it serves."""
     ndir = tmp / "nginx"
     for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (ndir / sub).mkdir(parents=True, exist_ok=True)
@@ -723,9 +726,12 @@ def start_nginx(tmp, workers, backend_port, keepalive, cpus):
     conf.write_text(NGINX_CONF.format(workers=workers, tmp=ndir, backend_port=backend_port,
                                       keepalive=keepalive, port=port))
     nginx = shutil.which("nginx")
-    argv = [nginx, "-p", str(ndir), "-c", str(conf), "-e", str(ndir / "error.log"),
-            "-g", "daemon off; master_process on;"]
+    master = "off" if single_process else "on"
+    argv = list(wrapper) + [nginx, "-p", str(ndir), "-c", str(conf), "-e", str(ndir / "error.log"),
+                            "-g", f"daemon off; master_process {master};"]
     p = spawn(argv, cpus=cpus, stderr=open(ndir / "stderr.log", "wb"))
+    if single_process:
+        return p, port, ndir
     t0 = time.time()
     while time.time() - t0 < 10:
         if p.poll() is not None:

@@ -193,6 +193,19 @@ static NAME_CLASS: [u8; 256] = {
     t
 };
 
+/// Whether `b` may be part of an XML name without a prefix: an ASCII letter, digit, `-`, `.` or
+/// `_`.
+#[inline(always)]
+pub(crate) fn plain_name_byte(b: u8) -> bool {
+    NAME_CLASS[usize::from(b)] & (NOT_NAME | WIDE | COLON) == 0
+}
+
+/// Whether `b` may begin an XML name without a prefix: an ASCII letter or `_`.
+#[inline(always)]
+pub(crate) fn plain_name_start(b: u8) -> bool {
+    NAME_CLASS[usize::from(b)] & (NOT_NAME | NOT_START | WIDE | COLON) == 0
+}
+
 /// What [`ascii_name`] found.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum AsciiName {
@@ -268,20 +281,25 @@ fn only_letters(name: &[u8]) -> bool {
 /// True when all eight bytes of `w` are ASCII letters.
 #[inline(always)]
 fn letters(w: u64) -> bool {
-    if w & HIGHS != 0 {
-        return false;
-    }
-    // Upper case folded to lower; every byte stays below 0x80, so the additions carry into no
-    // other byte: bit 7 of `x + 0x1F` says `x >= 0x61` (`a`), of `x + 0x05` says `x >= 0x7B`.
+    letter_run(w) == 8
+}
+
+/// How many of the bytes of `w` (little-endian), from the first, are ASCII letters.
+#[inline(always)]
+pub(crate) fn letter_run(w: u64) -> usize {
+    // Upper case folded to lower: bit 7 of `x + 0x1F` says `x >= 0x61` (`a`), of `x + 0x05`
+    // says `x >= 0x7B`, exactly for every byte below the first that is 0x80 or more (a carry
+    // out of such a byte only reaches later ones).
     let x = w | (ONES * 0x20);
-    let from_a = x.wrapping_add(ONES * 0x1F);
-    let past_z = x.wrapping_add(ONES * 0x05);
-    from_a & !past_z & HIGHS == HIGHS
+    let letters = x.wrapping_add(ONES * 0x1F) & !x.wrapping_add(ONES * 0x05) & !w & HIGHS;
+    ((!letters & HIGHS).trailing_zeros() / 8) as usize
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{ascii_name, split, AsciiName, SplitError};
+    use super::{
+        ascii_name, letter_run, plain_name_byte, plain_name_start, split, AsciiName, SplitError,
+    };
     use crate::xml::escape::is_name;
     use quick_xml::events::attributes::Attributes;
 
@@ -345,6 +363,39 @@ mod tests {
             split("e a='1' b='2' c='3'", 1, 2, |_, _| {}),
             Err(SplitError::TooMany)
         );
+    }
+
+    /// `letter_run` counts the leading ASCII letters of a word, whatever follows them.
+    #[test]
+    fn letter_run_counts_leading_letters() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                for after in [0u8, b'a', 0xFF, 0x80, b'Z'] {
+                    let mut w = [b'q'; 8];
+                    w[at] = b;
+                    for x in w.iter_mut().skip(at + 1) {
+                        *x = after;
+                    }
+                    let want = w.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+                    assert_eq!(letter_run(u64::from_le_bytes(w)), want, "{w:?}");
+                }
+            }
+        }
+    }
+
+    /// The plain run's name bytes are the name bytes other than `:` and wide ones; its name
+    /// starts, the name starts among those.
+    #[test]
+    fn plain_name_bytes_are_unprefixed_ascii_name_bytes() {
+        for b in 0..=255u8 {
+            let more = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
+            assert_eq!(plain_name_byte(b), more, "{b}");
+            assert_eq!(
+                plain_name_start(b),
+                b.is_ascii_alphabetic() || b == b'_',
+                "{b}"
+            );
+        }
     }
 
     /// The table decides ASCII names exactly as `is_name`, and finds the first `:`.

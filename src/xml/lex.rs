@@ -22,6 +22,7 @@
 
 use memchr::memmem;
 
+use crate::xml::attrs::{letter_run, plain_name_byte, plain_name_start};
 use crate::xml::error::{XmlError, XmlErrorKind};
 
 /// One token; its bytes are `input[start..lexer.pos]` where `start` was the position before.
@@ -347,25 +348,6 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// Bytes of a name the plain run reads ([`Lexer::plain_run`]): ASCII letters, digits, `-`, `.`
-/// and `_` (an XML name without a prefix); `PLAIN_START` marks those that may begin one.
-const PLAIN_NAME: u8 = 1;
-const PLAIN_START: u8 = 2;
-static PLAIN: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        if c.is_ascii_alphabetic() || c == b'_' {
-            t[b] = PLAIN_NAME | PLAIN_START;
-        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
-            t[b] = PLAIN_NAME;
-        }
-        b += 1;
-    }
-    t
-};
-
 impl Lexer<'_> {
     /// Reads ahead over the markup most documents are made of, with every check a caller of
     /// [`Lexer::next`] would make on it, in one tight loop: text without references followed by
@@ -432,7 +414,7 @@ impl Lexer<'_> {
                     pos = from + n + 1;
                     nodes += text;
                 }
-                Some(&c) if PLAIN[usize::from(c)] & PLAIN_START != 0 => {
+                Some(&c) if plain_name_start(c) => {
                     if depth >= max_open {
                         break;
                     }
@@ -441,10 +423,7 @@ impl Lexer<'_> {
                     if from + 8 <= s.len() {
                         end += letter_run(word_at(s, from));
                     }
-                    while s
-                        .get(end)
-                        .is_some_and(|&b| PLAIN[usize::from(b)] & PLAIN_NAME != 0)
-                    {
+                    while s.get(end).is_some_and(|&b| plain_name_byte(b)) {
                         end += 1;
                     }
                     let empty = match s.get(end) {
@@ -474,17 +453,6 @@ impl Lexer<'_> {
         self.pos = pos;
         (nodes, low)
     }
-}
-
-/// How many of the bytes of `w` (little-endian), from the first, are ASCII letters.
-#[inline(always)]
-fn letter_run(w: u64) -> usize {
-    // Upper case folded to lower: bit 7 of `x + 0x1F` says `x >= 0x61` (`a`), of `x + 0x05`
-    // says `x >= 0x7B`, exactly for every byte below the first that is 0x80 or more (a carry
-    // out of such a byte only reaches later ones).
-    let x = w | (ONES * 0x20);
-    let letters = x.wrapping_add(ONES * 0x1F) & !x.wrapping_add(ONES * 0x05) & !w & HIGHS;
-    ((!letters & HIGHS).trailing_zeros() / 8) as usize
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -639,25 +607,7 @@ pub(crate) fn lex_all(input: &[u8]) -> (Vec<TokRecord>, bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::{letter_run, same};
-
-    /// `letter_run` counts the leading ASCII letters of a word, whatever follows them.
-    #[test]
-    fn letter_run_counts_leading_letters() {
-        for b in 0..=255u8 {
-            for at in 0..8 {
-                for after in [0u8, b'a', 0xFF, 0x80, b'Z'] {
-                    let mut w = [b'q'; 8];
-                    w[at] = b;
-                    for x in w.iter_mut().skip(at + 1) {
-                        *x = after;
-                    }
-                    let want = w.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-                    assert_eq!(letter_run(u64::from_le_bytes(w)), want, "{w:?}");
-                }
-            }
-        }
-    }
+    use super::same;
 
     #[test]
     fn same_is_byte_equality() {
